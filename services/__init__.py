@@ -1,0 +1,1 @@
+"""silentcert domain services: resolver, liveness, deathcheck and the province round pipeline."""
