@@ -1,0 +1,139 @@
+"""The graph store interface: what the services need from the identity graph.
+
+Two implementations fill it: :mod:`graph.embedded` (DuckDB file, the default, no server) and
+:mod:`graph.neo4j_store` (Neo4j through the official driver). Services receive a store object; they never
+know which one they have. One contract test suite (``tests/integration/test_store_contract.py``) runs against both.
+
+Writes are idempotent: publishing the same round twice, or retrying a failed batch, changes nothing.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import pyarrow as pa
+
+from graph.model import (
+    AuditEntry,
+    ChannelCertification,
+    Decision,
+    EvidenceEdge,
+    Flag,
+    FlagDetail,
+    FlagFilter,
+    Identifier,
+    Person,
+)
+
+# Columns of each table in a RoundExport (pyarrow tables, one row per node or edge).
+EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "pensioners": (
+        "person_id", "id_number", "name", "name_pinyin", "sex", "birth_date", "phone", "card_no",
+        "county_code", "unit_id", "monthly_pension", "status", "method", "source", "evidence_at",
+        "probability", "certified_until", "period_state",
+    ),
+    "identifiers": ("person_id", "kind", "value", "shared", "origin"),
+    # kind 'death' rows become DeathRecord nodes, the others Event nodes; key = source || '/' || record_id
+    "events": (
+        "key", "source", "kind", "record_id", "occurred_at", "person_id", "match_probability", "method",
+        "id_number", "phone", "card_no", "passed",
+    ),
+    "flags": ("flag_id", "person_id", "kind", "severity", "detail", "overpayment", "ring_id", "county_code"),
+    "flag_citations": ("flag_id", "event_key"),
+}
+
+
+@dataclass(frozen=True)
+class RoundExport:
+    """One round's graph, ready to publish: arrow tables with the columns of EXPORT_COLUMNS."""
+
+    round_id: str
+    as_of: date
+    pensioners: pa.Table
+    identifiers: pa.Table
+    events: pa.Table
+    flags: pa.Table
+    flag_citations: pa.Table
+
+
+Progress = Callable[[str, int], None]
+"""Called as progress(table_name, rows_done) while publishing."""
+
+
+class GraphStore(ABC):
+    """The identity graph: pensioners, identifiers, evidence, death records, flags, rounds, audit."""
+
+    @abstractmethod
+    def apply_schema(self) -> None:
+        """Create constraints, indexes (Neo4j) or tables (embedded); safe to call every start."""
+
+    @abstractmethod
+    def publish_round(self, export: RoundExport, progress: Progress | None = None) -> dict[str, int]:
+        """Merge one round into the graph in batches; returns rows written per table. Idempotent.
+
+        Flags already decided by a reviewer keep their status and decision."""
+
+    @abstractmethod
+    def person(self, *, person_id: str | None = None, id_number: str | None = None) -> Person | None:
+        """One pensioner by account number or normalised ID number, or None."""
+
+    @abstractmethod
+    def identifiers(self, person_id: str) -> list[Identifier]:
+        """The ID numbers, phones and cards the person holds."""
+
+    @abstractmethod
+    def evidence(self, person_id: str, since: date | None = None) -> list[EvidenceEdge]:
+        """Records resolved to the person (newest first), optionally only those on or after `since`."""
+
+    @abstractmethod
+    def record_certification(self, cert: ChannelCertification, round_id: str) -> None:
+        """Store a face or in-person check as an Event resolved to the person (idempotent on record_id)."""
+
+    @abstractmethod
+    def update_person(self, person: Person) -> None:
+        """Replace the verdict fields (status, method, period...) of one pensioner."""
+
+    @abstractmethod
+    def periods(self) -> pa.Table:
+        """(person_id, status, certified_until) of every pensioner: what the next round builds on."""
+
+    @abstractmethod
+    def flags(self, flt: FlagFilter) -> list[Flag]:
+        """Flags matching the filter, most severe first."""
+
+    @abstractmethod
+    def flag(self, flag_id: str) -> FlagDetail:
+        """One flag with its person and the records it cites; raises NotFound."""
+
+    @abstractmethod
+    def decided_flags(self) -> list[Flag]:
+        """Every flag a reviewer has decided, so a rerun keeps the decisions."""
+
+    @abstractmethod
+    def save_decision(self, decision: Decision) -> Flag:
+        """Record a reviewer's decision on a flag; returns the updated flag."""
+
+    @abstractmethod
+    def append_audit(self, entries: Sequence[AuditEntry]) -> None:
+        """Append entries to the audit chain. There is no update or delete."""
+
+    @abstractmethod
+    def last_audit(self) -> AuditEntry | None:
+        """The newest audit entry (the head of the hash chain)."""
+
+    @abstractmethod
+    def audit_trail(self, person_id: str | None = None) -> list[AuditEntry]:
+        """Audit entries in chain order, all or about one person."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection or driver."""
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
