@@ -1,0 +1,208 @@
+"""Resident ID numbers (GB 11643-1999): clean, validate, upgrade legacy 15-digit numbers to 18.
+
+Two faces of the same rules, kept in step by tests:
+
+* :func:`normalise_id_number` takes one value (the real-time resolve) and returns an :class:`IdNumber`,
+  a :class:`Rejection`, or ``None`` for an empty value (the column is optional);
+* :func:`id_number_sql` builds DuckDB expressions that do the same to a whole column set-wise.
+
+Cleaning deletes whitespace, folds full-width characters and upper-cases ``x``; nothing else is
+changed, so a stray letter or dash is reported rather than guessed away. Checks run in this order and
+the first failure is the reason: length, characters, birth date, check digit. A 15-digit number is the
+pre-1999 form: birth date ``YYMMDD`` in the 1900s and no check digit; it is upgraded by inserting
+``19`` and appending the computed check digit.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from services.resolver.dates import is_calendar_date
+from services.resolver.rejections import Rejection
+from services.resolver.widths import FULL_WIDTH, HALF_WIDTH, WHITESPACE, sql_string, translate_sql
+
+FIELD = "id_number"
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+CHECK_CHARS = "10X98765432"
+EARLIEST_BIRTH = date(1900, 1, 1)
+
+# One translate does it all: full-width -> half-width, x/ｘ -> X, whitespace deleted (the tail of the
+# source alphabet with no partner in the target).
+_CLEAN_FROM = FULL_WIDTH.replace("ｘ", "") + "ｘx" + WHITESPACE
+_CLEAN_TO = HALF_WIDTH.replace("x", "") + "XX"
+_CLEAN = str.maketrans(_CLEAN_FROM[: len(_CLEAN_TO)], _CLEAN_TO, WHITESPACE)
+
+
+@dataclass(frozen=True)
+class IdNumber:
+    """A valid 18-character ID number, the raw text it came from, and what it encodes."""
+
+    raw: str
+    value: str
+    birth_date: date
+    sex: str
+    upgraded: bool
+
+
+def clean(raw: str) -> str:
+    """Delete whitespace, fold full-width characters, upper-case ``x``."""
+    return raw.translate(_CLEAN)
+
+
+def check_digit(first17: str) -> str:
+    """The GB 11643 MOD 11-2 check character of the first 17 digits."""
+    total = sum(int(c) * w for c, w in zip(first17, WEIGHTS, strict=True))
+    return CHECK_CHARS[total % 11]
+
+
+def upgrade(legacy15: str) -> str:
+    """The 18-character form of a legacy 15-digit number (century 19, check digit appended)."""
+    first17 = legacy15[:6] + "19" + legacy15[6:]
+    return first17 + check_digit(first17)
+
+
+def birth_date_of(id18: str) -> date:
+    """The birth date encoded in characters 7-14 of a valid 18-character number."""
+    return date(int(id18[6:10]), int(id18[10:12]), int(id18[12:14]))
+
+
+def sex_of(id18: str) -> str:
+    """'M' or 'F' from the sequence digit (character 17): odd is male."""
+    return "M" if int(id18[16]) % 2 else "F"
+
+
+def normalise_id_number(raw: str | None, as_of: date | None = None) -> IdNumber | Rejection | None:
+    """Clean and validate one ID number; ``None`` when empty, a :class:`Rejection` when invalid.
+
+    ``as_of`` bounds birth dates from above (a round passes its own date; default today).
+    """
+    value = clean(raw or "")
+    if not value:
+        return None
+    reason = _problem(value, as_of or date.today())
+    if reason:
+        return Rejection(FIELD, raw, reason)
+    upgraded = len(value) == 15
+    id18 = upgrade(value) if upgraded else value
+    return IdNumber(raw, id18, birth_date_of(id18), sex_of(id18), upgraded)
+
+
+def _problem(value: str, as_of: date) -> str | None:
+    return _length_problem(value) or _character_problem(value) or _birth_problem(value, as_of) or _check_problem(value)
+
+
+def _length_problem(value: str) -> str | None:
+    if len(value) in (18, 15):
+        return None
+    return f"{FIELD} has {len(value)} characters, expected 18 or 15"
+
+
+def _character_problem(value: str) -> str | None:
+    digits = value[:17] if len(value) == 18 else value
+    for position, char in enumerate(digits, start=1):
+        if not "0" <= char <= "9":
+            return f"{FIELD} character {position} is '{char}', expected a digit"
+    if len(value) == 18 and not ("0" <= value[17] <= "9" or value[17] == "X"):
+        return f"{FIELD} character 18 is '{value[17]}', expected a digit or X"
+    return None
+
+
+def _birth_text(value: str) -> str:
+    return value[6:14] if len(value) == 18 else "19" + value[6:12]
+
+
+def _birth_problem(value: str, as_of: date) -> str | None:
+    text = _birth_text(value)
+    year, month, day = int(text[:4]), int(text[4:6]), int(text[6:8])
+    if not is_calendar_date(year, month, day):
+        return f"{FIELD} birth date {text} is not a date"
+    if year < EARLIEST_BIRTH.year:
+        return f"{FIELD} birth date {text} is before 1900"
+    if date(year, month, day) > as_of:
+        return f"{FIELD} birth date {text} is in the future"
+    return None
+
+
+def _check_problem(value: str) -> str | None:
+    if len(value) == 15:
+        return None
+    expected = check_digit(value[:17])
+    if value[17] == expected:
+        return None
+    return f"{FIELD} check digit wrong: expected {expected}, got {value[17]}"
+
+
+# ---- the SQL face -------------------------------------------------------------------------------
+
+
+def clean_sql(expr: str) -> str:
+    """SQL twin of :func:`clean`."""
+    return translate_sql(expr, _CLEAN_FROM, _CLEAN_TO)
+
+
+def check_digit_sql(first17: str) -> str:
+    """SQL for the check character of a 17-digit string expression."""
+    terms = " + ".join(f"(ascii(substr({first17}, {i + 1}, 1)) - 48) * {w}" for i, w in enumerate(WEIGHTS))
+    return f"substr({sql_string(CHECK_CHARS)}, (({terms}) % 11) + 1, 1)"
+
+
+def id_number_sql(expr: str, as_of: date | None = None) -> tuple[str, str]:
+    """``(normalised, reason)`` SQL expressions over a column expression, set-wise.
+
+    ``normalised`` is the 18-character number or NULL; ``reason`` is the rejection text or NULL. Both
+    are NULL for an empty value. Feed the normalised value to :func:`birth_date_sql` and :func:`sex_sql`.
+    The cleaned value is bound once per row with a lambda so the long expression is not repeated.
+    """
+    limit = f"DATE {sql_string(as_of.isoformat())}" if as_of else "current_date"
+    reason = _reason_sql("v", limit)
+    normalised = _normalised_sql("v", reason)
+    bound = f"[{clean_sql(f'CAST({expr} AS VARCHAR)')}]"
+    return (
+        f"list_transform({bound}, lambda v: {normalised})[1]",
+        f"list_transform({bound}, lambda v: {reason})[1]",
+    )
+
+
+def birth_date_sql(id18: str) -> str:
+    """SQL twin of :func:`birth_date_of` over a normalised (valid 18-character) expression."""
+    return f"CAST(substr({id18}, 7, 4) || '-' || substr({id18}, 11, 2) || '-' || substr({id18}, 13, 2) AS DATE)"
+
+
+def sex_sql(id18: str) -> str:
+    """SQL twin of :func:`sex_of` over a normalised expression."""
+    return f"CASE WHEN (ascii(substr({id18}, 17, 1)) - 48) % 2 = 1 THEN 'M' ELSE 'F' END"
+
+
+def _normalised_sql(v: str, reason: str) -> str:
+    first17 = f"(substr({v}, 1, 6) || '19' || substr({v}, 7, 9))"
+    return (
+        f"CASE WHEN {v} = '' OR ({reason}) IS NOT NULL THEN NULL "
+        f"WHEN length({v}) = 15 THEN {first17} || {check_digit_sql(first17)} "
+        f"ELSE {v} END"
+    )
+
+
+def _reason_sql(v: str, limit: str) -> str:
+    birth = f"(CASE WHEN length({v}) = 18 THEN substr({v}, 7, 8) ELSE '19' || substr({v}, 7, 6) END)"
+    born = f"try_cast(substr({birth}, 1, 4) || '-' || substr({birth}, 5, 2) || '-' || substr({birth}, 7, 2) AS DATE)"
+    return (
+        f"CASE WHEN {v} = '' THEN NULL "
+        f"WHEN length({v}) NOT IN (15, 18) THEN '{FIELD} has ' || length({v}) || ' characters, expected 18 or 15' "
+        f"{_character_reason_sql(v)} "
+        f"WHEN {born} IS NULL THEN '{FIELD} birth date ' || {birth} || ' is not a date' "
+        f"WHEN {born} < DATE '{EARLIEST_BIRTH.isoformat()}' THEN '{FIELD} birth date ' || {birth} || ' is before 1900' "
+        f"WHEN {born} > {limit} THEN '{FIELD} birth date ' || {birth} || ' is in the future' "
+        f"WHEN length({v}) = 18 AND substr({v}, 18, 1) <> {check_digit_sql(v)} "
+        f"THEN '{FIELD} check digit wrong: expected ' || {check_digit_sql(v)} || ', got ' || substr({v}, 18, 1) "
+        f"END"
+    )
+
+
+def _character_reason_sql(v: str) -> str:
+    digits = f"(CASE WHEN length({v}) = 18 THEN substr({v}, 1, 17) ELSE {v} END)"
+    first_bad = f"(length(regexp_extract({digits}, '^[0-9]*')) + 1)"
+    return (
+        f"WHEN NOT regexp_full_match({digits}, '[0-9]*') "
+        f"THEN '{FIELD} character ' || {first_bad} || ' is ''' || substr({v}, {first_bad}, 1) || ''', expected a digit' "
+        f"WHEN length({v}) = 18 AND NOT regexp_full_match(substr({v}, 18, 1), '[0-9X]') "
+        f"THEN '{FIELD} character 18 is ''' || substr({v}, 18, 1) || ''', expected a digit or X' "
+    )
