@@ -1,0 +1,192 @@
+"""Parse and validate a round's `round.toml` (CONTRACT section 2) into a :class:`RoundSpec`.
+
+Every problem is a :class:`RoundFileError` whose message names the file, the table and the key, so an operator can
+fix the file without reading code.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from services.errors import RoundFileError
+
+KINDS = ("strong", "weak", "death", "face", "in_person")
+
+REGISTRY_COLUMNS = (
+    "person_id", "id_number", "name", "sex", "birth_date", "phone", "card_no", "county_code", "unit_id",
+    "monthly_pension", "certified_until",
+)
+SOURCE_COLUMNS = (
+    "record_id", "occurred_at", "id_number", "name", "sex", "birth_date", "phone", "card_no", "county_code",
+)
+CHANNEL_COLUMNS = SOURCE_COLUMNS + ("person_id", "passed")
+
+# Optional tables of settings a round file may carry; their contents are validated by the settings loader.
+SETTINGS_TABLES = ("linkage", "liveness", "deathcheck")
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One input file: where it is, how it is encoded, and how its columns map to canonical names."""
+
+    name: str
+    kind: str  # registry | strong | weak | death | face | in_person
+    path: Path
+    encoding: str = "utf-8"
+    columns: dict[str, str] = field(default_factory=dict)  # canonical name -> column name in the file
+
+    @property
+    def canonical_columns(self) -> tuple[str, ...]:
+        return allowed_columns(self.kind)
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return ("person_id",) if self.kind == "registry" else ("record_id", "occurred_at")
+
+
+@dataclass(frozen=True)
+class RoundSpec:
+    """A validated round: its id, reference date, registry and sources."""
+
+    round_id: str
+    as_of: dt.date
+    path: Path
+    registry: FileSpec
+    sources: tuple[FileSpec, ...]
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def source(self, name: str) -> FileSpec:
+        for spec in self.sources:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+
+def allowed_columns(kind: str) -> tuple[str, ...]:
+    if kind == "registry":
+        return REGISTRY_COLUMNS
+    return CHANNEL_COLUMNS if kind in ("face", "in_person") else SOURCE_COLUMNS
+
+
+def load_round(path: str | Path) -> RoundSpec:
+    """Read round.toml (or a directory holding one) and validate everything it names."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "round.toml"
+    if not path.is_file():
+        raise RoundFileError(f"round file not found: {path}")
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise RoundFileError(f"{path}: not valid TOML: {exc}") from exc
+    return _parse(doc, path)
+
+
+def _parse(doc: dict[str, Any], path: Path) -> RoundSpec:
+    known = {"round", "registry", "sources", *SETTINGS_TABLES}
+    unknown = sorted(set(doc) - known)
+    if unknown:
+        raise RoundFileError(f"{path}: unknown table(s) {unknown}; expected {sorted(known)}")
+    round_table = _table(doc, "round", path)
+    round_id = _required_str(round_table, "id", "[round]", path)
+    as_of = _date(round_table.get("as_of"), "[round] as_of", path)
+    base = path.parent
+    registry = _file_spec(_table(doc, "registry", path), "registry", "registry", base, path)
+    sources = tuple(_source(entry, i, base, path) for i, entry in enumerate(_sources(doc, path)))
+    _check_unique_names(sources, path)
+    settings = {name: dict(doc[name]) for name in SETTINGS_TABLES if name in doc}
+    return RoundSpec(round_id, as_of, path, registry, sources, settings)
+
+
+def _table(doc: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
+    value = doc.get(name)
+    if not isinstance(value, dict):
+        raise RoundFileError(f"{path}: missing [{name}] table")
+    return value
+
+
+def _sources(doc: dict[str, Any], path: Path) -> list[dict[str, Any]]:
+    entries = doc.get("sources", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise RoundFileError(f"{path}: sources must be an array of tables ([[sources]])")
+    return entries
+
+
+def _source(entry: dict[str, Any], index: int, base: Path, path: Path) -> FileSpec:
+    where = f"[[sources]] #{index + 1}"
+    name = _required_str(entry, "name", where, path)
+    kind = _required_str(entry, "kind", f"source '{name}'", path)
+    if kind not in KINDS:
+        raise RoundFileError(f"{path}: source '{name}' has unknown kind '{kind}'; expected one of {', '.join(KINDS)}")
+    return _file_spec(entry, name, kind, base, path)
+
+
+def _file_spec(entry: dict[str, Any], name: str, kind: str, base: Path, path: Path) -> FileSpec:
+    where = "[registry]" if kind == "registry" else f"source '{name}'"
+    unknown_keys = sorted(set(entry) - {"name", "kind", "file", "encoding", "columns"})
+    if unknown_keys:
+        raise RoundFileError(f"{path}: {where} has unknown key(s) {unknown_keys}")
+    file = base / _required_str(entry, "file", where, path)
+    if not file.is_file():
+        raise RoundFileError(f"{path}: {where} file not found: {file}")
+    if file.suffix.lower() not in (".csv", ".parquet", ".txt", ".tsv"):
+        raise RoundFileError(f"{path}: {where} file {file.name} is neither CSV nor Parquet")
+    encoding = _encoding(entry.get("encoding", "utf-8"), where, path)
+    columns = _columns(entry.get("columns", {}), kind, where, path)
+    return FileSpec(name, kind, file, encoding, columns)
+
+
+def _encoding(value: Any, where: str, path: Path) -> str:
+    if not isinstance(value, str):
+        raise RoundFileError(f"{path}: {where} encoding must be a string")
+    try:
+        return codecs.lookup(value).name
+    except LookupError:
+        raise RoundFileError(f"{path}: {where} has unknown encoding '{value}' (use utf-8 or gb18030)") from None
+
+
+def _columns(value: Any, kind: str, where: str, path: Path) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise RoundFileError(f"{path}: {where} columns must map canonical names to column names (strings)")
+    allowed = allowed_columns(kind)
+    for canonical in value:
+        if canonical not in allowed:
+            raise RoundFileError(
+                f"{path}: {where} maps unknown column '{canonical}'; a {kind} file may map {', '.join(allowed)}"
+            )
+    return dict(value)
+
+
+def _check_unique_names(sources: tuple[FileSpec, ...], path: Path) -> None:
+    seen: set[str] = set()
+    for spec in sources:
+        if spec.name in seen or spec.name == "registry":
+            raise RoundFileError(f"{path}: source name '{spec.name}' is used twice (or clashes with 'registry')")
+        seen.add(spec.name)
+
+
+def _required_str(table: dict[str, Any], key: str, where: str, path: Path) -> str:
+    value = table.get(key)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise RoundFileError(f"{path}: {where} needs '{key}' (a non-empty string)")
+    return value.strip()
+
+
+def _date(value: Any, where: str, path: Path) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise RoundFileError(f"{path}: {where} must be a date like 2021-10-31, got {value!r}")
