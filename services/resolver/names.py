@@ -1,0 +1,138 @@
+"""Person names: one spelling per name, and its pinyin so homophones compare equal.
+
+Normalising trims, folds full-width characters, deletes every space (ASCII, full-width, no-break) and
+every middle-dot variant (``·`` ``・`` ``･`` ``‧`` ``•`` ``.``: 阿卜杜·热合曼 and 阿卜杜热合曼 are one name),
+then maps traditional characters to simplified through :mod:`services.resolver.traditional`. A name
+must then consist of Chinese characters and Latin letters only; anything else is a reason.
+
+The pinyin is the toneless, lower-case reading of each character, concatenated without separators:
+王明 -> ``wangming``, equal to 王名. Each character is read on its own (``lazy_pinyin`` of the single
+character), never from phrase context: a character always reads the same wherever it sits, and the
+batch can look readings up per distinct character. Latin letters are their own lower-case reading.
+
+Two faces: :func:`normalise_name` / :func:`name_pinyin` for one value; :func:`name_sql` for a column
+in DuckDB and :func:`build_name_pinyin` for the pinyin of every distinct name, read per distinct
+character into a lookup table (no Python call per row).
+"""
+
+import functools
+import re
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+from pypinyin import lazy_pinyin
+
+from services.resolver.rejections import Rejection
+from services.resolver.traditional import SIMPLIFIED, TRADITIONAL
+from services.resolver.widths import FULL_WIDTH, HALF_WIDTH, WHITESPACE, sql_string, translate_sql
+
+FIELD = "name"
+DOTS = "\u00b7\u30fb\uff65\u2027\u2022\u2219\u22c5\u0387\u16eb."
+LETTER = "a-zA-Z\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+NAME_PATTERN = f"^[{LETTER}]*$"
+CHAR_TABLE = "name_pinyin_chars"
+
+# Pass 1 folds full-width forms and deletes spaces; pass 2 deletes dots (including the ASCII '.' that
+# a full-width '．' became) and maps traditional to simplified.
+_FOLD = str.maketrans(FULL_WIDTH, HALF_WIDTH, WHITESPACE)
+_SIMPLIFY = str.maketrans(TRADITIONAL, SIMPLIFIED, DOTS)
+_NAME = re.compile(NAME_PATTERN)
+_NOT_LETTER = re.compile(f"[^{LETTER}]")
+
+
+@dataclass(frozen=True)
+class Name:
+    """A normalised name, the raw text it came from, and its pinyin."""
+
+    raw: str
+    value: str
+    pinyin: str
+
+
+def clean(raw: str) -> str:
+    """Fold widths, delete spaces and middle dots, simplify traditional characters."""
+    return raw.translate(_FOLD).translate(_SIMPLIFY)
+
+
+@functools.lru_cache(maxsize=65536)
+def char_pinyin(char: str) -> str:
+    """The toneless lower-case reading of one character (the character itself when it has none)."""
+    return "".join(lazy_pinyin(char)).lower()
+
+
+def name_pinyin(value: str) -> str:
+    """The pinyin of a normalised name: each character's reading, concatenated."""
+    return "".join(char_pinyin(c) for c in value)
+
+
+def normalise_name(raw: str | None) -> Name | Rejection | None:
+    """The normalised name with its pinyin, a :class:`Rejection`, or ``None`` when empty."""
+    value = clean(raw or "")
+    if not value:
+        return None
+    if not _NAME.fullmatch(value):
+        bad = _NOT_LETTER.search(value).group()
+        return Rejection(FIELD, raw, f"{FIELD} {value} has a character that is not a letter: '{bad}'")
+    return Name(raw, value, name_pinyin(value))
+
+
+# ---- the SQL face -------------------------------------------------------------------------------
+
+
+def clean_sql(expr: str) -> str:
+    """SQL twin of :func:`clean`."""
+    folded = translate_sql(expr, FULL_WIDTH + WHITESPACE, HALF_WIDTH)
+    return translate_sql(folded, TRADITIONAL + DOTS, SIMPLIFIED)
+
+
+def name_sql(expr: str) -> tuple[str, str]:
+    """``(normalised, reason)`` SQL expressions over a column expression; both NULL when empty."""
+    value = clean_sql(f"CAST({expr} AS VARCHAR)")
+    ok = f"regexp_matches(v, {sql_string(NAME_PATTERN)})"
+    bad = f"regexp_extract(v, {sql_string(f'[^{LETTER}]')})"
+    bound = f"[{value}]"
+    return (
+        f"list_transform({bound}, lambda v: CASE WHEN v <> '' AND {ok} THEN v END)[1]",
+        f"list_transform({bound}, lambda v: CASE WHEN v <> '' AND NOT {ok} "
+        f"THEN '{FIELD} ' || v || ' has a character that is not a letter: ''' || {bad} || '''' END)[1]",
+    )
+
+
+def build_name_pinyin(con: duckdb.DuckDBPyConnection, names: str, into: str = "name_pinyin") -> str:
+    """Create table ``into(name, pinyin)`` for every distinct normalised name in the relation ``names``.
+
+    ``names`` is a table name or a parenthesised query whose column ``name`` holds names already
+    normalised by :func:`name_sql`. Readings are computed once per distinct character not yet in the
+    connection's character table (kept across calls, so later sources reuse earlier readings). Join it
+    with ``LEFT JOIN <into> USING (name)`` or ``ON <into>.name = <normalised name>``. Returns ``into``.
+    """
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {CHAR_TABLE} (ch VARCHAR PRIMARY KEY, pinyin VARCHAR NOT NULL)")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {into}__chars AS "
+        f"SELECT name, unnest(string_split(name, '')) AS ch, generate_subscripts(string_split(name, ''), 1) AS pos "
+        f"FROM (SELECT DISTINCT name FROM {names} WHERE name IS NOT NULL AND name <> '')"
+    )
+    _add_char_readings(con, f"{into}__chars")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {into} AS "
+        f"SELECT n.name, string_agg(c.pinyin, '' ORDER BY n.pos) AS pinyin "
+        f"FROM {into}__chars n JOIN {CHAR_TABLE} c USING (ch) GROUP BY n.name"
+    )
+    con.execute(f"DROP TABLE {into}__chars")
+    return into
+
+
+def _add_char_readings(con: duckdb.DuckDBPyConnection, chars_table: str) -> None:
+    missing = con.execute(
+        f"SELECT DISTINCT ch FROM {chars_table} ANTI JOIN {CHAR_TABLE} USING (ch)"
+    ).fetchall()
+    if not missing:
+        return
+    chars = [row[0] for row in missing]
+    readings = pa.table({"ch": chars, "pinyin": [char_pinyin(c) for c in chars]})
+    con.register("_new_char_readings", readings)
+    try:
+        con.execute(f"INSERT INTO {CHAR_TABLE} SELECT ch, pinyin FROM _new_char_readings")
+    finally:
+        con.unregister("_new_char_readings")
