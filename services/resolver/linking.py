@@ -1,0 +1,114 @@
+"""The resolve stage: link every ``records`` row to at most one ``registry`` person.
+
+Passes, each set-wise in SQL, each only over records the earlier ones left open:
+
+1. ``direct``        — face / in-person records naming a registry person_id;
+2. ``deterministic`` — a valid ID number held in the registry, birth date and sex not contradicting;
+3. ``splink``        — the Splink model for records carrying name, birth date or ID fields;
+4. ``identifier``    — phone/card-only records, through the identifier graph.
+
+Writes ``link_candidates``, ``identifiers`` and ``links`` (one row per record). The caller
+owns the transaction (the round pipeline wraps the stage in one).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import duckdb
+
+from services.resolver import deterministic, identifier_graph, probabilistic
+from services.resolver.engines import DuckDBEngine, LinkageEngine
+from services.resolver.settings import LinkageSettings
+
+Progress = Callable[[str, dict], None]
+
+# Among equally probable candidates the more direct evidence wins, then the lower person_id,
+# so reruns give the same links.
+_METHOD_RANK = "CASE method WHEN 'direct' THEN 0 WHEN 'deterministic' THEN 1 WHEN 'splink' THEN 2 ELSE 3 END"
+
+
+def link_round(
+    con: duckdb.DuckDBPyConnection,
+    settings: LinkageSettings,
+    progress: Progress | None = None,
+    *,
+    engine: LinkageEngine | None = None,
+) -> dict:
+    """Run the linkage passes over ``registry``/``records`` in ``con``; returns the stage stats."""
+    report = progress or (lambda step, stats: None)
+    own_engine = engine is None
+    engine = engine or DuckDBEngine()
+    stats: dict = {}
+    started = time.perf_counter()
+    try:
+        _create_candidates(con)
+        stats["direct"] = deterministic.direct_candidates(con)
+        stats["deterministic"] = deterministic.id_number_candidates(con)
+        report("deterministic", dict(stats))
+        stats["splink"] = probabilistic.splink_candidates(con, settings, engine)
+        report("splink", stats["splink"])
+        stats["identifiers"] = _identifier_pass(con, settings)
+        report("identifiers", stats["identifiers"])
+        stats["links"] = write_links(con, settings)
+    finally:
+        if own_engine:
+            engine.close()
+        con.execute("DROP TABLE IF EXISTS _lk_registry; DROP TABLE IF EXISTS _lk_pending")
+    stats["seconds"] = round(time.perf_counter() - started, 2)
+    report("links", stats["links"])
+    return stats
+
+
+def _create_candidates(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""
+        CREATE OR REPLACE TABLE link_candidates (
+            rid BIGINT NOT NULL, person_id VARCHAR NOT NULL, match_probability DOUBLE NOT NULL,
+            method VARCHAR NOT NULL, shared BOOLEAN NOT NULL
+        )
+    """)
+
+
+def _identifier_pass(con: duckdb.DuckDBPyConnection, settings: LinkageSettings) -> dict:
+    """Identifiers from the registry and confident links, then phone/card-only candidates."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _lk_confident AS
+        SELECT rid, person_id FROM ({_best_candidates_sql()})
+        WHERE match_probability >= {settings.auto_threshold} AND NOT shared
+    """)
+    try:
+        held = identifier_graph.build_identifiers(con, "_lk_confident")
+    finally:
+        con.execute("DROP TABLE IF EXISTS _lk_confident")
+    return {"identifiers": held, "candidates": identifier_graph.identifier_candidates(con, settings)}
+
+
+def _best_candidates_sql() -> str:
+    return f"""
+        SELECT * FROM link_candidates
+        QUALIFY row_number() OVER (
+            PARTITION BY rid ORDER BY match_probability DESC, {_METHOD_RANK}, person_id) = 1
+    """
+
+
+def write_links(con: duckdb.DuckDBPyConnection, settings: LinkageSettings) -> dict:
+    """``links``: exactly one row per record — its best candidate, banded by the thresholds."""
+    auto, floor = settings.auto_threshold, settings.review_floor
+    con.execute(f"""
+        CREATE OR REPLACE TABLE links AS
+        WITH best AS ({_best_candidates_sql()}),
+        banded AS (
+            SELECT r.rid, r.source, r.record_id, b.person_id, b.match_probability, b.method,
+                   CASE WHEN b.match_probability >= {auto} THEN 'auto'
+                        WHEN b.match_probability >= {floor} THEN 'review'
+                        ELSE 'none' END AS band
+            FROM records r LEFT JOIN best b USING (rid)
+        )
+        SELECT rid, source, record_id,
+               CASE WHEN band = 'none' THEN NULL ELSE person_id END AS person_id,
+               coalesce(match_probability, 0.0) AS match_probability, method, band
+        FROM banded
+    """)
+    rows = con.execute("SELECT band, count(*) FROM links GROUP BY band ORDER BY band").fetchall()
+    return {band: n for band, n in rows}

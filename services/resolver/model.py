@@ -1,0 +1,206 @@
+"""The Splink linkage model: comparisons, blocking, priors, training, versioned JSON.
+
+Linkage tables use the canonical column names of ``docs/architecture.md`` (``id_number``,
+``name``, ``name_pinyin``, ``birth_date``, ``sex``, ``phone``, ``county_code``, ``card_no``)
+plus ``unique_id``; the model includes a comparison only for the columns a table has, so
+other data (FEBRL) is linked by renaming its columns onto these roles.
+
+Priors: every level starts from hand-set m/u probabilities (below), so a small round that
+cannot support EM still links sensibly; training replaces u by random sampling and m by EM.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import Linker, SettingsCreator, block_on
+
+from services.errors import InvalidInput
+
+MODEL_FORMAT = "silentcert-linkage-model"
+MODEL_VERSION = 1
+LINK_COLUMNS = ("id_number", "name", "name_pinyin", "birth_date", "sex", "phone", "county_code", "card_no")
+
+# Aliases for blocking on parts of an 18-character ID number. One typo leaves at least one
+# of head (region + birth year-month), tail (birth date + sequence + check) or ends intact.
+_ID_PARTS = {
+    "id_head": ("substr(id_number, 1, 12)",),
+    "id_tail": ("substr(id_number, 7, 12)",),
+    "id_ends": ("substr(id_number, 1, 6)", "substr(id_number, 13, 6)"),
+}
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """How much work training may do (copied from ``LinkageSettings``)."""
+
+    u_max_pairs: float
+    em_max_pairs: float
+    seed: int
+
+
+def _comparison_id_number():
+    return cl.LevenshteinAtThresholds("id_number", [1, 2]).configure(
+        m_probabilities=[0.90, 0.06, 0.02, 0.02], u_probabilities=[1e-6, 2e-6, 2e-5, 0.99997]
+    )
+
+
+def _comparison_name(columns: set[str]):
+    """Characters agree > pinyin agrees (homophones) > pinyin close; one comparison, no double count."""
+    pinyin = "name_pinyin" if "name_pinyin" in columns else "name"
+    levels = [cll.NullLevel(pinyin)]
+    m, u = [], []
+    if "name" in columns and pinyin != "name":
+        levels.append(cll.ExactMatchLevel("name").configure(tf_adjustment_column="name"))
+        m, u = [0.86], [1e-4]
+    levels += [
+        cll.ExactMatchLevel(pinyin).configure(tf_adjustment_column=pinyin),
+        cll.JaroWinklerLevel(pinyin, 0.92),
+        cll.JaroWinklerLevel(pinyin, 0.80),
+        cll.ElseLevel(),
+    ]
+    m += [0.08, 0.03, 0.02, 0.01]
+    u += [3e-5, 1e-3, 0.02, 0.979]
+    return cl.CustomComparison(
+        comparison_levels=levels, output_column_name="name", comparison_description="name"
+    ).configure(m_probabilities=m, u_probabilities=u)
+
+
+def _comparison_birth_date():
+    return cl.DateOfBirthComparison("birth_date", input_is_string=False).configure(
+        m_probabilities=[0.90, 0.04, 0.02, 0.02, 0.01, 0.01],
+        u_probabilities=[6e-5, 1e-3, 2e-3, 0.02, 0.3, 0.677],
+    )
+
+
+def _exact(column: str, m: float, u: float, tf: bool = False):
+    return cl.ExactMatch(column).configure(
+        term_frequency_adjustments=tf, m_probabilities=[m, 1 - m], u_probabilities=[u, 1 - u]
+    )
+
+
+def comparisons(columns: set[str]) -> list:
+    """The model's comparisons for the canonical columns present in ``columns``."""
+    out = []
+    if "id_number" in columns:
+        out.append(_comparison_id_number())
+    if columns & {"name", "name_pinyin"}:
+        out.append(_comparison_name(columns))
+    if "birth_date" in columns:
+        out.append(_comparison_birth_date())
+    if "sex" in columns:
+        out.append(_exact("sex", 0.98, 0.5))
+    if "phone" in columns:
+        out.append(_exact("phone", 0.7, 1e-5, tf=True))
+    if "county_code" in columns:
+        out.append(_exact("county_code", 0.9, 0.02, tf=True))
+    if "card_no" in columns:
+        out.append(_exact("card_no", 0.9, 1e-6))
+    return out
+
+
+def blocking_rules(names: tuple[str, ...], columns: set[str]) -> list:
+    """Blocking rules by name: an ``_ID_PARTS`` alias or columns joined by ``+``.
+
+    Rules naming a column the tables lack are skipped, so one choice of names serves
+    every data set.
+    """
+    rules = []
+    for name in names:
+        if name in _ID_PARTS:
+            needed, exprs = {"id_number"}, _ID_PARTS[name]
+        else:
+            exprs = tuple(part.strip() for part in name.split("+"))
+            needed = set(exprs)
+        unknown = needed - set(LINK_COLUMNS)
+        if unknown:
+            raise InvalidInput(f"blocking rule {name!r} names unknown columns {sorted(unknown)}", field="blocking")
+        if needed <= columns:
+            rules.append(block_on(*exprs))
+    if not rules:
+        raise InvalidInput(f"no blocking rule of {names} applies to columns {sorted(columns)}", field="blocking")
+    return rules
+
+
+def build_settings(columns: set[str], blocking: tuple[str, ...], prior_match: float) -> SettingsCreator:
+    """Splink settings for a link_only model between registry and records."""
+    return SettingsCreator(
+        link_type="link_only",
+        unique_id_column_name="unique_id",
+        probability_two_random_records_match=prior_match,
+        blocking_rules_to_generate_predictions=blocking_rules(blocking, columns),
+        comparisons=comparisons(columns),
+        retain_intermediate_calculation_columns=False,
+        retain_matching_columns=False,
+    )
+
+
+def prior_match_probability(registry_size: int, matched_share: float = 0.5) -> float:
+    """P(random registry–record pair matches) if ``matched_share`` of records belong to someone.
+
+    A record matches at most one registry person, so the prior is share / registry size.
+    """
+    return min(0.5, matched_share / max(registry_size, 1))
+
+
+def train(linker: Linker, columns: set[str], plan: TrainingPlan) -> dict:
+    """Train u by random sampling and m by capped EM; returns what was trained."""
+    trained = {"u_max_pairs": plan.u_max_pairs, "em_sessions": []}
+    linker.training.estimate_u_using_random_sampling(max_pairs=plan.u_max_pairs, seed=plan.seed)
+    for blocking in _em_blockings(columns):
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block_on(*blocking), max_pairs=plan.em_max_pairs, estimate_without_term_frequencies=True
+        )
+        trained["em_sessions"].append("+".join(blocking))
+    return trained
+
+
+def _em_blockings(columns: set[str]) -> list[tuple[str, ...]]:
+    """Two EM sessions whose blocking columns differ, so every comparison gets trained."""
+    sessions = []
+    if "birth_date" in columns:
+        sessions.append(("birth_date",))
+    name = "name_pinyin" if "name_pinyin" in columns else "name"
+    if name in columns:
+        sessions.append((name,) if "id_number" not in columns else ("substr(id_number, 1, 6)", name))
+    return sessions
+
+
+def model_document(linker: Linker, columns: set[str], trained: dict | None) -> dict:
+    """The versioned model document: our header around Splink's own settings JSON."""
+    return {
+        "format": MODEL_FORMAT,
+        "version": MODEL_VERSION,
+        "columns": sorted(columns),
+        "trained": trained,
+        "splink": linker.misc.save_model_to_json(),
+    }
+
+
+def save_model(document: dict, path: Path) -> None:
+    """Write the model JSON atomically (temp file then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(document, indent=1, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)
+
+
+def load_model(path: Path) -> dict:
+    """Read and check a model JSON written by ``save_model``."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"linkage model {path} unreadable: {exc}", field="model_path") from exc
+    if document.get("format") != MODEL_FORMAT or document.get("version") != MODEL_VERSION:
+        raise InvalidInput(
+            f"linkage model {path} is not a {MODEL_FORMAT} v{MODEL_VERSION} file", field="model_path"
+        )
+    return document

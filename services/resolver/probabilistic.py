@@ -1,0 +1,111 @@
+"""The Splink pass: records no deterministic rule settled, scored against the registry."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import duckdb
+from splink import Linker, block_on
+
+from services.resolver import model
+from services.resolver.engines import LinkageEngine
+from services.resolver.identifier_graph import identifier_only_filter
+from services.resolver.settings import LinkageSettings
+
+log = logging.getLogger(__name__)
+
+# A typo'd ID usually fails its check digit, so the normaliser leaves id_number NULL; the
+# model still compares the cleaned raw digits, which is how a typo is recognised.
+_ID_FOR_LINKAGE = """coalesce({a}.id_number, CASE WHEN length(cleaned) BETWEEN 16 AND 19 THEN cleaned END)"""
+_CLEAN_RAW = """upper(regexp_replace(translate(coalesce({a}.id_number_raw, ''),
+    '０１２３４５６７８９ｘＸ', '0123456789XX'), '[^0-9Xx]', '', 'g')) AS cleaned"""
+_COLUMNS = "name, name_pinyin, sex, birth_date, phone, county_code, card_no"
+
+
+def prepare_tables(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """Make ``_lk_registry`` and ``_lk_pending`` (records still without a candidate)."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _lk_registry AS
+        WITH c AS (SELECT *, {_CLEAN_RAW.format(a='g')} FROM registry g)
+        SELECT row_number() OVER (ORDER BY person_id) AS unique_id, person_id,
+               {_ID_FOR_LINKAGE.format(a='c')} AS id_number, {_COLUMNS}
+        FROM c
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _lk_pending AS
+        WITH c AS (
+            SELECT *, {_CLEAN_RAW.format(a='r')} FROM records r
+            WHERE NOT EXISTS (SELECT 1 FROM link_candidates l WHERE l.rid = r.rid)
+              AND NOT ({identifier_only_filter()})
+              AND (r.id_number IS NOT NULL OR r.id_number_raw IS NOT NULL
+                   OR r.name IS NOT NULL OR r.birth_date IS NOT NULL)
+        )
+        SELECT rid AS unique_id, {_ID_FOR_LINKAGE.format(a='c')} AS id_number, {_COLUMNS} FROM c
+    """)
+    return _count(con, "_lk_registry"), _count(con, "_lk_pending")
+
+
+def splink_candidates(
+    con: duckdb.DuckDBPyConnection, settings: LinkageSettings, engine: LinkageEngine
+) -> dict:
+    """Score pending records against the registry with Splink; insert candidates ≥ the floor."""
+    n_registry, n_pending = prepare_tables(con)
+    stats = {"pending": n_pending, "model": None, "candidates": 0}
+    if n_pending == 0 or n_registry == 0:
+        return stats
+    columns = set(model.LINK_COLUMNS)
+    started = time.perf_counter()
+    registry = engine.register(_linkage_arrow(con, "_lk_registry"), "registry")
+    pending = engine.register(_linkage_arrow(con, "_lk_pending"), "records")
+    linker, stats["model"] = _linker(registry, pending, columns, settings, n_registry, n_pending)
+    stats["train_seconds"] = round(time.perf_counter() - started, 2)
+    predictions = linker.inference.predict(threshold_match_probability=settings.candidate_floor)
+    pairs = predictions.query_sql(
+        "SELECT CASE WHEN source_dataset_l = 'registry' THEN unique_id_l ELSE unique_id_r END AS pidx, "
+        "CASE WHEN source_dataset_l = 'registry' THEN unique_id_r ELSE unique_id_l END AS rid, "
+        "match_probability FROM {this}"
+    ).as_pyarrow_table()
+    stats["candidates"] = _insert_pairs(con, pairs)
+    stats["predict_seconds"] = round(time.perf_counter() - started - stats["train_seconds"], 2)
+    if settings.save_model_path is not None:
+        model.save_model(model.model_document(linker, columns, stats["model"]), settings.save_model_path)
+    return stats
+
+
+def _linker(registry, pending, columns, settings, n_registry, n_pending) -> tuple[Linker, dict]:
+    """A Linker from the saved model, or trained on the round, or (small rounds) the priors."""
+    if settings.model_path is not None:
+        document = model.load_model(settings.model_path)
+        return Linker([registry, pending], document["splink"]), {"source": str(settings.model_path)}
+    prior = model.prior_match_probability(n_registry)
+    linker = Linker([registry, pending], model.build_settings(columns, settings.blocking, prior))
+    if n_pending < settings.min_training_records:
+        return linker, {"source": "prior", "reason": f"{n_pending} records < {settings.min_training_records}"}
+    plan = model.TrainingPlan(settings.u_max_pairs, settings.em_max_pairs, settings.seed)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("name_pinyin", "birth_date"), block_on("id_number")], recall=0.8
+    )
+    trained = model.train(linker, columns, plan)
+    return linker, {"source": "trained", **trained}
+
+
+def _linkage_arrow(con: duckdb.DuckDBPyConnection, table: str):
+    return con.sql(f"SELECT unique_id, id_number, {_COLUMNS} FROM {table}").to_arrow_table()
+
+
+def _insert_pairs(con: duckdb.DuckDBPyConnection, pairs) -> int:
+    con.register("_lk_pairs", pairs)
+    try:
+        con.execute("""
+            INSERT INTO link_candidates
+            SELECT p.rid, g.person_id, p.match_probability, 'splink', false
+            FROM _lk_pairs p JOIN _lk_registry g ON g.unique_id = p.pidx
+        """)
+    finally:
+        con.unregister("_lk_pairs")
+    return len(pairs)
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]

@@ -1,0 +1,68 @@
+"""Typed settings of the linkage stage, built once by the caller and passed down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.errors import InvalidInput
+
+#: Blocking rules the model knows by name (see ``model.BLOCKING_RULES``).
+DEFAULT_BLOCKING = (
+    "id_number",
+    "id_head",
+    "id_tail",
+    "id_ends",
+    "name_pinyin+birth_date",
+    "birth_date+county_code",
+    "phone",
+    "card_no",
+)
+
+
+@dataclass(frozen=True)
+class LinkageSettings:
+    """How records are linked to registry persons in one round.
+
+    ``auto_threshold`` and ``review_floor`` cut a link's probability into the bands
+    ``auto`` / ``review`` / ``none``. ``model_path`` loads a trained Splink model instead of
+    training on the round; ``save_model_path`` is where the round's model JSON is written.
+    """
+
+    auto_threshold: float = 0.95
+    review_floor: float = 0.5
+    candidate_floor: float = 0.05
+    identifier_probability: float = 0.96
+    shared_identifier_cap: float = 0.9
+    u_max_pairs: float = 1e7
+    em_max_pairs: float = 2e6
+    min_training_records: int = 2000
+    blocking: tuple[str, ...] = DEFAULT_BLOCKING
+    model_path: Path | None = None
+    save_model_path: Path | None = None
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.review_floor <= self.auto_threshold <= 1.0:
+            raise InvalidInput(
+                "linkage thresholds must satisfy 0 < review_floor <= auto_threshold <= 1, "
+                f"got review_floor={self.review_floor}, auto_threshold={self.auto_threshold}",
+                field="auto_threshold",
+            )
+        if not 0.0 <= self.candidate_floor <= self.review_floor:
+            raise InvalidInput(
+                f"candidate_floor {self.candidate_floor} must lie in [0, review_floor]",
+                field="candidate_floor",
+            )
+        if self.shared_identifier_cap >= self.auto_threshold:
+            raise InvalidInput(
+                "shared_identifier_cap must stay below auto_threshold: a shared phone or card "
+                "never makes a confident link",
+                field="shared_identifier_cap",
+            )
+
+    def band(self, probability: float | None) -> str:
+        """The band of one probability (the SQL in ``linking`` applies the same cut)."""
+        if probability is None or probability < self.review_floor:
+            return "none"
+        return "auto" if probability >= self.auto_threshold else "review"

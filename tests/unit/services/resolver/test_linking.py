@@ -1,0 +1,150 @@
+"""The resolve stage on small hand-built tables: every pass, the bands, one row per record."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from linkage_fixtures import make_records, make_registry
+from services.errors import InvalidInput
+from services.resolver.linking import link_round
+from services.resolver.settings import LinkageSettings
+
+RECORDS = {
+    "exact_id": {"id_number": "110101195001011234", "name": "张伟", "name_pinyin": "zhang wei",
+                 "birth_date": "1950-01-01", "sex": "M"},
+    "typo_id": {"id_number": None, "id_number_raw": "110102194905051287", "name": "刘洋",
+                "name_pinyin": "liu yang", "birth_date": "1949-05-05", "sex": "M", "county_code": "110102"},
+    "homophone": {"name": "陈晶", "name_pinyin": "chen jing", "birth_date": "1953-06-06", "county_code": "110102"},
+    "shared_phone": {"phone": "13800000002"},
+    "unique_phone": {"phone": "13800000007"},
+    "unique_card": {"card_no": "C009"},
+    "direct": {"kind": "face", "source": "face_app", "person_id": "P06", "passed": True},
+    "nothing": {},
+    "stranger": {"name": "钱多多", "name_pinyin": "qian duo duo", "birth_date": "1990-02-02", "county_code": "440101"},
+    "id_contradicts": {"id_number": "110105195711111233", "name": "孙悟空", "name_pinyin": "sun wu kong",
+                       "birth_date": "1980-01-01", "sex": "F"},
+}
+RID = {key: i + 1 for i, key in enumerate(RECORDS)}
+
+
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory):
+    con = duckdb.connect()
+    make_registry(con)
+    make_records(con, list(RECORDS.values()))
+    model_path = tmp_path_factory.mktemp("model") / "linkage-model.json"
+    stats = link_round(con, LinkageSettings(save_model_path=model_path))
+    return con, stats, model_path
+
+
+def _link(con, key):
+    return con.execute(
+        "SELECT person_id, match_probability, method, band FROM links WHERE rid = ?", [RID[key]]
+    ).fetchall()[0]
+
+
+def _candidates(con, key):
+    return con.execute(
+        "SELECT person_id, match_probability, method, shared FROM link_candidates WHERE rid = ? ORDER BY person_id",
+        [RID[key]],
+    ).fetchall()
+
+
+def test_every_record_appears_exactly_once_in_links(linked):
+    con, _, _ = linked
+    n_records, n_links, n_rids = con.execute(
+        "SELECT (SELECT count(*) FROM records), count(*), count(DISTINCT rid) FROM links"
+    ).fetchall()[0]
+    assert n_links == n_records == n_rids == len(RECORDS)
+
+
+def test_valid_id_number_links_deterministically(linked):
+    assert _link(linked[0], "exact_id") == ("P01", 1.0, "deterministic", "auto")
+
+
+def test_face_record_with_person_id_links_directly(linked):
+    assert _link(linked[0], "direct") == ("P06", 1.0, "direct", "auto")
+
+
+def test_typo_in_id_number_is_linked_by_splink(linked):
+    person, probability, method, band = _link(linked[0], "typo_id")
+    assert (person, method, band) == ("P04", "splink", "auto")
+    assert probability >= 0.95
+
+
+def test_homophone_name_with_birth_date_and_county_links(linked):
+    person, probability, method, band = _link(linked[0], "homophone")
+    assert (person, method) == ("P05", "splink")
+    assert band in ("auto", "review") and probability >= 0.5
+
+
+def test_id_number_with_contradicting_birth_date_is_not_deterministic(linked):
+    person, _, method, band = _link(linked[0], "id_contradicts")
+    assert method != "deterministic"
+    assert band != "auto"
+
+
+def test_shared_phone_splits_probability_and_never_autolinks(linked):
+    con, _, _ = linked
+    candidates = _candidates(con, "shared_phone")
+    assert [c[0] for c in candidates] == ["P02", "P03"]
+    assert all(c[2] == "identifier" and c[3] is True for c in candidates)
+    assert all(c[1] == pytest.approx(0.48) for c in candidates)
+    assert _link(con, "shared_phone")[3] != "auto"
+    shared = con.execute("SELECT DISTINCT shared FROM identifiers WHERE kind='phone' AND value='13800000002'")
+    assert shared.fetchall() == [(True,)]
+
+
+def test_phone_or_card_only_record_of_a_unique_identifier_links(linked):
+    con, _, _ = linked
+    assert _link(con, "unique_phone")[::2] == ("P07", "identifier")
+    assert _link(con, "unique_phone")[3] == "auto"
+    assert _link(con, "unique_card")[0] == "P09"
+
+
+def test_unmatched_records_get_band_none_without_person(linked):
+    con, _, _ = linked
+    for key in ("nothing", "stranger"):
+        person, _, _, band = _link(con, key)
+        assert (person, band) == (None, "none")
+
+
+def test_identifiers_hold_registry_values_with_origin(linked):
+    con, _, _ = linked
+    rows = con.execute("SELECT kind, value, origin, shared FROM identifiers WHERE person_id = 'P01' ORDER BY kind")
+    assert rows.fetchall() == [
+        ("card", "C001", "registry", False),
+        ("id_number", "110101195001011234", "registry", False),
+        ("phone", "13800000001", "registry", False),
+    ]
+
+
+def test_confident_link_adds_its_phone_to_the_identifier_graph():
+    con = duckdb.connect()
+    make_registry(con)
+    make_records(con, [
+        {"id_number": "110103195507071238", "birth_date": "1955-07-07", "phone": "13999999999"},
+        {"phone": "13999999999"},
+    ])
+    link_round(con, LinkageSettings())
+    origin = con.execute("SELECT person_id, origin FROM identifiers WHERE value = '13999999999'").fetchall()
+    assert origin == [("P06", "link")]
+    assert con.execute("SELECT person_id, method FROM links WHERE rid = 2").fetchall() == [("P06", "identifier")]
+
+
+def test_model_json_is_saved_and_reloads_to_the_same_links(linked, tmp_path):
+    con, _, model_path = linked
+    assert model_path.exists()
+    again = duckdb.connect()
+    make_registry(again)
+    make_records(again, list(RECORDS.values()))
+    stats = link_round(again, LinkageSettings(model_path=model_path))
+    assert stats["splink"]["model"]["source"] == str(model_path)
+    query = "SELECT rid, person_id, round(match_probability, 6), band FROM links ORDER BY rid"
+    assert again.execute(query).fetchall() == con.execute(query).fetchall()
+
+
+def test_thresholds_must_be_ordered():
+    with pytest.raises(InvalidInput):
+        LinkageSettings(auto_threshold=0.4, review_floor=0.5)
