@@ -1,0 +1,28 @@
+"""`silentcert demo`: generate a small synthetic county and run a round on it, on the embedded default."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+from clients.rounds import print_summary, run_round_files
+from synthetic import generate
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    demo = sub.add_parser("demo", help="generate a small synthetic county and run a round on it")
+    demo.add_argument("--dir", type=Path, default=Path("silentcert-demo"), help="where to write (default ./silentcert-demo)")
+    demo.add_argument("--pensioners", type=int, default=5000)
+    demo.add_argument("--seed", type=int, default=2021)
+    demo.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2021, 10, 31))
+    demo.set_defaults(handler=demo_command)
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    round_dir, out = args.dir / "round", args.dir / "out"
+    generate(pensioners=args.pensioners, seed=args.seed, as_of=args.as_of, out=round_dir)
+    print(f"generated a county of {args.pensioners:,} pensioners in {round_dir.resolve()}")
+    summary = run_round_files(round_dir / "round.toml", out, store=None, neo4j_uri=None)
+    print_summary(summary)
+    return 0

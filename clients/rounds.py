@@ -1,0 +1,62 @@
+"""`silentcert round run ROUND.toml --out DIR`: run a province round on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from graph.connect import StoreSettings, open_stores
+from services.rounds.pipeline import RoundSummary, run_round
+from services.rounds.progress import ConsoleProgress
+from services.rounds.roundfile import load_round
+from services.settings import RoundSettings
+
+EMBEDDED_STORE = "graph.duckdb"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    rounds = sub.add_parser("round", help="province rounds")
+    rounds_sub = rounds.add_subparsers(dest="round_command", required=True, metavar="ACTION")
+    run = rounds_sub.add_parser("run", help="run (or resume) a round and write its outputs")
+    run.add_argument("round_file", type=Path, help="round.toml (or the directory holding it)")
+    run.add_argument("--out", type=Path, required=True, help="output directory (CONTRACT section 3)")
+    run.add_argument("--store", type=Path, default=None,
+                     help=f"embedded graph store file; default OUT/{EMBEDDED_STORE}; give consecutive rounds the "
+                          "same store so periods and reviewed decisions carry over")
+    run.add_argument("--neo4j", default=None, metavar="BOLT_URI",
+                     help="also publish to this Neo4j (or env NEO4J_URI; user/password from NEO4J_USER, "
+                          "NEO4J_PASSWORD)")
+    run.set_defaults(handler=run_command)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    summary = run_round_files(args.round_file, args.out, args.store, args.neo4j or os.environ.get("NEO4J_URI"))
+    print_summary(summary)
+    return 0
+
+
+def run_round_files(round_file: Path, out: Path, store: Path | None, neo4j_uri: str | None) -> RoundSummary:
+    """Load the round file and settings, open the stores, run the round."""
+    spec = load_round(round_file)
+    settings = RoundSettings.from_tables(spec.settings, base=spec.path.parent)
+    store_settings = StoreSettings.from_env(embedded_path=store or out / EMBEDDED_STORE, neo4j_uri=neo4j_uri)
+    with open_stores(store_settings) as stores:
+        return run_round(spec, out, settings, stores, progress=ConsoleProgress())
+
+
+def print_summary(summary: RoundSummary) -> None:
+    """The end-of-round table an operator reads."""
+    out = sys.stdout
+    resumed = f" (resumed at {summary.resumed_from})" if summary.resumed_from else ""
+    out.write(f"\nround {summary.round_id} finished in {summary.seconds:.1f}s{resumed}\n")
+    out.write(f"{'stage':<12}{'seconds':>9}  figures\n")
+    for stage, stats in summary.stages.items():
+        figures = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in stats.items()
+                            if k != "seconds" and isinstance(v, (int, float, str)))
+        out.write(f"{stage:<12}{stats.get('seconds', 0):>9.1f}  {figures}\n")
+    out.write(f"\noutputs: {summary.out_dir.resolve()}\n")
+    report = summary.out_dir / "report.html"
+    if report.exists():
+        out.write(f"report:  {report.resolve()}\n")

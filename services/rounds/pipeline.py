@@ -1,0 +1,161 @@
+"""A province round as checkpointed stages over one DuckDB working database.
+
+    ingest → resolve → score → deathcheck → publish
+
+Each stage replaces its own tables (``CREATE OR REPLACE``) and, when it has finished, records itself in the
+``stages`` table. A run killed anywhere (even ``kill -9``) leaves no row for the unfinished stage, so the next run
+resumes there and ends with the same outputs. A finished round is not run again; changed inputs (a different
+fingerprint of round.toml and its files) start the round afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from graph.store import GraphStore
+from services.errors import SilentcertError, StageFailed
+from services.rounds.progress import Progress, silent_progress
+from services.rounds.roundfile import RoundSpec
+from services.settings import RoundSettings
+
+log = logging.getLogger(__name__)
+
+STATE_DIR = "state"
+DB_NAME = "round.duckdb"
+
+
+@dataclass
+class RoundContext:
+    """What every stage receives: the working database, the round, its settings, where outputs go."""
+
+    con: duckdb.DuckDBPyConnection
+    spec: RoundSpec
+    settings: RoundSettings
+    out_dir: Path
+    stores: list[GraphStore]
+    progress: Progress
+
+    @property
+    def state_dir(self) -> Path:
+        return self.out_dir / STATE_DIR
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    run: Callable[[RoundContext], dict[str, Any]]
+
+
+@dataclass
+class RoundSummary:
+    round_id: str
+    out_dir: Path
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resumed_from: str | None = None
+    seconds: float = 0.0
+
+
+def default_stages() -> list[Stage]:
+    # Imported here so `import services.rounds.pipeline` stays light for the gRPC servers.
+    from services.rounds import stages
+
+    return [
+        Stage("ingest", stages.ingest),
+        Stage("resolve", stages.resolve),
+        Stage("score", stages.score),
+        Stage("deathcheck", stages.deathcheck),
+        Stage("publish", stages.publish),
+    ]
+
+
+def run_round(
+    spec: RoundSpec,
+    out_dir: Path,
+    settings: RoundSettings,
+    stores: list[GraphStore],
+    progress: Progress = silent_progress,
+    stages: list[Stage] | None = None,
+) -> RoundSummary:
+    """Run (or resume) a round into `out_dir`; returns each stage's statistics."""
+    stages = stages or default_stages()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / STATE_DIR).mkdir(exist_ok=True)
+    started = time.monotonic()
+    con = _open(out_dir, spec)
+    try:
+        ctx = RoundContext(con, spec, settings, out_dir, stores, progress)
+        summary = RoundSummary(spec.round_id, out_dir)
+        done = _finished_stages(con)
+        for stage in stages:
+            if stage.name in done:
+                summary.stages[stage.name] = done[stage.name]
+                continue
+            summary.resumed_from = summary.resumed_from or (stage.name if done else None)
+            summary.stages[stage.name] = _run_stage(ctx, stage)
+        summary.seconds = time.monotonic() - started
+        return summary
+    finally:
+        con.close()
+
+
+def _run_stage(ctx: RoundContext, stage: Stage) -> dict[str, Any]:
+    ctx.progress.stage_started(stage.name)
+    started = time.monotonic()
+    try:
+        stats = stage.run(ctx)
+    except SilentcertError:
+        raise
+    except Exception as exc:  # an unexpected failure: the round can resume from this stage
+        log.exception("stage %s failed", stage.name)
+        raise StageFailed(f"stage '{stage.name}' failed: {exc}; rerun the round to resume from it") from exc
+    stats = {**stats, "seconds": round(time.monotonic() - started, 3)}
+    ctx.con.execute(
+        "INSERT OR REPLACE INTO stages VALUES (?, ?, ?)",
+        [stage.name, datetime.now(timezone.utc), json.dumps(stats, default=str, sort_keys=True)],
+    )
+    ctx.con.execute("CHECKPOINT")
+    ctx.progress.stage_finished(stage.name, stats)
+    return stats
+
+
+def _open(out_dir: Path, spec: RoundSpec) -> duckdb.DuckDBPyConnection:
+    """Open the working database; start afresh when the inputs differ from the ones it was made from."""
+    path = out_dir / STATE_DIR / DB_NAME
+    fingerprint = round_fingerprint(spec)
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE IF NOT EXISTS stages (stage VARCHAR PRIMARY KEY, finished_at TIMESTAMPTZ, "
+                "stats VARCHAR)")
+    con.execute("CREATE TABLE IF NOT EXISTS fingerprint (value VARCHAR)")
+    stored = con.execute("SELECT value FROM fingerprint").fetchall()
+    if stored and stored[0][0] != fingerprint:
+        log.warning("inputs of round %s changed since the last run: starting it afresh", spec.round_id)
+        con.close()
+        path.unlink()
+        path.with_suffix(".duckdb.wal").unlink(missing_ok=True)
+        return _open(out_dir, spec)
+    if not stored:
+        con.execute("INSERT INTO fingerprint VALUES (?)", [fingerprint])
+    return con
+
+
+def _finished_stages(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
+    return {name: json.loads(stats) for name, stats in con.execute("SELECT stage, stats FROM stages").fetchall()}
+
+
+def round_fingerprint(spec: RoundSpec) -> str:
+    """A digest of round.toml and the size and mtime of every file it names."""
+    digest = hashlib.sha256(spec.path.read_bytes())
+    for file in [spec.registry.path, *(s.path for s in spec.sources)]:
+        stat = file.stat()
+        digest.update(f"{file.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()

@@ -1,0 +1,74 @@
+"""The publish stage: notices, the CONTRACT section 3 files, the report, and the graph stores.
+
+Files are written to a temporary name and renamed, so a reader never sees half a file and a rerun replaces them
+with identical bytes. Store writes are idempotent merges; a publish interrupted half-way is simply run again.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from graph.store import RoundExport
+from services.rounds.pipeline import RoundContext
+
+# CONTRACT section 3: file -> (columns, the query that produces them in a stable order)
+OUTPUT_FILES: dict[str, str] = {
+    "verdicts.csv": """
+        SELECT person_id, status, method, source, strftime(evidence_at, '%Y-%m-%d') AS evidence_at,
+               round(probability, 6) AS probability, strftime(certified_until, '%Y-%m-%d') AS certified_until
+        FROM verdicts ORDER BY person_id""",
+    "links.csv": """
+        SELECT source, record_id, person_id, round(match_probability, 6) AS match_probability
+        FROM links ORDER BY source, record_id""",
+    "rejects.csv": "SELECT source, record_id, line, reason FROM rejects ORDER BY source, line, record_id",
+    "flags.csv": "SELECT flag_id, person_id, kind, severity, detail FROM flags ORDER BY flag_id",
+    "notices.csv": """
+        SELECT person_id, kind, channel, recipient, message FROM notices ORDER BY person_id, kind, channel""",
+}
+
+
+def publish_round(ctx: RoundContext) -> dict[str, Any]:
+    from services.liveness.notices import build_notices
+    from services.rounds.report import write_report
+
+    build_notices(ctx.con, ctx.spec.as_of, ctx.spec.round_id, ctx.settings.liveness)
+    stats: dict[str, Any] = {}
+    for name, query in OUTPUT_FILES.items():
+        stats[name.removesuffix(".csv")] = write_csv(ctx.con, query, ctx.out_dir / name)
+        ctx.progress.advance("publish", len(stats), len(OUTPUT_FILES) + 1 + len(ctx.stores), unit="files")
+    write_report(ctx.con, ctx.spec, ctx.out_dir)
+    export = round_export(ctx.con, ctx.spec.round_id, ctx.spec.as_of)
+    for store in ctx.stores:
+        store.apply_schema()
+        written = store.publish_round(export, progress=lambda table, rows: ctx.progress.advance("publish", rows))
+        _append_audit(ctx.con, store)
+        stats[type(store).__name__] = sum(written.values())
+    return stats
+
+
+def write_csv(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> int:
+    """COPY the query to `path` atomically; returns the number of rows."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    con.execute(f"COPY ({query}) TO '{tmp}' (HEADER, DELIMITER ',', QUOTE '\"')")
+    rows = con.execute(f"SELECT count(*) FROM ({query})").fetchall()[0][0]
+    os.replace(tmp, path)
+    return rows
+
+
+def round_export(con: duckdb.DuckDBPyConnection, round_id: str, as_of) -> RoundExport:
+    """The round's graph as arrow tables (columns as graph.store.EXPORT_COLUMNS)."""
+    from services.rounds.export_queries import EXPORT_QUERIES
+
+    tables = {name: con.execute(query).to_arrow_table() for name, query in EXPORT_QUERIES.items()}
+    return RoundExport(round_id=round_id, as_of=as_of, **tables)
+
+
+def _append_audit(con: duckdb.DuckDBPyConnection, store) -> None:
+    """Chain this round's automatic results onto the store's audit trail (once: entries already there are skipped)."""
+    from services.deathcheck.audit import append_round_events
+
+    append_round_events(con, store)

@@ -1,0 +1,68 @@
+"""The five stages of a round, each a thin call into the service that owns the work."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pyarrow as pa
+
+from services.rounds.pipeline import RoundContext
+
+
+def ingest(ctx: RoundContext) -> dict[str, Any]:
+    from services.resolver.ingest import ingest_round
+
+    return ingest_round(ctx.con, ctx.spec, ctx.progress)
+
+
+def resolve(ctx: RoundContext) -> dict[str, Any]:
+    from services.resolver.linking import link_round
+
+    linkage = ctx.settings.linkage
+    if linkage.save_model_path is None:
+        linkage = dataclasses.replace(linkage, save_model_path=ctx.state_dir / "linkage_model.json")
+    return link_round(ctx.con, linkage, progress=ctx.progress)
+
+
+def score(ctx: RoundContext) -> dict[str, Any]:
+    from services.liveness.round_scoring import score_round
+
+    _load_previous(ctx, "previous_periods", lambda store: store.periods(),
+                   schema=pa.schema([("person_id", pa.string()), ("status", pa.string()),
+                                     ("certified_until", pa.date32())]))
+    return score_round(ctx.con, ctx.spec.as_of, ctx.settings.liveness)
+
+
+def deathcheck(ctx: RoundContext) -> dict[str, Any]:
+    from services.deathcheck.stage import check_round
+
+    _load_previous(ctx, "decided_flags", _decided_flags_table,
+                   schema=pa.schema([("flag_id", pa.string()), ("status", pa.string()),
+                                     ("decided_by", pa.string()), ("decided_at", pa.timestamp("us", tz="UTC")),
+                                     ("note", pa.string())]))
+    return check_round(ctx.con, ctx.spec.as_of, ctx.spec.round_id, ctx.settings.deathcheck)
+
+
+def publish(ctx: RoundContext) -> dict[str, Any]:
+    from services.rounds.publish import publish_round
+
+    return publish_round(ctx)
+
+
+def _load_previous(ctx: RoundContext, table: str, read, schema: pa.Schema) -> None:
+    """Copy what the system of record (the last store: Neo4j when configured) knows from earlier rounds."""
+    data = read(ctx.stores[-1]) if ctx.stores else schema.empty_table()
+    data = data.select(schema.names).cast(schema) if data.num_rows else schema.empty_table()
+    ctx.con.register("_previous", data)
+    ctx.con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _previous")
+    ctx.con.unregister("_previous")
+
+
+def _decided_flags_table(store) -> pa.Table:
+    flags = store.decided_flags()
+    return pa.Table.from_pylist([
+        {"flag_id": f.flag_id, "status": f.status, "decided_by": f.decided_by, "decided_at": f.decided_at,
+         "note": f.note}
+        for f in flags
+    ])

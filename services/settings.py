@@ -1,0 +1,78 @@
+"""Typed settings of a round, read once by the caller (CLI or server) and passed down.
+
+Each stage owns its settings dataclass (`LinkageSettings`, `LivenessSettings`, `DeathCheckSettings`); a round file
+may override any field in its `[linkage]`, `[liveness]` or `[deathcheck]` table. Unknown keys and values of the
+wrong type are errors naming the key, not silent defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from services.deathcheck.settings import DeathCheckSettings
+from services.errors import RoundFileError
+from services.liveness.settings import LivenessSettings
+from services.resolver.settings import LinkageSettings
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RoundSettings:
+    """Everything a round's stages can be tuned with."""
+
+    linkage: LinkageSettings = field(default_factory=LinkageSettings)
+    liveness: LivenessSettings = field(default_factory=LivenessSettings)
+    deathcheck: DeathCheckSettings = field(default_factory=DeathCheckSettings)
+
+    @classmethod
+    def from_tables(cls, tables: dict[str, dict[str, Any]], base: Path | None = None) -> RoundSettings:
+        """Build from the `[linkage]`, `[liveness]`, `[deathcheck]` tables of a round file."""
+        return cls(
+            linkage=dataclass_from_table(LinkageSettings, tables.get("linkage", {}), "linkage", base),
+            liveness=dataclass_from_table(LivenessSettings, tables.get("liveness", {}), "liveness", base),
+            deathcheck=dataclass_from_table(DeathCheckSettings, tables.get("deathcheck", {}), "deathcheck", base),
+        )
+
+
+def dataclass_from_table(cls: type[T], table: dict[str, Any], section: str, base: Path | None = None) -> T:
+    """Instantiate dataclass `cls` from a TOML table, converting values to the field types."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(table) - names)
+    if unknown:
+        raise RoundFileError(f"[{section}] has unknown key(s) {unknown}; known: {', '.join(sorted(names))}")
+    values = {key: _convert(value, hints[key], f"[{section}] {key}", base) for key, value in table.items()}
+    return cls(**values)
+
+
+def _convert(value: Any, hint: Any, where: str, base: Path | None) -> Any:
+    options = [a for a in typing.get_args(hint) if a is not type(None)] if _is_optional(hint) else [hint]
+    target = options[0] if options else hint
+    origin = typing.get_origin(target) or target
+    try:
+        if origin is Path:
+            path = Path(value)
+            return base / path if base is not None and not path.is_absolute() else path
+        if origin is tuple:
+            return tuple(value)
+        if origin is dict:
+            return dict(value)
+        if origin is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if origin is dt.date and isinstance(value, str):
+            return dt.date.fromisoformat(value)
+        if origin in (int, str, bool) and not isinstance(value, origin):
+            raise TypeError
+        return value
+    except (TypeError, ValueError):
+        raise RoundFileError(f"{where} must be of type {getattr(target, '__name__', target)}, got {value!r}") from None
+
+
+def _is_optional(hint: Any) -> bool:
+    return type(None) in typing.get_args(hint)
