@@ -49,7 +49,7 @@ def normalise_timestamp(raw: str | None, field: str = "date") -> datetime | Reje
     text = _trimmed(raw or "")
     if not text:
         return None
-    match = _REGEX.match(text)
+    match = _REGEX.fullmatch(text)
     if not match:
         return Rejection(field, raw, f"{field} {text} is not in a known format ({FORMATS})")
     y, mo, d, hh, mi, ss = _parts(match)

@@ -169,7 +169,8 @@ def birth_date_sql(id18: str) -> str:
 
 def sex_sql(id18: str) -> str:
     """SQL twin of :func:`sex_of` over a normalised expression."""
-    return f"CASE WHEN (ascii(substr({id18}, 17, 1)) - 48) % 2 = 1 THEN 'M' ELSE 'F' END"
+    parity = f"(ascii(substr({id18}, 17, 1)) - 48) % 2"
+    return f"CASE {parity} WHEN 1 THEN 'M' WHEN 0 THEN 'F' END"
 
 
 def _normalised_sql(v: str, reason: str) -> str:

@@ -5,8 +5,10 @@ Accepted (trimmed, full-width folded, case-insensitive): ``M``/``男``/``1``/``m
 ``未知`` are an explicit "not known" and give NULL like an empty value. Anything else is a reason.
 """
 
+import string
+
 from services.resolver.rejections import Rejection
-from services.resolver.widths import WHITESPACE, half_width_sql, sql_string, to_half_width
+from services.resolver.widths import WHITESPACE, half_width_sql, sql_string, to_half_width, translate_sql
 
 FIELD = "sex"
 CODES = {
@@ -17,8 +19,12 @@ UNKNOWN = ("0", "9", "未知", "未说明")
 ACCEPTED = "M/F, 男/女, 1/2 or male/female"
 
 
+# ASCII-only lower-casing: Python's and DuckDB's Unicode case mappings differ at the edges.
+_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
 def _key(raw: str) -> str:
-    return to_half_width(raw).strip(WHITESPACE).lower()
+    return to_half_width(raw).strip(WHITESPACE).translate(_LOWER)
 
 
 def normalise_sex(raw: str | None) -> str | Rejection | None:
@@ -33,7 +39,8 @@ def normalise_sex(raw: str | None) -> str | Rejection | None:
 
 def sex_sql(expr: str) -> tuple[str, str]:
     """``(code, reason)`` SQL expressions over a column expression; both NULL when empty or unknown."""
-    key = f"lower(trim({half_width_sql(f'CAST({expr} AS VARCHAR)')}, {sql_string(WHITESPACE)}))"
+    trimmed = f"trim({half_width_sql(f'CAST({expr} AS VARCHAR)')}, {sql_string(WHITESPACE)})"
+    key = translate_sql(trimmed, string.ascii_uppercase, string.ascii_lowercase)
     cases = " ".join(f"WHEN {sql_string(k)} THEN {sql_string(v)}" for k, v in CODES.items())
     known = ", ".join(sql_string(k) for k in (*CODES, *UNKNOWN, ""))
     return (
