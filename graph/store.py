@@ -59,6 +59,12 @@ class RoundExport:
     flag_citations: pa.Table
 
 
+# What GraphStore.counts() reports, in both stores: nodes per label and relationships per type.
+NODE_LABELS = ("Pensioner", "IdNumber", "Phone", "Card", "Event", "DeathRecord", "Flag", "Round", "AuditEntry")
+RELATIONSHIP_TYPES = (
+    "HAS_ID", "HAS_PHONE", "HAS_CARD", "OBSERVED_ON", "RESOLVED_TO", "CONCERNS", "CITES", "VERDICT", "ABOUT",
+)
+
 Progress = Callable[[str, int], None]
 """Called as progress(table_name, rows_done) while publishing."""
 
@@ -127,6 +133,11 @@ class GraphStore(ABC):
     @abstractmethod
     def audit_trail(self, person_id: str | None = None) -> list[AuditEntry]:
         """Audit entries in chain order, all or about one person."""
+
+    @abstractmethod
+    def counts(self) -> dict[str, int]:
+        """How many nodes of each NODE_LABELS label and relationships of each RELATIONSHIP_TYPES type the graph
+        holds (0 for none): what a publish added, and proof that repeating it added nothing."""
 
     @abstractmethod
     def close(self) -> None:

@@ -1,0 +1,66 @@
+"""Choosing and opening the graph store from typed settings.
+
+``open_store(StoreSettings(...))`` gives a Neo4j store when a Bolt URI is set, else the embedded DuckDB file.
+Only :meth:`StoreSettings.from_env` reads the environment; call it once in ``main()``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import neo4j
+
+from graph.embedded import EmbeddedStore
+from graph.neo4j_store import Neo4jStore
+from graph.store import GraphStore
+
+DEFAULT_EMBEDDED_PATH = Path("silentcert-graph.duckdb")
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Where the graph lives. The password never appears in repr() or in error messages."""
+
+    neo4j_uri: str | None = None
+    neo4j_user: str = "neo4j"
+    neo4j_password: str | None = field(default=None, repr=False)
+    embedded_path: Path = DEFAULT_EMBEDDED_PATH
+    neo4j_database: str = "neo4j"
+    retry_seconds: float = 60.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> StoreSettings:
+        """Settings from NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE and SILENTCERT_GRAPH_PATH;
+        keyword overrides (e.g. from command-line flags) win when not None."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {
+            "neo4j_uri": env.get("NEO4J_URI") or None,
+            "neo4j_user": env.get("NEO4J_USER") or "neo4j",
+            "neo4j_password": env.get("NEO4J_PASSWORD") or None,
+            "neo4j_database": env.get("NEO4J_DATABASE") or "neo4j",
+            "embedded_path": Path(env.get("SILENTCERT_GRAPH_PATH") or DEFAULT_EMBEDDED_PATH),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def uses_neo4j(self) -> bool:
+        return bool(self.neo4j_uri)
+
+
+def open_store(settings: StoreSettings) -> GraphStore:
+    """The store the settings name, connected (Neo4j: waits, bounded, for the server) and with its schema applied."""
+    if not settings.uses_neo4j:
+        return EmbeddedStore(settings.embedded_path)
+    driver = neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password or ""))
+    store = Neo4jStore(driver, settings.neo4j_database, retry_seconds=settings.retry_seconds, close_driver=True)
+    try:
+        store.verify()
+        store.apply_schema()
+    except BaseException:
+        store.close()
+        raise
+    return store

@@ -1,0 +1,269 @@
+"""The embedded graph store: the identity graph as DuckDB tables in one file, the default (no server).
+
+Nodes and relationships map to tables with primary keys::
+
+    pensioner        (:Pensioner)                     identifier   (:IdNumber|:Phone|:Card) by kind
+    holds            -[:HAS_ID|HAS_PHONE|HAS_CARD]->  event        (:Event|:DeathRecord) by label; its
+    resolved_to      -[:RESOLVED_TO]->                             id_number/phone/card_no are OBSERVED_ON
+    flag             (:Flag), person_id = CONCERNS    flag_citation -[:CITES]->
+    round            (:Round)                         verdict      -[:VERDICT]->
+    audit            (:AuditEntry), person_id = ABOUT
+
+A round is published set-wise from its arrow tables (``INSERT ... ON CONFLICT DO UPDATE``) in one transaction:
+a failed publish leaves nothing, a repeated one changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from graph import consistency, rows
+from graph.embedded_publish import publish
+from graph.model import AuditEntry, ChannelCertification, Decision, EvidenceEdge, Flag, FlagDetail, FlagFilter
+from graph.model import Identifier, Person
+from graph.store import NODE_LABELS, RELATIONSHIP_TYPES, GraphStore, Progress, RoundExport
+from services.errors import NotFound, StoreUnavailable
+
+TABLES = """
+CREATE TABLE IF NOT EXISTS pensioner (
+    person_id VARCHAR PRIMARY KEY, id_number VARCHAR, name VARCHAR, name_pinyin VARCHAR, sex VARCHAR,
+    birth_date DATE, phone VARCHAR, card_no VARCHAR, county_code VARCHAR, unit_id VARCHAR, monthly_pension DOUBLE,
+    status VARCHAR, method VARCHAR, source VARCHAR, evidence_at DATE, probability DOUBLE, certified_until DATE,
+    period_state VARCHAR, round_id VARCHAR);
+CREATE TABLE IF NOT EXISTS identifier (kind VARCHAR, value VARCHAR, shared BOOLEAN, PRIMARY KEY (kind, value));
+CREATE TABLE IF NOT EXISTS holds (
+    person_id VARCHAR, kind VARCHAR, value VARCHAR, origin VARCHAR, PRIMARY KEY (person_id, kind, value));
+CREATE TABLE IF NOT EXISTS event (
+    key VARCHAR PRIMARY KEY, label VARCHAR, source VARCHAR, kind VARCHAR, record_id VARCHAR, occurred_at TIMESTAMP,
+    id_number VARCHAR, phone VARCHAR, card_no VARCHAR, passed BOOLEAN, operator VARCHAR);
+CREATE TABLE IF NOT EXISTS resolved_to (
+    key VARCHAR PRIMARY KEY, person_id VARCHAR, probability DOUBLE, method VARCHAR, round_id VARCHAR);
+CREATE TABLE IF NOT EXISTS flag (
+    flag_id VARCHAR PRIMARY KEY, person_id VARCHAR, kind VARCHAR, severity VARCHAR, detail VARCHAR,
+    status VARCHAR, overpayment DOUBLE, round_id VARCHAR, county_code VARCHAR, ring_id VARCHAR,
+    decided_by VARCHAR, decided_at VARCHAR, note VARCHAR);
+CREATE TABLE IF NOT EXISTS flag_citation (flag_id VARCHAR, event_key VARCHAR, PRIMARY KEY (flag_id, event_key));
+CREATE TABLE IF NOT EXISTS round (round_id VARCHAR PRIMARY KEY, as_of DATE, published_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS verdict (
+    person_id VARCHAR, round_id VARCHAR, status VARCHAR, method VARCHAR, source VARCHAR, evidence_at DATE,
+    probability DOUBLE, certified_until DATE, period_state VARCHAR, PRIMARY KEY (person_id, round_id));
+CREATE TABLE IF NOT EXISTS audit (
+    seq BIGINT PRIMARY KEY, "at" VARCHAR, actor VARCHAR, action VARCHAR, person_id VARCHAR, subject VARCHAR,
+    sources VARCHAR[], before VARCHAR, after VARCHAR, prev_hash VARCHAR, hash VARCHAR);
+CREATE INDEX IF NOT EXISTS pensioner_id_number ON pensioner (id_number);
+CREATE INDEX IF NOT EXISTS holds_value ON holds (kind, value);
+CREATE INDEX IF NOT EXISTS resolved_to_person ON resolved_to (person_id);
+CREATE INDEX IF NOT EXISTS audit_person ON audit (person_id);
+"""
+
+_SEVERITY_RANK = "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END"
+
+_COUNTS = """
+SELECT 'Pensioner', count(*) FROM pensioner
+UNION ALL SELECT CASE kind WHEN 'id_number' THEN 'IdNumber' WHEN 'phone' THEN 'Phone' ELSE 'Card' END, count(*)
+    FROM identifier GROUP BY kind
+UNION ALL SELECT label, count(*) FROM event GROUP BY label
+UNION ALL SELECT 'Flag', count(*) FROM flag
+UNION ALL SELECT 'Round', count(*) FROM round
+UNION ALL SELECT 'AuditEntry', count(*) FROM audit
+UNION ALL SELECT CASE kind WHEN 'id_number' THEN 'HAS_ID' WHEN 'phone' THEN 'HAS_PHONE' ELSE 'HAS_CARD' END, count(*)
+    FROM holds GROUP BY kind
+UNION ALL SELECT 'OBSERVED_ON', count(id_number) + count(phone) + count(card_no) FROM event
+UNION ALL SELECT 'RESOLVED_TO', count(*) FROM resolved_to
+UNION ALL SELECT 'CONCERNS', count(*) FROM flag JOIN pensioner USING (person_id)
+UNION ALL SELECT 'CITES', count(*) FROM flag_citation
+UNION ALL SELECT 'VERDICT', count(*) FROM verdict
+UNION ALL SELECT 'ABOUT', count(*) FROM audit JOIN pensioner USING (person_id)
+"""
+
+
+class EmbeddedStore(GraphStore):
+    """The graph in one DuckDB file (or ``":memory:"``). Opening it creates the tables when they are missing."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.IOException as exc:
+            raise StoreUnavailable(f"embedded store {self.path} cannot be opened (in use by another process?): "
+                                   f"{exc}") from exc
+        if not read_only:
+            self.apply_schema()
+
+    def apply_schema(self) -> None:
+        with self._con.cursor() as cur:
+            cur.execute(TABLES)
+
+    def publish_round(self, export: RoundExport, progress: Progress | None = None) -> dict[str, int]:
+        with self._con.cursor() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                written = publish(cur, export, progress)
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+        return written
+
+    def person(self, *, person_id: str | None = None, id_number: str | None = None) -> Person | None:
+        if person_id is not None:
+            found = self._rows("SELECT * FROM pensioner WHERE person_id = ?", [person_id])
+        else:
+            found = self._rows("SELECT * FROM pensioner WHERE id_number = ? ORDER BY person_id LIMIT 1", [id_number])
+        return rows.person(found[0] if found else None)
+
+    def identifiers(self, person_id: str) -> list[Identifier]:
+        found = self._rows(
+            """SELECT h.kind, h.value, coalesce(i.shared, false) AS shared, h.origin,
+                      (SELECT count(*) FROM holds o WHERE o.kind = h.kind AND o.value = h.value) AS holders
+               FROM holds h LEFT JOIN identifier i USING (kind, value)
+               WHERE h.person_id = ? ORDER BY h.kind, h.value""",
+            [person_id],
+        )
+        return [rows.identifier(r) for r in found]
+
+    def evidence(self, person_id: str, since: date | None = None) -> list[EvidenceEdge]:
+        start = datetime.combine(since, time()) if since else None
+        found = self._rows(
+            """SELECT e.source, e.kind, e.record_id, e.occurred_at, r.probability AS link_probability, r.method,
+                      r.round_id, e.passed
+               FROM resolved_to r JOIN event e USING (key)
+               WHERE r.person_id = ? AND (?::TIMESTAMP IS NULL OR e.occurred_at >= ?::TIMESTAMP)
+               ORDER BY e.occurred_at DESC, e.key""",
+            [person_id, start, start],
+        )
+        return [rows.evidence(r) for r in found]
+
+    def record_certification(self, cert: ChannelCertification, round_id: str) -> None:
+        key = f"{cert.channel}/{cert.record_id}"
+        occurred_at = cert.occurred_at.replace(tzinfo=None)
+        with self._con.cursor() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            if not cur.execute("SELECT 1 FROM pensioner WHERE person_id = ?", [cert.person_id]).fetchone():
+                cur.execute("ROLLBACK")
+                raise NotFound(f"no pensioner {cert.person_id!r}")
+            cur.execute(
+                """INSERT INTO event (key, label, source, kind, record_id, occurred_at, passed, operator)
+                   VALUES (?, 'Event', ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (key) DO UPDATE SET occurred_at = excluded.occurred_at, passed = excluded.passed,
+                       operator = excluded.operator""",
+                [key, cert.channel, cert.channel, cert.record_id, occurred_at, cert.passed, cert.operator],
+            )
+            cur.execute(
+                """INSERT INTO resolved_to VALUES (?, ?, 1.0, 'direct', ?)
+                   ON CONFLICT (key) DO UPDATE SET person_id = excluded.person_id, round_id = excluded.round_id""",
+                [key, cert.person_id, round_id],
+            )
+            cur.execute("COMMIT")
+
+    def update_person(self, person: Person) -> None:
+        values = [getattr(person, f) for f in rows.VERDICT_FIELDS]
+        sets = ", ".join(f"{f} = ?" for f in rows.VERDICT_FIELDS)
+        found = self._rows(f"UPDATE pensioner SET {sets} WHERE person_id = ? RETURNING person_id",
+                           [*values, person.person_id])
+        if not found:
+            raise NotFound(f"no pensioner {person.person_id!r}")
+
+    def periods(self) -> pa.Table:
+        with self._con.cursor() as cur:
+            return cur.sql("SELECT person_id, status, certified_until FROM pensioner ORDER BY person_id").to_arrow_table()
+
+    def flags(self, flt: FlagFilter) -> list[Flag]:
+        found = self._rows(
+            f"""SELECT * FROM flag
+                WHERE (?::VARCHAR IS NULL OR kind = ?) AND (?::VARCHAR IS NULL OR severity = ?)
+                  AND (?::VARCHAR IS NULL OR county_code = ?) AND (?::VARCHAR IS NULL OR status = ?)
+                ORDER BY {_SEVERITY_RANK}, coalesce(overpayment, 0.0) DESC, flag_id
+                LIMIT ? OFFSET ?""",
+            [flt.kind, flt.kind, flt.severity, flt.severity, flt.county_code, flt.county_code,
+             flt.status, flt.status, flt.limit, flt.offset],
+        )
+        return [rows.flag(r) for r in found]
+
+    def flag(self, flag_id: str) -> FlagDetail:
+        found = self._rows("SELECT * FROM flag WHERE flag_id = ?", [flag_id])
+        if not found:
+            raise NotFound(f"no flag {flag_id!r}")
+        person = self._rows("SELECT * FROM pensioner WHERE person_id = ?", [found[0]["person_id"]])
+        cited = self._rows(
+            """SELECT e.label, e.key, e.source, e.kind, e.record_id, e.occurred_at, e.passed, q.person_id,
+                      q.name AS person_name, q.status AS person_status, r.probability, r.method, r.round_id
+               FROM flag_citation c JOIN event e ON e.key = c.event_key
+               LEFT JOIN resolved_to r ON r.key = e.key LEFT JOIN pensioner q ON q.person_id = r.person_id
+               WHERE c.flag_id = ?""",
+            [flag_id],
+        )
+        return rows.flag_detail(found[0], person[0] if person else None, cited)
+
+    def decided_flags(self) -> list[Flag]:
+        return [rows.flag(r) for r in self._rows("SELECT * FROM flag WHERE status <> 'open' ORDER BY flag_id")]
+
+    def save_decision(self, decision: Decision) -> Flag:
+        with self._con.cursor() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                current = cur.execute("SELECT status FROM flag WHERE flag_id = ?", [decision.flag_id]).fetchone()
+                status = consistency.decided_status(current[0] if current else None, decision)
+                cur.execute(
+                    """UPDATE flag SET status = ?, decided_by = ?, decided_at = ?, note = ? WHERE flag_id = ?
+                       RETURNING *""",
+                    [status, decision.reviewer, decision.decided_at.isoformat(), decision.note, decision.flag_id],
+                )
+                saved = _dicts(cur)[0]
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+        return rows.flag(saved)
+
+    def append_audit(self, entries: Sequence[AuditEntry]) -> None:
+        if not entries:
+            return
+        table = pa.Table.from_pylist([rows.audit_row(e) for e in entries])
+        with self._con.cursor() as cur:
+            cur.register("new_audit", table)
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                stored = cur.execute("SELECT seq, hash FROM audit WHERE seq IN (SELECT seq FROM new_audit)").fetchall()
+                consistency.check_appended(entries, stored)
+                cur.execute("INSERT INTO audit BY NAME SELECT * FROM new_audit ON CONFLICT DO NOTHING")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
+    def last_audit(self) -> AuditEntry | None:
+        found = self._rows("SELECT * FROM audit ORDER BY seq DESC LIMIT 1")
+        return rows.audit_entry(found[0] if found else None)
+
+    def audit_trail(self, person_id: str | None = None) -> list[AuditEntry]:
+        found = self._rows("SELECT * FROM audit WHERE ?::VARCHAR IS NULL OR person_id = ? ORDER BY seq",
+                           [person_id, person_id])
+        return [rows.audit_entry(r) for r in found]
+
+    def counts(self) -> dict[str, int]:
+        found = dict.fromkeys((*NODE_LABELS, *RELATIONSHIP_TYPES), 0)
+        with self._con.cursor() as cur:
+            found.update({name: int(n) for name, n in cur.execute(_COUNTS).fetchall()})
+        return found
+
+    def close(self) -> None:
+        self._con.close()
+
+    def _rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        with self._con.cursor() as cur:
+            cur.execute(sql, params or [])
+            return _dicts(cur)
+
+
+def _dicts(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]

@@ -1,0 +1,232 @@
+"""The Neo4j graph store: the identity graph in Neo4j 5 through the official driver, passed in.
+
+Every statement comes from :mod:`graph.catalog`. Reads and writes run as managed transactions
+(``execute_read`` / ``execute_write``), so the driver retries transient errors itself; tenacity retries what the
+driver gives up on — no server yet at the first connection, or a server restarting (ServiceUnavailable) — with
+bounded exponential backoff, then raises :class:`services.errors.StoreUnavailable`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time
+from typing import Any, TypeVar
+
+import neo4j
+import pyarrow as pa
+from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
+
+from graph import catalog, consistency, exports, rows
+from graph.model import AuditEntry, ChannelCertification, Decision, EvidenceEdge, Flag, FlagDetail, FlagFilter
+from graph.model import Identifier, Person
+from graph.store import EXPORT_COLUMNS, NODE_LABELS, RELATIONSHIP_TYPES, GraphStore, Progress, RoundExport
+from services.errors import NotFound, StoreUnavailable
+
+T = TypeVar("T")
+
+_IDENTIFIER_QUERIES = (("id_number", "publish_id_numbers"), ("phone", "publish_phones"), ("card", "publish_cards"))
+_UNREACHABLE = (ServiceUnavailable, SessionExpired, OSError)
+
+
+class Neo4jStore(GraphStore):
+    """The graph in a Neo4j database. `retry_seconds` bounds how long an unreachable server is waited for."""
+
+    def __init__(self, driver: neo4j.Driver, database: str = "neo4j", batch_size: int = 5000, *,
+                 retry_seconds: float = 60.0, close_driver: bool = False):
+        self._driver = driver
+        self.database = database
+        self.batch_size = batch_size
+        self.retry_seconds = retry_seconds
+        self._close_driver = close_driver
+
+    # -- the connection -------------------------------------------------------------------------------------
+
+    def _retrying(self, work: Callable[[], T]) -> T:
+        retrying = Retrying(
+            retry=retry_if_exception_type(_UNREACHABLE),
+            wait=wait_exponential(multiplier=0.25, max=8),
+            stop=stop_after_delay(self.retry_seconds) | stop_after_attempt(30),
+            reraise=True,
+        )
+        try:
+            return retrying(work)
+        except AuthError as exc:
+            raise StoreUnavailable(f"Neo4j at {_address(self._driver)} refused the credentials: {exc.code}") from exc
+        except _UNREACHABLE as exc:
+            raise StoreUnavailable(f"Neo4j at {_address(self._driver)} unreachable after "
+                                   f"{self.retry_seconds:g} s of retries: {type(exc).__name__}") from exc
+
+    def _read(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
+        def attempt() -> T:
+            with self._driver.session(database=self.database) as session:
+                return session.execute_read(work)
+        return self._retrying(attempt)
+
+    def _write(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
+        def attempt() -> T:
+            with self._driver.session(database=self.database) as session:
+                return session.execute_write(work)
+        return self._retrying(attempt)
+
+    def _read_rows(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        return self._read(lambda tx: [r.data() for r in tx.run(catalog.query(name), params)])
+
+    def verify(self) -> None:
+        """Wait (bounded) until the server answers; StoreUnavailable when it never does."""
+        self._retrying(self._driver.verify_connectivity)
+
+    # -- schema and publishing ------------------------------------------------------------------------------
+
+    def apply_schema(self) -> None:
+        for statement in catalog.schema_statements():
+            self._write(lambda tx, s=statement: tx.run(s).consume())
+
+    def publish_round(self, export: RoundExport, progress: Progress | None = None) -> dict[str, int]:
+        tables = {name: exports.conform(name, getattr(export, name)) for name in EXPORT_COLUMNS}
+        round_params = {"round_id": export.round_id}
+        progress = _cumulative(progress)
+        self._write(lambda tx: tx.run(catalog.query("publish_round_node"), round_id=export.round_id,
+                                      as_of=export.as_of).consume())
+        self._batches("pensioners", "publish_pensioners", tables["pensioners"], round_params, progress)
+        for kind, query in _IDENTIFIER_QUERIES:
+            held = exports.identifiers_of_kind(tables["identifiers"], kind).drop_columns(["kind"])
+            self._batches("identifiers", query, held, round_params, progress)
+        for death, query in ((False, "publish_events"), (True, "publish_death_records")):
+            self._batches("events", query, exports.events_of_label(tables["events"], death), round_params, progress)
+        self._batches("flags", "publish_flags", tables["flags"], round_params, progress)
+        self._batches("flag_citations", "publish_flag_citations", tables["flag_citations"], {}, progress)
+        return {name: table.num_rows for name, table in tables.items()}
+
+    def _batches(self, table_name: str, query_name: str, table: pa.Table, params: dict[str, Any],
+                 progress: Progress | None) -> None:
+        """UNWIND the table through one query, `batch_size` rows per managed write transaction."""
+        query = catalog.query(query_name)
+        for start in range(0, table.num_rows, self.batch_size):
+            batch = table.slice(start, self.batch_size).to_pylist()
+            self._write(lambda tx, b=batch: tx.run(query, params, rows=b).consume())
+            if progress:
+                progress(table_name, len(batch))
+
+    # -- people and evidence --------------------------------------------------------------------------------
+
+    def person(self, *, person_id: str | None = None, id_number: str | None = None) -> Person | None:
+        if person_id is not None:
+            found = self._read_rows("person_by_id", person_id=person_id)
+        else:
+            found = self._read_rows("person_by_id_number", id_number=id_number)
+        return rows.person(found[0]["row"] if found else None)
+
+    def identifiers(self, person_id: str) -> list[Identifier]:
+        return [rows.identifier(r["row"]) for r in self._read_rows("identifiers", person_id=person_id)]
+
+    def evidence(self, person_id: str, since: date | None = None) -> list[EvidenceEdge]:
+        start = datetime.combine(since, time()) if since else None
+        return [rows.evidence(r["row"]) for r in self._read_rows("evidence", person_id=person_id, since=start)]
+
+    def record_certification(self, cert: ChannelCertification, round_id: str) -> None:
+        params = {
+            "person_id": cert.person_id, "key": f"{cert.channel}/{cert.record_id}", "channel": cert.channel,
+            "record_id": cert.record_id, "occurred_at": cert.occurred_at.replace(tzinfo=None),
+            "passed": cert.passed, "operator": cert.operator, "round_id": round_id,
+        }
+        found = self._write(lambda tx: tx.run(catalog.query("record_certification"), params).data())
+        if not found:
+            raise NotFound(f"no pensioner {cert.person_id!r}")
+
+    def update_person(self, person: Person) -> None:
+        params = {f: getattr(person, f) for f in ("person_id", *rows.VERDICT_FIELDS)}
+        if not self._write(lambda tx: tx.run(catalog.query("update_person"), params).data()):
+            raise NotFound(f"no pensioner {person.person_id!r}")
+
+    def periods(self) -> pa.Table:
+        def read(tx: neo4j.ManagedTransaction) -> list[list[Any]]:
+            return tx.run(catalog.query("periods")).values()
+        values = self._read(read)
+        person_ids, statuses, until = (list(c) for c in zip(*values)) if values else ([], [], [])
+        return pa.table({
+            "person_id": pa.array(person_ids, pa.string()),
+            "status": pa.array(statuses, pa.string()),
+            "certified_until": pa.array([rows.native(d) for d in until], pa.date32()),
+        })
+
+    # -- flags ----------------------------------------------------------------------------------------------
+
+    def flags(self, flt: FlagFilter) -> list[Flag]:
+        found = self._read_rows("flags", kind=flt.kind, severity=flt.severity, county_code=flt.county_code,
+                                status=flt.status, limit=flt.limit, offset=flt.offset)
+        return [rows.flag(r["row"]) for r in found]
+
+    def flag(self, flag_id: str) -> FlagDetail:
+        found = self._read_rows("flag_detail", flag_id=flag_id)
+        if not found:
+            raise NotFound(f"no flag {flag_id!r}")
+        return rows.flag_detail(found[0]["flag"], found[0]["person"], found[0]["cited"])
+
+    def decided_flags(self) -> list[Flag]:
+        return [rows.flag(r["row"]) for r in self._read_rows("decided_flags")]
+
+    def save_decision(self, decision: Decision) -> Flag:
+        def decide(tx: neo4j.ManagedTransaction) -> dict[str, Any]:
+            current = tx.run(catalog.query("flag_status"), flag_id=decision.flag_id).single()
+            status = consistency.decided_status(current["status"] if current else None, decision)
+            return tx.run(catalog.query("save_decision"), flag_id=decision.flag_id, status=status,
+                          decided_by=decision.reviewer, decided_at=decision.decided_at.isoformat(),
+                          note=decision.note).single()["row"]
+        return rows.flag(self._write(decide))
+
+    # -- audit ----------------------------------------------------------------------------------------------
+
+    def append_audit(self, entries: Sequence[AuditEntry]) -> None:
+        if not entries:
+            return
+        batch = [rows.audit_row(e) for e in entries]
+
+        def append(tx: neo4j.ManagedTransaction) -> None:
+            stored = [(r["seq"], r["hash"]) for r in tx.run(catalog.query("append_audit"), rows=batch)]
+            consistency.check_appended(entries, stored)  # raising rolls the transaction back
+        self._write(append)
+
+    def last_audit(self) -> AuditEntry | None:
+        found = self._read_rows("last_audit")
+        return rows.audit_entry(found[0]["row"] if found else None)
+
+    def audit_trail(self, person_id: str | None = None) -> list[AuditEntry]:
+        return [rows.audit_entry(r["row"]) for r in self._read_rows("audit_trail", person_id=person_id)]
+
+    # -- housekeeping ---------------------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        found = dict.fromkeys((*NODE_LABELS, *RELATIONSHIP_TYPES), 0)
+        found.update({r["label"]: r["n"] for r in self._read_rows("count_nodes") if r["label"] in found})
+        found.update({r["type"]: r["n"] for r in self._read_rows("count_relationships") if r["type"] in found})
+        return found
+
+    def clear(self) -> None:
+        """Delete every node and relationship: for the test server and rebuilding a development graph only."""
+        def run() -> None:
+            with self._driver.session(database=self.database) as session:
+                session.run(catalog.query("admin_clear")).consume()  # CALL IN TRANSACTIONS needs auto-commit
+        self._retrying(run)
+
+    def close(self) -> None:
+        if self._close_driver:
+            self._driver.close()
+
+
+def _cumulative(progress: Progress | None) -> Progress | None:
+    """Turn per-batch row counts into rows done per export table (one table may take several queries)."""
+    if progress is None:
+        return None
+    done: dict[str, int] = {}
+
+    def report(table_name: str, rows_in_batch: int) -> None:
+        done[table_name] = done.get(table_name, 0) + rows_in_batch
+        progress(table_name, done[table_name])
+    return report
+
+
+def _address(driver: neo4j.Driver) -> str:
+    """host:port of the server for messages (the driver keeps no credentials in it)."""
+    address = getattr(getattr(driver, "_pool", None), "address", None)
+    return f"{address.host}:{address.port}" if address else "the configured address"

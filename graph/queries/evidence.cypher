@@ -1,0 +1,8 @@
+// Records resolved to one person, newest first; $since (a LocalDateTime) or null for all.
+MATCH (e)-[t:RESOLVED_TO]->(:Pensioner {person_id: $person_id})
+WHERE $since IS NULL OR e.occurred_at >= $since
+RETURN {
+  source: e.source, kind: e.kind, record_id: e.record_id, occurred_at: e.occurred_at,
+  link_probability: t.probability, method: t.method, round_id: t.round_id, passed: e.passed
+} AS row
+ORDER BY e.occurred_at DESC, e.key

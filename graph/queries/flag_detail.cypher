@@ -1,0 +1,13 @@
+// One flag, its pensioner and the records it cites with the person each record resolved to.
+MATCH (f:Flag {flag_id: $flag_id})
+OPTIONAL MATCH (f)-[:CONCERNS]->(p:Pensioner)
+CALL (f) {
+  OPTIONAL MATCH (f)-[:CITES]->(e)
+  OPTIONAL MATCH (e)-[t:RESOLVED_TO]->(q:Pensioner)
+  RETURN collect(CASE WHEN e IS NULL THEN null ELSE {
+    label: labels(e)[0], key: e.key, source: e.source, kind: e.kind, record_id: e.record_id,
+    occurred_at: e.occurred_at, passed: e.passed, person_id: q.person_id, person_name: q.name,
+    person_status: q.status, probability: t.probability, method: t.method, round_id: t.round_id
+  } END) AS cited
+}
+RETURN f {.*} AS flag, p {.*} AS person, cited

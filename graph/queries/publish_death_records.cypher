@@ -1,0 +1,23 @@
+// One batch of DeathRecord nodes: OBSERVED_ON the identifiers the record carried, RESOLVED_TO the person it was linked to.
+// A record resolves to at most one person: an edge to anyone else (an earlier, different link) is removed.
+UNWIND $rows AS r
+MERGE (e:DeathRecord {key: r.key})
+SET e.source = r.source, e.kind = r.kind, e.record_id = r.record_id, e.occurred_at = r.occurred_at,
+    e.passed = r.passed
+FOREACH (v IN CASE WHEN r.id_number IS NULL THEN [] ELSE [r.id_number] END |
+  MERGE (i:IdNumber {value: v}) MERGE (e)-[:OBSERVED_ON]->(i))
+FOREACH (v IN CASE WHEN r.phone IS NULL THEN [] ELSE [r.phone] END |
+  MERGE (i:Phone {value: v}) MERGE (e)-[:OBSERVED_ON]->(i))
+FOREACH (v IN CASE WHEN r.card_no IS NULL THEN [] ELSE [r.card_no] END |
+  MERGE (i:Card {value: v}) MERGE (e)-[:OBSERVED_ON]->(i))
+WITH e, r
+CALL (e, r) {
+  OPTIONAL MATCH (e)-[old:RESOLVED_TO]->(q:Pensioner)
+  WHERE r.person_id IS NULL OR q.person_id <> r.person_id
+  DELETE old
+}
+CALL (e, r) {
+  MATCH (p:Pensioner {person_id: r.person_id})
+  MERGE (e)-[t:RESOLVED_TO]->(p)
+  SET t.probability = r.match_probability, t.method = r.method, t.round_id = $round_id
+}

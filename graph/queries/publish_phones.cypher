@@ -1,0 +1,7 @@
+// One batch of Phone identifiers held by pensioners; `shared` when the resolver found several holders.
+UNWIND $rows AS r
+MATCH (p:Pensioner {person_id: r.person_id})
+MERGE (i:Phone {value: r.value})
+SET i.shared = r.shared
+MERGE (p)-[h:HAS_PHONE]->(i)
+SET h.origin = r.origin

@@ -1,0 +1,319 @@
+"""One contract suite, run against both graph stores: the embedded DuckDB file and the local Neo4j server.
+
+Every test publishes the same small hand-built round and asks the store questions through GraphStore only, so the
+two implementations must answer alike.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+
+import pyarrow as pa
+import pytest
+
+from graph.embedded import EmbeddedStore
+from graph.model import AuditEntry, ChannelCertification, Decision, FlagFilter, Identifier, Person
+from graph.neo4j_store import Neo4jStore
+from graph.store import GraphStore, RoundExport
+from services.errors import Conflict, InvalidInput, NotFound
+
+ROUND = "2021-10"
+AS_OF = date(2021, 10, 31)
+
+
+def _pensioners() -> pa.Table:
+    rows = [
+        ("P1", "110101194001010012", "张三", "zhang san", "M", date(1940, 1, 1), "13800000001", "C1", "110101",
+         "U1", 2100.0, "certified", "strong", "vaccination", date(2021, 3, 1), 0.99, date(2022, 2, 28), "valid"),
+        ("P2", "110101194502020024", "李四", "li si", "F", date(1945, 2, 2), "13800000002", None, "110102",
+         "U1", 1800.5, "review", "weak", "telecom", date(2021, 8, 1), 0.6, date(2021, 9, 30), "overdue"),
+        ("P3", "110101193803030036", "王五", "wang wu", "M", date(1938, 3, 3), "13800000002", "C3", "110102",
+         "U2", 2500.0, "deceased", "none", "police", None, 0.01, None, "ended"),
+    ]
+    columns = list(zip(*rows))
+    names = ("person_id", "id_number", "name", "name_pinyin", "sex", "birth_date", "phone", "card_no", "county_code",
+             "unit_id", "monthly_pension", "status", "method", "source", "evidence_at", "probability",
+             "certified_until", "period_state")
+    return pa.table(dict(zip(names, (list(c) for c in columns))))
+
+
+def _identifiers() -> pa.Table:
+    return pa.table({
+        "person_id": ["P1", "P1", "P1", "P2", "P2", "P3", "P3", "P3"],
+        "kind": ["id_number", "phone", "card", "id_number", "phone", "id_number", "phone", "card"],
+        "value": ["110101194001010012", "13800000001", "C1", "110101194502020024", "13800000002",
+                  "110101193803030036", "13800000002", "C3"],
+        "shared": [False, False, False, False, True, False, True, False],
+        "origin": ["registry"] * 7 + ["link"],
+    })
+
+
+def _events(telecom_person: str | None = "P2") -> pa.Table:
+    rows = [
+        ("vaccination/v1", "vaccination", "strong", "v1", datetime(2021, 3, 1, 9, 30), "P1", 1.0, "deterministic",
+         "110101194001010012", None, None, None),
+        ("bus/b1", "bus", "weak", "b1", datetime(2021, 9, 15, 7, 5), "P1", 0.97, "identifier", None, None, "C1", None),
+        ("telecom/t1", "telecom", "weak", "t1", datetime(2021, 8, 1), telecom_person, 0.45, "identifier", None,
+         "13800000002", None, None),
+        ("police/d1", "police", "death", "d1", datetime(2021, 5, 5), "P3", 0.999, "deterministic",
+         "110101193803030036", None, None, None),
+        ("bus/b2", "bus", "weak", "b2", datetime(2021, 7, 1, 18, 0), "P3", 0.95, "identifier", None, None, "C3", None),
+        ("telecom/u1", "telecom", "weak", "u1", datetime(2021, 6, 1), None, 0.1, "splink", None, "13900000009",
+         None, None),
+        ("face/f1", "face", "face", "f1", datetime(2021, 4, 2, 10, 0), "P1", 1.0, "direct", None, None, None, True),
+    ]
+    names = ("key", "source", "kind", "record_id", "occurred_at", "person_id", "match_probability", "method",
+             "id_number", "phone", "card_no", "passed")
+    return pa.table(dict(zip(names, (list(c) for c in zip(*rows)))))
+
+
+def _flags() -> pa.Table:
+    return pa.table({
+        "flag_id": ["F1", "F2", "F3"],
+        "person_id": ["P3", "P2", "P1"],
+        "kind": ["card_after_death", "shared_phone", "source_disagreement"],
+        "severity": ["high", "low", "medium"],
+        "detail": ["card used 57 days after the police death record", "phone held by 2 pensioners",
+                   "vaccination after a village death report"],
+        "overpayment": [5000.0, 0.0, 0.0],
+        "ring_id": [None, "R1", None],
+        "county_code": ["110102", "110102", "110101"],
+    })
+
+
+def _citations() -> pa.Table:
+    return pa.table({"flag_id": ["F1", "F1", "F2"], "event_key": ["police/d1", "bus/b2", "telecom/t1"]})
+
+
+def small_round(telecom_person: str | None = "P2") -> RoundExport:
+    return RoundExport(ROUND, AS_OF, _pensioners(), _identifiers(), _events(telecom_person), _flags(), _citations())
+
+
+# Nodes and relationships the small round makes, the same in both stores.
+EXPECTED_COUNTS = {
+    "Pensioner": 3, "IdNumber": 3, "Phone": 3, "Card": 2, "Event": 6, "DeathRecord": 1, "Flag": 3, "Round": 1,
+    "AuditEntry": 0, "HAS_ID": 3, "HAS_PHONE": 3, "HAS_CARD": 2, "OBSERVED_ON": 6, "RESOLVED_TO": 6,
+    "CONCERNS": 3, "CITES": 3, "VERDICT": 3, "ABOUT": 0,
+}
+
+
+def _neo4j_driver(request: pytest.FixtureRequest):
+    """The session driver of tests/integration/conftest.py, or one from NEO4J_URI/USER/PASSWORD."""
+    try:
+        return request.getfixturevalue("neo4j_driver")
+    except pytest.FixtureLookupError:
+        pass
+    import neo4j
+
+    if not os.environ.get("NEO4J_URI"):
+        pytest.skip("no neo4j_driver fixture and NEO4J_URI unset: start the server with `silentcert neo4j start`")
+    auth = (os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""))
+    driver = neo4j.GraphDatabase.driver(os.environ["NEO4J_URI"], auth=auth)
+    request.addfinalizer(driver.close)
+    return driver
+
+
+@pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def store(request: pytest.FixtureRequest, tmp_path) -> GraphStore:
+    if request.param == "embedded":
+        the_store: GraphStore = EmbeddedStore(tmp_path / "graph.duckdb")
+    else:
+        the_store = Neo4jStore(_neo4j_driver(request), batch_size=2, retry_seconds=5)
+        the_store.clear()  # the test server's database is this test's alone
+    the_store.apply_schema()
+    yield the_store
+    the_store.close()
+
+
+@pytest.fixture
+def published(store: GraphStore) -> GraphStore:
+    written = store.publish_round(small_round())
+    assert written == {"pensioners": 3, "identifiers": 8, "events": 7, "flags": 3, "flag_citations": 3}
+    return store
+
+
+def test_schema_applies_twice(store: GraphStore):
+    store.apply_schema()
+    store.apply_schema()
+    assert store.counts()["Pensioner"] == 0
+
+
+def test_publish_makes_the_expected_graph(published: GraphStore):
+    assert published.counts() == EXPECTED_COUNTS
+
+
+def test_republishing_creates_nothing(published: GraphStore):
+    before = published.counts()
+    published.publish_round(small_round())
+    assert published.counts() == before
+
+
+def test_progress_reports_every_table(store: GraphStore):
+    seen: dict[str, int] = {}
+    store.publish_round(small_round(), progress=lambda table, done: seen.__setitem__(table, done))
+    assert seen == {"pensioners": 3, "identifiers": 8, "events": 7, "flags": 3, "flag_citations": 3}
+
+
+def test_person_by_account_and_by_id_number(published: GraphStore):
+    p1 = published.person(person_id="P1")
+    assert p1 == Person(
+        person_id="P1", id_number="110101194001010012", name="张三", sex="M", birth_date=date(1940, 1, 1),
+        phone="13800000001", card_no="C1", county_code="110101", unit_id="U1", monthly_pension=2100.0,
+        status="certified", method="strong", source="vaccination", evidence_at=date(2021, 3, 1), probability=0.99,
+        certified_until=date(2022, 2, 28), period_state="valid", round_id=ROUND,
+    )
+    assert published.person(id_number="110101193803030036").person_id == "P3"
+    assert published.person(person_id="nobody") is None
+    assert published.person(id_number="000000000000000000") is None
+
+
+def test_identifiers_mark_the_shared_phone(published: GraphStore):
+    assert published.identifiers("P2") == [
+        Identifier("id_number", "110101194502020024", shared=False, origin="registry", holders=1),
+        Identifier("phone", "13800000002", shared=True, origin="registry", holders=2),
+    ]
+    assert [i.kind for i in published.identifiers("P3")] == ["card", "id_number", "phone"]
+    assert published.identifiers("P3")[0].origin == "link"
+    assert published.identifiers("nobody") == []
+
+
+def test_evidence_newest_first_and_since(published: GraphStore):
+    evidence = published.evidence("P1")
+    assert [e.record_id for e in evidence] == ["b1", "f1", "v1"]
+    assert evidence[0].occurred_at == datetime(2021, 9, 15, 7, 5)
+    assert (evidence[0].link_probability, evidence[0].method, evidence[0].round_id) == (0.97, "identifier", ROUND)
+    assert evidence[1].passed is True
+    assert [e.record_id for e in published.evidence("P1", since=date(2021, 4, 2))] == ["b1", "f1"]
+    assert [e.kind for e in published.evidence("P3")] == ["weak", "death"]
+
+
+def test_relinking_a_record_moves_its_evidence(published: GraphStore):
+    published.publish_round(small_round(telecom_person="P3"))
+    assert [e.record_id for e in published.evidence("P2")] == []
+    assert "t1" in [e.record_id for e in published.evidence("P3")]
+    published.publish_round(small_round(telecom_person=None))
+    assert "t1" not in [e.record_id for e in published.evidence("P3")]
+    assert published.counts()["RESOLVED_TO"] == EXPECTED_COUNTS["RESOLVED_TO"] - 1
+
+
+def test_flags_filtered_most_severe_first(published: GraphStore):
+    assert [f.flag_id for f in published.flags(FlagFilter())] == ["F1", "F3", "F2"]
+    assert [f.flag_id for f in published.flags(FlagFilter(kind="shared_phone"))] == ["F2"]
+    assert [f.flag_id for f in published.flags(FlagFilter(severity="medium"))] == ["F3"]
+    assert [f.flag_id for f in published.flags(FlagFilter(county_code="110102"))] == ["F1", "F2"]
+    assert [f.flag_id for f in published.flags(FlagFilter(status="open"))] == ["F1", "F3", "F2"]
+    assert published.flags(FlagFilter(status="confirmed")) == []
+    assert [f.flag_id for f in published.flags(FlagFilter(limit=1, offset=1))] == ["F3"]
+    f1 = published.flags(FlagFilter(limit=1))[0]
+    assert (f1.person_id, f1.overpayment, f1.status, f1.round_id, f1.ring_id) == ("P3", 5000.0, "open", ROUND, None)
+
+
+def test_flag_detail_holds_the_cited_records(published: GraphStore):
+    detail = published.flag("F1")
+    assert detail.flag.kind == "card_after_death"
+    assert detail.person.person_id == "P3"
+    assert {n.id for n in detail.nodes} == {"Flag:F1", "Pensioner:P3", "DeathRecord:police/d1", "Event:bus/b2"}
+    assert {(e.source, e.target, e.type) for e in detail.edges} == {
+        ("Flag:F1", "Pensioner:P3", "CONCERNS"),
+        ("Flag:F1", "DeathRecord:police/d1", "CITES"),
+        ("Flag:F1", "Event:bus/b2", "CITES"),
+        ("DeathRecord:police/d1", "Pensioner:P3", "RESOLVED_TO"),
+        ("Event:bus/b2", "Pensioner:P3", "RESOLVED_TO"),
+    }
+    death = next(n for n in detail.nodes if n.label == "DeathRecord")
+    assert death.properties["occurred_at"] == "2021-05-05T00:00:00"
+    with pytest.raises(NotFound):
+        published.flag("F404")
+
+
+def test_decision_saved_and_kept_after_republishing(published: GraphStore):
+    at = datetime(2021, 11, 2, 15, 30)
+    saved = published.save_decision(Decision("F1", "confirm", "reviewer-7", "death confirmed by family", at))
+    assert (saved.status, saved.decided_by, saved.decided_at, saved.note) == (
+        "confirmed", "reviewer-7", at, "death confirmed by family")
+    published.publish_round(small_round())
+    kept = published.flags(FlagFilter(status="confirmed"))
+    assert [(f.flag_id, f.decided_by, f.decided_at) for f in kept] == [("F1", "reviewer-7", at)]
+    assert [f.flag_id for f in published.decided_flags()] == ["F1"]
+    with pytest.raises(Conflict):
+        published.save_decision(Decision("F1", "dismiss", "reviewer-8", "", at))
+    with pytest.raises(NotFound):
+        published.save_decision(Decision("F404", "confirm", "reviewer-7", "", at))
+    with pytest.raises(InvalidInput):
+        published.save_decision(Decision("F2", "approve", "reviewer-7", "", at))
+
+
+def test_escalated_flag_can_still_be_decided(published: GraphStore):
+    at = datetime(2021, 11, 2, 15, 30)
+    assert published.save_decision(Decision("F2", "escalate", "r1", "ask the county", at)).status == "escalated"
+    assert published.save_decision(Decision("F2", "dismiss", "r2", "couple share a phone", at)).status == "dismissed"
+
+
+def _audit(seq: int, person_id: str | None, prev: str) -> AuditEntry:
+    return AuditEntry(
+        seq=seq, at=datetime.fromisoformat(f"2021-11-0{seq}T08:00:00+08:00"), actor="round", action="verdict",
+        person_id=person_id, subject=f"person/{person_id}", sources=("vaccination", "bus"),
+        before={"status": "review"}, after={"status": "certified", "until": "2022-10-31"},
+        prev_hash=prev, hash=f"h{seq}",
+    )
+
+
+def test_audit_append_last_and_trail(published: GraphStore):
+    assert published.last_audit() is None
+    entries = [_audit(1, "P1", "genesis"), _audit(2, "P2", "h1"), _audit(3, "P1", "h2")]
+    published.append_audit(entries[:2])
+    published.append_audit(entries[2:])
+    published.append_audit(entries[2:])  # a retried append changes nothing
+    assert published.last_audit() == entries[2]
+    assert published.audit_trail() == entries
+    assert published.audit_trail("P1") == [entries[0], entries[2]]
+    assert published.counts()["ABOUT"] == 3
+    forged = AuditEntry(**{**entries[1].__dict__, "hash": "forged"})
+    with pytest.raises(Conflict):
+        published.append_audit([forged])
+    assert published.audit_trail()[1].hash == "h2"
+
+
+def test_periods(published: GraphStore):
+    periods = published.periods()
+    assert periods.column_names == ["person_id", "status", "certified_until"]
+    assert periods.to_pylist() == [
+        {"person_id": "P1", "status": "certified", "certified_until": date(2022, 2, 28)},
+        {"person_id": "P2", "status": "review", "certified_until": date(2021, 9, 30)},
+        {"person_id": "P3", "status": "deceased", "certified_until": None},
+    ]
+
+
+def test_update_person_replaces_the_verdict(published: GraphStore):
+    p2 = published.person(person_id="P2")
+    published.update_person(Person(**{**p2.__dict__, "status": "certified", "method": "face",
+                                      "certified_until": date(2022, 10, 31), "period_state": "valid"}))
+    again = published.person(person_id="P2")
+    assert (again.status, again.method, again.certified_until, again.name) == (
+        "certified", "face", date(2022, 10, 31), "李四")
+    with pytest.raises(NotFound):
+        published.update_person(Person(person_id="nobody"))
+
+
+def test_record_certification_is_idempotent(published: GraphStore):
+    cert = ChannelCertification("P2", "face", datetime(2021, 11, 5, 9, 0), True, "F-77", "alipay")
+    published.record_certification(cert, "2021-11")
+    before = published.counts()
+    published.record_certification(cert, "2021-11")
+    assert published.counts() == before
+    newest = published.evidence("P2")[0]
+    assert (newest.source, newest.kind, newest.record_id, newest.occurred_at, newest.passed, newest.round_id,
+            newest.method) == ("face", "face", "F-77", datetime(2021, 11, 5, 9, 0), True, "2021-11", "direct")
+    with pytest.raises(NotFound):
+        published.record_certification(ChannelCertification("nobody", "face", datetime(2021, 11, 5), True,
+                                                             "F-78", "alipay"), "2021-11")
+
+
+def test_a_broken_export_is_refused_and_writes_nothing(store: GraphStore):
+    broken = small_round()
+    broken = RoundExport(ROUND, AS_OF, broken.pensioners.drop_columns(["status"]), broken.identifiers,
+                         broken.events, broken.flags, broken.flag_citations)
+    with pytest.raises(InvalidInput, match="pensioners: missing column"):
+        store.publish_round(broken)
+    assert store.counts()["Pensioner"] == 0
