@@ -1,0 +1,108 @@
+"""A whole round on a generated county: contract files, reconciliation, rerun idempotence, kill -9 and resume."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from clients.rounds import run_round_files
+from services.rounds.roundfile import load_round
+from synthetic import generate
+
+AS_OF = dt.date(2021, 10, 31)
+OUTPUT_COLUMNS = {
+    "verdicts.csv": ["person_id", "status", "method", "source", "evidence_at", "probability", "certified_until"],
+    "links.csv": ["source", "record_id", "person_id", "match_probability"],
+    "rejects.csv": ["source", "record_id", "line", "reason"],
+    "flags.csv": ["flag_id", "person_id", "kind", "severity", "detail"],
+    "notices.csv": ["person_id", "kind", "channel", "recipient", "message"],
+}
+
+
+@pytest.fixture(scope="module")
+def round_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("round")
+    generate(pensioners=3000, seed=11, as_of=AS_OF, out=out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def finished(round_dir, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("out")
+    run_round_files(round_dir / "round.toml", out, store=None, neo4j_uri=None)
+    return out
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _digests(out: Path) -> dict[str, str]:
+    names = [*OUTPUT_COLUMNS, "report.json", "report.html"]
+    return {name: hashlib.sha256((out / name).read_bytes()).hexdigest() for name in names}
+
+
+def _input_rows(path: Path, encoding: str) -> int:
+    """Data rows of an input file, counted independently of the readers under test."""
+    if path.suffix == ".parquet":
+        return pq.read_metadata(path).num_rows
+    with open(path, encoding=encoding, newline="") as handle:
+        return sum(1 for row in list(csv.reader(handle))[1:] if any(field.strip() for field in row))
+
+
+def test_outputs_have_the_contract_columns(finished):
+    for name, columns in OUTPUT_COLUMNS.items():
+        with open(finished / name, encoding="utf-8", newline="") as handle:
+            assert next(csv.reader(handle)) == columns, name
+    assert (finished / "report.json").stat().st_size > 0
+    assert "<svg" in (finished / "report.html").read_text(encoding="utf-8")
+
+
+def test_one_verdict_per_registry_person(round_dir, finished):
+    verdicts = _rows(finished / "verdicts.csv")
+    registry_ids = {row["person_id"] for row in _rows(round_dir / "registry.csv") if row["person_id"].strip()}
+    assert len(verdicts) == len({v["person_id"] for v in verdicts}) == len(registry_ids)
+    assert {v["status"] for v in verdicts} <= {"certified", "uncertified", "deceased", "review"}
+    assert {v["method"] for v in verdicts} <= {"strong", "weak", "face", "in_person", "carried", "none"}
+
+
+def test_every_input_row_is_linked_or_rejected_exactly_once(round_dir, finished):
+    spec = load_round(round_dir / "round.toml")
+    links = _rows(finished / "links.csv")
+    rejects = _rows(finished / "rejects.csv")
+    for source in spec.sources:
+        linked = [r for r in links if r["source"] == source.name]
+        rejected = [r for r in rejects if r["source"] == source.name]
+        assert len(linked) + len(rejected) == _input_rows(source.path, source.encoding), source.name
+        assert len({r["record_id"] for r in linked}) == len(linked), f"{source.name}: a record linked twice"
+    assert all(r["reason"].strip() for r in rejects)
+
+
+def test_rerunning_a_finished_round_changes_nothing(round_dir, finished):
+    before = _digests(finished)
+    run_round_files(round_dir / "round.toml", finished, store=None, neo4j_uri=None)
+    assert _digests(finished) == before
+
+
+@pytest.mark.parametrize("kill_after", [1.5, 4.0])
+def test_killed_round_resumes_to_the_same_outputs(round_dir, finished, tmp_path, kill_after):
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "clients.cli", "round", "run", str(round_dir / "round.toml"), "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(kill_after)
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
+    assert _digests(out) == _digests(finished)
