@@ -1,0 +1,127 @@
+"""Who shows up in which evidence source, how often and when.
+
+Every person gets a segment: ``strong`` (at least one strong source), ``weak_only`` or ``none``
+(very old people mostly). Dead people leave records only before death, except where relatives
+keep using their card, phone or bank account.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow.compute as pc
+
+from synthetic.deaths import Deaths
+from synthetic.events import Draws, spread
+from synthetic.population import People
+
+SEGMENTS = ("strong", "weak_only", "none")
+
+
+@dataclass(frozen=True)
+class Activity:
+    source: str
+    kind: str            # strong | weak
+    coverage: float      # share of people in a segment that uses the source
+    old_factor: float    # coverage multiplier for people over 80
+    mean_events: float   # events per covered person per year
+    needs: str = ""      # "phone" or "card": only people who have one
+
+
+ACTIVITIES = (
+    Activity("vaccination", "strong", 0.50, 0.7, 1.4),
+    Activity("health_code", "strong", 0.42, 0.4, 4.0),
+    Activity("inpatient", "strong", 0.12, 1.8, 1.3),
+    Activity("bus_card_check", "strong", 0.35, 0.6, 1.0, needs="card"),
+    Activity("ministry_travel", "strong", 0.22, 0.3, 2.0),
+    Activity("card_spending", "weak", 0.50, 0.7, 4.0, needs="card"),
+    Activity("outpatient", "weak", 0.45, 1.2, 2.5),
+    Activity("telecom", "weak", 0.65, 0.8, 3.0, needs="phone"),
+    Activity("bus_rides", "weak", 0.30, 0.5, 4.0, needs="card"),
+    Activity("bank_counter", "weak", 0.25, 1.0, 1.8),
+)
+
+
+def draw_segments(rng: np.random.Generator, age: np.ndarray) -> np.ndarray:
+    """0 strong, 1 weak_only, 2 none; the very old far more often leave no trace."""
+    u = rng.random(len(age))
+    none_p = np.where(age > 90, 0.35, np.where(age > 80, 0.10, 0.045))
+    return np.where(u < none_p, 2, np.where(u < none_p + 0.04, 1, 0)).astype(np.int8)
+
+
+def _eligible(people: People, activity: Activity) -> np.ndarray:
+    if activity.needs == "card":
+        return pc.is_valid(people.card_no).to_numpy(zero_copy_only=False)
+    if activity.needs == "phone":
+        owner = np.ones(people.size, bool)  # a shared family phone is used by its first holder
+        has = pc.is_valid(people.phone).to_numpy(zero_copy_only=False)
+        owner[people.couple_id >= 0] = _first_of_couple(people.couple_id)[people.couple_id >= 0]
+        return has & owner
+    return np.ones(people.size, bool)
+
+
+def _first_of_couple(couple_id: np.ndarray) -> np.ndarray:
+    first = np.zeros(len(couple_id), bool)
+    members = np.flatnonzero(couple_id >= 0)
+    _, pos = np.unique(couple_id[members], return_index=True)
+    first[members[pos]] = True
+    return first
+
+
+def coverage(rng: np.random.Generator, people: People, segment: np.ndarray) -> dict[str, np.ndarray]:
+    """Per source, a bool mask of who uses it; every strong-segment person gets one strong
+    source and every weak_only person one weak source."""
+    cover = {}
+    for a in ACTIVITIES:
+        p = a.coverage * np.where(people.age > 80, a.old_factor, 1.0)
+        allowed = (segment == 0) if a.kind == "strong" else (segment < 2)
+        cover[a.source] = allowed & _eligible(people, a) & (rng.random(people.size) < p)
+    for kind, seg in (("strong", 0), ("weak", 1)):
+        names = [a.source for a in ACTIVITIES if a.kind == kind and not a.needs]
+        lacking = np.flatnonzero((segment == seg) & ~np.any([cover[s] for s in cover if _kind(s) == kind], axis=0))
+        pick = rng.integers(0, len(names), len(lacking))
+        for i, s in enumerate(names):
+            cover[s][lacking[pick == i]] = True
+    return cover
+
+
+def _kind(source: str) -> str:
+    return next(a.kind for a in ACTIVITIES if a.source == source)
+
+
+def activity_draws(rng: np.random.Generator, people: People, deaths: Deaths, cover: dict[str, np.ndarray],
+                   as_of: np.datetime64) -> dict[str, Draws]:
+    """Events of living use, dated inside the 12 months (3% spill up to two months earlier),
+    ending at death."""
+    window = as_of - np.timedelta64(365, "D")
+    end_all = np.where(np.isnat(deaths.date), as_of + np.timedelta64(1, "D"), deaths.date)
+    out = {}
+    for a in ACTIVITIES:
+        who = np.flatnonzero(cover[a.source])
+        counts = 1 + rng.poisson(a.mean_events - 1, len(who))
+        start = np.where(rng.random(len(who)) < 0.03, window - np.timedelta64(60, "D"), window)
+        out[a.source] = spread(rng, who, counts, start, end_all[who])
+    return out
+
+
+def before_death_admissions(rng: np.random.Generator, deaths: Deaths, as_of: np.datetime64) -> Draws:
+    """40% of people dying in the window were admitted to hospital in their last month."""
+    window = as_of - np.timedelta64(365, "D")
+    dying = np.flatnonzero((deaths.date >= window) & (rng.random(len(deaths.date)) < 0.4))
+    start = deaths.date[dying] - rng.integers(1, 31, len(dying)).astype("timedelta64[D]")
+    return spread(rng, dying, np.ones(len(dying), np.int64), np.maximum(start, window), deaths.date[dying])
+
+
+def post_death_use(rng: np.random.Generator, people: People, deaths: Deaths, as_of: np.datetime64) -> tuple[np.ndarray, dict[str, Draws]]:
+    """Relatives keep using a dead person's card, phone or bank book: weak events after death."""
+    window = as_of - np.timedelta64(365, "D")
+    dead = ~np.isnat(deaths.date) & (deaths.date > window - np.timedelta64(365, "D"))
+    users = dead & (rng.random(people.size) < 0.25)
+    out = {}
+    for source, mean in (("card_spending", 5.0), ("telecom", 4.0), ("bus_rides", 3.0), ("bank_counter", 2.0)):
+        a = next(x for x in ACTIVITIES if x.source == source)
+        who = np.flatnonzero(users & _eligible(people, a) & (rng.random(people.size) < 0.6))
+        start = np.maximum(deaths.date[who] + np.timedelta64(1, "D"), window)
+        d = spread(rng, who, 1 + rng.poisson(mean - 1, len(who)), start, np.full(len(who), as_of))
+        d.tags["post_death"] = np.ones(len(d), bool)
+        out[source] = d
+    return users, out
