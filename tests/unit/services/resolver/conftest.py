@@ -1,4 +1,4 @@
-"""Shared fixtures: a DuckDB connection that runs normaliser SQL over a list of Python values."""
+"""Shared fixture of the normaliser tests: run normaliser SQL in DuckDB over a list of Python values."""
 
 from collections.abc import Callable
 
@@ -8,22 +8,17 @@ import pytest
 
 
 @pytest.fixture(scope="module")
-def con():
-    connection = duckdb.connect()
-    yield connection
-    connection.close()
-
-
-@pytest.fixture(scope="module")
-def run_sql(con) -> Callable[..., list[tuple]]:
+def run_sql() -> Callable[..., list[tuple]]:
     """``run_sql(values, *exprs)``: the rows of ``SELECT exprs FROM values`` (column ``v``), in order."""
+    connection = duckdb.connect()
 
     def run(values: list[str | None], *exprs: str) -> list[tuple]:
         table = pa.table({"i": pa.array(range(len(values)), pa.int64()), "v": pa.array(values, pa.string())})
-        con.register("raw_values", table)
+        connection.register("raw_values", table)
         try:
-            return con.execute(f"SELECT {', '.join(exprs)} FROM raw_values ORDER BY i").fetchall()
+            return connection.execute(f"SELECT {', '.join(exprs)} FROM raw_values ORDER BY i").fetchall()
         finally:
-            con.unregister("raw_values")
+            connection.unregister("raw_values")
 
-    return run
+    yield run
+    connection.close()
