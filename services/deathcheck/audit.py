@@ -1,0 +1,116 @@
+"""The audit chain: every automatic result and every human decision, append-only and tamper-evident.
+
+Each entry's hash is sha256(prev_hash + canonical JSON of the entry without its hash); the first entry's prev_hash
+is 64 zeros. ``verify`` walks a chain and names the first entry that was changed, removed or inserted. There is
+no function here (or in the stores) that edits or deletes an entry.
+
+A round writes its automatic results to the ``audit_events`` table of the working database, unchained (the head
+of the chain lives in the graph store); the publish stage chains them onto the store's head with
+``append_round_events``, once per round and content: a closing entry about ``round:<round_id>`` carries a digest
+of the round's events and a rerun finding it appends nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import duckdb
+
+from graph.model import AuditEntry
+from graph.store import GraphStore
+
+GENESIS = "0" * 64
+ROUND_ACTOR = "deathcheck"
+ROUND_CLOSED = "round_audited"
+
+
+def canonical(entry: AuditEntry) -> str:
+    """The entry (without its hash) as canonical JSON: sorted keys, no spaces, UTF-8 text, times as text."""
+    fields = dataclasses.asdict(entry)
+    fields.pop("hash")
+    fields["sources"] = list(fields["sources"])
+    return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    return hashlib.sha256((entry.prev_hash + canonical(entry)).encode("utf-8")).hexdigest()
+
+
+def chain_entry(head: AuditEntry | None, *, actor: str, action: str, at: datetime, person_id: str | None,
+                subject: str, sources: Sequence[str], before: dict[str, Any], after: dict[str, Any]) -> AuditEntry:
+    """The next entry after `head` (None: the first entry of a chain), hashed."""
+    entry = AuditEntry(seq=(head.seq if head else 0) + 1, at=at, actor=actor, action=action, person_id=person_id,
+                       subject=subject, sources=tuple(sources), before=before, after=after,
+                       prev_hash=head.hash if head else GENESIS, hash="")
+    return dataclasses.replace(entry, hash=entry_hash(entry))
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """Where a chain stops being trustworthy: the first bad entry's seq and what is wrong with it."""
+
+    seq: int
+    reason: str
+
+
+def verify(entries: Sequence[AuditEntry], head: AuditEntry | None = None) -> ChainBreak | None:
+    """None when `entries` (in chain order, starting after `head` or at the genesis) form an intact chain."""
+    prev_hash, prev_seq = (head.hash, head.seq) if head else (GENESIS, 0)
+    for entry in entries:
+        if entry.seq != prev_seq + 1:
+            return ChainBreak(prev_seq + 1, f"entry {prev_seq + 1} is missing (next is {entry.seq})")
+        if entry.prev_hash != prev_hash:
+            return ChainBreak(entry.seq, "previous hash does not match: an entry before it was changed or removed")
+        if entry_hash(entry) != entry.hash:
+            return ChainBreak(entry.seq, "contents do not match the hash: the entry was modified")
+        prev_hash, prev_seq = entry.hash, entry.seq
+    return None
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Round events: written by the stage, chained by the publish stage.
+
+EVENT_COLUMNS = ("ordinal", "at", "actor", "action", "person_id", "subject", "sources", "before", "after")
+
+
+def append_round_events(con: duckdb.DuckDBPyConnection, store: GraphStore) -> int:
+    """Chain the round's ``audit_events`` onto the store's audit trail; returns the entries appended (0 when the
+    same events were already appended by an earlier publish)."""
+    rows = con.execute(f"SELECT {', '.join(EVENT_COLUMNS)} FROM audit_events ORDER BY ordinal").fetchall()
+    if not rows:
+        return 0
+    events = [dict(zip(EVENT_COLUMNS, r)) for r in rows]
+    for e in events:  # the stage writes UTC times without a zone
+        e["at"] = e["at"].replace(tzinfo=timezone.utc) if e["at"].tzinfo is None else e["at"]
+    round_id = events[0]["subject"].split("/", 1)[0].removeprefix("round:")
+    digest = _digest(events)
+    marker = f"round:{round_id}"
+    if any(e.action == ROUND_CLOSED and e.after.get("digest") == digest for e in store.audit_trail(marker)):
+        return 0
+    entries = _chain(store.last_audit(), events)
+    entries.append(chain_entry(entries[-1], actor=ROUND_ACTOR, action=ROUND_CLOSED, at=events[-1]["at"],
+                               person_id=marker, subject=marker, sources=(),
+                               before={}, after={"events": len(events), "digest": digest}))
+    store.append_audit(entries)
+    return len(entries)
+
+
+def _chain(head: AuditEntry | None, events: list[dict[str, Any]]) -> list[AuditEntry]:
+    entries: list[AuditEntry] = []
+    for e in events:
+        head = chain_entry(head, actor=e["actor"], action=e["action"], at=e["at"], person_id=e["person_id"],
+                           subject=e["subject"], sources=tuple(e["sources"] or ()),
+                           before=json.loads(e["before"]), after=json.loads(e["after"]))
+        entries.append(head)
+    return entries
+
+
+def _digest(events: list[dict[str, Any]]) -> str:
+    text = json.dumps([[e[c] for c in EVENT_COLUMNS] for e in events], ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,0 +1,125 @@
+"""Rings: phones, cards or accounts shared by several unrelated pensioners, especially dead ones.
+
+Only identifiers held by two or more people are looked at, and of those only the ones a family would not
+explain: a value held by at most ``family_max_size`` people of one county, each related to another holder
+(same surname within ``family_max_age_gap`` years, or a man and a woman within ``couple_max_age_gap`` years),
+is a family's line. The rest form a person–identifier bipartite graph (networkx, built on the shared
+identifiers only); each connected component with at least ``ring_min_size`` persons is a ring, scored by size,
+share of reported deaths and post-death activity, and every member is flagged with the ring's id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import duckdb
+import networkx as nx
+import pyarrow as pa
+
+from services.deathcheck.settings import DeathCheckSettings
+
+
+def find_rings(con: duckdb.DuckDBPyConnection, settings: DeathCheckSettings) -> int:
+    """Write temp ``ring_members(person_id, ring_id)`` and flag every member; returns the number of rings."""
+    _suspicious_identifiers(con, settings)
+    edges = con.execute("SELECT person_id, kind || ':' || value FROM suspicious_holds").fetchall()
+    members = ring_components(edges, settings.ring_min_size)
+    con.register("_ring_members", pa.table({"person_id": pa.array([m[0] for m in members], pa.string()),
+                                           "ring_id": pa.array([m[1] for m in members], pa.string())}))
+    con.execute("CREATE OR REPLACE TEMP TABLE ring_members AS SELECT * FROM _ring_members")
+    con.unregister("_ring_members")
+    _flag_members(con)
+    return len({m[1] for m in members})
+
+
+def ring_components(edges: list[tuple[str, str]], min_size: int) -> list[tuple[str, str]]:
+    """(person_id, ring_id) for every person in a component with at least `min_size` persons.
+
+    The ring id hashes the component's smallest identifier, so it stays the same while that identifier does."""
+    graph = nx.Graph()
+    graph.add_edges_from((("p", person), ("i", ident)) for person, ident in edges)
+    members: list[tuple[str, str]] = []
+    for component in nx.connected_components(graph):
+        persons = sorted(node[1] for node in component if node[0] == "p")
+        if len(persons) < min_size:
+            continue
+        anchor = min(node[1] for node in component if node[0] == "i")
+        ring_id = "ring-" + hashlib.sha256(anchor.encode()).hexdigest()[:12]
+        members.extend((person, ring_id) for person in persons)
+    return members
+
+
+def _suspicious_identifiers(con: duckdb.DuckDBPyConnection, s: DeathCheckSettings) -> None:
+    """``suspicious_holds(person_id, kind, value)``: holdings of shared identifiers no family explains."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE shared_holds AS
+        WITH holds AS (
+            SELECT DISTINCT i.person_id, i.kind, i.value FROM identifiers i
+            WHERE i.value IS NOT NULL AND i.person_id IS NOT NULL),
+        counted AS (
+            SELECT *, count(*) OVER (PARTITION BY kind, value) AS holders FROM holds)
+        SELECT c.person_id, c.kind, c.value, c.holders, left(g.name, 1) AS surname, g.sex, g.county_code,
+               g.birth_date
+        FROM counted c JOIN registry g USING (person_id) WHERE c.holders >= 2;
+
+        CREATE OR REPLACE TEMP TABLE family_values AS
+        WITH small AS (SELECT * FROM shared_holds WHERE holders <= {int(s.family_max_size)}),
+        pairs AS (
+            SELECT a.kind, a.value, a.person_id AS pa, b.person_id AS pb
+            FROM small a JOIN small b ON a.kind = b.kind AND a.value = b.value AND a.person_id < b.person_id
+            WHERE a.county_code = b.county_code
+              AND ((a.surname = b.surname
+                    AND abs(date_diff('year', a.birth_date, b.birth_date)) <= {int(s.family_max_age_gap)})
+                   OR (a.sex <> b.sex
+                       AND abs(date_diff('year', a.birth_date, b.birth_date)) <= {int(s.couple_max_age_gap)}))),
+        related AS (
+            SELECT kind, value, count(DISTINCT person_id) AS related_holders, count(*) / 2 AS pair_count FROM (
+                SELECT kind, value, pa AS person_id FROM pairs UNION ALL SELECT kind, value, pb FROM pairs)
+            GROUP BY ALL),
+        per_value AS (
+            SELECT h.kind, h.value, any_value(h.holders) AS holders, any_value(r.related_holders) AS related_holders,
+                   any_value(r.pair_count) AS pair_count
+            FROM small h JOIN related r USING (kind, value) GROUP BY h.kind, h.value)
+        -- every holder related to another and at least holders-1 relations: connected for up to 4 holders
+        SELECT kind, value FROM per_value WHERE related_holders = holders AND pair_count >= holders - 1;
+
+        CREATE OR REPLACE TEMP TABLE suspicious_holds AS
+        SELECT h.person_id, h.kind, h.value FROM shared_holds h ANTI JOIN family_values f USING (kind, value);
+    """)
+
+
+def _flag_members(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""
+        INSERT INTO raised
+        WITH member_facts AS (
+            SELECT m.person_id, m.ring_id, d.person_id IS NOT NULL AS dead,
+                   coalesce(f.strong_after + f.weak_after, 0) > 0 AS active_after, coalesce(f.overpayment, 0.0) AS op
+            FROM ring_members m LEFT JOIN deaths d USING (person_id) LEFT JOIN death_facts f USING (person_id)),
+        ring AS (
+            SELECT ring_id, count(*) AS size, count(*) FILTER (WHERE dead) AS dead,
+                   count(*) FILTER (WHERE active_after) AS active
+            FROM member_facts GROUP BY ring_id),
+        scored AS (
+            SELECT *, round(0.35 * least(1.0, (size - 2) / 4.0) + 0.45 * dead / size
+                            + 0.2 * CASE WHEN active > 0 THEN 1 ELSE 0 END, 3) AS score
+            FROM ring),
+        shared AS (
+            SELECT s.person_id, m.ring_id,
+                   string_agg(s.kind || ' ' || s.value, ', ' ORDER BY s.kind, s.value) AS values
+            FROM suspicious_holds s JOIN ring_members m USING (person_id) GROUP BY ALL)
+        SELECT 'shared_identifier_ring:' || f.person_id || ':' || f.ring_id, f.person_id, 'shared_identifier_ring',
+               CASE WHEN r.score >= 0.6 THEN 'critical' WHEN r.score >= 0.4 THEN 'high' ELSE 'medium' END,
+               format('Shares {} with unrelated pensioners: ring {} of {} members, {} reported dead, {} with '
+                      || 'activity after death (score {:.2f}).{}', sh.values, f.ring_id, r.size, r.dead, r.active,
+                      r.score, CASE WHEN f.dead THEN ' This member is reported dead.' ELSE '' END),
+               f.op, f.ring_id, g.county_code, NULL
+        FROM member_facts f JOIN scored r USING (ring_id) JOIN shared sh USING (person_id, ring_id)
+        JOIN registry g USING (person_id);
+
+        INSERT INTO cited
+        SELECT f.flag_id, r.rid FROM raised f JOIN death_reports r USING (person_id)
+        WHERE f.kind = 'shared_identifier_ring' AND r.band = 'auto'
+        UNION ALL
+        SELECT f.flag_id, p.rid FROM raised f JOIN post_death p USING (person_id)
+        WHERE f.kind = 'shared_identifier_ring';
+    """)
