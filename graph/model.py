@@ -59,6 +59,7 @@ class EvidenceEdge:
     round_id: str
     contribution: float | None = None  # weak: log-odds added; None for records that certify on their own
     passed: bool | None = None
+    shared: bool = False  # linked through an identifier several people hold (weighed down, never certifies)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,95 @@
+"""Certification periods: where a period ends, whether it moves, and what state it is in on a date.
+
+Each rule exists twice, once in Python (for one person, :func:`services.liveness.scoring.explain_person`) and
+once as a DuckDB SQL fragment (for the whole province, :mod:`services.liveness.round_scoring`); the unit tests
+hold the two to the same answers.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import duckdb
+
+from services.liveness.settings import LivenessSettings
+
+STATES = ("valid", "expiring", "overdue", "suspended", "ended")
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus ``months`` calendar months, clamped to the month's last day (as DuckDB's INTERVAL does)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+def window_start(as_of: date, settings: LivenessSettings) -> date:
+    """The first day whose evidence still counts in a round dated ``as_of``."""
+    return add_months(as_of, -settings.window_months)
+
+
+def period_state(end: date | None, as_of: date, settings: LivenessSettings) -> str:
+    """valid / expiring / overdue / suspended for a period ending on ``end`` (None: never certified = overdue).
+
+    The end day itself still counts as covered. ``ended`` is set only by the death check.
+    """
+    if end is None:
+        return "overdue"
+    if end >= as_of:
+        return "expiring" if end <= as_of + timedelta(days=settings.expiring_days) else "valid"
+    return "suspended" if (as_of - end).days > settings.grace_days else "overdue"
+
+
+def period_state_sql(end: str, as_of: str, settings: LivenessSettings) -> str:
+    """The SQL twin of :func:`period_state` over the column expression ``end`` and date expression ``as_of``."""
+    return (
+        f"CASE WHEN {end} IS NULL THEN 'overdue' "
+        f"WHEN {end} >= {as_of} THEN CASE WHEN {end} <= {as_of} + {settings.expiring_days} "
+        f"THEN 'expiring' ELSE 'valid' END "
+        f"WHEN {as_of} - {end} > {settings.grace_days} THEN 'suspended' ELSE 'overdue' END"
+    )
+
+
+def previous_end(registry_end: date | None, previous_end_: date | None) -> date | None:
+    """The period end before this round: the later of the registry's and the previous round's."""
+    known = [d for d in (registry_end, previous_end_) if d is not None]
+    return max(known) if known else None
+
+
+def previous_ends_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """SELECT (person_id, prev_end) for every registry person: the SQL twin of :func:`previous_end`.
+
+    ``previous_periods`` (the last round's result from the graph store) may be absent on a first round; the
+    periods of people it lists as deceased are not carried.
+    """
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'previous_periods' "
+                         "AND NOT temporary").fetchone()[0]
+    previous = ("SELECT person_id, max(certified_until) AS certified_until FROM previous_periods "
+                "WHERE status IS DISTINCT FROM 'deceased' GROUP BY person_id") if exists else \
+        "SELECT NULL::VARCHAR AS person_id, NULL::DATE AS certified_until WHERE false"
+    return (f"SELECT g.person_id, greatest(g.certified_until, pp.certified_until) AS prev_end "
+            f"FROM registry g LEFT JOIN ({previous}) pp USING (person_id)")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A person's period after this round and how it was reached."""
+
+    certified_until: date | None
+    extended: bool  # this round's evidence moved the end forward
+    certified: bool  # the period covers as_of
+
+
+def resolve_period(prev_end: date | None, certified_on: date | None, as_of: date,
+                   settings: LivenessSettings) -> Period:
+    """Combine the earlier period end with a certification on ``certified_on`` (None: none this round).
+
+    The end never moves backward: evidence older than what the earlier period already covers changes nothing.
+    """
+    new_end = add_months(certified_on, settings.period_months) if certified_on is not None else None
+    extended = new_end is not None and (prev_end is None or new_end > prev_end)
+    end = new_end if extended else prev_end
+    return Period(certified_until=end, extended=extended, certified=end is not None and end >= as_of)

@@ -1,0 +1,123 @@
+"""Per-source likelihood ratios of weak evidence, estimated from each round's own labelled population.
+
+Alive: people certified this round by a confidently linked strong record or a passed face / in-person check,
+with no linked death record. Dead: people with a confidently linked death record dated at least
+``min_dead_exposure_days`` before as_of. A weak source *sees* an alive person when one of its records (linked at
+``link_floor`` or better) falls in the evidence window; it sees a dead person only through records dated after
+the death ("seen although dead": a relative using the card or phone). The raw rates are shrunk towards the
+configured defaults with ``ratio_prior_weight`` pseudo-people each, so a round with few labelled dead keeps
+close to the defaults and a zero count never gives an infinite ratio.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import duckdb
+
+from services.liveness.settings import LivenessSettings
+
+COLUMNS = ("source", "p_seen_alive", "p_seen_dead", "lr", "n_alive", "n_dead", "estimated")
+
+
+@dataclass(frozen=True)
+class LikelihoodRatio:
+    """What being seen (or not) by one weak source says about being alive."""
+
+    source: str
+    p_seen_alive: float
+    p_seen_dead: float
+    n_alive: int = 0
+    n_dead: int = 0
+    estimated: bool = False
+
+    @property
+    def lr(self) -> float:
+        return self.p_seen_alive / self.p_seen_dead
+
+    @property
+    def seen_log_ratio(self) -> float:
+        """log LR of being seen: added when the source sees the person fully."""
+        return math.log(self.p_seen_alive / self.p_seen_dead)
+
+    @property
+    def unseen_log_ratio(self) -> float:
+        """log LR of not being seen (negative when alive people are seen more often than dead ones)."""
+        return math.log((1.0 - self.p_seen_alive) / (1.0 - self.p_seen_dead))
+
+
+def shrink(seen: int, n: int, prior: float, weight: float) -> float:
+    """Posterior mean of a rate with a Beta prior of mean ``prior`` worth ``weight`` observations."""
+    return (seen + weight * prior) / (n + weight)
+
+
+def ratio_for(source: str, counts: tuple[int, int, int, int], settings: LivenessSettings) -> LikelihoodRatio:
+    """One source's ratio from (seen_alive, n_alive, seen_dead, n_dead)."""
+    seen_alive, n_alive, seen_dead, n_dead = counts
+    prior = settings.rates_for(source)
+    return LikelihoodRatio(
+        source=source,
+        p_seen_alive=shrink(seen_alive, n_alive, prior.alive, settings.ratio_prior_weight),
+        p_seen_dead=shrink(seen_dead, n_dead, prior.dead, settings.ratio_prior_weight),
+        n_alive=n_alive,
+        n_dead=n_dead,
+        estimated=n_alive > 0 and n_dead > 0,
+    )
+
+
+_COUNTS_SQL = """
+WITH sources AS (SELECT DISTINCT source FROM records WHERE kind = 'weak'),
+alive AS (
+    SELECT DISTINCT e.person_id FROM {evidence} e
+    WHERE e.role IN ('certifies', 'decides')
+      AND e.person_id NOT IN (SELECT person_id FROM {deaths})
+),
+dead AS (
+    SELECT person_id, death_date FROM {deaths}
+    WHERE confident AND death_date <= $as_of - INTERVAL ($exposure) DAY
+),
+seen_alive AS (
+    SELECT e.source, count(DISTINCT e.person_id) AS n FROM {evidence} e JOIN alive USING (person_id)
+    WHERE e.role = 'weak' GROUP BY e.source
+),
+seen_dead AS (
+    SELECT e.source, count(DISTINCT e.person_id) AS n FROM {evidence} e JOIN dead USING (person_id)
+    WHERE e.kind = 'weak' AND e.role = 'after_death' AND e.link_probability >= $floor
+      AND e.d > dead.death_date
+    GROUP BY e.source
+)
+SELECT s.source, coalesce(sa.n, 0), (SELECT count(*) FROM alive), coalesce(sd.n, 0), (SELECT count(*) FROM dead)
+FROM sources s LEFT JOIN seen_alive sa USING (source) LEFT JOIN seen_dead sd USING (source)
+ORDER BY s.source
+"""
+
+
+def estimate_ratios(con: duckdb.DuckDBPyConnection, as_of, settings: LivenessSettings, *,
+                    evidence: str, deaths: str) -> dict[str, LikelihoodRatio]:
+    """Estimate every weak source's ratio and write ``likelihood_ratios``.
+
+    ``evidence`` names the classified evidence table of :mod:`round_scoring` (person_id, source, kind, d, role,
+    link_probability) and ``deaths`` its death cut-off table (person_id, death_date, confident).
+    """
+    rows = con.execute(_COUNTS_SQL.format(evidence=evidence, deaths=deaths),
+                       {"as_of": as_of, "exposure": settings.min_dead_exposure_days,
+                        "floor": settings.link_floor}).fetchall()
+    ratios = {row[0]: ratio_for(row[0], tuple(row[1:]), settings) for row in rows}
+    write_ratios(con, ratios.values())
+    return ratios
+
+
+def write_ratios(con: duckdb.DuckDBPyConnection, ratios) -> None:
+    """(Re)create ``likelihood_ratios`` from LikelihoodRatio objects."""
+    con.execute("CREATE OR REPLACE TABLE likelihood_ratios (source VARCHAR, p_seen_alive DOUBLE, "
+                "p_seen_dead DOUBLE, lr DOUBLE, n_alive BIGINT, n_dead BIGINT, estimated BOOLEAN)")
+    rows = [(r.source, r.p_seen_alive, r.p_seen_dead, r.lr, r.n_alive, r.n_dead, r.estimated) for r in ratios]
+    if rows:
+        con.executemany("INSERT INTO likelihood_ratios VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def load_ratios(con: duckdb.DuckDBPyConnection, table: str = "likelihood_ratios") -> dict[str, LikelihoodRatio]:
+    """Read a stored ratio table back (what the servicer hands to ``explain_person``)."""
+    rows = con.execute(f"SELECT {', '.join(c for c in COLUMNS if c != 'lr')} FROM {table}").fetchall()
+    return {r[0]: LikelihoodRatio(r[0], r[1], r[2], int(r[3]), int(r[4]), bool(r[5])) for r in rows}

@@ -1,0 +1,108 @@
+"""LivenessService: protobuf in, store and domain calls, protobuf out — a few lines per rpc."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+
+from graph.model import ChannelCertification, EvidenceEdge, Person
+from graph.store import GraphStore
+from services import proto_values as pv
+from services import request_checks as check
+from services.errors import InvalidInput, NotFound
+from services.liveness.live_certification import record_channel_check
+from silentcert.liveness.v1 import liveness_pb2 as pb
+from silentcert.liveness.v1 import liveness_pb2_grpc
+
+MAX_EVIDENCE = 200
+
+
+class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):
+    def __init__(self, store: GraphStore, period_months: int = 12):
+        self.store = store
+        self.period_months = period_months
+
+    def GetLiveness(self, request: pb.GetLivenessRequest, context: grpc.ServicerContext) -> pb.GetLivenessResponse:
+        person = self._person(request)
+        since = check.iso_date(request.evidence_since, "evidence_since")
+        evidence = self.store.evidence(person.person_id, since)[:MAX_EVIDENCE]
+        return pb.GetLivenessResponse(liveness=liveness(person, evidence))
+
+    def StreamLiveness(self, request_iterator: Iterator[pb.StreamLivenessRequest],
+                       context: grpc.ServicerContext) -> Iterator[pb.StreamLivenessResponse]:
+        for request in request_iterator:
+            yield self._answer(request)
+
+    def RecordCertification(self, request: pb.RecordCertificationRequest,
+                            context: grpc.ServicerContext) -> pb.RecordCertificationResponse:
+        person = self._person(request)
+        cert = ChannelCertification(
+            person_id=person.person_id,
+            channel=pv.enum_domain(pb.CertificationChannel, request.channel, "channel", allow_unspecified=False),
+            occurred_at=pv.from_timestamp(request.occurred_at, "occurred_at"),
+            passed=request.passed,
+            record_id=check.required(request.record_id, "record_id"),
+            operator=check.required(request.operator, "operator"),
+        )
+        after, extended = record_channel_check(self.store, cert, self.period_months)
+        return pb.RecordCertificationResponse(liveness=liveness(after, []), period_extended=extended)
+
+    def _answer(self, request: pb.StreamLivenessRequest) -> pb.StreamLivenessResponse:
+        """One lookup of a stream; a bad lookup is answered, not raised (StoreUnavailable still ends the stream)."""
+        try:
+            person = self._person(request)
+        except NotFound as error:
+            return _failure(request.tag, pb.LOOKUP_FAILURE_REASON_NOT_FOUND, error)
+        except InvalidInput as error:
+            return _failure(request.tag, pb.LOOKUP_FAILURE_REASON_INVALID_ARGUMENT, error)
+        return pb.StreamLivenessResponse(tag=request.tag, liveness=liveness(person, []))
+
+    def _person(self, request: pb.GetLivenessRequest | pb.StreamLivenessRequest | pb.RecordCertificationRequest) -> Person:
+        """The pensioner named by the request's `person` oneof; InvalidInput when unset, NotFound when unknown."""
+        which = request.WhichOneof("person")
+        if which == "person_id":
+            person_id = check.required(request.person_id, "person_id")
+            person, described = self.store.person(person_id=person_id), f"person_id {person_id}"
+        elif which == "id_number":
+            id_number = check.id_number(request.id_number, "id_number")
+            if id_number is None:
+                raise InvalidInput("id_number is empty", field="id_number")
+            person, described = self.store.person(id_number=id_number), f"ID number {id_number}"
+        else:
+            raise InvalidInput("set person_id or id_number", field="person")
+        if person is None:
+            raise NotFound(f"no pensioner with {described}")
+        return person
+
+
+def _failure(tag: str, reason: int, error: Exception) -> pb.StreamLivenessResponse:
+    return pb.StreamLivenessResponse(tag=tag, failure=pb.LookupFailure(reason=reason, message=str(error)))
+
+
+def liveness(person: Person, evidence: list[EvidenceEdge]) -> pb.Liveness:
+    """The protobuf Liveness of a pensioner and the evidence listed with it."""
+    return pb.Liveness(
+        person_id=person.person_id,
+        status=pv.enum_value(pb.LivenessStatus, person.status),
+        probability_alive=person.probability or 0.0,
+        certified_until=pv.iso(person.certified_until),
+        period_state=pv.enum_value(pb.PeriodState, person.period_state),
+        method=pv.enum_value(pb.CertificationMethod, person.method),
+        source=person.source or "",
+        evidence_at=pv.iso(person.evidence_at),
+        round_id=person.round_id or "",
+        evidence=[_edge(e) for e in evidence],
+    )
+
+
+def _edge(e: EvidenceEdge) -> pb.EvidenceEdge:
+    edge = pb.EvidenceEdge(
+        source=e.source, kind=pv.enum_value(pb.EvidenceKind, e.kind), record_id=e.record_id,
+        occurred_at=pv.timestamp(e.occurred_at), link_probability=e.link_probability, round_id=e.round_id,
+    )
+    if e.contribution is not None:
+        edge.contribution = e.contribution
+    if e.passed is not None:
+        edge.passed = e.passed
+    return edge
