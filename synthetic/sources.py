@@ -96,7 +96,7 @@ SPECS = (
         ("occurred_at", "occurred_at"), ("passed", "passed"), ("x:similarity", "similarity"), ("x:device", "device")),
         date_style="iso_time", id_missing=0.0, name_variants=0.0),
     SourceSpec("in_person", "in_person", "channels", (
-        ("record_id", "blbh"), ("person_id", "grbh"), ("id_number", "sfzh"), ("occurred_at", "blrq"), ("x:clerk", "jbr")),
+        ("record_id", "blbh"), ("person_id", "grbh"), ("id_number", "sfzh"), ("occurred_at", "blrq"), ("x:office", "bldd"), ("x:clerk", "jbr")),
         date_style="iso", encoding="gb18030", id_missing=0.0, name_variants=0.0),
 )
 
