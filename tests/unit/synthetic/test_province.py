@@ -4,13 +4,14 @@ import csv
 import hashlib
 import io
 import tomllib
+from datetime import date
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from synthetic import generate
-from tests.unit.synthetic.conftest import AS_OF
+AS_OF = date(2021, 10, 31)
 
 REGISTRY_COLUMNS = ["person_id", "id_number", "name", "sex", "birth_date", "phone", "card_no", "county_code",
                     "unit_id", "monthly_pension", "certified_until"]
