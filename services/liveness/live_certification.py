@@ -8,7 +8,6 @@ certified here: the check is stored as evidence and the next round's death check
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
 
 from graph.model import ChannelCertification, Person
 from graph.store import GraphStore

@@ -1,0 +1,108 @@
+"""The one server interceptor that turns the exception tree of :mod:`services.errors` into gRPC status codes.
+
+Servicers raise domain errors and never call ``context.abort`` themselves:
+
+    InvalidInput      → INVALID_ARGUMENT   message names the field; trailer ``silentcert-field``
+    NotFound          → NOT_FOUND
+    Conflict          → FAILED_PRECONDITION
+    StoreUnavailable  → UNAVAILABLE
+    anything else     → INTERNAL           "internal error (ref …)"; the traceback goes to the server log only
+
+Every mapped status also carries the trailer ``silentcert-error`` with the error class name, which
+:mod:`clients.grpc_client` uses to raise the same class on the client side.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+
+from services.errors import Conflict, InvalidInput, NotFound, SilentcertError, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+ERROR_TRAILER = "silentcert-error"
+FIELD_TRAILER = "silentcert-field"
+
+# Most specific first: the first matching class wins.
+STATUS_OF: tuple[tuple[type[SilentcertError], grpc.StatusCode], ...] = (
+    (InvalidInput, grpc.StatusCode.INVALID_ARGUMENT),
+    (NotFound, grpc.StatusCode.NOT_FOUND),
+    (Conflict, grpc.StatusCode.FAILED_PRECONDITION),
+    (StoreUnavailable, grpc.StatusCode.UNAVAILABLE),
+)
+
+
+def status_for(error: BaseException) -> grpc.StatusCode:
+    """The status code an error maps to; INTERNAL for anything not in the table."""
+    for cls, code in STATUS_OF:
+        if isinstance(error, cls):
+            return code
+    return grpc.StatusCode.INTERNAL
+
+
+def _abort(context: grpc.ServicerContext, error: Exception, method: str) -> None:
+    """Abort the call with the status of `error`; raises (as context.abort always does)."""
+    if context.code() is not None:  # the handler already chose a status: keep it
+        raise error
+    code = status_for(error)
+    if code is grpc.StatusCode.INTERNAL:
+        ref = uuid.uuid4().hex[:12]
+        log.exception("internal error in %s (ref %s)", method, ref)
+        context.abort(code, f"internal error (ref {ref})")
+    trailers = [(ERROR_TRAILER, type(error).__name__)]
+    field = getattr(error, "field", None)
+    message = str(error)
+    if field:
+        trailers.append((FIELD_TRAILER, field))
+        if field not in message:
+            message = f"{field}: {message}"
+    context.set_trailing_metadata(tuple(trailers))
+    context.abort(code, message)
+
+
+def _wrap_unary(behavior: Callable[..., Any], method: str) -> Callable[..., Any]:
+    def handler(request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return behavior(request, context)
+        except Exception as error:  # noqa: BLE001 — mapped to a status, never swallowed
+            _abort(context, error, method)
+
+    return handler
+
+
+def _wrap_streaming(behavior: Callable[..., Iterator[Any]], method: str) -> Callable[..., Iterator[Any]]:
+    def handler(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        try:
+            yield from behavior(request, context)
+        except Exception as error:  # noqa: BLE001
+            _abort(context, error, method)
+
+    return handler
+
+
+class ErrorInterceptor(grpc.ServerInterceptor):
+    """Wraps every rpc handler so domain errors leave the server as the right status code."""
+
+    def intercept_service(
+        self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        wrap = _wrap_streaming if handler.response_streaming else _wrap_unary
+        kwargs = {"request_deserializer": handler.request_deserializer,
+                  "response_serializer": handler.response_serializer}
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(wrap(handler.unary_unary, method), **kwargs)
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(wrap(handler.unary_stream, method), **kwargs)
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(wrap(handler.stream_unary, method), **kwargs)
+        return grpc.stream_stream_rpc_method_handler(wrap(handler.stream_stream, method), **kwargs)

@@ -1,0 +1,62 @@
+"""Scalar conversions between protobuf and domain values, shared by the three servicers.
+
+Enum values follow the buf STANDARD naming ``<ENUM>_<VALUE>``; the domain uses the lower-case value
+(``LIVENESS_STATUS_IN_PERSON`` ↔ ``"in_person"``). Calendar dates are ISO strings, instants Timestamps.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from services.errors import InvalidInput
+
+
+def _prefix(enum: Any) -> str:
+    return enum.DESCRIPTOR.values[0].name.removesuffix("UNSPECIFIED")
+
+
+def enum_value(enum: Any, domain: str | None) -> int:
+    """The protobuf number of a domain string; 0 (UNSPECIFIED) for None or an unknown string."""
+    if not domain:
+        return 0
+    name = _prefix(enum) + domain.upper()
+    return enum.Value(name) if name in enum.keys() else 0
+
+
+def enum_domain(enum: Any, number: int, field: str, *, allow_unspecified: bool = True) -> str | None:
+    """The domain string of a protobuf enum number; InvalidInput naming `field` when unknown or not allowed."""
+    if number == 0 and allow_unspecified:
+        return None
+    if number == 0 or number not in enum.values():
+        raise InvalidInput(f"{field} must be one of {_choices(enum)}, got {number}", field=field)
+    return enum.Name(number).removeprefix(_prefix(enum)).lower()
+
+
+def _choices(enum: Any) -> str:
+    return ", ".join(name for name in enum.keys() if not name.endswith("_UNSPECIFIED"))
+
+
+def iso(value: date | None) -> str:
+    """A date (or the date part of a datetime) as ISO text; '' for None."""
+    if value is None:
+        return ""
+    return (value.date() if isinstance(value, datetime) else value).isoformat()
+
+
+def timestamp(value: datetime | None) -> Timestamp | None:
+    """A Timestamp for a datetime (naive datetimes are taken as UTC); None for None."""
+    if value is None:
+        return None
+    ts = Timestamp()
+    ts.FromDatetime(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
+    return ts
+
+
+def from_timestamp(ts: Timestamp, field: str) -> datetime:
+    """A timezone-aware UTC datetime; InvalidInput naming `field` when unset."""
+    if ts.seconds == 0 and ts.nanos == 0:
+        raise InvalidInput(f"{field} is required", field=field)
+    return ts.ToDatetime(tzinfo=timezone.utc)

@@ -1,0 +1,174 @@
+"""`silentcert serve`: the three gRPC services in one process, one port by default.
+
+    silentcert serve                                   all three on 127.0.0.1:50051, embedded store ./graph.duckdb
+    silentcert serve --service liveness --address 0.0.0.0:50052
+    silentcert serve --neo4j bolt://127.0.0.1:7687      (user/password from NEO4J_USER, NEO4J_PASSWORD)
+
+SIGTERM or SIGINT stops the server gracefully: health turns NOT_SERVING, new calls are refused, running calls
+get `grace_seconds` to finish.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graph.store import GraphStore
+from services.deathcheck import server as deathcheck_server
+from services.errors import InvalidInput
+from services.grpc_server import ServerConfig, ServiceBinding, SilentcertServer, build_server
+from services.liveness import server as liveness_server
+from services.resolver import server as resolver_server
+from services.resolver.one_record import ResolveOne, exact_id_resolver
+from services.resolver.servicer import RoundEvent, RoundOutcome, RunRound
+
+log = logging.getLogger(__name__)
+
+SERVICES = ("resolver", "liveness", "deathcheck")
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+DEFAULT_STORE = Path("graph.duckdb")
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """What `silentcert serve` needs, read once from the command line and the environment."""
+
+    address: str = DEFAULT_ADDRESS
+    services: tuple[str, ...] = SERVICES
+    store_path: Path = DEFAULT_STORE
+    neo4j_uri: str | None = None
+    grace_seconds: float = 5.0
+    max_workers: int = 16
+    period_months: int = 12
+
+
+@dataclass(frozen=True)
+class Engines:
+    """The resolver's engines; None means the defaults built over the store."""
+
+    resolve_one: ResolveOne | None = None
+    run_round: RunRound | None = None
+
+
+@dataclass
+class Running:
+    server: SilentcertServer
+    port: int
+    services: tuple[str, ...] = field(default_factory=tuple)
+
+
+def start(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engines = Engines()) -> Running:
+    """Start one server with the chosen services, answering from the last store (Neo4j when configured)."""
+    unknown = sorted(set(settings.services) - set(SERVICES))
+    if unknown or not settings.services:
+        raise InvalidInput(f"unknown service {unknown}; choose from {', '.join(SERVICES)}", field="service")
+    config = liveness_server.LivenessConfig(address=settings.address, max_workers=settings.max_workers,
+                                            grace_seconds=settings.grace_seconds,
+                                            period_months=settings.period_months)
+    bindings = [_binding(name, config, stores, engines) for name in SERVICES if name in settings.services]
+    server, port = build_server(ServerConfig(settings.address, settings.max_workers,
+                                             grace_seconds=settings.grace_seconds), bindings)
+    server.start()
+    log.info("serving %s on port %d", ", ".join(b.service_name for b in bindings), port)
+    return Running(server, port, tuple(b.service_name for b in bindings))
+
+
+def _binding(name: str, config: liveness_server.LivenessConfig, stores: Sequence[GraphStore],
+             engines: Engines) -> ServiceBinding:
+    store = stores[-1]
+    if name == "liveness":
+        return liveness_server.binding(config, store)
+    if name == "deathcheck":
+        return deathcheck_server.binding(store)
+    return resolver_server.binding(store, engines.resolve_one or exact_id_resolver(store),
+                                   engines.run_round or pipeline_runner(list(stores)))
+
+
+def serve(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engines = Engines(),
+          stop_event: threading.Event | None = None) -> None:
+    """Serve until SIGTERM / SIGINT (or `stop_event`), then stop gracefully."""
+    stop_event = stop_event or threading.Event()
+    running = start(settings, stores, engines)
+    restore = _on_signals(lambda *_: stop_event.set())
+    try:
+        print(f"silentcert serving {', '.join(running.services)} on port {running.port}", flush=True)
+        stop_event.wait()
+        log.info("stopping (grace %.1fs)", settings.grace_seconds)
+        running.server.stop().wait()
+    finally:
+        restore()
+
+
+def _on_signals(handler: Callable[..., Any]) -> Callable[[], None]:
+    """Install `handler` for SIGTERM and SIGINT (main thread only); returns a function restoring the old ones."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def restore() -> None:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
+
+    return restore
+
+
+def pipeline_runner(stores: list[GraphStore]) -> RunRound:
+    """A RunRound over the round pipeline, publishing into the served stores."""
+
+    def run(round_file: Path, out_dir: Path, emit: Callable[[RoundEvent], None]) -> RoundOutcome:
+        from services.rounds.pipeline import run_round
+        from services.rounds.progress import CallbackProgress
+        from services.rounds.roundfile import load_round
+        from services.settings import RoundSettings
+
+        spec = load_round(round_file)
+        settings = RoundSettings.from_tables(spec.settings, base=spec.path.parent)
+        progress = CallbackProgress(lambda event, stage, done, total, stats: emit(_event(event, stage, done, total,
+                                                                                         stats)))
+        summary = run_round(spec, out_dir, settings, stores, progress=progress)
+        return RoundOutcome(summary.round_id, summary.out_dir, _counts(summary.stages))
+
+    return run
+
+
+def _event(event: str, stage: str, done: int, total: int | None, stats: dict[str, Any]) -> RoundEvent:
+    figures = ", ".join(f"{k} {v}" for k, v in stats.items() if isinstance(v, (int, float, str)))
+    return RoundEvent(stage, done, total or 0, f"{stage} {event}" + (f": {figures}" if figures else ""))
+
+
+def _counts(stages: dict[str, dict[str, Any]]) -> dict[str, int]:
+    return {f"{stage}.{key}": value for stage, stats in stages.items() for key, value in stats.items()
+            if isinstance(value, int) and not isinstance(value, bool)}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `serve [--service NAME]... [--address HOST:PORT] [--store PATH | --neo4j URI]`."""
+    parser = sub.add_parser("serve", help="start the gRPC services (resolver, liveness, deathcheck)")
+    parser.add_argument("--service", action="append", choices=SERVICES, default=None,
+                        help="serve only this service (repeatable); default all three on one port")
+    parser.add_argument("--address", default=DEFAULT_ADDRESS, help=f"HOST:PORT to listen on (default {DEFAULT_ADDRESS})")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--store", type=Path, default=DEFAULT_STORE, help="embedded graph store file")
+    where.add_argument("--neo4j", default=None, metavar="BOLT_URI",
+                       help="answer from this Neo4j (or env NEO4J_URI; NEO4J_USER, NEO4J_PASSWORD)")
+    parser.add_argument("--grace", type=float, default=5.0, help="seconds running calls get on shutdown")
+    parser.set_defaults(handler=serve_command)
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    from graph.connect import StoreSettings, open_stores
+
+    settings = ServeSettings(address=args.address, services=tuple(args.service or SERVICES),
+                             store_path=args.store, neo4j_uri=args.neo4j or os.environ.get("NEO4J_URI"),
+                             grace_seconds=args.grace)
+    store_settings = StoreSettings.from_env(embedded_path=settings.store_path, neo4j_uri=settings.neo4j_uri)
+    with open_stores(store_settings) as stores:
+        serve(settings, stores)
+    return 0
