@@ -169,7 +169,7 @@ def _em_blockings(columns: set[str]) -> list[tuple[str, ...]]:
         sessions.append(("birth_date",))
     name = "name_pinyin" if "name_pinyin" in columns else "name"
     if name in columns:
-        sessions.append((name,) if "id_number" not in columns else ("substr(id_number, 1, 6)", name))
+        sessions.append((name,))
     return sessions
 
 

@@ -14,6 +14,7 @@ DEFAULT_BLOCKING = (
     "id_tail",
     "id_ends",
     "name_pinyin+birth_date",
+    "name_pinyin+county_code",
     "birth_date+county_code",
     "phone",
     "card_no",
@@ -34,8 +35,8 @@ class LinkageSettings:
     candidate_floor: float = 0.05
     identifier_probability: float = 0.96
     shared_identifier_cap: float = 0.9
-    u_max_pairs: float = 1e7
-    em_max_pairs: float = 2e6
+    u_max_pairs: float = 1e6
+    em_max_pairs: float = 5e5
     min_training_records: int = 2000
     blocking: tuple[str, ...] = DEFAULT_BLOCKING
     model_path: Path | None = None
