@@ -38,6 +38,7 @@ class Province:
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
         self._rid = itertools.count(1)
+        self.as_of = AS_OF
 
     def person(self, person_id: str, *, name: str = "张三", sex: str = "M", birth: date = date(1950, 1, 1),
                county: str = "110101", pension: float = 3000.0, phone: str | None = None, card: str | None = None,

@@ -1,0 +1,23 @@
+from datetime import date
+
+import duckdb
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.deathcheck.payments import payments_between, payments_between_sql
+
+
+def test_counts_payment_days_strictly_after_the_start_up_to_the_end():
+    assert payments_between(date(2021, 3, 4), date(2021, 10, 31), 15) == 8  # Mar 15 .. Oct 15
+    assert payments_between(date(2021, 3, 15), date(2021, 10, 31), 15) == 7  # paid on the death day: not after
+    assert payments_between(date(2021, 3, 16), date(2021, 10, 14), 15) == 6  # Apr .. Sep
+    assert payments_between(date(2021, 10, 20), date(2021, 10, 31), 15) == 0
+    assert payments_between(date(2021, 11, 1), date(2021, 10, 31), 15) == 0  # a date after the end
+
+
+@given(st.dates(date(2000, 1, 1), date(2030, 12, 31)), st.dates(date(2000, 1, 1), date(2030, 12, 31)),
+       st.integers(1, 28))
+def test_sql_and_python_agree(start, end, day):
+    sql = payments_between_sql("$s::DATE", "$e::DATE", day)
+    got = duckdb.execute(f"SELECT {sql}", {"s": start, "e": end}).fetchone()[0]
+    assert got == payments_between(start, end, day)
