@@ -82,7 +82,8 @@ EVENT_COLUMNS = ("ordinal", "at", "actor", "action", "person_id", "subject", "so
 def append_round_events(con: duckdb.DuckDBPyConnection, store: GraphStore) -> int:
     """Chain the round's ``audit_events`` onto the store's audit trail; returns the entries appended (0 when the
     same events were already appended by an earlier publish)."""
-    rows = con.execute(f"SELECT {', '.join(EVENT_COLUMNS)} FROM audit_events ORDER BY ordinal").fetchall()
+    columns = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)  # `at` is a keyword
+    rows = con.execute(f"SELECT {columns} FROM audit_events ORDER BY ordinal").fetchall()
     if not rows:
         return 0
     events = [dict(zip(EVENT_COLUMNS, r)) for r in rows]
