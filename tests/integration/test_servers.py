@@ -466,16 +466,17 @@ def test_serve_stops_gracefully_on_sigterm(tmp_path):
             serving.serve(serving.ServeSettings(address="127.0.0.1:0", grace_seconds=1), [store])
         print("stopped", flush=True)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
         line = proc.stdout.readline()
+        assert line.startswith("silentcert serving"), (line, proc.stderr.read() if proc.poll() is not None else "")
         port = int(line.rsplit(" ", 1)[1])
         with SilentcertClient(f"127.0.0.1:{port}") as client:
             assert client.get_liveness(person_id="P1").status == lv.LIVENESS_STATUS_CERTIFIED
         proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=20)
+        out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0 and "stopped" in out
+    assert proc.returncode == 0 and "stopped" in out, err
