@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from graph.model import EvidenceEdge, Person
@@ -42,28 +43,47 @@ class Province:
         self.previous.append((pid, status, certified_until))
 
     def load(self, con: duckdb.DuckDBPyConnection, with_previous: bool = True) -> None:
-        con.execute("CREATE OR REPLACE TABLE registry (person_id VARCHAR, name VARCHAR, phone VARCHAR, "
-                    "unit_id VARCHAR, certified_until DATE)")
-        con.execute("CREATE OR REPLACE TABLE records (rid BIGINT, source VARCHAR, kind VARCHAR, record_id VARCHAR, "
-                    "occurred_at TIMESTAMP, person_id VARCHAR, passed BOOLEAN)")
-        con.execute("CREATE OR REPLACE TABLE links (rid BIGINT, source VARCHAR, record_id VARCHAR, person_id VARCHAR, "
-                    "match_probability DOUBLE, method VARCHAR, band VARCHAR)")
-        con.execute("CREATE OR REPLACE TABLE link_candidates (rid BIGINT, person_id VARCHAR, "
-                    "match_probability DOUBLE, method VARCHAR, shared BOOLEAN)")
-        if self.people:
-            con.executemany("INSERT INTO registry VALUES (?, ?, ?, ?, ?)", self.people)
-        for rid, source, kind, rec, when, pid, p, method, shared, passed in self.records:
-            con.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?, NULL, ?)", [rid, source, kind, rec, when, passed])
-            band = "none" if pid is None else ("auto" if p >= 0.95 else "review")
-            con.execute("INSERT INTO links VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [rid, source, rec, pid, p if pid else None, method, band])
-            if pid is not None:
-                con.execute("INSERT INTO link_candidates VALUES (?, ?, ?, ?, ?)", [rid, pid, p, method, shared])
+        recs = self.records
+        registry = pa.table({
+            "person_id": pa.array([r[0] for r in self.people], pa.string()),
+            "name": pa.array([r[1] for r in self.people], pa.string()),
+            "phone": pa.array([r[2] for r in self.people], pa.string()),
+            "unit_id": pa.array([r[3] for r in self.people], pa.string()),
+            "certified_until": pa.array([r[4] for r in self.people], pa.date32()),
+        })
+        rows = pa.table({
+            "rid": pa.array([r[0] for r in recs], pa.int64()),
+            "source": pa.array([r[1] for r in recs], pa.string()),
+            "kind": pa.array([r[2] for r in recs], pa.string()),
+            "record_id": pa.array([r[3] for r in recs], pa.string()),
+            "occurred_at": pa.array([r[4] for r in recs], pa.timestamp("us")),
+            "link_person": pa.array([r[5] for r in recs], pa.string()),
+            "p": pa.array([r[6] for r in recs], pa.float64()),
+            "method": pa.array([r[7] for r in recs], pa.string()),
+            "shared": pa.array([r[8] for r in recs], pa.bool_()),
+            "passed": pa.array([r[9] for r in recs], pa.bool_()),
+        })
+        previous = pa.table({
+            "person_id": pa.array([r[0] for r in self.previous], pa.string()),
+            "status": pa.array([r[1] for r in self.previous], pa.string()),
+            "certified_until": pa.array([r[2] for r in self.previous], pa.date32()),
+        })
+        con.register("_registry", registry)
+        con.register("_rows", rows)
+        con.register("_previous", previous)
+        con.execute("CREATE OR REPLACE TABLE registry AS SELECT * FROM _registry")
+        con.execute("CREATE OR REPLACE TABLE records AS SELECT rid, source, kind, record_id, occurred_at, "
+                    "NULL::VARCHAR AS person_id, passed FROM _rows")
+        con.execute("CREATE OR REPLACE TABLE links AS SELECT rid, source, record_id, link_person AS person_id, "
+                    "CASE WHEN link_person IS NOT NULL THEN p END AS match_probability, method, "
+                    "CASE WHEN link_person IS NULL THEN 'none' WHEN p >= 0.95 THEN 'auto' ELSE 'review' END AS band "
+                    "FROM _rows")
+        con.execute("CREATE OR REPLACE TABLE link_candidates AS SELECT rid, link_person AS person_id, "
+                    "p AS match_probability, method, shared FROM _rows WHERE link_person IS NOT NULL")
         if with_previous:
-            con.execute("CREATE OR REPLACE TABLE previous_periods (person_id VARCHAR, status VARCHAR, "
-                        "certified_until DATE)")
-            if self.previous:
-                con.executemany("INSERT INTO previous_periods VALUES (?, ?, ?)", self.previous)
+            con.execute("CREATE OR REPLACE TABLE previous_periods AS SELECT * FROM _previous")
+        for name in ("_registry", "_rows", "_previous"):
+            con.unregister(name)
 
     def edges(self, pid: str) -> list[EvidenceEdge]:
         """The person's records as the graph store would hand them to explain_person."""
