@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import threading
 from collections.abc import Callable, Sequence
@@ -163,12 +162,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    from graph.connect import StoreSettings, open_stores
+    from graph.connect import StoreSettings, open_store
 
     settings = ServeSettings(address=args.address, services=tuple(args.service or SERVICES),
-                             store_path=args.store, neo4j_uri=args.neo4j or os.environ.get("NEO4J_URI"),
-                             grace_seconds=args.grace)
+                             store_path=args.store, neo4j_uri=args.neo4j, grace_seconds=args.grace)
     store_settings = StoreSettings.from_env(embedded_path=settings.store_path, neo4j_uri=settings.neo4j_uri)
-    with open_stores(store_settings) as stores:
-        serve(settings, stores)
+    with open_store(store_settings) as store:
+        serve(settings, [store])
     return 0
