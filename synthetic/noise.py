@@ -12,19 +12,26 @@ FULLWIDTH = {c: chr(ord(c) + 0xFEE0) for c in "0123456789X"}
 MALFORMED_KINDS = ("bad_check_digit", "impossible_date", "empty_occurred_at", "duplicate_record_id", "garbage")
 
 
+def flat(col) -> pa.Array:
+    """One contiguous array (Arrow returns chunked arrays for large inputs)."""
+    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+
+
 def patch(col: pa.Array, mask: np.ndarray, fn) -> pa.Array:
     """``col`` with rows where ``mask`` is true replaced by ``fn(those rows)``."""
+    col = flat(col)
     rows = np.flatnonzero(mask)
     if len(rows) == 0:
         return col
     changed = fn(col.take(pa.array(rows)))
     where = np.arange(len(col))
     where[rows] = len(col) + np.arange(len(rows))
-    return pa.concat_arrays([col, changed.cast(col.type)]).take(pa.array(where))
+    return pa.concat_arrays([col, flat(changed).cast(col.type)]).take(pa.array(where))
 
 
 def ascii_matrix(col: pa.Array, width: int) -> np.ndarray:
     """(n, width) uint8 view of a string array whose values are all ``width`` ASCII characters."""
+    col = flat(col)
     col = pa.concat_arrays([col]) if col.offset else col
     data = np.frombuffer(col.buffers()[2], dtype=np.uint8)
     start = int(np.frombuffer(col.buffers()[1], dtype=np.int32)[0])
@@ -32,7 +39,7 @@ def ascii_matrix(col: pa.Array, width: int) -> np.ndarray:
 
 
 def from_matrix(matrix: np.ndarray) -> pa.Array:
-    return pa.array(np.ascontiguousarray(matrix).view(f"S{matrix.shape[1]}").ravel()).cast(pa.string())
+    return flat(pa.array(np.ascontiguousarray(matrix).view(f"S{matrix.shape[1]}").ravel())).cast(pa.string())
 
 
 def fullwidth(col: pa.Array) -> pa.Array:

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from synthetic import counties, id_numbers, names, phones
+from synthetic import counties, id_numbers, names, noise, phones
 
 
 @dataclass
@@ -55,7 +55,7 @@ def draw_people(rng: np.random.Generator, pensioners: int, as_of: np.datetime64)
     return People(
         pensioners=pensioners, age=age, male=male, birth=birth, county_idx=county_idx,
         birthplace=birthplace, seq=seq,
-        id18=pa.array(id_numbers.id18(birthplace, birth, seq)).cast(pa.string()),
+        id18=noise.flat(pa.array(id_numbers.id18(birthplace, birth, seq))).cast(pa.string()),
         name=full,
         name_homophone=names.per_distinct(full, names.homophone_of),
         name_traditional=names.per_distinct(full, lambda v, _: names.traditional_of(v)),

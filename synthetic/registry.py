@@ -31,7 +31,7 @@ def build_registry(rng: np.random.Generator, people: People, ids: pa.Array, phon
     idx = pa.array(np.arange(n))
     birth = people.birth[:n]
     legacy = rng.random(n) < np.where(people.age[:n] > 80, 0.06, 0.02)
-    id15 = pa.array(id_numbers.id15(people.birthplace[:n], birth, people.seq[:n])).cast(pa.string())
+    id15 = noise.flat(pa.array(id_numbers.id15(people.birthplace[:n], birth, people.seq[:n]))).cast(pa.string())
     id_col = pc.if_else(pa.array(legacy), id15, people.id18.take(idx))
     id_col = noise.patch(id_col, ~legacy & (rng.random(n) < 0.01) & pc.ends_with(id_col, "X").to_numpy(zero_copy_only=False), pc.utf8_lower)
     u = rng.random(n)
