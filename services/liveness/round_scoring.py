@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from services.liveness.calibration import calibrate_threshold
 from services.liveness.periods import period_state_sql, previous_ends_sql, window_start
 from services.liveness.ratios import LikelihoodRatio, estimate_ratios
 from services.liveness.scoring import LOG_ODDS_CLAMP, sigmoid
@@ -57,10 +58,13 @@ roles AS (
         ELSE 'weak' END AS role
     FROM linked
 )
-SELECT person_id, rid, source, kind, record_id, occurred_at, d, p AS link_probability, role,
-       CASE WHEN role = 'weak' THEN p * pow(0.5, ($as_of - d) / $half_life)
-                                      * CASE WHEN shared THEN $discount ELSE 1.0 END END AS weight
-FROM roles
+SELECT *, CASE WHEN role = 'weak' THEN raw_weight END AS weight
+FROM (
+    SELECT person_id, rid, source, kind, record_id, occurred_at, d, p AS link_probability, role,
+           CASE WHEN kind = 'weak' AND p >= $floor THEN p * pow(0.5, ($as_of - d) / $half_life)
+                * CASE WHEN shared THEN $discount ELSE 1.0 END END AS raw_weight
+    FROM roles
+)
 """
 
 _SOURCES = """
@@ -74,7 +78,7 @@ FROM (
 
 _WEAK = f"""
 CREATE OR REPLACE TEMP TABLE lv_weak AS
-SELECT *, seen >= $min_sources AND probability >= $threshold AS certifies
+SELECT *, seen >= $min_sources AND log_odds >= $threshold AS certifies
 FROM (
     SELECT *, 1.0 / (1.0 + exp(-greatest(-{LOG_ODDS_CLAMP}, least({LOG_ODDS_CLAMP}, log_odds)))) AS probability
     FROM (
@@ -142,8 +146,8 @@ SELECT person_id,
                   seen, probability, source, d::VARCHAR, until)
          WHEN method = 'carried' THEN printf('carried: earlier period valid until %s; P(alive)=%.4f', until,
                                              probability)
-         ELSE printf('none: P(alive)=%.4f from %d weak source(s), needs %d and %s; period %s', probability, seen,
-                     $min_sources, $threshold_text, until)
+         ELSE printf('none: P(alive)=%.4f from %d weak source(s), needs %d and log-odds >= %.3f; period %s',
+                     probability, seen, $min_sources, $threshold, until)
        END AS explanation
 FROM decided
 ORDER BY person_id
@@ -175,13 +179,14 @@ def score_round(con: duckdb.DuckDBPyConnection, as_of: date, settings: LivenessS
     ratios = estimate_ratios(con, as_of, settings, evidence="lv_ev", deaths="lv_deaths")
     base = _write_ratio_logs(con, ratios, settings)
     con.execute(_SOURCES, _pick(params, "cap"))
-    con.execute(_WEAK, {**_pick(params, "min_sources", "threshold", "min_weight"), "base": base})
+    threshold = calibrate_threshold(con, as_of, settings, base, evidence="lv_ev", deaths="lv_deaths")
+    con.execute(_WEAK, {**_pick(params, "min_sources", "min_weight"), "base": base, "threshold": threshold})
     con.execute(_BEST)
     con.execute(_VERDICTS.format(state=period_state_sql("certified_until", "$as_of::DATE", settings)),
                 {**_pick(params, "months", "as_of", "min_sources"), "base_probability": sigmoid(base),
-                 "threshold_text": str(settings.certify_probability)})
+                 "threshold": threshold})
     con.execute(_EVIDENCE_OUT)
-    stats = _stats(con, ratios)
+    stats = {**_stats(con, ratios), "weak_threshold_log_odds": round(threshold, 4)}
     for table in SCRATCH:
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return stats
@@ -192,7 +197,7 @@ def _params(as_of: date, settings: LivenessSettings) -> dict[str, Any]:
         "as_of": as_of, "start": window_start(as_of, settings), "confident": settings.confident_link,
         "floor": settings.link_floor, "half_life": settings.half_life_days, "discount": settings.shared_discount,
         "cap": settings.source_cap, "min_sources": settings.min_weak_sources,
-        "threshold": settings.certify_probability, "min_weight": settings.min_source_weight,
+        "min_weight": settings.min_source_weight,
         "months": settings.period_months,
     }
 

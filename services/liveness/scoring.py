@@ -131,7 +131,7 @@ def classify(edge: EvidenceEdge, cutoff: date | None, as_of: date,
 
 
 def weak_score(weak: list[tuple[EvidenceEdge, float]], ratios: Mapping[str, LikelihoodRatio],
-               settings: LivenessSettings) -> WeakScore:
+               settings: LivenessSettings, threshold_log_odds: float) -> WeakScore:
     """Combine weighted weak records into log-odds: prior + every source's unseen term, then per seen source
     its weight W = min(cap, sum of record weights) moves it from unseen towards seen."""
     by_source: dict[str, list[tuple[EvidenceEdge, float]]] = defaultdict(list)
@@ -157,24 +157,27 @@ def weak_score(weak: list[tuple[EvidenceEdge, float]], ratios: Mapping[str, Like
     probability = sigmoid(log_odds)
     top = min(deltas, key=lambda s: (-deltas[s], s)) if deltas else None
     latest = max((e.occurred_at.date() for e, _ in weak), default=None)
-    certifies = seen >= settings.min_weak_sources and probability >= settings.certify_probability
+    certifies = seen >= settings.min_weak_sources and log_odds >= threshold_log_odds
     return WeakScore(log_odds, probability, seen, certifies, latest, top, contributions)
 
 
 def explain_person(person: Person, evidence_edges: Iterable[EvidenceEdge], ratios: Mapping[str, LikelihoodRatio],
-                   settings: LivenessSettings, as_of: date) -> Verdict:
+                   settings: LivenessSettings, as_of: date, threshold_log_odds: float | None = None) -> Verdict:
     """The verdict for one person from their evidence edges (any kinds, death records included).
 
     ``person.certified_until`` is the period end *before* these edges are applied (the registry's or the
     previous round's, whichever is later); edges dated after ``as_of`` or before the window are ignored.
     An edge may carry ``shared=True`` when it links through an identifier several people hold.
+    ``threshold_log_odds`` is the round's calibrated weak threshold (``calibration.load_threshold``); None uses
+    the configured ``certify_probability``.
     """
+    threshold = settings.certify_log_odds if threshold_log_odds is None else threshold_log_odds
     edges = list(evidence_edges)
     cutoff = death_cutoff(edges, settings)
     start = window_start(as_of, settings)
     scored = [(e, *classify(e, cutoff, as_of, settings)) for e in edges
               if e.kind in PRIORITY and start <= e.occurred_at.date() <= as_of]
-    weak = weak_score([(e, w) for e, role, w in scored if role == "weak"], ratios, settings)
+    weak = weak_score([(e, w) for e, role, w in scored if role == "weak"], ratios, settings, threshold)
     decision = _decide(scored, weak)
     period = resolve_period(person.certified_until, decision.day if decision else None, as_of, settings)
     method = (decision.kind if period.extended else "carried") if period.certified else "none"
@@ -191,7 +194,7 @@ def explain_person(person: Person, evidence_edges: Iterable[EvidenceEdge], ratio
         certified_until=period.certified_until,
         period_state=state,
         explanation=explanation(method, decision if decided else None, probability, weak.sources_seen,
-                                period.certified_until, settings),
+                                period.certified_until, settings.min_weak_sources, threshold),
         evidence=_evidence(scored, weak, decision if decided else None),
     )
 
@@ -216,7 +219,7 @@ def _evidence(scored, weak: WeakScore, decision: _Candidate | None) -> tuple[Sco
 
 
 def explanation(method: str, decision: _Candidate | None, probability: float, sources_seen: int,
-                certified_until: date | None, settings: LivenessSettings) -> str:
+                certified_until: date | None, min_sources: int, threshold_log_odds: float) -> str:
     """One line a clerk can read; round_scoring builds the identical string in SQL."""
     until = certified_until.isoformat() if certified_until else "never certified"
     if method in CERTIFYING_KINDS:
@@ -228,7 +231,7 @@ def explanation(method: str, decision: _Candidate | None, probability: float, so
     if method == "carried":
         return f"carried: earlier period valid until {until}; P(alive)={probability:.4f}"
     return (f"none: P(alive)={probability:.4f} from {sources_seen} weak source(s), needs "
-            f"{settings.min_weak_sources} and {settings.certify_probability}; period {until}")
+            f"{min_sources} and log-odds >= {threshold_log_odds:.3f}; period {until}")
 
 
 def _key(edge: EvidenceEdge) -> str:

@@ -41,7 +41,9 @@ class LivenessSettings:
     Weak model: ``prior_alive`` is P(alive) before any evidence; each weak source adds log-odds weighted by
     recency (``half_life_days``), link probability and ``shared_discount`` for links through a shared identifier,
     capped at ``source_cap`` full sightings; a source counts as seen from ``min_source_weight``;
-    certification needs ``min_weak_sources`` seen sources and P(alive) >= ``certify_probability``.
+    certification needs ``min_weak_sources`` seen sources and P(alive) >= ``certify_probability``, raised when
+    needed so that at most ``max_dead_certified`` of the round's labelled dead would pass on their post-death
+    evidence (see calibration.py).
     Ratios: defaults per source name (``default_rates``, else ``fallback_rates``) are shrunk towards with
     ``ratio_prior_weight`` pseudo-people; dead people count once they have been dead ``min_dead_exposure_days``.
     """
@@ -59,6 +61,7 @@ class LivenessSettings:
     source_cap: float = 1.0
     min_source_weight: float = 0.5
     min_weak_sources: int = 2
+    max_dead_certified: float = 0.0005
     ratio_prior_weight: float = 20.0
     min_dead_exposure_days: int = 30
     fallback_rates: SeenRates = SeenRates(alive=0.6, dead=0.05)
@@ -68,7 +71,8 @@ class LivenessSettings:
     def __post_init__(self) -> None:
         self._check_positive("period_months", "window_months", "half_life_days", "source_cap",
                              "ratio_prior_weight")
-        self._check_unit_interval("confident_link", "link_floor", "shared_discount", "min_source_weight")
+        self._check_unit_interval("confident_link", "link_floor", "shared_discount", "min_source_weight",
+                                  "max_dead_certified")
         self._check_open_interval("prior_alive", "certify_probability")
         if self.link_floor > self.confident_link:
             raise InvalidInput("link_floor must not exceed confident_link", field="link_floor")
@@ -98,6 +102,10 @@ class LivenessSettings:
     @property
     def prior_log_odds(self) -> float:
         return math.log(self.prior_alive / (1.0 - self.prior_alive))
+
+    @property
+    def certify_log_odds(self) -> float:
+        return math.log(self.certify_probability / (1.0 - self.certify_probability))
 
     def rates_for(self, source: str) -> SeenRates:
         """The default seen rates of one source (its own entry, else the fallback)."""

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from services.liveness.calibration import load_threshold
 from services.liveness.ratios import load_ratios
 from services.liveness.round_scoring import score_round
 from services.liveness.scoring import explain_person
@@ -52,13 +53,14 @@ def test_sql_and_explain_person_agree(con, province, seed):
     settings = LivenessSettings(ratio_prior_weight=5)
     score_round(con, AS_OF, settings)
     ratios = load_ratios(con)
+    threshold = load_threshold(con)
     cur = con.execute("SELECT * FROM verdicts ORDER BY person_id")
     names = [d[0] for d in cur.description]
     methods = set()
     for row in cur.fetchall():
         sql = dict(zip(names, row, strict=True))
         py = explain_person(province.as_person(sql["person_id"]), province.edges(sql["person_id"]), ratios,
-                            settings, AS_OF)
+                            settings, AS_OF, threshold)
         for field in ("status", "method", "source", "evidence_at", "certified_until", "period_state",
                       "explanation"):
             assert getattr(py, field) == sql[field], (sql["person_id"], field)

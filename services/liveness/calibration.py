@@ -1,0 +1,70 @@
+"""What relatives can fake: the weak-evidence threshold, calibrated on the round's labelled dead.
+
+The per-source ratios treat sources as independent, but one relative holding the card, the phone and the bank
+book makes them move together, so the naive sum overstates how sure we are. The labelled dead (confidently
+linked death record, dead at least ``min_dead_exposure_days``) show exactly that activity: their weak records
+dated after the death, scored by the same model as if no death were known, are what relatives produce. The
+threshold on the log-odds is raised above all but ``max_dead_certified`` of those scores (above the highest
+one while the round has too few labelled dead for that share to be a whole person), and never lowered below
+the configured ``certify_probability``. The result is stored in ``weak_calibration`` with the round.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import duckdb
+
+from services.liveness.settings import LivenessSettings
+
+_DEAD_SCORES = """
+WITH dead AS (
+    SELECT person_id, death_date FROM {deaths}
+    WHERE confident AND death_date <= $as_of - INTERVAL ($exposure) DAY
+),
+per_source AS (
+    SELECT e.person_id, e.source, least($cap, sum(e.raw_weight)) AS capped
+    FROM {evidence} e JOIN dead USING (person_id)
+    WHERE e.kind = 'weak' AND e.role = 'after_death' AND e.raw_weight IS NOT NULL AND e.d > dead.death_date
+    GROUP BY ALL
+)
+SELECT $base + sum(s.capped * r.seen_lr - least(s.capped, 1.0) * r.unseen_lr) AS log_odds
+FROM per_source s JOIN lv_ratios r USING (source)
+GROUP BY s.person_id
+HAVING count(*) FILTER (WHERE s.capped >= $min_weight) >= $min_sources
+ORDER BY log_odds DESC
+"""
+
+
+def calibrate_threshold(con: duckdb.DuckDBPyConnection, as_of: date, settings: LivenessSettings, base: float, *,
+                        evidence: str, deaths: str) -> float:
+    """The round's weak threshold in log-odds; writes ``weak_calibration``. Needs ``lv_ratios`` (round_scoring)."""
+    labelled = con.execute(f"SELECT count(*) FROM {deaths} WHERE confident AND death_date <= "
+                           f"$as_of - INTERVAL ($exposure) DAY",
+                           {"as_of": as_of, "exposure": settings.min_dead_exposure_days}).fetchone()[0]
+    scores = [row[0] for row in con.execute(
+        _DEAD_SCORES.format(evidence=evidence, deaths=deaths),
+        {"as_of": as_of, "exposure": settings.min_dead_exposure_days, "cap": settings.source_cap, "base": base,
+         "min_weight": settings.min_source_weight, "min_sources": settings.min_weak_sources}).fetchall()]
+    threshold = threshold_from(scores, labelled, settings)
+    con.execute("CREATE OR REPLACE TABLE weak_calibration AS SELECT $configured::DOUBLE AS configured_log_odds, "
+                "$labelled::BIGINT AS dead_labelled, $scored::BIGINT AS dead_with_sources, "
+                "$threshold::DOUBLE AS threshold_log_odds",
+                {"configured": settings.certify_log_odds, "labelled": labelled, "scored": len(scores),
+                 "threshold": threshold})
+    return threshold
+
+
+def threshold_from(scores_desc: list[float], labelled: int, settings: LivenessSettings) -> float:
+    """Just above the (k+1)-th highest dead score, k = the share of labelled dead allowed through."""
+    allowed = math.floor(settings.max_dead_certified * labelled)
+    if len(scores_desc) <= allowed:
+        return settings.certify_log_odds
+    barrier = scores_desc[allowed]
+    return max(settings.certify_log_odds, math.nextafter(barrier, math.inf))
+
+
+def load_threshold(con: duckdb.DuckDBPyConnection) -> float:
+    """The stored threshold of the round in this database (what the servicer passes to explain_person)."""
+    return float(con.execute("SELECT threshold_log_odds FROM weak_calibration").fetchone()[0])
