@@ -34,6 +34,11 @@ _ID_PARTS = {
     "id_ends": ("substr(id_number, 1, 6)", "substr(id_number, 13, 6)"),
 }
 
+# Floors on u for "ID one/two edits away". Random sampling sees such pairs almost never, but
+# candidate pairs already agree on region and birth date (both embedded in the ID), and
+# neighbours born the same day in the same county differ only in the last four characters.
+ID_NEAR_MISS_U = (1e-4, 1e-3)
+
 log = logging.getLogger(__name__)
 
 
@@ -48,7 +53,7 @@ class TrainingPlan:
 
 def _comparison_id_number():
     return cl.LevenshteinAtThresholds("id_number", [1, 2]).configure(
-        m_probabilities=[0.90, 0.06, 0.02, 0.02], u_probabilities=[1e-6, 2e-6, 2e-5, 0.99997]
+        m_probabilities=[0.90, 0.06, 0.02, 0.02], u_probabilities=[1e-6, *ID_NEAR_MISS_U, 0.9989]
     )
 
 
@@ -150,16 +155,30 @@ def prior_match_probability(registry_size: int, matched_share: float = 0.5) -> f
     return min(0.5, matched_share / max(registry_size, 1))
 
 
-def train(linker: Linker, columns: set[str], plan: TrainingPlan) -> dict:
-    """Train u by random sampling and m by capped EM; returns what was trained."""
+def train(linker: Linker, tables: list, columns: set[str], plan: TrainingPlan) -> tuple[Linker, dict]:
+    """Train u by random sampling and m by capped EM; returns the trained linker and a summary."""
     trained = {"u_max_pairs": plan.u_max_pairs, "em_sessions": []}
     linker.training.estimate_u_using_random_sampling(max_pairs=plan.u_max_pairs, seed=plan.seed)
+    if "id_number" in columns:
+        linker = Linker(tables, floor_id_near_miss_u(linker.misc.save_model_to_json()))
     for blocking in _em_blockings(columns):
         linker.training.estimate_parameters_using_expectation_maximisation(
             block_on(*blocking), max_pairs=plan.em_max_pairs, estimate_without_term_frequencies=True
         )
         trained["em_sessions"].append("+".join(blocking))
-    return trained
+    return linker, trained
+
+
+def floor_id_near_miss_u(document: dict) -> dict:
+    """Raise the u of the ID near-miss levels to ``ID_NEAR_MISS_U`` (see there for why)."""
+    for comparison in document["comparisons"]:
+        if comparison.get("output_column_name") != "id_number":
+            continue
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        for level, floor in zip(levels[1:3], ID_NEAR_MISS_U):
+            u = level.get("u_probability")
+            level["u_probability"] = floor if not isinstance(u, float) else max(u, floor)
+    return document
 
 
 def _em_blockings(columns: set[str]) -> list[tuple[str, ...]]:

@@ -86,7 +86,7 @@ def _linker(registry, pending, columns, settings, n_registry, n_pending) -> tupl
     linker.training.estimate_probability_two_random_records_match(
         [block_on("name_pinyin", "birth_date"), block_on("id_number")], recall=0.8
     )
-    trained = model.train(linker, columns, plan)
+    linker, trained = model.train(linker, [registry, pending], columns, plan)
     return linker, {"source": "trained", **trained}
 
 
