@@ -317,3 +317,26 @@ def test_a_broken_export_is_refused_and_writes_nothing(store: GraphStore):
     with pytest.raises(InvalidInput, match="pensioners: missing column"):
         store.publish_round(broken)
     assert store.counts()["Pensioner"] == 0
+
+
+def test_a_corrected_id_number_is_found_under_the_new_value(published: GraphStore):
+    export = small_round()
+    fixed = export.pensioners.set_column(1, "id_number", pa.array(["110101194001010099", None, "110101193803030036"]))
+    published.publish_round(RoundExport(ROUND, AS_OF, fixed, export.identifiers, export.events, export.flags,
+                                        export.flag_citations))
+    assert published.person(id_number="110101194001010099").person_id == "P1"
+    assert published.person(id_number="110101194001010012") is None
+    assert published.person(person_id="P2").id_number is None
+
+
+def test_a_second_round_updates_people_and_keeps_each_rounds_verdict(published: GraphStore):
+    export = small_round()
+    status = pa.array(["certified", "certified", "deceased"])
+    people = export.pensioners.set_column(export.pensioners.column_names.index("status"), "status", status)
+    published.publish_round(RoundExport("2021-11", date(2021, 11, 30), people, export.identifiers, export.events,
+                                        export.flags, export.flag_citations))
+    assert (published.person(person_id="P2").status, published.person(person_id="P2").round_id) == (
+        "certified", "2021-11")
+    counts = published.counts()
+    assert (counts["Round"], counts["VERDICT"], counts["Pensioner"]) == (2, 6, 3)
+    assert published.flags(FlagFilter(kind="shared_phone"))[0].round_id == "2021-11"
