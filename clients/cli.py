@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     from clients import demo, rounds
     from graph.neo4j_local import cli as neo4j_cli
     from services import serving
-    from synthetic import cli as synthetic_cli
+    from synthetic import command as synthetic_cli
 
     parser = argparse.ArgumentParser(prog="silentcert", description="Silent pension liveness certification.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -39,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not args.verbose:  # Splink narrates every training step at INFO
+        logging.getLogger("splink").setLevel(logging.WARNING)
     try:
         return int(args.handler(args) or 0)
     except SilentcertError as exc:

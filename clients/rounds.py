@@ -7,7 +7,12 @@ import os
 import sys
 from pathlib import Path
 
-from graph.connect import StoreSettings, open_stores
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from graph.connect import StoreSettings, open_store
+from graph.store import GraphStore
 from services.rounds.pipeline import RoundSummary, run_round
 from services.rounds.progress import ConsoleProgress
 from services.rounds.roundfile import load_round
@@ -44,6 +49,19 @@ def run_round_files(round_file: Path, out: Path, store: Path | None, neo4j_uri: 
     store_settings = StoreSettings.from_env(embedded_path=store or out / EMBEDDED_STORE, neo4j_uri=neo4j_uri)
     with open_stores(store_settings) as stores:
         return run_round(spec, out, settings, stores, progress=ConsoleProgress())
+
+
+@contextmanager
+def open_stores(settings: StoreSettings) -> Iterator[list[GraphStore]]:
+    """The embedded store always; Neo4j too when a Bolt URI is set (last: the system of record)."""
+    stores = [open_store(dataclasses.replace(settings, neo4j_uri=None))]
+    try:
+        if settings.uses_neo4j:
+            stores.append(open_store(settings))
+        yield stores
+    finally:
+        for store in stores:
+            store.close()
 
 
 def print_summary(summary: RoundSummary) -> None:

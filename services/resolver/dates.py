@@ -1,7 +1,8 @@
 """Dates and timestamps in the formats the contract allows, strictly: an impossible date is a reason.
 
 Accepted (after trimming and full-width folding): ``YYYY-M-D``, ``YYYY/M/D`` (month and day one or two
-digits) and ``YYYYMMDD``, each optionally followed by a space or ``T`` and ``H:MM`` or ``H:MM:SS``.
+digits) and ``YYYYMMDD``, each optionally followed by a space or ``T`` and ``H:MM`` or ``H:MM:SS`` (fractional
+seconds and a zone suffix such as ``Z`` or ``+08:00`` are accepted and dropped: the local wall time counts).
 Nothing is wrapped: ``2021-02-30`` and ``20210230`` are rejected, never read as March 2nd. Years
 outside 1800-2200 are rejected as typos.
 
@@ -19,12 +20,12 @@ from services.resolver.widths import WHITESPACE, half_width_sql, sql_string, to_
 
 EARLIEST_YEAR = 1800
 LATEST_YEAR = 2200
-FORMATS = "YYYY-MM-DD, YYYY/M/D or YYYYMMDD, optionally with a time HH:MM[:SS]"
+FORMATS = "YYYY-MM-DD, YYYY/M/D or YYYYMMDD, optionally with a time HH:MM[:SS[.fff]]"
 
 # Exactly one of the three (month, day) group pairs takes part; the others are empty.
 PATTERN = (
     "^([0-9]{4})(?:-([0-9]{1,2})-([0-9]{1,2})|/([0-9]{1,2})/([0-9]{1,2})|([0-9]{2})([0-9]{2}))"
-    "(?:[ T]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?)?$"
+    "(?:[ T]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2})(?:[.,][0-9]{1,9})?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?$"
 )
 GROUPS = ("y", "m1", "d1", "m2", "d2", "m3", "d3", "hh", "mi", "ss")
 _REGEX = re.compile(PATTERN)

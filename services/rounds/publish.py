@@ -63,7 +63,7 @@ def round_export(con: duckdb.DuckDBPyConnection, round_id: str, as_of) -> RoundE
     """The round's graph as arrow tables (columns as graph.store.EXPORT_COLUMNS)."""
     from services.rounds.export_queries import EXPORT_QUERIES
 
-    tables = {name: con.execute(query).to_arrow_table() for name, query in EXPORT_QUERIES.items()}
+    tables = {name: con.sql(query).to_arrow_table() for name, query in EXPORT_QUERIES.items()}
     return RoundExport(round_id=round_id, as_of=as_of, **tables)
 
 

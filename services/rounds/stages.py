@@ -22,7 +22,12 @@ def resolve(ctx: RoundContext) -> dict[str, Any]:
     linkage = ctx.settings.linkage
     if linkage.save_model_path is None:
         linkage = dataclasses.replace(linkage, save_model_path=ctx.state_dir / "linkage_model.json")
-    return link_round(ctx.con, linkage, progress=ctx.progress)
+    steps = ("deterministic", "splink", "identifiers", "links")
+
+    def step_done(step: str, _stats: dict) -> None:
+        ctx.progress.advance("resolve", steps.index(step) + 1, len(steps), unit="passes")
+
+    return link_round(ctx.con, linkage, progress=step_done)
 
 
 def score(ctx: RoundContext) -> dict[str, Any]:

@@ -41,9 +41,9 @@ def test_allowed_formats(raw, expected):
         ("2021-10-31 23:59:60", "occurred_at 2021-10-31 23:59:60 has an impossible time of day"),
         ("0021-10-31", "occurred_at 0021-10-31 has year 21, outside 1800-2200"),
         ("31/10/2021", "occurred_at 31/10/2021 is not in a known format "
-         "(YYYY-MM-DD, YYYY/M/D or YYYYMMDD, optionally with a time HH:MM[:SS])"),
+         "(YYYY-MM-DD, YYYY/M/D or YYYYMMDD, optionally with a time HH:MM[:SS[.fff]])"),
         ("2021-10/31", "occurred_at 2021-10/31 is not in a known format "
-         "(YYYY-MM-DD, YYYY/M/D or YYYYMMDD, optionally with a time HH:MM[:SS])"),
+         "(YYYY-MM-DD, YYYY/M/D or YYYYMMDD, optionally with a time HH:MM[:SS[.fff]])"),
     ],
 )
 def test_reasons_name_the_value(raw, reason):
