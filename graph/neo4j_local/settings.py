@@ -1,0 +1,107 @@
+"""Where the local Neo4j server lives and how it is sized.
+
+One frozen dataclass, built by the caller (``from_env()`` in a ``main()``) and passed to every
+function in this package. The home folder holds everything the server owns::
+
+    HOME/lib        jars copied from Maven Central (cached: fetched once)
+    HOME/conf       neo4j.conf, written on every install
+    HOME/data       databases and the auth store
+    HOME/logs       console.log (stdout/stderr of the JVM), neo4j.log, debug.log
+    HOME/run        neo4j.pid
+    HOME/import     CSV files for LOAD CSV
+    HOME/password   the neo4j user's password, mode 0600
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+NEO4J_VERSION = "5.26.30"
+BROWSER_VERSION = "5.24.0"
+USER = "neo4j"
+
+
+def _default_home() -> Path:
+    return Path.home() / ".cache" / "silentcert" / f"neo4j-{NEO4J_VERSION}"
+
+
+@dataclass(frozen=True)
+class LocalNeo4jSettings:
+    """Settings of one local Neo4j Community server.
+
+    Memory defaults suit a shared 2-core, 24 GiB machine: a 2 GiB heap and 2 GiB of page cache
+    hold the graphs of the test suite and of a county-sized round, and leave room for the
+    other processes (DuckDB, Splink, gRPC servers) running beside it.
+    """
+
+    home: Path = field(default_factory=_default_home)
+    version: str = NEO4J_VERSION
+    browser_version: str = BROWSER_VERSION
+    host: str = "127.0.0.1"
+    bolt_port: int = 7687
+    http_port: int = 7474
+    heap_initial: str = "1g"
+    heap_max: str = "2g"
+    pagecache: str = "2g"
+    transaction_memory_max: str = "1g"
+    password: str | None = None  # None: generate one on first install and keep it in HOME/password
+    start_timeout_s: float = 180.0
+    stop_grace_s: float = 60.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> LocalNeo4jSettings:
+        """Defaults, with SILENTCERT_NEO4J_HOME and SILENTCERT_NEO4J_PASSWORD applied when set."""
+        env = os.environ if environ is None else environ
+        settings = cls()
+        if env.get("SILENTCERT_NEO4J_HOME"):
+            settings = replace(settings, home=Path(env["SILENTCERT_NEO4J_HOME"]).expanduser())
+        if env.get("SILENTCERT_NEO4J_PASSWORD"):
+            settings = replace(settings, password=env["SILENTCERT_NEO4J_PASSWORD"])
+        return settings
+
+    @property
+    def lib_dir(self) -> Path:
+        return self.home / "lib"
+
+    @property
+    def conf_dir(self) -> Path:
+        return self.home / "conf"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def import_dir(self) -> Path:
+        return self.home / "import"
+
+    @property
+    def password_file(self) -> Path:
+        return self.home / "password"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.run_dir / "neo4j.pid"
+
+    @property
+    def console_log(self) -> Path:
+        return self.logs_dir / "console.log"
+
+    @property
+    def bolt_uri(self) -> str:
+        return f"bolt://{self.host}:{self.bolt_port}"
+
+    @property
+    def browser_url(self) -> str:
+        return f"http://{self.host}:{self.http_port}/browser/"
