@@ -22,13 +22,13 @@ def _positive(text: str) -> int:
 
 
 def register(subparsers) -> argparse.ArgumentParser:
-    """Add ``generate`` to a CLI's subparsers; the handler is stored as ``func``."""
+    """Add ``generate`` to a CLI's subparsers; the handler is stored as ``handler``."""
     parser = subparsers.add_parser("generate", help="write a synthetic round directory with ground truth")
     parser.add_argument("--pensioners", type=_positive, required=True, help="number of registry rows")
     parser.add_argument("--seed", type=int, default=1, help="same seed, same bytes")
     parser.add_argument("--as-of", type=_as_of, required=True, help="reference date of the round, YYYY-MM-DD")
     parser.add_argument("--out", type=Path, required=True, help="directory to write (created if missing)")
-    parser.set_defaults(func=run)
+    parser.set_defaults(handler=run)
     return parser
 
 
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="silentcert")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    return args.func(args)
+    return args.handler(args)
 
 
 if __name__ == "__main__":
