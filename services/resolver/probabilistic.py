@@ -23,15 +23,19 @@ _CLEAN_RAW = """upper(regexp_replace(translate(coalesce({a}.id_number_raw, ''),
 _COLUMNS = "name, name_pinyin, sex, birth_date, phone, county_code, card_no"
 
 
-def prepare_tables(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
-    """Make ``_lk_registry`` and ``_lk_pending`` (records still without a candidate)."""
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _lk_registry AS
+def registry_linkage_sql() -> str:
+    """The registry as the model sees it: ``unique_id`` = rank of person_id (1-based)."""
+    return f"""
         WITH c AS (SELECT *, {_CLEAN_RAW.format(a='g')} FROM registry g)
         SELECT row_number() OVER (ORDER BY person_id) AS unique_id, person_id,
                {_ID_FOR_LINKAGE.format(a='c')} AS id_number, {_COLUMNS}
         FROM c
-    """)
+    """
+
+
+def prepare_tables(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """Make ``_lk_registry`` and ``_lk_pending`` (records still without a candidate)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_registry AS {registry_linkage_sql()}")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _lk_pending AS
         WITH c AS (

@@ -199,3 +199,23 @@ def test_model_json_is_saved_and_reloads_to_the_same_links(linked, tmp_path):
 def test_thresholds_must_be_ordered():
     with pytest.raises(InvalidInput):
         LinkageSettings(auto_threshold=0.4, review_floor=0.5)
+
+
+def test_realtime_resolve_returns_candidates_with_per_field_weights(linked):
+    from services.resolver.model import load_model
+    from services.resolver.realtime import RealtimeResolver
+
+    con, _, model_path = linked
+    resolver = RealtimeResolver(con, load_model(model_path), LinkageSettings())
+    try:
+        typo = {k: v for k, v in RECORDS["typo_id"].items() if k != "id_number_raw"}
+        typo["id_number"] = RECORDS["typo_id"]["id_number_raw"]
+        typo["birth_date"] = dt.date.fromisoformat(typo["birth_date"])
+        best = resolver.resolve(typo)[0]
+        assert best.person_id == "P04" and best.band == "auto"
+        assert {"id_number", "name", "birth_date", "county_code"} <= set(best.weights)
+        assert best.weights["name"] > 0 and best.weights["id_number"] > 0
+        stranger = dict(RECORDS["stranger"], birth_date=dt.date(1990, 2, 2))
+        assert all(c.band != "auto" for c in resolver.resolve(stranger))
+    finally:
+        resolver.close()
