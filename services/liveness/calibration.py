@@ -2,8 +2,9 @@
 
 The per-source ratios treat sources as independent, but one relative holding the card, the phone and the bank
 book makes them move together, so the naive sum overstates how sure we are. The labelled dead (confidently
-linked death record, dead at least ``min_dead_exposure_days``) show exactly that activity: their weak records
-dated after the death, scored by the same model as if no death were known, are what relatives produce. The
+linked death record, dead at least ``min_dead_exposure_days``) show exactly that activity: scored by the same
+model on all their in-window weak records as if no death were known, those whose certification would be dated
+on or after the death are the false certifications relatives cause. The
 threshold on the log-odds is raised above all but ``max_dead_certified`` of those scores (above the highest
 one while the round has too few labelled dead for that share to be a whole person), and never lowered below
 the configured ``certify_probability``. The result is stored in ``weak_calibration`` with the round.
@@ -24,15 +25,22 @@ WITH dead AS (
     WHERE confident AND death_date <= $as_of - INTERVAL ($exposure) DAY
 ),
 per_source AS (
-    SELECT e.person_id, e.source, least($cap, sum(e.raw_weight)) AS capped
+    SELECT e.person_id, any_value(dead.death_date) AS death_date, e.source,
+           least($cap, sum(e.raw_weight)) AS capped, max(e.d) AS latest
     FROM {evidence} e JOIN dead USING (person_id)
-    WHERE e.kind = 'weak' AND e.role = 'after_death' AND e.raw_weight IS NOT NULL AND e.d > dead.death_date
-    GROUP BY ALL
+    WHERE e.kind = 'weak' AND e.raw_weight IS NOT NULL
+    GROUP BY e.person_id, e.source
+),
+per_person AS (
+    SELECT s.person_id, any_value(s.death_date) AS death_date,
+           $base + sum(s.capped * r.seen_lr - least(s.capped, 1.0) * r.unseen_lr) AS log_odds,
+           count(*) FILTER (WHERE s.capped >= $min_weight) AS seen,
+           list_sort(list(s.latest) FILTER (WHERE s.capped >= $min_weight), 'DESC')[$min_sources] AS certified_on
+    FROM per_source s JOIN lv_ratios r USING (source)
+    GROUP BY s.person_id
 )
-SELECT $base + sum(s.capped * r.seen_lr - least(s.capped, 1.0) * r.unseen_lr) AS log_odds
-FROM per_source s JOIN lv_ratios r USING (source)
-GROUP BY s.person_id
-HAVING count(*) FILTER (WHERE s.capped >= $min_weight) >= $min_sources
+SELECT log_odds FROM per_person
+WHERE seen >= $min_sources AND certified_on >= death_date
 ORDER BY log_odds DESC
 """
 

@@ -83,7 +83,8 @@ FROM (
     SELECT *, 1.0 / (1.0 + exp(-greatest(-{LOG_ODDS_CLAMP}, least({LOG_ODDS_CLAMP}, log_odds)))) AS probability
     FROM (
         SELECT person_id, $base + sum(delta) AS log_odds, count(*) FILTER (WHERE capped >= $min_weight) AS seen,
-               max(latest) AS latest, first(source ORDER BY delta DESC, source ASC) AS top_source
+               list_sort(list(latest) FILTER (WHERE capped >= $min_weight), 'DESC')[$min_sources] AS latest,
+               first(source ORDER BY delta DESC, source ASC) AS top_source
         FROM lv_src GROUP BY person_id
     )
 )

@@ -11,8 +11,9 @@ Rules, in the order they are applied to each record dated inside the evidence wi
      (otherwise ``not_confident``);
   4. weak linked >= link_floor: ``weak``, weighted by link probability x recency x shared discount
      (otherwise ``weak_link``).
-The latest certifying date wins (ties: in_person, face, strong, weak); weak evidence certifies on the date of
-its latest record when at least ``min_weak_sources`` sources see the person and P(alive) >= the threshold.
+The latest certifying date wins (ties: in_person, face, strong, weak); weak evidence certifies when at least
+``min_weak_sources`` sources see the person and the log-odds reach the round's threshold, on the day by which
+that many distinct sources had been seen (the min_weak_sources-th latest of the sources' latest days).
 """
 
 from __future__ import annotations
@@ -144,6 +145,7 @@ def weak_score(weak: list[tuple[EvidenceEdge, float]], ratios: Mapping[str, Like
     deltas: dict[str, float] = {}
     contributions: dict[str, float] = {}
     seen = 0
+    seen_latest: list[date] = []
     for source, rows in by_source.items():
         total = sum(w for _, w in rows)
         capped = min(settings.source_cap, total)
@@ -151,12 +153,17 @@ def weak_score(weak: list[tuple[EvidenceEdge, float]], ratios: Mapping[str, Like
         delta = capped * ratio.seen_log_ratio - min(capped, 1.0) * ratio.unseen_log_ratio
         deltas[source] = delta
         log_odds += delta
-        seen += capped >= settings.min_source_weight
+        if capped >= settings.min_source_weight:
+            seen += 1
+            seen_latest.append(max(e.occurred_at.date() for e, _ in rows))
         for edge, w in rows:
             contributions[_key(edge)] = delta * w / total if total > 0 else 0.0
     probability = sigmoid(log_odds)
     top = min(deltas, key=lambda s: (-deltas[s], s)) if deltas else None
-    latest = max((e.occurred_at.date() for e, _ in weak), default=None)
+    # the day by which min_weak_sources distinct sources had been seen: one fresh source (perhaps a relative
+    # with the card) on top of older genuine activity does not date the certification after that activity
+    seen_latest.sort(reverse=True)
+    latest = seen_latest[settings.min_weak_sources - 1] if seen >= settings.min_weak_sources else None
     certifies = seen >= settings.min_weak_sources and log_odds >= threshold_log_odds
     return WeakScore(log_odds, probability, seen, certifies, latest, top, contributions)
 
