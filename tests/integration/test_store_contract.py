@@ -99,17 +99,24 @@ EXPECTED_COUNTS = {
 
 
 def _neo4j_driver(request: pytest.FixtureRequest):
-    """The session driver of tests/integration/conftest.py, or one from NEO4J_URI/USER/PASSWORD."""
+    """The session driver of tests/integration/conftest.py; else NEO4J_URI/USER/PASSWORD; else the local server."""
     try:
         return request.getfixturevalue("neo4j_driver")
     except pytest.FixtureLookupError:
         pass
     import neo4j
 
-    if not os.environ.get("NEO4J_URI"):
-        pytest.skip("no neo4j_driver fixture and NEO4J_URI unset: start the server with `silentcert neo4j start`")
-    auth = (os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""))
-    driver = neo4j.GraphDatabase.driver(os.environ["NEO4J_URI"], auth=auth)
+    from graph.neo4j_local import LocalNeo4jSettings, bolt_settings, status
+
+    if os.environ.get("NEO4J_URI"):
+        uri, user, password = (os.environ["NEO4J_URI"], os.environ.get("NEO4J_USER", "neo4j"),
+                               os.environ.get("NEO4J_PASSWORD", ""))
+    else:
+        local = LocalNeo4jSettings.from_env()
+        if not status(local).running:
+            pytest.skip("no Neo4j: run `silentcert neo4j start` (or set NEO4J_URI)")
+        uri, user, password = bolt_settings(local)
+    driver = neo4j.GraphDatabase.driver(uri, auth=(user, password))
     request.addfinalizer(driver.close)
     return driver
 
