@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     from clients import demo, rounds
     from graph.neo4j_local import cli as neo4j_cli
     from services import serving
+    from services.security import command as security_cli
     from synthetic import command as synthetic_cli
 
     parser = argparse.ArgumentParser(prog="silentcert", description="Silent pension liveness certification.")
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     rounds.register(sub)
     demo.register(sub)
     serving.register(sub)
+    security_cli.register(sub)
     neo4j_cli.register(sub)
     return parser
 

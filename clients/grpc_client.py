@@ -4,6 +4,10 @@
         liveness = client.get_liveness(person_id="P0001")
         for page in client.iter_flags(severity=deathcheck_pb2.FLAG_SEVERITY_HIGH): ...
 
+Over TLS with a bearer token (see docs/security.md):
+
+    client = SilentcertClient("pensions.example:50051", token=token, tls=ClientTls(ca=Path("ca.pem")))
+
 Responses are the generated protobuf messages (typed by their .pyi). A failed call raises the matching class of
 :mod:`services.errors` (NotFound, InvalidInput with its field, Conflict, StoreUnavailable); other failures stay
 ``grpc.RpcError`` (deadline exceeded, server unreachable).
@@ -12,7 +16,10 @@ Responses are the generated protobuf messages (typed by their .pyi). A failed ca
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import NamedTuple
 from typing import Any, TypeVar
 
 import grpc
@@ -35,11 +42,69 @@ _ERROR_OF: dict[grpc.StatusCode, type[SilentcertError]] = {
 }
 
 
+@dataclass(frozen=True)
+class ClientTls:
+    """The CA that signed the server's certificate; a client certificate and key for mutual TLS."""
+
+    ca: Path
+    cert: Path | None = None
+    key: Path | None = None
+
+
+def open_channel(target: str, *, token: str | None = None, tls: ClientTls | None = None) -> grpc.Channel:
+    """A channel to `target`, TLS when `tls` is given, sending `authorization: Bearer <token>` on every call."""
+    if tls is None:
+        channel = grpc.insecure_channel(target)
+    else:
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=tls.ca.read_bytes(),
+            private_key=tls.key.read_bytes() if tls.key else None,
+            certificate_chain=tls.cert.read_bytes() if tls.cert else None,
+        )
+        channel = grpc.secure_channel(target, credentials)
+    return grpc.intercept_channel(channel, BearerToken(token)) if token else channel
+
+
+class _CallDetails(NamedTuple):
+    method: str
+    timeout: float | None
+    metadata: Any
+    credentials: Any
+    wait_for_ready: bool | None
+    compression: Any
+
+
+class BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
+                  grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
+    """Adds the bearer token to the metadata of every call on a channel."""
+
+    def __init__(self, token: str):
+        self._header = ("authorization", f"Bearer {token}")
+
+    def _details(self, details: grpc.ClientCallDetails) -> grpc.ClientCallDetails:
+        metadata = [*(details.metadata or ()), self._header]
+        return _CallDetails(details.method, details.timeout, metadata, details.credentials,
+                            details.wait_for_ready, getattr(details, "compression", None))
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._details(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):
+        return continuation(self._details(details), request)
+
+    def intercept_stream_unary(self, continuation, details, requests):
+        return continuation(self._details(details), requests)
+
+    def intercept_stream_stream(self, continuation, details, requests):
+        return continuation(self._details(details), requests)
+
+
 class SilentcertClient:
     """One channel, three stubs; every call has a deadline."""
 
-    def __init__(self, target: str, *, timeout: float = 10.0, channel: grpc.Channel | None = None):
-        self.channel = channel or grpc.insecure_channel(target)
+    def __init__(self, target: str, *, timeout: float = 10.0, channel: grpc.Channel | None = None,
+                 token: str | None = None, tls: ClientTls | None = None):
+        self.channel = channel or open_channel(target, token=token, tls=tls)
         self.timeout = timeout
         self.resolver = resolver_pb2_grpc.ResolverServiceStub(self.channel)
         self.liveness = liveness_pb2_grpc.LivenessServiceStub(self.channel)

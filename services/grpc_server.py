@@ -19,6 +19,8 @@ from grpc_reflection.v1alpha import reflection
 from services.errors import InvalidInput
 from services.grpc_errors import ErrorInterceptor
 
+MAX_METADATA_BYTES = 16 * 1024  # headers: a bearer token and a few trailers, never more
+
 
 @dataclass(frozen=True)
 class ServerConfig:
@@ -28,6 +30,11 @@ class ServerConfig:
     max_workers: int = 16
     max_message_bytes: int = 4 * 1024 * 1024
     grace_seconds: float = 5.0
+    # TLS (services.security.tls.server_credentials); None listens in plaintext — tests and --insecure-dev only,
+    # `silentcert serve` refuses it otherwise.
+    credentials: grpc.ServerCredentials | None = None
+    # Run before the error interceptor, outermost first (services.security.auth.AccessInterceptor).
+    interceptors: tuple[grpc.ServerInterceptor, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,11 +76,12 @@ def build_server(config: ServerConfig, bindings: Sequence[ServiceBinding]) -> tu
     options = [
         ("grpc.max_receive_message_length", config.max_message_bytes),
         ("grpc.max_send_message_length", config.max_message_bytes),
+        ("grpc.max_metadata_size", MAX_METADATA_BYTES),
         ("grpc.so_reuseport", 0),
     ]
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.max_workers),
-        interceptors=[ErrorInterceptor()],
+        interceptors=[*config.interceptors, ErrorInterceptor()],
         options=options,
     )
     for binding in bindings:
@@ -82,12 +90,18 @@ def build_server(config: ServerConfig, bindings: Sequence[ServiceBinding]) -> tu
     names = [b.service_name for b in bindings]
     reflection.enable_server_reflection((*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     try:
-        port = server.add_insecure_port(config.address)
+        port = _add_port(server, config)
     except RuntimeError as error:
         raise InvalidInput(f"cannot listen on {config.address}: {error}", field="address") from error
     if port == 0:
         raise InvalidInput(f"cannot listen on {config.address}", field="address")
     return SilentcertServer(server, health_servicer, config.grace_seconds), port
+
+
+def _add_port(server: grpc.Server, config: ServerConfig) -> int:
+    if config.credentials is None:
+        return server.add_insecure_port(config.address)
+    return server.add_secure_port(config.address, config.credentials)
 
 
 def _add_health(server: grpc.Server, service_names: Sequence[str]) -> health.HealthServicer:

@@ -4,6 +4,10 @@
     silentcert serve --service liveness --address 0.0.0.0:50052
     silentcert serve --neo4j bolt://127.0.0.1:7687      (user/password from NEO4J_USER, NEO4J_PASSWORD)
 
+TLS and callers' credentials are required (``--tls-cert/--tls-key`` and ``--tokens FILE`` or
+``--tls-client-ca``); ``--insecure-dev`` serves plaintext without authentication and says so in the log.
+See docs/security.md.
+
 SIGTERM or SIGINT stops the server gracefully: health turns NOT_SERVING, new calls are refused, running calls
 get `grace_seconds` to finish.
 """
@@ -27,6 +31,9 @@ from services.liveness import server as liveness_server
 from services.resolver import server as resolver_server
 from services.resolver.one_record import ResolveOne, exact_id_resolver
 from services.resolver.servicer import RoundEvent, RoundOutcome, RunRound
+from services.security.rate_limit import RateLimit
+from services.security.settings import SecuritySettings, ServerSecurity, server_security
+from services.security.tls import TlsFiles
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +53,7 @@ class ServeSettings:
     grace_seconds: float = 5.0
     max_workers: int = 16
     period_months: int = 12
+    security: SecuritySettings = field(default_factory=SecuritySettings)
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,7 @@ class Running:
     server: SilentcertServer
     port: int
     services: tuple[str, ...] = field(default_factory=tuple)
+    security: ServerSecurity | None = None
 
 
 def start(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engines = Engines()) -> Running:
@@ -72,11 +81,19 @@ def start(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engine
                                             grace_seconds=settings.grace_seconds,
                                             period_months=settings.period_months)
     bindings = [_binding(name, config, stores, engines) for name in SERVICES if name in settings.services]
-    server, port = build_server(ServerConfig(settings.address, settings.max_workers,
-                                             grace_seconds=settings.grace_seconds), bindings)
+    security = server_security(settings.security)
+    try:
+        server, port = build_server(ServerConfig(settings.address, settings.max_workers,
+                                                 grace_seconds=settings.grace_seconds,
+                                                 credentials=security.credentials,
+                                                 interceptors=(security.interceptor,)), bindings)
+    except BaseException:
+        security.close()
+        raise
     server.start()
-    log.info("serving %s on port %d", ", ".join(b.service_name for b in bindings), port)
-    return Running(server, port, tuple(b.service_name for b in bindings))
+    log.info("serving %s on port %d (%s)", ", ".join(b.service_name for b in bindings), port,
+             "TLS" if security.credentials else "plaintext")
+    return Running(server, port, tuple(b.service_name for b in bindings), security)
 
 
 def _binding(name: str, config: liveness_server.LivenessConfig, stores: Sequence[GraphStore],
@@ -103,6 +120,8 @@ def serve(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engine
         running.server.stop().wait()
     finally:
         restore()
+        if running.security:
+            running.security.close()
 
 
 def _on_signals(handler: Callable[..., Any]) -> Callable[[], None]:
@@ -158,14 +177,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     where.add_argument("--neo4j", default=None, metavar="BOLT_URI",
                        help="answer from this Neo4j (or env NEO4J_URI; NEO4J_USER, NEO4J_PASSWORD)")
     parser.add_argument("--grace", type=float, default=5.0, help="seconds running calls get on shutdown")
+    _add_security_flags(parser)
     parser.set_defaults(handler=serve_command)
+
+
+def _add_security_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tls-cert", type=Path, help="server certificate chain (PEM)")
+    parser.add_argument("--tls-key", type=Path, help="server private key (PEM)")
+    parser.add_argument("--tls-client-ca", type=Path, help="CA of client certificates: require mutual TLS")
+    parser.add_argument("--tokens", type=Path, help="token file (silentcert security issue-token)")
+    parser.add_argument("--access-log", type=Path, default=Path("access-log.jsonl"),
+                        help="append-only JSON lines of person reads (default ./access-log.jsonl)")
+    parser.add_argument("--rate", type=float, default=RateLimit.rate, help="calls a second per caller")
+    parser.add_argument("--burst", type=float, default=RateLimit.burst, help="burst of calls per caller")
+    parser.add_argument("--insecure-dev", action="store_true",
+                        help="development only: allow plaintext and no authentication (logs a warning)")
+
+
+def _security_settings(args: argparse.Namespace) -> SecuritySettings:
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise InvalidInput("--tls-cert and --tls-key go together", field="tls-cert")
+    if args.tls_client_ca and not args.tls_cert:
+        raise InvalidInput("--tls-client-ca needs --tls-cert and --tls-key", field="tls-client-ca")
+    tls = TlsFiles(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None
+    return SecuritySettings(tls=tls, tokens=args.tokens, access_log=args.access_log,
+                            rate=RateLimit(args.rate, args.burst), insecure_dev=args.insecure_dev)
 
 
 def serve_command(args: argparse.Namespace) -> int:
     from graph.connect import StoreSettings, open_store
 
     settings = ServeSettings(address=args.address, services=tuple(args.service or SERVICES),
-                             store_path=args.store, neo4j_uri=args.neo4j, grace_seconds=args.grace)
+                             store_path=args.store, neo4j_uri=args.neo4j, grace_seconds=args.grace,
+                             security=_security_settings(args))
     store_settings = StoreSettings.from_env(embedded_path=settings.store_path, neo4j_uri=settings.neo4j_uri)
     with open_store(store_settings) as store:
         serve(settings, [store])

@@ -31,6 +31,7 @@ from services.resolver import server as resolver_server
 from services.resolver.id_numbers import check_digit
 from services.resolver.one_record import exact_id_resolver
 from services.resolver.servicer import RoundEvent, RoundOutcome
+from services.security.settings import SecuritySettings
 from silentcert.deathcheck.v1 import deathcheck_pb2 as dc
 from silentcert.liveness.v1 import liveness_pb2 as lv
 from silentcert.resolver.v1 import resolver_pb2 as rs
@@ -113,7 +114,9 @@ def small_round(round_file: Path, out_dir: Path, emit) -> RoundOutcome:
 def served(store):
     """All three services on one server, port 0."""
     engines = serving.Engines(resolve_one=exact_id_resolver(store), run_round=small_round)
-    running = serving.start(serving.ServeSettings(address="127.0.0.1:0", grace_seconds=2.0), [store], engines)
+    settings = serving.ServeSettings(address="127.0.0.1:0", grace_seconds=2.0,
+                                     security=SecuritySettings(insecure_dev=True))  # auth: test_security.py
+    running = serving.start(settings, [store], engines)
     with SilentcertClient(f"127.0.0.1:{running.port}", timeout=10) as client:
         yield running, client
     running.server.stop(0).wait()
@@ -462,8 +465,10 @@ def test_serve_stops_gracefully_on_sigterm(tmp_path):
         from pathlib import Path
         from graph.embedded import EmbeddedStore
         from services import serving
+        from services.security.settings import SecuritySettings
         with EmbeddedStore(Path({str(graph_file)!r})) as store:
-            serving.serve(serving.ServeSettings(address="127.0.0.1:0", grace_seconds=1), [store])
+            serving.serve(serving.ServeSettings(address="127.0.0.1:0", grace_seconds=1,
+                                                security=SecuritySettings(insecure_dev=True)), [store])
         print("stopped", flush=True)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE,

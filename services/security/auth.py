@@ -1,0 +1,168 @@
+"""The one server interceptor every rpc passes: who is calling, may their role call this, are they within their
+rate, and what of the answer may they see.
+
+    no credential, an unknown or expired token,
+    a malformed authorization header            → UNAUTHENTICATED
+    a role the table in roles.py does not allow → PERMISSION_DENIED
+    the caller's token bucket is empty          → RESOURCE_EXHAUSTED
+    otherwise the rpc runs; its responses are masked (masking.py) unless the role sees full values, and every
+    person it disclosed is written to the access log (access_log.py).
+
+A caller is named by a bearer token (metadata ``authorization: Bearer sct_…``, looked up in the token file) or,
+on a mutual-TLS port, by the client certificate (CN = name, OU = role); a token, when sent, wins.
+With ``--insecure-dev`` there is no authentication: every call runs as the admin ``insecure-dev``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+
+from services.security import roles
+from services.security.access_log import PERSON_READS, AccessLog
+from services.security.masking import mask_message
+from services.security.rate_limit import RateLimiter
+from services.security.tls import identity_of
+from services.security.tokens import TokenBook, TokenRejected
+
+log = logging.getLogger(__name__)
+
+PEM_CERT = "x509_pem_cert"
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    role: str
+    via: str  # token | certificate | insecure-dev
+
+
+DEV_CALLER = Caller("insecure-dev", roles.ADMIN, "insecure-dev")
+
+
+class Unauthenticated(Exception):
+    """No usable credential; the message says what is wrong and never repeats the credential."""
+
+
+class Authenticator:
+    """Names the caller from a bearer token (when a token file is loaded) or a verified client certificate."""
+
+    def __init__(self, tokens: TokenBook | None, certificates: bool):
+        self.tokens = tokens
+        self.certificates = certificates
+
+    def caller(self, context: grpc.ServicerContext) -> Caller:
+        header = _authorization(context)
+        if header is not None:
+            return self._from_token(header)
+        pem = (context.auth_context() or {}).get(PEM_CERT)
+        if self.certificates and pem:
+            return _from_certificate(pem[0])
+        wanted = "authorization: Bearer <token>" + (" or a client certificate" if self.certificates else "")
+        raise Unauthenticated(f"missing credential: send {wanted}")
+
+    def _from_token(self, header: str) -> Caller:
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("authorization metadata must be 'Bearer <token>'")
+        if self.tokens is None:
+            raise Unauthenticated("this server accepts client certificates, not bearer tokens")
+        try:
+            entry = self.tokens.verify(token.strip())
+        except TokenRejected as rejected:
+            raise Unauthenticated(str(rejected)) from None
+        return Caller(entry.name, entry.role, "token")
+
+
+def _authorization(context: grpc.ServicerContext) -> str | None:
+    for key, value in context.invocation_metadata() or ():
+        if key.lower() == "authorization":
+            return value if isinstance(value, str) else None
+    return None
+
+
+def _from_certificate(pem: bytes) -> Caller:
+    name, role = identity_of(pem)
+    if role not in roles.ROLES or not name:
+        raise Unauthenticated(f"client certificate names no known role (OU must be one of {', '.join(roles.ROLES)})")
+    return Caller(name, role, "certificate")
+
+
+class AccessInterceptor(grpc.ServerInterceptor):
+    """Authenticate, authorize, rate-limit, then mask and log what the rpc returns. See the module docstring."""
+
+    def __init__(self, authenticator: Authenticator | None, *, rate_limiter: RateLimiter | None = None,
+                 access_log: AccessLog | None = None):
+        self.authenticator = authenticator  # None: --insecure-dev
+        self.rate_limiter = rate_limiter
+        self.access_log = access_log
+
+    def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+                          details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        handler = continuation(details)
+        if handler is None or roles.is_public(details.method):
+            return handler
+        return _rebuild(handler, lambda behavior, streaming: self._guard(behavior, details.method, streaming))
+
+    def admit(self, context: grpc.ServicerContext, method: str) -> Caller:
+        """The caller, if it may make this call now; otherwise the call is aborted with the reason."""
+        try:
+            caller = self.authenticator.caller(context) if self.authenticator else DEV_CALLER
+        except Unauthenticated as refused:
+            log.warning("unauthenticated call to %s from %s: %s", method, context.peer(), refused)
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, str(refused))
+        if not roles.may_call(caller.role, method):
+            log.warning("%s (%s) may not call %s", caller.name, caller.role, method)
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, f"role {caller.role} may not call {method}")
+        if self.rate_limiter and not self.rate_limiter.allow(caller.name):
+            wait = self.rate_limiter.retry_after(caller.name)
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"rate limit of {caller.name} reached; retry in "
+                                                              f"{wait:.2f}s")
+        return caller
+
+    def disclose(self, caller: Caller, method: str, request: Any, response: Any, context: grpc.ServicerContext) -> Any:
+        """Log the persons a response names, then mask it for the caller's role."""
+        person_ids = PERSON_READS.get(method)
+        if self.access_log and person_ids:
+            self.access_log.record(caller=caller.name, role=caller.role, rpc=method,
+                                   person_ids=person_ids(request, response), peer=context.peer())
+        if not roles.sees_full_values(caller.role):
+            mask_message(response)
+        return response
+
+    def _guard(self, behavior: Callable[..., Any], method: str, streaming: bool) -> Callable[..., Any]:
+        if streaming:
+            def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+                caller = self.admit(context, method)
+                unary_request = request if _is_message(request) else None
+                for response in behavior(request, context):
+                    yield self.disclose(caller, method, unary_request, response, context)
+            return stream
+
+        def unary(request: Any, context: grpc.ServicerContext) -> Any:
+            caller = self.admit(context, method)
+            response = behavior(request, context)
+            unary_request = request if _is_message(request) else None
+            return self.disclose(caller, method, unary_request, response, context)
+        return unary
+
+
+def _is_message(request: Any) -> bool:
+    return hasattr(request, "DESCRIPTOR")
+
+
+def _rebuild(handler: grpc.RpcMethodHandler,
+             wrap: Callable[[Callable[..., Any], bool], Callable[..., Any]]) -> grpc.RpcMethodHandler:
+    kwargs = {"request_deserializer": handler.request_deserializer,
+              "response_serializer": handler.response_serializer}
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(wrap(handler.unary_unary, False), **kwargs)
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(wrap(handler.unary_stream, True), **kwargs)
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(wrap(handler.stream_unary, False), **kwargs)
+    return grpc.stream_stream_rpc_method_handler(wrap(handler.stream_stream, True), **kwargs)
