@@ -1,0 +1,361 @@
+"""Score a finished round against the generator's ground truth: linkage, liveness, death check, reconciliation.
+
+    python benchmarks/province_quality.py OUT DIR [--json] [--examples 5]
+
+OUT is a `silentcert round run` output directory (CONTRACT section 3 files), DIR the generated round directory
+holding `round.toml` and `truth/` (docs/generator.md). Everything is joined set-wise in DuckDB, so a 1M-pensioner
+round scores in seconds. Prints one row per figure with its target and PASS/FAIL (figures without a target are
+informational); `--json` prints the same as JSON. Exit code 1 when any figure fails.
+
+How rows are matched: a rejected row by (source, line = truth row + 1); every other row by (source, record_id)
+among truth rows not rejected. A published link is a non-empty person_id in links.csv.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+
+STRONG_LINK_PRECISION = 0.999
+LINK_RECALL = 0.99
+
+
+@dataclass
+class Figure:
+    group: str
+    name: str
+    value: float | None
+    target: str            # e.g. ">= 0.995", "== 0", "" (informational)
+    numerator: int | None = None
+    denominator: int | None = None
+    examples: list[str] | None = None
+
+    @property
+    def verdict(self) -> str:
+        if not self.target or self.value is None:
+            return "info" if self.value is not None else "n/a"
+        op, bound = self.target.split()
+        value, bound = self.value, float(bound)
+        ok = {">=": value >= bound, "<=": value <= bound, "==": value == bound}[op]
+        return "PASS" if ok else "FAIL"
+
+
+def _csv(path: Path) -> str:
+    return f"read_csv('{path}', all_varchar = true, header = true, quote = '\"', escape = '\"')"
+
+
+def load(con: duckdb.DuckDBPyConnection, out: Path, round_dir: Path) -> None:
+    """Views over the output and truth files, and the source kinds from round.toml."""
+    spec = tomllib.loads((round_dir / "round.toml").read_text(encoding="utf-8"))
+    kinds = [(s["name"], s["kind"]) for s in spec["sources"]]
+    con.execute("CREATE TABLE source_kinds(source VARCHAR, kind VARCHAR)")
+    con.executemany("INSERT INTO source_kinds VALUES (?, ?)", kinds)
+    truth = round_dir / "truth"
+    con.execute(f"CREATE TABLE persons AS SELECT * FROM {_csv(truth / 'persons.csv')}")
+    con.execute(f"CREATE TABLE rings AS SELECT * FROM {_csv(truth / 'rings.csv')}")
+    con.execute(f"""CREATE TABLE truth AS SELECT t.*, k.kind, CAST(t.row AS BIGINT) AS row_no
+                    FROM {_csv(truth / 'links.csv')} t JOIN source_kinds k USING (source)""")
+    con.execute(f"CREATE TABLE out_links AS SELECT * FROM {_csv(out / 'links.csv')}")
+    con.execute(f"CREATE TABLE out_rejects AS SELECT *, CAST(line AS BIGINT) AS line_no FROM {_csv(out / 'rejects.csv')}")
+    con.execute(f"CREATE TABLE verdicts AS SELECT * FROM {_csv(out / 'verdicts.csv')}")
+    con.execute(f"CREATE TABLE flags AS SELECT * FROM {_csv(out / 'flags.csv')}")
+    _match_rows(con)
+
+
+def _match_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """`scored`: one row per truth row with what the round did with it (rejected / linked person / absent)."""
+    con.execute("""
+        CREATE TABLE scored AS
+        WITH rej AS (
+            SELECT t.source, t.row_no, r.reason, r.record_id AS rejected_record_id
+            FROM truth t JOIN out_rejects r ON r.source = t.source AND r.line_no = t.row_no + 1),
+        kept AS (SELECT t.* FROM truth t ANTI JOIN rej USING (source, row_no)),
+        lnk AS (
+            SELECT k.source, k.row_no, l.person_id AS linked_person, l.match_probability,
+                   count(*) OVER (PARTITION BY l.source, l.record_id) AS truth_rows_sharing_id
+            FROM kept k JOIN out_links l ON l.source = k.source AND l.record_id = k.record_id)
+        SELECT t.*, rej.reason AS reject_reason, rej.reason IS NOT NULL AS rejected,
+               lnk.linked_person, lnk.match_probability, lnk.row_no IS NOT NULL AS in_links,
+               coalesce(lnk.truth_rows_sharing_id, 0) AS truth_rows_sharing_id
+        FROM truth t LEFT JOIN rej USING (source, row_no) LEFT JOIN lnk USING (source, row_no)
+    """)
+
+
+def _one(con, sql: str, *params):
+    return con.execute(sql, list(params)).fetchone()
+
+
+def _ids(con, sql: str, limit: int) -> list[str]:
+    return [r[0] for r in con.execute(f"{sql} ORDER BY 1 LIMIT {limit}").fetchall()]
+
+
+def _ratio(group, name, num, den, target, examples=None) -> Figure:
+    value = None if not den else num / den
+    return Figure(group, name, value, target, int(num or 0), int(den or 0), examples)
+
+
+# ---------------------------------------------------------------- linkage
+
+def linkage(con, limit: int) -> list[Figure]:
+    figures = []
+    sound = "malformed = '0'"
+    rows = con.execute(f"""
+        SELECT source,
+               count(*) FILTER (WHERE linked_person IS NOT NULL) AS predicted,
+               count(*) FILTER (WHERE linked_person IS NOT NULL AND linked_person = person_id) AS correct,
+               count(*) FILTER (WHERE person_id IS NOT NULL) AS actual
+        FROM scored WHERE {sound} GROUP BY ROLLUP (source) ORDER BY source NULLS FIRST
+    """).fetchall()
+    for source, predicted, correct, actual in rows:
+        label = source or "all sources"
+        examples = None
+        if source is None:
+            examples = _ids(con, f"""SELECT source || ':' || record_id || ' truth=' || coalesce(person_id, '-')
+                                     || ' linked=' || linked_person FROM scored WHERE {sound}
+                                     AND linked_person IS NOT NULL AND linked_person IS DISTINCT FROM person_id""",
+                            limit)
+        figures.append(_ratio("linkage", f"precision {label}", correct, predicted,
+                              f">= {STRONG_LINK_PRECISION}", examples))
+        examples = None
+        if source is None:
+            examples = _ids(con, f"""SELECT source || ':' || record_id || ' truth=' || person_id || ' linked='
+                                     || coalesce(linked_person, CASE WHEN rejected THEN 'rejected' ELSE '-' END)
+                                     FROM scored WHERE {sound} AND person_id IS NOT NULL
+                                     AND linked_person IS DISTINCT FROM person_id""", limit)
+        figures.append(_ratio("linkage", f"recall {label}", correct, actual, f">= {LINK_RECALL}", examples))
+    figures += _nobody(con, limit)
+    figures += _malformed(con, limit)
+    return figures
+
+
+def _nobody(con, limit: int) -> list[Figure]:
+    """Sound rows whose true person is nobody must link to nobody; split by why they are nobody's."""
+    figures = []
+    for label, cond in (("ring operator", "ring_operator = '1'"),
+                        ("non-pensioner", "ring_operator = '0'")):
+        where = f"malformed = '0' AND person_id IS NULL AND {cond}"
+        num, den = _one(con, f"""SELECT count(*) FILTER (WHERE linked_person IS NULL), count(*)
+                                 FROM scored WHERE {where}""")
+        ex = _ids(con, f"""SELECT source || ':' || record_id || ' linked=' || linked_person FROM scored
+                           WHERE {where} AND linked_person IS NOT NULL""", limit)
+        figures.append(_ratio("linkage", f"truth-nobody rows linked to nobody ({label})", num, den, ">= 1", ex))
+    return figures
+
+
+def _malformed(con, limit: int) -> list[Figure]:
+    figures = []
+    num, den = _one(con, "SELECT count(*) FILTER (WHERE rejected), count(*) FROM scored WHERE malformed = '1'")
+    ex = _ids(con, """SELECT source || ':' || record_id || ' ' || malformed_kind || ' linked='
+                      || coalesce(linked_person, '-') FROM scored WHERE malformed = '1' AND NOT rejected""", limit)
+    figures.append(_ratio("linkage", "malformed rows rejected", num, den, ">= 1", ex))
+    for kind, n, rej, linked_wrong in con.execute("""
+            SELECT malformed_kind, count(*), count(*) FILTER (WHERE rejected),
+                   count(*) FILTER (WHERE linked_person IS NOT NULL AND linked_person IS DISTINCT FROM person_id)
+            FROM scored WHERE malformed = '1' GROUP BY 1 ORDER BY 1""").fetchall():
+        figures.append(Figure("linkage", f"  malformed {kind}: rejected (wrongly linked {linked_wrong})",
+                              rej / n, "", rej, n))
+    num, den = _one(con, "SELECT count(*) FILTER (WHERE rejected), count(*) FROM scored WHERE malformed = '0'")
+    ex = _ids(con, """SELECT source || ':' || record_id || ' ' || reject_reason FROM scored
+                      WHERE malformed = '0' AND rejected""", limit)
+    figures.append(_ratio("linkage", "sound rows rejected", num, den, "<= 0.0005", ex))
+    return figures
+
+
+# ---------------------------------------------------------------- liveness
+
+_PEOPLE = """
+CREATE TABLE people AS
+WITH ev AS (
+    SELECT person_id,
+           bool_or(kind IN ('strong', 'weak') OR (kind IN ('face', 'in_person') AND passed = '1')) AS any_evidence
+    FROM truth WHERE malformed = '0' AND post_death = '0' AND person_id IS NOT NULL
+    GROUP BY person_id)
+SELECT p.*, coalesce(ev.any_evidence, false) AS any_evidence, p.death_sources IS NOT NULL AS has_death_record,
+       TRY_CAST(p.death_date AS DATE) AS died_on,
+       v.status, v.method, v.source AS deciding_source, TRY_CAST(v.evidence_at AS DATE) AS evidence_on,
+       v.certified_until AS new_until
+FROM persons p LEFT JOIN ev USING (person_id) LEFT JOIN verdicts v USING (person_id)
+"""
+
+
+def liveness(con, limit: int) -> list[Figure]:
+    con.execute(_PEOPLE)
+    ex = "SELECT person_id || ' ' || coalesce(status, 'no verdict') || '/' || coalesce(method, '') || ' seg=' || segment FROM people"
+    alive = "alive = '1' AND any_evidence"
+    num, den = _one(con, f"SELECT count(*) FILTER (WHERE status = 'certified'), count(*) FROM people WHERE {alive}")
+    figures = [_ratio("liveness", "alive with evidence or channel: certified", num, den, ">= 0.995",
+                      _ids(con, f"{ex} WHERE {alive} AND status IS DISTINCT FROM 'certified'", limit))]
+    for status, n in con.execute(f"""SELECT coalesce(status, 'no verdict') || '/' || coalesce(method, '')
+                                     || ' seg=' || segment, count(*) FROM people
+                                     WHERE {alive} AND status IS DISTINCT FROM 'certified'
+                                     GROUP BY 1 ORDER BY 2 DESC""").fetchall():
+        figures.append(Figure("liveness", f"  not certified: {status}", n / den, "", n, den))
+    dead = con.execute("SELECT count(*) FROM people WHERE alive = '0'").fetchone()[0]
+    wrong = """alive = '0' AND status = 'certified' AND (has_death_record OR evidence_on > died_on)"""
+    num = con.execute(f"SELECT count(*) FROM people WHERE {wrong}").fetchone()[0]
+    figures.append(_ratio("liveness", "dead certified after death or despite a death record", num, dead,
+                          "<= 0.0005", _ids(con, f"""SELECT person_id || ' ' || method || ' ' || deciding_source
+                                                     || ' on ' || evidence_on || ' died ' || died_on
+                                                     FROM people WHERE {wrong}""", limit)))
+    relatives = "alive = '0' AND post_death_weak_use = '1' AND NOT has_death_record"
+    num, den = _one(con, f"""SELECT count(*) FILTER (WHERE status = 'certified' AND evidence_on > died_on),
+                             count(*) FROM people WHERE {relatives}""")
+    figures.append(_ratio("liveness", "  of which: relatives' use, no death record", num, den, "<= 0.0005",
+                          _ids(con, f"""SELECT person_id || ' ' || method || ' ' || deciding_source || ' on '
+                                        || evidence_on || ' died ' || died_on FROM people WHERE {relatives}
+                                        AND status = 'certified' AND evidence_on > died_on""", limit)))
+    figures += _carried_dead(con, dead, limit)
+    return figures
+
+
+def _carried_dead(con, dead: int, limit: int) -> list[Figure]:
+    """Dead people still certified by a period carried from before (no death record, no evidence this round)."""
+    where = "alive = '0' AND status = 'certified' AND method = 'carried'"
+    n = con.execute(f"SELECT count(*) FROM people WHERE {where}").fetchone()[0]
+    return [Figure("liveness", "dead, no death record, period carried (info: prior period drawn independently)",
+                   n / dead if dead else None, "", n, dead,
+                   _ids(con, f"SELECT person_id || ' died ' || died_on || ' until ' || new_until FROM people WHERE {where}",
+                        limit))]
+
+
+# ---------------------------------------------------------------- death check
+
+def deathcheck(con, limit: int) -> list[Figure]:
+    show = "SELECT person_id || ' ' || coalesce(status, '-') || '/' || coalesce(method, '') || ' died ' || coalesce(death_date, '-') || ' regs=' || coalesce(death_sources, '-') FROM people"
+    recorded = "alive = '0' AND has_death_record"
+    num, den = _one(con, f"SELECT count(*) FILTER (WHERE status IN ('deceased', 'review')), count(*) FROM people WHERE {recorded}")
+    figures = [_ratio("deathcheck", "dead with a death record: deceased or review", num, den, ">= 1",
+                      _ids(con, f"{show} WHERE {recorded} AND status NOT IN ('deceased', 'review')", limit))]
+    false_death = "alive = '1' AND false_death_record IS NOT NULL"
+    fshow = "SELECT person_id || ' ' || status || '/' || method || ' false=' || false_death_record || ' ' || false_death_date || ' seg=' || segment FROM people"
+    num, den = _one(con, f"SELECT count(*) FILTER (WHERE status = 'deceased'), count(*) FROM people WHERE {false_death}")
+    figures.append(_ratio("deathcheck", "alive with a false death record: deceased", num, den, "== 0",
+                          _ids(con, f"{fshow} WHERE {false_death} AND status = 'deceased'", limit)))
+    num, den = _one(con, f"SELECT count(*) FILTER (WHERE status = 'review'), count(*) FROM people WHERE {false_death}")
+    figures.append(_ratio("deathcheck", "alive with a false death record: review", num, den, ">= 1",
+                          _ids(con, f"{fshow} WHERE {false_death} AND status <> 'review'", limit)))
+    figures += _flag_recall(con, limit)
+    figures += _rings(con, limit)
+    return figures
+
+
+def _flag_recall(con, limit: int) -> list[Figure]:
+    """Post-death strong (truth column) and weak activity after a *reported* death (truth rows after the first record)."""
+    con.execute("""
+        CREATE TABLE weak_after_report AS
+        SELECT DISTINCT t.person_id FROM truth t JOIN persons p USING (person_id)
+        WHERE t.malformed = '0' AND t.kind = 'weak' AND p.first_death_record_at IS NOT NULL
+          AND CAST(t.occurred_at AS DATE) > CAST(p.first_death_record_at AS DATE)
+    """)
+    cases = (
+        ("post-death strong activity", "SELECT person_id FROM persons WHERE post_death_strong = '1'",
+         "('activity_after_death')"),
+        ("post-death weak activity (after a reported death)", "SELECT person_id FROM weak_after_report",
+         "('weak_activity_after_death', 'activity_after_death')"),
+        ("ring members", "SELECT DISTINCT person_id FROM rings", "('shared_identifier_ring')"),
+    )
+    figures = []
+    for label, members, kinds in cases:
+        num, den = _one(con, f"""SELECT count(*) FILTER (WHERE f.person_id IS NOT NULL), count(*) FROM ({members}) m
+                                 LEFT JOIN (SELECT DISTINCT person_id FROM flags WHERE kind IN {kinds}) f
+                                 USING (person_id)""")
+        missed = _ids(con, f"""SELECT m.person_id || ' ' || coalesce(p.status, '-') || '/' || coalesce(p.method, '')
+                               || ' flags=' || coalesce((SELECT string_agg(DISTINCT kind, ';') FROM flags g
+                                                         WHERE g.person_id = m.person_id), '-')
+                               FROM ({members}) m JOIN people p USING (person_id)
+                               WHERE m.person_id NOT IN (SELECT person_id FROM flags WHERE kind IN {kinds})""",
+                       limit)
+        figures.append(_ratio("deathcheck", f"flag recall: {label}", num, den, ">= 0.99", missed))
+    return figures
+
+
+def _rings(con, limit: int) -> list[Figure]:
+    flagged = "SELECT DISTINCT person_id FROM flags WHERE kind = 'shared_identifier_ring'"
+    false_n, n = _one(con, f"""SELECT count(*) FILTER (WHERE person_id NOT IN (SELECT person_id FROM rings)), count(*)
+                               FROM ({flagged})""")
+    ex = _ids(con, f"""SELECT f.person_id || ' couple=' || coalesce(p.couple_id, '-') || ' alive=' || p.alive
+                       FROM ({flagged}) f JOIN persons p USING (person_id)
+                       WHERE f.person_id NOT IN (SELECT person_id FROM rings)""", limit)
+    value = None if not n else 1000 * false_n / n
+    return [Figure("deathcheck", "false ring members per 1,000 flagged", value, "<= 1", false_n, n, ex)]
+
+
+# ---------------------------------------------------------------- reconciliation
+
+def reconciliation(con, limit: int) -> list[Figure]:
+    figures = []
+    rows = con.execute("""
+        WITH truth_n AS (SELECT source, count(*) AS input_rows FROM truth GROUP BY source),
+             linked AS (SELECT source, count(*) FILTER (WHERE person_id IS NOT NULL) AS linked,
+                               count(*) FILTER (WHERE person_id IS NULL) AS unlinked FROM out_links GROUP BY source),
+             rejected AS (SELECT source, count(*) AS rejected FROM out_rejects GROUP BY source)
+        SELECT source, input_rows, coalesce(linked, 0), coalesce(unlinked, 0), coalesce(rejected, 0)
+        FROM truth_n LEFT JOIN linked USING (source) LEFT JOIN rejected USING (source) ORDER BY source
+    """).fetchall()
+    for source, inputs, linked, unlinked, rejected in rows:
+        diff = inputs - (linked + unlinked + rejected)
+        figures.append(Figure("reconciliation",
+                              f"{source}: {inputs} = {linked} linked + {unlinked} unlinked + {rejected} rejected",
+                              float(diff), "== 0", diff, inputs))
+    persons, verdicts, distinct = _one(con, "SELECT (SELECT count(*) FROM persons), count(*), count(DISTINCT person_id) FROM verdicts")
+    figures.append(Figure("reconciliation", f"verdicts: {verdicts} rows, {distinct} persons, registry {persons}",
+                          float(abs(verdicts - persons) + abs(distinct - persons)), "== 0"))
+    unmatched = con.execute("""SELECT count(*) FROM scored WHERE NOT rejected AND NOT in_links""").fetchone()[0]
+    ex = _ids(con, "SELECT source || ':' || record_id || ' row ' || row FROM scored WHERE NOT rejected AND NOT in_links", limit)
+    figures.append(Figure("reconciliation", "truth rows found in neither links.csv nor rejects.csv",
+                          float(unmatched), "== 0", unmatched, None, ex))
+    return figures
+
+
+# ---------------------------------------------------------------- output
+
+def score(out: Path, round_dir: Path, limit: int = 5) -> list[Figure]:
+    con = duckdb.connect()
+    load(con, out, round_dir)
+    return linkage(con, limit) + liveness(con, limit) + deathcheck(con, limit) + reconciliation(con, limit)
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.6f}".rstrip("0").rstrip(".") if value != int(value) or abs(value) < 1 else f"{value:,.0f}"
+
+
+def print_table(figures: list[Figure], examples: bool) -> None:
+    width = max(len(f.name) for f in figures)
+    group = None
+    for f in figures:
+        if f.group != group:
+            group = f.group
+            print(f"\n## {group}")
+        counts = f"{f.numerator}/{f.denominator}" if f.denominator else ""
+        print(f"{f.name:<{width}}  {_fmt(f.value):>10}  {counts:>17}  {f.target:>10}  {f.verdict}")
+        if examples and f.examples and f.verdict in ("FAIL", "info"):
+            for e in f.examples:
+                print(f"{'':<6}e.g. {e}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path, help="round output directory")
+    parser.add_argument("round_dir", type=Path, help="generated round directory with truth/")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--examples", type=int, default=5, help="example rows/persons listed per failing figure")
+    args = parser.parse_args(argv)
+    figures = score(args.out, args.round_dir, args.examples)
+    if args.json:
+        print(json.dumps([asdict(f) | {"verdict": f.verdict} for f in figures], ensure_ascii=False, indent=1))
+    else:
+        print_table(figures, examples=args.examples > 0)
+        failed = sum(f.verdict == "FAIL" for f in figures)
+        print(f"\n{failed} figure(s) FAIL")
+    return 1 if any(f.verdict == "FAIL" for f in figures) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
