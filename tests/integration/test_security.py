@@ -1,0 +1,401 @@
+"""Security of the gRPC services on real TLS ports: the auth matrix (every rpc × every role × bad, expired and
+missing credentials, exact status codes), TLS and mutual TLS handshakes, masking per role, the access log,
+rate limits, and `serve` refusing to run unprotected."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import grpc
+import pyarrow as pa
+import pytest
+from grpc_health.v1 import health_pb2
+
+from clients.cli import main as cli_main
+from clients.grpc_client import ClientTls, SilentcertClient
+from graph.embedded import EmbeddedStore
+from graph.exports import schema
+from graph.store import RoundExport
+from services import serving
+from services.errors import InvalidInput
+from services.resolver.id_numbers import check_digit
+from services.resolver.one_record import exact_id_resolver
+from services.resolver.servicer import RoundEvent, RoundOutcome
+from services.security import roles
+from services.security.access_log import read_lines
+from services.security.rate_limit import RateLimit
+from services.security.settings import SecuritySettings
+from services.security.tls import TlsFiles, make_dev_ca
+from services.security.tokens import issue_token
+from silentcert.deathcheck.v1 import deathcheck_pb2 as dc
+from silentcert.deathcheck.v1 import deathcheck_pb2_grpc
+from silentcert.liveness.v1 import liveness_pb2 as lv
+from silentcert.liveness.v1 import liveness_pb2_grpc
+from silentcert.resolver.v1 import resolver_pb2 as rs
+from silentcert.resolver.v1 import resolver_pb2_grpc
+
+ID_1 = "36010219400312001" + check_digit("36010219400312001")
+PHONE_1 = "13800008000"
+OK = grpc.StatusCode.OK
+
+
+def _table(name: str, rows: list[dict]) -> pa.Table:
+    return pa.Table.from_pylist([{c: r.get(c) for c in schema(name).names} for r in rows], schema=schema(name))
+
+
+def one_person_export() -> RoundExport:
+    """P1 with an ID number, a phone, one strong record and one open flag."""
+    person = dict(person_id="P1", id_number=ID_1, name="王建国", sex="M", birth_date=date(1940, 3, 12),
+                  phone=PHONE_1, county_code="360102", monthly_pension=3200.0, status="certified", method="strong",
+                  source="vaccination", evidence_at=date(2021, 9, 1), probability=0.999,
+                  certified_until=date(2022, 9, 1), period_state="valid")
+    identifiers = [dict(person_id="P1", kind="id_number", value=ID_1, shared=False, origin="registry"),
+                   dict(person_id="P1", kind="phone", value=PHONE_1, shared=False, origin="registry")]
+    events = [dict(key="vaccination/V1", source="vaccination", kind="strong", record_id="V1",
+                   occurred_at=datetime(2021, 9, 1, 10, 30), person_id="P1", match_probability=0.998,
+                   method="deterministic", id_number=ID_1, phone=PHONE_1)]
+    flags = [dict(flag_id="F1", person_id="P1", kind="shared_phone", severity="low", detail="phone shared",
+                  overpayment=0.0, county_code="360102")]
+    return RoundExport("2021-10", date(2021, 10, 31), _table("pensioners", [person]),
+                       _table("identifiers", identifiers), _table("events", events), _table("flags", flags),
+                       _table("flag_citations", [dict(flag_id="F1", event_key="vaccination/V1")]))
+
+
+def tiny_round(round_file: Path, out_dir: Path, emit) -> RoundOutcome:
+    emit(RoundEvent("ingest", 1, 1, "read"))
+    return RoundOutcome("r-sec", out_dir, {"rows": 1})
+
+
+# --- the servers -------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory) -> Path:
+    """A dev CA made by the CLI, with a client certificate per role, and a token file with a token per role."""
+    out = tmp_path_factory.mktemp("pki")
+    clients = [arg for role in roles.ROLES for arg in ("--client", f"{role}-cert:{role}")]
+    assert cli_main(["security", "dev-ca", "--out", str(out), *clients]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def tokens(pki) -> dict[str, str]:
+    path = pki / "tokens.json"
+    issued = {role: issue_token(path, role=role, name=f"{role}-1") for role in roles.ROLES}
+    past = lambda: datetime.now(timezone.utc) - timedelta(days=2)  # noqa: E731
+    issued["expired"] = issue_token(path, role=roles.ADMIN, name="old-admin", days=1, clock=past)
+    return issued
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    with EmbeddedStore(tmp_path_factory.mktemp("graph") / "graph.duckdb") as s:
+        s.publish_round(one_person_export())
+        yield s
+
+
+def start(store, security: SecuritySettings) -> serving.Running:
+    engines = serving.Engines(resolve_one=exact_id_resolver(store), run_round=tiny_round)
+    return serving.start(serving.ServeSettings(address="127.0.0.1:0", grace_seconds=0, security=security),
+                         [store], engines)
+
+
+@pytest.fixture(scope="module")
+def secured(store, pki, tokens, tmp_path_factory):
+    """TLS with bearer tokens, an access log and a generous rate limit."""
+    log_path = tmp_path_factory.mktemp("logs") / "access.jsonl"
+    running = start(store, SecuritySettings(tls=TlsFiles(pki / "server.pem", pki / "server-key.pem"),
+                                            tokens=pki / "tokens.json", access_log=log_path,
+                                            rate=RateLimit(10_000, 10_000)))
+    yield running, log_path
+    running.server.stop(0).wait()
+    running.security.close()
+
+
+def client(running, pki, token: str | None = None, **tls) -> SilentcertClient:
+    return SilentcertClient(f"127.0.0.1:{running.port}", timeout=10, token=token,
+                            tls=ClientTls(ca=pki / "ca.pem", **tls))
+
+
+def code_of(call) -> grpc.StatusCode:
+    try:
+        call()
+    except grpc.RpcError as error:
+        return error.code()
+    return OK
+
+
+# --- the auth matrix ---------------------------------------------------------------------------------------------
+
+CALLS = {
+    "/silentcert.resolver.v1.ResolverService/ResolveRecord":
+        lambda c: c.resolver.ResolveRecord(rs.ResolveRecordRequest(record=rs.RecordFields(id_number=ID_1)), timeout=5),
+    "/silentcert.resolver.v1.ResolverService/GetIdentifiers":
+        lambda c: c.resolver.GetIdentifiers(rs.GetIdentifiersRequest(person_id="P1"), timeout=5),
+    "/silentcert.resolver.v1.ResolverService/SubmitRound":
+        lambda c: list(c.resolver.SubmitRound(rs.SubmitRoundRequest(round_file="r.toml", out_dir="out"), timeout=5)),
+    "/silentcert.liveness.v1.LivenessService/GetLiveness":
+        lambda c: c.liveness.GetLiveness(lv.GetLivenessRequest(person_id="P1"), timeout=5),
+    "/silentcert.liveness.v1.LivenessService/StreamLiveness":
+        lambda c: list(c.liveness.StreamLiveness(iter([lv.StreamLivenessRequest(person_id="P1", tag="a")]),
+                                                 timeout=5)),
+    "/silentcert.liveness.v1.LivenessService/RecordCertification":
+        lambda c: c.liveness.RecordCertification(lv.RecordCertificationRequest(
+            person_id="P1", channel=lv.CERTIFICATION_CHANNEL_FACE, passed=True, record_id="K-1", operator="kiosk",
+            occurred_at=_ts(datetime(2021, 11, 1, tzinfo=timezone.utc))), timeout=5),
+    "/silentcert.deathcheck.v1.DeathCheckService/ListFlags":
+        lambda c: c.deathcheck.ListFlags(dc.ListFlagsRequest(), timeout=5),
+    "/silentcert.deathcheck.v1.DeathCheckService/GetFlag":
+        lambda c: c.deathcheck.GetFlag(dc.GetFlagRequest(flag_id="F1"), timeout=5),
+    "/silentcert.deathcheck.v1.DeathCheckService/DecideFlag":
+        lambda c: c.deathcheck.DecideFlag(dc.DecideFlagRequest(flag_id="F1", action=dc.DECISION_ACTION_ESCALATE,
+                                                               reviewer="rev", note="check register"), timeout=5),
+    "/silentcert.deathcheck.v1.DeathCheckService/GetAuditTrail":
+        lambda c: c.deathcheck.GetAuditTrail(dc.GetAuditTrailRequest(person_id="P1"), timeout=5),
+}
+
+
+def _ts(when: datetime):
+    from services.proto_values import timestamp
+    return timestamp(when)
+
+
+def test_the_matrix_covers_every_rpc_of_every_service():
+    services = [rs.DESCRIPTOR.services_by_name["ResolverService"], lv.DESCRIPTOR.services_by_name["LivenessService"],
+                dc.DESCRIPTOR.services_by_name["DeathCheckService"]]
+    methods = {f"/{s.full_name}/{m.name}" for s in services for m in s.methods}
+    assert methods == set(CALLS)
+    assert methods <= set(roles.RPC_ROLES)
+
+
+@pytest.mark.parametrize("role", roles.ROLES)
+@pytest.mark.parametrize("method", sorted(CALLS))
+def test_each_role_gets_exactly_the_rpcs_of_the_table(secured, pki, tokens, method, role):
+    running, _ = secured
+    with client(running, pki, tokens[role]) as c:
+        code = code_of(lambda: CALLS[method](c))
+    allowed = ALLOWED[method.rsplit("/", 1)[1]] | {"admin"}
+    assert code is (OK if role in allowed else grpc.StatusCode.PERMISSION_DENIED)
+
+
+# The policy written out by hand, so a change to roles.RPC_ROLES has to change this test too.
+ALLOWED = {
+    "ResolveRecord": {"certifier", "reviewer", "batch"}, "GetIdentifiers": {"certifier", "reviewer"},
+    "SubmitRound": {"batch"},
+    "GetLiveness": {"reader", "certifier", "reviewer", "batch"},
+    "StreamLiveness": {"reader", "certifier", "reviewer", "batch"}, "RecordCertification": {"certifier"},
+    "ListFlags": {"reviewer"}, "GetFlag": {"reviewer"}, "DecideFlag": {"reviewer"}, "GetAuditTrail": {"reviewer"},
+}
+
+
+BAD_CREDENTIALS = {
+    "missing": None,
+    "unknown": "sct_" + "x" * 43,
+    "expired": "expired",
+    "not-bearer": "basic",
+}
+
+
+@pytest.mark.parametrize("credential", sorted(BAD_CREDENTIALS))
+@pytest.mark.parametrize("method", sorted(CALLS))
+def test_missing_bad_or_expired_credentials_are_unauthenticated(secured, pki, tokens, method, credential):
+    running, _ = secured
+    token = BAD_CREDENTIALS[credential]
+    token = tokens["expired"] if token == "expired" else token
+    with client(running, pki, token) as c:
+        if credential == "not-bearer":
+            c.channel = grpc.secure_channel(f"127.0.0.1:{running.port}",
+                                            grpc.ssl_channel_credentials((pki / "ca.pem").read_bytes()))
+            c.channel = grpc.intercept_channel(c.channel, _Header(("authorization", f"Basic {tokens['admin']}")))
+            c.resolver, c.liveness, c.deathcheck = (resolver_pb2_grpc.ResolverServiceStub(c.channel),
+                                                    liveness_pb2_grpc.LivenessServiceStub(c.channel),
+                                                    deathcheck_pb2_grpc.DeathCheckServiceStub(c.channel))
+        with pytest.raises(grpc.RpcError) as caught:
+            CALLS[method](c)
+    assert caught.value.code() is grpc.StatusCode.UNAUTHENTICATED
+    assert tokens["admin"] not in caught.value.details() and tokens["expired"] not in caught.value.details()
+    if credential == "expired":
+        assert "expired" in caught.value.details()
+
+
+class _Header(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
+              grpc.StreamStreamClientInterceptor):
+    """Sends one raw metadata pair (to test a malformed authorization header)."""
+
+    def __init__(self, pair):
+        self.pair = pair
+
+    def _with(self, details):
+        from clients.grpc_client import _CallDetails
+        return _CallDetails(details.method, details.timeout, [*(details.metadata or ()), self.pair],
+                            details.credentials, details.wait_for_ready, getattr(details, "compression", None))
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._with(details), request)
+
+    intercept_unary_stream = intercept_unary_unary
+
+    def intercept_stream_stream(self, continuation, details, requests):
+        return continuation(self._with(details), requests)
+
+
+def test_health_is_public_and_reflection_needs_a_role(secured, pki, tokens):
+    running, _ = secured
+    with client(running, pki) as anonymous:
+        assert anonymous.health() == health_pb2.HealthCheckResponse.SERVING
+        from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+        with pytest.raises(grpc.RpcError) as caught:
+            ProtoReflectionDescriptorDatabase(anonymous.channel).get_services()
+        assert caught.value.code() is grpc.StatusCode.UNAUTHENTICATED
+    with client(running, pki, tokens["reader"]) as reader:
+        services = ProtoReflectionDescriptorDatabase(reader.channel).get_services()
+        assert "silentcert.liveness.v1.LivenessService" in services
+
+
+def test_a_revoked_token_stops_working_without_a_restart(secured, pki, tmp_path):
+    running, _ = secured
+    path = pki / "tokens.json"
+    token = issue_token(path, role=roles.READER, name="temp-reader")
+    with client(running, pki, token) as c:
+        assert code_of(lambda: c.get_liveness(person_id="P1")) is OK
+        text = path.read_text()
+        import json
+        data = json.loads(text)
+        data["tokens"] = [t for t in data["tokens"] if t["name"] != "temp-reader"]
+        path.write_text(json.dumps(data))
+        assert code_of(lambda: c.liveness.GetLiveness(lv.GetLivenessRequest(person_id="P1"), timeout=5)) \
+            is grpc.StatusCode.UNAUTHENTICATED
+
+
+# --- TLS ---------------------------------------------------------------------------------------------------------
+
+def test_plaintext_to_a_tls_port_is_refused(secured, tokens):
+    running, _ = secured
+    with SilentcertClient(f"127.0.0.1:{running.port}", timeout=3, token=tokens["admin"]) as plain:
+        assert code_of(lambda: plain.liveness.GetLiveness(lv.GetLivenessRequest(person_id="P1"), timeout=3)) \
+            is grpc.StatusCode.UNAVAILABLE
+
+
+def test_a_server_certificate_from_another_ca_is_refused(secured, tokens, tmp_path):
+    running, _ = secured
+    make_dev_ca(tmp_path / "other")
+    with SilentcertClient(f"127.0.0.1:{running.port}", timeout=3, token=tokens["admin"],
+                          tls=ClientTls(ca=tmp_path / "other" / "ca.pem")) as c:
+        assert code_of(lambda: c.liveness.GetLiveness(lv.GetLivenessRequest(person_id="P1"), timeout=3)) \
+            is grpc.StatusCode.UNAVAILABLE
+
+
+@pytest.fixture(scope="module")
+def mutual(store, pki):
+    """Mutual TLS: the client certificate names the caller; no token file."""
+    running = start(store, SecuritySettings(tls=TlsFiles(pki / "server.pem", pki / "server-key.pem", pki / "ca.pem")))
+    yield running
+    running.server.stop(0).wait()
+
+
+def test_mutual_tls_takes_the_role_from_the_client_certificate(mutual, pki):
+    cert = dict(cert=pki / "client-certifier-cert.pem", key=pki / "client-certifier-cert-key.pem")
+    with client(mutual, pki, **cert) as certifier:
+        assert certifier.get_liveness(person_id="P1").person_id == "P1"
+        assert code_of(lambda: CALLS["/silentcert.deathcheck.v1.DeathCheckService/ListFlags"](certifier)) \
+            is grpc.StatusCode.PERMISSION_DENIED
+    with client(mutual, pki) as no_certificate:
+        assert code_of(lambda: no_certificate.liveness.GetLiveness(lv.GetLivenessRequest(person_id="P1"),
+                                                                    timeout=3)) is grpc.StatusCode.UNAVAILABLE
+
+
+def test_mutual_tls_refuses_bearer_tokens_when_no_token_file_is_loaded(mutual, pki, tokens):
+    cert = dict(cert=pki / "client-reader-cert.pem", key=pki / "client-reader-cert-key.pem")
+    with client(mutual, pki, tokens["admin"], **cert) as c:
+        with pytest.raises(grpc.RpcError) as caught:
+            c.deathcheck.ListFlags(dc.ListFlagsRequest(), timeout=5)
+    assert caught.value.code() is grpc.StatusCode.UNAUTHENTICATED
+
+
+# --- masking and the access log ----------------------------------------------------------------------------------
+
+def test_identifiers_are_masked_for_a_certifier_and_full_for_a_reviewer(secured, pki, tokens):
+    running, _ = secured
+    with client(running, pki, tokens["certifier"]) as certifier:
+        masked = {i.kind: i.value for i in certifier.get_identifiers("P1").identifiers}
+    assert masked == {rs.IDENTIFIER_KIND_ID_NUMBER: ID_1[:4] + "*" * 10 + ID_1[-4:],
+                      rs.IDENTIFIER_KIND_PHONE: "138****8000"}
+    with client(running, pki, tokens["reviewer"]) as reviewer:
+        full = {i.kind: i.value for i in reviewer.get_identifiers("P1").identifiers}
+        flag = reviewer.get_flag("F1")
+    assert full == {rs.IDENTIFIER_KIND_ID_NUMBER: ID_1, rs.IDENTIFIER_KIND_PHONE: PHONE_1}
+    assert flag.person.id_number == ID_1
+
+
+def test_every_person_read_is_in_the_access_log_and_denied_calls_are_not(secured, pki, tokens):
+    running, log_path = secured
+    before = len(read_lines(log_path))
+    with client(running, pki, tokens["reader"]) as reader:
+        reader.get_liveness(person_id="P1")
+        reader.get_liveness(id_number=ID_1)
+        list(reader.stream_liveness([lv.StreamLivenessRequest(person_id="P1"),
+                                     lv.StreamLivenessRequest(person_id="nobody")]))
+        assert code_of(lambda: reader.get_identifiers("P1")) is grpc.StatusCode.PERMISSION_DENIED
+    lines = read_lines(log_path)[before:]
+    assert [(l["caller"], l["role"], l["rpc"].rsplit("/", 1)[1], l["person_id"]) for l in lines] == [
+        ("reader-1", "reader", "GetLiveness", "P1"),
+        ("reader-1", "reader", "GetLiveness", "P1"),
+        ("reader-1", "reader", "StreamLiveness", "P1"),
+    ]
+    assert all(datetime.fromisoformat(l["at"]).tzinfo is not None and l["peer"] for l in lines)
+    assert ID_1 not in log_path.read_text()
+
+
+# --- rate limits -------------------------------------------------------------------------------------------------
+
+def test_a_caller_over_its_rate_gets_resource_exhausted_and_others_do_not(store, pki, tokens):
+    running = start(store, SecuritySettings(tls=TlsFiles(pki / "server.pem", pki / "server-key.pem"),
+                                            tokens=pki / "tokens.json", rate=RateLimit(rate=0.5, burst=3)))
+    try:
+        with client(running, pki, tokens["reader"]) as greedy, client(running, pki, tokens["certifier"]) as other:
+            call = lambda c: code_of(lambda: c.liveness.GetLiveness(lv.GetLivenessRequest(person_id="P1"),  # noqa
+                                                                    timeout=5))
+            codes = [call(greedy) for _ in range(4)]
+            assert codes == [OK, OK, OK, grpc.StatusCode.RESOURCE_EXHAUSTED]
+            assert call(other) is OK
+    finally:
+        running.server.stop(0).wait()
+
+
+# --- serve refuses to run unprotected ----------------------------------------------------------------------------
+
+def test_serve_refuses_plaintext_without_the_dev_flag(store):
+    with pytest.raises(InvalidInput, match="refusing to serve without TLS.*--insecure-dev"):
+        start(store, SecuritySettings())
+
+
+def test_serve_refuses_tls_without_a_way_to_authenticate(store, pki):
+    with pytest.raises(InvalidInput, match="--tokens"):
+        start(store, SecuritySettings(tls=TlsFiles(pki / "server.pem", pki / "server-key.pem")))
+
+
+def test_insecure_dev_serves_plaintext_with_a_warning(store, caplog):
+    with caplog.at_level(logging.WARNING):
+        running = start(store, SecuritySettings(insecure_dev=True))
+    try:
+        assert any("--insecure-dev" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
+        with SilentcertClient(f"127.0.0.1:{running.port}") as c:
+            assert c.get_liveness(person_id="P1").person_id == "P1"
+    finally:
+        running.server.stop(0).wait()
+
+
+def test_serve_command_refuses_with_a_one_line_reason(tmp_path, capsys):
+    assert cli_main(["serve", "--store", str(tmp_path / "g.duckdb"), "--address", "127.0.0.1:0",
+                     "--access-log", str(tmp_path / "a.jsonl")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("silentcert: refusing to serve without TLS") and "\n" not in err
+
+
+def test_issue_token_prints_a_token_stored_only_as_a_hash(tmp_path, capsys):
+    path = tmp_path / "t.json"
+    assert cli_main(["security", "issue-token", "--role", "reader", "--name", "desk-4", "--tokens", str(path)]) == 0
+    token = capsys.readouterr().out.strip()
+    assert token.startswith("sct_") and token not in path.read_text()
+    assert path.stat().st_mode & 0o077 == 0
