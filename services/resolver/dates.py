@@ -16,7 +16,7 @@ import re
 from datetime import date, datetime
 
 from services.resolver.rejections import Rejection
-from services.resolver.widths import WHITESPACE, half_width_sql, sql_string, to_half_width
+from services.resolver.widths import WHITESPACE, half_width_sql, sql_string, strip_sql, to_half_width
 
 EARLIEST_YEAR = 1800
 LATEST_YEAR = 2200
@@ -37,6 +37,16 @@ def is_calendar_date(year: int, month: int, day: int) -> bool:
         return False
     days = 29 if month == 2 and calendar.isleap(year) else calendar.mdays[month]
     return 1 <= day <= days
+
+
+def calendar_date_sql(year: str, month: str, day: str) -> str:
+    """SQL twin of :func:`is_calendar_date` over integer expressions, by arithmetic (no cast, no error)."""
+    leap = f"(({year}) % 4 = 0 AND (({year}) % 100 <> 0 OR ({year}) % 400 = 0))"
+    days = (
+        f"CASE WHEN ({month}) = 2 THEN CASE WHEN {leap} THEN 29 ELSE 28 END "
+        f"WHEN ({month}) IN (4, 6, 9, 11) THEN 30 ELSE 31 END"
+    )
+    return f"(({month}) BETWEEN 1 AND 12 AND ({day}) BETWEEN 1 AND {days})"
 
 
 def normalise_date(raw: str | None, field: str = "date") -> date | Rejection | None:
@@ -78,57 +88,49 @@ def _parts(match: re.Match) -> tuple[int, ...]:
 
 def date_sql(expr: str, field: str = "date") -> tuple[str, str]:
     """``(date, reason)`` SQL expressions over a column expression; both NULL when empty."""
-    value, reason = timestamp_sql(expr, field)
-    return f"CAST({value} AS DATE)", reason
+    fields = timestamp_struct_sql(expr, field)
+    return f"CAST(({fields}).value AS DATE)", f"({fields}).reason"
 
 
 def timestamp_sql(expr: str, field: str = "date") -> tuple[str, str]:
-    """``(timestamp, reason)`` SQL expressions over a column expression; both NULL when empty.
+    """``(timestamp, reason)`` SQL expressions over a column expression; both NULL when empty."""
+    fields = timestamp_struct_sql(expr, field)
+    return f"({fields}).value", f"({fields}).reason"
 
-    The text is trimmed and matched once per row; the parts are bound with a lambda so the regular
-    expression is not re-run for each check.
+
+def timestamp_struct_sql(expr: str, field: str = "date") -> str:
+    """One ``STRUCT(value, reason)`` expression: the rules evaluated once when both are selected.
+
+    Each stage is bound by a ``list_transform`` over a one-element list: the text is trimmed and
+    matched once, the parts cast to integers once, and the calendar checked by arithmetic.
     """
-    text = f"trim({half_width_sql(f'CAST({expr} AS VARCHAR)')}, {sql_string(WHITESPACE)})"
-    names = "[" + ", ".join(sql_string(g) for g in GROUPS) + "]"
-    bound = f"[{{'t': {text}, 'p': regexp_extract({text}, {sql_string(PATTERN)}, {names})}}]"
-    return (
-        f"list_transform({bound}, lambda r: {_value_sql('r', field)})[1]",
-        f"list_transform({bound}, lambda r: {_reason_sql('r', field)})[1]",
-    )
-
-
-def _iso_sql(r: str) -> str:
-    month = f"({r}.p.m1 || {r}.p.m2 || {r}.p.m3)"
-    day = f"({r}.p.d1 || {r}.p.d2 || {r}.p.d3)"
-    return f"({r}.p.y || '-' || lpad({month}, 2, '0') || '-' || lpad({day}, 2, '0'))"
-
-
-def _time_bad_sql(r: str) -> str:
-    part = lambda g, limit: f"coalesce(CAST(nullif({r}.p.{g}, '') AS INTEGER), 0) > {limit}"  # noqa: E731
-    return f"({part('hh', 23)} OR {part('mi', 59)} OR {part('ss', 59)})"
-
-
-def _seconds_sql(r: str) -> str:
-    part = lambda g: f"coalesce(CAST(nullif({r}.p.{g}, '') AS INTEGER), 0)"  # noqa: E731
-    return f"({part('hh')} * 3600 + {part('mi')} * 60 + {part('ss')})"
-
-
-def _value_sql(r: str, field: str) -> str:
-    day = f"try_cast({_iso_sql(r)} AS DATE)"
-    return (
-        f"CASE WHEN ({_reason_sql(r, field)}) IS NOT NULL OR {r}.t = '' THEN NULL "
-        f"ELSE CAST({day} AS TIMESTAMP) + to_seconds({_seconds_sql(r)}) END"
-    )
+    folded = half_width_sql(f"CAST({expr} AS VARCHAR)")
+    groups = "[" + ", ".join(sql_string(g) for g in GROUPS) + "]"
+    number = lambda part: f"try_cast(nullif({part}, '') AS INTEGER)"  # noqa: E731
+    stages = [
+        f"lambda f: {strip_sql('f')}",
+        f"lambda t: {{'t': t, 'p': regexp_extract(t, {sql_string(PATTERN)}, {groups})}}",
+        f"lambda r: {{'t': r.t, 'y': {number('r.p.y')}, 'mo': {number('r.p.m1 || r.p.m2 || r.p.m3')}, "
+        f"'d': {number('r.p.d1 || r.p.d2 || r.p.d3')}, 'hh': coalesce({number('r.p.hh')}, 0), "
+        f"'mi': coalesce({number('r.p.mi')}, 0), 'ss': coalesce({number('r.p.ss')}, 0)}}",
+        f"lambda r: {{'r': r, 'reason': {_reason_sql('r', field)}}}",
+        "lambda s: {'value': CASE WHEN s.reason IS NULL AND s.r.t <> '' "
+        "THEN make_timestamp(s.r.y, s.r.mo, s.r.d, s.r.hh, s.r.mi, s.r.ss) END, 'reason': s.reason}",
+    ]
+    chained = f"[{folded}]"
+    for stage in stages:
+        chained = f"list_transform({chained}, {stage})"
+    return f"{chained}[1]"
 
 
 def _reason_sql(r: str, field: str) -> str:
-    year = f"CAST({r}.p.y AS INTEGER)"
+    said = f"'{field} ' || {r}.t"
     return (
         f"CASE WHEN {r}.t IS NULL OR {r}.t = '' THEN NULL "
-        f"WHEN {r}.p.y = '' THEN '{field} ' || {r}.t || ' is not in a known format ({FORMATS})' "
-        f"WHEN {year} NOT BETWEEN {EARLIEST_YEAR} AND {LATEST_YEAR} "
-        f"THEN '{field} ' || {r}.t || ' has year ' || {year} || ', outside {EARLIEST_YEAR}-{LATEST_YEAR}' "
-        f"WHEN try_cast({_iso_sql(r)} AS DATE) IS NULL THEN '{field} ' || {r}.t || ' is not a real date' "
-        f"WHEN {_time_bad_sql(r)} THEN '{field} ' || {r}.t || ' has an impossible time of day' "
+        f"WHEN {r}.y IS NULL THEN {said} || ' is not in a known format ({FORMATS})' "
+        f"WHEN {r}.y NOT BETWEEN {EARLIEST_YEAR} AND {LATEST_YEAR} "
+        f"THEN {said} || ' has year ' || {r}.y || ', outside {EARLIEST_YEAR}-{LATEST_YEAR}' "
+        f"WHEN NOT {calendar_date_sql(f'{r}.y', f'{r}.mo', f'{r}.d')} THEN {said} || ' is not a real date' "
+        f"WHEN {r}.hh > 23 OR {r}.mi > 59 OR {r}.ss > 59 THEN {said} || ' has an impossible time of day' "
         "END"
     )

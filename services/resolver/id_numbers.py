@@ -16,20 +16,16 @@ pre-1999 form: birth date ``YYMMDD`` in the 1900s and no check digit; it is upgr
 from dataclasses import dataclass
 from datetime import date
 
-from services.resolver.dates import is_calendar_date
+from services.resolver.dates import calendar_date_sql, is_calendar_date
 from services.resolver.rejections import Rejection
-from services.resolver.widths import FULL_WIDTH, HALF_WIDTH, WHITESPACE, sql_string, translate_sql
+from services.resolver.widths import WHITESPACE, delete_sql, half_width_sql, sql_string, to_half_width
 
 FIELD = "id_number"
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 EARLIEST_BIRTH = date(1900, 1, 1)
 
-# One translate does it all: full-width -> half-width, x/ｘ -> X, whitespace deleted (the tail of the
-# source alphabet with no partner in the target).
-_CLEAN_FROM = FULL_WIDTH.replace("ｘ", "") + "ｘx" + WHITESPACE
-_CLEAN_TO = HALF_WIDTH.replace("x", "") + "XX"
-_CLEAN = str.maketrans(_CLEAN_FROM[: len(_CLEAN_TO)], _CLEAN_TO, WHITESPACE)
+_DELETE = str.maketrans("", "", WHITESPACE)
 
 
 @dataclass(frozen=True)
@@ -45,7 +41,7 @@ class IdNumber:
 
 def clean(raw: str) -> str:
     """Delete whitespace, fold full-width characters, upper-case ``x``."""
-    return raw.translate(_CLEAN)
+    return to_half_width(raw).translate(_DELETE).replace("x", "X")
 
 
 def check_digit(first17: str) -> str:
@@ -136,13 +132,13 @@ def _check_problem(value: str) -> str | None:
 
 def clean_sql(expr: str) -> str:
     """SQL twin of :func:`clean`."""
-    return translate_sql(expr, _CLEAN_FROM, _CLEAN_TO)
+    return f"replace({delete_sql(half_width_sql(expr), WHITESPACE)}, 'x', 'X')"
 
 
 def check_digit_sql(first17: str) -> str:
-    """SQL for the check character of a 17-digit string expression."""
-    terms = " + ".join(f"(ascii(substr({first17}, {i + 1}, 1)) - 48) * {w}" for i, w in enumerate(WEIGHTS))
-    return f"substr({sql_string(CHECK_CHARS)}, (({terms}) % 11) + 1, 1)"
+    """SQL for the check character of a 17-digit BIGINT expression (digits taken by arithmetic)."""
+    terms = " + ".join(f"({first17} // {10 ** (16 - i)} % 10) * {w}" for i, w in enumerate(WEIGHTS))
+    return f"substr({sql_string(CHECK_CHARS)}, CAST(({terms}) % 11 AS INTEGER) + 1, 1)"
 
 
 def id_number_sql(expr: str, as_of: date | None = None) -> tuple[str, str]:
@@ -150,16 +146,35 @@ def id_number_sql(expr: str, as_of: date | None = None) -> tuple[str, str]:
 
     ``normalised`` is the 18-character number or NULL; ``reason`` is the rejection text or NULL. Both
     are NULL for an empty value. Feed the normalised value to :func:`birth_date_sql` and :func:`sex_sql`.
-    The cleaned value is bound once per row with a lambda so the long expression is not repeated.
     """
-    limit = f"DATE {sql_string(as_of.isoformat())}" if as_of else "current_date"
-    reason = _reason_sql("v", limit)
-    normalised = _normalised_sql("v", reason)
-    bound = f"[{clean_sql(f'CAST({expr} AS VARCHAR)')}]"
-    return (
-        f"list_transform({bound}, lambda v: {normalised})[1]",
-        f"list_transform({bound}, lambda v: {reason})[1]",
+    fields = id_number_struct_sql(expr, as_of)
+    return f"({fields}).value", f"({fields}).reason"
+
+
+def id_number_struct_sql(expr: str, as_of: date | None = None) -> str:
+    """One ``STRUCT(value, reason)`` expression: the rules evaluated once when both are selected.
+
+    DuckDB has no per-row ``let``; each stage is bound by a ``list_transform`` over a one-element list,
+    so the cleaned text and the 17-digit body are computed once per row, and the check digit and
+    birth date come from integer arithmetic rather than string slicing.
+    """
+    limit = int(as_of.strftime("%Y%m%d")) if as_of else "CAST(strftime(current_date, '%Y%m%d') AS INTEGER)"
+    body = (
+        "CASE WHEN regexp_full_match(v, '[0-9]{17}[0-9X]') THEN substr(v, 1, 17) "
+        "WHEN regexp_full_match(v, '[0-9]{15}') THEN substr(v, 1, 6) || '19' || substr(v, 7, 9) END"
     )
+    stages = [
+        f"lambda v: {{'v': v, 'body': {body}}}",
+        "lambda r: {'v': r.v, 'body': r.body, 'num': CAST(r.body AS BIGINT)}",
+        f"lambda r: {{'v': r.v, 'body': r.body, 'ymd': CAST(r.num // 1000 % 100000000 AS INTEGER), "
+        f"'check': {check_digit_sql('r.num')}}}",
+        f"lambda r: {{'v': r.v, 'body': r.body, 'check': r.check, 'reason': {_reason_sql('r', limit)}}}",
+        "lambda r: {'value': CASE WHEN r.reason IS NULL AND r.v <> '' THEN r.body || r.check END, 'reason': r.reason}",
+    ]
+    chained = f"[{clean_sql(f'CAST({expr} AS VARCHAR)')}]"
+    for stage in stages:
+        chained = f"list_transform({chained}, {stage})"
+    return f"{chained}[1]"
 
 
 def birth_date_sql(id18: str) -> str:
@@ -173,37 +188,28 @@ def sex_sql(id18: str) -> str:
     return f"CASE {parity} WHEN 1 THEN 'M' WHEN 0 THEN 'F' END"
 
 
-def _normalised_sql(v: str, reason: str) -> str:
-    first17 = f"(substr({v}, 1, 6) || '19' || substr({v}, 7, 9))"
+def _reason_sql(r: str, limit: int | str) -> str:
+    y, m, d = f"({r}.ymd // 10000)", f"({r}.ymd // 100 % 100)", f"({r}.ymd % 100)"
+    birth = f"'{FIELD} birth date ' || substr({r}.body, 7, 8)"
     return (
-        f"CASE WHEN {v} = '' OR ({reason}) IS NOT NULL THEN NULL "
-        f"WHEN length({v}) = 15 THEN {first17} || {check_digit_sql(first17)} "
-        f"ELSE {v} END"
-    )
-
-
-def _reason_sql(v: str, limit: str) -> str:
-    birth = f"(CASE WHEN length({v}) = 18 THEN substr({v}, 7, 8) ELSE '19' || substr({v}, 7, 6) END)"
-    born = f"try_cast(substr({birth}, 1, 4) || '-' || substr({birth}, 5, 2) || '-' || substr({birth}, 7, 2) AS DATE)"
-    return (
-        f"CASE WHEN {v} = '' THEN NULL "
-        f"WHEN length({v}) NOT IN (15, 18) THEN '{FIELD} has ' || length({v}) || ' characters, expected 18 or 15' "
-        f"{_character_reason_sql(v)} "
-        f"WHEN {born} IS NULL THEN '{FIELD} birth date ' || {birth} || ' is not a date' "
-        f"WHEN {born} < DATE '{EARLIEST_BIRTH.isoformat()}' THEN '{FIELD} birth date ' || {birth} || ' is before 1900' "
-        f"WHEN {born} > {limit} THEN '{FIELD} birth date ' || {birth} || ' is in the future' "
-        f"WHEN length({v}) = 18 AND substr({v}, 18, 1) <> {check_digit_sql(v)} "
-        f"THEN '{FIELD} check digit wrong: expected ' || {check_digit_sql(v)} || ', got ' || substr({v}, 18, 1) "
+        f"CASE WHEN {r}.v IS NULL OR {r}.v = '' THEN NULL "
+        f"WHEN length({r}.v) NOT IN (15, 18) THEN '{FIELD} has ' || length({r}.v) || ' characters, expected 18 or 15' "
+        f"WHEN {r}.body IS NULL THEN {_character_reason_sql(f'{r}.v')} "
+        f"WHEN NOT {calendar_date_sql(y, m, d)} THEN {birth} || ' is not a date' "
+        f"WHEN {y} < {EARLIEST_BIRTH.year} THEN {birth} || ' is before 1900' "
+        f"WHEN {r}.ymd > {limit} THEN {birth} || ' is in the future' "
+        f"WHEN length({r}.v) = 18 AND substr({r}.v, 18, 1) <> {r}.check "
+        f"THEN '{FIELD} check digit wrong: expected ' || {r}.check || ', got ' || substr({r}.v, 18, 1) "
         f"END"
     )
 
 
 def _character_reason_sql(v: str) -> str:
+    """The first character that is not a digit (or, in place 18, not a digit or X)."""
     digits = f"(CASE WHEN length({v}) = 18 THEN substr({v}, 1, 17) ELSE {v} END)"
     first_bad = f"(length(regexp_extract({digits}, '^[0-9]*')) + 1)"
     return (
-        f"WHEN NOT regexp_full_match({digits}, '[0-9]*') "
+        f"CASE WHEN NOT regexp_full_match({digits}, '[0-9]*') "
         f"THEN '{FIELD} character ' || {first_bad} || ' is ''' || substr({v}, {first_bad}, 1) || ''', expected a digit' "
-        f"WHEN length({v}) = 18 AND NOT regexp_full_match(substr({v}, 18, 1), '[0-9X]') "
-        f"THEN '{FIELD} character 18 is ''' || substr({v}, 18, 1) || ''', expected a digit or X' "
+        f"ELSE '{FIELD} character 18 is ''' || substr({v}, 18, 1) || ''', expected a digit or X' END"
     )

@@ -25,7 +25,7 @@ from pypinyin import lazy_pinyin
 
 from services.resolver.rejections import Rejection
 from services.resolver.traditional import SIMPLIFIED, TRADITIONAL
-from services.resolver.widths import FULL_WIDTH, HALF_WIDTH, WHITESPACE, sql_string, translate_sql
+from services.resolver.widths import WHITESPACE, delete_sql, half_width_sql, sql_string, to_half_width, translate_sql
 
 FIELD = "name"
 DOTS = "\u00b7\u30fb\uff65\u2027\u2022\u2219\u22c5\u0387\u16eb."
@@ -33,10 +33,9 @@ LETTER = "a-zA-Z\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U000313
 NAME_PATTERN = f"^[{LETTER}]*$"
 CHAR_TABLE = "name_pinyin_chars"
 
-# Pass 1 folds full-width forms and deletes spaces; pass 2 deletes dots (including the ASCII '.' that
-# a full-width '．' became) and maps traditional to simplified.
-_FOLD = str.maketrans(FULL_WIDTH, HALF_WIDTH, WHITESPACE)
-_SIMPLIFY = str.maketrans(TRADITIONAL, SIMPLIFIED, DOTS)
+# Folding comes first so that a full-width '．' is deleted with the ASCII dots.
+_DELETE = str.maketrans("", "", WHITESPACE + DOTS)
+_SIMPLIFY = str.maketrans(TRADITIONAL, SIMPLIFIED)
 _NAME = re.compile(NAME_PATTERN)
 _NOT_LETTER = re.compile(f"[^{LETTER}]")
 
@@ -52,7 +51,7 @@ class Name:
 
 def clean(raw: str) -> str:
     """Fold widths, delete spaces and middle dots, simplify traditional characters."""
-    return raw.translate(_FOLD).translate(_SIMPLIFY)
+    return to_half_width(raw).translate(_DELETE).translate(_SIMPLIFY)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -82,8 +81,7 @@ def normalise_name(raw: str | None) -> Name | Rejection | None:
 
 def clean_sql(expr: str) -> str:
     """SQL twin of :func:`clean`."""
-    folded = translate_sql(expr, FULL_WIDTH + WHITESPACE, HALF_WIDTH)
-    return translate_sql(folded, TRADITIONAL + DOTS, SIMPLIFIED)
+    return translate_sql(delete_sql(half_width_sql(expr), WHITESPACE + DOTS), TRADITIONAL, SIMPLIFIED)
 
 
 def name_sql(expr: str) -> tuple[str, str]:

@@ -16,7 +16,7 @@ take the same branches in the same order.
 import re
 
 from services.resolver.rejections import Rejection
-from services.resolver.widths import WHITESPACE, half_width_sql, sql_string, to_half_width, translate_sql
+from services.resolver.widths import WHITESPACE, delete_sql, half_width_sql, sql_string, to_half_width
 
 FIELD = "phone"
 SEPARATORS = "-.()" + "\u2010\u2011\u2012\u2013\u2014\u2212\u30fc"  # ASCII plus dash look-alikes
@@ -88,17 +88,30 @@ def _reason(cleaned: str, national: str | None) -> str:
 
 def clean_sql(expr: str) -> str:
     """SQL twin of :func:`clean`."""
-    return translate_sql(half_width_sql(expr), WHITESPACE + SEPARATORS, "")
+    return delete_sql(half_width_sql(expr), WHITESPACE + SEPARATORS)
 
 
 def phone_sql(expr: str) -> tuple[str, str]:
     """``(canonical, reason)`` SQL expressions over a column expression; both NULL when empty."""
-    cleaned = clean_sql(f"CAST({expr} AS VARCHAR)")
-    bound = f"[{{'c': {cleaned}, 'n': {_national_sql(cleaned)}}}]"
-    return (
-        f"list_transform({bound}, lambda r: {_canonical_sql('r.n')})[1]",
-        f"list_transform({bound}, lambda r: {_reason_sql('r.c', 'r.n')})[1]",
-    )
+    fields = phone_struct_sql(expr)
+    return f"({fields}).value", f"({fields}).reason"
+
+
+def phone_struct_sql(expr: str) -> str:
+    """One ``STRUCT(value, reason)`` expression: the rules evaluated once when both are selected.
+
+    Stages are bound by ``list_transform`` over a one-element list, so the cleaned text and the
+    national number are computed once per row.
+    """
+    stages = [
+        f"lambda c: {{'c': c, 'n': {_national_sql('c')}}}",
+        f"lambda r: {{'c': r.c, 'n': r.n, 'value': {_canonical_sql('r.n')}}}",
+        f"lambda r: {{'value': r.value, 'reason': CASE WHEN r.value IS NULL THEN {_reason_sql('r.c', 'r.n')} END}}",
+    ]
+    chained = f"[{clean_sql(f'CAST({expr} AS VARCHAR)')}]"
+    for stage in stages:
+        chained = f"list_transform({chained}, {stage})"
+    return f"{chained}[1]"
 
 
 def _match(expr: str, pattern: str) -> str:
@@ -130,7 +143,7 @@ def _canonical_sql(n: str) -> str:
 def _reason_sql(c: str, n: str) -> str:
     bad = f"regexp_extract({c}, '^\\+?[0-9]*(.)', 1)"
     return (
-        f"CASE WHEN {c} IS NULL OR {c} = '' OR ({_canonical_sql(n)}) IS NOT NULL THEN NULL "
+        f"CASE WHEN {c} IS NULL OR {c} = '' THEN NULL "
         f"WHEN NOT {_match(c, LEADING_PLUS)} "
         f"THEN '{FIELD} ' || {c} || ' has a character that is not a digit: ''' || {bad} || '''' "
         f"WHEN {n} IS NULL THEN '{FIELD} ' || {c} || ' is not a Chinese number (+86)' "

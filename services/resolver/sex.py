@@ -8,7 +8,7 @@ Accepted (trimmed, full-width folded, case-insensitive): ``M``/``男``/``1``/``m
 import string
 
 from services.resolver.rejections import Rejection
-from services.resolver.widths import WHITESPACE, half_width_sql, sql_string, to_half_width, translate_sql
+from services.resolver.widths import WHITESPACE, half_width_sql, sql_string, strip_sql, to_half_width, translate_sql
 
 FIELD = "sex"
 CODES = {
@@ -39,11 +39,14 @@ def normalise_sex(raw: str | None) -> str | Rejection | None:
 
 def sex_sql(expr: str) -> tuple[str, str]:
     """``(code, reason)`` SQL expressions over a column expression; both NULL when empty or unknown."""
-    trimmed = f"trim({half_width_sql(f'CAST({expr} AS VARCHAR)')}, {sql_string(WHITESPACE)})"
+    folded = half_width_sql(f"CAST({expr} AS VARCHAR)")
+    trimmed = f"list_transform([{folded}], lambda _f: {strip_sql('_f')})[1]"
     key = translate_sql(trimmed, string.ascii_uppercase, string.ascii_lowercase)
     cases = " ".join(f"WHEN {sql_string(k)} THEN {sql_string(v)}" for k, v in CODES.items())
     known = ", ".join(sql_string(k) for k in (*CODES, *UNKNOWN, ""))
+    bound = f"[{key}]"
     return (
-        f"CASE {key} {cases} END",
-        f"CASE WHEN {key} NOT IN ({known}) THEN '{FIELD} ' || {key} || ' is not a known code ({ACCEPTED})' END",
+        f"list_transform({bound}, lambda k: CASE k {cases} END)[1]",
+        f"list_transform({bound}, lambda k: CASE WHEN k NOT IN ({known}) "
+        f"THEN '{FIELD} ' || k || ' is not a known code ({ACCEPTED})' END)[1]",
     )

@@ -1,0 +1,197 @@
+"""How fast the resolver's normalisers run set-wise in DuckDB: 1M ID numbers, phones, dates and names.
+
+    python benchmarks/normalise_bench.py [--rows 1000000] [--seed 7] [--python-sample 100000]
+
+Messy inputs are generated first (not timed) into DuckDB tables; each normaliser is then timed as
+``CREATE TABLE ... AS SELECT normalised, reason FROM raw``. Names draw from a pool of distinct names
+with Zipf frequencies; their pinyin is timed cold (empty character table) and warm. For scale, the
+per-value Python face is timed on a sample and extrapolated. Prints a Markdown table.
+"""
+
+import argparse
+import time
+from datetime import date
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from services.resolver import dates, id_numbers, names, phones
+from services.resolver.traditional import SIMPLIFIED, TRADITIONAL
+from services.resolver.widths import FULL_WIDTH, HALF_WIDTH
+
+AS_OF = date(2021, 10, 31)
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+GIVEN = "明名华伟芳娜敏静丽强磊军洋勇艳杰娟涛超秀霞平刚桂英兰凤玉珍文建国东海红春梅林云飞鹏辉斌波宁志忠德福荣贵生祥瑞婷雪琳慧颖"
+_WIDE = str.maketrans(HALF_WIDTH, FULL_WIDTH)
+_TRAD = str.maketrans(SIMPLIFIED, TRADITIONAL)
+
+
+def messy_ids(rng: np.random.Generator, n: int) -> list[str]:
+    area = rng.integers(110000, 660000, n)
+    born = np.datetime64("1920-01-01") + rng.integers(0, 365 * 80, n).astype("timedelta64[D]")
+    seq = rng.integers(0, 1000, n)
+    body = [f"{a}{str(b).replace('-', '')}{s:03d}" for a, b, s in zip(area, born, seq, strict=True)]
+    weights = np.array(id_numbers.WEIGHTS)
+    digits = np.frombuffer("".join(body).encode(), np.uint8).reshape(n, 17) - 48
+    checks = np.array(list(id_numbers.CHECK_CHARS))[(digits @ weights) % 11]
+    return [_mess_id(b, c, k) for b, c, k in zip(body, checks, rng.integers(0, 10, n), strict=True)]
+
+
+def _mess_id(body: str, check: str, kind: int) -> str:
+    value = body + check
+    if kind == 0:
+        return value.lower()
+    if kind == 1:
+        return f"{value[:6]} {value[6:14]} {value[14:]}"
+    if kind == 2:
+        return value.translate(_WIDE)
+    if kind == 3 and body[6:8] == "19":
+        return body[:6] + body[8:]  # legacy 15-digit
+    if kind == 4:
+        return value[:9] + str((int(value[9]) + 1) % 10) + value[10:]  # typo: check digit catches it
+    if kind == 5:
+        return value[:17]
+    return value
+
+
+def messy_phones(rng: np.random.Generator, n: int) -> list[str]:
+    numbers = rng.integers(13000000000, 19999999999, n)
+    local = rng.integers(2000000, 99999999, n)
+    return [_mess_phone(str(m), str(loc), k) for m, loc, k in zip(numbers, local, rng.integers(0, 10, n), strict=True)]
+
+
+def _mess_phone(mobile: str, local: str, kind: int) -> str:
+    return [
+        mobile, f"+86 {mobile[:3]} {mobile[3:7]} {mobile[7:]}", f"0086-{mobile}", f"86{mobile}",
+        mobile.translate(_WIDE), f"({mobile[:3]}) {mobile[3:7]}-{mobile[7:]}", f"010-{local}",
+        f"(0755) {local}", local, "",
+    ][kind]
+
+
+def messy_dates(rng: np.random.Generator, n: int) -> list[str]:
+    days = np.datetime64("1930-01-01") + rng.integers(0, 365 * 90, n).astype("timedelta64[D]")
+    return [_mess_date(str(d), k) for d, k in zip(days, rng.integers(0, 8, n), strict=True)]
+
+
+def _mess_date(iso: str, kind: int) -> str:
+    y, m, d = iso.split("-")
+    return [
+        iso, f"{y}/{int(m)}/{int(d)}", f"{y}{m}{d}", f"{iso} 08:30", f"{iso}T08:30:15",
+        f"{y}/{int(m)}/{int(d)} 9:05", f"{y}-02-30", f"{y}{m}32",
+    ][kind]
+
+
+def messy_names(rng: np.random.Generator, n: int, pool_size: int) -> tuple[list[str], int]:
+    surname = rng.integers(0, len(SURNAMES), pool_size)
+    given = rng.integers(0, len(GIVEN), (pool_size, 2))
+    two = rng.random(pool_size) < 0.7
+    pool = [
+        SURNAMES[s] + GIVEN[g[0]] + (GIVEN[g[1]] if t else "") for s, g, t in zip(surname, given, two, strict=True)
+    ]
+    picks = np.minimum(rng.zipf(1.3, n) - 1, pool_size - 1)
+    kinds = rng.integers(0, 10, n)
+    return [_mess_name(pool[p], k) for p, k in zip(picks, kinds, strict=True)], len(set(pool))
+
+
+def _mess_name(name: str, kind: int) -> str:
+    if kind == 0:
+        return " ".join(name)
+    if kind == 1:
+        return name.translate(_TRAD)
+    if kind == 2:
+        return f" {name}\u3000"
+    return name
+
+
+def _load(con: duckdb.DuckDBPyConnection, table: str, values: list[str]) -> None:
+    con.register("_bench_in", pa.table({"v": pa.array(values, pa.string())}))
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _bench_in")
+    con.unregister("_bench_in")
+
+
+def _timed(con: duckdb.DuckDBPyConnection, sql: str) -> float:
+    start = time.perf_counter()
+    con.execute(sql)
+    return time.perf_counter() - start
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    return con.execute(sql).fetchall()[0][0]
+
+
+def _python_rate(normalise, values: list[str]) -> float:
+    start = time.perf_counter()
+    for value in values:
+        normalise(value)
+    return (time.perf_counter() - start) / len(values)
+
+
+def bench_column(con, label, values, builder, python, sample) -> dict:
+    _load(con, f"raw_{label}", values)
+    value, reason = builder("v")
+    seconds = _timed(con, f"CREATE OR REPLACE TABLE out_{label} AS SELECT v, {value} AS value, {reason} AS reason FROM raw_{label}")
+    rejected = _count(con, f"SELECT count(*) FROM out_{label} WHERE reason IS NOT NULL")
+    return {"what": label, "rows": len(values), "seconds": seconds, "rejected": rejected,
+            "python_seconds": _python_rate(python, values[:sample]) * len(values)}
+
+
+def bench_names(con, values, sample, distinct_pool) -> list[dict]:
+    _load(con, "raw_names", values)
+    value, reason = names.name_sql("v")
+    clean = _timed(con, f"CREATE OR REPLACE TABLE out_names AS SELECT v, {value} AS name, {reason} AS reason FROM raw_names")
+    cold = _timed_pinyin(con)
+    warm = _timed_pinyin(con)
+    attach = _timed(con, "CREATE OR REPLACE TABLE named AS SELECT o.*, p.pinyin FROM out_names o LEFT JOIN name_pinyin p USING (name)")
+    distinct = _count(con, "SELECT count(DISTINCT name) FROM out_names")
+    chars = _count(con, f"SELECT count(*) FROM {names.CHAR_TABLE}")
+    python = _python_rate(names.normalise_name, values[:sample]) * len(values)
+    note = f"{distinct:,} distinct names (pool {distinct_pool:,}), {chars} distinct characters"
+    return [
+        {"what": "names: clean + trad->simp", "rows": len(values), "seconds": clean, "rejected": 0, "python_seconds": python},
+        {"what": f"names: pinyin table, cold ({note})", "rows": len(values), "seconds": cold, "rejected": None},
+        {"what": "names: pinyin table, warm char cache", "rows": len(values), "seconds": warm, "rejected": None},
+        {"what": "names: attach pinyin to every row (join)", "rows": len(values), "seconds": attach, "rejected": None},
+    ]
+
+
+def _timed_pinyin(con) -> float:
+    start = time.perf_counter()
+    names.build_name_pinyin(con, "out_names")
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--python-sample", type=int, default=100_000)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    con = duckdb.connect()
+    con.execute(f"SET threads = {args.threads}")
+    sample = min(args.python_sample, args.rows)
+    results = [
+        bench_column(con, "id_numbers", messy_ids(rng, args.rows), lambda c: id_numbers.id_number_sql(c, AS_OF),
+                     lambda v: id_numbers.normalise_id_number(v, AS_OF), sample),
+        bench_column(con, "phones", messy_phones(rng, args.rows), phones.phone_sql, phones.normalise_phone, sample),
+        bench_column(con, "dates", messy_dates(rng, args.rows), dates.timestamp_sql, dates.normalise_timestamp, sample),
+    ]
+    name_values, pool = messy_names(rng, args.rows, 200_000)
+    results += bench_names(con, name_values, sample, pool)
+    _print(results, args)
+
+
+def _print(results: list[dict], args) -> None:
+    print(f"rows={args.rows:,} seed={args.seed} threads={args.threads} duckdb={duckdb.__version__}\n")
+    print("| normaliser | rows | DuckDB SQL (s) | rows/s | rejected | Python per value, extrapolated (s) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in results:
+        python = f"{r['python_seconds']:.1f}" if r.get("python_seconds") else ""
+        rejected = f"{r['rejected']:,}" if r["rejected"] is not None else ""
+        print(f"| {r['what']} | {r['rows']:,} | {r['seconds']:.2f} | {r['rows'] / r['seconds']:,.0f} | {rejected} | {python} |")
+
+
+if __name__ == "__main__":
+    main()
