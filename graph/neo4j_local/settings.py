@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from services.errors import InvalidInput
+
 NEO4J_VERSION = "5.26.30"
 BROWSER_VERSION = "5.24.0"
 USER = "neo4j"
@@ -26,6 +28,13 @@ USER = "neo4j"
 
 def _default_home() -> Path:
     return Path.home() / ".cache" / "silentcert" / f"neo4j-{NEO4J_VERSION}"
+
+
+def _port(env: Mapping[str, str], name: str) -> int:
+    value = env[name]
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise InvalidInput(f"{name}={value!r} is not a TCP port (1-65535)", field=name)
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -53,13 +62,17 @@ class LocalNeo4jSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LocalNeo4jSettings:
-        """Defaults, with SILENTCERT_NEO4J_HOME and SILENTCERT_NEO4J_PASSWORD applied when set."""
+        """Defaults, with SILENTCERT_NEO4J_HOME, _PASSWORD, _BOLT_PORT and _HTTP_PORT applied when set."""
         env = os.environ if environ is None else environ
         settings = cls()
         if env.get("SILENTCERT_NEO4J_HOME"):
             settings = replace(settings, home=Path(env["SILENTCERT_NEO4J_HOME"]).expanduser())
         if env.get("SILENTCERT_NEO4J_PASSWORD"):
             settings = replace(settings, password=env["SILENTCERT_NEO4J_PASSWORD"])
+        if env.get("SILENTCERT_NEO4J_BOLT_PORT"):
+            settings = replace(settings, bolt_port=_port(env, "SILENTCERT_NEO4J_BOLT_PORT"))
+        if env.get("SILENTCERT_NEO4J_HTTP_PORT"):
+            settings = replace(settings, http_port=_port(env, "SILENTCERT_NEO4J_HTTP_PORT"))
         return settings
 
     @property

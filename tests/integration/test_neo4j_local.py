@@ -20,8 +20,8 @@ from services.errors import Conflict
 def test_status_reports_the_running_server(neo4j_settings: LocalNeo4jSettings):
     state = server.status(neo4j_settings)
     assert state.running and state.pid is not None
-    assert state.bolt_uri == "bolt://127.0.0.1:7687"
-    assert state.browser_url == "http://127.0.0.1:7474/browser/"
+    assert state.bolt_uri == f"bolt://127.0.0.1:{neo4j_settings.bolt_port}"
+    assert state.browser_url == f"http://127.0.0.1:{neo4j_settings.http_port}/browser/"
     assert state.rss_mib is not None and state.rss_mib > 100
 
 
