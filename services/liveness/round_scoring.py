@@ -34,9 +34,8 @@ GROUP BY l.person_id
 # One row per linked in-window record, with the role the model gives it (scoring.classify).
 _EVIDENCE = """
 CREATE OR REPLACE TEMP TABLE lv_ev AS
-WITH cand AS (
-    SELECT rid, person_id, method, bool_or(coalesce(shared, false)) AS shared
-    FROM link_candidates GROUP BY ALL
+WITH cand AS (  -- only the few shared links: a join on them beats grouping every candidate
+    SELECT DISTINCT rid, person_id, method, true AS shared FROM link_candidates WHERE shared
 ),
 linked AS (
     SELECT l.person_id, r.rid, r.source, r.kind, r.record_id, r.occurred_at, r.occurred_at::DATE AS d,
@@ -167,7 +166,6 @@ FROM lv_ev e
 LEFT JOIN lv_src s ON s.person_id = e.person_id AND s.source = e.source
 LEFT JOIN lv_best b ON b.person_id = e.person_id
 LEFT JOIN verdicts v ON v.person_id = e.person_id
-ORDER BY e.person_id, e.occurred_at DESC, e.source DESC, e.record_id DESC
 """
 
 
