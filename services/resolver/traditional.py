@@ -3,7 +3,7 @@
 A small, hand-checked table, not a converter: it covers common surnames and given-name characters
 (陳→陈, 劉→刘, 週→周, 國→国 ...) so that a name typed in traditional characters by one department
 equals the simplified registry entry. Each pair is one traditional and one simplified character, so
-the table works as a DuckDB ``translate`` alphabet as well as a Python ``str.translate`` table.
+the table works as a ``str.translate`` table in Python and through ``widths.translate_sql`` in DuckDB.
 """
 
 _PAIRS = (

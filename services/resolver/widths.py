@@ -3,6 +3,12 @@
 Chinese input methods produce full-width digits and letters (``１２３ＡＢＣ``) and the ideographic
 space; this module folds them to ASCII. Python and SQL use the same character lists, so a value
 folds identically in a gRPC resolve and in a batch ``SELECT``.
+
+The SQL builders avoid DuckDB's ``translate`` and ``trim(s, chars)`` on large alphabets: both rebuild
+their character table for every row (about 20 microseconds a row with 94 characters, measured).
+Instead one regular expression with a constant character class decides whether a row needs work,
+and only those rows are rebuilt character by character. Per-row values are bound with
+``list_transform([expr], lambda x: ...)[1]``, DuckDB's nearest thing to a ``let``.
 """
 
 # U+FF01..U+FF5E are the full-width forms of ASCII U+0021..U+007E, in the same order.

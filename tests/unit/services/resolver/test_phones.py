@@ -7,7 +7,9 @@ from services.resolver.rejections import Rejection
 from services.resolver.widths import FULL_WIDTH, HALF_WIDTH
 
 mobiles = st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True)
-area_codes = st.one_of(st.just("010"), st.from_regex(r"02[0-9]", fullmatch=True), st.from_regex(r"0[3-9][0-9]{2}", fullmatch=True))
+area_codes = st.one_of(
+    st.just("010"), st.from_regex(r"02[0-9]", fullmatch=True), st.from_regex(r"0[3-9][0-9]{2}", fullmatch=True)
+)
 locals_ = st.from_regex(r"[1-9][0-9]{6,7}", fullmatch=True)
 separators = st.sampled_from(["", " ", "-", ".", "\u3000", "－", " - "])
 
