@@ -98,7 +98,7 @@ def name_sql(expr: str) -> tuple[str, str]:
 
 
 def build_name_pinyin(con: duckdb.DuckDBPyConnection, names: str, into: str = "name_pinyin") -> str:
-    """Create table ``into(name, pinyin)`` for every distinct normalised name in the relation ``names``.
+    """Create temporary table ``into(name, pinyin)`` for every distinct normalised name in ``names``.
 
     ``names`` is a table name or a parenthesised query whose column ``name`` holds names already
     normalised by :func:`name_sql`. Readings are computed once per distinct character not yet in the
