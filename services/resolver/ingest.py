@@ -18,46 +18,56 @@ import duckdb
 import pyarrow as pa
 
 from services.resolver import dates, id_numbers, names, phones, sex
-from services.resolver.widths import WHITESPACE, half_width_sql, sql_string, translate_sql
+from services.resolver.widths import sql_string
 from services.rounds.progress import Progress
 from services.rounds.readers import ReadResult, read_file
-from services.rounds.roundfile import CHANNEL_COLUMNS, FileSpec, RoundSpec
+from services.rounds.roundfile import CHANNEL_COLUMNS, REGISTRY_COLUMNS, FileSpec, RoundSpec
 
 PASSED_TRUE = ("true", "t", "1", "yes", "y", "pass", "passed", "是", "通过", "成功")
 PASSED_FALSE = ("false", "f", "0", "no", "n", "fail", "failed", "否", "未通过", "失败")
 
-RECORD_COLUMNS = (
-    "rid", "source", "kind", "record_id", "line", "occurred_at", "person_id", "id_number", "id_number_raw",
-    "name", "name_pinyin", "sex", "birth_date", "phone", "card_no", "county_code", "passed",
-)
 
 
 def ingest_round(con: duckdb.DuckDBPyConnection, spec: RoundSpec, progress: Progress) -> dict[str, Any]:
-    """Read and normalise the registry and every source; returns counts per source."""
+    """Read and normalise the registry and every source; returns counts per source.
+
+    Files are first loaded as text; each messy column is then normalised once per *distinct* value (a province
+    repeats the same dates, ID numbers, names and phones millions of times) and joined back.
+    """
     _create_tables(con)
     files = [spec.registry, *spec.sources]
-    stats: dict[str, Any] = {}
-    for done, file in enumerate(files, start=1):
+    for index, file in enumerate(files):
         result = read_file(file)
-        _stage_raw(con, result, file)
-        if file.kind == "registry":
-            _ingest_registry(con, spec.as_of)
-        else:
-            _ingest_source(con, file, spec.as_of)
+        _stage_raw(con, result, file, index)
         _record_bad_rows(con, result, file)
-        _count(con, file, result)
-        progress.advance("ingest", done, len(files), unit="files")
-    con.execute("DROP TABLE IF EXISTS _raw; DROP TABLE IF EXISTS _norm")
+        con.execute("INSERT INTO source_counts VALUES (?, ?, ?, ?, 0)",
+                    [file.name, file.kind, file.path.name, result.table.num_rows + len(result.bad_rows)])
+        progress.advance("ingest", index + 1, len(files) + 2, unit="files")
+    _build_dictionaries(con, spec.as_of)
+    _ingest_registry(con)
+    _ingest_records(con, spec.as_of)
+    progress.advance("ingest", len(files) + 2, len(files) + 2, unit="files")
+    con.execute("""
+        UPDATE source_counts SET rejected_rows = r.n
+        FROM (SELECT source, count(*) AS n FROM rejects GROUP BY source) r WHERE source_counts.source = r.source;
+        DROP TABLE raw_registry; DROP TABLE raw_records;
+    """)
     totals = con.execute("SELECT sum(input_rows), sum(rejected_rows) FROM source_counts "
                          "WHERE source <> 'registry'").fetchall()[0]
-    stats["pensioners"] = con.execute("SELECT count(*) FROM registry").fetchall()[0][0]
-    stats["source_rows"] = int(totals[0] or 0)
-    stats["rejected"] = int(totals[1] or 0)
-    return stats
+    return {
+        "pensioners": con.execute("SELECT count(*) FROM registry").fetchall()[0][0],
+        "source_rows": int(totals[0] or 0),
+        "rejected": int(totals[1] or 0),
+    }
 
 
 def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("""
+    registry_text = ", ".join(f"{c} VARCHAR" for c in REGISTRY_COLUMNS)
+    source_text = ", ".join(f"{c} VARCHAR" for c in CHANNEL_COLUMNS)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE raw_registry ({registry_text}, line BIGINT);
+        CREATE OR REPLACE TABLE raw_records (file_index INTEGER, source VARCHAR, kind VARCHAR, {source_text},
+                                             line BIGINT);
         CREATE OR REPLACE TABLE registry (
             person_id VARCHAR PRIMARY KEY, id_number VARCHAR, id_number_raw VARCHAR, name VARCHAR,
             name_pinyin VARCHAR, sex VARCHAR, birth_date DATE, phone VARCHAR, card_no VARCHAR,
@@ -74,113 +84,139 @@ def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
-def _stage_raw(con: duckdb.DuckDBPyConnection, result: ReadResult, file: FileSpec) -> None:
-    """The file's strings in `_raw`, with every canonical column present (NULL where the file lacks it)."""
+def _stage_raw(con: duckdb.DuckDBPyConnection, result: ReadResult, file: FileSpec, index: int) -> None:
+    """Append the file's strings to `raw_registry` or `raw_records`; absent columns are NULL."""
     table = result.table
-    wanted = file.canonical_columns if file.kind == "registry" else CHANNEL_COLUMNS
+    wanted = REGISTRY_COLUMNS if file.kind == "registry" else CHANNEL_COLUMNS
     present = [c for c in wanted if c in file.canonical_columns and c in table.column_names]
-    table = table.select([*present, "line"])
-    for column in wanted:
-        if column not in present:
-            table = table.append_column(column, pa.nulls(table.num_rows, pa.string()))
-    con.register("_arrow", table)
-    con.execute("CREATE OR REPLACE TEMP TABLE _raw AS SELECT * FROM _arrow")
+    columns = ", ".join(c if c in present else f"NULL AS {c}" for c in wanted)
+    con.register("_arrow", table.select([*present, "line"]))
+    if file.kind == "registry":
+        con.execute(f"INSERT INTO raw_registry SELECT {columns}, line FROM _arrow")
+    else:
+        con.execute(f"INSERT INTO raw_records SELECT ?, ?, ?, {columns}, line FROM _arrow",
+                    [index, file.name, file.kind])
     con.unregister("_arrow")
 
 
-def _normalised_columns(as_of: dt.date) -> str:
-    """SELECT list turning `_raw` strings into normalised values and per-field reasons."""
-    id_value, id_reason = id_numbers.id_number_sql("id_number", as_of)
-    name_value, name_reason = names.name_sql("name")
-    sex_value, sex_reason = sex.sex_sql("sex")
-    birth_value, birth_reason = dates.date_sql("birth_date", "birth_date")
-    phone_value, phone_reason = phones.phone_sql("phone")
+# ---- normalisation, once per distinct value -----------------------------------------------------------------
+
+def _build_dictionaries(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
+    """One table per messy column family: raw text -> normalised value and reason."""
+    id_value, id_reason = id_numbers.id_number_sql("raw", as_of)
+    _dictionary(con, "_d_id", ["raw_registry.id_number", "raw_records.id_number"],
+                f"{id_numbers.clean_sql('raw')} AS clean, {id_value} AS value, {id_reason} AS reason")
+    stamp, stamp_reason = dates.timestamp_sql("raw", FIELD_MARK)
+    _dictionary(con, "_d_time", ["raw_registry.birth_date", "raw_registry.certified_until",
+                                 "raw_records.occurred_at", "raw_records.birth_date"],
+                f"{stamp} AS value, {stamp_reason} AS reason")
+    name_value, name_reason = names.name_sql("raw")
+    _dictionary(con, "_d_name", ["raw_registry.name", "raw_records.name"],
+                f"{name_value} AS value, {name_reason} AS reason")
+    phone_value, phone_reason = phones.phone_sql("raw")
+    _dictionary(con, "_d_phone", ["raw_registry.phone", "raw_records.phone"],
+                f"{phone_value} AS value, {phone_reason} AS reason")
+    sex_value, sex_reason = sex.sex_sql("raw")
+    _dictionary(con, "_d_sex", ["raw_registry.sex", "raw_records.sex"],
+                f"{sex_value} AS value, {sex_reason} AS reason")
+    names.build_name_pinyin(con, "(SELECT value AS name FROM _d_name)", into="_d_pinyin")
+
+
+FIELD_MARK = "<field>"  # dictionary reasons name the column only when joined back
+
+
+def _dictionary(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], select: str) -> None:
+    distinct = " UNION ".join(f"SELECT {c.split('.')[1]} AS raw FROM {c.split('.')[0]}" for c in columns)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT raw, {select} FROM ({distinct}) "
+                f"WHERE raw IS NOT NULL")
+
+
+def _field(reason: str, field: str) -> str:
+    return f"replace({reason}, {sql_string(FIELD_MARK)}, {sql_string(field)})"
+
+
+def _joins() -> str:
+    """Joins from a raw table aliased `r` to the dictionaries."""
     return f"""
-        line,
-        {_text('id_number', id_numbers.clean_sql)} AS id_number_raw,
-        {id_value} AS id_number, {id_reason} AS id_reason,
-        {name_value} AS name, {name_reason} AS name_reason,
-        {sex_value} AS sex_given, {sex_reason} AS sex_reason,
-        {birth_value} AS birth_given, {birth_reason} AS birth_reason,
-        {phone_value} AS phone, {phone_reason} AS phone_reason,
-        {_text('card_no', _card_sql)} AS card_no,
-        CASE WHEN regexp_matches({_text('county_code')}, '^[0-9]{{6}}$') THEN {_text('county_code')} END
+        LEFT JOIN _d_id i ON i.raw = r.id_number
+        LEFT JOIN _d_name n ON n.raw = r.name
+        LEFT JOIN _d_pinyin py ON py.name = n.value
+        LEFT JOIN _d_sex x ON x.raw = r.sex
+        LEFT JOIN _d_time b ON b.raw = r.birth_date
+        LEFT JOIN _d_phone ph ON ph.raw = r.phone"""
+
+
+def _common_columns() -> str:
+    return f"""
+        nullif(i.clean, '') AS id_number_raw, i.value AS id_number, i.reason AS id_reason,
+        n.value AS name, py.pinyin AS name_pinyin, n.reason AS name_reason,
+        coalesce(x.value, CASE WHEN i.value IS NOT NULL THEN {id_numbers.sex_sql('i.value')} END) AS sex,
+        x.reason AS sex_reason,
+        coalesce(CAST(b.value AS DATE),
+                 CASE WHEN i.value IS NOT NULL THEN {id_numbers.birth_date_sql('i.value')} END) AS birth_date,
+        {_field('b.reason', 'birth_date')} AS birth_reason,
+        ph.value AS phone, ph.reason AS phone_reason,
+        {_plain('r.card_no', card=True)} AS card_no,
+        CASE WHEN regexp_matches({_plain('r.county_code')}, '^[0-9]{{6}}$') THEN {_plain('r.county_code')} END
             AS county_code"""
 
 
-def _text(column: str, clean=None) -> str:
-    """NULLIF(trimmed half-width text, '') of a raw column, optionally cleaned further."""
-    trimmed = f"trim({half_width_sql(f'CAST({column} AS VARCHAR)')}, {sql_string(WHITESPACE)})"
-    return f"nullif({clean(trimmed) if clean else trimmed}, '')"
+def _plain(expr: str, card: bool = False) -> str:
+    """An identifier-like text column: trimmed, empty as NULL (cards also lose inner spaces and dashes)."""
+    text = f"trim({expr})"
+    if card:
+        text = f"upper(regexp_replace({text}, '[\\s\\-]', '', 'g'))"
+    return f"nullif({text}, '')"
 
 
-def _card_sql(expr: str) -> str:
-    return f"upper({translate_sql(expr, WHITESPACE + '-', '')})"
-
-
-def _identity_fill() -> str:
-    """Birth date and sex from the ID number where the row does not give them."""
-    return f"""
-        coalesce(birth_given, CASE WHEN id_number IS NOT NULL THEN {id_numbers.birth_date_sql('id_number')} END)
-            AS birth_date,
-        coalesce(sex_given, CASE WHEN id_number IS NOT NULL THEN {id_numbers.sex_sql('id_number')} END) AS sex"""
-
-
-def _ingest_registry(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
-    until, until_reason = dates.date_sql("certified_until", "certified_until")
+def _ingest_registry(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _norm AS
-        SELECT *, {_identity_fill()},
-               count(*) OVER (PARTITION BY person_id) AS copies,
-               min(line) OVER (PARTITION BY person_id) AS first_line
-        FROM (SELECT {_text('person_id')} AS person_id, {_normalised_columns(as_of)},
-                     {_text('unit_id')} AS unit_id,
-                     try_cast(replace(replace(replace({_text('monthly_pension')}, ',', ''), '¥', ''), '元', '')
-                              AS DOUBLE) AS monthly_pension,
-                     {_text('monthly_pension')} AS pension_text,
-                     {until} AS certified_until, {until_reason} AS until_reason
-              FROM _raw)
+        SELECT *, min(line) OVER (PARTITION BY person_id) AS first_line
+        FROM (SELECT r.line, {_plain('r.person_id')} AS person_id, {_common_columns()},
+                     {_plain('r.unit_id')} AS unit_id,
+                     try_cast(regexp_replace(trim(r.monthly_pension), '[,¥￥元\\s]', '', 'g') AS DOUBLE)
+                         AS monthly_pension,
+                     {_plain('r.monthly_pension')} AS pension_text,
+                     CAST(u.value AS DATE) AS certified_until,
+                     {_field('u.reason', 'certified_until')} AS until_reason
+              FROM raw_registry r {_joins()} LEFT JOIN _d_time u ON u.raw = r.certified_until)
     """)
     con.execute("""
         INSERT INTO rejects
         SELECT 'registry', coalesce(person_id, ''), line,
                CASE WHEN person_id IS NULL THEN 'person_id is empty'
                     ELSE 'person_id ' || person_id || ' repeats line ' || first_line END
-        FROM _norm WHERE person_id IS NULL OR line <> first_line
-    """)
-    con.execute(f"""
+        FROM _norm WHERE person_id IS NULL OR line <> first_line;
         INSERT INTO registry
-        SELECT person_id, id_number, id_number_raw, name, NULL, sex, birth_date, phone, card_no, county_code,
-               unit_id, monthly_pension, certified_until, line
-        FROM _norm WHERE person_id IS NOT NULL AND line = first_line
-    """)
-    con.execute("""
+        SELECT person_id, id_number, id_number_raw, name, name_pinyin, sex, birth_date, phone, card_no,
+               county_code, unit_id, monthly_pension, certified_until, line
+        FROM _norm WHERE person_id IS NOT NULL AND line = first_line ORDER BY line;
         INSERT INTO registry_warnings
-        SELECT person_id, line, unnest([id_reason, name_reason, sex_reason, birth_reason, phone_reason, until_reason,
-               CASE WHEN pension_text IS NOT NULL AND monthly_pension IS NULL
-                    THEN 'monthly_pension ' || pension_text || ' is not a number' END]) AS reason
-        FROM _norm WHERE person_id IS NOT NULL AND line = first_line
+        SELECT person_id, line, reason FROM (
+            SELECT person_id, line, unnest([id_reason, name_reason, sex_reason, birth_reason, phone_reason,
+                   until_reason, CASE WHEN pension_text IS NOT NULL AND monthly_pension IS NULL
+                                      THEN 'monthly_pension ' || pension_text || ' is not a number' END]) AS reason
+            FROM _norm WHERE person_id IS NOT NULL AND line = first_line)
+        WHERE reason IS NOT NULL;
+        DROP TABLE _norm;
     """)
-    con.execute("DELETE FROM registry_warnings WHERE reason IS NULL")
-    _fill_pinyin(con, "registry")
 
 
-def _ingest_source(con: duckdb.DuckDBPyConnection, file: FileSpec, as_of: dt.date) -> None:
-    occurred, occurred_reason = dates.timestamp_sql("occurred_at", "occurred_at")
-    passed_text = f"lower({_text('passed')})"
+def _ingest_records(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
+    passed = "lower(trim(r.passed))"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _norm AS
-        SELECT *, {_identity_fill()},
-               min(line) OVER (PARTITION BY record_id) AS first_line
-        FROM (SELECT {_text('record_id')} AS record_id, {_normalised_columns(as_of)},
-                     {_text('occurred_at')} AS occurred_text, {occurred} AS occurred_at,
-                     {occurred_reason} AS occurred_reason,
-                     {_text('person_id')} AS person_id, {passed_text} AS passed_text,
-                     CASE WHEN {passed_text} IN ({_sql_list(PASSED_TRUE)}) THEN true
-                          WHEN {passed_text} IN ({_sql_list(PASSED_FALSE)}) THEN false END AS passed
-              FROM _raw)
+        SELECT *, min(line) OVER (PARTITION BY source, record_id) AS first_line
+        FROM (SELECT r.file_index, r.source, r.kind, r.line, {_plain('r.record_id')} AS record_id,
+                     {_common_columns()},
+                     {_plain('r.occurred_at')} AS occurred_text, t.value AS occurred_at,
+                     {_field('t.reason', 'occurred_at')} AS occurred_reason,
+                     {_plain('r.person_id')} AS person_id, nullif({passed}, '') AS passed_text,
+                     CASE WHEN {passed} IN ({_sql_list(PASSED_TRUE)}) THEN true
+                          WHEN {passed} IN ({_sql_list(PASSED_FALSE)}) THEN false END AS passed
+              FROM raw_records r {_joins()} LEFT JOIN _d_time t ON t.raw = r.occurred_at)
     """)
-    channel = file.kind in ("face", "in_person")
     reason = f"""CASE
         WHEN record_id IS NULL THEN 'record_id is empty'
         WHEN line <> first_line THEN 'record_id ' || record_id || ' repeats line ' || first_line
@@ -188,45 +224,26 @@ def _ingest_source(con: duckdb.DuckDBPyConnection, file: FileSpec, as_of: dt.dat
         WHEN occurred_reason IS NOT NULL THEN occurred_reason
         WHEN CAST(occurred_at AS DATE) > DATE '{as_of.isoformat()}'
             THEN 'occurred_at ' || strftime(occurred_at, '%Y-%m-%d') || ' is after the round date {as_of.isoformat()}'
-        {_channel_reasons() if channel else ''}
+        WHEN kind IN ('face', 'in_person') AND passed_text IS NOT NULL AND passed IS NULL
+            THEN 'passed ' || passed_text || ' is neither true nor false'
+        WHEN kind IN ('face', 'in_person') AND person_id IS NULL AND id_number IS NULL
+            THEN coalesce(id_reason, 'a face or in-person check needs person_id or a valid id_number')
         WHEN id_number IS NULL AND name IS NULL AND phone IS NULL AND card_no IS NULL AND person_id IS NULL
             THEN coalesce(id_reason, phone_reason, name_reason,
                           'no identifying field: id_number, name, phone and card_no are all empty')
         END"""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _judged AS SELECT *, {reason} AS reject_reason FROM _norm")
     con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _judged AS SELECT *, {reason} AS reject_reason FROM _norm;
+        DROP TABLE _norm;
         INSERT INTO rejects
-        SELECT {sql_string(file.name)}, coalesce(record_id, ''), line, reject_reason
-        FROM _judged WHERE reject_reason IS NOT NULL
-    """)
-    offset = con.execute("SELECT coalesce(max(rid), 0) FROM records").fetchall()[0][0]
-    con.execute(f"""
+        SELECT source, coalesce(record_id, ''), line, reject_reason FROM _judged WHERE reject_reason IS NOT NULL;
         INSERT INTO records
-        SELECT {offset} + row_number() OVER (ORDER BY line), {sql_string(file.name)}, {sql_string(file.kind)},
-               record_id, line, occurred_at, person_id, id_number, id_number_raw, name, NULL, sex, birth_date,
-               phone, card_no, county_code, passed
-        FROM _judged WHERE reject_reason IS NULL
+        SELECT row_number() OVER (ORDER BY file_index, line), source, kind, record_id, line, occurred_at,
+               person_id, id_number, id_number_raw, name, name_pinyin, sex, birth_date, phone, card_no,
+               county_code, passed
+        FROM _judged WHERE reject_reason IS NULL ORDER BY file_index, line;
+        DROP TABLE _judged;
     """)
-    con.execute("DROP TABLE _judged")
-    _fill_pinyin(con, "records", f"records.source = {sql_string(file.name)}")
-
-
-def _channel_reasons() -> str:
-    return f"""
-        WHEN passed_text IS NOT NULL AND passed IS NULL
-            THEN 'passed ' || passed_text || ' is neither true nor false'
-        WHEN person_id IS NULL AND id_number IS NULL
-            THEN coalesce(id_reason, 'a face or in-person check needs person_id or a valid id_number')"""
-
-
-def _fill_pinyin(con: duckdb.DuckDBPyConnection, table: str, where: str = "true") -> None:
-    """Pinyin per distinct name (readings cached per character); `where` is qualified with the table name."""
-    names.build_name_pinyin(con, f"(SELECT name FROM {table} WHERE {where})", into="_pinyin")
-    con.execute(f"""
-        UPDATE {table} SET name_pinyin = p.pinyin FROM _pinyin p
-        WHERE {table}.name = p.name AND {where}
-    """)
-    con.execute("DROP TABLE _pinyin")
 
 
 def _record_bad_rows(con: duckdb.DuckDBPyConnection, result: ReadResult, file: FileSpec) -> None:
@@ -241,12 +258,6 @@ def _record_bad_rows(con: duckdb.DuckDBPyConnection, result: ReadResult, file: F
     con.register("_bad", rows)
     con.execute("INSERT INTO rejects SELECT * FROM _bad")
     con.unregister("_bad")
-
-
-def _count(con: duckdb.DuckDBPyConnection, file: FileSpec, result: ReadResult) -> None:
-    rejected = con.execute("SELECT count(*) FROM rejects WHERE source = ?", [file.name]).fetchall()[0][0]
-    con.execute("INSERT INTO source_counts VALUES (?, ?, ?, ?, ?)",
-                [file.name, file.kind, str(file.path.name), result.table.num_rows + len(result.bad_rows), rejected])
 
 
 def _sql_list(values: tuple[str, ...]) -> str:
