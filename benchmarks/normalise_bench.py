@@ -142,6 +142,12 @@ def bench_names(con, values, sample, distinct_pool) -> list[dict]:
     _load(con, "raw_names", values)
     value, reason = names.name_sql("v")
     clean, clean_cpu = _timed(con, f"CREATE OR REPLACE TABLE out_names AS SELECT v, {value} AS name, {reason} AS reason FROM raw_names")
+    distinct_first, distinct_cpu = _timed(
+        con,
+        f"CREATE OR REPLACE TABLE out_names_d AS WITH d AS (SELECT DISTINCT v FROM raw_names) "
+        f"SELECT r.v, n.name, n.reason FROM raw_names r "
+        f"LEFT JOIN (SELECT v, {value} AS name, {reason} AS reason FROM d) n ON n.v IS NOT DISTINCT FROM r.v",
+    )
     cold, cold_cpu = _timed_pinyin(con)
     warm, warm_cpu = _timed_pinyin(con)
     attach, attach_cpu = _timed(con, "CREATE OR REPLACE TABLE named AS SELECT o.*, p.pinyin FROM out_names o LEFT JOIN name_pinyin p USING (name)")
@@ -152,6 +158,8 @@ def bench_names(con, values, sample, distinct_pool) -> list[dict]:
     return [
         {"what": "names: clean + trad->simp", "rows": len(values), "seconds": clean, "cpu": clean_cpu,
          "rejected": _count(con, "SELECT count(*) FROM out_names WHERE reason IS NOT NULL"), "python_seconds": python},
+        {"what": "names: clean distinct values, join back", "rows": len(values), "seconds": distinct_first,
+         "cpu": distinct_cpu, "rejected": None},
         {"what": f"names: pinyin table, cold ({note})", "rows": len(values), "seconds": cold, "cpu": cold_cpu,
          "rejected": None},
         {"what": "names: pinyin table, warm char cache", "rows": len(values), "seconds": warm, "cpu": warm_cpu,
