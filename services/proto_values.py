@@ -55,8 +55,18 @@ def timestamp(value: datetime | None) -> Timestamp | None:
     return ts
 
 
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200  # instants a request may carry
+
+
 def from_timestamp(ts: Timestamp, field: str) -> datetime:
     """A timezone-aware UTC datetime; InvalidInput naming `field` when unset."""
     if ts.seconds == 0 and ts.nanos == 0:
         raise InvalidInput(f"{field} is required", field=field)
-    return ts.ToDatetime(tzinfo=timezone.utc)
+    try:
+        when = ts.ToDatetime(tzinfo=timezone.utc)
+    except (ValueError, OverflowError):  # outside years 1..9999 or nanos out of range
+        raise InvalidInput(f"{field} is not a valid instant (seconds {ts.seconds}, nanos {ts.nanos})",
+                           field=field) from None
+    if not EARLIEST_YEAR <= when.year < LATEST_YEAR:  # absurd, and period arithmetic would overflow near 9999
+        raise InvalidInput(f"{field} {when.date()} is outside {EARLIEST_YEAR}..{LATEST_YEAR - 1}", field=field)
+    return when

@@ -76,9 +76,13 @@ def allowed_columns(kind: str) -> tuple[str, ...]:
 def load_round(path: str | Path) -> RoundSpec:
     """Read round.toml (or a directory holding one) and validate everything it names."""
     path = Path(path)
-    if path.is_dir():
-        path = path / "round.toml"
-    if not path.is_file():
+    try:  # a name too long or holding a NUL byte is a path that cannot exist, not a crash
+        if path.is_dir():
+            path = path / "round.toml"
+        found = path.is_file()
+    except (OSError, ValueError) as exc:
+        raise RoundFileError(f"round file not usable: {str(path)[:200]!r} ({exc.__class__.__name__})") from None
+    if not found:
         raise RoundFileError(f"round file not found: {path}")
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
