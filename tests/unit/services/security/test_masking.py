@@ -1,0 +1,33 @@
+from silentcert.deathcheck.v1 import deathcheck_pb2 as dc
+from silentcert.resolver.v1 import resolver_pb2 as rs
+
+from services.security.masking import mask_id_number, mask_message, mask_phone
+
+
+def test_id_numbers_keep_region_and_last_four():
+    assert mask_id_number("36010219400312123X") == "3601**********123X"
+    assert mask_id_number("360102400312123") == "3601*******2123"  # legacy 15 digits
+    assert mask_id_number("") == ""
+
+
+def test_phones_keep_prefix_and_last_four():
+    assert mask_phone("13800008000") == "138****8000"
+    assert mask_phone("8000") == "**00"  # too short to keep both ends: only the last two
+
+
+def test_identifiers_are_masked_by_kind_and_cards_left_alone():
+    reply = rs.GetIdentifiersResponse(person_id="P1", identifiers=[
+        rs.Identifier(kind=rs.IDENTIFIER_KIND_ID_NUMBER, value="36010219400312123X"),
+        rs.Identifier(kind=rs.IDENTIFIER_KIND_PHONE, value="13800008000"),
+        rs.Identifier(kind=rs.IDENTIFIER_KIND_CARD, value="C123")])
+    mask_message(reply)
+    assert [i.value for i in reply.identifiers] == ["3601**********123X", "138****8000", "C123"]
+    assert reply.person_id == "P1"
+
+
+def test_nested_fields_and_graph_properties_are_masked():
+    reply = dc.GetFlagResponse(person=dc.PersonSummary(person_id="P1", id_number="36010219400312123X", name="王"),
+                               nodes=[dc.GraphNode(id="n", properties={"phone": "13800008000", "source": "bus"})])
+    mask_message(reply)
+    assert reply.person.id_number == "3601**********123X" and reply.person.name == "王"
+    assert dict(reply.nodes[0].properties) == {"phone": "138****8000", "source": "bus"}
