@@ -82,10 +82,10 @@ def _parse_csv(spec: FileSpec, use_threads: bool) -> tuple[pa.Table, list[BadRow
             bad.append(BadRow(row.number, _first_field(row.text), _field_count_reason(row)))
         return "skip"
 
-    header = _header(spec)
+    header, delimiter = _header(spec)
     read = pacsv.ReadOptions(use_threads=use_threads, block_size=BLOCK_SIZE, encoding=spec.encoding,
                              column_names=header, skip_rows=1)
-    parse = pacsv.ParseOptions(invalid_row_handler=on_invalid, ignore_empty_lines=False)
+    parse = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid, ignore_empty_lines=False)
     convert = pacsv.ConvertOptions(column_types={name: pa.string() for name in header},
                                    strings_can_be_null=False, quoted_strings_can_be_null=False)
     try:
@@ -108,20 +108,28 @@ def _drop_blank_rows(table: pa.Table, header: list[str]) -> pa.Table:
     return table.filter(pc.invert(blank)) if blank is not None else table
 
 
-def _header(spec: FileSpec) -> list[str]:
+def _header(spec: FileSpec) -> tuple[list[str], str]:
+    """The header's column names and the delimiter (comma unless the header only splits on tab, ; or |)."""
     try:
         with open(spec.path, encoding=spec.encoding, newline="") as handle:
             first = handle.readline()
     except UnicodeDecodeError as exc:
         raise SourceFileError(_decode_hint(spec, exc)) from exc
-    names = next(csv.reader([first]), [])
+    delimiter = _delimiter(first)
+    names = next(csv.reader([first], delimiter=delimiter), [])
     names = [name.strip().lstrip("\ufeff").strip() for name in names]
     if not names or not any(names):
         raise SourceFileError(f"{_who(spec)}: {spec.path.name} is empty or has no header row")
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise SourceFileError(f"{_who(spec)}: {spec.path.name} header repeats column(s) {duplicates}")
-    return [name or f"column_{i + 1}" for i, name in enumerate(names)]
+    return [name or f"column_{i + 1}" for i, name in enumerate(names)], delimiter
+
+
+def _delimiter(header_line: str) -> str:
+    if "," in header_line:
+        return ","
+    return next((d for d in ("\t", ";", "|") if d in header_line), ",")
 
 
 def _line_numbers(rows: int, skipped_lines: list[int]) -> np.ndarray:

@@ -96,3 +96,10 @@ def test_parquet_source(round_dir):
     result = read_file(load_round(round_dir).source("vaccination"))
     assert result.table.column("line").to_pylist() == [2, 3]
     assert result.table.column("id_number").to_pylist() == ["1", "2"]
+
+
+def test_tab_separated_file_is_read_by_its_header(round_dir):
+    (round_dir / "vac.csv").write_bytes("record_id\toccurred_at\tsfzhm\txm\nV1\t2021-05-01\t1\t王\n".encode("gb18030"))
+    result = read_file(load_round(round_dir).source("vaccination"))
+    assert result.table.to_pylist() == [{"record_id": "V1", "occurred_at": "2021-05-01", "id_number": "1",
+                                         "name": "王", "line": 2}]
