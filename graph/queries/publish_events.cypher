@@ -1,8 +1,9 @@
 // One batch of Event nodes: OBSERVED_ON the identifiers the record carried, RESOLVED_TO the person it was linked to.
 // A record resolves to at most one person: an edge to anyone else (an earlier, different link) is removed.
+// occurred_at arrives as ISO text and becomes a LocalDateTime here.
 UNWIND $rows AS r
 MERGE (e:Event {key: r.key})
-SET e.source = r.source, e.kind = r.kind, e.record_id = r.record_id, e.occurred_at = r.occurred_at,
+SET e.source = r.source, e.kind = r.kind, e.record_id = r.record_id, e.occurred_at = localdatetime(r.occurred_at),
     e.passed = r.passed
 FOREACH (v IN CASE WHEN r.id_number IS NULL THEN [] ELSE [r.id_number] END |
   MERGE (i:IdNumber {value: v}) MERGE (e)-[:OBSERVED_ON]->(i))
