@@ -22,3 +22,30 @@ def run_sql() -> Callable[..., list[tuple]]:
 
     yield run
     connection.close()
+
+
+@pytest.fixture(scope="session")
+def small_round(tmp_path_factory):
+    """A synthetic county (1,500 pensioners) ingested and linked on DuckDB, its model trained and saved.
+
+    Yields ``(con, spec, model_path)``; the round database holds ``registry``, ``records`` and ``links``.
+    """
+    import datetime as dt
+
+    from services.resolver.ingest import ingest_round
+    from services.resolver.linking import link_round
+    from services.resolver.settings import LinkageSettings
+    from services.rounds.progress import silent_progress
+    from services.rounds.roundfile import load_round
+    from synthetic.province import generate
+
+    root = tmp_path_factory.mktemp("small_round")
+    generate(1500, 11, dt.date(2021, 10, 31), root / "round")
+    spec = load_round(root / "round" / "round.toml")
+    con = duckdb.connect(str(root / "round.duckdb"))
+    ingest_round(con, spec, silent_progress)
+    model_path = root / "linkage_model.json"
+    stats = link_round(con, LinkageSettings(save_model_path=model_path))
+    assert stats["splink"]["model"]["source"] == "trained", stats["splink"]
+    yield con, spec, model_path
+    con.close()

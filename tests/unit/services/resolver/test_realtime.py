@@ -1,0 +1,165 @@
+"""Real-time resolve: the Python scorer is the same model as Splink, pair for pair, and finds the same people."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import random
+
+import pyarrow as pa
+import pytest
+from splink import DuckDBAPI, Linker
+
+from services.errors import InvalidInput
+from services.resolver.id_numbers import check_digit
+from services.resolver.match_weights import MatchModel
+from services.resolver.model import load_model
+from services.resolver.one_record import RecordQuery
+from services.resolver.probabilistic import registry_linkage_sql
+from services.resolver.realtime import RealtimeResolver, linkage_record, model_resolver
+from services.resolver.registry_index import RegistryIndex
+from services.resolver.settings import LinkageSettings
+
+COLUMNS = "id_number, name, name_pinyin, sex, birth_date, phone, county_code, card_no"
+# Evidence records in the form the batch's Splink pass sees them (typo'd IDs by their cleaned digits).
+RECORDS_SQL = f"""
+    WITH c AS (SELECT *, upper(regexp_replace(coalesce(id_number_raw, ''), '[^0-9Xx]', '', 'g')) AS cleaned
+               FROM records WHERE kind NOT IN ('face', 'in_person'))
+    SELECT rid AS unique_id,
+           coalesce(id_number, CASE WHEN length(cleaned) BETWEEN 16 AND 19 THEN cleaned END) AS id_number,
+           {COLUMNS.split(', ', 1)[1]}
+    FROM c WHERE id_number IS NOT NULL OR name IS NOT NULL OR birth_date IS NOT NULL
+"""
+
+
+@pytest.fixture(scope="module")
+def resolver(small_round):
+    con, _, model_path = small_round
+    return RealtimeResolver(con, load_model(model_path), LinkageSettings())
+
+
+@pytest.fixture(scope="module")
+def splink_pairs(small_round, resolver):
+    """Splink's own predict over registry × records, with the registry's term frequencies."""
+    con, _, model_path = small_round
+    registry = con.sql(registry_linkage_sql()).to_arrow_table()
+    records = con.sql(RECORDS_SQL).to_arrow_table()
+    settings = copy.deepcopy(load_model(model_path)["splink"])
+    settings["retain_intermediate_calculation_columns"] = True
+    settings["retain_matching_columns"] = True
+    api = DuckDBAPI()
+    linker = Linker([api.register(registry.drop_columns(["person_id"]), dataset_display_name="registry"),
+                     api.register(records, dataset_display_name="records")], settings)
+    for column in MatchModel(settings).tf_columns:
+        linker.table_management.register_term_frequency_lookup(
+            api.register(_tf_table(con, column)), column)
+    predictions = linker.inference.predict().as_record_list()
+    return registry, records, predictions
+
+
+def _tf_table(con, column: str) -> pa.Table:
+    return con.sql(f"""
+        SELECT {column}, count(*) / sum(count(*)) OVER () AS tf_{column}
+        FROM ({registry_linkage_sql()}) WHERE {column} IS NOT NULL GROUP BY {column}
+    """).to_arrow_table()
+
+
+def _rows(table: pa.Table) -> dict[int, dict]:
+    return {row["unique_id"]: row for row in table.to_pylist()}
+
+
+def test_python_match_weights_equal_splink_predict_for_sampled_pairs(small_round, resolver, splink_pairs):
+    registry, records, predictions = splink_pairs
+    by_registry, by_record = _rows(registry), _rows(records)
+    model = MatchModel(load_model(small_round[2])["splink"])
+    sample = random.Random(7).sample(predictions, min(2000, len(predictions)))
+    assert len(sample) >= 500
+    for pair in sample:
+        left_is_registry = pair["source_dataset_l"] == "registry"
+        person = by_registry[pair["unique_id_l" if left_is_registry else "unique_id_r"]]
+        record = by_record[pair["unique_id_r" if left_is_registry else "unique_id_l"]]
+        score = model.score(person, record, resolver._tf)
+        assert score.match_weight == pytest.approx(pair["match_weight"], abs=1e-6)
+        assert score.match_probability == pytest.approx(pair["match_probability"], abs=1e-6)
+        for field in score.fields:
+            assert field.gamma == pair[f"gamma_{field.comparison}"], (field, pair)
+            assert field.match_weight == pytest.approx(pair[f"mw_{field.comparison}"], abs=1e-6)
+            assert field.tf_adjustment == pytest.approx(pair.get(f"mw_tf_adj_{field.comparison}", 0.0), abs=1e-6)
+
+
+def test_the_scores_cover_every_level_of_every_comparison(small_round, resolver, splink_pairs):
+    """The sample above means little unless it reached the fuzzy levels too."""
+    _, _, predictions = splink_pairs
+    model = MatchModel(load_model(small_round[2])["splink"])
+    for comparison in model.comparisons:
+        seen = {p[f"gamma_{comparison.name}"] for p in predictions}
+        assert len(seen) >= 3, (comparison.name, seen)
+
+
+def test_registry_index_finds_exactly_the_pairs_splink_blocks(resolver, splink_pairs):
+    registry, records, predictions = splink_pairs
+    person_of = dict(zip(registry.column("unique_id").to_pylist(), registry.column("person_id").to_pylist()))
+    blocked: dict[int, set[str]] = {}
+    for p in predictions:
+        left_is_registry = p["source_dataset_l"] == "registry"
+        rid = p["unique_id_r" if left_is_registry else "unique_id_l"]
+        blocked.setdefault(rid, set()).add(person_of[p["unique_id_l" if left_is_registry else "unique_id_r"]])
+    index: RegistryIndex = resolver._index
+    for rid, record in random.Random(3).sample(sorted(_rows(records).items()), 500):
+        found = {index.columns["person_id"][i] for i in index.candidates(record)}
+        assert found == blocked.get(rid, set()), rid
+
+
+def test_realtime_finds_the_person_the_batch_linked_by_splink(small_round, resolver):
+    con, _, _ = small_round
+    linked = con.sql(f"""
+        SELECT l.person_id, r.id_number_raw, r.name, r.sex, r.birth_date, r.phone, r.card_no, r.county_code
+        FROM links l JOIN records r USING (rid) WHERE l.method = 'splink' AND l.band = 'auto' ORDER BY rid
+    """).fetchall()
+    assert len(linked) >= 100
+    resolve = model_resolver(resolver)
+    agree = 0
+    for person_id, id_raw, name, sex, birth, phone, card, county in linked:
+        found = resolve(RecordQuery(id_raw, name, sex, birth, phone, card, county))
+        agree += bool(found) and found[0].person_id == person_id
+    assert agree / len(linked) >= 0.98
+
+
+def test_typo_in_id_number_resolves_with_per_field_weights(small_round, resolver):
+    con, _, _ = small_round
+    person_id, id_number, name, birth = con.sql(
+        "SELECT person_id, id_number, name, birth_date FROM registry WHERE id_number IS NOT NULL "
+        "ORDER BY person_id LIMIT 1").fetchall()[0]
+    typo = id_number[:10] + ("1" if id_number[10] != "1" else "2") + id_number[11:]
+    found = model_resolver(resolver)(RecordQuery(id_number=typo, name=name, birth_date=birth))
+    assert found[0].person_id == person_id and found[0].method == "splink"
+    weights = {f.field: f for f in found[0].fields}
+    assert weights["id_number"].match_weight > 0 and weights["name"].agrees
+    assert weights["phone"].level.endswith("is NULL") and weights["phone"].match_weight == 0.0
+
+
+def test_stranger_gets_no_confident_candidate(resolver):
+    query = RecordQuery(name="钱多多", birth_date=dt.date(1990, 2, 2), county_code="440101")
+    assert all(c.match_probability < 0.5 for c in model_resolver(resolver)(query))
+
+
+def test_unusable_fields_are_invalid_input_naming_the_field():
+    with pytest.raises(InvalidInput) as bad_phone:
+        linkage_record(RecordQuery(phone="12"))
+    assert bad_phone.value.field == "record.phone"
+    with pytest.raises(InvalidInput) as bad_county:
+        linkage_record(RecordQuery(name="张伟", county_code="3601"))
+    assert bad_county.value.field == "record.county_code"
+
+
+def test_id_number_fills_missing_birth_date_and_sex_as_ingest_does():
+    first17 = "11010119500101123"
+    record = linkage_record(RecordQuery(id_number=first17 + check_digit(first17)))
+    assert record["birth_date"] == dt.date(1950, 1, 1) and record["sex"] == "M"
+
+
+def test_unknown_model_level_is_refused_at_load(small_round):
+    document = copy.deepcopy(load_model(small_round[2])["splink"])
+    document["comparisons"][0]["comparison_levels"][2]["sql_condition"] = "soundex(id_number_l) = soundex(id_number_r)"
+    with pytest.raises(InvalidInput, match="not one the real-time scorer evaluates"):
+        MatchModel(document)
