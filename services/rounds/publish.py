@@ -63,7 +63,11 @@ def round_export(con: duckdb.DuckDBPyConnection, round_id: str, as_of) -> RoundE
     """The round's graph as arrow tables (columns as graph.store.EXPORT_COLUMNS)."""
     from services.rounds.export_queries import EXPORT_QUERIES
 
-    tables = {name: con.sql(query).to_arrow_table() for name, query in EXPORT_QUERIES.items()}
+    cursor = con.cursor()  # its own result state: an unfetched result on `con` cannot break the export
+    try:
+        tables = {name: cursor.sql(query).to_arrow_table() for name, query in EXPORT_QUERIES.items()}
+    finally:
+        cursor.close()
     return RoundExport(round_id=round_id, as_of=as_of, **tables)
 
 
