@@ -90,7 +90,8 @@ def events(rng: np.random.Generator, people: pa.Table, m: int) -> pa.Table:
     seconds = rng.integers(0, 365 * 86400, m)
     occurred = (np.datetime64("2020-11-01T00:00:00") + seconds.astype("timedelta64[s]")).astype("datetime64[us]")
     keys = pc.binary_join_element_wise(pa.array(source), _ids("r", record), "/")
-    person = pc.if_else(pa.array(linked), pc.take(people.column("person_id"), pa.array(owner)), pa.nulls(m, pa.string()))
+    owners = pc.take(people.column("person_id"), pa.array(owner))
+    person = pc.if_else(pa.array(linked), owners, pa.nulls(m, pa.string()))
     carries = rng.choice(3, size=m)  # the identifier the record came with
     return pa.table({
         "key": keys, "source": pa.array(source), "kind": pa.array(kind), "record_id": _ids("r", record),
@@ -137,7 +138,7 @@ def run(store: GraphStore, export: RoundExport, label: str) -> None:
     for attempt in ("first publish", "republish"):
         marks: dict[str, float] = {}
         started = time.perf_counter()
-        written = store.publish_round(export, progress=lambda table, done: marks.__setitem__(table, time.perf_counter()))
+        written = store.publish_round(export, progress=lambda table, _: marks.__setitem__(table, time.perf_counter()))
         elapsed = time.perf_counter() - started
         total = sum(written.values())
         print(f"{label:9} {attempt:13} {total:>9,} rows in {elapsed:7.1f} s = {total / elapsed:>9,.0f} rows/s")

@@ -62,7 +62,8 @@ CREATE INDEX IF NOT EXISTS resolved_to_person ON resolved_to (person_id);
 CREATE INDEX IF NOT EXISTS audit_person ON audit (person_id);
 """
 
-_SEVERITY_RANK = "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END"
+_SEVERITY_RANK = ("CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 "
+                  "ELSE 4 END")
 
 _COUNTS = """
 SELECT 'Pensioner', count(*) FROM pensioner
@@ -174,7 +175,8 @@ class EmbeddedStore(GraphStore):
 
     def periods(self) -> pa.Table:
         with self._con.cursor() as cur:
-            return cur.sql("SELECT person_id, status, certified_until FROM pensioner ORDER BY person_id").to_arrow_table()
+            query = "SELECT person_id, status, certified_until FROM pensioner ORDER BY person_id"
+            return cur.sql(query).to_arrow_table()
 
     def flags(self, flt: FlagFilter) -> list[Flag]:
         found = self._rows(

@@ -69,7 +69,8 @@ def _pensioners(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
     _update_indexed(cur, "pensioner", "id_number", "x_pensioners", "person_id")
     verdict = ", ".join(_VERDICT_COLUMNS)
     cur.execute(
-        f"""INSERT INTO verdict (person_id, round_id, {verdict}) SELECT person_id, $round_id, {verdict} FROM x_pensioners
+        f"""INSERT INTO verdict (person_id, round_id, {verdict})
+            SELECT person_id, $round_id, {verdict} FROM x_pensioners
             ON CONFLICT (person_id, round_id) DO UPDATE SET {_upsert_set("verdict", _VERDICT_COLUMNS)}""",
         {"round_id": round_id},
     )

@@ -48,8 +48,9 @@ def conform(table_name: str, table: pa.Table) -> pa.Table:
     missing = [c for c in EXPORT_COLUMNS[table_name] if c not in table.column_names]
     if missing:
         raise InvalidInput(f"{table_name}: missing column(s) {', '.join(missing)}", field=f"{table_name}.{missing[0]}")
-    columns = [_cast(table_name, c, table.column(c), t) for c, t in zip(schema(table_name).names, schema(table_name).types)]
-    out = pa.Table.from_arrays(columns, schema=schema(table_name))
+    target = schema(table_name)
+    columns = [_cast(table_name, f.name, table.column(f.name), f.type) for f in target]
+    out = pa.Table.from_arrays(columns, schema=target)
     _check_keys(table_name, out)
     if table_name == "identifiers":
         _check_identifier_kinds(out)

@@ -1,4 +1,5 @@
-// One batch of DeathRecord nodes: OBSERVED_ON the identifiers the record carried, RESOLVED_TO the person it was linked to.
+// One batch of DeathRecord nodes: OBSERVED_ON the identifiers the record carried, RESOLVED_TO the person it was
+// linked to.
 // A record resolves to at most one person: an edge to anyone else (an earlier, different link) is removed.
 // occurred_at arrives as ISO text and becomes a LocalDateTime here.
 UNWIND $rows AS r
