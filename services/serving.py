@@ -3,6 +3,8 @@
     silentcert serve                                   all three on 127.0.0.1:50051, embedded store ./graph.duckdb
     silentcert serve --service liveness --address 0.0.0.0:50052
     silentcert serve --neo4j bolt://127.0.0.1:7687      (user/password from NEO4J_USER, NEO4J_PASSWORD)
+    silentcert serve --model OUT/state/linkage_model.json   resolve with a round's trained model (registry from
+                                                       OUT/state/round.duckdb, or --registry-db PATH)
 
 TLS and callers' credentials are required (``--tls-cert/--tls-key`` and ``--tokens FILE`` or
 ``--tls-client-ca``); ``--insecure-dev`` serves plaintext without authentication and says so in the log.
@@ -54,6 +56,8 @@ class ServeSettings:
     max_workers: int = 16
     period_months: int = 12
     security: SecuritySettings = field(default_factory=SecuritySettings)
+    model_path: Path | None = None
+    registry_db: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     where.add_argument("--neo4j", default=None, metavar="BOLT_URI",
                        help="answer from this Neo4j (or env NEO4J_URI; NEO4J_USER, NEO4J_PASSWORD)")
     parser.add_argument("--grace", type=float, default=5.0, help="seconds running calls get on shutdown")
+    parser.add_argument("--model", type=Path, default=None, metavar="MODEL_JSON",
+                        help="resolve records with this trained linkage model (a round's state/linkage_model.json); "
+                             "without it ResolveRecord links by exact ID number only")
+    parser.add_argument("--registry-db", type=Path, default=None, metavar="ROUND_DB",
+                        help="round database holding the registry the model resolves against "
+                             "(default: round.duckdb beside the model)")
     _add_security_flags(parser)
     parser.set_defaults(handler=serve_command)
 
@@ -209,8 +219,26 @@ def serve_command(args: argparse.Namespace) -> int:
 
     settings = ServeSettings(address=args.address, services=tuple(args.service or SERVICES),
                              store_path=args.store, neo4j_uri=args.neo4j, grace_seconds=args.grace,
-                             security=_security_settings(args))
+                             security=_security_settings(args), model_path=args.model,
+                             registry_db=args.registry_db)
+    engines = model_engines(settings)
     store_settings = StoreSettings.from_env(embedded_path=settings.store_path, neo4j_uri=settings.neo4j_uri)
     with open_store(store_settings) as store:
-        serve(settings, [store])
+        serve(settings, [store], engines)
     return 0
+
+
+def model_engines(settings: ServeSettings) -> Engines:
+    """Engines with the model resolver when a model is configured; the exact-ID fallback otherwise."""
+    if settings.model_path is None:
+        if settings.registry_db is not None:
+            raise InvalidInput("--registry-db needs --model", field="registry-db")
+        return Engines()
+    from services.resolver.realtime import model_resolver, open_resolver
+    from services.resolver.settings import LinkageSettings
+
+    registry_db = settings.registry_db or settings.model_path.parent / "round.duckdb"
+    resolver = open_resolver(settings.model_path, registry_db, LinkageSettings())
+    log.info("resolver model %s over %d registry persons from %s", settings.model_path, resolver.registry_size,
+             registry_db)
+    return Engines(resolve_one=model_resolver(resolver))
