@@ -9,6 +9,9 @@ Nodes and relationships map to tables with primary keys::
     round            (:Round)                         verdict      -[:VERDICT]->
     audit            (:AuditEntry), person_id = ABOUT
 
+DuckDB looks rows up through single-column indexes only (a composite primary key does not serve a lookup on its
+first column), hence the single-column indexes below.
+
 A round is published set-wise from its arrow tables (``INSERT ... ON CONFLICT DO UPDATE``) in one transaction:
 a failed publish leaves nothing, a repeated one changes nothing.
 """
@@ -38,7 +41,8 @@ CREATE TABLE IF NOT EXISTS pensioner (
     period_state VARCHAR, round_id VARCHAR);
 CREATE TABLE IF NOT EXISTS identifier (kind VARCHAR, value VARCHAR, shared BOOLEAN, PRIMARY KEY (kind, value));
 CREATE TABLE IF NOT EXISTS holds (
-    person_id VARCHAR, kind VARCHAR, value VARCHAR, origin VARCHAR, PRIMARY KEY (person_id, kind, value));
+    person_id VARCHAR, kind VARCHAR, value VARCHAR, origin VARCHAR, shared BOOLEAN,
+    PRIMARY KEY (person_id, kind, value));
 CREATE TABLE IF NOT EXISTS event (
     key VARCHAR PRIMARY KEY, label VARCHAR, source VARCHAR, kind VARCHAR, record_id VARCHAR, occurred_at TIMESTAMP,
     id_number VARCHAR, phone VARCHAR, card_no VARCHAR, passed BOOLEAN, operator VARCHAR);
@@ -57,7 +61,8 @@ CREATE TABLE IF NOT EXISTS audit (
     seq BIGINT PRIMARY KEY, "at" VARCHAR, actor VARCHAR, action VARCHAR, person_id VARCHAR, subject VARCHAR,
     sources VARCHAR[], before VARCHAR, after VARCHAR, prev_hash VARCHAR, hash VARCHAR);
 CREATE INDEX IF NOT EXISTS pensioner_id_number ON pensioner (id_number);
-CREATE INDEX IF NOT EXISTS holds_value ON holds (kind, value);
+CREATE INDEX IF NOT EXISTS holds_person ON holds (person_id);
+CREATE INDEX IF NOT EXISTS holds_value ON holds (value);
 CREATE INDEX IF NOT EXISTS resolved_to_person ON resolved_to (person_id);
 CREATE INDEX IF NOT EXISTS audit_person ON audit (person_id);
 """
@@ -118,18 +123,22 @@ class EmbeddedStore(GraphStore):
         if person_id is not None:
             found = self._rows("SELECT * FROM pensioner WHERE person_id = ?", [person_id])
         else:
-            found = self._rows("SELECT * FROM pensioner WHERE id_number = ? ORDER BY person_id LIMIT 1", [id_number])
+            found = self._rows("""SELECT * FROM pensioner
+                                  WHERE person_id = (SELECT min(person_id) FROM pensioner WHERE id_number = ?)""",
+                               [id_number])
         return rows.person(found[0] if found else None)
 
     def identifiers(self, person_id: str) -> list[Identifier]:
-        found = self._rows(
-            """SELECT h.kind, h.value, coalesce(i.shared, false) AS shared, h.origin,
-                      (SELECT count(*) FROM holds o WHERE o.kind = h.kind AND o.value = h.value) AS holders
-               FROM holds h LEFT JOIN identifier i USING (kind, value)
-               WHERE h.person_id = ? ORDER BY h.kind, h.value""",
-            [person_id],
-        )
-        return [rows.identifier(r) for r in found]
+        held = self._rows("SELECT kind, value, origin FROM holds WHERE person_id = ? ORDER BY kind, value", [person_id])
+        if not held:
+            return []
+        values = [h["value"] for h in held]
+        holders = {(r["kind"], r["value"]): r for r in self._rows(
+            f"""SELECT kind, value, count(*) AS holders, bool_or(coalesce(shared, false)) AS shared FROM holds
+                WHERE value IN ({", ".join("?" * len(values))}) GROUP BY kind, value""",
+            values,
+        )}
+        return [rows.identifier({**h, **holders[(h["kind"], h["value"])]}) for h in held]
 
     def evidence(self, person_id: str, since: date | None = None) -> list[EvidenceEdge]:
         start = datetime.combine(since, time()) if since else None

@@ -83,8 +83,8 @@ def _identifiers(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
             ON CONFLICT (kind, value) DO UPDATE SET {_upsert_set("identifier", ("shared",))}"""
     )
     cur.execute(
-        f"""INSERT INTO holds SELECT person_id, kind, value, origin FROM ({held})
-            ON CONFLICT (person_id, kind, value) DO UPDATE SET {_upsert_set("holds", ("origin",))}"""
+        f"""INSERT INTO holds SELECT person_id, kind, value, origin, coalesce(shared, false) FROM ({held})
+            ON CONFLICT (person_id, kind, value) DO UPDATE SET {_upsert_set("holds", ("origin", "shared"))}"""
     )
 
 
