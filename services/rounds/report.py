@@ -17,21 +17,21 @@ from services.rounds.roundfile import RoundSpec
 
 # name -> query; each returns rows of (label, value[, value...]) in display order
 FIGURES: dict[str, str] = {
-    "status": "SELECT status, count(*) FROM verdicts GROUP BY 1 ORDER BY 2 DESC",
+    "status": "SELECT status, count(*) FROM verdicts GROUP BY 1 ORDER BY 2 DESC, 1",
     "channels": """
         SELECT CASE WHEN method IN ('strong', 'weak') THEN 'silent ' || method ELSE method END, count(*)
-        FROM verdicts WHERE status = 'certified' GROUP BY 1 ORDER BY 2 DESC""",
+        FROM verdicts WHERE status = 'certified' GROUP BY 1 ORDER BY 2 DESC, 1""",
     "silent_sources": """
         SELECT source, count(*) FROM verdicts
-        WHERE status = 'certified' AND method IN ('strong', 'weak') GROUP BY 1 ORDER BY 2 DESC""",
+        WHERE status = 'certified' AND method IN ('strong', 'weak') GROUP BY 1 ORDER BY 2 DESC, 1""",
     "counties": """
         SELECT coalesce(r.county_code, 'unknown'), count(*) FILTER (WHERE v.status = 'certified'), count(*)
         FROM verdicts v JOIN registry r USING (person_id) GROUP BY 1 ORDER BY 1""",
-    "period_states": "SELECT period_state, count(*) FROM verdicts GROUP BY 1 ORDER BY 2 DESC",
+    "period_states": "SELECT period_state, count(*) FROM verdicts GROUP BY 1 ORDER BY 2 DESC, 1",
     "notices": "SELECT kind || ' / ' || channel, count(*) FROM notices GROUP BY 1 ORDER BY 1",
     "flags": """
         SELECT kind || ' / ' || severity, count(*), round(sum(coalesce(overpayment, 0)), 2)
-        FROM flags GROUP BY 1 ORDER BY 2 DESC""",
+        FROM flags GROUP BY 1 ORDER BY 2 DESC, 1""",
     "link_rate": """
         SELECT c.source, count(l.rid) FILTER (WHERE l.band = 'auto'), count(l.rid) FILTER (WHERE l.band = 'review'),
                count(l.rid) FILTER (WHERE l.band = 'none'), any_value(c.rejected_rows), any_value(c.input_rows)
@@ -39,11 +39,11 @@ FIGURES: dict[str, str] = {
         WHERE c.source <> 'registry' GROUP BY 1 ORDER BY 1""",
     "probability_histogram": """
         SELECT printf('%.1f–%.1f', b / 10.0, (b + 1) / 10.0), count(*)
-        FROM (SELECT least(floor(match_probability * 10), 9)::INT AS b FROM links WHERE person_id IS NOT NULL)
+        FROM (SELECT least(floor(match_probability * 10), 9)::INT AS b FROM links WHERE match_probability > 0)
         GROUP BY b ORDER BY b""",
     "rejects": """
         SELECT source || ': ' || regexp_replace(reason, '[^ ,:''()]*[0-9][^ ,:''()]*', '…', 'g'), count(*)
-        FROM rejects GROUP BY 1 ORDER BY 2 DESC LIMIT 25""",
+        FROM rejects GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 25""",
 }
 
 
@@ -98,7 +98,9 @@ h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin-top:2rem;bo
 .kpis{display:flex;gap:1rem;flex-wrap:wrap}.kpi{background:#f3f6fa;border-radius:8px;padding:.8rem 1.2rem}
 .kpi b{display:block;font-size:1.5rem}.grid{display:grid;grid-template-columns:1fr 1fr;gap:1.5rem}
 table{border-collapse:collapse;font-size:.85rem}td,th{padding:.2rem .6rem;border-bottom:1px solid #eee;text-align:right}
-td:first-child,th:first-child{text-align:left}.muted{color:#667}
+td:first-child,th:first-child{text-align:left}.muted{color:#667}.wide{grid-column:1/-1}
+.counties{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:.25rem .8rem;font-size:.8rem}
+.county{display:flex;align-items:center;gap:.3rem}.county i{display:inline-block;height:.7rem;background:#2f6fb3}
 """
 PALETTE = ("#2f6fb3", "#e07b39", "#3a9d5d", "#c94a4a", "#8a63b8", "#6b7a8f", "#d4a72c", "#2aa3a3")
 
@@ -117,8 +119,7 @@ def render_html(report: dict[str, Any]) -> str:
         ("Silent certifications by source", _bars(f["silent_sources"], share=True)),
         ("Status", _bars(f["status"], share=True)),
         ("Period states", _bars(f["period_states"])),
-        ("Certification rate by county", _bars([[c, ok / n if n else 0] for c, ok, n in f["counties"]],
-                                               percent=True)),
+        ("Certification rate by county", _county_grid(f["counties"])),
         ("Notices by kind and channel", _bars(f["notices"])),
         ("Flags by kind and severity", _table(["kind / severity", "flags", "overpayment ¥"], f["flags"])),
         ("Linkage per source", _table(["source", "linked", "review band", "unlinked", "rejected", "input rows"],
@@ -126,7 +127,8 @@ def render_html(report: dict[str, Any]) -> str:
         ("Link probability histogram", _bars(f["probability_histogram"])),
         ("Rejects by reason", _table(["source: reason", "rows"], f["rejects"])),
     ]
-    body = "".join(f"<section><h2>{html.escape(t)}</h2>{content}</section>" for t, content in sections)
+    body = "".join(f"<section{' class=wide' if t.endswith('county') else ''}><h2>{html.escape(t)}</h2>"
+                   f"{content}</section>" for t, content in sections)
     kpi_html = "".join(f"<div class=kpi><span class=muted>{html.escape(k)}</span><b>{html.escape(v)}</b></div>"
                        for k, v in kpis)
     return (f"<!doctype html><html lang=zh-CN><meta charset=utf-8><title>silentcert round {html.escape(report['round_id'])}"
@@ -153,6 +155,20 @@ def _bars(rows: list[list[Any]], share: bool = False, percent: bool = False) -> 
             f"<title>{html.escape(str(label))}: {text}</title></rect>"
             f"<text x={label_w + w + 4:.1f} y={y + 15} font-size=11>{text}</text>")
     return f"<svg width={width} height={len(rows) * height} role=img>{''.join(parts)}</svg>"
+
+
+def _county_grid(rows: list[list[Any]]) -> str:
+    """Many counties: a compact grid of small bars, the low ones in warm colours so they stand out."""
+    if not rows:
+        return "<p class=muted>none</p>"
+    cells = []
+    for county, certified, total in rows:
+        rate = certified / total if total else 0.0
+        colour = "#2f6fb3" if rate >= 0.95 else "#e07b39" if rate >= 0.9 else "#c94a4a"
+        cells.append(f"<div class=county title='{html.escape(str(county))}: {certified:,} of {total:,}'>"
+                     f"<span>{html.escape(str(county))}</span><i style='width:{rate * 60:.0f}px;background:{colour}'>"
+                     f"</i><span>{rate * 100:.1f}%</span></div>")
+    return f"<div class=counties>{''.join(cells)}</div>"
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:

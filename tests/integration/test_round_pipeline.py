@@ -6,6 +6,8 @@ import csv
 import datetime as dt
 import hashlib
 import os
+import shutil
+import struct
 import signal
 import subprocess
 import sys
@@ -106,3 +108,30 @@ def test_killed_round_resumes_to_the_same_outputs(round_dir, finished, tmp_path,
     process.wait()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
     assert _digests(out) == _digests(finished)
+
+
+# ---- the report page in a real browser --------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return struct.unpack(">II", header[16:24])
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (.ci/run installs it)")
+def test_report_renders_with_charts_in_headless_chromium(finished, tmp_path):
+    page = (finished / "report.html").read_text(encoding="utf-8")
+    assert page.count("<svg") >= 5 and "http" not in page.split("</title>", 1)[1], "charts inline, nothing fetched"
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,1600", f"--screenshot={shot}",
+         (finished / "report.html").as_uri()],
+        check=True, timeout=120, capture_output=True,
+    )
+    assert _png_size(shot) == (1200, 1600)
+    assert shot.stat().st_size > 30_000, "a blank page compresses to a few kB; charts do not"
