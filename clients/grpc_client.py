@@ -143,6 +143,17 @@ class SilentcertClient:
         request = resolver_pb2.SubmitRoundRequest(round_file=round_file, out_dir=out_dir)
         yield from self._stream(self.resolver.SubmitRound(request, timeout=timeout))
 
+    def fetch_round_file(self, out_dir: str, name: str, into: Path) -> int:
+        """Copy one output file of a finished server-side round to `into`; returns the bytes written."""
+        request = resolver_pb2.FetchRoundFileRequest(out_dir=out_dir, name=name)
+        tmp = into.with_name(f".{into.name}.part")
+        written = 0
+        with open(tmp, "wb") as handle:
+            for response in self._stream(self.resolver.FetchRoundFile(request, timeout=self.timeout * 30)):
+                written += handle.write(response.chunk)
+        tmp.replace(into)
+        return written
+
     # --- liveness -------------------------------------------------------------------------------------------
 
     def get_liveness(self, *, person_id: str | None = None, id_number: str | None = None,

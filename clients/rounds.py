@@ -35,11 +35,62 @@ def register(sub: argparse._SubParsersAction) -> None:
                           "NEO4J_PASSWORD)")
     run.set_defaults(handler=run_command)
 
+    submit = rounds_sub.add_parser("submit", help="run a round on running silentcert services and follow it")
+    submit.add_argument("round_file", help="round.toml path on the server's file system")
+    submit.add_argument("--out", required=True, help="output directory on the server's file system")
+    submit.add_argument("--server", required=True, metavar="HOST:PORT", help="the resolver service")
+    submit.add_argument("--token", default=None, help="bearer token (or env SILENTCERT_TOKEN); role batch")
+    submit.add_argument("--ca", type=Path, default=None, help="CA certificate for TLS (plaintext without it)")
+    submit.add_argument("--cert", type=Path, default=None, help="client certificate for mutual TLS")
+    submit.add_argument("--key", type=Path, default=None, help="client key for mutual TLS")
+    submit.add_argument("--fetch", type=Path, default=None, metavar="DIR",
+                        help="copy the round's output files from the server into DIR when it has finished")
+    submit.set_defaults(handler=submit_command)
+
 
 def run_command(args: argparse.Namespace) -> int:
     summary = run_round_files(args.round_file, args.out, args.store, args.neo4j or os.environ.get("NEO4J_URI"))
     print_summary(summary)
     return 0
+
+
+def submit_command(args: argparse.Namespace) -> int:
+    from clients.grpc_client import ClientTls, SilentcertClient, open_channel
+    from services.rounds.outputs import OUTPUT_NAMES
+
+    tls = ClientTls(args.ca, args.cert, args.key) if args.ca else None
+    channel = open_channel(args.server, token=args.token or os.environ.get("SILENTCERT_TOKEN"), tls=tls)
+    progress = ConsoleProgress()
+    with SilentcertClient(args.server, channel=channel) as client:
+        final = _follow(client.submit_round(args.round_file, args.out), progress)
+        print(f"\n{final.message}")
+        for name, count in sorted(final.summary.counts.items()):
+            print(f"  {name:<24}{count:>12,}")
+        if args.fetch:
+            args.fetch.mkdir(parents=True, exist_ok=True)
+            for name in OUTPUT_NAMES:
+                size = client.fetch_round_file(args.out, name, args.fetch / name)
+                print(f"fetched {name} ({size:,} bytes)")
+            print(f"outputs: {args.fetch.resolve()}")
+    return 0
+
+
+def _follow(events, progress: ConsoleProgress):
+    """Show streamed round events as local progress; returns the final event."""
+    last, current = None, None
+    for event in events:
+        if event.stage == "done":
+            last = event
+            continue
+        if event.stage != current:
+            if current:
+                progress.stage_finished(current, {})
+            progress.stage_started(event.stage)
+            current = event.stage
+        progress.advance(event.stage, event.rows_done, event.rows_total or None)
+    if current:
+        progress.stage_finished(current, {})
+    return last
 
 
 def run_round_files(round_file: Path, out: Path, store: Path | None, neo4j_uri: str | None) -> RoundSummary:

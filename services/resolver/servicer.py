@@ -21,6 +21,7 @@ from services import proto_values as pv
 from services import request_checks as check
 from services.errors import NotFound
 from services.resolver.one_record import Candidate, RecordQuery, ResolveOne
+from services.rounds import outputs
 from silentcert.resolver.v1 import resolver_pb2 as pb
 from silentcert.resolver.v1 import resolver_pb2_grpc
 
@@ -77,6 +78,12 @@ class ResolverServicer(resolver_pb2_grpc.ResolverServiceServicer):
         round_file = Path(check.required(request.round_file, "round_file"))
         out_dir = Path(check.required(request.out_dir, "out_dir"))
         yield from _stream_round(lambda emit: self.run_round(round_file, out_dir, emit))
+
+    def FetchRoundFile(self, request: pb.FetchRoundFileRequest,
+                       context: grpc.ServicerContext) -> Iterator[pb.FetchRoundFileResponse]:
+        path = outputs.output_file(check.required(request.out_dir, "out_dir"), check.required(request.name, "name"))
+        for chunk in outputs.read_chunks(path):
+            yield pb.FetchRoundFileResponse(chunk=chunk)
 
 
 def _stream_round(run: Callable[[Callable[[RoundEvent], None]], RoundOutcome]) -> Iterator[pb.SubmitRoundResponse]:

@@ -21,6 +21,7 @@ RPC_ROLES: dict[str, frozenset[str]] = {
     _RESOLVER + "ResolveRecord": frozenset({CERTIFIER, REVIEWER, BATCH}),
     _RESOLVER + "GetIdentifiers": frozenset({CERTIFIER, REVIEWER}),
     _RESOLVER + "SubmitRound": frozenset({BATCH}),
+    _RESOLVER + "FetchRoundFile": frozenset({BATCH}),
     _LIVENESS + "GetLiveness": frozenset({READER, CERTIFIER, REVIEWER, BATCH}),
     _LIVENESS + "StreamLiveness": frozenset({READER, CERTIFIER, REVIEWER, BATCH}),
     _LIVENESS + "RecordCertification": frozenset({CERTIFIER}),

@@ -545,3 +545,53 @@ class SubmitRoundResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SubmitRoundResponse: _TypeAlias = SubmitRoundResponse  # noqa: Y015
+
+@_typing.final
+class FetchRoundFileRequest(_message.Message):
+    """FetchRoundFileRequest names a round's output directory on the server and one of its output files."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OUT_DIR_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    out_dir: _builtins.str
+    """Output directory of a round on the server's file system (as given to SubmitRound)."""
+    name: _builtins.str
+    """File name: one of the CONTRACT section 3 files (verdicts.csv, links.csv, rejects.csv, flags.csv,
+    notices.csv, report.json, report.html).
+    """
+    def __init__(
+        self,
+        *,
+        out_dir: _builtins.str = ...,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "out_dir", b"out_dir"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FetchRoundFileRequest: _TypeAlias = FetchRoundFileRequest  # noqa: Y015
+
+@_typing.final
+class FetchRoundFileResponse(_message.Message):
+    """FetchRoundFileResponse is one chunk of the file, in order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHUNK_FIELD_NUMBER: _builtins.int
+    chunk: _builtins.bytes
+    """The next bytes of the file (at most 1 MiB)."""
+    def __init__(
+        self,
+        *,
+        chunk: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FetchRoundFileResponse: _TypeAlias = FetchRoundFileResponse  # noqa: Y015

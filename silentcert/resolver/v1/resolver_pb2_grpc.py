@@ -50,6 +50,11 @@ class ResolverServiceStub:
                 request_serializer=silentcert_dot_resolver_dot_v1_dot_resolver__pb2.SubmitRoundRequest.SerializeToString,
                 response_deserializer=silentcert_dot_resolver_dot_v1_dot_resolver__pb2.SubmitRoundResponse.FromString,
                 _registered_method=True)
+        self.FetchRoundFile = channel.unary_stream(
+                '/silentcert.resolver.v1.ResolverService/FetchRoundFile',
+                request_serializer=silentcert_dot_resolver_dot_v1_dot_resolver__pb2.FetchRoundFileRequest.SerializeToString,
+                response_deserializer=silentcert_dot_resolver_dot_v1_dot_resolver__pb2.FetchRoundFileResponse.FromString,
+                _registered_method=True)
 
 
 class ResolverServiceServicer:
@@ -79,6 +84,14 @@ class ResolverServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FetchRoundFile(self, request, context):
+        """Streams one output file of a finished round (verdicts.csv, links.csv, rejects.csv, flags.csv, notices.csv,
+        report.json or report.html) in chunks, so a batch client can fetch what SubmitRound wrote on the server.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ResolverServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -96,6 +109,11 @@ def add_ResolverServiceServicer_to_server(servicer, server):
                     servicer.SubmitRound,
                     request_deserializer=silentcert_dot_resolver_dot_v1_dot_resolver__pb2.SubmitRoundRequest.FromString,
                     response_serializer=silentcert_dot_resolver_dot_v1_dot_resolver__pb2.SubmitRoundResponse.SerializeToString,
+            ),
+            'FetchRoundFile': grpc.unary_stream_rpc_method_handler(
+                    servicer.FetchRoundFile,
+                    request_deserializer=silentcert_dot_resolver_dot_v1_dot_resolver__pb2.FetchRoundFileRequest.FromString,
+                    response_serializer=silentcert_dot_resolver_dot_v1_dot_resolver__pb2.FetchRoundFileResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -180,6 +198,33 @@ class ResolverService:
             '/silentcert.resolver.v1.ResolverService/SubmitRound',
             silentcert_dot_resolver_dot_v1_dot_resolver__pb2.SubmitRoundRequest.SerializeToString,
             silentcert_dot_resolver_dot_v1_dot_resolver__pb2.SubmitRoundResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FetchRoundFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/silentcert.resolver.v1.ResolverService/FetchRoundFile',
+            silentcert_dot_resolver_dot_v1_dot_resolver__pb2.FetchRoundFileRequest.SerializeToString,
+            silentcert_dot_resolver_dot_v1_dot_resolver__pb2.FetchRoundFileResponse.FromString,
             options,
             channel_credentials,
             insecure,

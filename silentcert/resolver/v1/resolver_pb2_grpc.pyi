@@ -45,6 +45,10 @@ class ResolverServiceStub:
     """SubmitRound runs the round named by a round.toml on the server and streams its progress; the last
     message carries the summary.
     """
+    FetchRoundFile: _grpc.UnaryStreamMultiCallable[_resolver_pb2.FetchRoundFileRequest, _resolver_pb2.FetchRoundFileResponse]
+    """Streams one output file of a finished round (verdicts.csv, links.csv, rejects.csv, flags.csv, notices.csv,
+    report.json or report.html) in chunks, so a batch client can fetch what SubmitRound wrote on the server.
+    """
 
 @_typing.type_check_only
 class ResolverServiceAsyncStub(ResolverServiceStub):
@@ -60,6 +64,10 @@ class ResolverServiceAsyncStub(ResolverServiceStub):
     SubmitRound: _aio.UnaryStreamMultiCallable[_resolver_pb2.SubmitRoundRequest, _resolver_pb2.SubmitRoundResponse]  # type: ignore[assignment]
     """SubmitRound runs the round named by a round.toml on the server and streams its progress; the last
     message carries the summary.
+    """
+    FetchRoundFile: _aio.UnaryStreamMultiCallable[_resolver_pb2.FetchRoundFileRequest, _resolver_pb2.FetchRoundFileResponse]  # type: ignore[assignment]
+    """Streams one output file of a finished round (verdicts.csv, links.csv, rejects.csv, flags.csv, notices.csv,
+    report.json or report.html) in chunks, so a batch client can fetch what SubmitRound wrote on the server.
     """
 
 class ResolverServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -91,6 +99,16 @@ class ResolverServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_abc.Iterator[_resolver_pb2.SubmitRoundResponse], _abc.AsyncIterator[_resolver_pb2.SubmitRoundResponse]]:
         """SubmitRound runs the round named by a round.toml on the server and streams its progress; the last
         message carries the summary.
+        """
+
+    @_abc_1.abstractmethod
+    def FetchRoundFile(
+        self,
+        request: _resolver_pb2.FetchRoundFileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_resolver_pb2.FetchRoundFileResponse], _abc.AsyncIterator[_resolver_pb2.FetchRoundFileResponse]]:
+        """Streams one output file of a finished round (verdicts.csv, links.csv, rejects.csv, flags.csv, notices.csv,
+        report.json or report.html) in chunks, so a batch client can fetch what SubmitRound wrote on the server.
         """
 
 def add_ResolverServiceServicer_to_server(servicer: ResolverServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

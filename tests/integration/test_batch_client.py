@@ -1,0 +1,47 @@
+"""The batch client: submit a round to running services over gRPC, follow its progress, fetch its outputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from clients.cli import main
+from graph.embedded import EmbeddedStore
+from services import serving
+from services.security.settings import SecuritySettings
+from synthetic import generate
+
+
+@pytest.fixture
+def server(tmp_path):
+    store = EmbeddedStore(tmp_path / "graph.duckdb")
+    settings = serving.ServeSettings(address="127.0.0.1:0", security=SecuritySettings(insecure_dev=True))
+    running = serving.start(settings, [store])
+    yield f"127.0.0.1:{running.port}"
+    running.server.stop(0).wait()
+    store.close()
+
+
+def test_submit_follow_and_fetch(server, tmp_path, capsys):
+    generate(pensioners=800, seed=5, as_of=dt.date(2021, 10, 31), out=tmp_path / "round")
+    server_out, fetched = tmp_path / "server-out", tmp_path / "fetched"
+    code = main(["round", "submit", str(tmp_path / "round" / "round.toml"), "--out", str(server_out),
+                 "--server", server, "--fetch", str(fetched)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "written to" in printed and "publish.verdicts" in printed
+    for name in ("verdicts.csv", "links.csv", "rejects.csv", "flags.csv", "notices.csv", "report.json",
+                 "report.html"):
+        assert (fetched / name).read_bytes() == (server_out / name).read_bytes(), name
+
+
+def test_fetching_anything_but_an_output_is_refused(server, tmp_path, capsys):
+    from clients.grpc_client import SilentcertClient
+    from services.errors import InvalidInput, NotFound
+
+    with SilentcertClient(server) as client:
+        with pytest.raises(InvalidInput, match="name must be one of"):
+            client.fetch_round_file(str(tmp_path), "../../etc/passwd", tmp_path / "x")
+        with pytest.raises(NotFound, match="not the output directory of a round"):
+            client.fetch_round_file(str(tmp_path), "verdicts.csv", tmp_path / "x")
