@@ -60,3 +60,55 @@ class DuckDBEngine(LinkageEngine):
 
     def close(self) -> None:
         self._con.close()
+
+
+class SparkEngine(LinkageEngine):
+    """Splink on Spark (``splink.SparkAPI``): ``local[*]`` on one machine, a cluster URL on many.
+
+    pyspark is imported here and only here, so the rest of the resolver runs without it. The
+    Splink similarity jar (Jaro–Winkler and friends as Spark UDFs) is put on ``spark.jars``.
+    ``checkpoint_dir`` is where Splink breaks long lineages; a temporary directory by default.
+    """
+
+    def __init__(self, *, master: str = "local[*]", driver_memory: str = "2g", shuffle_partitions: int = 8,
+                 checkpoint_dir: str | None = None, app_name: str = "silentcert-linkage"):
+        import tempfile
+
+        from pyspark.sql import SparkSession
+        from splink import SparkAPI
+        from splink.backends.spark import similarity_jar_location
+
+        self._tmp = None if checkpoint_dir else tempfile.TemporaryDirectory(prefix="silentcert-spark-")
+        self._spark = (
+            SparkSession.builder.master(master).appName(app_name)
+            .config("spark.jars", similarity_jar_location())
+            .config("spark.driver.memory", driver_memory)
+            .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+            .config("spark.default.parallelism", str(shuffle_partitions))
+            .config("spark.ui.enabled", "false")
+            .getOrCreate()
+        )
+        self._spark.sparkContext.setCheckpointDir(checkpoint_dir or self._tmp.name)
+        self._api = SparkAPI(spark_session=self._spark, num_partitions_on_repartition=shuffle_partitions)
+
+    def db_api(self):
+        return self._api
+
+    def register(self, table: pa.Table, name: str):
+        return self._api.register(self._spark.createDataFrame(table), dataset_display_name=name)
+
+    def close(self) -> None:
+        self._spark.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+def engine_for(name: str, *, memory_limit: str | None = "2GB") -> LinkageEngine:
+    """The engine a round's ``[linkage] engine`` names: ``duckdb`` (default) or ``spark``."""
+    if name == "duckdb":
+        return DuckDBEngine(memory_limit=memory_limit)
+    if name == "spark":
+        return SparkEngine()
+    from services.errors import InvalidInput
+
+    raise InvalidInput(f"unknown linkage engine {name!r}: choose duckdb or spark", field="engine")

@@ -19,7 +19,7 @@ from typing import Callable
 import duckdb
 
 from services.resolver import deterministic, identifier_graph, probabilistic
-from services.resolver.engines import DuckDBEngine, LinkageEngine
+from services.resolver.engines import LinkageEngine, engine_for
 from services.resolver.settings import LinkageSettings
 
 Progress = Callable[[str, dict], None]
@@ -39,7 +39,7 @@ def link_round(
     """Run the linkage passes over ``registry``/``records`` in ``con``; returns the stage stats."""
     report = progress or (lambda step, stats: None)
     own_engine = engine is None
-    engine = engine or DuckDBEngine()
+    engine = engine or engine_for(settings.engine)
     stats: dict = {}
     started = time.perf_counter()
     try:

@@ -21,6 +21,10 @@ DEFAULT_BLOCKING = (
 )
 
 
+#: Where Splink can run (``engines.engine_for`` builds them).
+ENGINES = ("duckdb", "spark")
+
+
 @dataclass(frozen=True)
 class LinkageSettings:
     """How records are linked to registry persons in one round.
@@ -28,6 +32,8 @@ class LinkageSettings:
     ``auto_threshold`` and ``review_floor`` cut a link's probability into the bands
     ``auto`` / ``review`` / ``none``. ``model_path`` loads a trained Splink model instead of
     training on the round; ``save_model_path`` is where the round's model JSON is written.
+    ``engine`` is where Splink runs: ``duckdb`` (in process, the default) or ``spark``
+    (``pip install silentcert[spark]``, Java 17; see docs/scaling.md).
     """
 
     auto_threshold: float = 0.95
@@ -42,6 +48,7 @@ class LinkageSettings:
     model_path: Path | None = None
     save_model_path: Path | None = None
     seed: int = 1
+    engine: str = "duckdb"
 
     def __post_init__(self) -> None:
         if not 0.0 < self.review_floor <= self.auto_threshold <= 1.0:
@@ -55,6 +62,8 @@ class LinkageSettings:
                 f"candidate_floor {self.candidate_floor} must lie in [0, review_floor]",
                 field="candidate_floor",
             )
+        if self.engine not in ENGINES:
+            raise InvalidInput(f"linkage engine {self.engine!r} unknown: choose {' or '.join(ENGINES)}", field="engine")
         if self.shared_identifier_cap >= self.auto_threshold:
             raise InvalidInput(
                 "shared_identifier_cap must stay below auto_threshold: a shared phone or card "

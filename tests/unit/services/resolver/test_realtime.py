@@ -163,3 +163,36 @@ def test_unknown_model_level_is_refused_at_load(small_round):
     document["comparisons"][0]["comparison_levels"][2]["sql_condition"] = "soundex(id_number_l) = soundex(id_number_r)"
     with pytest.raises(InvalidInput, match="not one the real-time scorer evaluates"):
         MatchModel(document)
+
+
+def test_serve_with_model_answers_resolve_record_over_grpc(small_round, tmp_path):
+    import grpc
+
+    from graph.embedded import EmbeddedStore
+    from services import serving
+    from services.security.settings import SecuritySettings
+    from silentcert.resolver.v1 import resolver_pb2 as pb
+    from silentcert.resolver.v1 import resolver_pb2_grpc
+
+    con, _, model_path = small_round
+    con.execute("CHECKPOINT")
+    db_copy = tmp_path / "round.duckdb"
+    con.execute(f"ATTACH '{db_copy}' AS copy; COPY FROM DATABASE {con.sql('SELECT current_database()').fetchall()[0][0]} "
+                "TO copy; DETACH copy")
+    person_id, id_number, name = con.sql(
+        "SELECT person_id, id_number, name FROM registry WHERE id_number IS NOT NULL ORDER BY person_id DESC LIMIT 1"
+    ).fetchall()[0]
+    settings = serving.ServeSettings(address="127.0.0.1:0", services=("resolver",), model_path=model_path,
+                                     registry_db=db_copy, security=SecuritySettings(insecure_dev=True))
+    with EmbeddedStore(tmp_path / "graph.duckdb") as store:
+        running = serving.start(settings, [store], serving.model_engines(settings))
+        try:
+            with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+                reply = resolver_pb2_grpc.ResolverServiceStub(channel).ResolveRecord(
+                    pb.ResolveRecordRequest(record=pb.RecordFields(id_number=id_number[:-1] + ("0" if id_number[-1] != "0" else "1"), name=name)))
+        finally:
+            running.server.stop(0)
+            running.security.close()
+    best = reply.candidates[0]
+    assert best.person_id == person_id and best.method == pb.LINK_METHOD_SPLINK
+    assert {f.field for f in best.fields} >= {"id_number", "name", "birth_date"}

@@ -1,0 +1,66 @@
+"""Linkage engines: the same round linked on Spark and on DuckDB gives the same links.
+
+The Spark test needs pyspark (``pip install .[spark]``) and Java 17; it is skipped without them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from services.errors import InvalidInput
+from services.resolver.engines import DuckDBEngine, engine_for
+from services.resolver.linking import link_round
+from services.resolver.settings import LinkageSettings
+
+RECORDS = 3000
+# Both engines score with the model's priors: EM on a different engine draws different random
+# samples, so trained parameters (and links near a threshold) may legitimately differ.
+PRIORS = LinkageSettings(min_training_records=10**9)
+LINKS = "SELECT rid, person_id, round(match_probability, 9), method, band FROM links ORDER BY rid"
+
+
+def _round_copy(small_round) -> duckdb.DuckDBPyConnection:
+    source, _, _ = small_round
+    registry = source.sql("SELECT * FROM registry").to_arrow_table()
+    # Records without a valid ID number first: those are the ones the Splink pass scores.
+    records = source.sql(f"SELECT * FROM records ORDER BY id_number IS NULL DESC, rid LIMIT {RECORDS}").to_arrow_table()
+    con = duckdb.connect()
+    con.execute("CREATE TABLE registry AS SELECT * FROM registry")
+    con.execute("CREATE TABLE records AS SELECT * FROM records")
+    return con
+
+
+def test_importing_the_resolver_does_not_import_pyspark():
+    code = "import sys, services.resolver.linking, services.resolver.engines; print('pyspark' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_unknown_engine_is_refused():
+    with pytest.raises(InvalidInput):
+        LinkageSettings(engine="hadoop")
+    with pytest.raises(InvalidInput):
+        engine_for("hadoop")
+
+
+@pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs Java 17 on PATH")
+def test_spark_engine_gives_the_same_links_as_duckdb(small_round):
+    pytest.importorskip("pyspark", reason="pip install .[spark]")
+    from services.resolver.engines import SparkEngine
+
+    on_duckdb = _round_copy(small_round)
+    duck_stats = link_round(on_duckdb, PRIORS, engine=DuckDBEngine(memory_limit="1GB"))
+    on_spark = _round_copy(small_round)
+    engine = SparkEngine(master="local[2]", shuffle_partitions=4)
+    try:
+        spark_stats = link_round(on_spark, PRIORS, engine=engine)
+    finally:
+        engine.close()
+    assert duck_stats["splink"]["candidates"] > 100
+    assert spark_stats["splink"]["candidates"] == duck_stats["splink"]["candidates"]
+    assert on_spark.execute(LINKS).fetchall() == on_duckdb.execute(LINKS).fetchall()
