@@ -161,10 +161,26 @@ def linkage(con, limit: int) -> list[Figure]:
                                      AND linked_person IS DISTINCT FROM person_id""", limit)
         figures.append(_ratio("linkage", f"recall {label}", correct, actual,
                               f">= {LINK_RECALL}" if source is None else "", examples))
+    figures += _wrong_links(con)
     figures += _attributable(con, limit)
     figures += _nobody(con, limit)
     figures += _malformed(con, limit)
     return figures
+
+
+def _wrong_links(con) -> list[Figure]:
+    """Published links to the wrong person, by who the row really belongs to."""
+    rows = con.execute("""
+        SELECT s.source || ': ' || CASE
+                 WHEN s.person_id IS NULL THEN 'truth nobody (non-pensioner, operator)'
+                 WHEN pt.couple_id IS NOT NULL AND pt.couple_id = pl.couple_id THEN 'linked to the truth person''s spouse'
+                 ELSE 'another pensioner' END, count(*)
+        FROM scored s LEFT JOIN persons pt ON pt.person_id = s.person_id
+        LEFT JOIN persons pl ON pl.person_id = s.linked_person
+        WHERE s.malformed = '0' AND s.linked_person IS NOT NULL AND s.linked_person IS DISTINCT FROM s.person_id
+        GROUP BY 1 ORDER BY 2 DESC LIMIT 12""").fetchall()
+    predicted = con.execute("SELECT count(*) FROM scored WHERE malformed = '0' AND linked_person IS NOT NULL").fetchone()[0]
+    return [Figure("linkage", f"  wrong link: {label}", n / predicted, "", n, predicted) for label, n in rows]
 
 
 def _attributable(con, limit: int) -> list[Figure]:
