@@ -103,12 +103,12 @@ class SparkEngine(LinkageEngine):
             self._tmp.cleanup()
 
 
-def engine_for(name: str, *, memory_limit: str | None = "2GB") -> LinkageEngine:
+def engine_for(name: str, *, spark_master: str = "local[*]", memory_limit: str | None = "2GB") -> LinkageEngine:
     """The engine a round's ``[linkage] engine`` names: ``duckdb`` (default) or ``spark``."""
     if name == "duckdb":
         return DuckDBEngine(memory_limit=memory_limit)
     if name == "spark":
-        return SparkEngine()
+        return SparkEngine(master=spark_master)
     from services.errors import InvalidInput
 
     raise InvalidInput(f"unknown linkage engine {name!r}: choose duckdb or spark", field="engine")

@@ -39,7 +39,7 @@ def link_round(
     """Run the linkage passes over ``registry``/``records`` in ``con``; returns the stage stats."""
     report = progress or (lambda step, stats: None)
     own_engine = engine is None
-    engine = engine or engine_for(settings.engine)
+    engine = engine or engine_for(settings.engine, spark_master=settings.spark_master)
     stats: dict = {}
     started = time.perf_counter()
     try:

@@ -33,7 +33,7 @@ class LinkageSettings:
     ``auto`` / ``review`` / ``none``. ``model_path`` loads a trained Splink model instead of
     training on the round; ``save_model_path`` is where the round's model JSON is written.
     ``engine`` is where Splink runs: ``duckdb`` (in process, the default) or ``spark``
-    (``pip install silentcert[spark]``, Java 17; see docs/scaling.md).
+    (``pip install silentcert[spark]``, Java 17; see docs/scaling.md) at ``spark_master``.
     """
 
     auto_threshold: float = 0.95
@@ -49,6 +49,7 @@ class LinkageSettings:
     save_model_path: Path | None = None
     seed: int = 1
     engine: str = "duckdb"
+    spark_master: str = "local[*]"
 
     def __post_init__(self) -> None:
         if not 0.0 < self.review_floor <= self.auto_threshold <= 1.0:
