@@ -1,0 +1,214 @@
+"""A round's graph as ``neo4j-admin database import`` CSV files, written by DuckDB SQL, and the bulk load itself.
+
+The first load of a province into an empty Neo4j goes through the import tool (store files written directly,
+hundreds of thousands of rows a second) instead of ``UNWIND … MERGE`` transactions; later rounds are merged
+incrementally by :meth:`graph.neo4j_store.Neo4jStore.publish_round`. The graph is exactly the one that method
+builds from the same round (labels, properties and their types, relationships): the SQL below mirrors
+``graph/queries/publish_*.cypher`` rule by rule, and ``tests/integration/test_neo4j_bulk.py`` compares the two.
+
+The SQL reads five relations named like the RoundExport tables with a ``bulk_`` prefix (``bulk_pensioners``,
+``bulk_identifiers``, ``bulk_events``, ``bulk_flags``, ``bulk_flag_citations``; columns as
+``graph.store.EXPORT_COLUMNS``): views over a round's working database,
+or a :class:`~graph.store.RoundExport`'s arrow tables registered with :func:`register_export`.
+
+ID spaces: ``Pensioner`` (person_id), ``Record`` (the event key, shared by Event and DeathRecord so a citation
+file needs one end space), ``Identifier`` (``kind:value``, not stored: IdNumber, Phone and Card values may
+coincide), ``Flag`` and ``Round``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+import neo4j
+
+from graph import exports
+from graph.neo4j_local import bulk_import, server
+from graph.neo4j_local.settings import LocalNeo4jSettings
+from graph.neo4j_store import Neo4jStore
+from graph.store import EXPORT_COLUMNS, NODE_LABELS, RELATIONSHIP_TYPES, RoundExport
+from services.errors import Conflict, StageFailed
+
+_TIMESTAMP = "strftime(occurred_at, '%Y-%m-%dT%H:%M:%S')"  # as Neo4jStore sends it: whole seconds
+_IS_DEATH = "coalesce(kind = 'death', false)"
+_KNOWN_PERSON = "person_id IN (SELECT person_id FROM bulk_pensioners)"
+_IDENTIFIERS = (("IdNumber", "id_number", "id_number", "HAS_ID"), ("Phone", "phone", "phone", "HAS_PHONE"),
+                ("Card", "card", "card_no", "HAS_CARD"))
+
+
+def _identifier_nodes(kind: str, event_column: str) -> str:
+    """Held values (MATCHed to a known pensioner first; the last holder in person_id order sets `shared`), plus
+    values only seen on records (merged by OBSERVED_ON, no `shared`)."""
+    return f"""
+        WITH held AS (
+            SELECT value, arg_max_null(shared, person_id) AS shared FROM bulk_identifiers
+            WHERE kind = '{kind}' AND {_KNOWN_PERSON} GROUP BY value),
+        seen AS (SELECT DISTINCT {event_column} AS value FROM bulk_events WHERE {event_column} IS NOT NULL)
+        SELECT '{kind}:' || value AS ":ID(Identifier)", value, shared AS "shared:boolean"
+        FROM held FULL JOIN seen USING (value)"""
+
+
+def _record_nodes(death: bool) -> str:
+    return f"""
+        SELECT key AS "key:ID(Record)", source, kind, record_id, {_TIMESTAMP} AS "occurred_at:localdatetime",
+               passed AS "passed:boolean"
+        FROM bulk_events WHERE {_IS_DEATH} = {str(death).lower()}"""
+
+
+NODE_SQL: dict[str, str] = {
+    "Round": """
+        SELECT round_id AS "round_id:ID(Round)", as_of AS "as_of:date", published_at AS "published_at:datetime"
+        FROM bulk_round""",
+    "Pensioner": """
+        SELECT person_id AS "person_id:ID(Pensioner)", id_number, name, name_pinyin, sex,
+               birth_date AS "birth_date:date", phone, card_no, county_code, unit_id,
+               monthly_pension AS "monthly_pension:double", status, method, source,
+               evidence_at AS "evidence_at:date", probability AS "probability:double",
+               certified_until AS "certified_until:date", period_state, (SELECT round_id FROM bulk_round) AS round_id
+        FROM bulk_pensioners""",
+    **{label: _identifier_nodes(kind, column) for label, kind, column, _ in _IDENTIFIERS},
+    "Event": _record_nodes(death=False),
+    "DeathRecord": _record_nodes(death=True),
+    "Flag": """
+        SELECT flag_id AS "flag_id:ID(Flag)", 'open' AS status, person_id, kind, severity, detail,
+               overpayment AS "overpayment:double", ring_id, county_code, (SELECT round_id FROM bulk_round) AS round_id
+        FROM bulk_flags""",
+}
+
+
+def _holds(kind: str) -> str:
+    return f"""
+        SELECT person_id AS ":START_ID(Pensioner)", '{kind}:' || value AS ":END_ID(Identifier)", origin
+        FROM bulk_identifiers WHERE kind = '{kind}' AND {_KNOWN_PERSON}"""
+
+
+RELATIONSHIP_SQL: dict[str, str] = {
+    "VERDICT": """
+        SELECT person_id AS ":START_ID(Pensioner)", (SELECT round_id FROM bulk_round) AS ":END_ID(Round)",
+               status, method, source, evidence_at AS "evidence_at:date", probability AS "probability:double",
+               certified_until AS "certified_until:date", period_state
+        FROM bulk_pensioners""",
+    **{rel: _holds(kind) for _, kind, _, rel in _IDENTIFIERS},
+    "OBSERVED_ON": " UNION ALL ".join(
+        f"""SELECT key AS ":START_ID(Record)", '{kind}:' || {column} AS ":END_ID(Identifier)"
+            FROM bulk_events WHERE {column} IS NOT NULL"""
+        for _, kind, column, _ in _IDENTIFIERS),
+    "RESOLVED_TO": f"""
+        SELECT key AS ":START_ID(Record)", person_id AS ":END_ID(Pensioner)",
+               match_probability AS "probability:double", method, (SELECT round_id FROM bulk_round) AS round_id
+        FROM bulk_events WHERE {_KNOWN_PERSON}""",
+    "CONCERNS": f"""
+        SELECT flag_id AS ":START_ID(Flag)", person_id AS ":END_ID(Pensioner)" FROM bulk_flags WHERE {_KNOWN_PERSON}""",
+    "CITES": """
+        SELECT DISTINCT flag_id AS ":START_ID(Flag)", event_key AS ":END_ID(Record)" FROM bulk_flag_citations
+        WHERE flag_id IN (SELECT flag_id FROM bulk_flags) AND event_key IN (SELECT key FROM bulk_events)""",
+}
+
+
+@dataclass(frozen=True)
+class ImportFiles:
+    """The CSV files of one round and the rows each holds (= nodes per label, relationships per type)."""
+
+    folder: Path
+    nodes: dict[str, list[Path]]
+    relationships: dict[str, list[Path]]
+    rows: dict[str, int]
+
+
+def register_export(con: duckdb.DuckDBPyConnection, export: RoundExport) -> None:
+    """Make a RoundExport's tables (conformed: typed, one row per key) the relations the SQL reads."""
+    for name in EXPORT_COLUMNS:
+        con.register(f"bulk_{name}", exports.conform(name, getattr(export, name)))
+
+
+def create_export_views(con: duckdb.DuckDBPyConnection, export_queries: dict[str, str]) -> None:
+    """Temporary views named like the RoundExport tables over a round's working database (read-only is enough)."""
+    for name, query in export_queries.items():
+        columns = ", ".join(f'CAST("{c}" AS {_sql_type(name, c)}) AS "{c}"' for c in EXPORT_COLUMNS[name])
+        con.execute(f"CREATE OR REPLACE TEMP VIEW bulk_{name} AS SELECT {columns} FROM ({query})")
+
+
+def write_import_files(con: duckdb.DuckDBPyConnection, round_id: str, as_of: date, folder: Path,
+                       published_at: datetime | None = None) -> ImportFiles:
+    """COPY every node label and relationship type to `folder`/<name>.csv with import-tool headers."""
+    folder.mkdir(parents=True, exist_ok=True)
+    published_at = published_at or datetime.now(timezone.utc)
+    con.execute("CREATE OR REPLACE TEMP TABLE bulk_round (round_id VARCHAR, as_of DATE, published_at VARCHAR)")
+    con.execute("INSERT INTO bulk_round VALUES (?, ?, ?)",
+                [round_id, as_of, published_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")])
+    rows: dict[str, int] = {}
+    paths: dict[str, list[Path]] = {}
+    for name, query in {**NODE_SQL, **RELATIONSHIP_SQL}.items():
+        path = folder / f"{name}.csv"
+        rows[name] = con.execute(f"COPY ({query}) TO '{path}' (FORMAT csv, HEADER)").fetchall()[0][0]
+        paths[name] = [path]
+    return ImportFiles(folder, {k: paths[k] for k in NODE_SQL}, {k: paths[k] for k in RELATIONSHIP_SQL}, rows)
+
+
+def expected_counts(files: ImportFiles) -> dict[str, int]:
+    """What GraphStore.counts() must report after importing `files` (before audit entries are appended)."""
+    found = dict.fromkeys((*NODE_LABELS, *RELATIONSHIP_TYPES), 0)
+    found.update(files.rows)
+    return found
+
+
+def import_round(settings: LocalNeo4jSettings, files: ImportFiles, *, heap: str = "2g") -> Neo4jStore:
+    """Stop the local server, replace its `neo4j` database with `files`, start it, apply the schema, check the
+    counts; returns a store connected to it (the caller closes it). The server is left running."""
+    server.stop(settings)
+    (settings.logs_dir / "import.report").unlink(missing_ok=True)  # a stale report would read as skipped rows
+    result = bulk_import(settings, files.nodes, files.relationships, heap=heap)
+    _refuse_skipped_rows(result.report_file)
+    server.start(settings)
+    uri, user, password = server.bolt_settings(settings)
+    store = Neo4jStore(neo4j.GraphDatabase.driver(uri, auth=(user, password)), close_driver=True)
+    try:
+        store.apply_schema()
+        _check_counts(store, expected_counts(files))
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def database_is_empty(settings: LocalNeo4jSettings) -> bool:
+    """Whether the local server's `neo4j` database holds no node (starts the server when it is stopped)."""
+    server.start(settings)
+    uri, user, password = server.bolt_settings(settings)
+    with neo4j.GraphDatabase.driver(uri, auth=(user, password)) as driver:
+        return not any(Neo4jStore(driver).counts().values())
+
+
+def refuse_unless_empty(settings: LocalNeo4jSettings, overwrite: bool) -> None:
+    """Conflict when the database already holds a graph and `overwrite` was not asked for."""
+    if not overwrite and not database_is_empty(settings):
+        raise Conflict(f"the neo4j database of {settings.home} already holds a graph; a bulk import replaces it "
+                       "entirely: pass --overwrite to do that, or publish incrementally with round run --neo4j")
+
+
+def remove_files(files: ImportFiles) -> None:
+    shutil.rmtree(files.folder, ignore_errors=True)
+
+
+def _refuse_skipped_rows(report: Path) -> None:
+    if report.exists() and report.stat().st_size:
+        lines = report.read_text(encoding="utf-8", errors="replace").splitlines()
+        raise StageFailed(f"neo4j-admin skipped {len(lines)} row(s), see {report}; first: {lines[0]}")
+
+
+def _check_counts(store: Neo4jStore, expected: dict[str, int]) -> None:
+    found = store.counts()
+    wrong = {k: (found.get(k), n) for k, n in expected.items() if found.get(k) != n}
+    if wrong:
+        detail = ", ".join(f"{k}: {got} (expected {want})" for k, (got, want) in sorted(wrong.items()))
+        raise StageFailed(f"bulk import left other counts than the files hold: {detail}")
+
+
+def _sql_type(table: str, column: str) -> str:
+    arrow = exports.schema(table).field(column).type
+    return {"date32[day]": "DATE", "double": "DOUBLE", "timestamp[us]": "TIMESTAMP", "bool": "BOOLEAN"}.get(
+        str(arrow), "VARCHAR")
