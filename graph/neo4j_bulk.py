@@ -18,8 +18,12 @@ coincide), ``Flag`` and ``Round``.
 
 from __future__ import annotations
 
+import logging
 import shutil
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -32,6 +36,8 @@ from graph.neo4j_local.settings import LocalNeo4jSettings
 from graph.neo4j_store import Neo4jStore
 from graph.store import EXPORT_COLUMNS, NODE_LABELS, RELATIONSHIP_TYPES, RoundExport
 from services.errors import Conflict, StageFailed
+
+log = logging.getLogger(__name__)
 
 _TIMESTAMP = "strftime(occurred_at, '%Y-%m-%dT%H:%M:%S')"  # as Neo4jStore sends it: whole seconds
 _IS_DEATH = "coalesce(kind = 'death', false)"
@@ -156,23 +162,48 @@ def expected_counts(files: ImportFiles) -> dict[str, int]:
     return found
 
 
-def import_round(settings: LocalNeo4jSettings, files: ImportFiles, *, heap: str = "2g") -> Neo4jStore:
-    """Stop the local server, replace its `neo4j` database with `files`, start it, apply the schema, check the
-    counts; returns a store connected to it (the caller closes it). The server is left running."""
-    server.stop(settings)
-    (settings.logs_dir / "import.report").unlink(missing_ok=True)  # a stale report would read as skipped rows
-    result = bulk_import(settings, files.nodes, files.relationships, heap=heap)
-    _refuse_skipped_rows(result.report_file)
-    server.start(settings)
+@dataclass
+class BulkLoad:
+    """A finished import: a store connected to the restarted server (the caller closes it), seconds per phase."""
+
+    store: Neo4jStore
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def import_round(settings: LocalNeo4jSettings, files: ImportFiles, *, heap: str = "2g") -> BulkLoad:
+    """Stop the local server, replace its `neo4j` database with `files`, start it, apply the schema (constraints
+    and indexes are built after the import, as the import tool expects), check the counts. Leaves it running."""
+    seconds: dict[str, float] = {}
+    with timed(seconds, "stop"):
+        server.stop(settings)
+    with timed(seconds, "import"):
+        (settings.logs_dir / "import.report").unlink(missing_ok=True)  # a stale report would read as skipped rows
+        result = bulk_import(settings, files.nodes, files.relationships, heap=heap)
+        _refuse_skipped_rows(result.report_file)
+    with timed(seconds, "start"):
+        server.start(settings)
     uri, user, password = server.bolt_settings(settings)
     store = Neo4jStore(neo4j.GraphDatabase.driver(uri, auth=(user, password)), close_driver=True)
     try:
-        store.apply_schema()
-        _check_counts(store, expected_counts(files))
+        with timed(seconds, "schema"):
+            store.apply_schema()
+            store.await_indexes()
+        with timed(seconds, "verify"):
+            _check_counts(store, expected_counts(files))
     except BaseException:
         store.close()
         raise
-    return store
+    return BulkLoad(store, seconds)
+
+
+@contextmanager
+def timed(seconds: dict[str, float], phase: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[phase] = round(time.perf_counter() - started, 2)
+        log.info("bulk load: %s took %.1f s", phase, seconds[phase])
 
 
 def database_is_empty(settings: LocalNeo4jSettings) -> bool:

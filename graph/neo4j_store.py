@@ -28,6 +28,7 @@ T = TypeVar("T")
 
 _IDENTIFIER_QUERIES = (("id_number", "publish_id_numbers"), ("phone", "publish_phones"), ("card", "publish_cards"))
 _UNREACHABLE = (ServiceUnavailable, SessionExpired, OSError)
+_NO_LIMIT = 2**62  # Cypher's LIMIT takes no null
 
 
 class Neo4jStore(GraphStore):
@@ -83,6 +84,13 @@ class Neo4jStore(GraphStore):
         for statement in catalog.schema_statements():
             self._write(lambda tx, s=statement: tx.run(s).consume())
 
+    def await_indexes(self, timeout_seconds: int = 1800) -> None:
+        """Block until every index and constraint is online (populating them after a bulk import takes a while)."""
+        def run() -> None:
+            with self._driver.session(database=self.database) as session:
+                session.run(catalog.query("await_indexes"), timeout_seconds=timeout_seconds).consume()
+        self._retrying(run)
+
     def publish_round(self, export: RoundExport, progress: Progress | None = None) -> dict[str, int]:
         tables = {name: exports.conform(name, getattr(export, name)) for name in EXPORT_COLUMNS}
         round_params = {"round_id": export.round_id}
@@ -118,6 +126,19 @@ class Neo4jStore(GraphStore):
         else:
             found = self._read_rows("person_by_id_number", id_number=id_number)
         return rows.person(found[0]["row"] if found else None)
+
+    def person_evidence(self, *, person_id: str | None = None, id_number: str | None = None,
+                        since: date | None = None, limit: int | None = None) -> tuple[Person, list[EvidenceEdge]] | None:
+        """One read transaction, one query: the person and their newest evidence (GetLiveness's round trip)."""
+        start = datetime.combine(since, time()) if since else None
+        params = {"since": start, "limit": limit if limit is not None else _NO_LIMIT}
+        if person_id is not None:
+            found = self._read_rows("liveness_by_id", person_id=person_id, **params)
+        else:
+            found = self._read_rows("liveness_by_id_number", id_number=id_number, **params)
+        if not found:
+            return None
+        return rows.person(found[0]["row"]), [rows.evidence(e) for e in found[0]["evidence"]]
 
     def identifiers(self, person_id: str) -> list[Identifier]:
         return [rows.identifier(r["row"]) for r in self._read_rows("identifiers", person_id=person_id)]

@@ -1,18 +1,26 @@
-"""`silentcert neo4j start | stop | status`: the local Neo4j server from the command line."""
+"""`silentcert neo4j start | stop | status | import OUT_DIR`: the local Neo4j server from the command line."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from graph.neo4j_local import home, server
 from graph.neo4j_local.settings import USER, LocalNeo4jSettings
+from graph.store import NODE_LABELS, RELATIONSHIP_TYPES
+from services.errors import InvalidInput
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the `neo4j` command with its start, stop and status actions."""
     parser = subparsers.add_parser("neo4j", help="a local Neo4j Community server for development and tests")
-    parser.add_argument("action", choices=("start", "stop", "status"))
+    parser.add_argument("action", choices=("start", "stop", "status", "import"),
+                        help="import OUT_DIR: bulk-load a finished round into an empty database (stops and restarts "
+                             "the server)")
+    parser.add_argument("out_dir", nargs="?", type=Path, metavar="OUT_DIR", help="the round's output directory")
     parser.add_argument("--show-password", action="store_true", help="print the password itself, not only its file")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="import: replace a database that already holds a graph")
     parser.set_defaults(handler=run)
     return parser
 
@@ -23,12 +31,31 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "start":
         print_status(server.start(settings), settings, show_password=args.show_password)
         return 0
+    if args.action == "import":
+        return import_round_dir(settings, args)
     if args.action == "stop":
         print("Neo4j stopped" if server.stop(settings) else "Neo4j was not running")
         return 0
     state = server.status(settings)
     print_status(state, settings, show_password=args.show_password)
     return 0 if state.running else 3
+
+
+def import_round_dir(settings: LocalNeo4jSettings, args: argparse.Namespace) -> int:
+    """Bulk-load OUT_DIR's round; later rounds are published incrementally by `round run --neo4j`."""
+    from services.rounds.bulk_publish import bulk_publish_round_dir
+
+    if args.out_dir is None:
+        raise InvalidInput("neo4j import needs the round's output directory: silentcert neo4j import OUT_DIR",
+                           field="out_dir")
+    done = bulk_publish_round_dir(settings, args.out_dir, overwrite=args.overwrite)
+    nodes = sum(done.counts[label] for label in NODE_LABELS)
+    relationships = sum(done.counts[kind] for kind in RELATIONSHIP_TYPES)
+    total = sum(done.seconds.values())
+    print(f"round {done.round_id}: {nodes:,} nodes and {relationships:,} relationships imported in {total:.0f} s "
+          f"({', '.join(f'{phase} {s:.0f} s' for phase, s in done.seconds.items())})")
+    print(f"  bolt uri : {settings.bolt_uri}")
+    return 0
 
 
 def print_status(state: server.ServerStatus, settings: LocalNeo4jSettings, *, show_password: bool) -> None:

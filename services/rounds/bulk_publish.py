@@ -1,0 +1,95 @@
+"""Publishing a finished round into an empty local Neo4j with the bulk import tool (`silentcert neo4j import OUT`).
+
+The round's working database (``OUT/state/round.duckdb``, opened read-only) is turned into import CSVs by DuckDB
+SQL (:mod:`graph.neo4j_bulk`), the local server is stopped, the tool replaces its ``neo4j`` database, the server is
+started again, the schema applied, the counts checked and the round's audit events chained on — the same graph
+``round run --neo4j`` builds through ``UNWIND`` transactions, in a fraction of the time. Later rounds are merged
+incrementally by ``round run --neo4j``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from graph import neo4j_bulk
+from graph.neo4j_local.settings import LocalNeo4jSettings
+from services.errors import InvalidInput
+from services.rounds.export_queries import EXPORT_QUERIES
+from services.rounds.pipeline import DB_NAME, STATE_DIR
+
+log = logging.getLogger(__name__)
+
+IMPORT_FOLDER = "neo4j-import"  # under OUT/state; removed after a successful load
+
+
+@dataclass(frozen=True)
+class BulkPublished:
+    round_id: str
+    counts: dict[str, int]  # nodes per label, relationships per type, as GraphStore.counts()
+    seconds: dict[str, float]  # per phase: csv, stop, import, start, schema, verify, audit
+
+
+def bulk_publish_round_dir(settings: LocalNeo4jSettings, out_dir: Path, *, overwrite: bool = False,
+                           keep_files: bool = False) -> BulkPublished:
+    """Load the finished round in `out_dir` into the local server; Conflict when its database already holds a
+    graph and `overwrite` is False."""
+    database = _finished_round_db(out_dir)
+    round_id, as_of = _round_identity(out_dir)
+    neo4j_bulk.refuse_unless_empty(settings, overwrite)
+    seconds: dict[str, float] = {}
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        with neo4j_bulk.timed(seconds, "csv"):
+            neo4j_bulk.create_export_views(con, EXPORT_QUERIES)
+            files = neo4j_bulk.write_import_files(con, round_id, as_of, out_dir / STATE_DIR / IMPORT_FOLDER)
+        load = neo4j_bulk.import_round(settings, files)
+        seconds.update(load.seconds)
+        try:
+            with neo4j_bulk.timed(seconds, "audit"):
+                _append_audit(con, load.store)
+            counts = load.store.counts()
+        finally:
+            load.store.close()
+    finally:
+        con.close()
+    if not keep_files:
+        neo4j_bulk.remove_files(files)
+    return BulkPublished(round_id, counts, seconds)
+
+
+def _finished_round_db(out_dir: Path) -> Path:
+    database = out_dir / STATE_DIR / DB_NAME
+    if not database.exists():
+        raise InvalidInput(f"{out_dir} holds no round ({database} is missing): run `silentcert round run` first",
+                           field="out_dir")
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        finished = con.execute("SELECT count(*) FROM stages WHERE stage = 'publish'").fetchall()[0][0]
+    finally:
+        con.close()
+    if not finished:
+        raise InvalidInput(f"the round in {out_dir} has not finished: rerun `silentcert round run` to complete it",
+                           field="out_dir")
+    return database
+
+
+def _round_identity(out_dir: Path) -> tuple[str, date]:
+    """round_id and as_of from the round's report.json (written by the publish stage)."""
+    try:
+        report = json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
+        return report["round_id"], date.fromisoformat(report["as_of"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise InvalidInput(f"cannot read round_id and as_of from {out_dir / 'report.json'}: {exc}",
+                           field="out_dir") from exc
+
+
+def _append_audit(con: duckdb.DuckDBPyConnection, store) -> None:
+    from services.deathcheck.audit import append_round_events
+
+    append_round_events(con, store)
