@@ -6,12 +6,13 @@ person with a death gets exactly one *primary* flag deciding the automatic outco
 
     strong or passed face/in-person record after the death   activity_after_death   review (never deceased)
     every report contradicts the registry identity           register_disagreement  review
-    confirmed (DeathCheckSettings)                            confirmed_death        deceased
+    confirmed (DeathCheckSettings: two agreeing registers)    confirmed_death        deceased
     reports disagree on the date beyond the tolerance         register_disagreement  review
-    otherwise (one non-decisive source)                       unconfirmed_death      review
+    otherwise (a lone register)                               unconfirmed_death      review
 
 plus secondary flags that change nothing by themselves (weak activity after the death, a disagreement beside a
-confirmed death). flag_id = kind:person_id:key, the key independent of the round (the death date, the record),
+confirmed death; a low-severity ``register_disagreement`` asking for the date alone to be checked when strong
+evidence lies between the earliest report and the death date merge.py chose). flag_id = kind:person_id:key, the key independent of the round (the death date, the record),
 so a rerun finds the reviewer's earlier decision.
 """
 
@@ -40,12 +41,18 @@ def death_flags(con: duckdb.DuckDBPyConnection, as_of: date, settings: DeathChec
     """Primary and secondary flags of every person with a death, and uncertain death links."""
     _post_death_activity(con)
     _death_facts(con, as_of, settings)
-    con.execute(_PRIMARY.format(tolerance=int(settings.date_tolerance_days),
-                                needed=int(settings.min_agreeing_sources),
-                                decisive="/".join(settings.decisive_sources)))
+    con.execute(_PRIMARY.format(tolerance=int(settings.date_tolerance_days), needs=_confirmation_rule(settings)))
     con.execute(_SECONDARY)
     con.execute(_UNCERTAIN_LINKS)
     con.execute(_DEATH_CITATIONS)
+
+
+def _confirmation_rule(settings: DeathCheckSettings) -> str:
+    """What a death needs to be confirmed, in a reviewer's words (braces escaped for str.format)."""
+    rule = f"{int(settings.min_agreeing_sources)} agreeing registers"
+    if settings.decisive_sources:
+        rule += " or one from " + "/".join(settings.decisive_sources)
+    return rule.replace("{", "{{").replace("}", "}}")
 
 
 def home_visits(con: duckdb.DuckDBPyConnection, as_of: date, settings: DeathCheckSettings) -> None:
@@ -92,6 +99,13 @@ def _post_death_activity(con: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
+# Strong evidence `e` that doubts the date, not the death: on or after the earliest report's day and not after the
+# death date chosen (later is activity after death), while some register dates the death later still (strong
+# evidence on the day every register gives is a death in hospital, not a doubt).
+_ALIVE_BEFORE = ("e.seen_on >= d.first_reported AND e.seen_on <= d.death_date "
+                 "AND e.seen_on < d.last_reported")
+
+
 def _death_facts(con: duckdb.DuckDBPyConnection, as_of: date, settings: DeathCheckSettings) -> None:
     months = payments_between_sql("d.death_date", f"DATE '{as_of}'", settings.payment_day)
     con.execute(f"""
@@ -111,12 +125,18 @@ def _death_facts(con: duckdb.DuckDBPyConnection, as_of: date, settings: DeathChe
             SELECT person_id, string_agg(source || ' ' || CAST(death_date AS VARCHAR)
                                          || CASE WHEN identity_mismatch THEN ' (identity differs)' ELSE '' END,
                                          '; ' ORDER BY death_date, source) AS report_list
-            FROM death_reports_auto GROUP BY person_id)
+            FROM death_reports_auto GROUP BY person_id),
+        alive_before AS (  -- strong evidence from the earliest report's day up to the death date chosen
+            SELECT d.person_id, count(*) AS alive_between, max(e.seen_on) AS last_alive,
+                   string_agg(DISTINCT e.source, ',' ORDER BY e.source) AS alive_sources
+            FROM deaths d JOIN death_strong e USING (person_id)
+            WHERE {_ALIVE_BEFORE} GROUP BY d.person_id)
         SELECT d.*, g.county_code, coalesce(g.monthly_pension, 0.0) AS monthly_pension,
                {months} AS months_paid,
                round({months} * coalesce(g.monthly_pension, 0.0), 2) AS overpayment,
                coalesce(a.strong_after, 0) AS strong_after, a.first_strong, a.strong_sources,
                coalesce(a.weak_after, 0) AS weak_after, a.last_weak, a.weak_sources, p.report_list,
+               coalesce(b.alive_between, 0) AS alive_between, b.last_alive, b.alive_sources,
                CASE WHEN coalesce(a.strong_after, 0) > 0 THEN 'activity_after_death'
                     WHEN d.identity_unclear THEN 'register_disagreement'
                     WHEN d.confirmed THEN 'confirmed_death'
@@ -124,6 +144,7 @@ def _death_facts(con: duckdb.DuckDBPyConnection, as_of: date, settings: DeathChe
                     ELSE 'unconfirmed_death' END AS primary_kind
         FROM deaths d JOIN registry g USING (person_id)
         LEFT JOIN activity a USING (person_id) LEFT JOIN reports p USING (person_id)
+        LEFT JOIN alive_before b USING (person_id)
     """)
 
 
@@ -147,7 +168,7 @@ _PRIMARY = """
                || 'Payment held; if the death on {{}} is real, {{:.2f}} yuan overpaid.',
                report_list, death_date, overpayment)
              ELSE format(
-               'Death on {{}} reported only by {{}}: not confirmed (needs {decisive} or {needed} agreeing sources). '
+               'Death on {{}} reported only by {{}}: not confirmed (needs {needs}). '
                || 'Payment held pending review; if real, {{:.2f}} yuan overpaid.',
                death_date, report_list, overpayment)
            END,
@@ -166,12 +187,19 @@ _SECONDARY = """
     FROM death_facts WHERE weak_after > 0
     UNION ALL
     SELECT 'register_disagreement:' || person_id || ':' || CAST(death_date AS VARCHAR), person_id,
-           'register_disagreement', 'medium',
-           format('Death registers disagree on the date or the identity: {}. The death on {} stands on the '
-                  || 'agreeing reports.', report_list, death_date),
+           'register_disagreement', CASE WHEN conflict OR identity_mismatch THEN 'medium' ELSE 'low' END,
+           concat_ws(' ',
+               CASE WHEN conflict OR identity_mismatch THEN format(
+                   'Death registers disagree on the date or the identity: {}. The death on {} stands on the '
+                   || 'agreeing reports.', report_list, death_date) END,
+               CASE WHEN alive_between > 0 THEN format(
+                   'Reported dead from {} ({}), but {} strong record(s) up to {} (sources {}) show the person alive '
+                   || 'after that; the death is dated {} by {}. Check the date of death only.',
+                   first_reported, report_list, alive_between, last_alive, alive_sources, death_date,
+                   anchored_by) END),
            0.0, NULL, county_code, NULL
     FROM death_facts
-    WHERE (conflict OR identity_mismatch) AND primary_kind <> 'register_disagreement'
+    WHERE (conflict OR identity_mismatch OR alive_between > 0) AND primary_kind <> 'register_disagreement'
 """
 
 _UNCERTAIN_LINKS = """
@@ -189,7 +217,7 @@ _UNCERTAIN_LINKS = """
     GROUP BY r.person_id
 """
 
-_DEATH_CITATIONS = """
+_DEATH_CITATIONS = f"""
     INSERT INTO cited
     SELECT f.flag_id, r.rid FROM raised f JOIN death_reports r USING (person_id)
     WHERE f.kind IN ('confirmed_death', 'activity_after_death', 'register_disagreement', 'unconfirmed_death',
@@ -199,4 +227,7 @@ _DEATH_CITATIONS = """
     SELECT f.flag_id, p.rid FROM raised f JOIN post_death p USING (person_id)
     WHERE (f.kind = 'weak_activity_after_death' AND p.strength = 'weak')
        OR (f.kind = 'activity_after_death' AND p.strength = 'strong')
+    UNION ALL
+    SELECT f.flag_id, e.rid FROM raised f JOIN deaths d USING (person_id) JOIN death_strong e USING (person_id)
+    WHERE f.kind = 'register_disagreement' AND {_ALIVE_BEFORE}
 """

@@ -1,11 +1,22 @@
 """Rings: phones, cards or accounts shared by several unrelated pensioners, especially dead ones.
 
+What a ring looks like: one operator's phone, card or account written on several unrelated pensioners, often
+dead ones, often in different counties, and still in use after their deaths. What it is not: a family line.
+
 Only identifiers held by two or more people are looked at, and of those only the ones a family would not
-explain: a value held by at most ``family_max_size`` people of one county, each related to another holder
-(same surname within ``family_max_age_gap`` years, or a man and a woman within ``couple_max_age_gap`` years),
-is a family's line. The rest form a person–identifier bipartite graph (networkx, built on the shared
-identifiers only); each connected component with at least ``ring_min_size`` persons is a ring, scored by size,
-share of reported deaths and post-death activity, and every member is flagged with the ring's id.
+explain. A value held by exactly two people of one county, a man and a woman, is a couple's whatever their ages
+(it cannot be a ring's own identifier: a ring has at least ``ring_min_size`` members). A value held by at most
+``family_max_size`` people of one county, each related to another holder (same surname within
+``family_max_age_gap`` years, or a man and a woman within ``couple_max_age_gap`` years), is a family's line.
+The rest form a person–identifier bipartite graph (networkx, built on the shared identifiers only); a connected
+component with at least ``ring_min_size`` persons is a candidate, scored by size, share of reported deaths and
+post-death activity.
+
+A candidate is flagged as a ring — every member with the ring's id — when a member has a reported death (any
+linked death record, certain or not) or activity after one, or when its score reaches ``ring_min_score`` (0.25:
+five or more unrelated living holders of one value). A small component of living people nobody reported dead is
+left alone: that is what a recycled number, a carer's phone or a step-family looks like, and it costs nothing
+to leave, because a pensioner nobody sees alive is not certified by the liveness rules anyway.
 """
 
 from __future__ import annotations
@@ -28,8 +39,7 @@ def find_rings(con: duckdb.DuckDBPyConnection, settings: DeathCheckSettings) -> 
                                            "ring_id": pa.array([m[1] for m in members], pa.string())}))
     con.execute("CREATE OR REPLACE TEMP TABLE ring_members AS SELECT * FROM _ring_members")
     con.unregister("_ring_members")
-    _flag_members(con)
-    return len({m[1] for m in members})
+    return _flag_members(con, settings.ring_min_score)
 
 
 def ring_components(edges: list[tuple[str, str]], min_size: int) -> list[tuple[str, str]]:
@@ -81,28 +91,42 @@ def _suspicious_identifiers(con: duckdb.DuckDBPyConnection, s: DeathCheckSetting
                    any_value(r.pair_count) AS pair_count
             FROM small h JOIN related r USING (kind, value) GROUP BY h.kind, h.value)
         -- every holder related to another and at least holders-1 relations: connected for up to 4 holders
-        SELECT kind, value FROM per_value WHERE related_holders = holders AND pair_count >= holders - 1;
+        SELECT kind, value FROM per_value WHERE related_holders = holders AND pair_count >= holders - 1
+        UNION
+        -- two holders, a man and a woman of one county: a couple at any age gap
+        SELECT kind, value FROM shared_holds WHERE holders = 2 GROUP BY kind, value
+        HAVING count(DISTINCT county_code) = 1 AND count(county_code) = 2
+           AND count(DISTINCT sex) = 2 AND count(sex) = 2;
 
         CREATE OR REPLACE TEMP TABLE suspicious_holds AS
         SELECT h.person_id, h.kind, h.value FROM shared_holds h ANTI JOIN family_values f USING (kind, value);
     """)
 
 
-def _flag_members(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("""
-        INSERT INTO raised
+def _flag_members(con: duckdb.DuckDBPyConnection, min_score: float) -> int:
+    """Flag the members of every candidate that is a ring (module docstring); returns the number of rings."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE ring_scores AS
         WITH member_facts AS (
             SELECT m.person_id, m.ring_id, d.person_id IS NOT NULL AS dead,
-                   coalesce(f.strong_after + f.weak_after, 0) > 0 AS active_after, coalesce(f.overpayment, 0.0) AS op
+                   m.person_id IN (SELECT person_id FROM death_reports) AS reported,
+                   coalesce(f.strong_after + f.weak_after, 0) > 0 AS active_after
             FROM ring_members m LEFT JOIN deaths d USING (person_id) LEFT JOIN death_facts f USING (person_id)),
         ring AS (
             SELECT ring_id, count(*) AS size, count(*) FILTER (WHERE dead) AS dead,
-                   count(*) FILTER (WHERE active_after) AS active
-            FROM member_facts GROUP BY ring_id),
-        scored AS (
-            SELECT *, round(0.35 * least(1.0, (size - 2) / 4.0) + 0.45 * dead / size
-                            + 0.2 * CASE WHEN active > 0 THEN 1 ELSE 0 END, 3) AS score
-            FROM ring),
+                   count(*) FILTER (WHERE reported) AS reported, count(*) FILTER (WHERE active_after) AS active
+            FROM member_facts GROUP BY ring_id)
+        SELECT *, round(0.35 * least(1.0, (size - 2) / 4.0) + 0.45 * dead / size
+                        + 0.2 * CASE WHEN active > 0 THEN 1 ELSE 0 END, 3) AS score
+        FROM ring;
+        DELETE FROM ring_scores WHERE reported = 0 AND active = 0 AND score < {float(min_score)};
+    """)
+    con.execute("""
+        INSERT INTO raised
+        WITH member_facts AS (
+            SELECT m.person_id, m.ring_id, d.person_id IS NOT NULL AS dead, coalesce(f.overpayment, 0.0) AS op
+            FROM ring_members m LEFT JOIN deaths d USING (person_id) LEFT JOIN death_facts f USING (person_id)),
+        scored AS (SELECT * FROM ring_scores),
         shared AS (
             SELECT s.person_id, m.ring_id,
                    string_agg(s.kind || ' ' || s.value, ', ' ORDER BY s.kind, s.value) AS values
@@ -123,3 +147,4 @@ def _flag_members(con: duckdb.DuckDBPyConnection) -> None:
         SELECT f.flag_id, p.rid FROM raised f JOIN post_death p USING (person_id)
         WHERE f.kind = 'shared_identifier_ring';
     """)
+    return con.execute("SELECT count(*) FROM ring_scores").fetchone()[0]

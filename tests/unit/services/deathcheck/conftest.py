@@ -72,6 +72,11 @@ class Province:
     def death(self, person_id: str, source: str, on: date, **kw) -> int:
         return self.record(person_id, source, "death", on, **kw)
 
+    def confirmed_death(self, person_id: str, on: date) -> None:
+        """Two agreeing registers (police and civil affairs on the same day): what confirms a death by default."""
+        self.death(person_id, "police", on)
+        self.death(person_id, "civil_affairs", on)
+
     def decided(self, flag_id: str, status: str, by: str = "li.clerk") -> None:
         self.con.execute("INSERT INTO decided_flags VALUES (?, ?, ?, TIMESTAMPTZ '2021-09-01 10:00:00+00', 'ok')",
                          [flag_id, status, by])

@@ -15,7 +15,7 @@ def run(province, settings=DeathCheckSettings()):
 
 def test_confirmed_death_ends_the_period_with_the_overpayment(province):
     province.person("P1", pension=2500.0)
-    province.death("P1", "police", MARCH)
+    province.confirmed_death("P1", MARCH)
     run(province)
     flag_id, severity, overpayment, _, detail = province.flags("P1")["confirmed_death"]
     assert flag_id == "confirmed_death:P1:2021-03-04"
@@ -35,10 +35,10 @@ def test_strong_activity_after_a_confirmed_death_is_review_never_deceased(provin
 
 def test_passed_face_check_after_death_is_review_but_a_failed_one_is_weak_activity(province):
     province.person("P1")
-    province.death("P1", "police", MARCH)
+    province.confirmed_death("P1", MARCH)
     province.record("P1", "face", "face", date(2021, 7, 1), passed=True)
     province.person("P2")
-    province.death("P2", "police", MARCH)
+    province.confirmed_death("P2", MARCH)
     province.record("P2", "face", "face", date(2021, 7, 1), passed=False)
     run(province)
     assert province.verdict("P1")[0] == "review"
@@ -48,7 +48,7 @@ def test_passed_face_check_after_death_is_review_but_a_failed_one_is_weak_activi
 
 def test_activity_before_the_death_raises_nothing_more(province):
     province.person("P1")
-    province.death("P1", "police", MARCH)
+    province.confirmed_death("P1", MARCH)
     province.record("P1", "rail", "strong", date(2021, 3, 4))  # the same day
     province.record("P1", "card", "weak", date(2021, 2, 1))
     run(province)
@@ -78,12 +78,13 @@ def test_registers_disagreeing_on_the_date(province):
     province.death("P1", "village", MARCH)
     province.death("P1", "health", date(2021, 8, 1))
     province.person("P2")
-    province.death("P2", "police", MARCH)
+    province.confirmed_death("P2", MARCH)
     province.death("P2", "village", date(2021, 8, 1))
     run(province)
     assert set(province.flags("P1")) == {"register_disagreement"} and province.verdict("P1")[0] == "review"
     assert set(province.flags("P2")) == {"confirmed_death", "register_disagreement"}
-    assert province.verdict("P2")[0] == "deceased"  # the police date stands; the disagreement goes to a reviewer
+    assert province.flags("P2")["register_disagreement"][1] == "medium"
+    assert province.verdict("P2")[0] == "deceased"  # the agreeing dates stand; the disagreement goes to a reviewer
 
 
 def test_registers_disagreeing_on_the_identity(province):
@@ -126,6 +127,61 @@ def test_every_person_with_a_death_record_ends_deceased_or_review(province):
         province.death(pid, source, MARCH)
         if after:
             province.record(pid, "x", after, date(2021, 6, 1))
+    province.person("E")
+    province.confirmed_death("E", MARCH)
     run(province)
-    statuses = {pid: province.verdict(pid)[0] for pid in cases}
-    assert statuses == {"A": "deceased", "B": "review", "C": "review", "D": "review"}
+    statuses = {pid: province.verdict(pid)[0] for pid in [*cases, "E"]}
+    assert statuses == {"A": "review", "B": "review", "C": "review", "D": "review", "E": "deceased"}
+
+
+def test_a_lone_police_report_is_reviewed_not_deceased(province):
+    province.person("P1")
+    province.death("P1", "police", MARCH)
+    run(province)
+    detail = province.flags("P1")["unconfirmed_death"][4]
+    assert "needs 2 agreeing registers" in detail and province.verdict("P1")[:2] == ("review", "suspended")
+    run_alone = DeathCheckSettings(decisive_sources=("police",))
+    run(province, run_alone)
+    assert province.verdict("P1")[0] == "deceased"
+
+
+def test_weak_use_before_a_late_police_date_counts_as_after_death(province):
+    province.person("P1", pension=1000.0)
+    province.death("P1", "health", MARCH)
+    province.death("P1", "police", date(2021, 3, 30))  # deregistered late
+    province.record("P1", "card_spending", "weak", date(2021, 3, 20))
+    run(province)
+    flags = province.flags("P1")
+    assert flags["confirmed_death"][0] == "confirmed_death:P1:2021-03-04"
+    assert flags["confirmed_death"][2] == 8 * 1000.0  # March 15 is paid after the death
+    assert "weak_activity_after_death" in flags
+
+
+def test_strong_evidence_before_the_death_date_asks_for_the_date_only(province):
+    province.person("P1")
+    province.death("P1", "village", date(2021, 2, 25))  # remembered a week early
+    province.record("P1", "inpatient", "strong", date(2021, 3, 1))
+    province.death("P1", "health", MARCH)
+    province.death("P1", "police", MARCH)
+    run(province)
+    flags = province.flags("P1")
+    assert set(flags) == {"confirmed_death", "register_disagreement"}
+    _, severity, _, _, detail = flags["register_disagreement"]
+    assert severity == "low" and "Check the date of death only" in detail and "inpatient" in detail
+    assert province.verdict("P1")[0] == "deceased"
+    cited = province.con.execute("SELECT count(*) FROM flag_citations WHERE flag_id = ?",
+                                 [flags["register_disagreement"][0]]).fetchone()[0]
+    assert cited == 4  # three reports and the hospital record
+
+
+def test_strong_evidence_on_the_earliest_reports_day_doubts_the_date_when_a_register_dates_it_later(province):
+    province.person("P1")
+    province.death("P1", "village", MARCH)
+    province.record("P1", "inpatient", "strong", MARCH)  # in hospital that day
+    province.death("P1", "civil_affairs", date(2021, 3, 9))
+    province.person("P2")  # died in hospital: every register gives the day of the hospital record
+    province.confirmed_death("P2", MARCH)
+    province.record("P2", "inpatient", "strong", MARCH)
+    run(province)
+    assert province.flags("P1")["register_disagreement"][1] == "low"
+    assert set(province.flags("P2")) == {"confirmed_death"}

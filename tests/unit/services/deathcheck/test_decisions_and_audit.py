@@ -45,7 +45,7 @@ def test_a_dismissed_death_flag_restores_the_verdict_on_rerun(province):
 
 def test_a_confirmed_death_flag_keeps_deceased_and_a_confirmed_activity_flag_makes_it(province):
     province.person("P1")
-    province.death("P1", "police", MARCH)
+    province.confirmed_death("P1", MARCH)
     province.decided("confirmed_death:P1:2021-03-04", "confirmed")
     living_with_false_death(province, "P2")
     province.decided("activity_after_death:P2:2021-03-04", "confirmed")
@@ -56,7 +56,7 @@ def test_a_confirmed_death_flag_keeps_deceased_and_a_confirmed_activity_flag_mak
 
 def test_dismissing_a_secondary_flag_does_not_revive_a_confirmed_death(province):
     province.person("P1")
-    province.death("P1", "police", MARCH)
+    province.confirmed_death("P1", MARCH)
     province.record("P1", "card", "weak", date(2021, 6, 1))
     province.decided("weak_activity_after_death:P1:2021-03-04", "dismissed")
     run(province)
@@ -65,7 +65,7 @@ def test_dismissing_a_secondary_flag_does_not_revive_a_confirmed_death(province)
 
 def test_a_new_death_report_raises_a_new_flag_despite_an_old_dismissal(province):
     province.person("P1")
-    province.death("P1", "police", date(2021, 9, 1))
+    province.confirmed_death("P1", date(2021, 9, 1))
     province.decided("unconfirmed_death:P1:2021-03-04", "dismissed")
     run(province)
     assert province.verdict("P1")[0] == "deceased"
@@ -106,7 +106,7 @@ def test_round_events_are_chained_once(province, store):
 def test_verify_finds_a_modified_or_removed_entry(province, store):
     living_with_false_death(province)
     province.person("P2")
-    province.death("P2", "police", MARCH)
+    province.confirmed_death("P2", MARCH)
     publish(province, store)
     chain = store.audit_trail()
     tampered = list(chain)
@@ -146,7 +146,7 @@ def test_confirming_ends_the_period_and_fixes_the_overpayment(province, store):
 
 def test_escalation_holds_and_can_be_decided_later(province, store):
     province.person("P1")
-    province.death("P1", "police", MARCH)
+    province.confirmed_death("P1", MARCH)
     publish(province, store)
     flag = decide(store, "confirmed_death:P1:2021-03-04", "escalate", "li", "", NOW)
     assert flag.status == "escalated" and store.person(person_id="P1").status == "review"
