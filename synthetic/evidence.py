@@ -119,7 +119,10 @@ def post_death_use(rng: np.random.Generator, people: People, deaths: Deaths, as_
     out = {}
     for source, mean in (("card_spending", 5.0), ("telecom", 4.0), ("bus_rides", 3.0), ("bank_counter", 2.0)):
         a = next(x for x in ACTIVITIES if x.source == source)
-        who = np.flatnonzero(users & _eligible(people, a) & (rng.random(people.size) < 0.6))
+        eligible = _eligible(people, a)
+        if a.needs == "phone":  # a couple's line after one spouse dies is the survivor's own phone, not misuse
+            eligible &= people.couple_id < 0
+        who = np.flatnonzero(users & eligible & (rng.random(people.size) < 0.6))
         start = np.maximum(deaths.date[who] + np.timedelta64(1, "D"), window)
         d = spread(rng, who, 1 + rng.poisson(mean - 1, len(who)), start, np.full(len(who), as_of))
         d.tags["post_death"] = np.ones(len(d), bool)

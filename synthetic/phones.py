@@ -14,19 +14,37 @@ def _str(values: np.ndarray, width: int) -> pa.Array:
     return pc.utf8_lpad(pc.cast(pa.array(values), pa.string()), width, padding="0")
 
 
+def _repeats(keys: np.ndarray) -> np.ndarray:
+    """Positions holding a key already held at an earlier position."""
+    _, first = np.unique(keys, return_index=True)
+    repeated = np.ones(len(keys), bool)
+    repeated[first] = False
+    return np.flatnonzero(repeated)
+
+
 def mobiles(rng: np.random.Generator, n: int) -> pa.Array:
-    """Canonical 11-digit mobile numbers."""
-    prefix = MOBILE_PREFIXES[rng.choice(len(MOBILE_PREFIXES), size=n, p=MOBILE_WEIGHTS)]
-    return pc.binary_join_element_wise(_str(prefix, 3), _str(rng.integers(0, 10**8, size=n), 8), "")
+    """Canonical 11-digit mobile numbers, all different: a number belongs to one subscriber, so two households
+    never share one by accident (repeats are drawn again; deterministic per generator state)."""
+    prefix = MOBILE_PREFIXES[rng.choice(len(MOBILE_PREFIXES), size=n, p=MOBILE_WEIGHTS)].astype(np.int64)
+    number = prefix * 10**8 + rng.integers(0, 10**8, size=n)
+    while len(again := _repeats(number)):
+        number[again] = prefix[again] * 10**8 + rng.integers(0, 10**8, size=len(again))
+    return _str(number, 11)
 
 
 def landlines(rng: np.random.Generator, area_codes: np.ndarray) -> pa.Array:
-    """Canonical landlines 'AAAA-NNNNNNN' (7 or 8 local digits, first digit 6-8)."""
+    """Canonical landlines 'AAAA-NNNNNNN' (7 or 8 local digits, first digit 6-8), all different."""
     n = len(area_codes)
-    local = rng.integers(6, 9, size=n) * 10**7 + rng.integers(0, 10**7, size=n)
-    seven = rng.random(n) < 0.3
-    local = np.where(seven, local // 10, local)
+    area = np.asarray(area_codes).astype(np.int64)
+    local = _local_numbers(rng, n)
+    while len(again := _repeats(area * 10**8 + local)):
+        local[again] = _local_numbers(rng, len(again))
     return pc.binary_join_element_wise(pa.array(area_codes), pc.cast(pa.array(local), pa.string()), "-")
+
+
+def _local_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
+    local = rng.integers(6, 9, size=n) * 10**7 + rng.integers(0, 10**7, size=n)
+    return np.where(rng.random(n) < 0.3, local // 10, local)
 
 
 def formatted(rng: np.random.Generator, phones: pa.Array, messy_share: float) -> pa.Array:

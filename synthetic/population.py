@@ -51,7 +51,7 @@ def draw_people(rng: np.random.Generator, pensioners: int, as_of: np.datetime64)
     birthplace = counties.birthplace_codes(rng, county_idx, year)
     seq = id_numbers.redraw_duplicates(rng, birthplace, birth, id_numbers.sequences(rng, male), male)
     full = names.draw_names(rng, male)
-    couple_id = _couples(rng, pensioners, male, county_idx)
+    couple_id = _couples(rng, pensioners, male, county_idx, age)
     return People(
         pensioners=pensioners, age=age, male=male, birth=birth, county_idx=county_idx,
         birthplace=birthplace, seq=seq,
@@ -65,20 +65,30 @@ def draw_people(rng: np.random.Generator, pensioners: int, as_of: np.datetime64)
     )
 
 
-def _couples(rng: np.random.Generator, pensioners: int, male: np.ndarray, county_idx: np.ndarray) -> np.ndarray:
-    """Pair about half the pensioners as married couples living in the same county."""
+def _couples(rng: np.random.Generator, pensioners: int, male: np.ndarray, county_idx: np.ndarray,
+             age: np.ndarray) -> np.ndarray:
+    """Pair about half the pensioners as married couples living in the same county, of realistic ages.
+
+    Within a county, men and women are matched by rank of age, a man's age taken less a usual age difference
+    (2.5 ± 3.5 years, husbands mostly older), so most couples are within 10 years of each other."""
     couple = np.full(len(male), -1, dtype=np.int64)
     candidates = np.flatnonzero(rng.random(pensioners) < 0.55)
-    order = candidates[np.lexsort((rng.random(len(candidates)), county_idx[candidates]))]
+    as_wife = age[candidates] - np.where(male[candidates], rng.normal(2.5, 3.5, len(candidates)), 0.0)
+    order = candidates[np.lexsort((as_wife, county_idx[candidates]))]
     next_id = 0
     for c in np.unique(county_idx[order]):  # a loop per county, not per person
         here = order[county_idx[order] == c]
         men, women = here[male[here]], here[~male[here]]
         k = min(len(men), len(women))
-        couple[men[:k]] = np.arange(next_id, next_id + k)
-        couple[women[:k]] = np.arange(next_id, next_id + k)
+        couple[_spread(men, k)] = np.arange(next_id, next_id + k)
+        couple[_spread(women, k)] = np.arange(next_id, next_id + k)
         next_id += k
     return couple
+
+
+def _spread(ranked: np.ndarray, k: int) -> np.ndarray:
+    """k of the ranked positions, evenly across the ranking (so the older of the larger group pair with the older)."""
+    return ranked[((np.arange(k) + 0.5) * len(ranked) / max(k, 1)).astype(np.int64)]
 
 
 def _phones(rng: np.random.Generator, age: np.ndarray, county_idx: np.ndarray, couple_id: np.ndarray) -> pa.Array:
