@@ -92,8 +92,9 @@ def _miss_causes(con: duckdb.DuckDBPyConnection, state: Path) -> None:
 
     Causes: the row was rejected (its reason with digits masked); the true person was a candidate only through a
     shared identifier (a couple's phone: split probability, by design never a confident link); the row carries no
-    ID number and no birth date and the true person was no candidate at all (a name alone, or a phone or card the
-    registry does not hold); else the linker missed it."""
+    ID number and no birth date and either no phone or card either (a name, perhaps with sex and county: not a
+    person in a province) or the true person was no candidate at all (a phone or card the registry does not hold);
+    else the linker missed it."""
     base = """SELECT source, row_no, record_id, person_id, rejected, reject_reason FROM scored
               WHERE malformed = '0' AND person_id IS NOT NULL AND linked_person IS DISTINCT FROM person_id"""
     if not state.exists():
@@ -109,7 +110,8 @@ def _miss_causes(con: duckdb.DuckDBPyConnection, state: Path) -> None:
         SELECT m.source, m.row_no, CASE
                  WHEN m.rejected THEN 'rejected: ' || regexp_replace(m.reject_reason, '[0-9]+', 'N', 'g')
                  WHEN c.shared THEN 'shared identifier only (split probability)'
-                 WHEN c.person_id IS NULL AND r.id_number IS NULL AND r.birth_date IS NULL
+                 WHEN r.id_number IS NULL AND r.birth_date IS NULL
+                      AND (c.person_id IS NULL OR (r.phone IS NULL AND r.card_no IS NULL))
                       THEN 'too little to link (no ID, no birth date; name or unknown phone/card)'
                  ELSE 'linker miss' END AS cause
         FROM m LEFT JOIN st.records r ON r.source = m.source AND r.record_id = m.record_id AND r.line = m.row_no + 1
@@ -340,7 +342,7 @@ def _flag_recall(con, limit: int) -> list[Figure]:
     """)
     cases = (
         ("post-death strong activity", "SELECT person_id FROM people WHERE post_death_strong = '1' AND (has_death_record OR has_false_record)",
-         "('activity_after_death')"),
+         "('activity_after_death', 'register_disagreement')"),  # the union of the two lines below
         ("  post-death strong, alive with a false death record",
          "SELECT person_id FROM people WHERE post_death_strong = '1' AND alive = '1' AND has_false_record", "('activity_after_death')"),
         ("  post-death strong, dead: a register dated the death too early",
