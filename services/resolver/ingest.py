@@ -23,6 +23,10 @@ from services.rounds.progress import Progress
 from services.rounds.readers import ReadResult, read_file
 from services.rounds.roundfile import CHANNEL_COLUMNS, REGISTRY_COLUMNS, FileSpec, RoundSpec
 
+# A record's surrogate key: its file's place in round.toml and its line, so it is stable across runs and needs
+# no sort to assign.
+RID_PER_FILE = 10_000_000_000
+
 PASSED_TRUE = ("true", "t", "1", "yes", "y", "pass", "passed", "是", "通过", "成功")
 PASSED_FALSE = ("false", "f", "0", "no", "n", "fail", "failed", "否", "未通过", "失败")
 
@@ -65,15 +69,15 @@ def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
     registry_text = ", ".join(f"{c} VARCHAR" for c in REGISTRY_COLUMNS)
     source_text = ", ".join(f"{c} VARCHAR" for c in CHANNEL_COLUMNS)
     con.execute(f"""
-        CREATE OR REPLACE TABLE raw_registry ({registry_text}, line BIGINT);
-        CREATE OR REPLACE TABLE raw_records (file_index INTEGER, source VARCHAR, kind VARCHAR, {source_text},
-                                             line BIGINT);
+        CREATE OR REPLACE TEMP TABLE raw_registry ({registry_text}, line BIGINT);
+        CREATE OR REPLACE TEMP TABLE raw_records (file_index INTEGER, source VARCHAR, kind VARCHAR, {source_text},
+                                                  line BIGINT);
         CREATE OR REPLACE TABLE registry (
             person_id VARCHAR PRIMARY KEY, id_number VARCHAR, id_number_raw VARCHAR, name VARCHAR,
             name_pinyin VARCHAR, sex VARCHAR, birth_date DATE, phone VARCHAR, card_no VARCHAR,
             county_code VARCHAR, unit_id VARCHAR, monthly_pension DOUBLE, certified_until DATE, line BIGINT);
         CREATE OR REPLACE TABLE records (
-            rid BIGINT PRIMARY KEY, source VARCHAR, kind VARCHAR, record_id VARCHAR, line BIGINT,
+            rid BIGINT NOT NULL, source VARCHAR, kind VARCHAR, record_id VARCHAR, line BIGINT,
             occurred_at TIMESTAMP, person_id VARCHAR, id_number VARCHAR, id_number_raw VARCHAR, name VARCHAR,
             name_pinyin VARCHAR, sex VARCHAR, birth_date DATE, phone VARCHAR, card_no VARCHAR,
             county_code VARCHAR, passed BOOLEAN);
@@ -106,6 +110,11 @@ def _build_dictionaries(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
     id_value, id_reason = id_numbers.id_number_sql("raw", as_of)
     _dictionary(con, "_d_id", ["raw_registry.id_number", "raw_records.id_number"],
                 f"{id_numbers.clean_sql('raw')} AS clean, {id_value} AS value, {id_reason} AS reason")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _d_id AS
+        SELECT *, CASE WHEN value IS NOT NULL THEN {id_numbers.birth_date_sql('value')} END AS born,
+                  CASE WHEN value IS NOT NULL THEN {id_numbers.sex_sql('value')} END AS id_sex
+        FROM _d_id""")
     stamp, stamp_reason = dates.timestamp_sql("raw", FIELD_MARK)
     _dictionary(con, "_d_time", ["raw_registry.birth_date", "raw_registry.certified_until",
                                  "raw_records.occurred_at", "raw_records.birth_date"],
@@ -113,9 +122,9 @@ def _build_dictionaries(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
     name_value, name_reason = names.name_sql("raw")
     _dictionary(con, "_d_name", ["raw_registry.name", "raw_records.name"],
                 f"{name_value} AS value, {name_reason} AS reason")
-    phone_value, phone_reason = phones.phone_sql("raw")
+    phone_value, phone_reason, phone_local = phones.phone_sql("raw")
     _dictionary(con, "_d_phone", ["raw_registry.phone", "raw_records.phone"],
-                f"{phone_value} AS value, {phone_reason} AS reason")
+                f"{phone_value} AS value, {phone_reason} AS reason, {phone_local} AS local")
     sex_value, sex_reason = sex.sex_sql("raw")
     _dictionary(con, "_d_sex", ["raw_registry.sex", "raw_records.sex"],
                 f"{sex_value} AS value, {sex_reason} AS reason")
@@ -150,12 +159,11 @@ def _common_columns() -> str:
     return f"""
         nullif(i.clean, '') AS id_number_raw, i.value AS id_number, i.reason AS id_reason,
         n.value AS name, py.pinyin AS name_pinyin, n.reason AS name_reason,
-        coalesce(x.value, CASE WHEN i.value IS NOT NULL THEN {id_numbers.sex_sql('i.value')} END) AS sex,
+        coalesce(x.value, i.id_sex) AS sex,
         x.reason AS sex_reason,
-        coalesce(CAST(b.value AS DATE),
-                 CASE WHEN i.value IS NOT NULL THEN {id_numbers.birth_date_sql('i.value')} END) AS birth_date,
+        coalesce(CAST(b.value AS DATE), i.born) AS birth_date,
         {_field('b.reason', 'birth_date')} AS birth_reason,
-        ph.value AS phone, ph.reason AS phone_reason,
+        ph.value AS phone, ph.reason AS phone_reason, ph.local AS phone_local,
         {_plain('r.card_no', card=True)} AS card_no,
         CASE WHEN regexp_matches({_plain('r.county_code')}, '^[0-9]{{6}}$') THEN {_plain('r.county_code')} END
             AS county_code"""
@@ -167,6 +175,19 @@ def _plain(expr: str, card: bool = False) -> str:
     if card:
         text = f"upper(regexp_replace({text}, '[\\s\\-]', '', 'g'))"
     return f"nullif({text}, '')"
+
+
+def _complete_landlines(con: duckdb.DuckDBPyConnection) -> None:
+    """Landlines written without an area code take their row's county's (per row: the county is the row's).
+
+    Only the rows whose phone was a bare local number are touched; without a mapped county they keep
+    their reason (a reject, or a registry warning).
+    """
+    completed = phones.completed_phone_sql("phone_local", "county_code")
+    con.execute(f"""
+        UPDATE _norm SET phone = {completed}, phone_reason = NULL
+        WHERE phone_local IS NOT NULL AND {completed} IS NOT NULL
+    """)
 
 
 def _ingest_registry(con: duckdb.DuckDBPyConnection) -> None:
@@ -182,6 +203,7 @@ def _ingest_registry(con: duckdb.DuckDBPyConnection) -> None:
                      {_field('u.reason', 'certified_until')} AS until_reason
               FROM raw_registry r {_joins()} LEFT JOIN _d_time u ON u.raw = r.certified_until)
     """)
+    _complete_landlines(con)
     con.execute("""
         INSERT INTO rejects
         SELECT 'registry', coalesce(person_id, ''), line,
@@ -217,6 +239,7 @@ def _ingest_records(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
                           WHEN {passed} IN ({_sql_list(PASSED_FALSE)}) THEN false END AS passed
               FROM raw_records r {_joins()} LEFT JOIN _d_time t ON t.raw = r.occurred_at)
     """)
+    _complete_landlines(con)
     reason = f"""CASE
         WHEN record_id IS NULL THEN 'record_id is empty'
         WHEN line <> first_line THEN 'record_id ' || record_id || ' repeats line ' || first_line
@@ -238,10 +261,10 @@ def _ingest_records(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
         INSERT INTO rejects
         SELECT source, coalesce(record_id, ''), line, reject_reason FROM _judged WHERE reject_reason IS NOT NULL;
         INSERT INTO records
-        SELECT row_number() OVER (ORDER BY file_index, line), source, kind, record_id, line, occurred_at,
+        SELECT {RID_PER_FILE} * file_index + line, source, kind, record_id, line, occurred_at,
                person_id, id_number, id_number_raw, name, name_pinyin, sex, birth_date, phone, card_no,
                county_code, passed
-        FROM _judged WHERE reject_reason IS NULL ORDER BY file_index, line;
+        FROM _judged WHERE reject_reason IS NULL;
         DROP TABLE _judged;
     """)
 

@@ -41,6 +41,7 @@ _TEXT = r"(?:TEXT|STRING|VARCHAR)"
 _EXACT = re.compile(rf"^{_COL} = {_COL_R}$", re.I)
 _PATTERNS: list[tuple[re.Pattern, Callable[[re.Match], Test]]] = [
     (_EXACT, lambda m: lambda a, b: a == b),
+    (re.compile(rf"^{_COL} AND {_COL_R}$", re.I), lambda m: lambda a, b: bool(a) and bool(b)),
     (re.compile(rf"^levenshtein\({_COL}, {_COL_R}\) <= (\d+)$", re.I),
      lambda m: _within(int(m.group(2)))),
     (re.compile(rf"^levenshtein\(CAST\({_COL} AS {_TEXT}\), CAST\({_COL_R} AS {_TEXT}\)\) <= (\d+)$", re.I),
@@ -244,4 +245,4 @@ def _with_tf(level: Level, raw: dict, exact_u: dict, comparison: str) -> Level:
 
 def _unsupported(comparison: str, condition: str) -> InvalidInput:
     return InvalidInput(f"model comparison {comparison}: level {condition!r} is not one the real-time scorer "
-                        "evaluates (exact, levenshtein, jaro_winkler, date difference)", field="model")
+                        "evaluates (exact, both flags true, levenshtein, jaro_winkler, date difference)", field="model")

@@ -3,7 +3,9 @@
 Linkage tables use the canonical column names of ``docs/architecture.md`` (``id_number``,
 ``name``, ``name_pinyin``, ``birth_date``, ``sex``, ``phone``, ``county_code``, ``card_no``)
 plus ``unique_id``; the model includes a comparison only for the columns a table has, so
-other data (FEBRL) is linked by renaming its columns onto these roles.
+other data (FEBRL) is linked by renaming its columns onto these roles. ``id_valid`` is not a
+field of its own: it says ``id_number`` is a validated 18-character resident ID (GB 11643 check
+passed) rather than the cleaned characters of a value that failed validation.
 
 Priors: every level starts from hand-set m/u probabilities (below), so a small round that
 cannot support EM still links sensibly; training replaces u by random sampling and m by EM.
@@ -24,7 +26,8 @@ from services.errors import InvalidInput
 
 MODEL_FORMAT = "silentcert-linkage-model"
 MODEL_VERSION = 1
-LINK_COLUMNS = ("id_number", "name", "name_pinyin", "birth_date", "sex", "phone", "county_code", "card_no")
+LINK_COLUMNS = ("id_number", "id_valid", "name", "name_pinyin", "birth_date", "sex", "phone", "county_code",
+                "card_no")
 
 # Aliases for blocking on parts of an 18-character ID number. One typo leaves at least one
 # of head (region + birth year-month), tail (birth date + sequence + check) or ends intact.
@@ -39,6 +42,14 @@ _ID_PARTS = {
 # neighbours born the same day in the same county differ only in the last four characters.
 ID_NEAR_MISS_U = (1e-4, 1e-3)
 
+# m of "both IDs valid and different", fixed (EM leaves it alone). MOD 11-2 catches every single
+# substitution and every adjacent transposition, so a true pair shows two valid different IDs only
+# after two errors that happen to keep the check character (about 1 in 11 double errors). Trained,
+# EM learns m from the neighbours it sees in the birth-date blocks (same region and birth date,
+# IDs 1–2 characters apart) and gives the level a positive weight; fixed, it weighs about -10.
+ID_BOTH_VALID_M = 1e-3
+ID_BOTH_VALID_LABEL = "both valid, different"
+
 log = logging.getLogger(__name__)
 
 
@@ -51,10 +62,26 @@ class TrainingPlan:
     seed: int
 
 
-def _comparison_id_number():
-    return cl.LevenshteinAtThresholds("id_number", [1, 2]).configure(
-        m_probabilities=[0.90, 0.06, 0.02, 0.02], u_probabilities=[1e-6, *ID_NEAR_MISS_U, 0.9989]
-    )
+def _comparison_id_number(columns: set[str]):
+    """Exact > (both valid, different: two people) > one or two edits (a typo'd ID) > else.
+
+    Two valid 18-character IDs that differ belong to two people (a one-character typo breaks the
+    check character), so the edit-distance levels only see pairs where at least one side failed
+    validation and is compared by its cleaned characters. Without ``id_valid`` (other data sets,
+    whose identifiers carry no check character) the both-valid level is left out.
+    """
+    levels = [cll.NullLevel("id_number"), cll.ExactMatchLevel("id_number")]
+    m, u = [0.90], [1e-6]
+    if "id_valid" in columns:
+        levels.append(cll.CustomLevel("id_valid_l AND id_valid_r", ID_BOTH_VALID_LABEL).configure(
+            m_probability=ID_BOTH_VALID_M, fix_m_probability=True))
+        m, u = [*m, ID_BOTH_VALID_M], [*u, 0.99]
+    levels += [cll.LevenshteinLevel("id_number", 1), cll.LevenshteinLevel("id_number", 2), cll.ElseLevel()]
+    m += [0.06, 0.02, 0.02]
+    u += [*ID_NEAR_MISS_U, 0.9989 if "id_valid" not in columns else 0.0089]
+    return cl.CustomComparison(
+        comparison_levels=levels, output_column_name="id_number", comparison_description="id_number"
+    ).configure(m_probabilities=m, u_probabilities=u)
 
 
 def _comparison_name(columns: set[str]):
@@ -95,7 +122,7 @@ def comparisons(columns: set[str]) -> list:
     """The model's comparisons for the canonical columns present in ``columns``."""
     out = []
     if "id_number" in columns:
-        out.append(_comparison_id_number())
+        out.append(_comparison_id_number(columns))
     if columns & {"name", "name_pinyin"}:
         out.append(_comparison_name(columns))
     if "birth_date" in columns:
@@ -174,8 +201,8 @@ def floor_id_near_miss_u(document: dict) -> dict:
     for comparison in document["comparisons"]:
         if comparison.get("output_column_name") != "id_number":
             continue
-        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
-        for level, floor in zip(levels[1:3], ID_NEAR_MISS_U):
+        levels = [lv for lv in comparison["comparison_levels"] if "levenshtein" in lv["sql_condition"].lower()]
+        for level, floor in zip(levels, ID_NEAR_MISS_U):
             u = level.get("u_probability")
             level["u_probability"] = floor if not isinstance(u, float) else max(u, floor)
     return document

@@ -6,15 +6,19 @@ area code (``010``, ``02x`` or a four-digit ``0xxx``) a dash and the 7-8 digit l
 Cleaning folds full-width characters and deletes whitespace, dashes, dots and parentheses. A country
 prefix ``+86`` or ``0086`` is dropped (and the trunk ``0`` restored when the rest is a landline); a bare
 ``86`` is dropped only in front of an 11-digit mobile, where it cannot be part of a landline. A mobile
-dialled with a leading trunk ``0`` is accepted. A local number without an area code cannot be placed
-and is rejected. An empty value is NULL, not a rejection: the phone is optional.
+dialled with a leading trunk ``0`` is accepted. A local number without an area code takes the area code
+of the row's county (:mod:`area_codes`) when the row has a mapped one; otherwise it cannot be placed and
+is rejected. An empty value is NULL, not a rejection: the phone is optional.
 
 Python (:func:`normalise_phone`) and SQL (:func:`phone_sql`) share the regular expressions below and
-take the same branches in the same order.
+take the same branches in the same order. The SQL works in two steps, so the first can run once per
+distinct value: :func:`phone_sql` (value, reason, and the local number when that is the problem), then
+:func:`completed_phone_sql` for the few rows with a local number and a county.
 """
 
 import re
 
+from services.resolver.area_codes import area_code_of, area_code_sql
 from services.resolver.rejections import Rejection
 from services.resolver.widths import WHITESPACE, delete_sql, half_width_sql, sql_string, to_half_width
 
@@ -43,8 +47,12 @@ def clean(raw: str) -> str:
     return to_half_width(raw).translate(_DELETE)
 
 
-def normalise_phone(raw: str | None) -> str | Rejection | None:
-    """The canonical phone, a :class:`Rejection`, or ``None`` when empty."""
+def normalise_phone(raw: str | None, county_code: str | None = None) -> str | Rejection | None:
+    """The canonical phone, a :class:`Rejection`, or ``None`` when empty.
+
+    ``county_code`` (the row's 6-digit division code) supplies the area code of a landline written
+    without one.
+    """
     cleaned = clean(raw or "")
     if not cleaned:
         return None
@@ -53,6 +61,8 @@ def normalise_phone(raw: str | None) -> str | Rejection | None:
         return mobile.group(1)
     if isinstance(national, str) and (landline := _RE["landline"].fullmatch(national)):
         return f"{landline.group(1)}-{landline.group(2)}"
+    if isinstance(national, str) and _RE["local"].fullmatch(national) and (area := area_code_of(county_code)):
+        return f"{area}-{national}"
     return Rejection(FIELD, raw, _reason(cleaned, national))
 
 
@@ -91,14 +101,23 @@ def clean_sql(expr: str) -> str:
     return delete_sql(half_width_sql(expr), WHITESPACE + SEPARATORS)
 
 
-def phone_sql(expr: str) -> tuple[str, str]:
-    """``(canonical, reason)`` SQL expressions over a column expression; both NULL when empty."""
+def phone_sql(expr: str) -> tuple[str, str, str]:
+    """``(canonical, reason, local)`` SQL expressions over a column expression; all NULL when empty.
+
+    ``local`` is the number when the only problem is a missing area code (``reason`` says so), the
+    input of :func:`completed_phone_sql`.
+    """
     fields = phone_struct_sql(expr)
-    return f"({fields}).value", f"({fields}).reason"
+    return f"({fields}).value", f"({fields}).reason", f"({fields}).local"
+
+
+def completed_phone_sql(local_expr: str, county_expr: str) -> str:
+    """The canonical landline of a ``local`` number (see :func:`phone_sql`) in the county's area, or NULL."""
+    return f"{area_code_sql(county_expr)} || '-' || {local_expr}"
 
 
 def phone_struct_sql(expr: str) -> str:
-    """One ``STRUCT(value, reason)`` expression: the rules evaluated once when both are selected.
+    """One ``STRUCT(value, reason, local)`` expression: the rules evaluated once when all are selected.
 
     Stages are bound by ``list_transform`` over a one-element list, so the cleaned text and the
     national number are computed once per row.
@@ -106,7 +125,8 @@ def phone_struct_sql(expr: str) -> str:
     stages = [
         f"lambda c: {{'c': c, 'n': {_national_sql('c')}}}",
         f"lambda r: {{'c': r.c, 'n': r.n, 'value': {_canonical_sql('r.n')}}}",
-        f"lambda r: {{'value': r.value, 'reason': CASE WHEN r.value IS NULL THEN {_reason_sql('r.c', 'r.n')} END}}",
+        f"lambda r: {{'value': r.value, 'reason': CASE WHEN r.value IS NULL THEN {_reason_sql('r.c', 'r.n')} END, "
+        f"'local': CASE WHEN r.value IS NULL AND {_match('r.n', LOCAL_ONLY)} THEN r.n END}}",
     ]
     chained = f"[{clean_sql(f'CAST({expr} AS VARCHAR)')}]"
     for stage in stages:

@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 _ID_FOR_LINKAGE = """coalesce({a}.id_number, CASE WHEN length(cleaned) BETWEEN 16 AND 19 THEN cleaned END)"""
 _CLEAN_RAW = """upper(regexp_replace(translate(coalesce({a}.id_number_raw, ''),
     '０１２３４５６７８９ｘＸ', '0123456789XX'), '[^0-9Xx]', '', 'g')) AS cleaned"""
+# id_valid: the ID passed validation (the validated column holds a resident ID), so the model's
+# "both valid, different" level can tell two people apart from a typo. A non-resident identifier
+# mapped onto id_number (FEBRL's social security number) is not 18 characters and counts as unvalidated.
+_ID_VALID = """coalesce(regexp_full_match({a}.id_number, '[0-9]{{17}}[0-9X]'), false)"""
 _COLUMNS = "name, name_pinyin, sex, birth_date, phone, county_code, card_no"
 
 
@@ -28,7 +32,7 @@ def registry_linkage_sql() -> str:
     return f"""
         WITH c AS (SELECT *, {_CLEAN_RAW.format(a='g')} FROM registry g)
         SELECT row_number() OVER (ORDER BY person_id) AS unique_id, person_id,
-               {_ID_FOR_LINKAGE.format(a='c')} AS id_number, {_COLUMNS}
+               {_ID_FOR_LINKAGE.format(a='c')} AS id_number, {_ID_VALID.format(a='c')} AS id_valid, {_COLUMNS}
         FROM c
     """
 
@@ -45,7 +49,9 @@ def prepare_tables(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
               AND (r.id_number IS NOT NULL OR r.id_number_raw IS NOT NULL
                    OR r.name IS NOT NULL OR r.birth_date IS NOT NULL)
         )
-        SELECT rid AS unique_id, {_ID_FOR_LINKAGE.format(a='c')} AS id_number, {_COLUMNS} FROM c
+        SELECT rid AS unique_id, {_ID_FOR_LINKAGE.format(a='c')} AS id_number,
+               {_ID_VALID.format(a='c')} AS id_valid, {_COLUMNS}
+        FROM c
     """)
     return _count(con, "_lk_registry"), _count(con, "_lk_pending")
 
@@ -95,7 +101,7 @@ def _linker(registry, pending, columns, settings, n_registry, n_pending) -> tupl
 
 
 def _linkage_arrow(con: duckdb.DuckDBPyConnection, table: str):
-    return con.sql(f"SELECT unique_id, id_number, {_COLUMNS} FROM {table}").to_arrow_table()
+    return con.sql(f"SELECT unique_id, id_number, id_valid, {_COLUMNS} FROM {table}").to_arrow_table()
 
 
 def _insert_pairs(con: duckdb.DuckDBPyConnection, pairs) -> int:

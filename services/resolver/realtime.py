@@ -101,18 +101,20 @@ def linkage_record(query: RecordQuery) -> dict:
     """A request's fields normalised as ingest normalises a source row (``docs/architecture.md``).
 
     An ID number failing validation still takes part by its cleaned characters (16–19 of them), as in
-    the batch: a typo is what the model's edit-distance levels recognise. Other unusable fields are
+    the batch: a typo is what the model's edit-distance levels recognise (``id_valid`` False; a valid
+    ID that differs from a valid registry ID is another person). Other unusable fields are
     ``InvalidInput`` naming the field and the clerk-facing reason.
     """
     record = dict.fromkeys(_FIELDS)
+    record["id_valid"] = False
     valid_id = _id_number(query.id_number, record)
     _name(query.name, record)
     record["sex"] = _accepted(normalise_sex(query.sex), "sex") or (valid_id.sex if valid_id else None)
     birth = query.birth_date if not isinstance(query.birth_date, str) else normalise_date(query.birth_date)
     record["birth_date"] = _accepted(birth, "birth_date") or (valid_id.birth_date if valid_id else None)
-    record["phone"] = _accepted(normalise_phone(query.phone), "phone")
-    record["card_no"] = _card(query.card_no)
     record["county_code"] = _county(query.county_code)
+    record["phone"] = _accepted(normalise_phone(query.phone, record["county_code"]), "phone")
+    record["card_no"] = _card(query.card_no)
     return record
 
 
@@ -121,7 +123,7 @@ def _id_number(raw: str | None, record: dict) -> id_numbers.IdNumber | None:
         return None
     result = id_numbers.normalise_id_number(raw)
     if isinstance(result, id_numbers.IdNumber):
-        record["id_number"] = result.value
+        record["id_number"], record["id_valid"] = result.value, True
         return result
     cleaned = _NOT_ID_CHARACTER.sub("", id_numbers.clean(raw))
     record["id_number"] = cleaned if 16 <= len(cleaned) <= 19 else None

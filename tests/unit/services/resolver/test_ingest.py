@@ -110,3 +110,44 @@ def test_records_are_normalised(con):
     assert rows["V1"] == ("360102195001011231", "1950-01-01", "M", None)  # full-width check digit folded
     assert rows["V2"][0] == "360102195002021247"
     assert rows["F2"][3] is False and rows["F1"][3] is True
+
+
+LANDLINE_REGISTRY = """person_id,name,phone,county_code
+L1,王明,6960515,360702
+L2,李四,696 0515,362401
+L3,张三,6960515,440101
+L4,赵六,6960515,
+L5,钱七,0797-6960515,360102
+"""
+LANDLINE_SOURCE = """record_id,occurred_at,phone,cbdq
+T1,2021-05-01,88123456,360102
+T2,2021-05-01,88123456,
+T3,2021-05-01,88123456,999999
+"""
+LANDLINE_ROUND = """[round]
+id = "t"
+as_of = 2021-10-31
+[registry]
+file = "registry.csv"
+[[sources]]
+name = "outpatient"
+kind = "weak"
+file = "out.csv"
+[sources.columns]
+county_code = "cbdq"
+"""
+
+
+def test_a_landline_without_area_code_takes_its_countys(tmp_path):
+    (tmp_path / "registry.csv").write_text(LANDLINE_REGISTRY, encoding="utf-8")
+    (tmp_path / "out.csv").write_text(LANDLINE_SOURCE, encoding="utf-8")
+    (tmp_path / "round.toml").write_text(LANDLINE_ROUND, encoding="utf-8")
+    con = duckdb.connect()
+    ingest_round(con, load_round(tmp_path), silent_progress)
+    phones = dict(con.execute("SELECT person_id, phone FROM registry").fetchall())
+    assert phones == {"L1": "0797-6960515", "L2": "0796-6960515", "L3": None, "L4": None, "L5": "0797-6960515"}
+    warned = dict(con.execute("SELECT person_id, reason FROM registry_warnings").fetchall())
+    assert set(warned) == {"L3", "L4"} and all("has no area code" in r for r in warned.values())
+    assert dict(con.execute("SELECT record_id, phone FROM records").fetchall()) == {"T1": "0791-88123456"}
+    reasons = _reasons(con, "outpatient")
+    assert set(reasons) == {"T2", "T3"} and all("has no area code" in r for r in reasons.values())

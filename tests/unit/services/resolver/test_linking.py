@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from services.errors import InvalidInput
+from services.resolver.id_numbers import check_digit
 from services.resolver.linking import link_round
 from services.resolver.settings import LinkageSettings
 
@@ -73,6 +74,9 @@ RECORDS = {
     "direct": {"kind": "face", "source": "face_app", "person_id": "P06", "passed": True},
     "nothing": {},
     "stranger": {"name": "钱多多", "name_pinyin": "qian duo duo", "birth_date": "1990-02-02", "county_code": "440101"},
+    # Another person born the same day in the same county: a valid ID two characters from P01's.
+    "neighbour": {"id_number": "11010119500101125" + check_digit("11010119500101125"), "name": "孙立",
+                  "name_pinyin": "sun li", "birth_date": "1950-01-01", "sex": "M", "county_code": "110101"},
     "id_contradicts": {"id_number": "110105195711111233", "name": "孙悟空", "name_pinyin": "sun wu kong",
                        "birth_date": "1980-01-01", "sex": "F"},
 }
@@ -134,6 +138,12 @@ def test_id_number_with_contradicting_birth_date_is_not_deterministic(linked):
     person, _, method, band = _link(linked[0], "id_contradicts")
     assert method != "deterministic"
     assert band != "auto"
+
+
+def test_two_different_valid_id_numbers_are_two_people(linked):
+    con, _, _ = linked
+    assert _link(con, "neighbour")[0] is None
+    assert all(p < 0.5 for _, p, _, _ in _candidates(con, "neighbour"))
 
 
 def test_shared_phone_splits_probability_and_never_autolinks(linked):

@@ -1,8 +1,11 @@
+import duckdb
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.resolver.phones import normalise_phone, phone_sql
+from services.resolver.area_codes import AREA_CODE_BY_PREFIX, RETIRED_PREFECTURES, area_code_of
+from services.resolver.phones import completed_phone_sql, normalise_phone, phone_sql
 from services.resolver.rejections import Rejection
 from services.resolver.widths import FULL_WIDTH, HALF_WIDTH
 
@@ -131,4 +134,68 @@ def _python_row(raw):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(messy_values(), min_size=1, max_size=300))
 def test_sql_and_python_agree(run_sql, values):
-    assert run_sql(values, *phone_sql("v")) == [_python_row(raw) for raw in values]
+    assert [row[:2] for row in run_sql(values, *phone_sql("v"))] == [_python_row(raw) for raw in values]
+
+
+# ---- a landline without its area code takes the county's ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "county", "canonical"),
+    [
+        ("6960515", "360702", "0797-6960515"),     # Ganzhou
+        ("696 0515", "360102", "0791-6960515"),    # Nanchang
+        ("８６２１３４５６", "361102", "0793-86213456"),  # Shangrao, full-width
+        ("6960515", "362401", "0796-6960515"),     # retired Ji'an prefecture -> Ji'an
+        ("6960515", "362601", "0792-6960515"),     # retired Jiujiang prefecture -> Jiujiang
+        ("0797-6960515", "360102", "0797-6960515"),  # a written area code wins over the county
+        ("13812345678", "360102", "13812345678"),
+    ],
+)
+def test_a_local_landline_takes_the_area_code_of_its_county(raw, county, canonical):
+    assert normalise_phone(raw, county) == canonical
+
+
+@pytest.mark.parametrize("county", [None, "", "440101", "3601", "36010x", "369901"])
+def test_without_a_mapped_county_a_local_landline_is_still_rejected(county):
+    result = normalise_phone("6960515", county)
+    assert result == Rejection("phone", "6960515",
+                               "phone 6960515 has no area code; a landline needs one, e.g. 010-6960515")
+
+
+def test_retired_prefectures_take_their_successors_area_code():
+    for old, new in RETIRED_PREFECTURES.items():
+        assert area_code_of(old + "01") == AREA_CODE_BY_PREFIX[new]
+
+
+counties = st.one_of(
+    st.none(),
+    st.sampled_from(sorted(AREA_CODE_BY_PREFIX)).flatmap(lambda p: st.from_regex(p + r"[0-9]{2}", fullmatch=True)),
+    st.from_regex(r"[0-9]{6}", fullmatch=True),
+    st.text(st.sampled_from(list("0123456789x")), max_size=7),
+)
+
+
+def _two_step_sql(pairs: list[tuple[str | None, str | None]]) -> list[tuple]:
+    """What ingest does: phone_sql once per value, then completion for the local numbers with a county."""
+    value, reason, local = phone_sql("v")
+    completed = completed_phone_sql("local", "county")
+    table = pa.table({"i": list(range(len(pairs))), "v": pa.array([p for p, _ in pairs], pa.string()),
+                      "county": pa.array([c for _, c in pairs], pa.string())})
+    with duckdb.connect() as con:
+        con.register("t", table)
+        return con.execute(f"""
+            WITH s AS (SELECT i, county, {value} AS value, {reason} AS reason, {local} AS local FROM t)
+            SELECT CASE WHEN local IS NOT NULL AND {completed} IS NOT NULL THEN {completed} ELSE value END,
+                   CASE WHEN local IS NOT NULL AND {completed} IS NOT NULL THEN NULL ELSE reason END
+            FROM s ORDER BY i""").fetchall()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(st.tuples(st.one_of(messy_values(), locals_), counties), min_size=1, max_size=200))
+def test_sql_and_python_agree_on_completion_by_county(pairs):
+    expected = []
+    for raw, county in pairs:
+        result = normalise_phone(raw, county)
+        expected.append((None, result.reason) if isinstance(result, Rejection) else (result, None))
+    assert _two_step_sql(pairs) == expected

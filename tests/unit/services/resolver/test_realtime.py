@@ -27,6 +27,7 @@ RECORDS_SQL = f"""
                FROM records WHERE kind NOT IN ('face', 'in_person'))
     SELECT rid AS unique_id,
            coalesce(id_number, CASE WHEN length(cleaned) BETWEEN 16 AND 19 THEN cleaned END) AS id_number,
+           id_number IS NOT NULL AS id_valid,
            {COLUMNS.split(', ', 1)[1]}
     FROM c WHERE id_number IS NOT NULL OR name IS NOT NULL OR birth_date IS NOT NULL
 """
