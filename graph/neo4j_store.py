@@ -45,19 +45,25 @@ class Neo4jStore(GraphStore):
     # -- the connection -------------------------------------------------------------------------------------
 
     def _retrying(self, work: Callable[[], T]) -> T:
-        retrying = Retrying(
-            retry=retry_if_exception_type(_UNREACHABLE),
-            wait=wait_exponential(multiplier=0.25, max=8),
-            stop=stop_after_delay(self.retry_seconds) | stop_after_attempt(30),
-            reraise=True,
-        )
         try:
-            return retrying(work)
+            try:
+                return work()  # the usual case, without building tenacity's machinery on every call
+            except _UNREACHABLE:
+                return self._retrier()(work)
         except AuthError as exc:
             raise StoreUnavailable(f"Neo4j at {_address(self._driver)} refused the credentials: {exc.code}") from exc
         except _UNREACHABLE as exc:
             raise StoreUnavailable(f"Neo4j at {_address(self._driver)} unreachable after "
                                    f"{self.retry_seconds:g} s of retries: {type(exc).__name__}") from exc
+
+    def _retrier(self) -> Retrying:
+        """Bounded exponential backoff for a server not up yet or restarting."""
+        return Retrying(
+            retry=retry_if_exception_type(_UNREACHABLE),
+            wait=wait_exponential(multiplier=0.25, max=8),
+            stop=stop_after_delay(self.retry_seconds) | stop_after_attempt(30),
+            reraise=True,
+        )
 
     def _read(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
         def attempt() -> T:
@@ -73,6 +79,11 @@ class Neo4jStore(GraphStore):
 
     def _read_rows(self, name: str, **params: Any) -> list[dict[str, Any]]:
         return self._read(lambda tx: [r.data() for r in tx.run(catalog.query(name), params)])
+
+    def _read_first(self, name: str, **params: Any) -> neo4j.Record | None:
+        """The first record as the driver gives it: maps and lists are plain Python already, and skipping
+        Record.data()'s recursive copy matters on the GetLiveness path."""
+        return self._read(lambda tx: next(iter(tx.run(catalog.query(name), params)), None))
 
     def verify(self) -> None:
         """Wait (bounded) until the server answers; StoreUnavailable when it never does."""
@@ -133,12 +144,12 @@ class Neo4jStore(GraphStore):
         start = datetime.combine(since, time()) if since else None
         params = {"since": start, "limit": limit if limit is not None else _NO_LIMIT}
         if person_id is not None:
-            found = self._read_rows("liveness_by_id", person_id=person_id, **params)
+            found = self._read_first("liveness_by_id", person_id=person_id, **params)
         else:
-            found = self._read_rows("liveness_by_id_number", id_number=id_number, **params)
-        if not found:
+            found = self._read_first("liveness_by_id_number", id_number=id_number, **params)
+        if found is None:
             return None
-        return rows.person(found[0]["row"]), [rows.evidence(e) for e in found[0]["evidence"]]
+        return rows.person(found["row"]), [rows.evidence(e) for e in found["evidence"]]
 
     def identifiers(self, person_id: str) -> list[Identifier]:
         return [rows.identifier(r["row"]) for r in self._read_rows("identifiers", person_id=person_id)]

@@ -94,6 +94,15 @@ class GraphStore(ABC):
     def evidence(self, person_id: str, since: date | None = None) -> list[EvidenceEdge]:
         """Records resolved to the person (newest first), optionally only those on or after `since`."""
 
+    def person_evidence(self, *, person_id: str | None = None, id_number: str | None = None,
+                        since: date | None = None, limit: int | None = None) -> tuple[Person, list[EvidenceEdge]] | None:
+        """One pensioner (as person()) and their newest `limit` records on or after `since` (as evidence()), or
+        None. A store that can answer both in one round trip overrides this (GetLiveness calls it)."""
+        person = self.person(person_id=person_id, id_number=id_number)
+        if person is None:
+            return None
+        return person, self.evidence(person.person_id, since)[:limit]
+
     @abstractmethod
     def record_certification(self, cert: ChannelCertification, round_id: str) -> None:
         """Store a face or in-person check as an Event resolved to the person (idempotent on record_id)."""

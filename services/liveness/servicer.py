@@ -17,6 +17,8 @@ from silentcert.liveness.v1 import liveness_pb2_grpc
 
 MAX_EVIDENCE = 200
 
+Lookup = pb.GetLivenessRequest | pb.StreamLivenessRequest | pb.RecordCertificationRequest
+
 
 class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):
     def __init__(self, store: GraphStore, period_months: int = 12):
@@ -24,10 +26,12 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):
         self.period_months = period_months
 
     def GetLiveness(self, request: pb.GetLivenessRequest, context: grpc.ServicerContext) -> pb.GetLivenessResponse:
-        person = self._person(request)
+        person_id, id_number, described = _lookup(request)
         since = check.iso_date(request.evidence_since, "evidence_since")
-        evidence = self.store.evidence(person.person_id, since)[:MAX_EVIDENCE]
-        return pb.GetLivenessResponse(liveness=liveness(person, evidence))
+        found = self.store.person_evidence(person_id=person_id, id_number=id_number, since=since, limit=MAX_EVIDENCE)
+        if found is None:
+            raise NotFound(f"no pensioner with {described}")
+        return pb.GetLivenessResponse(liveness=liveness(*found))
 
     def StreamLiveness(self, request_iterator: Iterator[pb.StreamLivenessRequest],
                        context: grpc.ServicerContext) -> Iterator[pb.StreamLivenessResponse]:
@@ -58,22 +62,28 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):
             return _failure(request.tag, pb.LOOKUP_FAILURE_REASON_INVALID_ARGUMENT, error)
         return pb.StreamLivenessResponse(tag=request.tag, liveness=liveness(person, []))
 
-    def _person(self, request: pb.GetLivenessRequest | pb.StreamLivenessRequest | pb.RecordCertificationRequest) -> Person:
+    def _person(self, request: Lookup) -> Person:
         """The pensioner named by the request's `person` oneof; InvalidInput when unset, NotFound when unknown."""
-        which = request.WhichOneof("person")
-        if which == "person_id":
-            person_id = check.required(request.person_id, "person_id")
-            person, described = self.store.person(person_id=person_id), f"person_id {person_id}"
-        elif which == "id_number":
-            id_number = check.id_number(request.id_number, "id_number")
-            if id_number is None:
-                raise InvalidInput("id_number is empty", field="id_number")
-            person, described = self.store.person(id_number=id_number), f"ID number {id_number}"
-        else:
-            raise InvalidInput("set person_id or id_number", field="person")
+        person_id, id_number, described = _lookup(request)
+        person = self.store.person(person_id=person_id, id_number=id_number)
         if person is None:
             raise NotFound(f"no pensioner with {described}")
         return person
+
+
+def _lookup(request: Lookup) -> tuple[str | None, str | None, str]:
+    """(person_id, normalised ID number, how to name it in a message) from the request's `person` oneof;
+    InvalidInput when it is unset or malformed."""
+    which = request.WhichOneof("person")
+    if which == "person_id":
+        person_id = check.required(request.person_id, "person_id")
+        return person_id, None, f"person_id {person_id}"
+    if which == "id_number":
+        id_number = check.id_number(request.id_number, "id_number")
+        if id_number is None:
+            raise InvalidInput("id_number is empty", field="id_number")
+        return None, id_number, f"ID number {id_number}"
+    raise InvalidInput("set person_id or id_number", field="person")
 
 
 def _failure(tag: str, reason: int, error: Exception) -> pb.StreamLivenessResponse:

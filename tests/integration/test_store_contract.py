@@ -195,6 +195,17 @@ def test_evidence_newest_first_and_since(published: GraphStore):
     assert [e.kind for e in published.evidence("P3")] == ["weak", "death"]
 
 
+def test_person_evidence_is_person_and_evidence_in_one_call(published: GraphStore):
+    for lookup in ({"person_id": "P1"}, {"id_number": "110101194001010012"}):
+        person, evidence = published.person_evidence(**lookup)
+        assert person == published.person(person_id="P1") and evidence == published.evidence("P1")
+    _, newest = published.person_evidence(person_id="P1", since=date(2021, 4, 2), limit=1)
+    assert [e.record_id for e in newest] == ["b1"]
+    assert published.person_evidence(person_id="P3", limit=0)[1] == []
+    assert published.person_evidence(person_id="nobody") is None
+    assert published.person_evidence(id_number="110101190001010011") is None
+
+
 def test_relinking_a_record_moves_its_evidence(published: GraphStore):
     published.publish_round(small_round(telecom_person="P3"))
     assert [e.record_id for e in published.evidence("P2")] == []
