@@ -1,0 +1,142 @@
+"""Publishing a whole round to Neo4j: bulk import (`silentcert neo4j import`) against UNWIND (`round run --neo4j`).
+
+    python benchmarks/neo4j_publish_bench.py --pensioners 1000000 [--seed 7] [--cache /tmp/neo4j-publish-bench]
+    python benchmarks/neo4j_publish_bench.py --pensioners 50000 --unwind      # also time UNWIND on the same round
+
+The round (generated and run on the embedded store) is cached as CACHE/gen-N-sSEED and CACHE/out-N-sSEED;
+`--round-out DIR` uses an already finished round directory instead (read-only). Both publishes go into a throwaway
+Neo4j home (CACHE/neo4j-home, ports 7697/7484, 2 GiB heap and page cache as the local server), never into the
+shared local server. Prints seconds per phase, rows (nodes + relationships) and rows/s as JSON, with the load
+average before and after: the machine is shared.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import neo4j
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from graph.neo4j_local import LocalNeo4jSettings, bolt_settings, install, server  # noqa: E402
+from graph.neo4j_store import Neo4jStore  # noqa: E402
+from services.deathcheck.audit import append_round_events  # noqa: E402
+from services.rounds.bulk_publish import bulk_publish_round_dir  # noqa: E402
+from services.rounds.publish import round_export  # noqa: E402
+
+AS_OF = "2021-10-31"
+
+
+def finished_round(n: int, seed: int, cache: Path) -> Path:
+    """CACHE/out-N-sSEED, generated and run (embedded store only) when not there yet."""
+    gen, out = cache / f"gen-{n}-s{seed}", cache / f"out-{n}-s{seed}"
+    if not _finished(out):
+        cache.mkdir(parents=True, exist_ok=True)
+        if not (gen / "round.toml").exists():
+            _run(["silentcert", "generate", "--pensioners", str(n), "--seed", str(seed), "--as-of", AS_OF,
+                  "--out", str(gen)], cache / f"gen-{n}-s{seed}.log")
+        _run(["silentcert", "round", "run", str(gen / "round.toml"), "--out", str(out)], cache / f"out-{n}-s{seed}.log")
+    return out
+
+
+def throwaway_home(cache: Path) -> LocalNeo4jSettings:
+    shared = LocalNeo4jSettings.from_env()
+    install(shared)  # jars only; the shared server is not started
+    home = cache / "neo4j-home"
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "lib").exists():
+        os.symlink(shared.lib_dir, home / "lib")
+    return replace(shared, home=home, bolt_port=7697, http_port=7484, password=None)
+
+
+def bulk(settings: LocalNeo4jSettings, out: Path) -> dict:
+    started = time.perf_counter()
+    done = bulk_publish_round_dir(settings, out, overwrite=True)
+    return _result(time.perf_counter() - started, done.counts, done.seconds)
+
+
+def unwind(settings: LocalNeo4jSettings, out: Path, batch_size: int) -> dict:
+    """What `round run --neo4j` does in its publish stage, into an emptied database."""
+    server.start(settings)
+    uri, user, password = bolt_settings(settings)
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    con = duckdb.connect(str(out / "state" / "round.duckdb"), read_only=True)
+    with Neo4jStore(neo4j.GraphDatabase.driver(uri, auth=(user, password)), batch_size=batch_size,
+                    close_driver=True) as store:
+        store.clear()
+        store.apply_schema()
+        store.await_indexes()
+        started = time.perf_counter()
+        export = round_export(con, report["round_id"], date.fromisoformat(report["as_of"]))
+        exported = time.perf_counter()
+        store.publish_round(export)
+        published = time.perf_counter()
+        append_round_events(con, store)
+        seconds = {"export": exported - started, "publish_round": published - exported,
+                   "audit": time.perf_counter() - published}
+        counts = store.counts()
+    con.close()
+    return _result(sum(seconds.values()), counts, {k: round(v, 2) for k, v in seconds.items()})
+
+
+def _result(total: float, counts: dict[str, int], seconds: dict[str, float]) -> dict:
+    rows = sum(counts.values())
+    return {"seconds": round(total, 1), "rows": rows, "rows_per_s": round(rows / total), "phases": seconds,
+            "counts": counts}
+
+
+def _finished(out: Path) -> bool:
+    database = out / "state" / "round.duckdb"
+    if not database.exists() or not (out / "report.json").exists():
+        return False
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        return bool(con.execute("SELECT count(*) FROM stages WHERE stage = 'publish'").fetchall()[0][0])
+    finally:
+        con.close()
+
+
+def _run(argv: list[str], log: Path) -> None:
+    started = time.perf_counter()
+    with open(log, "wb") as handle:
+        if subprocess.run(argv, stdout=handle, stderr=subprocess.STDOUT, check=False).returncode:
+            sys.exit(f"{' '.join(argv[:3])} failed, see {log}")
+    print(f"{' '.join(argv[:3])}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pensioners", type=int, default=200_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/neo4j-publish-bench"))
+    parser.add_argument("--round-out", type=Path, help="a finished round directory to publish instead")
+    parser.add_argument("--unwind", action="store_true", help="also time the UNWIND publish of the same round")
+    parser.add_argument("--batch-size", type=int, default=5000, help="UNWIND rows per transaction")
+    parser.add_argument("--no-bulk", action="store_true", help="skip the bulk import")
+    parser.add_argument("--keep-running", action="store_true", help="leave the throwaway server running")
+    args = parser.parse_args()
+    out = args.round_out or finished_round(args.pensioners, args.seed, args.cache)
+    settings = throwaway_home(args.cache)
+    result: dict = {"round": str(out), "load_before": os.getloadavg()[0]}
+    try:
+        if not args.no_bulk:
+            result["bulk"] = bulk(settings, out)
+        if args.unwind:
+            result["unwind"] = unwind(settings, out, args.batch_size)
+    finally:
+        if not args.keep_running:
+            server.stop(settings)
+    result["load_after"] = os.getloadavg()[0]
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
