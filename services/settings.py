@@ -1,7 +1,7 @@
 """Typed settings of a round, read once by the caller (CLI or server) and passed down.
 
 Each stage owns its settings dataclass (`LinkageSettings`, `LivenessSettings`, `DeathCheckSettings`); a round file
-may override any field in its `[linkage]`, `[liveness]` or `[deathcheck]` table. Unknown keys and values of the
+may override any field in its `[linkage]`, `[liveness]`, `[deathcheck]` or `[resources]` table. Unknown keys and values of the
 wrong type are errors naming the key, not silent defaults.
 """
 
@@ -23,9 +23,18 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class ResourceSettings:
+    """Bounds of the round's working database (DuckDB spills to `state/spill` beyond the memory limit)."""
+
+    memory_limit: str = "4GB"
+    threads: int = 0  # 0: one per core
+
+
+@dataclass(frozen=True)
 class RoundSettings:
     """Everything a round's stages can be tuned with."""
 
+    resources: ResourceSettings = field(default_factory=ResourceSettings)
     linkage: LinkageSettings = field(default_factory=LinkageSettings)
     liveness: LivenessSettings = field(default_factory=LivenessSettings)
     deathcheck: DeathCheckSettings = field(default_factory=DeathCheckSettings)
@@ -34,6 +43,7 @@ class RoundSettings:
     def from_tables(cls, tables: dict[str, dict[str, Any]], base: Path | None = None) -> RoundSettings:
         """Build from the `[linkage]`, `[liveness]`, `[deathcheck]` tables of a round file."""
         return cls(
+            resources=dataclass_from_table(ResourceSettings, tables.get("resources", {}), "resources", base),
             linkage=dataclass_from_table(LinkageSettings, tables.get("linkage", {}), "linkage", base),
             liveness=dataclass_from_table(LivenessSettings, tables.get("liveness", {}), "liveness", base),
             deathcheck=dataclass_from_table(DeathCheckSettings, tables.get("deathcheck", {}), "deathcheck", base),

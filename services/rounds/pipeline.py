@@ -92,6 +92,7 @@ def run_round(
     (out_dir / STATE_DIR).mkdir(exist_ok=True)
     started = time.monotonic()
     con = _open(out_dir, spec)
+    _bound(con, settings, out_dir)
     try:
         ctx = RoundContext(con, spec, settings, out_dir, stores, progress)
         summary = RoundSummary(spec.round_id, out_dir)
@@ -126,6 +127,16 @@ def _run_stage(ctx: RoundContext, stage: Stage) -> dict[str, Any]:
     ctx.con.execute("CHECKPOINT")
     ctx.progress.stage_finished(stage.name, stats)
     return stats
+
+
+def _bound(con: duckdb.DuckDBPyConnection, settings: RoundSettings, out_dir: Path) -> None:
+    """Memory and threads of the working database; order is always explicit, so insertion order need not be kept."""
+    resources = settings.resources
+    con.execute(f"SET memory_limit = '{resources.memory_limit}'")
+    con.execute(f"SET temp_directory = '{out_dir / STATE_DIR / 'spill'}'")
+    con.execute("SET preserve_insertion_order = false")
+    if resources.threads:
+        con.execute(f"SET threads = {int(resources.threads)}")
 
 
 def _open(out_dir: Path, spec: RoundSpec) -> duckdb.DuckDBPyConnection:

@@ -27,7 +27,7 @@ SOURCE_COLUMNS = (
 CHANNEL_COLUMNS = SOURCE_COLUMNS + ("person_id", "passed")
 
 # Optional tables of settings a round file may carry; their contents are validated by the settings loader.
-SETTINGS_TABLES = ("linkage", "liveness", "deathcheck")
+SETTINGS_TABLES = ("linkage", "liveness", "deathcheck", "resources")
 
 
 @dataclass(frozen=True)
