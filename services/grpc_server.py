@@ -35,6 +35,9 @@ class ServerConfig:
     credentials: grpc.ServerCredentials | None = None
     # Run before the error interceptor, outermost first (services.security.auth.AccessInterceptor).
     interceptors: tuple[grpc.ServerInterceptor, ...] = ()
+    # SO_REUSEPORT: several server processes share one port and the kernel spreads connections among them
+    # (`silentcert serve --processes N`). Off by default, so a second server on a taken port fails loudly.
+    reuse_port: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ def build_server(config: ServerConfig, bindings: Sequence[ServiceBinding]) -> tu
         ("grpc.max_receive_message_length", config.max_message_bytes),
         ("grpc.max_send_message_length", config.max_message_bytes),
         ("grpc.max_metadata_size", MAX_METADATA_BYTES),
-        ("grpc.so_reuseport", 0),
+        ("grpc.so_reuseport", int(config.reuse_port)),
     ]
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.max_workers),

@@ -58,6 +58,8 @@ class ServeSettings:
     security: SecuritySettings = field(default_factory=SecuritySettings)
     model_path: Path | None = None
     registry_db: Path | None = None
+    processes: int = 1  # >1: that many server processes on one port (services.server_processes)
+    reuse_port: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ def start(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engine
         server, port = build_server(ServerConfig(settings.address, settings.max_workers,
                                                  grace_seconds=settings.grace_seconds,
                                                  credentials=security.credentials,
-                                                 interceptors=(security.interceptor,)), bindings)
+                                                 interceptors=(security.interceptor,),
+                                                 reuse_port=settings.reuse_port), bindings)
     except BaseException:
         security.close()
         raise
@@ -112,13 +115,17 @@ def _binding(name: str, config: liveness_server.LivenessConfig, stores: Sequence
 
 
 def serve(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engines = Engines(),
-          stop_event: threading.Event | None = None) -> None:
-    """Serve until SIGTERM / SIGINT (or `stop_event`), then stop gracefully."""
+          stop_event: threading.Event | None = None, announce: Callable[[Running], None] | None = None) -> None:
+    """Serve until SIGTERM / SIGINT (or `stop_event`), then stop gracefully. `announce` is told once the server
+    is up (default: print the "silentcert serving ... on port N" line)."""
     stop_event = stop_event or threading.Event()
     running = start(settings, stores, engines)
-    restore = _on_signals(lambda *_: stop_event.set())
+    restore = on_signals(lambda *_: stop_event.set())
     try:
-        print(f"silentcert serving {', '.join(running.services)} on port {running.port}", flush=True)
+        if announce:
+            announce(running)
+        else:
+            announce_serving(running.services, running.port)
         stop_event.wait()
         log.info("stopping (grace %.1fs)", settings.grace_seconds)
         running.server.stop().wait()
@@ -128,7 +135,13 @@ def serve(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engine
             running.security.close()
 
 
-def _on_signals(handler: Callable[..., Any]) -> Callable[[], None]:
+def announce_serving(services: Sequence[str], port: int, processes: int = 1) -> None:
+    """The line scripts wait for: "silentcert serving NAMES on port N"."""
+    several = f" ({processes} processes)" if processes > 1 else ""
+    print(f"silentcert serving {', '.join(services)} on port {port}{several}", flush=True)
+
+
+def on_signals(handler: Callable[..., Any]) -> Callable[[], None]:
     """Install `handler` for SIGTERM and SIGINT (main thread only); returns a function restoring the old ones."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
@@ -181,6 +194,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     where.add_argument("--neo4j", default=None, metavar="BOLT_URI",
                        help="answer from this Neo4j (or env NEO4J_URI; NEO4J_USER, NEO4J_PASSWORD)")
     parser.add_argument("--grace", type=float, default=5.0, help="seconds running calls get on shutdown")
+    parser.add_argument("--workers", type=int, default=ServeSettings.max_workers,
+                        help=f"threads answering calls, per process (default {ServeSettings.max_workers})")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="server processes sharing the port (SO_REUSEPORT; needs a fixed port): each has its "
+                             "own interpreter, store connection and rate-limit buckets (default 1)")
     parser.add_argument("--model", type=Path, default=None, metavar="MODEL_JSON",
                         help="resolve records with this trained linkage model (a round's state/linkage_model.json); "
                              "without it ResolveRecord links by exact ID number only")
@@ -220,12 +238,22 @@ def serve_command(args: argparse.Namespace) -> int:
     settings = ServeSettings(address=args.address, services=tuple(args.service or SERVICES),
                              store_path=args.store, neo4j_uri=args.neo4j, grace_seconds=args.grace,
                              security=_security_settings(args), model_path=args.model,
-                             registry_db=args.registry_db)
-    engines = model_engines(settings)
+                             registry_db=args.registry_db, max_workers=_positive(args.workers, "workers"),
+                             processes=_positive(args.processes, "processes"))
     store_settings = StoreSettings.from_env(embedded_path=settings.store_path, neo4j_uri=settings.neo4j_uri)
+    if settings.processes > 1:
+        from services.server_processes import serve_processes
+        return serve_processes(settings, store_settings)
+    engines = model_engines(settings)
     with open_store(store_settings) as store:
         serve(settings, [store], engines)
     return 0
+
+
+def _positive(value: int, name: str) -> int:
+    if value < 1:
+        raise InvalidInput(f"--{name} must be at least 1, got {value}", field=name)
+    return value
 
 
 def model_engines(settings: ServeSettings) -> Engines:
