@@ -44,10 +44,13 @@ ID_NEAR_MISS_U = (1e-4, 1e-3)
 
 # m of "both IDs valid and different", fixed (EM leaves it alone). MOD 11-2 catches every single
 # substitution and every adjacent transposition, so a true pair shows two valid different IDs only
-# after two errors that happen to keep the check character (about 1 in 11 double errors). Trained,
+# after two errors that happen to keep the check character (about 1 in 11 double errors; with
+# ~0.4 % of IDs mistyped and a tenth of those twice, ~4e-5 — 1e-4 is a generous bound). Trained,
 # EM learns m from the neighbours it sees in the birth-date blocks (same region and birth date,
-# IDs 1–2 characters apart) and gives the level a positive weight; fixed, it weighs about -10.
-ID_BOTH_VALID_M = 1e-3
+# IDs 1–2 characters apart) and gives the level a positive weight; fixed, it weighs about -13.3,
+# so a namesake born the same day in the same county with another valid ID stays unlinked unless
+# a phone or card also agrees.
+ID_BOTH_VALID_M = 1e-4
 ID_BOTH_VALID_LABEL = "both valid, different"
 
 log = logging.getLogger(__name__)
