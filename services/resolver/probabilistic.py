@@ -64,7 +64,7 @@ def splink_candidates(
     stats = {"pending": n_pending, "model": None, "candidates": 0}
     if n_pending == 0 or n_registry == 0:
         return stats
-    columns = set(model.LINK_COLUMNS)
+    columns = _model_columns(con)
     started = time.perf_counter()
     registry = engine.register(_linkage_arrow(con, "_lk_registry"), "registry")
     pending = engine.register(_linkage_arrow(con, "_lk_pending"), "records")
@@ -100,8 +100,16 @@ def _linker(registry, pending, columns, settings, n_registry, n_pending) -> tupl
     return linker, {"source": "trained", **trained}
 
 
+def _model_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The model's columns; ``id_valid`` only when the registry holds resident IDs (not FEBRL's numbers)."""
+    has_valid = con.execute("SELECT coalesce(bool_or(id_valid), false) FROM _lk_registry").fetchall()[0][0]
+    return set(model.LINK_COLUMNS) - (set() if has_valid else {"id_valid"})
+
+
 def _linkage_arrow(con: duckdb.DuckDBPyConnection, table: str):
-    return con.sql(f"SELECT unique_id, id_number, id_valid, {_COLUMNS} FROM {table}").to_arrow_table()
+    # Ordered: Splink samples by position, so the same round must reach it in the same order every run.
+    query = f"SELECT unique_id, id_number, id_valid, {_COLUMNS} FROM {table} ORDER BY unique_id"
+    return con.sql(query).to_arrow_table()
 
 
 def _insert_pairs(con: duckdb.DuckDBPyConnection, pairs) -> int:
