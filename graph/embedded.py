@@ -12,8 +12,9 @@ Nodes and relationships map to tables with primary keys::
 DuckDB looks rows up through single-column indexes only (a composite primary key does not serve a lookup on its
 first column), hence the single-column indexes below.
 
-A round is published set-wise from its arrow tables (``INSERT ... ON CONFLICT DO UPDATE``) in one transaction:
-a failed publish leaves nothing, a repeated one changes nothing.
+A round is published set-wise (graph.embedded_publish: each export table streamed once into a temporary table, then
+``INSERT ... SELECT``, with ``ON CONFLICT DO UPDATE`` unless the table is empty) in one transaction: a failed
+publish leaves nothing, a repeated one changes nothing.
 """
 
 from __future__ import annotations
@@ -89,10 +90,16 @@ UNION ALL SELECT 'ABOUT', count(*) FROM audit JOIN pensioner USING (person_id)
 """
 
 
-class EmbeddedStore(GraphStore):
-    """The graph in one DuckDB file (or ``":memory:"``). Opening it creates the tables when they are missing."""
+DEFAULT_MEMORY_LIMIT = "2GB"
 
-    def __init__(self, path: str | Path, *, read_only: bool = False):
+
+class EmbeddedStore(GraphStore):
+    """The graph in one DuckDB file (or ``":memory:"``). Opening it creates the tables when they are missing.
+
+    DuckDB's buffer pool is bounded by `memory_limit` (None: DuckDB's default, 80% of RAM); a publish larger than
+    that spills to ``<path>.tmp``."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False, memory_limit: str | None = DEFAULT_MEMORY_LIMIT):
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -101,8 +108,17 @@ class EmbeddedStore(GraphStore):
         except duckdb.IOException as exc:
             raise StoreUnavailable(f"embedded store {self.path} cannot be opened (in use by another process?): "
                                    f"{exc}") from exc
+        self._bound(memory_limit)
         if not read_only:
             self.apply_schema()
+
+    def _bound(self, memory_limit: str | None) -> None:
+        """Memory of the connection; no statement relies on insertion order (every read says ORDER BY)."""
+        if memory_limit:
+            self._con.execute(f"SET memory_limit = '{memory_limit}'")
+        if self.path != ":memory:":
+            self._con.execute(f"SET temp_directory = '{self.path}.tmp'")
+        self._con.execute("SET preserve_insertion_order = false")
 
     def apply_schema(self) -> None:
         with self._con.cursor() as cur:

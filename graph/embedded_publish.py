@@ -1,9 +1,14 @@
-"""Publishing one round into the embedded store's tables, set-wise from the export's arrow tables.
+"""Publishing one round into the embedded store's tables, set-wise.
 
-Each step is one ``INSERT ... SELECT ... ON CONFLICT`` over a whole table registered with DuckDB (no per-row
-Python); the caller wraps all of them in one transaction. The rules mirror the Neo4j MERGE statements in
+Each export table is read once, as a stream of conformed record batches, into a temporary table of the store's
+connection (DuckDB holds it under the connection's ``memory_limit`` and spills the rest to its temp directory);
+a round's ~10M evidence rows are never an arrow table in memory. Each step is then one ``INSERT ... SELECT`` (no
+per-row Python); the caller wraps all of them in one transaction. The rules mirror the Neo4j MERGE statements in
 graph/queries/publish_*.cypher: edges only to pensioners that exist, a decided flag keeps its status, a record
 resolves to at most one person.
+
+Into an empty table (a province's first publish) rows go in with a plain INSERT: no conflict can arise, and
+checking for one per row costs as much as the insert. Otherwise:
 
 DuckDB rewrites a row whose indexed column an upsert sets (delete + insert in every index), which is a hundred times
 slower than setting plain columns. So the bulk upsert never sets an indexed column (pensioner.id_number,
@@ -16,7 +21,9 @@ from __future__ import annotations
 import duckdb
 
 from graph import exports
-from graph.store import EXPORT_COLUMNS, Progress, RoundExport
+from graph.store import EXPORT_COLUMNS, ExportTable, Progress, RoundExport
+
+_BATCH_ROWS = 65_536
 
 _PENSIONER_COLUMNS = EXPORT_COLUMNS["pensioners"]
 _PENSIONER_PLAIN = tuple(c for c in _PENSIONER_COLUMNS if c not in ("person_id", "id_number"))
@@ -28,9 +35,10 @@ _FLAG_COLUMNS = ("person_id", "kind", "severity", "detail", "overpayment", "ring
 
 def publish(cur: duckdb.DuckDBPyConnection, export: RoundExport, progress: Progress | None) -> dict[str, int]:
     """Write the round inside the caller's transaction; returns the rows read per export table."""
-    tables = {name: exports.conform(name, getattr(export, name)) for name in EXPORT_COLUMNS}
+    tables = {name: getattr(export, name) for name in EXPORT_COLUMNS}
     for name, table in tables.items():
-        cur.register(f"x_{name}", table)
+        exports.check(name, table)
+    written = {name: _stage(cur, name, table) for name, table in tables.items()}
     cur.execute("INSERT INTO round VALUES (?, ?, now()) ON CONFLICT (round_id) DO UPDATE SET as_of = excluded.as_of",
                 [export.round_id, export.as_of])
     steps = (("pensioners", _pensioners), ("identifiers", _identifiers), ("events", _events),
@@ -38,10 +46,29 @@ def publish(cur: duckdb.DuckDBPyConnection, export: RoundExport, progress: Progr
     for name, step in steps:
         step(cur, export.round_id)
         if progress:
-            progress(name, tables[name].num_rows)
+            progress(name, written[name])
     for name in tables:
-        cur.unregister(f"x_{name}")
-    return {name: table.num_rows for name, table in tables.items()}
+        cur.execute(f"DROP TABLE x_{name}")
+    return written
+
+
+def _stage(cur: duckdb.DuckDBPyConnection, name: str, table: ExportTable) -> int:
+    """Stream one export table into the temporary table x_<name>; returns its rows."""
+    cur.register("x_stream", exports.reader(name, table, _BATCH_ROWS))
+    try:
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE x_{name} AS SELECT * FROM x_stream")
+    finally:
+        cur.unregister("x_stream")
+    return cur.execute(f"SELECT count(*) FROM x_{name}").fetchall()[0][0]
+
+
+def _empty(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return not cur.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
+
+
+def _on_conflict(cur: duckdb.DuckDBPyConnection, table: str, clause: str) -> str:
+    """The ON CONFLICT clause, or nothing when `table` is empty (a plain INSERT cannot conflict there)."""
+    return "" if _empty(cur, table) else clause
 
 
 def _upsert_set(table: str, columns: tuple[str, ...]) -> str:
@@ -61,17 +88,21 @@ def _update_indexed(cur: duckdb.DuckDBPyConnection, table: str, column: str, sou
 
 def _pensioners(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
     cols = ", ".join(_PENSIONER_COLUMNS)
+    empty = _empty(cur, "pensioner")
+    upsert = f"ON CONFLICT (person_id) DO UPDATE SET {_upsert_set('pensioner', (*_PENSIONER_PLAIN, 'round_id'))}"
     cur.execute(
         f"""INSERT INTO pensioner ({cols}, round_id) SELECT {cols}, $round_id FROM x_pensioners
-            ON CONFLICT (person_id) DO UPDATE SET {_upsert_set("pensioner", (*_PENSIONER_PLAIN, "round_id"))}""",
+            {"" if empty else upsert}""",
         {"round_id": round_id},
     )
-    _update_indexed(cur, "pensioner", "id_number", "x_pensioners", "person_id")
+    if not empty:
+        _update_indexed(cur, "pensioner", "id_number", "x_pensioners", "person_id")
     verdict = ", ".join(_VERDICT_COLUMNS)
     cur.execute(
         f"""INSERT INTO verdict (person_id, round_id, {verdict})
             SELECT person_id, $round_id, {verdict} FROM x_pensioners
-            ON CONFLICT (person_id, round_id) DO UPDATE SET {_upsert_set("verdict", _VERDICT_COLUMNS)}""",
+            {_on_conflict(cur, "verdict", f"ON CONFLICT (person_id, round_id) DO UPDATE SET "
+                                          f"{_upsert_set('verdict', _VERDICT_COLUMNS)}")}""",
         {"round_id": round_id},
     )
 
@@ -80,11 +111,13 @@ def _identifiers(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
     held = "SELECT x.* FROM x_identifiers x SEMI JOIN pensioner p ON p.person_id = x.person_id"
     cur.execute(
         f"""INSERT INTO identifier SELECT kind, value, bool_or(coalesce(shared, false)) FROM ({held}) GROUP BY ALL
-            ON CONFLICT (kind, value) DO UPDATE SET {_upsert_set("identifier", ("shared",))}"""
+            {_on_conflict(cur, "identifier",
+                          f"ON CONFLICT (kind, value) DO UPDATE SET {_upsert_set('identifier', ('shared',))}")}"""
     )
     cur.execute(
         f"""INSERT INTO holds SELECT person_id, kind, value, origin, coalesce(shared, false) FROM ({held})
-            ON CONFLICT (person_id, kind, value) DO UPDATE SET {_upsert_set("holds", ("origin", "shared"))}"""
+            {_on_conflict(cur, "holds", f"ON CONFLICT (person_id, kind, value) DO UPDATE SET "
+                                        f"{_upsert_set('holds', ('origin', 'shared'))}")}"""
     )
 
 
@@ -93,15 +126,22 @@ def _events(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
         f"""INSERT INTO event (key, label, {_EVENT_PLAIN_SQL})
             SELECT key, CASE WHEN kind = 'death' THEN 'DeathRecord' ELSE 'Event' END, {_EVENT_PLAIN_SQL}
             FROM x_events
-            ON CONFLICT (key) DO UPDATE SET {_upsert_set("event", _EVENT_PLAIN)}"""
+            {_on_conflict(cur, "event", f"ON CONFLICT (key) DO UPDATE SET {_upsert_set('event', _EVENT_PLAIN)}")}"""
     )
+    observed = """SELECT 'id_number' AS kind, id_number AS value FROM x_events WHERE id_number IS NOT NULL
+                  UNION SELECT 'phone', phone FROM x_events WHERE phone IS NOT NULL
+                  UNION SELECT 'card', card_no FROM x_events WHERE card_no IS NOT NULL"""
     cur.execute(
-        """INSERT INTO identifier
-           SELECT DISTINCT 'id_number', id_number, false FROM x_events WHERE id_number IS NOT NULL
-           UNION SELECT DISTINCT 'phone', phone, false FROM x_events WHERE phone IS NOT NULL
-           UNION SELECT DISTINCT 'card', card_no, false FROM x_events WHERE card_no IS NOT NULL
-           ON CONFLICT (kind, value) DO NOTHING"""
+        f"""INSERT INTO identifier SELECT o.kind, o.value, false FROM ({observed}) o
+            ANTI JOIN identifier i ON i.kind = o.kind AND i.value = o.value"""
     )
+    if _empty(cur, "resolved_to"):
+        cur.execute(
+            """INSERT INTO resolved_to SELECT x.key, x.person_id, x.match_probability, x.method, $round_id
+               FROM x_events x SEMI JOIN pensioner p ON p.person_id = x.person_id""",
+            {"round_id": round_id},
+        )
+        return
     cur.execute(
         """DELETE FROM resolved_to WHERE key IN (
                SELECT x.key FROM x_events x ANTI JOIN pensioner p ON p.person_id = x.person_id)"""
@@ -121,15 +161,16 @@ def _flags(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
     cur.execute(
         f"""INSERT INTO flag (flag_id, {cols}, status, round_id)
             SELECT flag_id, {cols}, 'open', $round_id FROM x_flags
-            ON CONFLICT (flag_id) DO UPDATE SET {_upsert_set("flag", (*_FLAG_COLUMNS, "round_id"))}""",
+            {_on_conflict(cur, "flag", f"ON CONFLICT (flag_id) DO UPDATE SET "
+                                       f"{_upsert_set('flag', (*_FLAG_COLUMNS, 'round_id'))}")}""",
         {"round_id": round_id},
     )
 
 
 def _flag_citations(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
     cur.execute(
-        """INSERT INTO flag_citation
+        f"""INSERT INTO flag_citation
            SELECT c.flag_id, c.event_key FROM x_flag_citations c
            SEMI JOIN flag f ON f.flag_id = c.flag_id SEMI JOIN event e ON e.key = c.event_key
-           ON CONFLICT DO NOTHING"""
+           {_on_conflict(cur, "flag_citation", "ON CONFLICT DO NOTHING")}"""
     )

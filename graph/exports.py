@@ -2,14 +2,21 @@
 
 Both stores publish exactly these columns with exactly these types, so a round written to the embedded store and
 to Neo4j reads back the same. Timestamps are wall-clock (no zone), as the departments report them.
+
+A table is a ``pyarrow.Table`` or a :class:`graph.query_table.QueryTable` (a query read in record batches). Stores
+call :func:`check` first (missing columns, repeated or missing keys, unknown identifier kinds: nothing is written
+when it fails), then read :func:`batches` (conformed record batches), so a 10M-row table is never held whole.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graph.store import EXPORT_COLUMNS
+from graph.query_table import QueryTable
+from graph.store import EXPORT_COLUMNS, ExportTable
 from services.errors import InvalidInput
 
 _TYPES: dict[str, pa.DataType] = {
@@ -41,20 +48,64 @@ def schema(table_name: str) -> pa.Schema:
     return pa.schema([(c, _TYPES.get(c, pa.string())) for c in EXPORT_COLUMNS[table_name]])
 
 
-def conform(table_name: str, table: pa.Table) -> pa.Table:
-    """The export columns in order, cast to their types, one row per key.
+def conform(table_name: str, table: ExportTable) -> pa.Table:
+    """The export columns in order, cast to their types, one row per key, as one arrow table (small tables only).
 
     Raises InvalidInput naming the table and column when a column is missing, cannot be cast, or a key repeats."""
+    check(table_name, table)
+    return pa.Table.from_batches(list(batches(table_name, table)), schema=schema(table_name))
+
+
+def check(table_name: str, table: ExportTable) -> None:
+    """Refuse a table with a missing column, a missing or repeated key, or an unknown identifier kind (InvalidInput)."""
     missing = [c for c in EXPORT_COLUMNS[table_name] if c not in table.column_names]
     if missing:
         raise InvalidInput(f"{table_name}: missing column(s) {', '.join(missing)}", field=f"{table_name}.{missing[0]}")
+    if isinstance(table, QueryTable):
+        _check_query_keys(table_name, table)
+        if table_name == "identifiers":
+            _refuse_unknown_kinds(table.scalar("list(DISTINCT kind)") or [])
+    else:
+        _check_keys(table_name, table)
+        if table_name == "identifiers":
+            _refuse_unknown_kinds(pc.unique(table.column("kind")).to_pylist())
+
+
+def batches(table_name: str, table: ExportTable, size: int | None = None) -> Iterator[pa.RecordBatch]:
+    """The table as record batches of at most `size` rows with the export columns in order, cast to their types."""
     target = schema(table_name)
-    columns = [_cast(table_name, f.name, table.column(f.name), f.type) for f in target]
-    out = pa.Table.from_arrays(columns, schema=target)
-    _check_keys(table_name, out)
-    if table_name == "identifiers":
-        _check_identifier_kinds(out)
-    return out
+    for batch in table.to_batches(max_chunksize=size):
+        columns = [_cast(table_name, f.name, batch.column(f.name), f.type) for f in target]
+        yield pa.RecordBatch.from_arrays(columns, schema=target)
+
+
+def reader(table_name: str, table: ExportTable, size: int | None = None) -> pa.RecordBatchReader:
+    """:func:`batches` as one arrow stream (DuckDB scans it without holding it whole)."""
+    return pa.RecordBatchReader.from_batches(schema(table_name), batches(table_name, table, size))
+
+
+def rebatch(source: Iterator[pa.RecordBatch], size: int,
+            keep: Callable[[pa.RecordBatch], pa.Array] | None = None) -> Iterator[pa.Table]:
+    """Tables of exactly `size` rows (the last one fewer) from `source`, keeping only the rows `keep` selects."""
+    pending: list[pa.RecordBatch] = []
+    held = 0
+    for batch in source:
+        if keep is not None:
+            batch = batch.filter(keep(batch))
+        pending.append(batch)
+        held += batch.num_rows
+        while held >= size:
+            table = pa.Table.from_batches(pending)
+            yield table.slice(0, size)
+            rest = table.slice(size).combine_chunks()
+            pending, held = rest.to_batches(), rest.num_rows
+    if held:
+        yield pa.Table.from_batches(pending)
+
+
+def is_death(batch: pa.RecordBatch) -> pa.Array:
+    """Which event rows are DeathRecords (kind 'death'); the others are Events."""
+    return pc.fill_null(pc.equal(batch.column("kind"), "death"), False)
 
 
 def _cast(table_name: str, column: str, values: pa.ChunkedArray, to: pa.DataType) -> pa.ChunkedArray:
@@ -81,8 +132,20 @@ def _check_keys(table_name: str, table: pa.Table) -> None:
                            field=f"{table_name}.{keys[0]}")
 
 
-def _check_identifier_kinds(identifiers: pa.Table) -> None:
-    kinds = set(pc.unique(identifiers.column("kind")).to_pylist()) - set(IDENTIFIER_KINDS)
+def _check_query_keys(table_name: str, table: QueryTable) -> None:
+    keys = KEYS[table_name]
+    nulls = ", ".join(f"count(*) - count({k})" for k in keys)
+    for key, null_count in zip(keys, table.scalar(f"[{nulls}]")):
+        if null_count:
+            raise InvalidInput(f"{table_name}.{key}: {null_count} row(s) without a value", field=f"{table_name}.{key}")
+    repeated = table.scalar(f"count(*) - count(DISTINCT ({', '.join(keys)}))")
+    if repeated:
+        raise InvalidInput(f"{table_name}: {repeated} row(s) repeat a key ({', '.join(keys)})",
+                           field=f"{table_name}.{keys[0]}")
+
+
+def _refuse_unknown_kinds(found: list[str | None]) -> None:
+    kinds = set(found) - set(IDENTIFIER_KINDS)
     if kinds:
         raise InvalidInput(f"identifiers.kind: unknown kind(s) {sorted(kinds, key=str)}; expected one of "
                            f"{', '.join(IDENTIFIER_KINDS)}", field="identifiers.kind")

@@ -21,7 +21,8 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop
 from graph import catalog, consistency, exports, rows
 from graph.model import AuditEntry, ChannelCertification, Decision, EvidenceEdge, Flag, FlagDetail, FlagFilter
 from graph.model import Identifier, Person
-from graph.store import EXPORT_COLUMNS, NODE_LABELS, RELATIONSHIP_TYPES, GraphStore, Progress, RoundExport
+from graph.store import EXPORT_COLUMNS, NODE_LABELS, RELATIONSHIP_TYPES, ExportTable, GraphStore, Progress
+from graph.store import RoundExport
 from services.errors import NotFound, StoreUnavailable
 
 T = TypeVar("T")
@@ -103,28 +104,32 @@ class Neo4jStore(GraphStore):
         self._retrying(run)
 
     def publish_round(self, export: RoundExport, progress: Progress | None = None) -> dict[str, int]:
-        tables = {name: exports.conform(name, getattr(export, name)) for name in EXPORT_COLUMNS}
+        tables = {name: getattr(export, name) for name in EXPORT_COLUMNS}
+        for name, table in tables.items():
+            exports.check(name, table)
         round_params = {"round_id": export.round_id}
         progress = _cumulative(progress)
         self._write(lambda tx: tx.run(catalog.query("publish_round_node"), round_id=export.round_id,
                                       as_of=export.as_of).consume())
         self._batches("pensioners", "publish_pensioners", tables["pensioners"], round_params, progress)
         for kind, query in _IDENTIFIER_QUERIES:
-            held = exports.identifiers_of_kind(tables["identifiers"], kind).drop_columns(["kind"])
-            self._batches("identifiers", query, held, round_params, progress)
+            self._batches("identifiers", query, tables["identifiers"], round_params, progress,
+                          keep=lambda b, k=kind: pc.equal(b.column("kind"), k), drop=("kind",))
         for death, query in ((False, "publish_events"), (True, "publish_death_records")):
-            self._batches("events", query, exports.events_of_label(tables["events"], death), round_params, progress)
+            self._batches("events", query, tables["events"], round_params, progress,
+                          keep=exports.is_death if death else (lambda b: pc.invert(exports.is_death(b))))
         self._batches("flags", "publish_flags", tables["flags"], round_params, progress)
         self._batches("flag_citations", "publish_flag_citations", tables["flag_citations"], {}, progress)
         return {name: table.num_rows for name, table in tables.items()}
 
-    def _batches(self, table_name: str, query_name: str, table: pa.Table, params: dict[str, Any],
-                 progress: Progress | None) -> None:
-        """UNWIND the table through one query, `batch_size` rows per managed write transaction."""
+    def _batches(self, table_name: str, query_name: str, table: ExportTable, params: dict[str, Any],
+                 progress: Progress | None, keep: Callable[[pa.RecordBatch], pa.Array] | None = None,
+                 drop: tuple[str, ...] = ()) -> None:
+        """UNWIND the rows `keep` selects through one query, `batch_size` rows per managed write transaction; the
+        table is read in record batches, never whole."""
         query = catalog.query(query_name)
-        table = _temporal_as_text(table)
-        for start in range(0, table.num_rows, self.batch_size):
-            batch = table.slice(start, self.batch_size).to_pylist()
+        for chunk in exports.rebatch(exports.batches(table_name, table, self.batch_size), self.batch_size, keep):
+            batch = _temporal_as_text(chunk.drop_columns(list(drop))).to_pylist()
             self._write(lambda tx, b=batch: tx.run(query, params, rows=b).consume())
             if progress:
                 progress(table_name, len(batch))

@@ -10,9 +10,10 @@ Writes are idempotent: publishing the same round twice, or retrying a failed bat
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 import pyarrow as pa
 
@@ -28,7 +29,7 @@ from graph.model import (
     Person,
 )
 
-# Columns of each table in a RoundExport (pyarrow tables, one row per node or edge).
+# Columns of each table in a RoundExport (one row per node or edge).
 EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "pensioners": (
         "person_id", "id_number", "name", "name_pinyin", "sex", "birth_date", "phone", "card_no",
@@ -46,17 +47,31 @@ EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+class ExportTable(Protocol):
+    """What a RoundExport table offers: a ``pyarrow.Table`` does, and so does graph.query_table.QueryTable (a
+    query over the round's DuckDB database, read in record batches so ~10M evidence rows are never held whole)."""
+
+    @property
+    def num_rows(self) -> int: ...
+
+    @property
+    def column_names(self) -> list[str]: ...
+
+    def to_batches(self, max_chunksize: int | None = None) -> Iterable[pa.RecordBatch]: ...
+
+
 @dataclass(frozen=True)
 class RoundExport:
-    """One round's graph, ready to publish: arrow tables with the columns of EXPORT_COLUMNS."""
+    """One round's graph, ready to publish: tables with the columns of EXPORT_COLUMNS. Stores read them in record
+    batches (graph.exports.batches), as often as they need."""
 
     round_id: str
     as_of: date
-    pensioners: pa.Table
-    identifiers: pa.Table
-    events: pa.Table
-    flags: pa.Table
-    flag_citations: pa.Table
+    pensioners: ExportTable
+    identifiers: ExportTable
+    events: ExportTable
+    flags: ExportTable
+    flag_citations: ExportTable
 
 
 # What GraphStore.counts() reports, in both stores: nodes per label and relationships per type.

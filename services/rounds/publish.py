@@ -60,15 +60,16 @@ def write_csv(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> int:
 
 
 def round_export(con: duckdb.DuckDBPyConnection, round_id: str, as_of) -> RoundExport:
-    """The round's graph as arrow tables (columns as graph.store.EXPORT_COLUMNS)."""
+    """The round's graph as queries over the working database (columns as graph.store.EXPORT_COLUMNS).
+
+    Nothing is read here: each store streams the tables in record batches when it publishes them, each scan on a
+    cursor of its own (an unfetched result on `con` cannot break the export), so ~10M evidence rows are never held
+    in memory at once. `con` must stay open until the stores have published."""
+    from graph.query_table import QueryTable
     from services.rounds.export_queries import EXPORT_QUERIES
 
-    cursor = con.cursor()  # its own result state: an unfetched result on `con` cannot break the export
-    try:
-        tables = {name: cursor.sql(query).to_arrow_table() for name, query in EXPORT_QUERIES.items()}
-    finally:
-        cursor.close()
-    return RoundExport(round_id=round_id, as_of=as_of, **tables)
+    return RoundExport(round_id=round_id, as_of=as_of,
+                       **{name: QueryTable(con, query) for name, query in EXPORT_QUERIES.items()})
 
 
 def _append_audit(con: duckdb.DuckDBPyConnection, store) -> None:
