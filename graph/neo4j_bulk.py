@@ -132,10 +132,17 @@ def register_export(con: duckdb.DuckDBPyConnection, export: RoundExport) -> None
 
 
 def create_export_views(con: duckdb.DuckDBPyConnection, export_queries: dict[str, str]) -> None:
-    """Temporary views named like the RoundExport tables over a round's working database (read-only is enough)."""
+    """Temporary tables named like the RoundExport tables, filled once from a round's working database (a read-only
+    connection is enough). Tables, not views: the events are read by seven of the files, and a view would join
+    records and links seven times. The queries' final ORDER BY is dropped: the import does not care for order."""
     for name, query in export_queries.items():
         columns = ", ".join(f'CAST("{c}" AS {_sql_type(name, c)}) AS "{c}"' for c in EXPORT_COLUMNS[name])
-        con.execute(f"CREATE OR REPLACE TEMP VIEW bulk_{name} AS SELECT {columns} FROM ({query})")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE bulk_{name} AS SELECT {columns} FROM ({_unordered(query)})")
+
+
+def _unordered(query: str) -> str:
+    head, _, tail = query.rpartition("ORDER BY")
+    return head if head and ")" not in tail else query
 
 
 def write_import_files(con: duckdb.DuckDBPyConnection, round_id: str, as_of: date, folder: Path,
