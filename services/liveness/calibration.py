@@ -26,14 +26,14 @@ WITH dead AS (
 ),
 per_source AS (
     SELECT e.person_id, any_value(dead.death_date) AS death_date, e.source,
-           least($cap, sum(e.raw_weight)) AS capped, max(e.d) AS latest
+           least($cap, round(sum(e.raw_weight), 9)) AS capped, max(e.d) AS latest
     FROM {evidence} e JOIN dead USING (person_id)
     WHERE e.kind = 'weak' AND e.raw_weight IS NOT NULL
     GROUP BY e.person_id, e.source
 ),
 per_person AS (
     SELECT s.person_id, any_value(s.death_date) AS death_date,
-           $base + sum(s.capped * r.seen_lr - least(s.capped, 1.0) * r.unseen_lr) AS log_odds,
+           round($base + sum(s.capped * r.seen_lr - least(s.capped, 1.0) * r.unseen_lr), 9) AS log_odds,
            count(*) FILTER (WHERE s.capped >= $min_weight) AS seen,
            list_sort(list(s.latest) FILTER (WHERE s.capped >= $min_weight), 'DESC')[$min_sources] AS certified_on
     FROM per_source s JOIN lv_ratios r USING (source)

@@ -70,7 +70,8 @@ _SOURCES = """
 CREATE OR REPLACE TEMP TABLE lv_src AS
 SELECT s.*, s.capped * r.seen_lr - least(s.capped, 1.0) * r.unseen_lr AS delta
 FROM (
-    SELECT person_id, source, sum(weight) AS total, least($cap, sum(weight)) AS capped, max(d) AS latest
+    SELECT person_id, source, round(sum(weight), 9) AS total, least($cap, round(sum(weight), 9)) AS capped,
+           max(d) AS latest
     FROM lv_ev WHERE role = 'weak' GROUP BY person_id, source
 ) s JOIN lv_ratios r USING (source)
 """
@@ -81,7 +82,7 @@ SELECT *, seen >= $min_sources AND log_odds >= $threshold AS certifies
 FROM (
     SELECT *, 1.0 / (1.0 + exp(-greatest(-{LOG_ODDS_CLAMP}, least({LOG_ODDS_CLAMP}, log_odds)))) AS probability
     FROM (
-        SELECT person_id, $base + sum(delta) AS log_odds, count(*) FILTER (WHERE capped >= $min_weight) AS seen,
+        SELECT person_id, round($base + sum(delta), 9) AS log_odds, count(*) FILTER (WHERE capped >= $min_weight) AS seen,
                list_sort(list(latest) FILTER (WHERE capped >= $min_weight), 'DESC')[$min_sources] AS latest,
                first(source ORDER BY delta DESC, source ASC) AS top_source
         FROM lv_src GROUP BY person_id
