@@ -5,8 +5,10 @@ The server is `silentcert serve --service liveness --neo4j URI` in a process of 
 callers run in other processes (grpc.aio, `--client-processes` of them, each caller with its own channel and, over
 TLS, its own bearer token). Callers ask for random pensioners of a published round, half by person_id and half by
 ID number, back to back for `--seconds` after `--warmup` seconds; every answer is checked (the person asked for)
-and every failure is counted by status code. Server, client and Neo4j CPU seconds and the load average are
-printed beside the figures, because the machine is shared.
+and every failure is counted by status code. With `--rate R` the callers are paced to offer R calls/s
+together (open loop) and a latency counts from when the call was due: the figure to read beside a throughput
+target, because back to back (the default, closed loop) p50 is about callers / throughput by Little's law.
+Server, client and Neo4j CPU seconds and the load average are printed beside the figures: the machine is shared.
 
     export NEO4J_USER=neo4j NEO4J_PASSWORD=...
     python -m benchmarks.liveness_rpc_bench --neo4j bolt://127.0.0.1:27687 --registry ROUND/registry.csv \\
@@ -53,6 +55,7 @@ class Load:
     callers: int
     ca: str | None = None
     tokens: tuple[str, ...] = ()
+    rate: float | None = None  # calls/s offered by all callers together (paced); None: back to back
 
 
 @dataclass
@@ -102,7 +105,7 @@ async def _callers(load: Load, people: list[tuple[str, str]], first: int, count:
     measure_from, stop_at = started + load.warmup, started + load.warmup + load.seconds
     channels = [_channel(load, first + i) for i in range(count)]
     try:
-        await asyncio.gather(*(_caller(pb, ch, _metadata(load, first + i), people, random.Random(seed + i),
+        await asyncio.gather(*(_caller(pb, load, ch, _metadata(load, first + i), people, random.Random(seed + i),
                                        measure_from, stop_at, outcome) for i, ch in enumerate(channels)))
     finally:
         await asyncio.gather(*(ch.close() for ch in channels))
@@ -122,12 +125,17 @@ def _metadata(load: Load, number: int) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {load.tokens[number]}"),) if load.tokens else ()
 
 
-async def _caller(pb, channel: grpc.aio.Channel, metadata, people, rng: random.Random, measure_from: float,
+async def _caller(pb, load: Load, channel: grpc.aio.Channel, metadata, people, rng: random.Random, measure_from: float,
                   stop_at: float, outcome: Outcome) -> None:
     call = channel.unary_unary(LIVENESS, request_serializer=pb.GetLivenessRequest.SerializeToString,
                                response_deserializer=pb.GetLivenessResponse.FromString)
     await channel.channel_ready()
+    interval = load.callers / load.rate if load.rate else 0.0
+    due = time.perf_counter() + rng.random() * interval
     while (now := time.perf_counter()) < stop_at:
+        if interval:  # paced: latency counts from when the call was due, so a server behind schedule shows it
+            await asyncio.sleep(max(0.0, due - now))
+            now, due = due, due + interval
         person_id, id_number = people[rng.randrange(len(people))]
         by_id = rng.random() < 0.5
         request = pb.GetLivenessRequest(person_id=person_id) if by_id else pb.GetLivenessRequest(id_number=id_number)
@@ -218,8 +226,9 @@ def run_mode(args: argparse.Namespace, mode: str, people: list[tuple[str, str]],
     flags, ca, tokens = security_flags(mode, work, args.callers)
     server = start_server(args.neo4j, port, flags, args.server_arg or [], work, args.server_tree)
     try:
-        load = Load(f"127.0.0.1:{port}", args.seconds, args.warmup, args.callers, ca, tokens)
+        load = Load(f"127.0.0.1:{port}", args.seconds, args.warmup, args.callers, ca, tokens, args.rate)
         return measure(load, people, args, server.pid) | {"mode": mode, "server_args": args.server_arg or [],
+                                                     "offered_rate": args.rate,
                                                      "server_tree": str(args.server_tree or "")}
     finally:
         server.terminate()
@@ -270,7 +279,8 @@ def _per_call(cpu_seconds: float, calls: int) -> float | None:
 
 
 def report(result: dict) -> None:
-    print(f"{result['mode']:>8} {' '.join(result['server_args'])}: {result['calls']} calls in {result['seconds']:.0f} s "
+    offered = f" offered {result['offered_rate']:g}/s" if result["offered_rate"] else " back to back"
+    print(f"{result['mode']:>8} {' '.join(result['server_args'])}{offered}: {result['calls']} calls in {result['seconds']:.0f} s "
           f"= {result['calls_per_s']:.0f}/s, p50 {result.get('p50_ms')} ms, p95 {result.get('p95_ms')} ms, "
           f"p99 {result.get('p99_ms')} ms, max {result['max_ms']} ms, errors {result['errors'] or 0}; "
           f"CPU s server {result['server_cpu_s']}, neo4j {result['neo4j_cpu_s']} "
@@ -287,6 +297,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mode", action="append", choices=("insecure", "tls"), help="repeatable; default both")
     parser.add_argument("--callers", type=int, default=50)
     parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument("--rate", type=float, default=None,
+                        help="offer this many calls/s in total, paced (open loop); default: every caller back to "
+                             "back (closed loop, where p50 is about callers / throughput)")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--people", type=int, default=20000, help="distinct pensioners asked for")
