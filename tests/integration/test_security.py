@@ -4,6 +4,8 @@ rate limits, and `serve` refusing to run unprotected."""
 
 from __future__ import annotations
 
+import tempfile
+
 import logging
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -128,6 +130,17 @@ def code_of(call) -> grpc.StatusCode:
 
 # --- the auth matrix ---------------------------------------------------------------------------------------------
 
+def _finished_round_dir() -> str:
+    """The shape FetchRoundFile serves from: a round's state database and an output file."""
+    out = Path(tempfile.mkdtemp(prefix="fetch-round-"))
+    (out / "state").mkdir()
+    (out / "state" / "round.duckdb").write_bytes(b"")
+    (out / "verdicts.csv").write_text("person_id,status\n", encoding="utf-8")
+    return str(out)
+
+
+ROUND_OUT = _finished_round_dir()
+
 CALLS = {
     "/silentcert.resolver.v1.ResolverService/ResolveRecord":
         lambda c: c.resolver.ResolveRecord(rs.ResolveRecordRequest(record=rs.RecordFields(id_number=ID_1)), timeout=5),
@@ -135,6 +148,9 @@ CALLS = {
         lambda c: c.resolver.GetIdentifiers(rs.GetIdentifiersRequest(person_id="P1"), timeout=5),
     "/silentcert.resolver.v1.ResolverService/SubmitRound":
         lambda c: list(c.resolver.SubmitRound(rs.SubmitRoundRequest(round_file="r.toml", out_dir="out"), timeout=5)),
+    "/silentcert.resolver.v1.ResolverService/FetchRoundFile":
+        lambda c: list(c.resolver.FetchRoundFile(rs.FetchRoundFileRequest(out_dir=ROUND_OUT, name="verdicts.csv"),
+                                                 timeout=5)),
     "/silentcert.liveness.v1.LivenessService/GetLiveness":
         lambda c: c.liveness.GetLiveness(lv.GetLivenessRequest(person_id="P1"), timeout=5),
     "/silentcert.liveness.v1.LivenessService/StreamLiveness":
@@ -182,7 +198,7 @@ def test_each_role_gets_exactly_the_rpcs_of_the_table(secured, pki, tokens, meth
 # The policy written out by hand, so a change to roles.RPC_ROLES has to change this test too.
 ALLOWED = {
     "ResolveRecord": {"certifier", "reviewer", "batch"}, "GetIdentifiers": {"certifier", "reviewer"},
-    "SubmitRound": {"batch"},
+    "SubmitRound": {"batch"}, "FetchRoundFile": {"batch"},
     "GetLiveness": {"reader", "certifier", "reviewer", "batch"},
     "StreamLiveness": {"reader", "certifier", "reviewer", "batch"}, "RecordCertification": {"certifier"},
     "ListFlags": {"reviewer"}, "GetFlag": {"reviewer"}, "DecideFlag": {"reviewer"}, "GetAuditTrail": {"reviewer"},
