@@ -1,6 +1,6 @@
 """The embedded graph store: the identity graph as DuckDB tables in one file, the default (no server).
 
-Nodes and relationships map to tables with primary keys::
+Nodes and relationships map to tables::
 
     pensioner        (:Pensioner)                     identifier   (:IdNumber|:Phone|:Card) by kind
     holds            -[:HAS_ID|HAS_PHONE|HAS_CARD]->  event        (:Event|:DeathRecord) by label; its
@@ -10,7 +10,10 @@ Nodes and relationships map to tables with primary keys::
     audit            (:AuditEntry), person_id = ABOUT
 
 DuckDB looks rows up through single-column indexes only (a composite primary key does not serve a lookup on its
-first column), hence the single-column indexes below.
+first column), hence the single-column indexes below. Every index is held in memory whole, so only the nodes have
+primary keys (pensioner, event, flag, round, audit, and the small flag_citation); the relationship tables keep
+their keys unique through the publish (graph.embedded_publish) and carry just the lookup indexes the reads use.
+A store file made before this keeps its old primary keys, and the publish works the same on it.
 
 A round is published set-wise (graph.embedded_publish: each export table streamed once into a temporary table, then
 ``INSERT ... SELECT``, with ``ON CONFLICT DO UPDATE`` unless the table is empty) in one transaction: a failed
@@ -40,15 +43,13 @@ CREATE TABLE IF NOT EXISTS pensioner (
     birth_date DATE, phone VARCHAR, card_no VARCHAR, county_code VARCHAR, unit_id VARCHAR, monthly_pension DOUBLE,
     status VARCHAR, method VARCHAR, source VARCHAR, evidence_at DATE, probability DOUBLE, certified_until DATE,
     period_state VARCHAR, round_id VARCHAR);
-CREATE TABLE IF NOT EXISTS identifier (kind VARCHAR, value VARCHAR, shared BOOLEAN, PRIMARY KEY (kind, value));
-CREATE TABLE IF NOT EXISTS holds (
-    person_id VARCHAR, kind VARCHAR, value VARCHAR, origin VARCHAR, shared BOOLEAN,
-    PRIMARY KEY (person_id, kind, value));
+CREATE TABLE IF NOT EXISTS identifier (kind VARCHAR, value VARCHAR, shared BOOLEAN);
+CREATE TABLE IF NOT EXISTS holds (person_id VARCHAR, kind VARCHAR, value VARCHAR, origin VARCHAR, shared BOOLEAN);
 CREATE TABLE IF NOT EXISTS event (
     key VARCHAR PRIMARY KEY, label VARCHAR, source VARCHAR, kind VARCHAR, record_id VARCHAR, occurred_at TIMESTAMP,
     id_number VARCHAR, phone VARCHAR, card_no VARCHAR, passed BOOLEAN, operator VARCHAR);
 CREATE TABLE IF NOT EXISTS resolved_to (
-    key VARCHAR PRIMARY KEY, person_id VARCHAR, probability DOUBLE, method VARCHAR, round_id VARCHAR);
+    key VARCHAR, person_id VARCHAR, probability DOUBLE, method VARCHAR, round_id VARCHAR);
 CREATE TABLE IF NOT EXISTS flag (
     flag_id VARCHAR PRIMARY KEY, person_id VARCHAR, kind VARCHAR, severity VARCHAR, detail VARCHAR,
     status VARCHAR, overpayment DOUBLE, round_id VARCHAR, county_code VARCHAR, ring_id VARCHAR,
@@ -57,7 +58,7 @@ CREATE TABLE IF NOT EXISTS flag_citation (flag_id VARCHAR, event_key VARCHAR, PR
 CREATE TABLE IF NOT EXISTS round (round_id VARCHAR PRIMARY KEY, as_of DATE, published_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS verdict (
     person_id VARCHAR, round_id VARCHAR, status VARCHAR, method VARCHAR, source VARCHAR, evidence_at DATE,
-    probability DOUBLE, certified_until DATE, period_state VARCHAR, PRIMARY KEY (person_id, round_id));
+    probability DOUBLE, certified_until DATE, period_state VARCHAR);
 CREATE TABLE IF NOT EXISTS audit (
     seq BIGINT PRIMARY KEY, "at" VARCHAR, actor VARCHAR, action VARCHAR, person_id VARCHAR, subject VARCHAR,
     sources VARCHAR[], before VARCHAR, after VARCHAR, prev_hash VARCHAR, hash VARCHAR);
@@ -183,11 +184,10 @@ class EmbeddedStore(GraphStore):
                        operator = excluded.operator""",
                 [key, cert.channel, cert.channel, cert.record_id, occurred_at, cert.passed, cert.operator],
             )
-            cur.execute(
-                """INSERT INTO resolved_to VALUES (?, ?, 1.0, 'direct', ?)
-                   ON CONFLICT (key) DO UPDATE SET person_id = excluded.person_id, round_id = excluded.round_id""",
-                [key, cert.person_id, round_id],
-            )
+            moved = cur.execute("UPDATE resolved_to SET person_id = ?, round_id = ? WHERE key = ? RETURNING key",
+                                [cert.person_id, round_id, key]).fetchall()
+            if not moved:
+                cur.execute("INSERT INTO resolved_to VALUES (?, ?, 1.0, 'direct', ?)", [key, cert.person_id, round_id])
             cur.execute("COMMIT")
 
     def update_person(self, person: Person) -> None:

@@ -1,17 +1,20 @@
 """Publishing one round into the embedded store's tables, set-wise.
 
 Each export table is read once, as a stream of conformed record batches, into a temporary table of the store's
-connection (DuckDB holds it under the connection's ``memory_limit`` and spills the rest to its temp directory);
-a round's ~10M evidence rows are never an arrow table in memory. Each step is then one ``INSERT ... SELECT`` (no
-per-row Python); the caller wraps all of them in one transaction. The rules mirror the Neo4j MERGE statements in
-graph/queries/publish_*.cypher: edges only to pensioners that exist, a decided flag keeps its status, a record
-resolves to at most one person.
+connection (DuckDB holds it under the connection's ``memory_limit`` and spills the rest to its temp directory), and
+its keys are checked there in SQL; a round's ~10M evidence rows are never an arrow table in memory. Each step is then
+one or two set-wise statements (no per-row Python); the caller wraps all of them in one transaction. The rules
+mirror the Neo4j MERGE statements in graph/queries/publish_*.cypher: edges only to pensioners that exist, a decided
+flag keeps its status, a record resolves to at most one person.
 
-Into an empty table (a province's first publish) rows go in with a plain INSERT: no conflict can arise, and
-checking for one per row costs as much as the insert. Otherwise:
+Indexes cost: DuckDB keeps every ART index in memory (it cannot spill one) and writes it at commit, and a 10M-row
+string index is gigabytes. So the big relationship tables (identifier, holds, resolved_to, verdict) carry no
+primary key, only the single-column lookup indexes the reads use, and are merged without one: plain columns are
+updated where they differ, rows with new keys inserted through an anti-join (:func:`_merge`). Into an empty table
+(a province's first publish) rows go in with a plain INSERT.
 
-DuckDB rewrites a row whose indexed column an upsert sets (delete + insert in every index), which is a hundred times
-slower than setting plain columns. So the bulk upsert never sets an indexed column (pensioner.id_number,
+DuckDB rewrites a row whose indexed column an update sets (delete + insert in every index), which is a hundred times
+slower than setting plain columns. So no bulk update sets an indexed column (pensioner.id_number,
 resolved_to.person_id); a second UPDATE touches only the rows whose indexed value really changed, and unchanged rows
 are not rewritten at all.
 """
@@ -37,8 +40,10 @@ def publish(cur: duckdb.DuckDBPyConnection, export: RoundExport, progress: Progr
     """Write the round inside the caller's transaction; returns the rows read per export table."""
     tables = {name: getattr(export, name) for name in EXPORT_COLUMNS}
     for name, table in tables.items():
-        exports.check(name, table)
+        exports.check_columns(name, table)
     written = {name: _stage(cur, name, table) for name, table in tables.items()}
+    for name in tables:
+        exports.check_rows(name, lambda select, n=name: cur.execute(f"SELECT {select} FROM x_{n}").fetchall()[0][0])
     cur.execute("INSERT INTO round VALUES (?, ?, now()) ON CONFLICT (round_id) DO UPDATE SET as_of = excluded.as_of",
                 [export.round_id, export.as_of])
     steps = (("pensioners", _pensioners), ("identifiers", _identifiers), ("events", _events),
@@ -66,16 +71,27 @@ def _empty(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
     return not cur.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
 
 
-def _on_conflict(cur: duckdb.DuckDBPyConnection, table: str, clause: str) -> str:
-    """The ON CONFLICT clause, or nothing when `table` is empty (a plain INSERT cannot conflict there)."""
-    return "" if _empty(cur, table) else clause
-
-
 def _upsert_set(table: str, columns: tuple[str, ...]) -> str:
     """SET every column from the new row, only where something differs (a republish rewrites nothing)."""
     sets = ", ".join(f"{c} = excluded.{c}" for c in columns)
     changed = " OR ".join(f"{table}.{c} IS DISTINCT FROM excluded.{c}" for c in columns)
     return f"{sets} WHERE {changed}"
+
+
+def _merge(cur: duckdb.DuckDBPyConnection, table: str, rows: str, keys: tuple[str, ...], plain: tuple[str, ...],
+           params: dict[str, object] | None = None) -> None:
+    """Merge the rows of the query `rows` into `table` by `keys`, with or without a constraint on them: `plain`
+    columns set where they differ (never an indexed column), rows with new keys inserted."""
+    if _empty(cur, table):
+        cur.execute(f"INSERT INTO {table} BY NAME {rows}", params)
+        return
+    if plain:
+        sets = ", ".join(f"{c} = n.{c}" for c in plain)
+        changed = " OR ".join(f"{table}.{c} IS DISTINCT FROM n.{c}" for c in plain)
+        on = " AND ".join(f"{table}.{k} = n.{k}" for k in keys)
+        cur.execute(f"UPDATE {table} SET {sets} FROM ({rows}) n WHERE {on} AND ({changed})", params)
+    on = " AND ".join(f"t.{k} = n.{k}" for k in keys)
+    cur.execute(f"INSERT INTO {table} BY NAME SELECT n.* FROM ({rows}) n ANTI JOIN {table} t ON {on}", params)
 
 
 def _update_indexed(cur: duckdb.DuckDBPyConnection, table: str, column: str, source: str, key: str) -> None:
@@ -98,27 +114,18 @@ def _pensioners(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
     if not empty:
         _update_indexed(cur, "pensioner", "id_number", "x_pensioners", "person_id")
     verdict = ", ".join(_VERDICT_COLUMNS)
-    cur.execute(
-        f"""INSERT INTO verdict (person_id, round_id, {verdict})
-            SELECT person_id, $round_id, {verdict} FROM x_pensioners
-            {_on_conflict(cur, "verdict", f"ON CONFLICT (person_id, round_id) DO UPDATE SET "
-                                          f"{_upsert_set('verdict', _VERDICT_COLUMNS)}")}""",
-        {"round_id": round_id},
-    )
+    _merge(cur, "verdict", f"SELECT person_id, $round_id AS round_id, {verdict} FROM x_pensioners",
+           ("person_id", "round_id"), _VERDICT_COLUMNS, {"round_id": round_id})
 
 
 def _identifiers(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
     held = "SELECT x.* FROM x_identifiers x SEMI JOIN pensioner p ON p.person_id = x.person_id"
-    cur.execute(
-        f"""INSERT INTO identifier SELECT kind, value, bool_or(coalesce(shared, false)) FROM ({held}) GROUP BY ALL
-            {_on_conflict(cur, "identifier",
-                          f"ON CONFLICT (kind, value) DO UPDATE SET {_upsert_set('identifier', ('shared',))}")}"""
-    )
-    cur.execute(
-        f"""INSERT INTO holds SELECT person_id, kind, value, origin, coalesce(shared, false) FROM ({held})
-            {_on_conflict(cur, "holds", f"ON CONFLICT (person_id, kind, value) DO UPDATE SET "
-                                        f"{_upsert_set('holds', ('origin', 'shared'))}")}"""
-    )
+    _merge(cur, "identifier",
+           f"SELECT kind, value, bool_or(coalesce(shared, false)) AS shared FROM ({held}) GROUP BY ALL",
+           ("kind", "value"), ("shared",))
+    _merge(cur, "holds",
+           f"SELECT person_id, kind, value, origin, coalesce(shared, false) AS shared FROM ({held})",
+           ("person_id", "kind", "value"), ("origin", "shared"))
 
 
 def _events(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
@@ -126,34 +133,24 @@ def _events(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
         f"""INSERT INTO event (key, label, {_EVENT_PLAIN_SQL})
             SELECT key, CASE WHEN kind = 'death' THEN 'DeathRecord' ELSE 'Event' END, {_EVENT_PLAIN_SQL}
             FROM x_events
-            {_on_conflict(cur, "event", f"ON CONFLICT (key) DO UPDATE SET {_upsert_set('event', _EVENT_PLAIN)}")}"""
+            {"" if _empty(cur, "event") else
+             f"ON CONFLICT (key) DO UPDATE SET {_upsert_set('event', _EVENT_PLAIN)}"}"""
     )
-    observed = """SELECT 'id_number' AS kind, id_number AS value FROM x_events WHERE id_number IS NOT NULL
-                  UNION SELECT 'phone', phone FROM x_events WHERE phone IS NOT NULL
-                  UNION SELECT 'card', card_no FROM x_events WHERE card_no IS NOT NULL"""
-    cur.execute(
-        f"""INSERT INTO identifier SELECT o.kind, o.value, false FROM ({observed}) o
-            ANTI JOIN identifier i ON i.kind = o.kind AND i.value = o.value"""
-    )
-    if _empty(cur, "resolved_to"):
+    observed = """SELECT 'id_number' AS kind, id_number AS value, false AS shared FROM x_events
+                  WHERE id_number IS NOT NULL
+                  UNION SELECT 'phone', phone, false FROM x_events WHERE phone IS NOT NULL
+                  UNION SELECT 'card', card_no, false FROM x_events WHERE card_no IS NOT NULL"""
+    _merge(cur, "identifier", observed, ("kind", "value"), ())
+    if not _empty(cur, "resolved_to"):
         cur.execute(
-            """INSERT INTO resolved_to SELECT x.key, x.person_id, x.match_probability, x.method, $round_id
-               FROM x_events x SEMI JOIN pensioner p ON p.person_id = x.person_id""",
-            {"round_id": round_id},
+            """DELETE FROM resolved_to WHERE key IN (
+                   SELECT x.key FROM x_events x ANTI JOIN pensioner p ON p.person_id = x.person_id)"""
         )
-        return
-    cur.execute(
-        """DELETE FROM resolved_to WHERE key IN (
-               SELECT x.key FROM x_events x ANTI JOIN pensioner p ON p.person_id = x.person_id)"""
-    )
-    cur.execute(
-        f"""INSERT INTO resolved_to
-            SELECT x.key, x.person_id, x.match_probability, x.method, $round_id
-            FROM x_events x SEMI JOIN pensioner p ON p.person_id = x.person_id
-            ON CONFLICT (key) DO UPDATE SET {_upsert_set("resolved_to", ("probability", "method", "round_id"))}""",
-        {"round_id": round_id},
-    )
-    _update_indexed(cur, "resolved_to", "person_id", "x_events", "key")
+        _update_indexed(cur, "resolved_to", "person_id", "x_events", "key")
+    _merge(cur, "resolved_to",
+           """SELECT x.key, x.person_id, x.match_probability AS probability, x.method, $round_id AS round_id
+              FROM x_events x SEMI JOIN pensioner p ON p.person_id = x.person_id""",
+           ("key",), ("probability", "method", "round_id"), {"round_id": round_id})
 
 
 def _flags(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
@@ -161,16 +158,14 @@ def _flags(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
     cur.execute(
         f"""INSERT INTO flag (flag_id, {cols}, status, round_id)
             SELECT flag_id, {cols}, 'open', $round_id FROM x_flags
-            {_on_conflict(cur, "flag", f"ON CONFLICT (flag_id) DO UPDATE SET "
-                                       f"{_upsert_set('flag', (*_FLAG_COLUMNS, 'round_id'))}")}""",
+            {"" if _empty(cur, "flag") else
+             f"ON CONFLICT (flag_id) DO UPDATE SET {_upsert_set('flag', (*_FLAG_COLUMNS, 'round_id'))}"}""",
         {"round_id": round_id},
     )
 
 
 def _flag_citations(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
-    cur.execute(
-        f"""INSERT INTO flag_citation
-           SELECT c.flag_id, c.event_key FROM x_flag_citations c
-           SEMI JOIN flag f ON f.flag_id = c.flag_id SEMI JOIN event e ON e.key = c.event_key
-           {_on_conflict(cur, "flag_citation", "ON CONFLICT DO NOTHING")}"""
-    )
+    _merge(cur, "flag_citation",
+           """SELECT c.flag_id, c.event_key FROM x_flag_citations c
+              SEMI JOIN flag f ON f.flag_id = c.flag_id SEMI JOIN event e ON e.key = c.event_key""",
+           ("flag_id", "event_key"), ())

@@ -11,6 +11,7 @@ when it fails), then read :func:`batches` (conformed record batches), so a 10M-r
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -58,17 +59,36 @@ def conform(table_name: str, table: ExportTable) -> pa.Table:
 
 def check(table_name: str, table: ExportTable) -> None:
     """Refuse a table with a missing column, a missing or repeated key, or an unknown identifier kind (InvalidInput)."""
-    missing = [c for c in EXPORT_COLUMNS[table_name] if c not in table.column_names]
-    if missing:
-        raise InvalidInput(f"{table_name}: missing column(s) {', '.join(missing)}", field=f"{table_name}.{missing[0]}")
+    check_columns(table_name, table)
     if isinstance(table, QueryTable):
-        _check_query_keys(table_name, table)
-        if table_name == "identifiers":
-            _refuse_unknown_kinds(table.scalar("list(DISTINCT kind)") or [])
+        check_rows(table_name, table.scalar)
     else:
         _check_keys(table_name, table)
         if table_name == "identifiers":
             _refuse_unknown_kinds(pc.unique(table.column("kind")).to_pylist())
+
+
+def check_columns(table_name: str, table: ExportTable) -> None:
+    """Refuse a table that lacks an export column (InvalidInput naming it)."""
+    missing = [c for c in EXPORT_COLUMNS[table_name] if c not in table.column_names]
+    if missing:
+        raise InvalidInput(f"{table_name}: missing column(s) {', '.join(missing)}", field=f"{table_name}.{missing[0]}")
+
+
+def check_rows(table_name: str, scalar: Callable[[str], Any]) -> None:
+    """The key and identifier-kind checks of :func:`check` in SQL: `scalar(select)` computes one aggregate over the
+    table's rows (QueryTable.scalar, or a query over a store's staged copy of the table)."""
+    keys = KEYS[table_name]
+    nulls = ", ".join(f"count(*) - count({k})" for k in keys)
+    for key, null_count in zip(keys, scalar(f"[{nulls}]")):
+        if null_count:
+            raise InvalidInput(f"{table_name}.{key}: {null_count} row(s) without a value", field=f"{table_name}.{key}")
+    repeated = scalar(f"count(*) - count(DISTINCT ({', '.join(keys)}))")
+    if repeated:
+        raise InvalidInput(f"{table_name}: {repeated} row(s) repeat a key ({', '.join(keys)})",
+                           field=f"{table_name}.{keys[0]}")
+    if table_name == "identifiers":
+        _refuse_unknown_kinds(scalar("list(DISTINCT kind)") or [])
 
 
 def batches(table_name: str, table: ExportTable, size: int | None = None) -> Iterator[pa.RecordBatch]:
@@ -129,18 +149,6 @@ def _check_keys(table_name: str, table: pa.Table) -> None:
     distinct = table.select(keys).group_by(keys).aggregate([]).num_rows
     if distinct != table.num_rows:
         raise InvalidInput(f"{table_name}: {table.num_rows - distinct} row(s) repeat a key ({', '.join(keys)})",
-                           field=f"{table_name}.{keys[0]}")
-
-
-def _check_query_keys(table_name: str, table: QueryTable) -> None:
-    keys = KEYS[table_name]
-    nulls = ", ".join(f"count(*) - count({k})" for k in keys)
-    for key, null_count in zip(keys, table.scalar(f"[{nulls}]")):
-        if null_count:
-            raise InvalidInput(f"{table_name}.{key}: {null_count} row(s) without a value", field=f"{table_name}.{key}")
-    repeated = table.scalar(f"count(*) - count(DISTINCT ({', '.join(keys)}))")
-    if repeated:
-        raise InvalidInput(f"{table_name}: {repeated} row(s) repeat a key ({', '.join(keys)})",
                            field=f"{table_name}.{keys[0]}")
 
 
