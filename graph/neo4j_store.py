@@ -35,7 +35,7 @@ _NO_LIMIT = 2**62  # Cypher's LIMIT takes no null
 class Neo4jStore(GraphStore):
     """The graph in a Neo4j database. `retry_seconds` bounds how long an unreachable server is waited for."""
 
-    def __init__(self, driver: neo4j.Driver, database: str = "neo4j", batch_size: int = 5000, *,
+    def __init__(self, driver: neo4j.Driver, database: str = "neo4j", batch_size: int = 20000, *,
                  retry_seconds: float = 60.0, close_driver: bool = False):
         self._driver = driver
         self.database = database
@@ -117,20 +117,25 @@ class Neo4jStore(GraphStore):
                           keep=lambda b, k=kind: pc.equal(b.column("kind"), k), drop=("kind",))
         for death, query in ((False, "publish_events"), (True, "publish_death_records")):
             self._batches("events", query, tables["events"], round_params, progress,
-                          keep=exports.is_death if death else (lambda b: pc.invert(exports.is_death(b))))
+                          keep=exports.is_death if death else (lambda b: pc.invert(exports.is_death(b))),
+                          first=query.replace("publish_", "publish_unlink_"))
         self._batches("flags", "publish_flags", tables["flags"], round_params, progress)
         self._batches("flag_citations", "publish_flag_citations", tables["flag_citations"], {}, progress)
         return {name: table.num_rows for name, table in tables.items()}
 
     def _batches(self, table_name: str, query_name: str, table: ExportTable, params: dict[str, Any],
                  progress: Progress | None, keep: Callable[[pa.RecordBatch], pa.Array] | None = None,
-                 drop: tuple[str, ...] = ()) -> None:
-        """UNWIND the rows `keep` selects through one query, `batch_size` rows per managed write transaction; the
-        table is read in record batches, never whole."""
-        query = catalog.query(query_name)
+                 drop: tuple[str, ...] = (), first: str | None = None) -> None:
+        """UNWIND the rows `keep` selects through one query (after query `first` in the same transaction, when
+        given), `batch_size` rows per managed write transaction; the table is read in record batches, never whole."""
+        queries = [catalog.query(name) for name in (first, query_name) if name]
+
+        def write(tx: neo4j.ManagedTransaction, batch: list[dict[str, Any]]) -> None:
+            for query in queries:
+                tx.run(query, params, rows=batch).consume()
         for chunk in exports.rebatch(exports.batches(table_name, table, self.batch_size), self.batch_size, keep):
             batch = _temporal_as_text(chunk.drop_columns(list(drop))).to_pylist()
-            self._write(lambda tx, b=batch: tx.run(query, params, rows=b).consume())
+            self._write(lambda tx, b=batch: write(tx, b))
             if progress:
                 progress(table_name, len(batch))
 

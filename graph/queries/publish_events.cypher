@@ -1,5 +1,6 @@
 // One batch of Event nodes: OBSERVED_ON the identifiers the record carried, RESOLVED_TO the person it was linked to.
-// A record resolves to at most one person: an edge to anyone else (an earlier, different link) is removed.
+// A record resolves to at most one person: publish_unlink_events, run first in the same transaction, removes an
+// earlier edge to anyone else (a DELETE here would put an Eager between every step of the plan).
 // occurred_at arrives as ISO text and becomes a LocalDateTime here.
 UNWIND $rows AS r
 MERGE (e:Event {key: r.key})
@@ -12,13 +13,6 @@ FOREACH (v IN CASE WHEN r.phone IS NULL THEN [] ELSE [r.phone] END |
 FOREACH (v IN CASE WHEN r.card_no IS NULL THEN [] ELSE [r.card_no] END |
   MERGE (i:Card {value: v}) MERGE (e)-[:OBSERVED_ON]->(i))
 WITH e, r
-CALL (e, r) {
-  OPTIONAL MATCH (e)-[old:RESOLVED_TO]->(q:Pensioner)
-  WHERE r.person_id IS NULL OR q.person_id <> r.person_id
-  DELETE old
-}
-CALL (e, r) {
-  MATCH (p:Pensioner {person_id: r.person_id})
-  MERGE (e)-[t:RESOLVED_TO]->(p)
-  SET t.probability = r.match_probability, t.method = r.method, t.round_id = $round_id
-}
+MATCH (p:Pensioner {person_id: r.person_id})
+MERGE (e)-[t:RESOLVED_TO]->(p)
+SET t.probability = r.match_probability, t.method = r.method, t.round_id = $round_id
