@@ -119,7 +119,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/neo4j-publish-bench"))
     parser.add_argument("--round-out", type=Path, help="a finished round directory to publish instead")
     parser.add_argument("--unwind", action="store_true", help="also time the UNWIND publish of the same round")
-    parser.add_argument("--batch-size", type=int, default=5000, help="UNWIND rows per transaction")
+    parser.add_argument("--batch-size", type=int, default=20000, help="UNWIND rows per transaction")
     parser.add_argument("--no-bulk", action="store_true", help="skip the bulk import")
     parser.add_argument("--keep-running", action="store_true", help="leave the throwaway server running")
     args = parser.parse_args()
