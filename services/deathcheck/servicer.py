@@ -13,7 +13,7 @@ from graph.model import AuditEntry, Decision, Flag, FlagFilter, GraphEdge, Graph
 from graph.store import GraphStore
 from services import proto_values as pv
 from services import request_checks as check
-from services.deathcheck.live_review import decide_flag
+from services.deathcheck.review import decide_flag
 from services.errors import InvalidInput
 from silentcert.deathcheck.v1 import deathcheck_pb2 as pb
 from silentcert.deathcheck.v1 import deathcheck_pb2_grpc

@@ -5,6 +5,10 @@ Add a fixture here when more than one test module needs the same running thing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
 import neo4j
 import pytest
 
@@ -42,3 +46,30 @@ def neo4j_driver(neo4j_settings: LocalNeo4jSettings) -> neo4j.Driver:
     with neo4j.GraphDatabase.driver(uri, auth=(user, password)) as driver:
         driver.verify_connectivity()
         yield driver
+
+
+@dataclass(frozen=True)
+class PublishedRound:
+    round_dir: Path
+    out: Path
+    bolt_uri: str
+
+
+@pytest.fixture(scope="module")
+def published_round(neo4j_settings: LocalNeo4jSettings, neo4j_driver: neo4j.Driver,
+                    tmp_path_factory: pytest.TempPathFactory) -> PublishedRound:
+    """A small synthetic round (1,500 pensioners) run and published into the emptied local Neo4j, once per
+    module. Other modules clear the database, so a module checks it within its own tests."""
+    from clients.rounds import run_round_files
+    from graph.neo4j_store import Neo4jStore
+    from synthetic import generate
+
+    uri, user, password = bolt_settings(neo4j_settings)
+    base = tmp_path_factory.mktemp("published")
+    generate(pensioners=1500, seed=11, as_of=date(2021, 10, 31), out=base / "round")
+    Neo4jStore(neo4j_driver, retry_seconds=5).clear()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("NEO4J_USER", user)
+        env.setenv("NEO4J_PASSWORD", password)
+        run_round_files(base / "round" / "round.toml", base / "out", store=None, neo4j_uri=uri)
+    return PublishedRound(base / "round", base / "out", uri)
