@@ -45,7 +45,7 @@ def guide(queries: str) -> str:
     blocks = [b.strip() for b in queries.split("\n\n")[1:] if b.strip()]  # the first block is the file's header
     slides = "\n".join([slide(INTRO), *(query_slide(b) for b in blocks)])
     return ("<!-- Neo4j Browser guide, generated from queries.cypher by make_guide.py. Play it with\n"
-            "     :play http://localhost:8001/guide.html   (serve this folder: python -m http.server 8001 -d graph/browser)\n"
+            "     :play http://localhost:8001/guide.html   (serve this folder: python graph/browser/serve_guide.py)\n"
             "     See docs/investigation.md. -->\n"
             f'<article class="guide">\n<carousel class="deck container-fluid">\n{slides}\n</carousel>\n</article>\n')
 

@@ -1,0 +1,50 @@
+"""Serve this folder (guide.html, style.grass, queries.cypher) so Neo4j Browser can play the guide.
+
+    python graph/browser/serve_guide.py            then in Browser:  :play http://localhost:8001/guide.html
+    python graph/browser/serve_guide.py --port 8002
+
+Browser fetches a remote guide with a cross-origin request from its own page (http://127.0.0.1:7474), so the
+answer must carry an ``Access-Control-Allow-Origin`` header; ``python -m http.server`` sends none and the
+guide is blocked. Browser also only plays guides from hosts in ``browser.remote_content_hostname_allowlist``
+(default ``guides.neo4j.com,localhost``): use ``localhost`` in the :play URL, not 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+HERE = Path(__file__).parent
+DEFAULT_PORT = 8001
+
+
+class GuideHandler(SimpleHTTPRequestHandler):
+    """Static files with the CORS header Browser's guide loader needs."""
+
+    def end_headers(self) -> None:
+        self.send_header("Access-Control-Allow-Origin", "*")
+        super().end_headers()
+
+
+def guide_server(port: int = DEFAULT_PORT, directory: Path = HERE, host: str = "127.0.0.1") -> ThreadingHTTPServer:
+    """A server for `directory` on host:port (port 0: any free port), not yet serving."""
+    handler = functools.partial(GuideHandler, directory=str(directory))
+    return ThreadingHTTPServer((host, port), handler)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    args = parser.parse_args()
+    with guide_server(args.port) as server:
+        print(f"guide at http://localhost:{server.server_address[1]}/guide.html (Ctrl-C stops)", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
