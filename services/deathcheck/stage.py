@@ -36,6 +36,7 @@ def check_round(con: duckdb.DuckDBPyConnection, as_of: date, round_id: str,
     _write_flags(con)
     write_audit_events(con, as_of, round_id)
     _amend_verdicts(con)
+    _keep_earlier_deaths(con)
     return {**_stats(con), "rings": rings}
 
 
@@ -59,8 +60,10 @@ def _outcomes(con: duckdb.DuckDBPyConnection) -> None:
     A decision beats the rules: deceased over hold over restore."""
     con.execute("""
         CREATE OR REPLACE TEMP TABLE outcomes AS
-        WITH auto AS (
-            SELECT person_id, any_value(outcome) AS outcome, any_value(flag_id) AS flag_id
+        WITH auto AS (  -- review beats deceased: evidence of life is never overruled automatically
+            SELECT person_id,
+                   first(outcome ORDER BY CASE outcome WHEN 'review' THEN 1 ELSE 2 END, flag_id) AS outcome,
+                   first(flag_id ORDER BY CASE outcome WHEN 'review' THEN 1 ELSE 2 END, flag_id) AS flag_id
             FROM raised WHERE outcome IS NOT NULL GROUP BY person_id),
         ranked AS (
             SELECT person_id, flag_id,
@@ -68,7 +71,8 @@ def _outcomes(con: duckdb.DuckDBPyConnection) -> None:
                    CASE effect WHEN 'deceased' THEN 1 WHEN 'hold' THEN 2 ELSE 3 END AS rank
             FROM decided WHERE effect <> 'none'),
         by_decision AS (
-            SELECT person_id, arg_min(outcome, rank) AS outcome, arg_min(flag_id, rank) AS flag_id
+            SELECT person_id, first(outcome ORDER BY rank, flag_id) AS outcome,
+                   first(flag_id ORDER BY rank, flag_id) AS flag_id
             FROM ranked GROUP BY person_id)
         SELECT person_id, coalesce(d.outcome, a.outcome) AS outcome, coalesce(d.flag_id, a.flag_id) AS flag_id,
                d.person_id IS NOT NULL AS by_decision
@@ -100,6 +104,31 @@ def _amend_verdicts(con: duckdb.DuckDBPyConnection) -> None:
               FROM outcomes o LEFT JOIN deaths d USING (person_id) LEFT JOIN raised f USING (flag_id)
               WHERE o.outcome IN ('deceased', 'review')) o
         WHERE verdicts.person_id = o.person_id
+    """)
+
+
+def _keep_earlier_deaths(con: duckdb.DuckDBPyConnection) -> None:
+    """A death confirmed in an earlier round stays: next month's registers need not report it again.
+
+    Strong evidence or a passed check since then sends the person to review instead; a deceased person's period
+    end never moves backward."""
+    earlier = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'previous_periods'").fetchall()
+    if not earlier[0][0]:
+        return
+    con.execute("""
+        UPDATE verdicts SET
+            status = k.status,
+            period_state = CASE k.status WHEN 'review' THEN 'suspended' ELSE 'ended' END,
+            probability = CASE k.status WHEN 'deceased' THEN 0.0 ELSE verdicts.probability END,
+            certified_until = greatest(verdicts.certified_until, k.earlier_until),
+            explanation = concat_ws(' ', verdicts.explanation, 'Death check: deceased since an earlier round.')
+        FROM (SELECT v.person_id, p.certified_until AS earlier_until,
+                     CASE WHEN v.status = 'review' OR (v.status = 'certified'
+                               AND v.method IN ('strong', 'face', 'in_person')) THEN 'review'
+                          ELSE 'deceased' END AS status
+              FROM verdicts v JOIN previous_periods p USING (person_id)
+              WHERE p.status = 'deceased') k
+        WHERE verdicts.person_id = k.person_id
     """)
 
 
