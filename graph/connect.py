@@ -33,8 +33,8 @@ class StoreSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> StoreSettings:
-        """Settings from NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE and SILENTCERT_GRAPH_PATH;
-        keyword overrides (e.g. from command-line flags) win when not None."""
+        """Settings from NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE, SILENTCERT_NEO4J_RETRY_SECONDS
+        and SILENTCERT_GRAPH_PATH; keyword overrides (e.g. from command-line flags) win when not None."""
         env = os.environ if env is None else env
         values: dict[str, object] = {
             "neo4j_uri": env.get("NEO4J_URI") or None,
@@ -43,6 +43,8 @@ class StoreSettings:
             "neo4j_database": env.get("NEO4J_DATABASE") or "neo4j",
             "embedded_path": Path(env.get("SILENTCERT_GRAPH_PATH") or DEFAULT_EMBEDDED_PATH),
         }
+        if env.get("SILENTCERT_NEO4J_RETRY_SECONDS"):
+            values["retry_seconds"] = float(env["SILENTCERT_NEO4J_RETRY_SECONDS"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 
@@ -55,7 +57,10 @@ def open_store(settings: StoreSettings) -> GraphStore:
     """The store the settings name, connected (Neo4j: waits, bounded, for the server) and with its schema applied."""
     if not settings.uses_neo4j:
         return EmbeddedStore(settings.embedded_path)
-    driver = neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password or ""))
+    # The driver's own managed-transaction retries (30 s by default) run inside each of the store's bounded
+    # retries: cap them by the same budget, or an outage takes several times retry_seconds to surface.
+    driver = neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password or ""),
+                                        max_transaction_retry_time=min(settings.retry_seconds, 30.0))
     store = Neo4jStore(driver, settings.neo4j_database, retry_seconds=settings.retry_seconds, close_driver=True)
     try:
         store.verify()
