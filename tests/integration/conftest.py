@@ -5,7 +5,10 @@ Add a fixture here when more than one test module needs the same running thing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import neo4j
 import pytest
 
 from graph.neo4j_local import LocalNeo4jSettings, bolt_settings, server
+from graph.neo4j_local.server import install
 
 NEO4J_FIXTURES = {"neo4j_driver", "neo4j_settings"}
 
@@ -73,3 +77,25 @@ def published_round(neo4j_settings: LocalNeo4jSettings, neo4j_driver: neo4j.Driv
         env.setenv("NEO4J_PASSWORD", password)
         run_round_files(base / "round" / "round.toml", base / "out", store=None, neo4j_uri=uri)
     return PublishedRound(base / "round", base / "out", uri)
+
+
+@pytest.fixture(scope="session")
+def throwaway_neo4j_home() -> Callable[[Path], LocalNeo4jSettings]:
+    """Makes extra Neo4j homes on free ports that reuse the cached jars (not started), for tests that stop,
+    bulk-import or clear their server freely; the shared server is neither started nor touched."""
+    shared = LocalNeo4jSettings.from_env()
+    install(shared)
+
+    def make(folder: Path) -> LocalNeo4jSettings:
+        folder.mkdir(parents=True, exist_ok=True)
+        os.symlink(shared.lib_dir, folder / "lib")
+        return replace(shared, home=folder, bolt_port=_free_port(), http_port=_free_port(), heap_initial="256m",
+                       heap_max="768m", pagecache="128m", transaction_memory_max="256m", password=None)
+
+    return make
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -9,10 +9,7 @@ every node with every property and type, every relationship with its ends and pr
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -21,7 +18,7 @@ import pytest
 
 from clients.rounds import run_round_files
 from graph import catalog
-from graph.neo4j_local import LocalNeo4jSettings, bolt_settings, install, server
+from graph.neo4j_local import LocalNeo4jSettings, bolt_settings, server
 from graph.neo4j_store import Neo4jStore
 from services.deathcheck.audit import append_round_events
 from services.errors import Conflict, InvalidInput
@@ -42,13 +39,8 @@ def finished_round(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def second_home(tmp_path_factory) -> LocalNeo4jSettings:
-    shared = LocalNeo4jSettings.from_env()
-    install(shared)  # the jars, once; the shared server is neither started nor touched
-    home = tmp_path_factory.mktemp("neo4j-home")
-    os.symlink(shared.lib_dir, home / "lib")
-    settings = replace(shared, home=home, bolt_port=_free_port(), http_port=_free_port(), heap_initial="256m",
-                       heap_max="768m", pagecache="128m", transaction_memory_max="256m", password=None)
+def second_home(tmp_path_factory, throwaway_neo4j_home) -> LocalNeo4jSettings:
+    settings = throwaway_neo4j_home(tmp_path_factory.mktemp("neo4j-home"))
     server.start(settings)
     yield settings
     server.stop(settings)
@@ -114,8 +106,3 @@ def _frozen(properties: dict) -> tuple:
     """Properties with their Python types kept (a date is not its text, 1.0 is not 1)."""
     return tuple(sorted((k, type(v).__name__, repr(v)) for k, v in properties.items()))
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

@@ -9,8 +9,6 @@ suites, and this one is stopped and started at will). The retry budget is shorte
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -23,7 +21,7 @@ import pytest
 from clients.grpc_client import SilentcertClient
 from clients.rounds import EMBEDDED_STORE, open_stores, run_round_files
 from graph.connect import StoreSettings, open_store
-from graph.neo4j_local import LocalNeo4jSettings, bolt_settings, install, server
+from graph.neo4j_local import LocalNeo4jSettings, bolt_settings, server
 from graph.neo4j_store import Neo4jStore
 from services import serving
 from services.errors import StageFailed, StoreUnavailable
@@ -46,13 +44,8 @@ GIVE_UP_WITHIN = 30.0
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory) -> LocalNeo4jSettings:
-    shared = LocalNeo4jSettings.from_env()
-    install(shared)  # the jars, once; the shared server is neither started nor touched
-    folder = tmp_path_factory.mktemp("neo4j-faults-home")
-    os.symlink(shared.lib_dir, folder / "lib")
-    settings = replace(shared, home=folder, bolt_port=_free_port(), http_port=_free_port(), heap_initial="256m",
-                       heap_max="768m", pagecache="128m", transaction_memory_max="256m", password=None)
+def home(tmp_path_factory, throwaway_neo4j_home) -> LocalNeo4jSettings:
+    settings = throwaway_neo4j_home(tmp_path_factory.mktemp("neo4j-faults-home"))
     server.start(settings)
     yield settings
     server.stop(settings)
@@ -203,8 +196,3 @@ def _finished_stages(out: Path) -> set[str]:
     finally:
         con.close()
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
 import urllib.request
-from dataclasses import replace
 from pathlib import Path
 
 import neo4j
@@ -55,9 +52,9 @@ def test_browser_answers_over_http(neo4j_settings: LocalNeo4jSettings):
         assert "<title>Neo4j Browser</title>" in response.read().decode("utf-8")
 
 
-def test_bulk_import_into_a_second_home(neo4j_settings: LocalNeo4jSettings, tmp_path: Path):
+def test_bulk_import_into_a_second_home(throwaway_neo4j_home, tmp_path: Path):
     """stop, import, start, count — on a throwaway home so the session's server keeps its data."""
-    settings = _throwaway_home(neo4j_settings, tmp_path / "home")
+    settings = throwaway_neo4j_home(tmp_path / "home")
     install(settings)
     nodes, relationships = _tiny_graph(tmp_path)
     try:
@@ -76,14 +73,6 @@ def test_bulk_import_into_a_second_home(neo4j_settings: LocalNeo4jSettings, tmp_
     assert types == {"HAS_ID": 2}
 
 
-def _throwaway_home(shared: LocalNeo4jSettings, home: Path) -> LocalNeo4jSettings:
-    home.mkdir(parents=True)
-    os.symlink(shared.lib_dir, home / "lib")  # the jars are already fetched: reuse them
-    return replace(shared, home=home, bolt_port=_free_port(), http_port=_free_port(),
-                   heap_initial="256m", heap_max="512m", pagecache="64m", transaction_memory_max="256m",
-                   password=None)
-
-
 def _tiny_graph(folder: Path) -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
     pensioners = folder / "pensioners.csv"
     pensioners.write_text("person_id:ID(Pensioner),name\nP1,王芳\nP2,李娜\nP3,张伟\n", encoding="utf-8")
@@ -94,8 +83,3 @@ def _tiny_graph(folder: Path) -> tuple[dict[str, list[Path]], dict[str, list[Pat
                       encoding="utf-8")
     return {"Pensioner": [pensioners], "IdNumber": [id_numbers]}, {"HAS_ID": [has_id]}
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
