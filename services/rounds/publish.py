@@ -53,8 +53,7 @@ def publish_round(ctx: RoundContext) -> dict[str, Any]:
 def write_csv(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> int:
     """COPY the query to `path` atomically; returns the number of rows."""
     tmp = path.with_name(f".{path.name}.tmp")
-    con.execute(f"COPY ({query}) TO '{tmp}' (HEADER, DELIMITER ',', QUOTE '\"')")
-    rows = con.execute(f"SELECT count(*) FROM ({query})").fetchall()[0][0]
+    rows = con.execute(f"COPY ({query}) TO '{tmp}' (HEADER, DELIMITER ',', QUOTE '\"')").fetchall()[0][0]
     os.replace(tmp, path)
     return rows
 
