@@ -15,6 +15,8 @@ from services import proto_values as pv
 from services import request_checks as check
 from services.deathcheck.review import decide_flag
 from services.errors import InvalidInput
+from services.security.auth import authenticated_caller
+from services.security.roles import REVIEWER
 from silentcert.deathcheck.v1 import deathcheck_pb2 as pb
 from silentcert.deathcheck.v1 import deathcheck_pb2_grpc
 
@@ -54,7 +56,7 @@ class DeathCheckServicer(deathcheck_pb2_grpc.DeathCheckServiceServicer):
         decision = Decision(
             flag_id=check.required(request.flag_id, "flag_id"),
             action=pv.enum_domain(pb.DecisionAction, request.action, "action", allow_unspecified=False) or "",
-            reviewer=check.required(request.reviewer, "reviewer"),
+            reviewer=_acting_reviewer(check.required(request.reviewer, "reviewer")),
             note=check.optional(request.note, "note") or "",
             decided_at=self.clock(),
         )
@@ -114,3 +116,13 @@ def _audit(e: AuditEntry) -> pb.AuditEntry:
         before_json=json.dumps(e.before, sort_keys=True, ensure_ascii=False, default=str),
         after_json=json.dumps(e.after, sort_keys=True, ensure_ascii=False, default=str),
     )
+
+
+def _acting_reviewer(reviewer: str) -> str:
+    """A caller with the reviewer role decides under their own name; an admin may record another reviewer's
+    decision (e.g. one taken on paper)."""
+    caller = authenticated_caller()
+    if caller is not None and caller.role == REVIEWER and caller.name != reviewer:
+        raise InvalidInput(f"reviewer must be the authenticated caller {caller.name!r}, got {reviewer!r}",
+                           field="reviewer")
+    return reviewer

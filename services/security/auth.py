@@ -15,6 +15,7 @@ With ``--insecure-dev`` there is no authentication: every call runs as the admin
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -42,6 +43,14 @@ class Caller:
 
 
 DEV_CALLER = Caller("insecure-dev", roles.ADMIN, "insecure-dev")
+
+# The caller of the unary rpc running in this thread, for the rpcs that record who acted (DecideFlag).
+_current_caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("silentcert_caller", default=None)
+
+
+def authenticated_caller() -> Caller | None:
+    """Who is calling the rpc being served now; None outside the access interceptor."""
+    return _current_caller.get()
 
 
 class Unauthenticated(Exception):
@@ -145,10 +154,18 @@ class AccessInterceptor(grpc.ServerInterceptor):
 
         def unary(request: Any, context: grpc.ServicerContext) -> Any:
             caller = self.admit(context, method)
-            response = behavior(request, context)
+            response = _as(caller, lambda: behavior(request, context))
             unary_request = request if _is_message(request) else None
             return self.disclose(caller, method, unary_request, response, context)
         return unary
+
+
+def _as(caller: Caller, call: Callable[[], Any]) -> Any:
+    token = _current_caller.set(caller)
+    try:
+        return call()
+    finally:
+        _current_caller.reset(token)
 
 
 def _is_message(request: Any) -> bool:

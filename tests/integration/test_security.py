@@ -166,7 +166,8 @@ CALLS = {
         lambda c: c.deathcheck.GetFlag(dc.GetFlagRequest(flag_id="F1"), timeout=5),
     "/silentcert.deathcheck.v1.DeathCheckService/DecideFlag":
         lambda c: c.deathcheck.DecideFlag(dc.DecideFlagRequest(flag_id="F1", action=dc.DECISION_ACTION_ESCALATE,
-                                                               reviewer="rev", note="check register"), timeout=5),
+                                                               reviewer="reviewer-1", note="check register"),
+                                        timeout=5),
     "/silentcert.deathcheck.v1.DeathCheckService/GetAuditTrail":
         lambda c: c.deathcheck.GetAuditTrail(dc.GetAuditTrailRequest(person_id="P1"), timeout=5),
 }
@@ -415,3 +416,14 @@ def test_issue_token_prints_a_token_stored_only_as_a_hash(tmp_path, capsys):
     token = capsys.readouterr().out.strip()
     assert token.startswith("sct_") and token not in path.read_text()
     assert path.stat().st_mode & 0o077 == 0
+
+
+def test_a_reviewer_decides_under_their_own_name(secured, pki, tokens):
+    running, _ = secured
+    with client(running, pki, tokens["reviewer"]) as c:
+        request = dc.DecideFlagRequest(flag_id="F1", action=dc.DECISION_ACTION_ESCALATE, reviewer="someone-else",
+                                       note="check register")
+        with pytest.raises(grpc.RpcError) as raised:
+            c.deathcheck.DecideFlag(request, timeout=5)
+    assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "reviewer must be the authenticated caller 'reviewer-1'" in raised.value.details()
