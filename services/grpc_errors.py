@@ -96,13 +96,21 @@ class ErrorInterceptor(grpc.ServerInterceptor):
         if handler is None:
             return None
         method = handler_call_details.method
-        wrap = _wrap_streaming if handler.response_streaming else _wrap_unary
-        kwargs = {"request_deserializer": handler.request_deserializer,
-                  "response_serializer": handler.response_serializer}
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(wrap(handler.unary_unary, method), **kwargs)
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(wrap(handler.unary_stream, method), **kwargs)
-        if handler.stream_unary:
-            return grpc.stream_unary_rpc_method_handler(wrap(handler.stream_unary, method), **kwargs)
-        return grpc.stream_stream_rpc_method_handler(wrap(handler.stream_stream, method), **kwargs)
+        return rebuild_handler(handler, lambda behavior, streaming:
+                               (_wrap_streaming if streaming else _wrap_unary)(behavior, method))
+
+
+def rebuild_handler(handler: grpc.RpcMethodHandler,
+                    wrap: Callable[[Callable[..., Any], bool], Callable[..., Any]]) -> grpc.RpcMethodHandler:
+    """The same rpc handler with its behaviour wrapped; `wrap(behavior, response_streaming)` returns the new one.
+
+    Every server interceptor here (errors, access) rebuilds handlers this one way."""
+    kwargs = {"request_deserializer": handler.request_deserializer,
+              "response_serializer": handler.response_serializer}
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(wrap(handler.unary_unary, False), **kwargs)
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(wrap(handler.unary_stream, True), **kwargs)
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(wrap(handler.stream_unary, False), **kwargs)
+    return grpc.stream_stream_rpc_method_handler(wrap(handler.stream_stream, True), **kwargs)

@@ -23,6 +23,7 @@ from typing import Any
 
 import grpc
 
+from services.grpc_errors import rebuild_handler
 from services.security import roles
 from services.security.access_log import PERSON_READS, AccessLog
 from services.security.masking import mask_message
@@ -115,7 +116,7 @@ class AccessInterceptor(grpc.ServerInterceptor):
         handler = continuation(details)
         if handler is None or roles.is_public(details.method):
             return handler
-        return _rebuild(handler, lambda behavior, streaming: self._guard(behavior, details.method, streaming))
+        return rebuild_handler(handler, lambda behavior, streaming: self._guard(behavior, details.method, streaming))
 
     def admit(self, context: grpc.ServicerContext, method: str) -> Caller:
         """The caller, if it may make this call now; otherwise the call is aborted with the reason."""
@@ -172,14 +173,3 @@ def _is_message(request: Any) -> bool:
     return hasattr(request, "DESCRIPTOR")
 
 
-def _rebuild(handler: grpc.RpcMethodHandler,
-             wrap: Callable[[Callable[..., Any], bool], Callable[..., Any]]) -> grpc.RpcMethodHandler:
-    kwargs = {"request_deserializer": handler.request_deserializer,
-              "response_serializer": handler.response_serializer}
-    if handler.unary_unary:
-        return grpc.unary_unary_rpc_method_handler(wrap(handler.unary_unary, False), **kwargs)
-    if handler.unary_stream:
-        return grpc.unary_stream_rpc_method_handler(wrap(handler.unary_stream, True), **kwargs)
-    if handler.stream_unary:
-        return grpc.stream_unary_rpc_method_handler(wrap(handler.stream_unary, False), **kwargs)
-    return grpc.stream_stream_rpc_method_handler(wrap(handler.stream_stream, True), **kwargs)
