@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.errors import Conflict, InvalidInput, NotFound, SilentcertError, StoreUnavailable
+from services.errors import Conflict, Forbidden, InvalidInput, NotFound, SilentcertError, StoreUnavailable
 from services.grpc_errors import ERROR_TRAILER, FIELD_TRAILER
 from services.proto_values import timestamp
 from silentcert.deathcheck.v1 import deathcheck_pb2, deathcheck_pb2_grpc
@@ -37,6 +37,7 @@ T = TypeVar("T")
 _ERROR_OF: dict[grpc.StatusCode, type[SilentcertError]] = {
     grpc.StatusCode.INVALID_ARGUMENT: InvalidInput,
     grpc.StatusCode.NOT_FOUND: NotFound,
+    grpc.StatusCode.PERMISSION_DENIED: Forbidden,
     grpc.StatusCode.FAILED_PRECONDITION: Conflict,
     grpc.StatusCode.UNAVAILABLE: StoreUnavailable,
 }
@@ -227,6 +228,6 @@ def _domain_error(error: grpc.RpcError) -> Exception:
     if ERROR_TRAILER not in trailers:
         return error
     cls = _ERROR_OF.get(error.code())
-    if cls is InvalidInput:
-        return InvalidInput(error.details(), field=trailers.get(FIELD_TRAILER))
+    if cls in (InvalidInput, Forbidden):
+        return cls(error.details(), field=trailers.get(FIELD_TRAILER))
     return cls(error.details()) if cls else error

@@ -7,6 +7,7 @@ interceptor maps each class to a status code, the CLI prints its message on one 
     ├── InvalidInput            a request or file the caller can fix        (INVALID_ARGUMENT)
     │   ├── RoundFileError      round.toml unusable
     │   └── SourceFileError     an input file unreadable as a whole
+    ├── Forbidden               a path or resource outside what the server allows (PERMISSION_DENIED)
     ├── NotFound                no such person, flag, round                  (NOT_FOUND)
     ├── Conflict                a decision that contradicts the state        (FAILED_PRECONDITION)
     ├── StoreUnavailable        the graph store cannot be reached            (UNAVAILABLE)
@@ -33,6 +34,14 @@ class RoundFileError(InvalidInput):
 
 class SourceFileError(InvalidInput):
     """An input file cannot be read at all (missing, wrong encoding, truncated)."""
+
+
+class Forbidden(SilentcertError):
+    """The request names something this server does not let callers touch (a path outside the rounds roots)."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 class NotFound(SilentcertError):

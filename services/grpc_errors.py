@@ -3,6 +3,7 @@
 Servicers raise domain errors and never call ``context.abort`` themselves:
 
     InvalidInput      → INVALID_ARGUMENT   message names the field; trailer ``silentcert-field``
+    Forbidden         → PERMISSION_DENIED  message names the field; trailer ``silentcert-field``
     NotFound          → NOT_FOUND
     Conflict          → FAILED_PRECONDITION
     StoreUnavailable  → UNAVAILABLE
@@ -21,7 +22,7 @@ from typing import Any
 
 import grpc
 
-from services.errors import Conflict, InvalidInput, NotFound, SilentcertError, StoreUnavailable
+from services.errors import Conflict, Forbidden, InvalidInput, NotFound, SilentcertError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ FIELD_TRAILER = "silentcert-field"
 # Most specific first: the first matching class wins.
 STATUS_OF: tuple[tuple[type[SilentcertError], grpc.StatusCode], ...] = (
     (InvalidInput, grpc.StatusCode.INVALID_ARGUMENT),
+    (Forbidden, grpc.StatusCode.PERMISSION_DENIED),
     (NotFound, grpc.StatusCode.NOT_FOUND),
     (Conflict, grpc.StatusCode.FAILED_PRECONDITION),
     (StoreUnavailable, grpc.StatusCode.UNAVAILABLE),

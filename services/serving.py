@@ -6,6 +6,9 @@
     silentcert serve --model OUT/state/linkage_model.json   resolve with a round's trained model (registry from
                                                        OUT/state/round.duckdb, or --registry-db PATH)
 
+    silentcert serve --rounds-root /srv/rounds          batch rounds (SubmitRound, FetchRoundFile) read and write
+                                                       only below this directory (--rounds-out: outputs elsewhere)
+
 TLS and callers' credentials are required (``--tls-cert/--tls-key`` and ``--tokens FILE`` or
 ``--tls-client-ca``); ``--insecure-dev`` serves plaintext without authentication and says so in the log.
 See docs/security.md.
@@ -34,6 +37,7 @@ from services.resolver import server as resolver_server
 from services.resolver.one_record import ResolveOne, exact_id_resolver
 from services.resolver.servicer import RoundEvent, RoundOutcome, RunRound
 from services.security.rate_limit import RateLimit
+from services.security.round_paths import RoundRoots
 from services.security.settings import SecuritySettings, ServerSecurity, server_security
 from services.security.tls import TlsFiles
 
@@ -60,6 +64,7 @@ class ServeSettings:
     registry_db: Path | None = None
     processes: int = 1  # >1: that many server processes on one port (services.server_processes)
     reuse_port: bool = False
+    rounds: RoundRoots | None = None  # None: the current directory under --insecure-dev, else batch rpcs refused
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,8 @@ def start(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engine
     config = liveness_server.LivenessConfig(address=settings.address, max_workers=settings.max_workers,
                                             grace_seconds=settings.grace_seconds,
                                             period_months=settings.period_months)
-    bindings = [_binding(name, config, stores, engines) for name in SERVICES if name in settings.services]
+    roots = round_roots(settings)
+    bindings = [_binding(name, config, stores, engines, roots) for name in SERVICES if name in settings.services]
     security = server_security(settings.security)
     try:
         server, port = build_server(ServerConfig(settings.address, settings.max_workers,
@@ -103,15 +109,28 @@ def start(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engine
     return Running(server, port, tuple(b.service_name for b in bindings), security)
 
 
+def round_roots(settings: ServeSettings) -> RoundRoots:
+    """The configured rounds roots; unconfigured, the current directory under --insecure-dev and none otherwise."""
+    if settings.rounds is not None:
+        return settings.rounds
+    if settings.security.insecure_dev:
+        roots = RoundRoots.of(Path.cwd())
+        log.warning("--insecure-dev without --rounds-root: batch rounds may read and write below %s", roots.output)
+        return roots
+    if "resolver" in settings.services:
+        log.warning("no --rounds-root: SubmitRound and FetchRoundFile are refused")
+    return RoundRoots()
+
+
 def _binding(name: str, config: liveness_server.LivenessConfig, stores: Sequence[GraphStore],
-             engines: Engines) -> ServiceBinding:
+             engines: Engines, roots: RoundRoots) -> ServiceBinding:
     store = stores[-1]
     if name == "liveness":
         return liveness_server.binding(config, store)
     if name == "deathcheck":
         return deathcheck_server.binding(store)
     return resolver_server.binding(store, engines.resolve_one or exact_id_resolver(store),
-                                   engines.run_round or pipeline_runner(list(stores)))
+                                   engines.run_round or pipeline_runner(list(stores), roots), roots)
 
 
 def serve(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engines = Engines(),
@@ -154,8 +173,9 @@ def on_signals(handler: Callable[..., Any]) -> Callable[[], None]:
     return restore
 
 
-def pipeline_runner(stores: list[GraphStore]) -> RunRound:
-    """A RunRound over the round pipeline, publishing into the served stores."""
+def pipeline_runner(stores: list[GraphStore], roots: RoundRoots | None = None) -> RunRound:
+    """A RunRound over the round pipeline, publishing into the served stores; with `roots`, path settings of the
+    round file ([linkage] model_path, ...) must lie inside them too (the servicer checks the files it names)."""
 
     def run(round_file: Path, out_dir: Path, emit: Callable[[RoundEvent], None]) -> RoundOutcome:
         from services.rounds.pipeline import run_round
@@ -165,6 +185,8 @@ def pipeline_runner(stores: list[GraphStore]) -> RunRound:
 
         spec = load_round(round_file)
         settings = RoundSettings.from_tables(spec.settings, base=spec.path.parent)
+        if roots is not None:
+            roots.setting_paths(settings, RoundSettings())
         progress = CallbackProgress(lambda event, stage, done, total, stats: emit(_event(event, stage, done, total,
                                                                                          stats)))
         summary = run_round(spec, out_dir, settings, stores, progress=progress)
@@ -205,8 +227,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--registry-db", type=Path, default=None, metavar="ROUND_DB",
                         help="round database holding the registry the model resolves against "
                              "(default: round.duckdb beside the model)")
+    parser.add_argument("--rounds-root", type=Path, action="append", default=None, metavar="DIR",
+                        help="SubmitRound may read round files and their inputs only below DIR (repeatable); "
+                             "without it batch rounds are refused (under --insecure-dev: the current directory)")
+    parser.add_argument("--rounds-out", type=Path, default=None, metavar="DIR",
+                        help="round outputs may be written and fetched only below DIR (default: the first "
+                             "--rounds-root)")
     _add_security_flags(parser)
     parser.set_defaults(handler=serve_command)
+
+
+def _rounds_settings(args: argparse.Namespace) -> RoundRoots | None:
+    if args.rounds_out and not args.rounds_root:
+        raise InvalidInput("--rounds-out needs --rounds-root (where round files are read from)", field="rounds-out")
+    if not args.rounds_root:
+        return None
+    for root in [*args.rounds_root, *([args.rounds_out] if args.rounds_out else [])]:
+        if not root.is_dir():
+            raise InvalidInput(f"rounds root {root} is not a directory", field="rounds-root")
+    return RoundRoots.of(*args.rounds_root, output=args.rounds_out)
 
 
 def _add_security_flags(parser: argparse.ArgumentParser) -> None:
@@ -239,7 +278,7 @@ def serve_command(args: argparse.Namespace) -> int:
                              store_path=args.store, neo4j_uri=args.neo4j, grace_seconds=args.grace,
                              security=_security_settings(args), model_path=args.model,
                              registry_db=args.registry_db, max_workers=_positive(args.workers, "workers"),
-                             processes=_positive(args.processes, "processes"))
+                             processes=_positive(args.processes, "processes"), rounds=_rounds_settings(args))
     store_settings = StoreSettings.from_env(embedded_path=settings.store_path, neo4j_uri=settings.neo4j_uri)
     if settings.processes > 1:
         from services.server_processes import serve_processes

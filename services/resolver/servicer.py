@@ -22,6 +22,7 @@ from services import request_checks as check
 from services.errors import NotFound
 from services.resolver.one_record import Candidate, RecordQuery, ResolveOne
 from services.rounds import outputs
+from services.security.round_paths import RoundRoots
 from silentcert.resolver.v1 import resolver_pb2 as pb
 from silentcert.resolver.v1 import resolver_pb2_grpc
 
@@ -52,10 +53,14 @@ RunRound = Callable[[Path, Path, Callable[[RoundEvent], None]], RoundOutcome]
 
 
 class ResolverServicer(resolver_pb2_grpc.ResolverServiceServicer):
-    def __init__(self, store: GraphStore, resolve_one: ResolveOne, run_round: RunRound):
+    """`roots` confines the paths of the batch rpcs (services.security.round_paths); none configured: refused."""
+
+    def __init__(self, store: GraphStore, resolve_one: ResolveOne, run_round: RunRound,
+                 roots: RoundRoots = RoundRoots()):
         self.store = store
         self.resolve_one = resolve_one
         self.run_round = run_round
+        self.roots = roots
 
     def ResolveRecord(self, request: pb.ResolveRecordRequest, context: grpc.ServicerContext) -> pb.ResolveRecordResponse:
         query = _record_query(request.record)
@@ -75,14 +80,16 @@ class ResolverServicer(resolver_pb2_grpc.ResolverServiceServicer):
         )
 
     def SubmitRound(self, request: pb.SubmitRoundRequest, context: grpc.ServicerContext) -> Iterator[pb.SubmitRoundResponse]:
-        round_file = Path(check.required(request.round_file, "round_file"))
-        out_dir = Path(check.required(request.out_dir, "out_dir"))
+        round_file = self.roots.round_file(check.required(request.round_file, "round_file"))
+        out_dir = self.roots.out_dir(check.required(request.out_dir, "out_dir"))
+        self.roots.named_files(round_file)
         yield from _stream_round(lambda emit: self.run_round(round_file, out_dir, emit))
 
     def FetchRoundFile(self, request: pb.FetchRoundFileRequest,
                        context: grpc.ServicerContext) -> Iterator[pb.FetchRoundFileResponse]:
-        path = outputs.output_file(check.required(request.out_dir, "out_dir"), check.required(request.name, "name"))
-        for chunk in outputs.read_chunks(path):
+        out_dir = self.roots.out_dir(check.required(request.out_dir, "out_dir"))
+        path = outputs.output_file(out_dir, check.required(request.name, "name"))
+        for chunk in outputs.read_chunks(self.roots.output_file(out_dir, path)):
             yield pb.FetchRoundFileResponse(chunk=chunk)
 
 

@@ -9,6 +9,7 @@ import pytest
 from clients.cli import main
 from graph.embedded import EmbeddedStore
 from services import serving
+from services.security.round_paths import RoundRoots
 from services.security.settings import SecuritySettings
 from synthetic import generate
 
@@ -16,7 +17,8 @@ from synthetic import generate
 @pytest.fixture
 def server(tmp_path):
     store = EmbeddedStore(tmp_path / "graph.duckdb")
-    settings = serving.ServeSettings(address="127.0.0.1:0", security=SecuritySettings(insecure_dev=True))
+    settings = serving.ServeSettings(address="127.0.0.1:0", security=SecuritySettings(insecure_dev=True),
+                                     rounds=RoundRoots.of(tmp_path))
     running = serving.start(settings, [store])
     yield f"127.0.0.1:{running.port}"
     running.server.stop(0).wait()

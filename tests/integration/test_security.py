@@ -28,6 +28,7 @@ from services.resolver.servicer import RoundEvent, RoundOutcome
 from services.security import roles
 from services.security.access_log import read_lines
 from services.security.rate_limit import RateLimit
+from services.security.round_paths import RoundRoots
 from services.security.settings import SecuritySettings
 from services.security.tls import TlsFiles, make_dev_ca
 from services.security.tokens import issue_token
@@ -99,8 +100,8 @@ def store(tmp_path_factory):
 
 def start(store, security: SecuritySettings) -> serving.Running:
     engines = serving.Engines(resolve_one=exact_id_resolver(store), run_round=tiny_round)
-    return serving.start(serving.ServeSettings(address="127.0.0.1:0", grace_seconds=0, security=security),
-                         [store], engines)
+    return serving.start(serving.ServeSettings(address="127.0.0.1:0", grace_seconds=0, security=security,
+                                               rounds=RoundRoots.of(ROUND_OUT)), [store], engines)
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,7 @@ from services.resolver import server as resolver_server
 from services.resolver.id_numbers import check_digit
 from services.resolver.one_record import exact_id_resolver
 from services.resolver.servicer import RoundEvent, RoundOutcome
+from services.security.round_paths import RoundRoots
 from services.security.settings import SecuritySettings
 from silentcert.deathcheck.v1 import deathcheck_pb2 as dc
 from silentcert.liveness.v1 import liveness_pb2 as lv
@@ -111,10 +112,10 @@ def small_round(round_file: Path, out_dir: Path, emit) -> RoundOutcome:
 
 
 @pytest.fixture
-def served(store):
-    """All three services on one server, port 0."""
+def served(store, tmp_path):
+    """All three services on one server, port 0; rounds confined to the test's tmp_path (test_round_paths.py)."""
     engines = serving.Engines(resolve_one=exact_id_resolver(store), run_round=small_round)
-    settings = serving.ServeSettings(address="127.0.0.1:0", grace_seconds=2.0,
+    settings = serving.ServeSettings(address="127.0.0.1:0", grace_seconds=2.0, rounds=RoundRoots.of(tmp_path),
                                      security=SecuritySettings(insecure_dev=True))  # auth: test_security.py
     running = serving.start(settings, [store], engines)
     with SilentcertClient(f"127.0.0.1:{running.port}", timeout=10) as client:
@@ -439,7 +440,8 @@ def test_graceful_stop_lets_a_running_call_finish_and_refuses_new_ones(store, tm
         return RoundOutcome("slow", out_dir, {"rows": 1})
 
     server, port = resolver_server.create_server(resolver_server.ResolverConfig(grace_seconds=10), store,
-                                                 resolve_one=exact_id_resolver(store), run_round=slow_round)
+                                                 resolve_one=exact_id_resolver(store), run_round=slow_round,
+                                                 roots=RoundRoots.of(tmp_path))
     server.start()
     client = SilentcertClient(f"127.0.0.1:{port}", timeout=5)
     stream = client.submit_round(str(tmp_path / "r.toml"), str(tmp_path / "out"))
