@@ -59,6 +59,34 @@ def sequences(rng: np.random.Generator, male: np.ndarray) -> np.ndarray:
     return seq + male.astype(np.int64)
 
 
+SLOT_ROOM = 450  # of the 500 sequence numbers per sex: the rest keeps random redraws converging
+
+
+def _slot_keys(birthplace: np.ndarray, birth: np.ndarray, male: np.ndarray) -> np.ndarray:
+    """One key per (birthplace, birth date, sex): the people who must share its 500 sequence numbers."""
+    days = birth.astype(np.int64) + 40000
+    return (birthplace.astype(np.int64) * 100_000 + days) * 2 + male.astype(np.int64)
+
+
+def make_room(birthplace: np.ndarray, birth: np.ndarray, male: np.ndarray) -> np.ndarray:
+    """Birth dates with no (birthplace, date, sex) slot holding more than SLOT_ROOM people.
+
+    Ages are capped, so at province scale thousands of the oldest share one birth date; in a populous county
+    more of one sex than its 500 sequence numbers. Those past the SLOT_ROOM-th (in position order) are born a day
+    earlier, repeated until every slot fits. Nothing is drawn, so a population that already fits is unchanged."""
+    while True:
+        key = _slot_keys(birthplace, birth, male)
+        order = np.argsort(key, kind="stable")
+        sorted_key = key[order]
+        starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+        rank = np.arange(len(key)) - np.repeat(starts, np.diff(np.r_[starts, len(key)]))
+        excess = order[rank >= SLOT_ROOM]
+        if not len(excess):
+            return birth
+        birth = birth.copy()
+        birth[excess] -= np.timedelta64(1, "D")
+
+
 def redraw_duplicates(rng: np.random.Generator, birthplace, birth, seq, male) -> np.ndarray:
     """Redraw the sequence of any person whose ID collides with an earlier one."""
     days = birth.astype(np.int64) + 40000

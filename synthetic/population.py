@@ -49,6 +49,7 @@ def draw_people(rng: np.random.Generator, pensioners: int, as_of: np.datetime64)
     county_idx = counties.draw_counties(rng, n)
     year = birth.astype("datetime64[Y]").astype(np.int64) + 1970
     birthplace = counties.birthplace_codes(rng, county_idx, year)
+    birth = id_numbers.make_room(birthplace, birth, male)
     seq = id_numbers.redraw_duplicates(rng, birthplace, birth, id_numbers.sequences(rng, male), male)
     full = names.draw_names(rng, male)
     couple_id = _couples(rng, pensioners, male, county_idx, age)
