@@ -7,6 +7,7 @@ as a whole raises :class:`SourceFileError` naming the file and what to change.
 
 from __future__ import annotations
 
+import codecs
 import csv
 from dataclasses import dataclass
 
@@ -185,9 +186,29 @@ def _field_count_reason(row: pacsv.InvalidRow) -> str:
 
 
 def _decode_hint(spec: FileSpec, exc: Exception) -> str:
+    if _ends_inside_a_character(spec):
+        return (f"{_who(spec)}: {spec.path.name} ends in the middle of a {spec.encoding} character: the file is "
+                f"truncated (cut short in transfer?); deliver the whole file again")
     other = "gb18030" if spec.encoding.replace("_", "-") in ("utf-8", "utf8") else "utf-8"
     return (f"{_who(spec)}: {spec.path.name} cannot be read as {spec.encoding} ({str(exc)[:200]}); "
             f"if the file is {other}, set encoding = \"{other}\" for it in round.toml")
+
+
+def _ends_inside_a_character(spec: FileSpec) -> bool:
+    """True when the file decodes cleanly except that its last bytes are an unfinished character (a cut file,
+    not a wrong encoding). Streams the file once; only called when reading has already failed."""
+    try:
+        decoder = codecs.getincrementaldecoder(spec.encoding)()
+        with open(spec.path, "rb") as handle:
+            while chunk := handle.read(BLOCK_SIZE):
+                decoder.decode(chunk)
+    except (UnicodeDecodeError, LookupError, OSError):
+        return False
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 def _who(spec: FileSpec) -> str:
