@@ -21,6 +21,10 @@ from pathlib import Path
 
 import duckdb
 
+from services.liveness.periods import window_start
+from services.liveness.ratios import load_ratios
+from services.liveness.settings import LivenessSettings
+
 STRONG_LINK_PRECISION = 0.999
 LINK_RECALL = 0.99
 
@@ -66,6 +70,7 @@ def load(con: duckdb.DuckDBPyConnection, out: Path, round_dir: Path) -> None:
     con.execute(f"CREATE TABLE flags AS SELECT * FROM {_csv(out / 'flags.csv')}")
     _match_rows(con)
     _miss_causes(con, out / "state" / "round.duckdb")
+    _weak_scores(con, out / "state" / "round.duckdb", spec)
 
 
 def _match_rows(con: duckdb.DuckDBPyConnection) -> None:
@@ -117,6 +122,50 @@ def _miss_causes(con: duckdb.DuckDBPyConnection, state: Path) -> None:
         FROM m LEFT JOIN st.records r ON r.source = m.source AND r.record_id = m.record_id AND r.line = m.row_no + 1
         LEFT JOIN cand c ON c.rid = r.rid AND c.person_id = m.person_id
     """)
+    con.execute("DETACH st")
+
+
+def _weak_scores(con: duckdb.DuckDBPyConnection, state: Path, spec: dict) -> None:
+    """The round's weak model rebuilt from its working tables (docs/scoring.md section 2), for the breakdown of
+    uncertified living people and the threshold what-if: `weak_scores(person_id, log_odds, seen, certified_on)`
+    per person with weak records, `round_roles` (roles of each person's in-window records), `reported` (a death
+    record linked at link_floor) and one row `weak_model(as_of, window_start, threshold, highest, min_sources)`."""
+    if not state.exists():
+        return
+    settings = LivenessSettings.from_dict(spec.get("liveness"))
+    as_of = spec["round"]["as_of"]
+    con.execute(f"ATTACH '{state}' AS st (READ_ONLY)")
+    ratios = load_ratios(con, "st.likelihood_ratios").values()
+    con.execute("CREATE TABLE ratios (source VARCHAR, seen_lr DOUBLE, unseen_lr DOUBLE)")
+    con.executemany("INSERT INTO ratios VALUES (?, ?, ?)", [(r.source, r.seen_log_ratio, r.unseen_log_ratio) for r in ratios])
+    # the base log-odds summed in Python and the total rounded to 1e-9, as round_scoring does: scores tied at the
+    # top must tie with the calibration's, or a float wobble decides who passes a threshold set just above them
+    base = settings.prior_log_odds + sum(r.unseen_log_ratio for r in ratios)
+    params = {"cap": settings.source_cap, "min_weight": settings.min_source_weight,
+              "min_sources": settings.min_weak_sources, "prior": settings.prior_log_odds}
+    con.execute("""
+        CREATE TABLE weak_scores AS
+        WITH src AS (SELECT person_id, source, least($cap, round(sum(weight), 9)) AS capped, max(occurred_at::DATE) AS latest
+                     FROM st.evidence WHERE role = 'weak' GROUP BY ALL)
+        SELECT person_id, round($base + sum(capped * seen_lr - least(capped, 1.0) * unseen_lr), 9) AS log_odds,
+               count(*) FILTER (WHERE capped >= $min_weight) AS seen,
+               list_sort(list(latest) FILTER (WHERE capped >= $min_weight), 'DESC')[$min_sources] AS certified_on
+        FROM src JOIN ratios USING (source) GROUP BY person_id""",
+                {"cap": params["cap"], "min_weight": params["min_weight"], "min_sources": params["min_sources"],
+                 "base": base})
+    con.execute("""CREATE TABLE round_roles AS SELECT person_id, bool_or(role = 'weak') AS weak,
+                   bool_or(role = 'not_confident') AS not_confident, bool_or(role = 'failed') AS failed
+                   FROM st.evidence GROUP BY person_id""")
+    con.execute("""CREATE TABLE reported AS SELECT DISTINCT l.person_id FROM st.links l JOIN st.records r USING (rid)
+                   WHERE r.kind = 'death' AND l.person_id IS NOT NULL AND l.match_probability >= $floor""",
+                {"floor": settings.link_floor})
+    con.execute("""
+        CREATE TABLE weak_model AS
+        SELECT $as_of::DATE AS as_of, $start::DATE AS window_start, $min_sources::INT AS min_sources,
+               (SELECT threshold_log_odds FROM st.weak_calibration) AS threshold,
+               $prior + (SELECT sum($cap * seen_lr - least($cap, 1.0) * unseen_lr) + sum(unseen_lr) FROM ratios) AS highest
+    """, {"cap": params["cap"], "prior": params["prior"], "min_sources": params["min_sources"], "as_of": as_of,
+          "start": window_start(as_of, settings)})
     con.execute("DETACH st")
 
 
@@ -278,6 +327,8 @@ def liveness(con, limit: int) -> list[Figure]:
                                      WHERE {alive} AND status IS DISTINCT FROM 'certified'
                                      GROUP BY 1 ORDER BY 2 DESC""").fetchall():
         figures.append(Figure("liveness", f"  not certified: {status}", n / den, "", n, den))
+    figures += _uncertified_causes(con, alive, den, limit)
+    alive_den = den
     dead = con.execute("SELECT count(*) FROM people WHERE alive = '0'").fetchone()[0]
     wrong = """alive = '0' AND status = 'certified' AND (has_death_record OR evidence_on > died_on)"""
     num = con.execute(f"SELECT count(*) FROM people WHERE {wrong}").fetchone()[0]
@@ -293,6 +344,73 @@ def liveness(con, limit: int) -> list[Figure]:
                                         || evidence_on || ' died ' || died_on FROM people WHERE {relatives}
                                         AND status = 'certified' AND evidence_on > died_on""", limit)))
     figures += _carried_dead(con, dead, limit)
+    figures += _weak_what_if(con, alive_den, dead)
+    return figures
+
+
+_CAUSES = """
+WITH gap AS (SELECT person_id, status FROM people WHERE {alive} AND status IS DISTINCT FROM 'certified'),
+fate AS (  -- what became of their sound, pre-death truth rows
+    SELECT s.person_id, bool_or(s.rejected) AS rejected, bool_or(m.cause LIKE 'shared%') AS shared,
+           bool_or(m.cause IS NOT NULL AND NOT s.rejected) AS missed,
+           bool_or(TRY_CAST(s.occurred_at AS DATE) NOT BETWEEN w.window_start AND w.as_of) AS old
+    FROM scored s CROSS JOIN weak_model w LEFT JOIN misses m USING (source, row_no)
+    WHERE s.malformed = '0' AND s.post_death = '0' AND s.person_id IN (SELECT person_id FROM gap)
+    GROUP BY s.person_id)
+SELECT g.person_id, CASE
+    WHEN g.status IS NULL THEN 'no verdict'
+    WHEN g.status <> 'uncertified' THEN 'death check: ' || g.status
+    WHEN ws.seen >= wm.min_sources THEN 'two or more weak sources, log-odds below the round''s threshold'
+    WHEN ws.seen >= 1 THEN 'one weak source seen (one source never certifies alone)'
+    WHEN r.weak THEN 'weak records too old or faint to count as a sighting'
+    WHEN r.not_confident THEN 'strong record below confident_link or through a shared identifier'
+    WHEN f.shared THEN 'only rows on a shared identifier (a couple''s phone), linked to nobody'
+    WHEN f.old THEN 'only evidence older than the evidence window'
+    WHEN f.rejected THEN 'only rejected rows'
+    WHEN f.missed THEN 'only rows the linker could not attribute to them'
+    WHEN r.failed THEN 'only a failed face / in-person check'
+    ELSE 'other' END AS cause
+FROM gap g CROSS JOIN weak_model wm LEFT JOIN weak_scores ws USING (person_id)
+LEFT JOIN round_roles r USING (person_id) LEFT JOIN fate f USING (person_id)
+"""
+
+
+def _has(con, table: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone()[0])
+
+
+def _uncertified_causes(con, alive: str, den: int, limit: int) -> list[Figure]:
+    """Why each uncertified living person with evidence was not certified (needs the round's state db)."""
+    if not _has(con, "weak_model"):
+        return []
+    con.execute(f"CREATE TABLE gap_causes AS {_CAUSES.format(alive=alive)}")
+    figures = []
+    for cause, n in con.execute("SELECT cause, count(*) FROM gap_causes GROUP BY 1 ORDER BY 2 DESC").fetchall():
+        figures.append(Figure("liveness", f"  why: {cause}", n / den, "", n, den,
+                              _ids(con, f"SELECT person_id FROM gap_causes WHERE cause = '{cause.replace(chr(39), chr(39) * 2)}'",
+                                   limit)))
+    return figures
+
+
+def _weak_what_if(con, alive_den: int, dead: int) -> list[Figure]:
+    """The weak threshold against the truth: at log-odds t, how many uncertified living people with evidence
+    would weak-certify, and how many dead without a death record in the round would be certified on a date after
+    their death (relatives' use). Scores are the round's own (same ratios, weights and dating rule)."""
+    if not _has(con, "weak_model"):
+        return []
+    threshold, highest = con.execute("SELECT threshold, highest FROM weak_model").fetchone()
+    figures = [Figure("liveness", f"weak threshold (log-odds) {threshold:.3f}; highest any person can reach "
+                      f"{highest:.3f}", threshold, "")]
+    for t in (9.0, 8.0, 7.0, 6.0, 5.0):
+        gained, false = con.execute("""
+            SELECT count(*) FILTER (WHERE p.alive = '1' AND p.any_evidence AND p.status = 'uncertified'),
+                   count(*) FILTER (WHERE p.alive = '0' AND p.person_id NOT IN (SELECT person_id FROM reported)
+                                    AND w.certified_on > p.died_on)
+            FROM weak_scores w JOIN people p USING (person_id) CROSS JOIN weak_model m
+            WHERE w.seen >= m.min_sources AND w.log_odds >= ?""", [t]).fetchone()
+        figures.append(Figure("liveness", f"  what-if threshold {t:.1f}: alive gained {gained} "
+                              f"(+{gained / alive_den:.4%}), dead certified after death {false} "
+                              f"({false / dead:.4%})", false / dead if dead else None, "", false, dead))
     return figures
 
 

@@ -53,6 +53,13 @@ def test_the_living_with_evidence_are_certified(figures):
     assert figures["alive with evidence or channel: certified"].value >= 0.97
 
 
+def test_every_uncertified_living_person_is_given_a_cause(figures):
+    certified = figures["alive with evidence or channel: certified"]
+    causes = [f for name, f in figures.items() if name.startswith("  why: ")]
+    assert sum(f.numerator for f in causes) == certified.denominator - certified.numerator
+    assert any(name.startswith("weak threshold (log-odds)") for name in figures)
+
+
 def test_the_dead_are_not_certified_past_death_or_a_death_record(figures):
     assert figures["dead certified after death or despite a death record"].value <= 0.02
 
