@@ -59,7 +59,7 @@ def sequences(rng: np.random.Generator, male: np.ndarray) -> np.ndarray:
     return seq + male.astype(np.int64)
 
 
-SLOT_ROOM = 450  # of the 500 sequence numbers per sex: the rest keeps random redraws converging
+SLOT_ROOM = 300  # of the 500 sequence numbers per sex: the free 200 keep the random redraws converging fast
 
 
 def _slot_keys(birthplace: np.ndarray, birth: np.ndarray, male: np.ndarray) -> np.ndarray:
