@@ -36,8 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.set_defaults(handler=run_command)
 
     submit = rounds_sub.add_parser("submit", help="run a round on running silentcert services and follow it")
-    submit.add_argument("round_file", help="round.toml path on the server's file system")
-    submit.add_argument("--out", required=True, help="output directory on the server's file system")
+    submit.add_argument("round_file", help="round.toml path on the server, below its --rounds-root (a relative path "
+                                           "is taken from the first rounds root)")
+    submit.add_argument("--out", required=True, help="output directory on the server, below its rounds output root "
+                                                     "(a relative path is taken from that root)")
     submit.add_argument("--server", required=True, metavar="HOST:PORT", help="the resolver service")
     submit.add_argument("--token", default=None, help="bearer token (or env SILENTCERT_TOKEN); role batch")
     submit.add_argument("--ca", type=Path, default=None, help="CA certificate for TLS (plaintext without it)")
