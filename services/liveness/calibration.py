@@ -13,10 +13,12 @@ the configured ``certify_probability``. The result is stored in ``weak_calibrati
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import date
 
 import duckdb
 
+from services.liveness.ratios import LikelihoodRatio
 from services.liveness.settings import LivenessSettings
 
 _DEAD_SCORES = """
@@ -71,6 +73,17 @@ def threshold_from(scores_desc: list[float], labelled: int, settings: LivenessSe
         return settings.certify_log_odds
     barrier = scores_desc[allowed]
     return max(settings.certify_log_odds, math.nextafter(barrier, math.inf))
+
+
+def highest_weak_log_odds(ratios: Iterable[LikelihoodRatio], settings: LivenessSettings) -> float:
+    """The most the weak model can give anyone this round: every source seen at the full ``source_cap``.
+
+    A calibrated threshold above it means the labelled dead's relatives reach the model's ceiling, and weak
+    evidence certifies nobody in this round (the round statistics say so as ``weak_can_certify``)."""
+    ratios = list(ratios)
+    base = settings.prior_log_odds + sum(r.unseen_log_ratio for r in ratios)
+    cap = settings.source_cap
+    return base + sum(cap * r.seen_log_ratio - min(cap, 1.0) * r.unseen_log_ratio for r in ratios)
 
 
 def load_threshold(con: duckdb.DuckDBPyConnection) -> float:

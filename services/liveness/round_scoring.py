@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from services.liveness.calibration import calibrate_threshold
+from services.liveness.calibration import calibrate_threshold, highest_weak_log_odds
 from services.liveness.periods import period_state_sql, previous_ends_sql, window_start
 from services.liveness.ratios import LikelihoodRatio, estimate_ratios
 from services.liveness.scoring import LOG_ODDS_CLAMP, sigmoid
@@ -186,7 +186,11 @@ def score_round(con: duckdb.DuckDBPyConnection, as_of: date, settings: LivenessS
                 {**_pick(params, "months", "as_of", "min_sources"), "base_probability": sigmoid(base),
                  "threshold": threshold})
     con.execute(_EVIDENCE_OUT)
-    stats = {**_stats(con, ratios), "weak_threshold_log_odds": round(threshold, 4)}
+    highest = highest_weak_log_odds(ratios.values(), settings)
+    stats = {**_stats(con, ratios), "weak_threshold_log_odds": round(threshold, 4),
+             "weak_highest_log_odds": round(highest, 4),
+             # persons' scores are rounded to 1e-9 (_WEAK): a tie at the ceiling stays below a threshold above it
+             "weak_can_certify": round(highest, 9) >= threshold}
     for table in SCRATCH:
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return stats
