@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import neo4j
 import pyarrow as pa
 import pyarrow.compute as pc
-from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired, TransientError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
 
 from graph import catalog, consistency, exports, rows
@@ -30,6 +30,8 @@ T = TypeVar("T")
 _IDENTIFIER_QUERIES = (("id_number", "publish_id_numbers"), ("phone", "publish_phones"), ("card", "publish_cards"))
 _UNREACHABLE = (ServiceUnavailable, SessionExpired, OSError)
 _NO_LIMIT = 2**62  # Cypher's LIMIT takes no null
+_TRANSIENT_TRIES = 3  # an auto-commit read retried on TransientError (a managed transaction's driver would)
+_PERSON_DATES = ("birth_date", "evidence_at", "certified_until")
 
 
 class Neo4jStore(GraphStore):
@@ -81,10 +83,25 @@ class Neo4jStore(GraphStore):
     def _read_rows(self, name: str, **params: Any) -> list[dict[str, Any]]:
         return self._read(lambda tx: [r.data() for r in tx.run(catalog.query(name), params)])
 
-    def _read_first(self, name: str, **params: Any) -> neo4j.Record | None:
-        """The first record as the driver gives it: maps and lists are plain Python already, and skipping
-        Record.data()'s recursive copy matters on the GetLiveness path."""
-        return self._read(lambda tx: next(iter(tx.run(catalog.query(name), params)), None))
+    def _read_one(self, name: str, **params: Any) -> neo4j.Record | None:
+        """The first record of one read statement run in an auto-commit transaction, as the driver gives it
+        (maps and lists are plain Python already): one network round trip, where a managed transaction's
+        BEGIN, RUN and COMMIT take two or three — the GetLiveness path. A lone read has nothing to roll back;
+        the store's retry covers an unreachable server and a transient error is retried here, as the driver
+        would in a managed transaction."""
+        query = catalog.query(name)
+
+        def attempt() -> neo4j.Record | None:
+            for tries_left in reversed(range(_TRANSIENT_TRIES)):
+                try:
+                    with self._driver.session(database=self.database,
+                                              default_access_mode=neo4j.READ_ACCESS) as session:
+                        return next(iter(session.run(query, params)), None)
+                except TransientError:
+                    if not tries_left:
+                        raise
+            return None  # not reached: the last try returns or raises
+        return self._retrying(attempt)
 
     def verify(self) -> None:
         """Wait (bounded) until the server answers; StoreUnavailable when it never does."""
@@ -150,16 +167,17 @@ class Neo4jStore(GraphStore):
 
     def person_evidence(self, *, person_id: str | None = None, id_number: str | None = None,
                         since: date | None = None, limit: int | None = None) -> tuple[Person, list[EvidenceEdge]] | None:
-        """One read transaction, one query: the person and their newest evidence (GetLiveness's round trip)."""
+        """One query in one round trip: the person and their newest evidence (GetLiveness's read), dates and
+        times as ISO text from the queries."""
         start = datetime.combine(since, time()) if since else None
         params = {"since": start, "limit": limit if limit is not None else _NO_LIMIT}
         if person_id is not None:
-            found = self._read_first("liveness_by_id", person_id=person_id, **params)
+            found = self._read_one("liveness_by_id", person_id=person_id, **params)
         else:
-            found = self._read_first("liveness_by_id_number", id_number=id_number, **params)
+            found = self._read_one("liveness_by_id_number", id_number=id_number, **params)
         if found is None:
             return None
-        return rows.person(found["row"]), [rows.evidence(e) for e in found["evidence"]]
+        return _person_from_text(found["row"]), [_evidence_from_text(e) for e in found["evidence"]]
 
     def identifiers(self, person_id: str) -> list[Identifier]:
         return [rows.identifier(r["row"]) for r in self._read_rows("identifiers", person_id=person_id)]
@@ -256,6 +274,17 @@ class Neo4jStore(GraphStore):
     def close(self) -> None:
         if self._close_driver:
             self._driver.close()
+
+
+def _person_from_text(row: dict[str, Any]) -> Person | None:
+    """A Person from a liveness query's row, whose dates are ISO text."""
+    dates = {k: date.fromisoformat(row[k]) if row.get(k) else None for k in _PERSON_DATES}
+    return rows.person(row | dates)
+
+
+def _evidence_from_text(row: dict[str, Any]) -> EvidenceEdge:
+    """An EvidenceEdge from a liveness query's evidence map, whose occurred_at is ISO text."""
+    return rows.evidence(row | {"occurred_at": datetime.fromisoformat(row["occurred_at"])})
 
 
 def _temporal_as_text(table: pa.Table) -> pa.Table:

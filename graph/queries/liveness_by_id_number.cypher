@@ -1,17 +1,18 @@
-// GetLiveness by ID number in one round trip: as liveness_by_id.cypher; of several registry rows carrying one
-// ID number the lowest account number answers (as person_by_id_number.cypher).
+// GetLiveness by ID number in one round trip: as liveness_by_id.cypher (dates and times as ISO text); of several
+// registry rows carrying one ID number the lowest account number answers (as person_by_id_number.cypher).
 MATCH (p:Pensioner {id_number: $id_number})
 WITH p
 ORDER BY p.person_id
 LIMIT 1
-RETURN p {.*} AS row, COLLECT {
+RETURN p {.*, birth_date: toString(p.birth_date), evidence_at: toString(p.evidence_at),
+          certified_until: toString(p.certified_until)} AS row, COLLECT {
   MATCH (e)-[t:RESOLVED_TO]->(p)
   WHERE $since IS NULL OR e.occurred_at >= $since
   WITH e, t
   ORDER BY e.occurred_at DESC, e.key
   LIMIT $limit
   RETURN {
-    source: e.source, kind: e.kind, record_id: e.record_id, occurred_at: e.occurred_at,
+    source: e.source, kind: e.kind, record_id: e.record_id, occurred_at: toString(e.occurred_at),
     link_probability: t.probability, method: t.method, round_id: t.round_id, passed: e.passed
   }
 } AS evidence
