@@ -1,5 +1,7 @@
-"""Neo4j going away: a round stopped half-way through publishing resumes to the undisturbed result, and GetLiveness
-answers UNAVAILABLE while the server is down and recovers by itself (issue 7, faults).
+"""Neo4j going away: a round whose Neo4j is stopped (SIGTERM) or killed (SIGKILL of the JVM, an unclean shutdown
+Neo4j recovers from through its transaction log) half-way through publishing resumes, after a restart on the same
+home, to the undisturbed outputs and the same graph; GetLiveness answers UNAVAILABLE while the server is down and
+recovers by itself; a round with a truncated input writes nothing to Neo4j (issue 7, faults).
 
 A throwaway Neo4j home on free ports, reusing the cached jars (the session's shared server is cleared by other
 suites, and this one is stopped and started at will). The retry budget is shortened through the settings
@@ -9,6 +11,9 @@ suites, and this one is stopped and started at will). The retry budget is shorte
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
+import signal
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -21,10 +26,11 @@ import pytest
 from clients.grpc_client import SilentcertClient
 from clients.rounds import EMBEDDED_STORE, open_stores, run_round_files
 from graph.connect import StoreSettings, open_store
+from graph.model import FlagFilter
 from graph.neo4j_local import LocalNeo4jSettings, bolt_settings, server
 from graph.neo4j_store import Neo4jStore
 from services import serving
-from services.errors import StageFailed, StoreUnavailable
+from services.errors import SourceFileError, StageFailed, StoreUnavailable
 from services.rounds.pipeline import DB_NAME, STATE_DIR, run_round
 from services.rounds.progress import silent_progress
 from services.rounds.publish import OUTPUT_FILES
@@ -68,15 +74,28 @@ def round_dir(tmp_path_factory) -> Path:
     return inputs / "round.toml"
 
 
-def test_round_resumes_after_neo4j_stops_mid_publish(home, neo4j_env, round_dir, tmp_path):
-    calm, faulted = tmp_path / "undisturbed", tmp_path / "faulted"
-    _clear(neo4j_env)
-    run_round_files(round_dir, calm, None, home.bolt_uri)
-    calm_counts = _counts(neo4j_env)
-    assert calm_counts["Pensioner"] == 800 and calm_counts["Event"] > 1000
+@pytest.fixture(scope="module")
+def undisturbed(home, round_dir, tmp_path_factory) -> tuple[Path, dict]:
+    """The round run once without faults: its output directory and the graph it leaves in Neo4j."""
+    out = tmp_path_factory.mktemp("undisturbed")
+    _, user, password = bolt_settings(home)
+    with pytest.MonkeyPatch.context() as env:  # module scope: neo4j_env's function-scoped environment is not set yet
+        env.setenv("NEO4J_USER", user)
+        env.setenv("NEO4J_PASSWORD", password)
+        settings = StoreSettings.from_env(neo4j_uri=home.bolt_uri)
+        _clear(settings)
+        run_round_files(round_dir, out, None, home.bolt_uri)
+        graph = _graph(settings)
+    assert graph["counts"]["Pensioner"] == 800 and graph["counts"]["Event"] > 1000
+    return out, graph
 
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
+def test_round_resumes_after_neo4j_goes_away_mid_publish(home, neo4j_env, round_dir, undisturbed, tmp_path, how):
+    calm, calm_graph = undisturbed
+    faulted = tmp_path / "faulted"
     _clear(neo4j_env)
-    stopper = StopNeo4jMidPublish(home)
+    stopper = StopNeo4jMidPublish(home, how)
     started = time.monotonic()
     with pytest.raises((StoreUnavailable, StageFailed), match="unreachable|publish"):
         _run_with_progress(round_dir, faulted, neo4j_env, stopper)
@@ -85,13 +104,21 @@ def test_round_resumes_after_neo4j_stops_mid_publish(home, neo4j_env, round_dir,
     assert gave_up < GIVE_UP_WITHIN
     assert "publish" not in _finished_stages(faulted)
 
-    server.start(home)
+    recoveries = _recoveries(home)
+    restarted = time.monotonic()
+    server.start(home)  # the same home: after SIGKILL Neo4j recovers from its transaction log
+    restart_seconds = time.monotonic() - restarted
+    assert (_recoveries(home) > recoveries) == (how == signal.SIGKILL), "only an unclean shutdown needs recovery"
     summary = run_round_files(round_dir, faulted, None, home.bolt_uri)
     assert summary.resumed_from == "publish"
     for name in [*OUTPUT_FILES, "report.json"]:
         assert (faulted / name).read_bytes() == (calm / name).read_bytes(), name
-    assert _counts(neo4j_env) == calm_counts
-    print(f"\nfault: Neo4j stopped in {stopper.stop_seconds:.1f} s; the round gave up {gave_up:.1f} s later")
+    compared = time.monotonic()
+    assert _graph(neo4j_env) == calm_graph
+    compare_seconds = time.monotonic() - compared
+    print(f"\nfault ({signal.Signals(how).name}): Neo4j gone in {stopper.stop_seconds:.1f} s with "
+          f"{stopper.stopped_with_pensioners} pensioners in; the round gave up {gave_up:.1f} s later; "
+          f"restart {restart_seconds:.1f} s; graph compared in {compare_seconds:.1f} s")
 
 
 def test_liveness_is_unavailable_while_neo4j_is_down_and_recovers(home, neo4j_env, round_dir, tmp_path):
@@ -126,11 +153,27 @@ def test_liveness_is_unavailable_while_neo4j_is_down_and_recovers(home, neo4j_en
     print(f"\nliveness: UNAVAILABLE after {unavailable_after:.1f} s; first call after restart {recovered_after:.2f} s")
 
 
-class StopNeo4jMidPublish:
-    """Round progress that stops the Neo4j server once the publish stage has put the pensioners into it."""
+def test_a_truncated_input_writes_nothing_to_neo4j(home, neo4j_env, round_dir, undisturbed, tmp_path):
+    inputs = tmp_path / "next"
+    shutil.copytree(round_dir.parent, inputs, ignore=shutil.ignore_patterns("truth"))
+    toml = inputs / "round.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('id = "2021-10"', 'id = "2021-11"'), encoding="utf-8")
+    parquet = inputs / "evidence" / "health_code.parquet"
+    parquet.write_bytes(parquet.read_bytes()[:parquet.stat().st_size // 2])
+    before = _graph(neo4j_env)
+    with pytest.raises(SourceFileError, match="health_code.parquet is not a readable Parquet file"):
+        run_round_files(toml, tmp_path / "out", None, home.bolt_uri)
+    assert _graph(neo4j_env) == before
+    assert not (tmp_path / "out" / "verdicts.csv").exists()
 
-    def __init__(self, home: LocalNeo4jSettings):
+
+class StopNeo4jMidPublish:
+    """Round progress that stops (SIGTERM: clean shutdown) or kills (SIGKILL of the JVM: no shutdown at all) the
+    Neo4j server once the publish stage has put the pensioners into it."""
+
+    def __init__(self, home: LocalNeo4jSettings, how: signal.Signals = signal.SIGTERM):
         self.home = home
+        self.how = how
         self.stopped_with_pensioners: int | None = None
         self.stop_seconds = 0.0
 
@@ -143,12 +186,48 @@ class StopNeo4jMidPublish:
         landed = _pensioners_in(self.home)
         if landed:
             started = time.monotonic()
-            server.stop(self.home)
+            if self.how == signal.SIGKILL:
+                _kill(self.home)
+            else:
+                server.stop(self.home)
             self.stop_seconds = time.monotonic() - started
             self.stopped_with_pensioners = landed
 
     def stage_finished(self, stage: str, stats: dict) -> None:
         pass
+
+
+def _kill(home: LocalNeo4jSettings) -> None:
+    """SIGKILL the JVM this test run started for `home` (its pid file names it), and wait until it is gone."""
+    pid = server.running_pid(home)
+    assert pid is not None, "Neo4j was to be running"
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while server.running_pid(home) is not None:
+        assert time.monotonic() < deadline, f"Neo4j pid {pid} survived SIGKILL"
+        time.sleep(0.1)
+
+
+def _recoveries(home: LocalNeo4jSettings) -> int:
+    """How often the `neo4j` database has replayed its transaction log on start (debug.log)."""
+    log = home.logs_dir / "debug.log"
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines() if log.exists() else []
+    return sum(1 for line in lines if "[neo4j/" in line and "Recovery required" in line)
+
+
+def _graph(settings: StoreSettings) -> dict:
+    """What the round published, read back through the store: counts, every period and flag, and the identifiers
+    and evidence of every 4th pensioner (two queries a person; all 800 would double the test's run time). Audit
+    entries are only counted: they carry the time they were written."""
+    store = open_store(settings)
+    try:
+        periods = sorted(store.periods().to_pylist(), key=lambda r: r["person_id"])
+        people = {p["person_id"]: (sorted(map(repr, store.identifiers(p["person_id"]))),
+                                   sorted(map(repr, store.evidence(p["person_id"])))) for p in periods[::4]}
+        flags = sorted(map(repr, store.flags(FlagFilter(limit=100_000))))
+        return {"counts": store.counts(), "periods": periods, "people": people, "flags": flags}
+    finally:
+        store.close()
 
 
 def _run_with_progress(round_file: Path, out: Path, settings: StoreSettings, progress) -> None:
