@@ -71,7 +71,7 @@ class DeathCheckServicer(deathcheck_pb2_grpc.DeathCheckServiceServicer):
 def _offset(token: str) -> int:
     if not token:
         return 0
-    if not token.isdigit():
+    if not (token.isascii() and token.isdigit()):  # isdigit alone passes "²", which int() refuses
         raise InvalidInput("page_token is not one this server issued", field="page_token")
     return int(token)
 
