@@ -30,10 +30,12 @@ ROUND_ACTOR = "deathcheck"
 ROUND_CLOSED = "round_audited"
 
 
+_HASHED_FIELDS = tuple(f.name for f in dataclasses.fields(AuditEntry) if f.name != "hash")
+
+
 def canonical(entry: AuditEntry) -> str:
     """The entry (without its hash) as canonical JSON: sorted keys, no spaces, UTF-8 text, times as text."""
-    fields = dataclasses.asdict(entry)
-    fields.pop("hash")
+    fields = {name: getattr(entry, name) for name in _HASHED_FIELDS}  # not dataclasses.asdict: no deep copy
     fields["sources"] = list(fields["sources"])
     return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
