@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 STATE_DIR = "state"
 DB_NAME = "round.duckdb"
+STRING_COMPRESSION = "dict_fsst"  # DuckDB's string compression (dictionary + FSST), slow to write
 
 
 @dataclass
@@ -135,6 +136,8 @@ def _bound(con: duckdb.DuckDBPyConnection, settings: RoundSettings, out_dir: Pat
     con.execute(f"SET memory_limit = '{resources.memory_limit}'")
     con.execute(f"SET temp_directory = '{out_dir / STATE_DIR / 'spill'}'")
     con.execute("SET preserve_insertion_order = false")
+    if not resources.compress_strings:
+        con.execute(f"SET disabled_compression_methods = '{STRING_COMPRESSION}'")
     if resources.threads:
         con.execute(f"SET threads = {int(resources.threads)}")
 
