@@ -4,20 +4,24 @@ Nodes and relationships map to tables::
 
     pensioner        (:Pensioner)                     identifier   (:IdNumber|:Phone|:Card) by kind
     holds            -[:HAS_ID|HAS_PHONE|HAS_CARD]->  event        (:Event|:DeathRecord) by label; its
-    resolved_to      -[:RESOLVED_TO]->                             id_number/phone/card_no are OBSERVED_ON
-    flag             (:Flag), person_id = CONCERNS    flag_citation -[:CITES]->
-    round            (:Round)                         verdict      -[:VERDICT]->
+    flag             (:Flag), person_id = CONCERNS                 id_number/phone/card_no are OBSERVED_ON, its
+    flag_citation    -[:CITES]->                                   person_id/probability/method/round_id the one
+    round            (:Round)                                      RESOLVED_TO (a record resolves to at most one
+    verdict          -[:VERDICT]->                                 person, so the edge lives on the record's row)
     audit            (:AuditEntry), person_id = ABOUT
 
 DuckDB looks rows up through single-column indexes only (a composite primary key does not serve a lookup on its
-first column), hence the single-column indexes below. Every index is held in memory whole, so only the nodes have
-primary keys (pensioner, event, flag, round, audit, and the small flag_citation); the relationship tables keep
-their keys unique through the publish (graph.embedded_publish) and carry just the lookup indexes the reads use.
-A store file made before this keeps its old primary keys, and the publish works the same on it.
+first column), hence the single-column indexes below. Every index is held in memory whole and checked row by row
+as rows go in: a primary key on the ~10M event keys of a 1M-pensioner round cost more than the rest of the publish
+together. So only the small node tables have primary keys (pensioner, flag, round, audit, flag_citation); event and
+the relationship tables keep their keys unique through the publish (graph.embedded_publish) and carry just the
+lookup indexes the reads use (event: person_id; a lookup by event key scans, which only a recorded certification
+and a flag's citations do). A store file made before this keeps its old primary keys, and the publish works the
+same on it; one that still has a separate ``resolved_to`` table has it folded into ``event`` when opened.
 
 A round is published set-wise (graph.embedded_publish: each export table streamed once into a temporary table, then
-``INSERT ... SELECT``, with ``ON CONFLICT DO UPDATE`` unless the table is empty) in one transaction: a failed
-publish leaves nothing, a repeated one changes nothing.
+``INSERT ... SELECT``, merged by key unless the table is empty) in one transaction: a failed publish leaves nothing,
+a repeated one changes nothing.
 """
 
 from __future__ import annotations
@@ -46,10 +50,9 @@ CREATE TABLE IF NOT EXISTS pensioner (
 CREATE TABLE IF NOT EXISTS identifier (kind VARCHAR, value VARCHAR, shared BOOLEAN);
 CREATE TABLE IF NOT EXISTS holds (person_id VARCHAR, kind VARCHAR, value VARCHAR, origin VARCHAR, shared BOOLEAN);
 CREATE TABLE IF NOT EXISTS event (
-    key VARCHAR PRIMARY KEY, label VARCHAR, source VARCHAR, kind VARCHAR, record_id VARCHAR, occurred_at TIMESTAMP,
-    id_number VARCHAR, phone VARCHAR, card_no VARCHAR, passed BOOLEAN, operator VARCHAR);
-CREATE TABLE IF NOT EXISTS resolved_to (
-    key VARCHAR, person_id VARCHAR, probability DOUBLE, method VARCHAR, round_id VARCHAR);
+    key VARCHAR, label VARCHAR, source VARCHAR, kind VARCHAR, record_id VARCHAR, occurred_at TIMESTAMP,
+    id_number VARCHAR, phone VARCHAR, card_no VARCHAR, passed BOOLEAN, operator VARCHAR,
+    person_id VARCHAR, probability DOUBLE, method VARCHAR, round_id VARCHAR);
 CREATE TABLE IF NOT EXISTS flag (
     flag_id VARCHAR PRIMARY KEY, person_id VARCHAR, kind VARCHAR, severity VARCHAR, detail VARCHAR,
     status VARCHAR, overpayment DOUBLE, round_id VARCHAR, county_code VARCHAR, ring_id VARCHAR,
@@ -65,7 +68,7 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS pensioner_id_number ON pensioner (id_number);
 CREATE INDEX IF NOT EXISTS holds_person ON holds (person_id);
 CREATE INDEX IF NOT EXISTS holds_value ON holds (value);
-CREATE INDEX IF NOT EXISTS resolved_to_person ON resolved_to (person_id);
+CREATE INDEX IF NOT EXISTS event_person ON event (person_id);
 CREATE INDEX IF NOT EXISTS audit_person ON audit (person_id);
 """
 
@@ -83,7 +86,7 @@ UNION ALL SELECT 'AuditEntry', count(*) FROM audit
 UNION ALL SELECT CASE kind WHEN 'id_number' THEN 'HAS_ID' WHEN 'phone' THEN 'HAS_PHONE' ELSE 'HAS_CARD' END, count(*)
     FROM holds GROUP BY kind
 UNION ALL SELECT 'OBSERVED_ON', count(id_number) + count(phone) + count(card_no) FROM event
-UNION ALL SELECT 'RESOLVED_TO', count(*) FROM resolved_to
+UNION ALL SELECT 'RESOLVED_TO', count(person_id) FROM event
 UNION ALL SELECT 'CONCERNS', count(*) FROM flag JOIN pensioner USING (person_id)
 UNION ALL SELECT 'CITES', count(*) FROM flag_citation
 UNION ALL SELECT 'VERDICT', count(*) FROM verdict
@@ -120,9 +123,13 @@ class EmbeddedStore(GraphStore):
         if self.path != ":memory:":
             self._con.execute(f"SET temp_directory = '{self.path}.tmp'")
         self._con.execute("SET preserve_insertion_order = false")
+        # DuckDB's dictionary+FSST string compression made a 1M round's publish write ~4x slower; without it the
+        # file is ~2.5x larger and lookups that scan strings are faster.
+        self._con.execute("SET disabled_compression_methods = 'dict_fsst'")
 
     def apply_schema(self) -> None:
         with self._con.cursor() as cur:
+            _fold_resolved_to(cur)
             cur.execute(TABLES)
 
     def publish_round(self, export: RoundExport, progress: Progress | None = None) -> dict[str, int]:
@@ -160,11 +167,10 @@ class EmbeddedStore(GraphStore):
     def evidence(self, person_id: str, since: date | None = None) -> list[EvidenceEdge]:
         start = datetime.combine(since, time()) if since else None
         found = self._rows(
-            """SELECT e.source, e.kind, e.record_id, e.occurred_at, r.probability AS link_probability, r.method,
-                      r.round_id, e.passed
-               FROM resolved_to r JOIN event e USING (key)
-               WHERE r.person_id = ? AND (?::TIMESTAMP IS NULL OR e.occurred_at >= ?::TIMESTAMP)
-               ORDER BY e.occurred_at DESC, e.key""",
+            """SELECT source, kind, record_id, occurred_at, probability AS link_probability, method, round_id, passed
+               FROM event
+               WHERE person_id = ? AND (?::TIMESTAMP IS NULL OR occurred_at >= ?::TIMESTAMP)
+               ORDER BY occurred_at DESC, key""",
             [person_id, start, start],
         )
         return [rows.evidence(r) for r in found]
@@ -177,17 +183,20 @@ class EmbeddedStore(GraphStore):
             if not cur.execute("SELECT 1 FROM pensioner WHERE person_id = ?", [cert.person_id]).fetchone():
                 cur.execute("ROLLBACK")
                 raise NotFound(f"no pensioner {cert.person_id!r}")
-            cur.execute(
-                """INSERT INTO event (key, label, source, kind, record_id, occurred_at, passed, operator)
-                   VALUES (?, 'Event', ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT (key) DO UPDATE SET occurred_at = excluded.occurred_at, passed = excluded.passed,
-                       operator = excluded.operator""",
-                [key, cert.channel, cert.channel, cert.record_id, occurred_at, cert.passed, cert.operator],
-            )
-            moved = cur.execute("UPDATE resolved_to SET person_id = ?, round_id = ? WHERE key = ? RETURNING key",
-                                [cert.person_id, round_id, key]).fetchall()
+            moved = cur.execute(
+                """UPDATE event SET occurred_at = $at, passed = $passed, operator = $operator, person_id = $person,
+                       round_id = $round, probability = CASE WHEN person_id IS NULL THEN 1.0 ELSE probability END,
+                       method = CASE WHEN person_id IS NULL THEN 'direct' ELSE method END
+                   WHERE key = $key RETURNING key""",
+                {"at": occurred_at, "passed": cert.passed, "operator": cert.operator, "person": cert.person_id,
+                 "round": round_id, "key": key}).fetchall()
             if not moved:
-                cur.execute("INSERT INTO resolved_to VALUES (?, ?, 1.0, 'direct', ?)", [key, cert.person_id, round_id])
+                cur.execute(
+                    """INSERT INTO event (key, label, source, kind, record_id, occurred_at, passed, operator,
+                                          person_id, probability, method, round_id)
+                       VALUES (?, 'Event', ?, ?, ?, ?, ?, ?, ?, 1.0, 'direct', ?)""",
+                    [key, cert.channel, cert.channel, cert.record_id, occurred_at, cert.passed, cert.operator,
+                     cert.person_id, round_id])
             cur.execute("COMMIT")
 
     def update_person(self, person: Person) -> None:
@@ -222,9 +231,9 @@ class EmbeddedStore(GraphStore):
         person = self._rows("SELECT * FROM pensioner WHERE person_id = ?", [found[0]["person_id"]])
         cited = self._rows(
             """SELECT e.label, e.key, e.source, e.kind, e.record_id, e.occurred_at, e.passed, q.person_id,
-                      q.name AS person_name, q.status AS person_status, r.probability, r.method, r.round_id
+                      q.name AS person_name, q.status AS person_status, e.probability, e.method, e.round_id
                FROM flag_citation c JOIN event e ON e.key = c.event_key
-               LEFT JOIN resolved_to r ON r.key = e.key LEFT JOIN pensioner q ON q.person_id = r.person_id
+               LEFT JOIN pensioner q ON q.person_id = e.person_id
                WHERE c.flag_id = ?""",
             [flag_id],
         )
@@ -289,6 +298,21 @@ class EmbeddedStore(GraphStore):
         with self._con.cursor() as cur:
             cur.execute(sql, params or [])
             return _dicts(cur)
+
+
+def _fold_resolved_to(cur: duckdb.DuckDBPyConnection) -> None:
+    """A store made before RESOLVED_TO moved onto the event row kept it in a table of its own: fold it in."""
+    tables = {name for (name,) in cur.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'")
+              .fetchall()}
+    if "resolved_to" not in tables:
+        return
+    if "event" in tables:
+        cur.execute("""CREATE TABLE event_folded AS
+                       SELECT e.*, r.person_id, r.probability, r.method, r.round_id
+                       FROM event e LEFT JOIN resolved_to r USING (key)""")
+        cur.execute("DROP TABLE event")
+        cur.execute("ALTER TABLE event_folded RENAME TO event")
+    cur.execute("DROP TABLE resolved_to")
 
 
 def _dicts(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:

@@ -8,14 +8,13 @@ mirror the Neo4j MERGE statements in graph/queries/publish_*.cypher: edges only 
 flag keeps its status, a record resolves to at most one person.
 
 Indexes cost: DuckDB keeps every ART index in memory (it cannot spill one) and writes it at commit, and a 10M-row
-string index is gigabytes. So the big relationship tables (identifier, holds, resolved_to, verdict) carry no
-primary key, only the single-column lookup indexes the reads use, and are merged without one: plain columns are
-updated where they differ, rows with new keys inserted through an anti-join (:func:`_merge`). Into an empty table
+string index is gigabytes. So the big tables (event, identifier, holds, verdict) carry no primary key, only the
+single-column lookup indexes the reads use, and are merged without one: plain columns are updated where they differ, rows with new keys inserted through an anti-join (:func:`_merge`). Into an empty table
 (a province's first publish) rows go in with a plain INSERT.
 
 DuckDB rewrites a row whose indexed column an update sets (delete + insert in every index), which is a hundred times
 slower than setting plain columns. So no bulk update sets an indexed column (pensioner.id_number,
-resolved_to.person_id); a second UPDATE touches only the rows whose indexed value really changed, and unchanged rows
+event.person_id); a second UPDATE touches only the rows whose indexed value really changed, and unchanged rows
 are not rewritten at all.
 """
 
@@ -32,7 +31,6 @@ _PENSIONER_COLUMNS = EXPORT_COLUMNS["pensioners"]
 _PENSIONER_PLAIN = tuple(c for c in _PENSIONER_COLUMNS if c not in ("person_id", "id_number"))
 _VERDICT_COLUMNS = ("status", "method", "source", "evidence_at", "probability", "certified_until", "period_state")
 _EVENT_PLAIN = ("source", "kind", "record_id", "occurred_at", "id_number", "phone", "card_no", "passed")
-_EVENT_PLAIN_SQL = ", ".join(_EVENT_PLAIN)
 _FLAG_COLUMNS = ("person_id", "kind", "severity", "detail", "overpayment", "ring_id", "county_code")
 
 
@@ -129,28 +127,26 @@ def _identifiers(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
 
 
 def _events(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
-    cur.execute(
-        f"""INSERT INTO event (key, label, {_EVENT_PLAIN_SQL})
-            SELECT key, CASE WHEN kind = 'death' THEN 'DeathRecord' ELSE 'Event' END, {_EVENT_PLAIN_SQL}
-            FROM x_events
-            {"" if _empty(cur, "event") else
-             f"ON CONFLICT (key) DO UPDATE SET {_upsert_set('event', _EVENT_PLAIN)}"}"""
-    )
+    resolved = f"""
+        SELECT x.key, CASE WHEN x.kind = 'death' THEN 'DeathRecord' ELSE 'Event' END AS label,
+               {", ".join(f"x.{c}" for c in _EVENT_PLAIN)}, p.person_id,
+               CASE WHEN p.person_id IS NOT NULL THEN x.match_probability END AS probability,
+               CASE WHEN p.person_id IS NOT NULL THEN x.method END AS method,
+               CASE WHEN p.person_id IS NOT NULL THEN $round_id END AS round_id
+        FROM x_events x LEFT JOIN pensioner p ON p.person_id = x.person_id"""
+    if not _empty(cur, "event"):  # who a record resolves to: set on just the rows where it changed
+        cur.execute(
+            """UPDATE event SET person_id = n.person_id
+               FROM (SELECT x.key, p.person_id FROM x_events x LEFT JOIN pensioner p ON p.person_id = x.person_id) n
+               WHERE event.key = n.key AND event.person_id IS DISTINCT FROM n.person_id"""
+        )
+    _merge(cur, "event", resolved, ("key",), ("label", *_EVENT_PLAIN, "probability", "method", "round_id"),
+           {"round_id": round_id})
     observed = """SELECT 'id_number' AS kind, id_number AS value, false AS shared FROM x_events
                   WHERE id_number IS NOT NULL
                   UNION SELECT 'phone', phone, false FROM x_events WHERE phone IS NOT NULL
                   UNION SELECT 'card', card_no, false FROM x_events WHERE card_no IS NOT NULL"""
     _merge(cur, "identifier", observed, ("kind", "value"), ())
-    if not _empty(cur, "resolved_to"):
-        cur.execute(
-            """DELETE FROM resolved_to WHERE key IN (
-                   SELECT x.key FROM x_events x ANTI JOIN pensioner p ON p.person_id = x.person_id)"""
-        )
-        _update_indexed(cur, "resolved_to", "person_id", "x_events", "key")
-    _merge(cur, "resolved_to",
-           """SELECT x.key, x.person_id, x.match_probability AS probability, x.method, $round_id AS round_id
-              FROM x_events x SEMI JOIN pensioner p ON p.person_id = x.person_id""",
-           ("key",), ("probability", "method", "round_id"), {"round_id": round_id})
 
 
 def _flags(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
