@@ -114,8 +114,10 @@ def never_started(settings: LocalNeo4jSettings) -> bool:
 
 
 def set_initial_password(settings: LocalNeo4jSettings, password: str) -> None:
-    """neo4j-admin dbms set-initial-password; only effective before the first start."""
-    command = jvm.admin_command(java_executable(), settings, ["dbms", "set-initial-password", password], heap="256m")
+    """neo4j-admin dbms set-initial-password; only effective before the first start. `--` ends the options: a
+    generated password may start with "-" (token_urlsafe), which the command would read as an option."""
+    command = jvm.admin_command(java_executable(), settings, ["dbms", "set-initial-password", "--", password],
+                                heap="256m")
     result = subprocess.run(
         command, env=jvm.admin_environment(settings), capture_output=True, text=True, check=False
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
 import neo4j
@@ -71,6 +72,20 @@ def test_bulk_import_into_a_second_home(throwaway_neo4j_home, tmp_path: Path):
         server.stop(settings)
     assert labels == {"Pensioner": 3, "IdNumber": 2}
     assert types == {"HAS_ID": 2}
+
+
+def test_a_password_starting_with_a_dash_is_set(throwaway_neo4j_home, tmp_path: Path):
+    """token_urlsafe begins with "-" once in 64 passwords; neo4j-admin must not read it as an option."""
+    settings = replace(throwaway_neo4j_home(tmp_path / "home"), password="-dash-first-Xy12")
+    install(settings)
+    try:
+        server.start(settings)
+        uri, user, password = bolt_settings(settings)
+        assert password == "-dash-first-Xy12"
+        with neo4j.GraphDatabase.driver(uri, auth=(user, password)) as driver:
+            driver.verify_authentication()
+    finally:
+        server.stop(settings)
 
 
 def _tiny_graph(folder: Path) -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
