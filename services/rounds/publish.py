@@ -7,6 +7,8 @@ with identical bytes. Store writes are idempotent merges; a publish interrupted 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +44,24 @@ def publish_round(ctx: RoundContext) -> dict[str, Any]:
         ctx.progress.advance("publish", len(stats), len(OUTPUT_FILES) + 1 + len(ctx.stores), unit="files")
     write_report(ctx.con, ctx.spec, ctx.out_dir)
     export = round_export(ctx.con, ctx.spec.round_id, ctx.spec.as_of)
-    for store in ctx.stores:
-        store.apply_schema()
-        written = store.publish_round(export, progress=lambda table, rows: ctx.progress.advance("publish", rows))
-        _append_audit(ctx.con, store)
-        stats[type(store).__name__] = sum(written.values())
+    resources = ctx.settings.resources
+    with _memory_limit(ctx.con, resources.publish_memory_limit, restore=resources.memory_limit):
+        for store in ctx.stores:
+            store.apply_schema()
+            written = store.publish_round(export, progress=lambda table, rows: ctx.progress.advance("publish", rows))
+            _append_audit(ctx.con, store)
+            stats[type(store).__name__] = sum(written.values())
     return stats
+
+
+@contextmanager
+def _memory_limit(con: duckdb.DuckDBPyConnection, limit: str, *, restore: str) -> Iterator[None]:
+    """Bound the working database to `limit` (DuckDB evicts down to it) while the stores write, then `restore`."""
+    con.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{restore}'")
 
 
 def write_csv(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> int:
