@@ -255,17 +255,17 @@ def _ingest_records(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
             THEN coalesce(id_reason, phone_reason, name_reason,
                           'no identifying field: id_number, name, phone and card_no are all empty')
         END"""
+    # the reason is computed twice rather than materialising _norm again with it (a copy of every record)
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _judged AS SELECT *, {reason} AS reject_reason FROM _norm;
-        DROP TABLE _norm;
         INSERT INTO rejects
-        SELECT source, coalesce(record_id, ''), line, reject_reason FROM _judged WHERE reject_reason IS NOT NULL;
+        SELECT source, coalesce(record_id, ''), line, reject_reason
+        FROM (SELECT *, {reason} AS reject_reason FROM _norm) WHERE reject_reason IS NOT NULL;
         INSERT INTO records
         SELECT {RID_PER_FILE} * file_index + line, source, kind, record_id, line, occurred_at,
                person_id, id_number, id_number_raw, name, name_pinyin, sex, birth_date, phone, card_no,
                county_code, passed
-        FROM _judged WHERE reject_reason IS NULL;
-        DROP TABLE _judged;
+        FROM _norm WHERE ({reason}) IS NULL;
+        DROP TABLE _norm;
     """)
 
 
