@@ -9,8 +9,9 @@ flag keeps its status, a record resolves to at most one person.
 
 Indexes cost: DuckDB keeps every ART index in memory (it cannot spill one) and writes it at commit, and a 10M-row
 string index is gigabytes. So the big tables (event, identifier, holds, verdict) carry no primary key, only the
-single-column lookup indexes the reads use, and are merged without one: plain columns are updated where they differ, rows with new keys inserted through an anti-join (:func:`_merge`). Into an empty table
-(a province's first publish) rows go in with a plain INSERT.
+single-column lookup indexes the reads use, and are merged without one: plain columns are updated where they
+differ, rows with new keys inserted through an anti-join (:func:`_merge`). Into an empty table (a province's first
+publish) rows go in with a plain INSERT.
 
 DuckDB rewrites a row whose indexed column an update sets (delete + insert in every index), which is a hundred times
 slower than setting plain columns. So no bulk update sets an indexed column (pensioner.id_number,
