@@ -60,8 +60,23 @@ def compute_report(con: duckdb.DuckDBPyConnection, spec: RoundSpec) -> dict[str,
         "certification_rate": round(certified / total, 6) if total else None,
         "previous": _previous(con),
         "overpayment_total": round(sum(row[2] or 0 for row in figures["flags"]), 2),
+        "weak_evidence": _weak_evidence(con),
         "figures": figures,
     }
+
+
+def _weak_evidence(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    """What the score stage found of weak evidence: its calibrated threshold and whether any combination of weak
+    sources can reach it this round (when relatives' use of the dead's card and phone reaches the model's ceiling,
+    weak evidence certifies nobody, and an operator should see that on the page)."""
+    if not _has_table(con, "stages"):
+        return None
+    rows = con.execute("SELECT stats FROM stages WHERE stage = 'score'").fetchall()
+    stats = json.loads(rows[0][0]) if rows else {}
+    if "weak_can_certify" not in stats:
+        return None
+    return {"threshold_log_odds": stats["weak_threshold_log_odds"],
+            "highest_log_odds": stats["weak_highest_log_odds"], "can_certify": stats["weak_can_certify"]}
 
 
 def _previous(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -114,6 +129,11 @@ def render_html(report: dict[str, Any]) -> str:
     kpis = [("pensioners", f"{report['pensioners']:,}"), ("certified", f"{report['certified']:,}"),
             ("certification rate", f"{rate * 100:.2f}%" if rate is not None else "–"), ("change", change),
             ("overpayment found", f"¥{report['overpayment_total']:,.2f}")]
+    weak = report.get("weak_evidence")
+    if weak:
+        kpis.append((f"weak evidence (threshold {weak['threshold_log_odds']:.2f}, ceiling "
+                     f"{weak['highest_log_odds']:.2f} log-odds)",
+                     "can certify" if weak["can_certify"] else "certifies nobody"))
     sections = [
         ("Channel split of certified pensioners", _bars(f["channels"], share=True)),
         ("Silent certifications by source", _bars(f["silent_sources"], share=True)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import json
 import os
 import shutil
 import struct
@@ -67,8 +68,11 @@ def test_outputs_have_the_contract_columns(finished):
     for name, columns in OUTPUT_COLUMNS.items():
         with open(finished / name, encoding="utf-8", newline="") as handle:
             assert next(csv.reader(handle)) == columns, name
-    assert (finished / "report.json").stat().st_size > 0
-    assert "<svg" in (finished / "report.html").read_text(encoding="utf-8")
+    report = json.loads((finished / "report.json").read_text(encoding="utf-8"))
+    assert isinstance(report["weak_evidence"]["can_certify"], bool)
+    assert report["weak_evidence"]["threshold_log_odds"] > 0
+    page = (finished / "report.html").read_text(encoding="utf-8")
+    assert "<svg" in page and "weak evidence" in page
 
 
 def test_one_verdict_per_registry_person(round_dir, finished):
