@@ -207,10 +207,17 @@ class EmbeddedStore(GraphStore):
         if not found:
             raise NotFound(f"no pensioner {person.person_id!r}")
 
-    def periods(self) -> pa.Table:
+    def periods(self, before_round: str | None = None) -> pa.Table:
+        query = """
+            SELECT person_id, status, certified_until FROM pensioner WHERE round_id IS DISTINCT FROM $round
+            UNION ALL
+            SELECT v.person_id, arg_max(v.status, r.as_of), arg_max(v.certified_until, r.as_of)
+            FROM verdict v JOIN round r USING (round_id) JOIN pensioner p ON p.person_id = v.person_id
+            WHERE p.round_id = $round AND v.round_id <> $round
+            GROUP BY v.person_id
+            ORDER BY person_id"""
         with self._con.cursor() as cur:
-            query = "SELECT person_id, status, certified_until FROM pensioner ORDER BY person_id"
-            return cur.sql(query).to_arrow_table()
+            return cur.sql(query, params={"round": before_round}).to_arrow_table()
 
     def flags(self, flt: FlagFilter) -> list[Flag]:
         found = self._rows(

@@ -201,9 +201,9 @@ class Neo4jStore(GraphStore):
         if not self._write(lambda tx: tx.run(catalog.query("update_person"), params).data()):
             raise NotFound(f"no pensioner {person.person_id!r}")
 
-    def periods(self) -> pa.Table:
+    def periods(self, before_round: str | None = None) -> pa.Table:
         def read(tx: neo4j.ManagedTransaction) -> list[list[Any]]:
-            return tx.run(catalog.query("periods")).values()
+            return tx.run(catalog.query("periods"), before_round=before_round).values()
         values = self._read(read)
         person_ids, statuses, until = (list(c) for c in zip(*values)) if values else ([], [], [])
         return pa.table({

@@ -127,8 +127,12 @@ class GraphStore(ABC):
         """Replace the verdict fields (status, method, period...) of one pensioner."""
 
     @abstractmethod
-    def periods(self) -> pa.Table:
-        """(person_id, status, certified_until) of every pensioner: what the next round builds on."""
+    def periods(self, before_round: str | None = None) -> pa.Table:
+        """(person_id, status, certified_until) of every pensioner: what the next round builds on.
+
+        With `before_round`, a pensioner whose latest verdict came from that round gets their verdict of the round
+        published before it instead (and is left out when there is none): a round run again after its inputs were
+        corrected must not take its own earlier result for the previous round's."""
 
     @abstractmethod
     def flags(self, flt: FlagFilter) -> list[Flag]:

@@ -33,7 +33,7 @@ def resolve(ctx: RoundContext) -> dict[str, Any]:
 def score(ctx: RoundContext) -> dict[str, Any]:
     from services.liveness.round_scoring import score_round
 
-    _load_previous(ctx, "previous_periods", lambda store: store.periods(),
+    _load_previous(ctx, "previous_periods", lambda store: store.periods(before_round=ctx.spec.round_id),
                    schema=pa.schema([("person_id", pa.string()), ("status", pa.string()),
                                      ("certified_until", pa.date32())]))
     return score_round(ctx.con, ctx.spec.as_of, ctx.settings.liveness)

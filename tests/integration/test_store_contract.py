@@ -326,6 +326,21 @@ def test_periods(published: GraphStore):
     ]
 
 
+def test_periods_before_a_round_are_the_previous_rounds(published: GraphStore):
+    """A round run again after a fix must build on the round before it, not on its own earlier result."""
+    first = published.periods().to_pylist()
+    assert published.periods(before_round=ROUND).num_rows == 0  # nothing was published before it
+    pensioners = _pensioners()
+    until = pensioners.column("certified_until").to_pylist()
+    next_round = RoundExport("2021-11", date(2021, 11, 30),
+                             pensioners.set_column(16, "certified_until", pa.array([date(2022, 10, 31), *until[1:]])),
+                             _identifiers(), _events(), _flags(), _citations())
+    published.publish_round(next_round)
+    assert published.periods().to_pylist()[0]["certified_until"] == date(2022, 10, 31)
+    assert published.periods(before_round="2021-11").to_pylist() == first
+    assert published.periods(before_round=ROUND) == published.periods()
+
+
 def test_update_person_replaces_the_verdict(published: GraphStore):
     p2 = published.person(person_id="P2")
     published.update_person(Person(**{**p2.__dict__, "status": "certified", "method": "face",
