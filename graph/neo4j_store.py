@@ -91,16 +91,16 @@ class Neo4jStore(GraphStore):
         would in a managed transaction."""
         query = catalog.query(name)
 
+        def run() -> neo4j.Record | None:
+            with self._driver.session(database=self.database, default_access_mode=neo4j.READ_ACCESS) as session:
+                return next(iter(session.run(query, params)), None)
+
         def attempt() -> neo4j.Record | None:
-            for tries_left in reversed(range(_TRANSIENT_TRIES)):
-                try:
-                    with self._driver.session(database=self.database,
-                                              default_access_mode=neo4j.READ_ACCESS) as session:
-                        return next(iter(session.run(query, params)), None)
-                except TransientError:
-                    if not tries_left:
-                        raise
-            return None  # not reached: the last try returns or raises
+            try:
+                return run()  # the usual case, without building tenacity's machinery on every call
+            except TransientError:
+                return Retrying(retry=retry_if_exception_type(TransientError),
+                                stop=stop_after_attempt(_TRANSIENT_TRIES - 1), reraise=True)(run)
         return self._retrying(attempt)
 
     def verify(self) -> None:
