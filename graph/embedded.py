@@ -209,7 +209,8 @@ class EmbeddedStore(GraphStore):
 
     def periods(self, before_round: str | None = None) -> pa.Table:
         query = """
-            SELECT person_id, status, certified_until FROM pensioner WHERE round_id IS DISTINCT FROM $round
+            SELECT person_id, status, certified_until FROM pensioner
+            WHERE $round IS NULL OR round_id IS DISTINCT FROM $round
             UNION ALL
             SELECT v.person_id, arg_max(v.status, r.as_of), arg_max(v.certified_until, r.as_of)
             FROM verdict v JOIN round r USING (round_id) JOIN pensioner p ON p.person_id = v.person_id

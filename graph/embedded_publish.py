@@ -32,6 +32,7 @@ _PENSIONER_COLUMNS = EXPORT_COLUMNS["pensioners"]
 _PENSIONER_PLAIN = tuple(c for c in _PENSIONER_COLUMNS if c not in ("person_id", "id_number"))
 _VERDICT_COLUMNS = ("status", "method", "source", "evidence_at", "probability", "certified_until", "period_state")
 _EVENT_PLAIN = ("source", "kind", "record_id", "occurred_at", "id_number", "phone", "card_no", "passed")
+_EVENT_PERSON = "x_events x LEFT JOIN pensioner p ON p.person_id = x.person_id"  # who each record resolves to
 _FLAG_COLUMNS = ("person_id", "kind", "severity", "detail", "overpayment", "ring_id", "county_code")
 
 
@@ -134,12 +135,11 @@ def _events(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
                CASE WHEN p.person_id IS NOT NULL THEN x.match_probability END AS probability,
                CASE WHEN p.person_id IS NOT NULL THEN x.method END AS method,
                CASE WHEN p.person_id IS NOT NULL THEN $round_id END AS round_id
-        FROM x_events x LEFT JOIN pensioner p ON p.person_id = x.person_id"""
+        FROM {_EVENT_PERSON}"""
     if not _empty(cur, "event"):  # who a record resolves to: set on just the rows where it changed
         cur.execute(
-            """UPDATE event SET person_id = n.person_id
-               FROM (SELECT x.key, p.person_id FROM x_events x LEFT JOIN pensioner p ON p.person_id = x.person_id) n
-               WHERE event.key = n.key AND event.person_id IS DISTINCT FROM n.person_id"""
+            f"""UPDATE event SET person_id = n.person_id FROM (SELECT x.key, p.person_id FROM {_EVENT_PERSON}) n
+                WHERE event.key = n.key AND event.person_id IS DISTINCT FROM n.person_id"""
         )
     _merge(cur, "event", resolved, ("key",), ("label", *_EVENT_PLAIN, "probability", "method", "round_id"),
            {"round_id": round_id})
