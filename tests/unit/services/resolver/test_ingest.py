@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from services.resolver import ingest
 from services.resolver.ingest import ingest_round
 from services.rounds.progress import silent_progress
 from services.rounds.roundfile import load_round
@@ -102,6 +103,16 @@ def test_reconciliation_is_exact(con):
         SELECT c.source, c.input_rows, c.rejected_rows, (SELECT count(*) FROM records r WHERE r.source = c.source)
         FROM source_counts c WHERE c.source <> 'registry' ORDER BY 1""").fetchall()
     assert counts == [("face", 4, 2, 2), ("vaccination", 10, 7, 3)]
+
+
+@pytest.mark.parametrize("table", ["registry", "records", "rejects", "registry_warnings", "source_counts"])
+def test_files_normalised_in_separate_batches_give_the_same_tables(con, tmp_path, monkeypatch, table):
+    monkeypatch.setattr(ingest, "INGEST_BATCH_ROWS", 1)  # every file a batch of its own, the dictionaries reused
+    batched = duckdb.connect()
+    ingest_round(batched, load_round(tmp_path), silent_progress)
+    rows = f"SELECT * FROM {table} ORDER BY ALL"
+    assert batched.execute(rows).fetchall() == con.execute(rows).fetchall()
+    assert con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] > 0
 
 
 def test_records_are_normalised(con):
