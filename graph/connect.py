@@ -30,6 +30,7 @@ class StoreSettings:
     embedded_path: Path = DEFAULT_EMBEDDED_PATH
     neo4j_database: str = "neo4j"
     retry_seconds: float = 60.0
+    embedded_compress_strings: bool = False  # DuckDB's string compression in the embedded file (smaller, slower)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> StoreSettings:
@@ -56,7 +57,7 @@ class StoreSettings:
 def open_store(settings: StoreSettings) -> GraphStore:
     """The store the settings name, connected (Neo4j: waits, bounded, for the server) and with its schema applied."""
     if not settings.uses_neo4j:
-        return EmbeddedStore(settings.embedded_path)
+        return EmbeddedStore(settings.embedded_path, compress_strings=settings.embedded_compress_strings)
     # The driver's own managed-transaction retries (30 s by default) run inside each of the store's bounded
     # retries: cap them by the same budget, or an outage takes several times retry_seconds to surface.
     driver = neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password or ""),

@@ -103,7 +103,8 @@ class EmbeddedStore(GraphStore):
     DuckDB's buffer pool is bounded by `memory_limit` (None: DuckDB's default, 80% of RAM); a publish larger than
     that spills to ``<path>.tmp``."""
 
-    def __init__(self, path: str | Path, *, read_only: bool = False, memory_limit: str | None = DEFAULT_MEMORY_LIMIT):
+    def __init__(self, path: str | Path, *, read_only: bool = False, memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
+                 compress_strings: bool = False):
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -112,11 +113,11 @@ class EmbeddedStore(GraphStore):
         except duckdb.IOException as exc:
             raise StoreUnavailable(f"embedded store {self.path} cannot be opened (in use by another process?): "
                                    f"{exc}") from exc
-        self._bound(memory_limit)
+        self._bound(memory_limit, compress_strings)
         if not read_only:
             self.apply_schema()
 
-    def _bound(self, memory_limit: str | None) -> None:
+    def _bound(self, memory_limit: str | None, compress_strings: bool) -> None:
         """Memory of the connection; no statement relies on insertion order (every read says ORDER BY)."""
         if memory_limit:
             self._con.execute(f"SET memory_limit = '{memory_limit}'")
@@ -124,8 +125,10 @@ class EmbeddedStore(GraphStore):
             self._con.execute(f"SET temp_directory = '{self.path}.tmp'")
         self._con.execute("SET preserve_insertion_order = false")
         # DuckDB's dictionary+FSST string compression made writing a 1M round's 10M events ~2.4x slower; without
-        # it the file is ~1.6x larger (1M round: 2.7 GB) and lookups that scan strings are faster.
-        self._con.execute("SET disabled_compression_methods = 'dict_fsst'")
+        # it the file is ~1.6x larger (1M round: 2.7 GB) and lookups that scan strings are faster. Rounds too big
+        # for the disk turn it back on (`[resources] compress_strings`).
+        if not compress_strings:
+            self._con.execute("SET disabled_compression_methods = 'dict_fsst'")
 
     def apply_schema(self) -> None:
         with self._con.cursor() as cur:

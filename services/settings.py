@@ -29,7 +29,8 @@ class ResourceSettings:
     memory_limit: str = "4GB"
     threads: int = 0  # 0: one per core
     # DuckDB's dict+FSST string compression made writing the round's tables ~2.4x slower (1M round: ~10M evidence
-    # rows); off, the working database is ~2.7x larger on disk but every stage writes and scans faster.
+    # rows); off, the working database is ~2.7x larger on disk but every stage writes and scans faster. Applies to
+    # the embedded graph file that `silentcert round run` opens too.
     compress_strings: bool = False
     # The working database's bound while the graph stores are written: the embedded store's own connection holds
     # up to 2GB besides, so the process stays near memory_limit (1M round: 6.3 GB peak with 4GB + 2GB).

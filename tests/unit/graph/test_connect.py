@@ -65,3 +65,11 @@ def test_a_second_writer_on_the_embedded_file_is_store_unavailable(tmp_path):
     finally:
         holder.stdin.close()
         holder.wait(timeout=10)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_the_embedded_file_compresses_strings_only_when_asked(tmp_path, compress):
+    settings = StoreSettings(embedded_path=tmp_path / "graph.duckdb", embedded_compress_strings=compress)
+    with open_store(settings) as store:
+        disabled = store._con.execute("SELECT current_setting('disabled_compression_methods')").fetchall()[0][0]
+    assert ("dict_fsst" in disabled.lower()) is not compress
