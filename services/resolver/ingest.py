@@ -238,35 +238,47 @@ def _complete_landlines(con: duckdb.DuckDBPyConnection) -> None:
 def _ingest_registry(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _norm AS
-        SELECT *, min(line) OVER (PARTITION BY person_id) AS first_line
-        FROM (SELECT r.line, {_plain('r.person_id')} AS person_id, {_common_columns()},
-                     {_plain('r.unit_id')} AS unit_id,
-                     try_cast(regexp_replace(trim(r.monthly_pension), '[,¥￥元\\s]', '', 'g') AS DOUBLE)
-                         AS monthly_pension,
-                     {_plain('r.monthly_pension')} AS pension_text,
-                     CAST(u.value AS DATE) AS certified_until,
-                     {_field('u.reason', 'certified_until')} AS until_reason
-              FROM raw_registry r {_joins()} LEFT JOIN _d_time u ON u.raw = r.certified_until)
+        SELECT r.line, {_plain('r.person_id')} AS person_id, {_common_columns()},
+               {_plain('r.unit_id')} AS unit_id,
+               try_cast(regexp_replace(trim(r.monthly_pension), '[,¥￥元\\s]', '', 'g') AS DOUBLE) AS monthly_pension,
+               {_plain('r.monthly_pension')} AS pension_text,
+               CAST(u.value AS DATE) AS certified_until,
+               {_field('u.reason', 'certified_until')} AS until_reason
+        FROM raw_registry r {_joins()} LEFT JOIN _d_time u ON u.raw = r.certified_until
     """)
     _complete_landlines(con)
+    _find_repeats(con, "person_id")
     con.execute("""
+        CREATE OR REPLACE TEMP VIEW _keyed AS
+        SELECT *, coalesce(first_line, line) = line AS first FROM _norm LEFT JOIN _repeats USING (person_id);
         INSERT INTO rejects
         SELECT 'registry', coalesce(person_id, ''), line,
                CASE WHEN person_id IS NULL THEN 'person_id is empty'
                     ELSE 'person_id ' || person_id || ' repeats line ' || first_line END
-        FROM _norm WHERE person_id IS NULL OR line <> first_line;
+        FROM _keyed WHERE person_id IS NULL OR NOT first;
         INSERT INTO registry
         SELECT person_id, id_number, id_number_raw, name, name_pinyin, sex, birth_date, phone, card_no,
                county_code, unit_id, monthly_pension, certified_until, line
-        FROM _norm WHERE person_id IS NOT NULL AND line = first_line ORDER BY line;
+        FROM _keyed WHERE person_id IS NOT NULL AND first ORDER BY line;
         INSERT INTO registry_warnings
         SELECT person_id, line, reason FROM (
             SELECT person_id, line, unnest([id_reason, name_reason, sex_reason, birth_reason, phone_reason,
                    until_reason, CASE WHEN pension_text IS NOT NULL AND monthly_pension IS NULL
                                       THEN 'monthly_pension ' || pension_text || ' is not a number' END]) AS reason
-            FROM _norm WHERE person_id IS NOT NULL AND line = first_line)
+            FROM _keyed WHERE person_id IS NOT NULL AND first)
         WHERE reason IS NOT NULL;
-        DROP TABLE _norm;
+        DROP VIEW _keyed; DROP TABLE _norm; DROP TABLE _repeats;
+    """)
+
+
+def _find_repeats(con: duckdb.DuckDBPyConnection, key: str) -> None:
+    """Temp table `_repeats(<key>, first_line)`: the keys of `_norm` on more than one line, and their first line.
+
+    A grouping rather than a window over every row: almost no key repeats (1M round: ~3x less CPU).
+    """
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _repeats AS
+        SELECT {key}, min(line) AS first_line FROM _norm GROUP BY ALL HAVING count(*) > 1
     """)
 
 
@@ -274,17 +286,17 @@ def _ingest_records(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
     passed = "lower(trim(r.passed))"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _norm AS
-        SELECT *, min(line) OVER (PARTITION BY source, record_id) AS first_line
-        FROM (SELECT r.file_index, r.source, r.kind, r.line, {_plain('r.record_id')} AS record_id,
-                     {_common_columns()},
-                     {_plain('r.occurred_at')} AS occurred_text, t.value AS occurred_at,
-                     {_field('t.reason', 'occurred_at')} AS occurred_reason,
-                     {_plain('r.person_id')} AS person_id, nullif({passed}, '') AS passed_text,
-                     CASE WHEN {passed} IN ({_sql_list(PASSED_TRUE)}) THEN true
-                          WHEN {passed} IN ({_sql_list(PASSED_FALSE)}) THEN false END AS passed
-              FROM raw_records r {_joins()} LEFT JOIN _d_time t ON t.raw = r.occurred_at)
+        SELECT r.file_index, r.source, r.kind, r.line, {_plain('r.record_id')} AS record_id,
+               {_common_columns()},
+               {_plain('r.occurred_at')} AS occurred_text, t.value AS occurred_at,
+               {_field('t.reason', 'occurred_at')} AS occurred_reason,
+               {_plain('r.person_id')} AS person_id, nullif({passed}, '') AS passed_text,
+               CASE WHEN {passed} IN ({_sql_list(PASSED_TRUE)}) THEN true
+                    WHEN {passed} IN ({_sql_list(PASSED_FALSE)}) THEN false END AS passed
+        FROM raw_records r {_joins()} LEFT JOIN _d_time t ON t.raw = r.occurred_at
     """)
     _complete_landlines(con)
+    _find_repeats(con, "source, record_id")
     reason = f"""CASE
         WHEN record_id IS NULL THEN 'record_id is empty'
         WHEN line <> first_line THEN 'record_id ' || record_id || ' repeats line ' || first_line
@@ -304,13 +316,14 @@ def _ingest_records(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
     con.execute(f"""
         INSERT INTO rejects
         SELECT source, coalesce(record_id, ''), line, reject_reason
-        FROM (SELECT *, {reason} AS reject_reason FROM _norm) WHERE reject_reason IS NOT NULL;
+        FROM (SELECT *, {reason} AS reject_reason FROM _norm LEFT JOIN _repeats USING (source, record_id))
+        WHERE reject_reason IS NOT NULL;
         INSERT INTO records
         SELECT {RID_PER_FILE} * file_index + line, source, kind, record_id, line, occurred_at,
                person_id, id_number, id_number_raw, name, name_pinyin, sex, birth_date, phone, card_no,
                county_code, passed
-        FROM _norm WHERE ({reason}) IS NULL;
-        DROP TABLE _norm;
+        FROM _norm LEFT JOIN _repeats USING (source, record_id) WHERE ({reason}) IS NULL;
+        DROP TABLE _norm; DROP TABLE _repeats;
     """)
 
 
