@@ -11,9 +11,13 @@ The SQL reads five relations named like the RoundExport tables with a ``bulk_`` 
 ``graph.store.EXPORT_COLUMNS``): views over a round's working database,
 or a :class:`~graph.store.RoundExport`'s arrow tables registered with :func:`register_export`.
 
-ID spaces: ``Pensioner`` (person_id), ``Record`` (the event key, shared by Event and DeathRecord so a citation
-file needs one end space), ``Identifier`` (``kind:value``, not stored: IdNumber, Phone and Card values may
-coincide), ``Flag`` and ``Round``.
+Import IDs are integers (``--id-type=integer``: the tool maps and sorts longs instead of 14.7M strings), the
+row ids of the tables the rows come from; they are not stored — the keys (person_id, key, value, flag_id,
+round_id) are ordinary string properties, as the UNWIND publish writes them. ID spaces: ``Pensioner``,
+``Record`` (rows of ``bulk_events``, shared by Event and DeathRecord so a citation file needs one end space),
+``Identifier`` (rows of ``bulk_identifier_nodes``: IdNumber, Phone and Card values may coincide), ``Flag`` and
+``Round``. Relationship files reach the ids by joins on the keys; a join also drops an edge to an unknown
+pensioner or record, as the UNWIND publish's MATCH does.
 """
 
 from __future__ import annotations
@@ -39,79 +43,90 @@ from services.errors import Conflict, StageFailed
 
 log = logging.getLogger(__name__)
 
-_TIMESTAMP = "strftime(occurred_at, '%Y-%m-%dT%H:%M:%S')"  # as Neo4jStore sends it: whole seconds
-_IS_DEATH = "coalesce(kind = 'death', false)"
-_KNOWN_PERSON = "person_id IN (SELECT person_id FROM bulk_pensioners)"
+_TIMESTAMP = "strftime(e.occurred_at, '%Y-%m-%dT%H:%M:%S')"  # as Neo4jStore sends it: whole seconds
+_IS_DEATH = "coalesce(e.kind = 'death', false)"
+_ROUND = "(SELECT round_id FROM bulk_round)"
+_ROUND_NODE = 0  # the one Round node's import ID
 _IDENTIFIERS = (("IdNumber", "id_number", "id_number", "HAS_ID"), ("Phone", "phone", "phone", "HAS_PHONE"),
                 ("Card", "card", "card_no", "HAS_CARD"))
 
+# Identifier nodes of the three kinds, materialised once (bulk_identifier_nodes) so that their row ids are the
+# import IDs the HAS_* and OBSERVED_ON files point at.
+IDENTIFIER_NODES_SQL = " UNION ALL ".join(f"""
+        (WITH held AS (
+            SELECT value, arg_max_null(shared, person_id) AS shared FROM bulk_identifiers
+            WHERE kind = '{kind}' AND person_id IN (SELECT person_id FROM bulk_pensioners) GROUP BY value),
+        seen AS (SELECT DISTINCT {column} AS value FROM bulk_events WHERE {column} IS NOT NULL)
+        SELECT '{kind}' AS kind, value, shared FROM held FULL JOIN seen USING (value))"""
+    for _, kind, column, _ in _IDENTIFIERS)
 
-def _identifier_nodes(kind: str, event_column: str) -> str:
+
+def _identifier_nodes(kind: str) -> str:
     """Held values (MATCHed to a known pensioner first; the last holder in person_id order sets `shared`), plus
     values only seen on records (merged by OBSERVED_ON, no `shared`)."""
     return f"""
-        WITH held AS (
-            SELECT value, arg_max_null(shared, person_id) AS shared FROM bulk_identifiers
-            WHERE kind = '{kind}' AND {_KNOWN_PERSON} GROUP BY value),
-        seen AS (SELECT DISTINCT {event_column} AS value FROM bulk_events WHERE {event_column} IS NOT NULL)
-        SELECT '{kind}:' || value AS ":ID(Identifier)", value, shared AS "shared:boolean"
-        FROM held FULL JOIN seen USING (value)"""
+        SELECT rowid AS ":ID(Identifier)", value, shared AS "shared:boolean"
+        FROM bulk_identifier_nodes WHERE kind = '{kind}'"""
 
 
 def _record_nodes(death: bool) -> str:
     return f"""
-        SELECT key AS "key:ID(Record)", source, kind, record_id, {_TIMESTAMP} AS "occurred_at:localdatetime",
-               passed AS "passed:boolean"
-        FROM bulk_events WHERE {_IS_DEATH} = {str(death).lower()}"""
+        SELECT e.rowid AS ":ID(Record)", e.key, e.source, e.kind, e.record_id,
+               {_TIMESTAMP} AS "occurred_at:localdatetime", e.passed AS "passed:boolean"
+        FROM bulk_events e WHERE {_IS_DEATH} = {str(death).lower()}"""
 
 
 NODE_SQL: dict[str, str] = {
-    "Round": """
-        SELECT round_id AS "round_id:ID(Round)", as_of AS "as_of:date", published_at AS "published_at:datetime"
+    "Round": f"""
+        SELECT {_ROUND_NODE} AS ":ID(Round)", round_id, as_of AS "as_of:date", published_at AS "published_at:datetime"
         FROM bulk_round""",
-    "Pensioner": """
-        SELECT person_id AS "person_id:ID(Pensioner)", id_number, name, name_pinyin, sex,
+    "Pensioner": f"""
+        SELECT rowid AS ":ID(Pensioner)", person_id, id_number, name, name_pinyin, sex,
                birth_date AS "birth_date:date", phone, card_no, county_code, unit_id,
                monthly_pension AS "monthly_pension:double", status, method, source,
                evidence_at AS "evidence_at:date", probability AS "probability:double",
-               certified_until AS "certified_until:date", period_state, (SELECT round_id FROM bulk_round) AS round_id
+               certified_until AS "certified_until:date", period_state, {_ROUND} AS round_id
         FROM bulk_pensioners""",
-    **{label: _identifier_nodes(kind, column) for label, kind, column, _ in _IDENTIFIERS},
+    **{label: _identifier_nodes(kind) for label, kind, _, _ in _IDENTIFIERS},
     "Event": _record_nodes(death=False),
     "DeathRecord": _record_nodes(death=True),
-    "Flag": """
-        SELECT flag_id AS "flag_id:ID(Flag)", 'open' AS status, person_id, kind, severity, detail,
-               overpayment AS "overpayment:double", ring_id, county_code, (SELECT round_id FROM bulk_round) AS round_id
+    "Flag": f"""
+        SELECT rowid AS ":ID(Flag)", flag_id, 'open' AS status, person_id, kind, severity, detail,
+               overpayment AS "overpayment:double", ring_id, county_code, {_ROUND} AS round_id
         FROM bulk_flags""",
 }
 
 
 def _holds(kind: str) -> str:
+    """Edges to known pensioners only (the join to bulk_pensioners drops the others, as the MATCH does)."""
     return f"""
-        SELECT person_id AS ":START_ID(Pensioner)", '{kind}:' || value AS ":END_ID(Identifier)", origin
-        FROM bulk_identifiers WHERE kind = '{kind}' AND {_KNOWN_PERSON}"""
+        SELECT p.rowid AS ":START_ID(Pensioner)", n.rowid AS ":END_ID(Identifier)", i.origin
+        FROM bulk_identifiers i JOIN bulk_pensioners p USING (person_id)
+             JOIN bulk_identifier_nodes n ON n.kind = i.kind AND n.value = i.value
+        WHERE i.kind = '{kind}'"""
 
 
 RELATIONSHIP_SQL: dict[str, str] = {
-    "VERDICT": """
-        SELECT person_id AS ":START_ID(Pensioner)", (SELECT round_id FROM bulk_round) AS ":END_ID(Round)",
+    "VERDICT": f"""
+        SELECT rowid AS ":START_ID(Pensioner)", {_ROUND_NODE} AS ":END_ID(Round)",
                status, method, source, evidence_at AS "evidence_at:date", probability AS "probability:double",
                certified_until AS "certified_until:date", period_state
         FROM bulk_pensioners""",
     **{rel: _holds(kind) for _, kind, _, rel in _IDENTIFIERS},
     "OBSERVED_ON": " UNION ALL ".join(
-        f"""SELECT key AS ":START_ID(Record)", '{kind}:' || {column} AS ":END_ID(Identifier)"
-            FROM bulk_events WHERE {column} IS NOT NULL"""
+        f"""SELECT e.rowid AS ":START_ID(Record)", n.rowid AS ":END_ID(Identifier)"
+            FROM bulk_events e JOIN bulk_identifier_nodes n ON n.kind = '{kind}' AND n.value = e.{column}"""
         for _, kind, column, _ in _IDENTIFIERS),
     "RESOLVED_TO": f"""
-        SELECT key AS ":START_ID(Record)", person_id AS ":END_ID(Pensioner)",
-               match_probability AS "probability:double", method, (SELECT round_id FROM bulk_round) AS round_id
-        FROM bulk_events WHERE {_KNOWN_PERSON}""",
-    "CONCERNS": f"""
-        SELECT flag_id AS ":START_ID(Flag)", person_id AS ":END_ID(Pensioner)" FROM bulk_flags WHERE {_KNOWN_PERSON}""",
+        SELECT e.rowid AS ":START_ID(Record)", p.rowid AS ":END_ID(Pensioner)",
+               e.match_probability AS "probability:double", e.method, {_ROUND} AS round_id
+        FROM bulk_events e JOIN bulk_pensioners p USING (person_id)""",
+    "CONCERNS": """
+        SELECT f.rowid AS ":START_ID(Flag)", p.rowid AS ":END_ID(Pensioner)"
+        FROM bulk_flags f JOIN bulk_pensioners p USING (person_id)""",
     "CITES": """
-        SELECT DISTINCT flag_id AS ":START_ID(Flag)", event_key AS ":END_ID(Record)" FROM bulk_flag_citations
-        WHERE flag_id IN (SELECT flag_id FROM bulk_flags) AND event_key IN (SELECT key FROM bulk_events)""",
+        SELECT DISTINCT f.rowid AS ":START_ID(Flag)", e.rowid AS ":END_ID(Record)"
+        FROM bulk_flag_citations c JOIN bulk_flags f USING (flag_id) JOIN bulk_events e ON e.key = c.event_key""",
 }
 
 
@@ -126,9 +141,12 @@ class ImportFiles:
 
 
 def register_export(con: duckdb.DuckDBPyConnection, export: RoundExport) -> None:
-    """Make a RoundExport's tables (conformed: typed, one row per key) the relations the SQL reads."""
+    """Copy a RoundExport's tables (conformed: typed, one row per key) into the temporary tables the SQL reads
+    (tables: their row ids are the import IDs)."""
     for name in EXPORT_COLUMNS:
-        con.register(f"bulk_{name}", exports.conform(name, getattr(export, name)))
+        con.register("bulk_arrow", exports.conform(name, getattr(export, name)))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE bulk_{name} AS SELECT * FROM bulk_arrow")
+        con.unregister("bulk_arrow")
 
 
 def create_export_views(con: duckdb.DuckDBPyConnection, export_queries: dict[str, str]) -> None:
@@ -153,6 +171,7 @@ def write_import_files(con: duckdb.DuckDBPyConnection, round_id: str, as_of: dat
     con.execute("CREATE OR REPLACE TEMP TABLE bulk_round (round_id VARCHAR, as_of DATE, published_at VARCHAR)")
     con.execute("INSERT INTO bulk_round VALUES (?, ?, ?)",
                 [round_id, as_of, published_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE bulk_identifier_nodes AS {IDENTIFIER_NODES_SQL}")
     rows: dict[str, int] = {}
     paths: dict[str, list[Path]] = {}
     for name, query in {**NODE_SQL, **RELATIONSHIP_SQL}.items():
@@ -185,7 +204,8 @@ def import_round(settings: LocalNeo4jSettings, files: ImportFiles, *, heap: str 
         server.stop(settings)
     with timed(seconds, "import"):
         (settings.logs_dir / "import.report").unlink(missing_ok=True)  # a stale report would read as skipped rows
-        result = bulk_import(settings, files.nodes, files.relationships, heap=heap)
+        result = bulk_import(settings, files.nodes, files.relationships, heap=heap, id_type="integer")
+        log.info("neo4j-admin database import:\n%s", result.output)
         _refuse_skipped_rows(result.report_file)
     with timed(seconds, "start"):
         server.start(settings)

@@ -58,22 +58,53 @@ def _rows(files: neo4j_bulk.ImportFiles, name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def _keys(files: neo4j_bulk.ImportFiles, key: str, *labels: str) -> dict[str, str]:
+    """Import ID -> the key property, over the node files of one ID space."""
+    found = [(row[next(c for c in row if c.startswith(":ID("))], row[key]) for label in labels
+             for row in _rows(files, label)]
+    assert len({import_id for import_id, _ in found}) == len(found)  # unique within the space
+    return dict(found)
+
+
+def _ends(files: neo4j_bulk.ImportFiles, name: str, start: dict[str, str], end: dict[str, str]) -> list[tuple]:
+    """A relationship file's (start key, end key) pairs, its integer IDs looked up in the node files."""
+    return sorted((start[row[next(c for c in row if c.startswith(":START_ID("))]],
+                   end[row[next(c for c in row if c.startswith(":END_ID("))]]) for row in _rows(files, name))
+
+
+def test_import_ids_are_integers_and_not_stored(files):
+    for name in (*neo4j_bulk.NODE_SQL, *neo4j_bulk.RELATIONSHIP_SQL):
+        for row in _rows(files, name):
+            ids = [value for column, value in row.items() if column.split("(")[0] in (":ID", ":START_ID", ":END_ID")]
+            assert ids and all(value.isdigit() for value in ids), (name, row)
+    assert [c for c in _rows(files, "Pensioner")[0] if "ID(" in c] == [":ID(Pensioner)"]  # person_id: a property
+
+
 def test_a_shared_phone_is_one_node_held_twice(files):
-    phones = sorted(_rows(files, "Phone"), key=lambda r: r["value"])
-    assert phones == [{":ID(Identifier)": "phone:138", "value": "138", "shared:boolean": "true"},
-                      {":ID(Identifier)": "phone:139", "value": "139", "shared:boolean": ""}]  # seen on a record only
-    assert sorted(r[":START_ID(Pensioner)"] for r in _rows(files, "HAS_PHONE")) == ["P1", "P2"]
+    phones = sorted(({k: v for k, v in r.items() if k != ":ID(Identifier)"} for r in _rows(files, "Phone")),
+                    key=lambda r: r["value"])
+    assert phones == [{"value": "138", "shared:boolean": "true"},
+                      {"value": "139", "shared:boolean": ""}]  # seen on a record only
+    people, identifiers = _keys(files, "person_id", "Pensioner"), _keys(files, "value", "IdNumber", "Phone", "Card")
+    assert _ends(files, "HAS_PHONE", people, identifiers) == [("P1", "138"), ("P2", "138")]
 
 
 def test_nothing_points_at_an_unknown_person_or_record(files):
     assert files.rows["Card"] == 0 and files.rows["HAS_CARD"] == 0  # P9 is not a pensioner of the round
-    assert [r[":START_ID(Record)"] for r in _rows(files, "RESOLVED_TO")] == ["bus/1", "police/2"]
-    assert _rows(files, "CITES") == [{":START_ID(Flag)": "F1", ":END_ID(Record)": "police/2"}]
+    people, records = _keys(files, "person_id", "Pensioner"), _keys(files, "key", "Event", "DeathRecord")
+    assert _ends(files, "RESOLVED_TO", records, people) == [("bus/1", "P1"), ("police/2", "P2")]
+    assert _ends(files, "CITES", _keys(files, "flag_id", "Flag"), records) == [("F1", "police/2")]
+    assert _ends(files, "CONCERNS", _keys(files, "flag_id", "Flag"), people) == [("F1", "P2")]
+
+
+def test_records_are_observed_on_their_identifiers(files):
+    records, identifiers = _keys(files, "key", "Event", "DeathRecord"), _keys(files, "value", "Phone")
+    assert _ends(files, "OBSERVED_ON", records, identifiers) == [("bus/1", "138"), ("police/2", "139")]
 
 
 def test_death_records_and_events_are_apart(files):
-    assert [r["key:ID(Record)"] for r in _rows(files, "DeathRecord")] == ["police/2"]
-    assert sorted(r["key:ID(Record)"] for r in _rows(files, "Event")) == ["bank/3", "bus/1"]
+    assert [r["key"] for r in _rows(files, "DeathRecord")] == ["police/2"]
+    assert sorted(r["key"] for r in _rows(files, "Event")) == ["bank/3", "bus/1"]
 
 
 def test_values_are_typed_as_the_unwind_publish_sends_them(files):
@@ -81,7 +112,7 @@ def test_values_are_typed_as_the_unwind_publish_sends_them(files):
     assert person["birth_date:date"] == "1950-03-01" and person["probability:double"] == repr(0.1 + 0.2)
     assert person["round_id"] == "2021-10" and person["card_no"] == ""
     assert _rows(files, "Event")[0]["occurred_at:localdatetime"] == "2021-05-01T09:30:15"
-    assert _rows(files, "Round") == [{"round_id:ID(Round)": "2021-10", "as_of:date": "2021-10-31",
+    assert _rows(files, "Round") == [{":ID(Round)": "0", "round_id": "2021-10", "as_of:date": "2021-10-31",
                                       "published_at:datetime": "2026-11-28T10:00:00Z"}]
     assert _rows(files, "Flag")[0]["status"] == "open"
 
