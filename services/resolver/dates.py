@@ -3,6 +3,8 @@
 Accepted (after trimming and full-width folding): ``YYYY-M-D``, ``YYYY/M/D`` (month and day one or two
 digits) and ``YYYYMMDD``, each optionally followed by a space or ``T`` and ``H:MM`` or ``H:MM:SS`` (fractional
 seconds and a zone suffix such as ``Z`` or ``+08:00`` are accepted and dropped: the local wall time counts).
+Department systems also write ``YYYY年M月D日`` and ``YYYY.M.D``; those are read as ``YYYY-M-D`` (reasons quote
+the value as written).
 Nothing is wrapped: ``2021-02-30`` and ``20210230`` are rejected, never read as March 2nd. Years
 outside 1800-2200 are rejected as typos.
 
@@ -21,6 +23,12 @@ from services.resolver.widths import WHITESPACE, half_width_sql, sql_string, str
 EARLIEST_YEAR = 1800
 LATEST_YEAR = 2200
 FORMATS = "YYYY-MM-DD, YYYY/M/D or YYYYMMDD, optionally with a time HH:MM[:SS[.fff]]"
+
+# Other spellings of a calendar date, rewritten to YYYY-M-D before matching (the time part is left as it is).
+SPELLINGS = (
+    ("^([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日?(?: +|T)?", "\\1-\\2-\\3 "),
+    ("^([0-9]{4})\\.([0-9]{1,2})\\.([0-9]{1,2})", "\\1-\\2-\\3"),
+)
 
 # Exactly one of the three (month, day) group pairs takes part; the others are empty.
 PATTERN = (
@@ -60,7 +68,7 @@ def normalise_timestamp(raw: str | None, field: str = "date") -> datetime | Reje
     text = _trimmed(raw or "")
     if not text:
         return None
-    match = _REGEX.fullmatch(text)
+    match = _REGEX.fullmatch(_respelt(text))
     if not match:
         return Rejection(field, raw, f"{field} {text} is not in a known format ({FORMATS})")
     y, mo, d, hh, mi, ss = _parts(match)
@@ -75,6 +83,12 @@ def normalise_timestamp(raw: str | None, field: str = "date") -> datetime | Reje
 
 def _trimmed(text: str) -> str:
     return to_half_width(text).strip(WHITESPACE)
+
+
+def _respelt(text: str) -> str:
+    for pattern, replacement in SPELLINGS:
+        text = re.sub(pattern, replacement, text)
+    return text.rstrip(" ")
 
 
 def _parts(match: re.Match) -> tuple[int, ...]:
@@ -109,7 +123,7 @@ def timestamp_struct_sql(expr: str, field: str = "date") -> str:
     number = lambda part: f"try_cast(nullif({part}, '') AS INTEGER)"  # noqa: E731
     stages = [
         f"lambda f: {strip_sql('f')}",
-        f"lambda t: {{'t': t, 'p': regexp_extract(t, {sql_string(PATTERN)}, {groups})}}",
+        f"lambda t: {{'t': t, 'p': regexp_extract({_respelt_sql('t')}, {sql_string(PATTERN)}, {groups})}}",
         f"lambda r: {{'t': r.t, 'y': {number('r.p.y')}, 'mo': {number('r.p.m1 || r.p.m2 || r.p.m3')}, "
         f"'d': {number('r.p.d1 || r.p.d2 || r.p.d3')}, 'hh': coalesce({number('r.p.hh')}, 0), "
         f"'mi': coalesce({number('r.p.mi')}, 0), 'ss': coalesce({number('r.p.ss')}, 0)}}",
@@ -121,6 +135,12 @@ def timestamp_struct_sql(expr: str, field: str = "date") -> str:
     for stage in stages:
         chained = f"list_transform({chained}, {stage})"
     return f"{chained}[1]"
+
+
+def _respelt_sql(text: str) -> str:
+    for pattern, replacement in SPELLINGS:
+        text = f"regexp_replace({text}, {sql_string(pattern)}, {sql_string(replacement)})"
+    return f"rtrim({text}, ' ')"
 
 
 def _reason_sql(r: str, field: str) -> str:

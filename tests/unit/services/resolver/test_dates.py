@@ -23,6 +23,11 @@ times = st.times().map(lambda t: t.replace(microsecond=0))
         ("2021/1/5 8:05", datetime(2021, 1, 5, 8, 5)),
         ("  ２０２１－１０－３１ ", datetime(2021, 10, 31)),
         ("2020-02-29", datetime(2020, 2, 29)),
+        ("2021年10月31日", datetime(2021, 10, 31)),
+        ("２０２１年１月５日 8:05", datetime(2021, 1, 5, 8, 5)),
+        ("2021年1月5日08:05:09", datetime(2021, 1, 5, 8, 5, 9)),
+        ("2021.1.5", datetime(2021, 1, 5)),
+        ("2021.01.05 08:05", datetime(2021, 1, 5, 8, 5)),
     ],
 )
 def test_allowed_formats(raw, expected):
@@ -44,6 +49,9 @@ def test_allowed_formats(raw, expected):
          "(YYYY-MM-DD, YYYY/M/D or YYYYMMDD, optionally with a time HH:MM[:SS[.fff]])"),
         ("2021-10/31", "occurred_at 2021-10/31 is not in a known format "
          "(YYYY-MM-DD, YYYY/M/D or YYYYMMDD, optionally with a time HH:MM[:SS[.fff]])"),
+        ("2021年2月30日", "occurred_at 2021年2月30日 is not a real date"),
+        ("31.10.2021", "occurred_at 31.10.2021 is not in a known format "
+         "(YYYY-MM-DD, YYYY/M/D or YYYYMMDD, optionally with a time HH:MM[:SS[.fff]])"),
     ],
 )
 def test_reasons_name_the_value(raw, reason):
@@ -64,6 +72,8 @@ def formatted(draw, day: date, moment: datetime | None = None) -> str:
         f"{day.year:04d}/{day.month}/{day.day}",
         f"{day.year:04d}/{day.month:02d}/{day.day:02d}",
         f"{day.year:04d}{day.month:02d}{day.day:02d}",
+        f"{day.year:04d}年{day.month}月{day.day}日",
+        f"{day.year:04d}.{day.month:02d}.{day.day:02d}",
     ]))
     if moment is None:
         return text
@@ -95,7 +105,7 @@ def test_days_past_the_end_of_the_month_are_rejected_not_wrapped(year, month, da
 
 # ---- SQL and Python agree --------------------------------------------------------------------------
 
-date_alphabet = st.sampled_from(list("0123456789-/: T") + ["２", "－", "\u3000", "x"])
+date_alphabet = st.sampled_from(list("0123456789-/: T.年月日") + ["２", "－", "\u3000", "x"])
 
 
 @st.composite
@@ -105,7 +115,8 @@ def messy_values(draw) -> str | None:
         day = draw(days)
         return draw(formatted(day, datetime.combine(day, draw(times)) if draw(st.booleans()) else None))
     if kind == 1:
-        return draw(st.from_regex(r"[0-9]{4}[-/]?[0-9]{1,2}[-/]?[0-9]{1,2}( [0-9]{1,2}:[0-9]{2}(:[0-9]{2})?)?", fullmatch=True))
+        return draw(st.from_regex(r"[0-9]{4}[-/.年]?[0-9]{1,2}[-/.月]?[0-9]{1,2}日?( [0-9]{1,2}:[0-9]{2}(:[0-9]{2})?)?",
+                                  fullmatch=True))
     if kind == 2:
         return draw(st.text(date_alphabet, max_size=20))
     if kind == 3:
