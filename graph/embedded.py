@@ -212,12 +212,21 @@ class EmbeddedStore(GraphStore):
 
     def periods(self, before_round: str | None = None) -> pa.Table:
         query = """
+            WITH here AS (  -- the pensioners whose latest verdict came from $round, and that verdict's period
+                SELECT p.person_id, p.status, p.certified_until, v.certified_until AS published_until
+                FROM pensioner p LEFT JOIN verdict v ON v.person_id = p.person_id AND v.round_id = $round
+                WHERE p.round_id = $round),
+            live AS (  -- certified by a face or in-person check recorded after $round was published
+                SELECT person_id, status, certified_until FROM here
+                WHERE certified_until > coalesce(published_until, DATE '0001-01-01'))
             SELECT person_id, status, certified_until FROM pensioner
             WHERE $round IS NULL OR round_id IS DISTINCT FROM $round
             UNION ALL
+            SELECT * FROM live
+            UNION ALL
             SELECT v.person_id, arg_max(v.status, r.as_of), arg_max(v.certified_until, r.as_of)
-            FROM verdict v JOIN round r USING (round_id) JOIN pensioner p ON p.person_id = v.person_id
-            WHERE p.round_id = $round AND v.round_id <> $round
+            FROM verdict v JOIN round r USING (round_id) SEMI JOIN here h ON h.person_id = v.person_id
+            WHERE v.round_id <> $round AND v.person_id NOT IN (SELECT person_id FROM live)
             GROUP BY v.person_id
             ORDER BY person_id"""
         with self._con.cursor() as cur:

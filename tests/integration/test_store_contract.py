@@ -341,6 +341,24 @@ def test_periods_before_a_round_are_the_previous_rounds(published: GraphStore):
     assert published.periods(before_round=ROUND) == published.periods()
 
 
+def test_periods_before_a_round_keep_a_check_recorded_after_it(published: GraphStore):
+    """A face check recorded live after the round was published is not undone when the round runs again."""
+    p1 = published.person(person_id="P1")
+    published.update_person(Person(**{**p1.__dict__, "method": "face", "certified_until": date(2022, 11, 5)}))
+    assert published.periods(before_round=ROUND).to_pylist() == [
+        {"person_id": "P1", "status": "certified", "certified_until": date(2022, 11, 5)}]
+    published.publish_round(RoundExport("2021-11", date(2021, 11, 30), _pensioners(), _identifiers(), _events(),
+                                        _flags(), _citations()))
+    p2 = published.person(person_id="P2")
+    published.update_person(Person(**{**p2.__dict__, "status": "certified", "method": "face",
+                                      "certified_until": date(2022, 11, 20), "period_state": "valid"}))
+    assert published.periods(before_round="2021-11").to_pylist() == [
+        {"person_id": "P1", "status": "certified", "certified_until": date(2022, 2, 28)},  # the first round's
+        {"person_id": "P2", "status": "certified", "certified_until": date(2022, 11, 20)},  # the live check's
+        {"person_id": "P3", "status": "deceased", "certified_until": None},
+    ]
+
+
 def test_update_person_replaces_the_verdict(published: GraphStore):
     p2 = published.person(person_id="P2")
     published.update_person(Person(**{**p2.__dict__, "status": "certified", "method": "face",
