@@ -12,6 +12,8 @@ from abc import ABC, abstractmethod
 import duckdb
 import pyarrow as pa
 
+from services.resolver.widths import sql_string
+
 
 class LinkageEngine(ABC):
     """Builds the Splink database API and moves Arrow tables into it."""
@@ -36,10 +38,13 @@ class DuckDBEngine(LinkageEngine):
     engine on a shared machine.
     """
 
-    def __init__(self, *, memory_limit: str | None = "2GB", threads: int | None = None):
+    def __init__(self, *, memory_limit: str | None = "2GB", threads: int | None = None,
+                 temp_directory: str | None = None):
         from splink import DuckDBAPI
 
         self._con = duckdb.connect()
+        if temp_directory:  # else DuckDB spills to ./.tmp, wherever the process was started
+            self._con.execute(f"SET temp_directory = {sql_string(temp_directory)}")
         if memory_limit:
             self._con.execute(f"SET memory_limit = '{memory_limit}'")
         if threads:
@@ -103,10 +108,11 @@ class SparkEngine(LinkageEngine):
             self._tmp.cleanup()
 
 
-def engine_for(name: str, *, spark_master: str = "local[*]", memory_limit: str | None = "2GB") -> LinkageEngine:
+def engine_for(name: str, *, spark_master: str = "local[*]", memory_limit: str | None = "2GB",
+               temp_directory: str | None = None) -> LinkageEngine:
     """The engine a round's ``[linkage] engine`` names: ``duckdb`` (default) or ``spark``."""
     if name == "duckdb":
-        return DuckDBEngine(memory_limit=memory_limit)
+        return DuckDBEngine(memory_limit=memory_limit, temp_directory=temp_directory)
     if name == "spark":
         return SparkEngine(master=spark_master)
     from services.errors import InvalidInput

@@ -14,6 +14,7 @@ owns the transaction (the round pipeline wraps the stage in one).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Callable
 
 import duckdb
@@ -29,6 +30,12 @@ Progress = Callable[[str, dict], None]
 _METHOD_RANK = "CASE method WHEN 'direct' THEN 0 WHEN 'deterministic' THEN 1 WHEN 'splink' THEN 2 ELSE 3 END"
 
 
+def _spill_directory(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Where Splink's own DuckDB spills: next to the round database's spill, when that has one."""
+    spill = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
+    return str(Path(spill) / "linkage") if spill and spill != ".tmp" else None
+
+
 def link_round(
     con: duckdb.DuckDBPyConnection,
     settings: LinkageSettings,
@@ -39,7 +46,8 @@ def link_round(
     """Run the linkage passes over ``registry``/``records`` in ``con``; returns the stage stats."""
     report = progress or (lambda step, stats: None)
     own_engine = engine is None
-    engine = engine or engine_for(settings.engine, spark_master=settings.spark_master)
+    engine = engine or engine_for(settings.engine, spark_master=settings.spark_master,
+                                  temp_directory=_spill_directory(con))
     stats: dict = {}
     started = time.perf_counter()
     try:

@@ -64,3 +64,18 @@ def test_spark_engine_gives_the_same_links_as_duckdb(small_round):
     assert duck_stats["splink"]["candidates"] > 100
     assert spark_stats["splink"]["candidates"] == duck_stats["splink"]["candidates"]
     assert on_spark.execute(LINKS).fetchall() == on_duckdb.execute(LINKS).fetchall()
+
+
+def test_splink_spills_beside_the_round_database_not_in_the_working_directory(tmp_path):
+    from services.resolver.linking import _spill_directory
+
+    round_db = duckdb.connect()
+    assert _spill_directory(round_db) is None  # DuckDB's default, ./.tmp: the engine keeps its own default
+    round_db.execute(f"SET temp_directory = '{tmp_path / 'spill'}'")
+    assert _spill_directory(round_db) == str(tmp_path / "spill" / "linkage")
+    engine = DuckDBEngine(temp_directory=_spill_directory(round_db))
+    try:
+        setting = engine.connection.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
+        assert setting == str(tmp_path / "spill" / "linkage")
+    finally:
+        engine.close()
