@@ -31,8 +31,9 @@ PASSED_TRUE = ("true", "t", "1", "yes", "y", "pass", "passed", "是", "通过", 
 PASSED_FALSE = ("false", "f", "0", "no", "n", "fail", "failed", "否", "未通过", "失败")
 
 # Source files are staged as text and normalised together until this many rows are staged: one batch holds a 1M
-# round's ~10M records (each batch joins the whole dictionaries again, ~40% more CPU when done per file at 200k),
-# while a 8.5M round's 90M rows never sit in the database as raw text all at once (they spilled past the disk).
+# round's ~10M records (a value repeated across batches is normalised once per batch; file by file cost ~40% more
+# CPU at 200k), while a 8.5M round's 90M rows never sit in the database as raw text all at once (they spilled
+# past the disk).
 INGEST_BATCH_ROWS = 12_000_000
 
 def ingest_round(con: duckdb.DuckDBPyConnection, spec: RoundSpec, progress: Progress) -> dict[str, Any]:
@@ -43,7 +44,6 @@ def ingest_round(con: duckdb.DuckDBPyConnection, spec: RoundSpec, progress: Prog
     about INGEST_BATCH_ROWS rows.
     """
     _create_tables(con)
-    _create_dictionaries(con, spec.as_of)
     files = [spec.registry, *spec.sources]
     staged = 0
     for index, file in enumerate(files):
@@ -75,7 +75,7 @@ def ingest_round(con: duckdb.DuckDBPyConnection, spec: RoundSpec, progress: Prog
 
 def _normalise_staged(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
     """Normalise what is staged in the raw tables into `registry`/`records`/`rejects`, then empty them."""
-    _extend_dictionaries(con, as_of)
+    _build_dictionaries(con, as_of)
     _ingest_registry(con)
     _ingest_records(con, as_of)
     _create_raw_tables(con)
@@ -126,8 +126,9 @@ def _stage_raw(con: duckdb.DuckDBPyConnection, result: ReadResult, file: FileSpe
 
 
 # ---- normalisation, once per distinct value -----------------------------------------------------------------
-# One table per messy column family: raw text -> normalised value and reason. They grow batch by batch, each
-# batch normalising only the values no earlier batch had.
+# One table per messy column family: raw text -> normalised value and reason, made anew for each batch. Kept
+# across batches, they grew past the batches themselves at 8.5M pensioners (nearly every timestamp is distinct)
+# and every batch's joins paid for building their hash tables again.
 
 DICTIONARIES = ("_d_id", "_d_time", "_d_name", "_d_phone", "_d_sex")
 PINYIN = "_d_pinyin"  # normalised name -> pinyin
@@ -163,23 +164,14 @@ def _dictionary_selects(as_of: dt.date) -> dict[str, str]:
     }
 
 
-def _create_dictionaries(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
-    for table, select in _dictionary_selects(as_of).items():
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS "
-                    f"WITH _new AS (SELECT NULL::VARCHAR AS raw WHERE false) {select}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {PINYIN} (name VARCHAR, pinyin VARCHAR)")
-
-
-def _extend_dictionaries(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
-    """Add the staged raw values that no dictionary holds yet, normalised."""
+def _build_dictionaries(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
+    """The dictionaries of the staged batch: its distinct raw values, normalised."""
     for table, select in _dictionary_selects(as_of).items():
         distinct = " UNION ALL ".join(f"SELECT {column.split('.')[1]} AS raw FROM {column.split('.')[0]}"
                                       for column in _DICTIONARY_SOURCES[table])
-        con.execute(f"INSERT INTO {table} WITH _new AS (SELECT DISTINCT raw FROM ({distinct}) d "
-                    f"WHERE raw IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.raw = d.raw)) {select}")
-    names.build_name_pinyin(
-        con, f"(SELECT value AS name FROM _d_name ANTI JOIN {PINYIN} p ON p.name = _d_name.value)", into="_new_pinyin")
-    con.execute(f"INSERT INTO {PINYIN} SELECT name, pinyin FROM _new_pinyin; DROP TABLE _new_pinyin")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS "
+                    f"WITH _new AS (SELECT DISTINCT raw FROM ({distinct}) WHERE raw IS NOT NULL) {select}")
+    names.build_name_pinyin(con, "(SELECT value AS name FROM _d_name)", into=PINYIN)
 
 
 FIELD_MARK = "<field>"  # dictionary reasons name the column only when joined back
