@@ -16,7 +16,8 @@ Key = Callable[[Mapping], object]
 
 # The Python twins of model._ID_PARTS (SQL SUBSTRING is 1-based, inclusive length).
 _ID_PARTS: dict[str, Callable[[str], object]] = {
-    "id_head": lambda v: v[0:12],
+    "id_head": lambda v: v[0:14],
+    "id_day": lambda v: (v[0:12], v[14:18]),
     "id_tail": lambda v: v[6:18],
     "id_ends": lambda v: (v[0:6], v[12:18]),
 }

@@ -11,6 +11,7 @@ from services.errors import InvalidInput
 DEFAULT_BLOCKING = (
     "id_number",
     "id_head",
+    "id_day",
     "id_tail",
     "id_ends",
     "name_pinyin+birth_date",
