@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 import duckdb
@@ -70,7 +71,12 @@ def splink_candidates(
     pending = engine.register(_linkage_arrow(con, "_lk_pending"), "records")
     linker, stats["model"] = _linker(registry, pending, columns, settings, n_registry, n_pending)
     stats["train_seconds"] = round(time.perf_counter() - started, 2)
-    predictions = linker.inference.predict(threshold_match_probability=settings.candidate_floor)
+    # Chunks of the pending side: at 8.5M pensioners the blocked pairs of all ~13M pending records at once spilled
+    # past 40 GB of disk; a 1M round's 1.6M pending records are one chunk.
+    chunks = max(1, math.ceil(n_pending / settings.predict_chunk_records))
+    predictions = linker.inference.predict(threshold_match_probability=settings.candidate_floor,
+                                           num_chunks_left=1, num_chunks_right=chunks)
+    stats["predict_chunks"] = chunks
     pairs = predictions.query_sql(
         "SELECT CASE WHEN source_dataset_l = 'registry' THEN unique_id_l ELSE unique_id_r END AS pidx, "
         "CASE WHEN source_dataset_l = 'registry' THEN unique_id_r ELSE unique_id_l END AS rid, "

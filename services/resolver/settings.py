@@ -35,6 +35,8 @@ class LinkageSettings:
     training on the round; ``save_model_path`` is where the round's model JSON is written.
     ``engine`` is where Splink runs: ``duckdb`` (in process, the default) or ``spark``
     (``pip install silentcert[spark]``, Java 17; see docs/scaling.md) at ``spark_master``.
+    ``predict_chunk_records`` bounds the pending records Splink scores at once: more are split into chunks,
+    each blocked against the whole registry, so the blocked pairs held (and spilled) at a time shrink with them.
     """
 
     auto_threshold: float = 0.95
@@ -45,6 +47,7 @@ class LinkageSettings:
     u_max_pairs: float = 1e6
     em_max_pairs: float = 5e5
     min_training_records: int = 2000
+    predict_chunk_records: int = 2_000_000
     blocking: tuple[str, ...] = DEFAULT_BLOCKING
     model_path: Path | None = None
     save_model_path: Path | None = None
@@ -64,6 +67,9 @@ class LinkageSettings:
                 f"candidate_floor {self.candidate_floor} must lie in [0, review_floor]",
                 field="candidate_floor",
             )
+        if self.predict_chunk_records < 1:
+            raise InvalidInput(f"predict_chunk_records must be at least 1, got {self.predict_chunk_records}",
+                               field="predict_chunk_records")
         if self.engine not in ENGINES:
             raise InvalidInput(f"linkage engine {self.engine!r} unknown: choose {' or '.join(ENGINES)}", field="engine")
         if self.shared_identifier_cap >= self.auto_threshold:

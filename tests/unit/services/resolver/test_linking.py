@@ -206,6 +206,17 @@ def test_model_json_is_saved_and_reloads_to_the_same_links(linked, tmp_path):
     assert again.execute(query).fetchall() == con.execute(query).fetchall()
 
 
+def test_scoring_the_pending_records_in_chunks_gives_the_same_links(linked):
+    con, _, model_path = linked
+    chunked = duckdb.connect()
+    make_registry(chunked)
+    make_records(chunked, list(RECORDS.values()))
+    stats = link_round(chunked, LinkageSettings(model_path=model_path, predict_chunk_records=2))
+    assert stats["splink"]["predict_chunks"] > 1
+    query = "SELECT rid, person_id, round(match_probability, 6), method, band FROM links ORDER BY rid"
+    assert chunked.execute(query).fetchall() == con.execute(query).fetchall()
+
+
 def test_thresholds_must_be_ordered():
     with pytest.raises(InvalidInput):
         LinkageSettings(auto_threshold=0.4, review_floor=0.5)
