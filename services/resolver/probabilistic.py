@@ -93,7 +93,11 @@ def _linker(registry, pending, columns, settings, n_registry, n_pending) -> tupl
     """A Linker from the saved model, or trained on the round, or (small rounds) the priors."""
     if settings.model_path is not None:
         document = model.load_model(settings.model_path)
-        return Linker([registry, pending], document["splink"]), {"source": str(settings.model_path)}
+        # Blocking is how this round finds candidates, not a parameter of the model: the round's rules apply (a
+        # model saved before the ID blocking was narrowed would otherwise bring back its 1.8G pairs at 8.5M).
+        reused = {**document["splink"],
+                  "blocking_rules_to_generate_predictions": model.blocking_rules(settings.blocking, columns)}
+        return Linker([registry, pending], reused), {"source": str(settings.model_path)}
     prior = model.prior_match_probability(n_registry)
     linker = Linker([registry, pending], model.build_settings(columns, settings.blocking, prior))
     if n_pending < settings.min_training_records:

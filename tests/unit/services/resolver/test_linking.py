@@ -217,6 +217,17 @@ def test_scoring_the_pending_records_in_chunks_gives_the_same_links(linked):
     assert chunked.execute(query).fetchall() == con.execute(query).fetchall()
 
 
+def test_a_reused_model_blocks_with_the_rounds_rules(linked):
+    """The saved model's own blocking rules (which pair the typo record with P04) are not used."""
+    _, _, model_path = linked
+    again = duckdb.connect()
+    make_registry(again)
+    make_records(again, list(RECORDS.values()))
+    link_round(again, LinkageSettings(model_path=model_path, blocking=("card_no",)))
+    person, _, _, band = _link(again, "typo_id")
+    assert (person, band) == (None, "none")
+
+
 def test_thresholds_must_be_ordered():
     with pytest.raises(InvalidInput):
         LinkageSettings(auto_threshold=0.4, review_floor=0.5)
