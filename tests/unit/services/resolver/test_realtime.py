@@ -13,14 +13,17 @@ from splink import DuckDBAPI, Linker
 from services.errors import InvalidInput
 from services.resolver.id_numbers import check_digit
 from services.resolver.match_weights import MatchModel
-from services.resolver.model import load_model
+from services.resolver.model import LINK_COLUMNS, blocking_rules, load_model
 from services.resolver.one_record import RecordQuery
 from services.resolver.probabilistic import registry_linkage_sql
 from services.resolver.realtime import RealtimeResolver, linkage_record, model_resolver
 from services.resolver.registry_index import RegistryIndex
-from services.resolver.settings import LinkageSettings
+from services.resolver.settings import DEFAULT_BLOCKING, LinkageSettings
 
 COLUMNS = "id_number, name, name_pinyin, sex, birth_date, phone, county_code, card_no"
+# The round's rules plus a wide one, so that Splink's pairs reach every level of every comparison (the round's
+# rules alone pair few people of different counties in a round this small).
+BLOCKING = (*DEFAULT_BLOCKING, "birth_date")
 # Evidence records in the form the batch's Splink pass sees them (typo'd IDs by their cleaned digits).
 RECORDS_SQL = f"""
     WITH c AS (SELECT *, upper(regexp_replace(coalesce(id_number_raw, ''), '[^0-9Xx]', '', 'g')) AS cleaned
@@ -36,7 +39,7 @@ RECORDS_SQL = f"""
 @pytest.fixture(scope="module")
 def resolver(small_round):
     con, _, model_path = small_round
-    return RealtimeResolver(con, load_model(model_path), LinkageSettings())
+    return RealtimeResolver(con, load_model(model_path), LinkageSettings(blocking=BLOCKING))
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +51,7 @@ def splink_pairs(small_round, resolver):
     settings = copy.deepcopy(load_model(model_path)["splink"])
     settings["retain_intermediate_calculation_columns"] = True
     settings["retain_matching_columns"] = True
+    settings["blocking_rules_to_generate_predictions"] = blocking_rules(BLOCKING, set(LINK_COLUMNS))
     api = DuckDBAPI()
     linker = Linker([api.register(registry.drop_columns(["person_id"]), dataset_display_name="registry"),
                      api.register(records, dataset_display_name="records")], settings)
