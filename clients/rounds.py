@@ -100,7 +100,8 @@ def run_round_files(round_file: Path, out: Path, store: Path | None, neo4j_uri: 
     spec = load_round(round_file)
     settings = RoundSettings.from_tables(spec.settings, base=spec.path.parent)
     store_settings = StoreSettings.from_env(embedded_path=store or out / EMBEDDED_STORE, neo4j_uri=neo4j_uri,
-                                            embedded_compress_strings=settings.resources.compress_strings)
+                                            embedded_compress_strings=settings.resources.compress_strings,
+                                            embedded_memory_limit=settings.resources.store_memory_limit)
     with open_stores(store_settings) as stores:
         return run_round(spec, out, settings, stores, progress=ConsoleProgress())
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import neo4j
 
-from graph.embedded import EmbeddedStore
+from graph.embedded import DEFAULT_MEMORY_LIMIT, EmbeddedStore
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
 
@@ -31,11 +31,13 @@ class StoreSettings:
     neo4j_database: str = "neo4j"
     retry_seconds: float = 60.0
     embedded_compress_strings: bool = False  # DuckDB's string compression in the embedded file (smaller, slower)
+    embedded_memory_limit: str | None = DEFAULT_MEMORY_LIMIT  # the embedded store's DuckDB buffers
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> StoreSettings:
-        """Settings from NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE, SILENTCERT_NEO4J_RETRY_SECONDS
-        and SILENTCERT_GRAPH_PATH; keyword overrides (e.g. from command-line flags) win when not None."""
+        """Settings from NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE, SILENTCERT_NEO4J_RETRY_SECONDS,
+        SILENTCERT_GRAPH_PATH and SILENTCERT_GRAPH_MEMORY_LIMIT; keyword overrides (e.g. from command-line flags)
+        win when not None."""
         env = os.environ if env is None else env
         values: dict[str, object] = {
             "neo4j_uri": env.get("NEO4J_URI") or None,
@@ -44,6 +46,8 @@ class StoreSettings:
             "neo4j_database": env.get("NEO4J_DATABASE") or "neo4j",
             "embedded_path": Path(env.get("SILENTCERT_GRAPH_PATH") or DEFAULT_EMBEDDED_PATH),
         }
+        if env.get("SILENTCERT_GRAPH_MEMORY_LIMIT"):
+            values["embedded_memory_limit"] = env["SILENTCERT_GRAPH_MEMORY_LIMIT"]
         if env.get("SILENTCERT_NEO4J_RETRY_SECONDS"):
             values["retry_seconds"] = float(env["SILENTCERT_NEO4J_RETRY_SECONDS"])
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -57,7 +61,8 @@ class StoreSettings:
 def open_store(settings: StoreSettings) -> GraphStore:
     """The store the settings name, connected (Neo4j: waits, bounded, for the server) and with its schema applied."""
     if not settings.uses_neo4j:
-        return EmbeddedStore(settings.embedded_path, compress_strings=settings.embedded_compress_strings)
+        return EmbeddedStore(settings.embedded_path, memory_limit=settings.embedded_memory_limit,
+                             compress_strings=settings.embedded_compress_strings)
     # The driver's own managed-transaction retries (30 s by default) run inside each of the store's bounded
     # retries: cap them by the same budget, or an outage takes several times retry_seconds to surface.
     driver = neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password or ""),

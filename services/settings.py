@@ -35,6 +35,9 @@ class ResourceSettings:
     # The working database's bound while the graph stores are written: the embedded store's own connection holds
     # up to 2GB besides, so the process stays near memory_limit (1M round: 6.3 GB peak with 4GB + 2GB).
     publish_memory_limit: str = "2GB"
+    # The embedded graph store's own connection (a second DuckDB) while the round writes it; None: the store's
+    # default (SILENTCERT_GRAPH_MEMORY_LIMIT, else 2GB). 2GB ran out at 8.5M pensioners (grouping ~25M identifiers).
+    store_memory_limit: str | None = None
 
 
 @dataclass(frozen=True)

@@ -73,3 +73,10 @@ def test_the_embedded_file_compresses_strings_only_when_asked(tmp_path, compress
     with open_store(settings) as store:
         disabled = store._con.execute("SELECT current_setting('disabled_compression_methods')").fetchall()[0][0]
     assert ("dict_fsst" in disabled.lower()) is not compress
+
+
+def test_the_embedded_stores_memory_comes_from_the_environment_unless_a_round_sets_it():
+    assert StoreSettings.from_env({}).embedded_memory_limit == "2GB"
+    assert StoreSettings.from_env({"SILENTCERT_GRAPH_MEMORY_LIMIT": "8GB"}).embedded_memory_limit == "8GB"
+    assert StoreSettings.from_env({"SILENTCERT_GRAPH_MEMORY_LIMIT": "8GB"},
+                                  embedded_memory_limit="6GB").embedded_memory_limit == "6GB"
