@@ -132,7 +132,9 @@ class GraphStore(ABC):
 
         With `before_round`, a pensioner whose latest verdict came from that round gets their verdict of the round
         published before it instead (and is left out when there is none): a round run again after its inputs were
-        corrected must not take its own earlier result for the previous round's."""
+        corrected must not take its own earlier result for the previous round's. A face or in-person check recorded
+        after that round was published, which moved the period past the round's verdict, keeps the node's
+        period."""
 
     @abstractmethod
     def flags(self, flt: FlagFilter) -> list[Flag]:

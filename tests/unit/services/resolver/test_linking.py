@@ -83,11 +83,17 @@ RECORDS = {
 RID = {key: i + 1 for i, key in enumerate(RECORDS)}
 
 
-@pytest.fixture(scope="module")
-def linked(tmp_path_factory):
+def _unlinked_round() -> duckdb.DuckDBPyConnection:
+    """The registry and every record of RECORDS, not yet linked."""
     con = duckdb.connect()
     make_registry(con)
     make_records(con, list(RECORDS.values()))
+    return con
+
+
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory):
+    con = _unlinked_round()
     model_path = tmp_path_factory.mktemp("model") / "linkage-model.json"
     stats = link_round(con, LinkageSettings(save_model_path=model_path))
     return con, stats, model_path
@@ -197,9 +203,7 @@ def test_confident_link_adds_its_phone_to_the_identifier_graph():
 def test_model_json_is_saved_and_reloads_to_the_same_links(linked, tmp_path):
     con, _, model_path = linked
     assert model_path.exists()
-    again = duckdb.connect()
-    make_registry(again)
-    make_records(again, list(RECORDS.values()))
+    again = _unlinked_round()
     stats = link_round(again, LinkageSettings(model_path=model_path))
     assert stats["splink"]["model"]["source"] == str(model_path)
     query = "SELECT rid, person_id, round(match_probability, 6), band FROM links ORDER BY rid"
@@ -208,9 +212,7 @@ def test_model_json_is_saved_and_reloads_to_the_same_links(linked, tmp_path):
 
 def test_scoring_the_pending_records_in_chunks_gives_the_same_links(linked):
     con, _, model_path = linked
-    chunked = duckdb.connect()
-    make_registry(chunked)
-    make_records(chunked, list(RECORDS.values()))
+    chunked = _unlinked_round()
     stats = link_round(chunked, LinkageSettings(model_path=model_path, predict_chunk_records=2))
     assert stats["splink"]["predict_chunks"] > 1
     query = "SELECT rid, person_id, round(match_probability, 6), method, band FROM links ORDER BY rid"
@@ -220,9 +222,7 @@ def test_scoring_the_pending_records_in_chunks_gives_the_same_links(linked):
 def test_a_reused_model_blocks_with_the_rounds_rules(linked):
     """The saved model's own blocking rules (which pair the typo record with P04) are not used."""
     _, _, model_path = linked
-    again = duckdb.connect()
-    make_registry(again)
-    make_records(again, list(RECORDS.values()))
+    again = _unlinked_round()
     link_round(again, LinkageSettings(model_path=model_path, blocking=("card_no",)))
     person, _, _, band = _link(again, "typo_id")
     assert (person, band) == (None, "none")
