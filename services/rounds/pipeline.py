@@ -5,7 +5,9 @@
 Each stage replaces its own tables (``CREATE OR REPLACE``) and, when it has finished, records itself in the
 ``stages`` table. A run killed anywhere (even ``kill -9``) leaves no row for the unfinished stage, so the next run
 resumes there and ends with the same outputs. A finished round is not run again; changed inputs (a different
-fingerprint of round.toml and its files) start the round afresh.
+fingerprint of round.toml and its files) start the round afresh. round.toml's ``[resources]`` table bounds how a
+round runs, not what it computes, so it is left out of the fingerprint: a round stopped by its memory limit resumes
+with a larger one.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import hashlib
 import json
 import logging
 import time
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -151,7 +154,9 @@ def _open(out_dir: Path, spec: RoundSpec) -> duckdb.DuckDBPyConnection:
                 "stats VARCHAR)")
     con.execute("CREATE TABLE IF NOT EXISTS fingerprint (value VARCHAR)")
     stored = con.execute("SELECT value FROM fingerprint").fetchall()
-    if stored and stored[0][0] != fingerprint:
+    if stored and stored[0][0] == _whole_file_fingerprint(spec):  # written before [resources] was left out
+        con.execute("UPDATE fingerprint SET value = ?", [fingerprint])
+    elif stored and stored[0][0] != fingerprint:
         log.warning("inputs of round %s changed since the last run: starting it afresh", spec.round_id)
         con.close()
         path.unlink()
@@ -167,8 +172,19 @@ def _finished_stages(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]
 
 
 def round_fingerprint(spec: RoundSpec) -> str:
-    """A digest of round.toml and the size and mtime of every file it names."""
-    digest = hashlib.sha256(spec.path.read_bytes())
+    """A digest of round.toml without its [resources] table and of the size and mtime of every file it names."""
+    doc = tomllib.loads(spec.path.read_text(encoding="utf-8"))
+    doc.pop("resources", None)
+    return _digest(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str).encode(), spec)
+
+
+def _whole_file_fingerprint(spec: RoundSpec) -> str:
+    """The fingerprint of earlier versions: round.toml's bytes, [resources] included."""
+    return _digest(spec.path.read_bytes(), spec)
+
+
+def _digest(round_file: bytes, spec: RoundSpec) -> str:
+    digest = hashlib.sha256(round_file)
     for file in [spec.registry.path, *(s.path for s in spec.sources)]:
         stat = file.stat()
         digest.update(f"{file.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
