@@ -19,6 +19,7 @@ from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired, Tran
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
 
 from graph import catalog, consistency, exports, rows
+from graph.coalesce import Coalescer
 from graph.model import AuditEntry, ChannelCertification, Decision, EvidenceEdge, Flag, FlagDetail, FlagFilter
 from graph.model import Identifier, Person
 from graph.store import EXPORT_COLUMNS, NODE_LABELS, RELATIONSHIP_TYPES, ExportTable, GraphStore, Progress
@@ -44,6 +45,7 @@ class Neo4jStore(GraphStore):
         self.batch_size = batch_size
         self.retry_seconds = retry_seconds
         self._close_driver = close_driver
+        self._liveness = Coalescer(self._liveness_batch)
 
     # -- the connection -------------------------------------------------------------------------------------
 
@@ -83,19 +85,19 @@ class Neo4jStore(GraphStore):
     def _read_rows(self, name: str, **params: Any) -> list[dict[str, Any]]:
         return self._read(lambda tx: [r.data() for r in tx.run(catalog.query(name), params)])
 
-    def _read_one(self, name: str, **params: Any) -> neo4j.Record | None:
-        """The first record of one read statement run in an auto-commit transaction, as the driver gives it
+    def _read_auto(self, name: str, **params: Any) -> list[neo4j.Record]:
+        """The records of one read statement run in an auto-commit transaction, as the driver gives them
         (maps and lists are plain Python already): one network round trip, where a managed transaction's
         BEGIN, RUN and COMMIT take two or three — the GetLiveness path. A lone read has nothing to roll back;
         the store's retry covers an unreachable server and a transient error is retried here, as the driver
         would in a managed transaction."""
         query = catalog.query(name)
 
-        def run() -> neo4j.Record | None:
+        def run() -> list[neo4j.Record]:
             with self._driver.session(database=self.database, default_access_mode=neo4j.READ_ACCESS) as session:
-                return next(iter(session.run(query, params)), None)
+                return list(session.run(query, params))
 
-        def attempt() -> neo4j.Record | None:
+        def attempt() -> list[neo4j.Record]:
             try:
                 return run()  # the usual case, without building tenacity's machinery on every call
             except TransientError:
@@ -167,17 +169,20 @@ class Neo4jStore(GraphStore):
 
     def person_evidence(self, *, person_id: str | None = None, id_number: str | None = None,
                         since: date | None = None, limit: int | None = None) -> tuple[Person, list[EvidenceEdge]] | None:
-        """One query in one round trip: the person and their newest evidence (GetLiveness's read), dates and
-        times as ISO text from the queries."""
+        """The person and their newest evidence in one query (GetLiveness's read), dates and times as ISO text
+        from the queries. Concurrent calls share queries (graph/coalesce.py): one per batch of lookups of a
+        kind, `since` and `limit`."""
         start = datetime.combine(since, time()) if since else None
-        params = {"since": start, "limit": limit if limit is not None else _NO_LIMIT}
+        limit = limit if limit is not None else _NO_LIMIT
         if person_id is not None:
-            found = self._read_one("liveness_by_id", person_id=person_id, **params)
-        else:
-            found = self._read_one("liveness_by_id_number", id_number=id_number, **params)
-        if found is None:
-            return None
-        return _person_from_text(found["row"]), [_evidence_from_text(e) for e in found["evidence"]]
+            return self._liveness.get(("liveness_by_ids", start, limit), person_id)
+        return self._liveness.get(("liveness_by_id_numbers", start, limit), id_number)
+
+    def _liveness_batch(self, group: tuple[str, datetime | None, int],
+                        keys: Sequence[str]) -> dict[str, tuple[Person, list[EvidenceEdge]]]:
+        query, since, limit = group
+        return {r["key"]: (_person_from_text(r["row"]), [_evidence_from_text(e) for e in r["evidence"]])
+                for r in self._read_auto(query, keys=list(keys), since=since, limit=limit)}
 
     def identifiers(self, person_id: str) -> list[Identifier]:
         return [rows.identifier(r["row"]) for r in self._read_rows("identifiers", person_id=person_id)]

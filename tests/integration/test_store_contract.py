@@ -7,6 +7,7 @@ two implementations must answer alike.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 
 import duckdb
@@ -227,6 +228,18 @@ def test_person_evidence_is_person_and_evidence_in_one_call(published: GraphStor
     assert published.person_evidence(person_id="P3", limit=0)[1] == []
     assert published.person_evidence(person_id="nobody") is None
     assert published.person_evidence(id_number="110101190001010011") is None
+
+
+def test_concurrent_person_evidence_answers_each_caller_alike(published: GraphStore):
+    """Many threads at once (the Neo4j store then answers them in shared queries): each gets its own answer."""
+    lookups = [{"person_id": "P1"}, {"id_number": "110101194502020024"}, {"person_id": "P3", "limit": 1},
+               {"person_id": "P1", "since": date(2021, 4, 2)}, {"person_id": "nobody"},
+               {"id_number": "110101190001010011"}, {"id_number": "110101193803030036"}] * 12
+    alone = [published.person_evidence(**lookup) for lookup in lookups]
+    with ThreadPoolExecutor(24) as pool:
+        together = list(pool.map(lambda lookup: published.person_evidence(**lookup), lookups))
+    assert together == alone
+    assert [found is None for found in alone[:7]] == [False, False, False, False, True, True, False]
 
 
 def test_relinking_a_record_moves_its_evidence(published: GraphStore):

@@ -1,9 +1,11 @@
-// GetLiveness in one round trip: the pensioner and their newest resolved records (as evidence.cypher, newest
-// first, at most $limit), $since (a LocalDateTime) or null for all. No row when the person_id is unknown.
+// GetLiveness for a batch of concurrent callers in one round trip (graph/coalesce.py): per person_id of $keys
+// found, the pensioner and their newest resolved records (as evidence.cypher, newest first, at most $limit),
+// $since (a LocalDateTime) or null for all. No row for an unknown person_id.
 // Dates and times come back as ISO text: Python's fromisoformat reads them several times faster than the
 // driver builds its own temporal objects, the largest cost of this call in the driver.
-MATCH (p:Pensioner {person_id: $person_id})
-RETURN p {.*, birth_date: toString(p.birth_date), evidence_at: toString(p.evidence_at),
+UNWIND $keys AS key
+MATCH (p:Pensioner {person_id: key})
+RETURN key, p {.*, birth_date: toString(p.birth_date), evidence_at: toString(p.evidence_at),
           certified_until: toString(p.certified_until)} AS row, COLLECT {
   MATCH (e)-[t:RESOLVED_TO]->(p)
   WHERE $since IS NULL OR e.occurred_at >= $since
