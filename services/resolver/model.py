@@ -23,23 +23,12 @@ import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 
 from services.errors import InvalidInput
+from services.resolver import blocking
 
 MODEL_FORMAT = "silentcert-linkage-model"
 MODEL_VERSION = 1
 LINK_COLUMNS = ("id_number", "id_valid", "name", "name_pinyin", "birth_date", "sex", "phone", "county_code",
                 "card_no")
-
-# Aliases for blocking on parts of an 18-character ID number. One typo leaves at least one of head (region +
-# birth date: a typo in sequence or check), day (all but the birth day), tail (birth date + sequence + check: a
-# typo in the region) or ends (region + day, sequence, check: a typo in the birth year or month) intact. A head of
-# region + birth year-month alone put everyone of a county born in one month in one block: 25M pairs at 1M
-# pensioners, 1.8G at 8.5M (pairs grow with the square of a block).
-_ID_PARTS = {
-    "id_head": ("substr(id_number, 1, 14)",),
-    "id_day": ("substr(id_number, 1, 12)", "substr(id_number, 15, 4)"),
-    "id_tail": ("substr(id_number, 7, 12)",),
-    "id_ends": ("substr(id_number, 1, 6)", "substr(id_number, 13, 6)"),
-}
 
 # Floors on u for "ID one/two edits away". Random sampling sees such pairs almost never, but
 # candidate pairs already agree on region and birth date (both embedded in the ID), and
@@ -146,23 +135,12 @@ def comparisons(columns: set[str]) -> list:
 
 
 def blocking_rules(names: tuple[str, ...], columns: set[str]) -> list:
-    """Blocking rules by name: an ``_ID_PARTS`` alias or columns joined by ``+``.
+    """Splink blocking rules by name (``services/resolver/blocking.py``).
 
     Rules naming a column the tables lack are skipped, so one choice of names serves
     every data set.
     """
-    rules = []
-    for name in names:
-        if name in _ID_PARTS:
-            needed, exprs = {"id_number"}, _ID_PARTS[name]
-        else:
-            exprs = tuple(part.strip() for part in name.split("+"))
-            needed = set(exprs)
-        unknown = needed - set(LINK_COLUMNS)
-        if unknown:
-            raise InvalidInput(f"blocking rule {name!r} names unknown columns {sorted(unknown)}", field="blocking")
-        if needed <= columns:
-            rules.append(block_on(*exprs))
+    rules = [blocking.splink_rule(name) for name in names if blocking.needed_columns(name) <= columns]
     if not rules:
         raise InvalidInput(f"no blocking rule of {names} applies to columns {sorted(columns)}", field="blocking")
     return rules

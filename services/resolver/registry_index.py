@@ -1,40 +1,23 @@
 """The registry held in memory, indexed by the model's blocking keys.
 
-A blocking rule of the linkage model (``model.blocking_rules``) names columns joined by ``+`` or an
-ID-part alias; here each becomes a dictionary from key to registry rows. A record's candidates are
-the union of the rows sharing any key with it — the pairs Splink's blocked join would produce.
+A blocking rule (``services/resolver/blocking.py``) names columns joined by ``+`` or a named rule; here each
+becomes a dictionary from key to registry rows. A record's candidates are the union of the rows sharing any key
+with it — the pairs Splink's blocked join would produce. A rule with a gap column pairs only where one side lacks
+it: a record lacking it looks in the whole map, a record holding it only among registry rows that lack it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
-from services.errors import InvalidInput
-from services.resolver.model import LINK_COLUMNS
+from services.resolver.blocking import Key, gap_of, row_key
 
-Key = Callable[[Mapping], object]
-
-# The Python twins of model._ID_PARTS (SQL SUBSTRING is 1-based, inclusive length).
-_ID_PARTS: dict[str, Callable[[str], object]] = {
-    "id_head": lambda v: v[0:14],
-    "id_day": lambda v: (v[0:12], v[14:18]),
-    "id_tail": lambda v: v[6:18],
-    "id_ends": lambda v: (v[0:6], v[12:18]),
-}
+_Map = dict[object, int | list[int]]
 
 
 def blocking_key(name: str) -> Key:
     """The key function of one blocking rule name; it returns None when a part is missing."""
-    if name in _ID_PARTS:
-        part = _ID_PARTS[name]
-        return lambda row: None if row.get("id_number") is None else part(row["id_number"])
-    columns = tuple(c.strip() for c in name.split("+"))
-    unknown = set(columns) - set(LINK_COLUMNS)
-    if unknown:
-        raise InvalidInput(f"blocking rule {name!r} names unknown columns {sorted(unknown)}", field="blocking")
-    if len(columns) == 1:
-        return lambda row: row.get(columns[0])
-    return lambda row: None if any(row.get(c) is None for c in columns) else tuple(row[c] for c in columns)
+    return row_key(name)
 
 
 class RegistryIndex:
@@ -43,15 +26,19 @@ class RegistryIndex:
     def __init__(self, columns: Mapping[str, Sequence], blocking: Sequence[str]):
         self.columns = {name: list(values) for name, values in columns.items()}
         self.size = len(self.columns["person_id"])
-        self._keys = [(name, blocking_key(name)) for name in blocking]
-        self._maps: list[dict[object, int | list[int]]] = [self._build(key) for _, key in self._keys]
+        self._rules = [(row_key(name), gap_of(name)) for name in blocking]
+        self._maps: list[_Map] = [self._build(key) for key, _ in self._rules]
+        # per rule with a gap: the registry rows lacking the gap column, for records that hold it
+        self._gap_maps: list[_Map | None] = [None if gap is None else self._build(key, lacking=gap)
+                                             for key, gap in self._rules]
 
-    def _build(self, key: Key) -> dict[object, int | list[int]]:
+    def _build(self, key: Key, lacking: str | None = None) -> _Map:
         # One int per unique key, a list only when several rows share it: most keys are unique.
-        index: dict[object, int | list[int]] = {}
+        index: _Map = {}
         for i in range(self.size):
-            k = key(self.row(i))
-            if k is None:
+            row = self.row(i)
+            k = key(row)
+            if k is None or (lacking is not None and row.get(lacking) is not None):
                 continue
             held = index.get(k)
             if held is None:
@@ -68,7 +55,9 @@ class RegistryIndex:
     def candidates(self, record: Mapping) -> set[int]:
         """Row numbers sharing at least one blocking key with ``record``."""
         found: set[int] = set()
-        for (_, key), index in zip(self._keys, self._maps):
+        for (key, gap), index, gap_index in zip(self._rules, self._maps, self._gap_maps):
+            if gap_index is not None and record.get(gap) is not None:
+                index = gap_index
             k = key(record)
             held = None if k is None else index.get(k)
             if isinstance(held, list):

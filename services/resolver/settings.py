@@ -7,16 +7,20 @@ from pathlib import Path
 
 from services.errors import InvalidInput
 
-#: Blocking rules the model knows by name (see ``model.BLOCKING_RULES``).
+#: The blocking rules of a round unless ``[linkage] blocking`` names others; the named rules and what each is for
+#: are in ``services/resolver/blocking.py``.
 DEFAULT_BLOCKING = (
     "id_number",
     "id_head",
+    "id_seq",
     "id_day",
     "id_tail",
     "id_ends",
     "name_pinyin+birth_date",
-    "name_pinyin+county_code",
-    "birth_date+county_code",
+    "birth_county_first",
+    "birth_county_last",
+    "name_county_undated",
+    "birth_county_unnamed",
     "phone",
     "card_no",
 )
