@@ -6,8 +6,9 @@ Two faces of the same rules, kept in step by tests:
   a :class:`Rejection`, or ``None`` for an empty value (the column is optional);
 * :func:`id_number_sql` builds DuckDB expressions that do the same to a whole column set-wise.
 
-Cleaning deletes whitespace, folds full-width characters and upper-cases ``x``; nothing else is
-changed, so a stray letter or dash is reported rather than guessed away. Checks run in this order and
+Cleaning deletes whitespace and dashes (exports write ``360102-19500101-1231``; full-width ``－`` folds to
+``-``), folds full-width characters and upper-cases ``x``; nothing else is changed, so a stray letter is reported
+rather than guessed away, and a dash standing for a lost character leaves a number of the wrong length. Checks run in this order and
 the first failure is the reason: length, characters, birth date, check digit. A 15-digit number is the
 pre-1999 form: birth date ``YYMMDD`` in the 1900s and no check digit; it is upgraded by inserting
 ``19`` and appending the computed check digit.
@@ -25,7 +26,8 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 EARLIEST_BIRTH = date(1900, 1, 1)
 
-_DELETE = str.maketrans("", "", WHITESPACE)
+SEPARATORS = WHITESPACE + "-"  # deleted wherever they stand; the check digit still guards the rest
+_DELETE = str.maketrans("", "", SEPARATORS)
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ class IdNumber:
 
 
 def clean(raw: str) -> str:
-    """Delete whitespace, fold full-width characters, upper-case ``x``."""
+    """Delete whitespace and dashes, fold full-width characters, upper-case ``x``."""
     return to_half_width(raw).translate(_DELETE).replace("x", "X")
 
 
@@ -132,7 +134,7 @@ def _check_problem(value: str) -> str | None:
 
 def clean_sql(expr: str) -> str:
     """SQL twin of :func:`clean`."""
-    return f"replace({delete_sql(half_width_sql(expr), WHITESPACE)}, 'x', 'X')"
+    return f"replace({delete_sql(half_width_sql(expr), SEPARATORS)}, 'x', 'X')"
 
 
 def check_digit_sql(first17: str) -> str:

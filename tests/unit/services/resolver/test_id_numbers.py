@@ -34,14 +34,15 @@ def valid_ids(draw) -> str:
 
 @st.composite
 def messy(draw, value: str) -> str:
-    """``value`` as a clerk might type it: spaces anywhere, some full-width characters, lower-case x."""
+    """``value`` as a clerk or an export might write it: spaces and dashes anywhere, some full-width characters,
+    lower-case x."""
     out = []
     for char in value:
         if draw(st.booleans()):
             char = char.lower()
         if char in HALF_WIDTH and draw(st.booleans()):
             char = FULL_WIDTH[HALF_WIDTH.index(char)]
-        out.append(draw(st.sampled_from(["", "", " ", "\u3000", "\t"])) + char)
+        out.append(draw(st.sampled_from(["", "", " ", "\u3000", "\t", "-", "\uff0d"])) + char)
     return "".join(out) + draw(st.sampled_from(["", " ", "\n"]))
 
 
@@ -62,13 +63,19 @@ def test_the_example_of_the_standard_is_valid():
         ("11010520211101002X", "id_number birth date 20211101 is in the future"),
         ("110105194912310023", "id_number check digit wrong: expected X, got 3"),
         ("11O10519491231002X", "id_number character 3 is 'O', expected a digit"),
-        ("11010519491231002-", "id_number character 18 is '-', expected a digit or X"),
+        ("11010519491231002-", "id_number has 17 characters, expected 18 or 15"),
+        ("11O105-19491231-002X", "id_number character 3 is 'O', expected a digit"),
         ("11010549123100X", "id_number character 15 is 'X', expected a digit"),
         ("110105491332002", "id_number birth date 19491332 is not a date"),
     ],
 )
 def test_reasons_name_what_is_wrong(raw, reason):
     assert normalise_id_number(raw, AS_OF) == Rejection("id_number", raw, reason)
+
+
+@pytest.mark.parametrize("raw", ["110105-19491231-002X", "110105 19491231 002x", "１１０１０５－１９４９１２３１－００２Ｘ"])
+def test_grouped_numbers_are_read(raw):
+    assert normalise_id_number(raw, AS_OF).value == STANDARD_EXAMPLE
 
 
 @pytest.mark.parametrize("raw", ["", "   ", "\u3000", None])
