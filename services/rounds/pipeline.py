@@ -5,9 +5,9 @@
 Each stage replaces its own tables (``CREATE OR REPLACE``) and, when it has finished, records itself in the
 ``stages`` table. A run killed anywhere (even ``kill -9``) leaves no row for the unfinished stage, so the next run
 resumes there and ends with the same outputs. A finished round is not run again; changed inputs (a different
-fingerprint of round.toml and its files) start the round afresh. round.toml's ``[resources]`` table bounds how a
-round runs, not what it computes, so it is left out of the fingerprint: a round stopped by its memory limit resumes
-with a larger one.
+fingerprint of round.toml and its files) start the round afresh. Settings that bound how a round runs, not what it
+computes (``[resources]``, ``[linkage] predict_chunk_records``), are left out of the fingerprint: a round stopped by
+its memory limit resumes with a larger one.
 """
 
 from __future__ import annotations
@@ -171,10 +171,19 @@ def _finished_stages(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]
     return {name: json.loads(stats) for name, stats in con.execute("SELECT stage, stats FROM stages").fetchall()}
 
 
+# Settings besides [resources] that change how a round runs but not its outputs (chunked scoring gives the same
+# pairs: tests/unit/services/resolver/test_linking.py).
+_HOW_NOT_WHAT = {"linkage": ("predict_chunk_records",)}
+
+
 def round_fingerprint(spec: RoundSpec) -> str:
-    """A digest of round.toml without its [resources] table and of the size and mtime of every file it names."""
+    """A digest of round.toml without the settings of how it runs, and of the size and mtime of every file it
+    names."""
     doc = tomllib.loads(spec.path.read_text(encoding="utf-8"))
     doc.pop("resources", None)
+    for table, keys in _HOW_NOT_WHAT.items():
+        for key in keys:
+            doc.get(table, {}).pop(key, None)
     return _digest(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str).encode(), spec)
 
 

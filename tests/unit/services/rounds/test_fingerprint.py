@@ -43,11 +43,13 @@ def _fingerprint(path: Path, text: str) -> str:
     return pipeline.round_fingerprint(load_round(path))
 
 
-def test_resources_and_comments_leave_the_fingerprint_alone(round_file):
+def test_how_the_round_runs_and_comments_leave_the_fingerprint_alone(round_file):
     before = _fingerprint(round_file, ROUND)
     bounded = ROUND + '\n[resources]\nmemory_limit = "10GB"\ncompress_strings = true\n'
     assert _fingerprint(round_file, bounded) == before
     assert _fingerprint(round_file, "# rerun with more memory\n" + bounded) == before
+    chunked = bounded.replace("auto_threshold = 0.9", "auto_threshold = 0.9\npredict_chunk_records = 8000000")
+    assert _fingerprint(round_file, chunked) == before
 
 
 def test_what_the_round_computes_from_changes_the_fingerprint(round_file):
