@@ -21,6 +21,8 @@ are not rewritten at all.
 
 from __future__ import annotations
 
+import contextlib
+
 import duckdb
 
 from graph import exports
@@ -62,8 +64,11 @@ def _stage(cur: duckdb.DuckDBPyConnection, name: str, table: ExportTable) -> int
     cur.register("x_stream", exports.reader(name, table, _BATCH_ROWS))
     try:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE x_{name} AS SELECT * FROM x_stream")
-    finally:
-        cur.unregister("x_stream")
+    except duckdb.Error:
+        with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses it; raise what aborted it
+            cur.unregister("x_stream")
+        raise
+    cur.unregister("x_stream")
     return cur.execute(f"SELECT count(*) FROM x_{name}").fetchall()[0][0]
 
 

@@ -122,7 +122,8 @@ def _run_stage(ctx: RoundContext, stage: Stage) -> dict[str, Any]:
         raise
     except Exception as exc:  # an unexpected failure: the round can resume from this stage
         log.exception("stage %s failed", stage.name)
-        raise StageFailed(f"stage '{stage.name}' failed: {exc}; rerun the round to resume from it") from exc
+        hint = _OUT_OF_MEMORY_HINT if _out_of_memory(exc) else ""
+        raise StageFailed(f"stage '{stage.name}' failed: {exc}; {hint}rerun the round to resume from it") from exc
     stats = {**stats, "seconds": round(time.monotonic() - started, 3)}
     ctx.con.execute(
         "INSERT OR REPLACE INTO stages VALUES (?, ?, ?)",
@@ -165,6 +166,21 @@ def _open(out_dir: Path, spec: RoundSpec) -> duckdb.DuckDBPyConnection:
     if not stored:
         con.execute("INSERT INTO fingerprint VALUES (?)", [fingerprint])
     return con
+
+
+_OUT_OF_MEMORY_HINT = ("DuckDB ran out of memory: raise [resources] memory_limit in round.toml (the working "
+                       "database), or store_memory_limit (the embedded graph store, written by publish); a changed "
+                       "[resources] does not restart the round, ")
+
+
+def _out_of_memory(exc: BaseException | None) -> bool:
+    """DuckDB's out-of-memory error, or one it wraps (a commit that could not allocate a block), anywhere in the
+    chain of exceptions: a statement after an aborted transaction reports only that it was aborted."""
+    while exc is not None:
+        if isinstance(exc, duckdb.OutOfMemoryException) or "could not allocate block" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _finished_stages(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:

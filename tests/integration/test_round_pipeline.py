@@ -15,10 +15,12 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
 from clients.rounds import run_round_files
+from services.errors import StageFailed
 from services.rounds.roundfile import load_round
 from synthetic import generate
 
@@ -111,6 +113,25 @@ def test_killed_round_resumes_to_the_same_outputs(round_dir, finished, tmp_path,
         os.kill(process.pid, signal.SIGKILL)
     process.wait()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
+    assert _digests(out) == _digests(finished)
+
+
+def test_a_round_out_of_store_memory_resumes_at_publish_with_more(round_dir, finished, tmp_path):
+    """A round stopped by [resources] resumes, not restarts, once [resources] is raised: the earlier stages stay."""
+    copy = shutil.copytree(round_dir, tmp_path / "round")  # copy2 keeps the mtimes the fingerprint reads
+    round_file = copy / "round.toml"
+    text = round_file.read_text(encoding="utf-8")
+    round_file.write_text(text + '\n[resources]\nstore_memory_limit = "1MB"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    with pytest.raises(StageFailed, match="(?s)stage 'publish' failed: .*raise \\[resources\\] memory_limit"):
+        run_round_files(round_file, out, store=None, neo4j_uri=None)
+    con = duckdb.connect(str(out / "state" / "round.duckdb"), read_only=True)
+    finished_stages = {stage for (stage,) in con.execute("SELECT stage FROM stages").fetchall()}
+    con.close()
+    assert finished_stages == {"ingest", "resolve", "score", "deathcheck"}
+    round_file.write_text(text + '\n[resources]\nstore_memory_limit = "1GB"\n', encoding="utf-8")
+    summary = run_round_files(round_file, out, store=None, neo4j_uri=None)
+    assert summary.resumed_from == "publish"
     assert _digests(out) == _digests(finished)
 
 
