@@ -200,6 +200,8 @@ def round_fingerprint(spec: RoundSpec) -> str:
     for table, keys in _HOW_NOT_WHAT.items():
         for key in keys:
             doc.get(table, {}).pop(key, None)
+        if doc.get(table) == {}:  # a table that held only such settings is as good as absent
+            del doc[table]
     return _digest(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str).encode(), spec)
 
 

@@ -50,6 +50,9 @@ def test_how_the_round_runs_and_comments_leave_the_fingerprint_alone(round_file)
     assert _fingerprint(round_file, "# rerun with more memory\n" + bounded) == before
     chunked = bounded.replace("auto_threshold = 0.9", "auto_threshold = 0.9\npredict_chunk_records = 8000000")
     assert _fingerprint(round_file, chunked) == before
+    linkage_added = ROUND.replace("[linkage]\nauto_threshold = 0.9\n", "")
+    unlinked = _fingerprint(round_file, linkage_added)
+    assert _fingerprint(round_file, linkage_added + "\n[linkage]\npredict_chunk_records = 8000000\n") == unlinked
 
 
 def test_what_the_round_computes_from_changes_the_fingerprint(round_file):
