@@ -90,13 +90,15 @@ def needed_columns(name: str) -> frozenset[str]:
     return found.columns | ({found.gap} if found.gap else frozenset())
 
 
-def splink_rule(name: str):
-    """The Splink blocking rule of a name."""
+def splink_rules(name: str) -> list:
+    """The Splink blocking rules of a name: one, or for a gap rule one per side lacking the column. Each side's
+    condition names one table only, so DuckDB filters that side before the join; one rule with
+    ``l.gap IS NULL OR r.gap IS NULL`` made the join enumerate the whole wide block first (4M pensioners: 99 s of
+    blocking)."""
     found = rule(name)
-    equal = block_on(*found.exprs)
     if found.gap is None:
-        return equal
-    return And(equal, CustomRule(f"l.{found.gap} IS NULL OR r.{found.gap} IS NULL"))
+        return [block_on(*found.exprs)]
+    return [And(block_on(*found.exprs), CustomRule(f"{side}.{found.gap} IS NULL")) for side in ("l", "r")]
 
 
 def row_key(name: str) -> Key:

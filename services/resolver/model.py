@@ -140,7 +140,7 @@ def blocking_rules(names: tuple[str, ...], columns: set[str]) -> list:
     Rules naming a column the tables lack are skipped, so one choice of names serves
     every data set.
     """
-    rules = [blocking.splink_rule(name) for name in names if blocking.needed_columns(name) <= columns]
+    rules = [r for name in names if blocking.needed_columns(name) <= columns for r in blocking.splink_rules(name)]
     if not rules:
         raise InvalidInput(f"no blocking rule of {names} applies to columns {sorted(columns)}", field="blocking")
     return rules

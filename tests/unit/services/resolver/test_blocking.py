@@ -39,7 +39,7 @@ def _table(rows) -> pa.Table:
 def _splink_pairs(rules: tuple[str, ...]) -> set[tuple[int, int]]:
     api = DuckDBAPI()
     settings = SettingsCreator(link_type="link_only", unique_id_column_name="unique_id",
-                               blocking_rules_to_generate_predictions=[blocking.splink_rule(r) for r in rules])
+                               blocking_rules_to_generate_predictions=[b for r in rules for b in blocking.splink_rules(r)])
     linker = Linker([api.register(_table(REGISTRY), dataset_display_name="registry"),
                      api.register(_table(RECORDS), dataset_display_name="records")], settings)
     pairs = set()
