@@ -44,7 +44,7 @@ class NamedRule:
 
     exprs: tuple[str, ...]
     columns: frozenset[str]
-    key: Callable[[Mapping], object]  # a row with every column of `columns` → the tuple of the expressions
+    key: Key  # a row with every column of `columns` → the tuple of the expressions
     gap: str | None = None
 
 

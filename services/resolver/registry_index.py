@@ -15,11 +15,6 @@ from services.resolver.blocking import Key, gap_of, row_key
 _Map = dict[object, int | list[int]]
 
 
-def blocking_key(name: str) -> Key:
-    """The key function of one blocking rule name; it returns None when a part is missing."""
-    return row_key(name)
-
-
 class RegistryIndex:
     """Registry rows (column lists) and one key → row-numbers map per blocking rule."""
 
