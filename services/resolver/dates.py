@@ -112,13 +112,28 @@ def timestamp_sql(expr: str, field: str = "date") -> tuple[str, str]:
     return f"({fields}).value", f"({fields}).reason"
 
 
+# The shape most department systems write: an ISO date in range, optionally with a valid time of day (fraction
+# dropped). DuckDB's own cast reads it, about ten times cheaper than the general rules, which still decide every
+# value this does not match or the cast refuses (2021-02-30).
+ISO_SHAPE = ("^(?:1[89][0-9]{2}|2[01][0-9]{2}|2200)-[0-9]{2}-[0-9]{2}"
+             "(?:[ T](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\\.[0-9]{1,6})?)?)?$")
+
+
 def timestamp_struct_sql(expr: str, field: str = "date") -> str:
     """One ``STRUCT(value, reason)`` expression: the rules evaluated once when both are selected.
 
-    Each stage is bound by a ``list_transform`` over a one-element list: the text is trimmed and
-    matched once, the parts cast to integers once, and the calendar checked by arithmetic.
+    An ISO value (:data:`ISO_SHAPE`) is cast directly. Any other goes through the rules: each stage is bound by a
+    ``list_transform`` over a one-element list, so the text is trimmed and matched once, the parts cast to
+    integers once, and the calendar checked by arithmetic.
     """
-    folded = half_width_sql(f"CAST({expr} AS VARCHAR)")
+    text = f"CAST({expr} AS VARCHAR)"
+    iso = f"try_cast(CASE WHEN regexp_matches({text}, {sql_string(ISO_SHAPE)}) THEN {text} END AS TIMESTAMP)"
+    return (f"CASE WHEN {iso} IS NOT NULL THEN {{'value': date_trunc('second', {iso}), 'reason': NULL::VARCHAR}} "
+            f"ELSE {_rules_sql(text, field)} END")
+
+
+def _rules_sql(text: str, field: str) -> str:
+    folded = half_width_sql(text)
     groups = "[" + ", ".join(sql_string(g) for g in GROUPS) + "]"
     number = lambda part: f"try_cast(nullif({part}, '') AS INTEGER)"  # noqa: E731
     stages = [
