@@ -30,27 +30,35 @@ ROUND_ACTOR = "deathcheck"
 ROUND_CLOSED = "round_audited"
 
 
-_HASHED_FIELDS = tuple(f.name for f in dataclasses.fields(AuditEntry) if f.name != "hash")
+_HASHED_FIELDS = tuple(f.name for f in dataclasses.fields(AuditEntry) if f.name != "hash")  # chain_entry's keys
 
 
 def canonical(entry: AuditEntry) -> str:
     """The entry (without its hash) as canonical JSON: sorted keys, no spaces, UTF-8 text, times as text."""
-    fields = {name: getattr(entry, name) for name in _HASHED_FIELDS}  # not dataclasses.asdict: no deep copy
-    fields["sources"] = list(fields["sources"])
-    return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _canonical({name: getattr(entry, name) for name in _HASHED_FIELDS})  # not asdict: no deep copy
+
+
+def _canonical(fields: dict[str, Any]) -> str:
+    return json.dumps({**fields, "sources": list(fields["sources"])}, sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"), default=str)
 
 
 def entry_hash(entry: AuditEntry) -> str:
-    return hashlib.sha256((entry.prev_hash + canonical(entry)).encode("utf-8")).hexdigest()
+    return _hash(entry.prev_hash, canonical(entry))
+
+
+def _hash(prev_hash: str, canonical_text: str) -> str:
+    return hashlib.sha256((prev_hash + canonical_text).encode("utf-8")).hexdigest()
 
 
 def chain_entry(head: AuditEntry | None, *, actor: str, action: str, at: datetime, person_id: str | None,
                 subject: str, sources: Sequence[str], before: dict[str, Any], after: dict[str, Any]) -> AuditEntry:
-    """The next entry after `head` (None: the first entry of a chain), hashed."""
-    entry = AuditEntry(seq=(head.seq if head else 0) + 1, at=at, actor=actor, action=action, person_id=person_id,
-                       subject=subject, sources=tuple(sources), before=before, after=after,
-                       prev_hash=head.hash if head else GENESIS, hash="")
-    return dataclasses.replace(entry, hash=entry_hash(entry))
+    """The next entry after `head` (None: the first entry of a chain), hashed. Built once, hashed from its fields
+    (a round chains tens of thousands: building the entry twice cost a fifth of the chaining)."""
+    fields = {"seq": (head.seq if head else 0) + 1, "at": at, "actor": actor, "action": action,
+              "person_id": person_id, "subject": subject, "sources": tuple(sources), "before": before,
+              "after": after, "prev_hash": head.hash if head else GENESIS}
+    return AuditEntry(**fields, hash=_hash(fields["prev_hash"], _canonical(fields)))
 
 
 @dataclass(frozen=True)
