@@ -89,27 +89,53 @@ def verify(entries: Sequence[AuditEntry], head: AuditEntry | None = None) -> Cha
 EVENT_COLUMNS = ("ordinal", "at", "actor", "action", "person_id", "subject", "sources", "before", "after")
 
 
+@dataclass(frozen=True)
+class RoundEvents:
+    """A round's ``audit_events`` in order, their digest and the round's marker subject (``round:<id>``)."""
+
+    events: list[dict[str, Any]]
+    digest: str
+    marker: str
+
+
 def append_round_events(con: duckdb.DuckDBPyConnection, store: GraphStore) -> int:
     """Chain the round's ``audit_events`` onto the store's audit trail; returns the entries appended (0 when the
     same events were already appended by an earlier publish)."""
+    events = read_round_events(con)
+    if events is None or appended(store, events):
+        return 0
+    entries = chain_round_events(events, store.last_audit())
+    store.append_audit(entries)
+    return len(entries)
+
+
+def read_round_events(con: duckdb.DuckDBPyConnection) -> RoundEvents | None:
+    """The round's events from the working database; None when it has none."""
     columns = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)  # `at` is a keyword
     rows = con.execute(f"SELECT {columns} FROM audit_events ORDER BY ordinal").fetchall()
     if not rows:
-        return 0
+        return None
     events = [dict(zip(EVENT_COLUMNS, r)) for r in rows]
     for e in events:  # the stage writes UTC times without a zone
         e["at"] = e["at"].replace(tzinfo=timezone.utc) if e["at"].tzinfo is None else e["at"]
     round_id = events[0]["subject"].split("/", 1)[0].removeprefix("round:")
-    digest = _digest(events)
-    marker = f"round:{round_id}"
-    if any(e.action == ROUND_CLOSED and e.after.get("digest") == digest for e in store.audit_trail(marker)):
-        return 0
-    entries = _chain(store.last_audit(), events)
-    entries.append(chain_entry(entries[-1], actor=ROUND_ACTOR, action=ROUND_CLOSED, at=events[-1]["at"],
-                               person_id=marker, subject=marker, sources=(),
-                               before={}, after={"events": len(events), "digest": digest}))
-    store.append_audit(entries)
-    return len(entries)
+    return RoundEvents(events, _digest(events), f"round:{round_id}")
+
+
+def appended(store: GraphStore, events: RoundEvents) -> bool:
+    """True when the store's trail already closes these very events."""
+    return any(e.action == ROUND_CLOSED and e.after.get("digest") == events.digest
+               for e in store.audit_trail(events.marker))
+
+
+def chain_round_events(events: RoundEvents, head: AuditEntry | None) -> list[AuditEntry]:
+    """The entries for `events` after `head`, closed by a ``round_audited`` entry; pure (reads no store), so the
+    publish computes them while the store writes the round."""
+    entries = _chain(head, events.events)
+    entries.append(chain_entry(entries[-1], actor=ROUND_ACTOR, action=ROUND_CLOSED, at=events.events[-1]["at"],
+                               person_id=events.marker, subject=events.marker, sources=(),
+                               before={}, after={"events": len(events.events), "digest": events.digest}))
+    return entries
 
 
 def _chain(head: AuditEntry | None, events: list[dict[str, Any]]) -> list[AuditEntry]:
