@@ -103,6 +103,21 @@ def test_rerunning_a_finished_round_changes_nothing(round_dir, finished):
     assert _digests(finished) == before
 
 
+def test_the_store_holds_the_rounds_audit_chain(finished):
+    """Publish chains the round's events on a thread while the store writes: the trail must still be whole."""
+    from clients.rounds import EMBEDDED_STORE
+    from graph.embedded import EmbeddedStore
+    from services.deathcheck.audit import ROUND_CLOSED, verify
+
+    with duckdb.connect(str(finished / "state" / "round.duckdb"), read_only=True) as con:
+        events = con.execute("SELECT subject FROM audit_events ORDER BY ordinal").fetchall()
+    with EmbeddedStore(finished / EMBEDDED_STORE, read_only=True) as store:
+        trail = store.audit_trail()
+    assert events and verify(trail) is None
+    assert [e.subject for e in trail[:-1]] == [subject for (subject,) in events]
+    assert trail[-1].action == ROUND_CLOSED and trail[-1].after["events"] == len(events)
+
+
 @pytest.mark.parametrize("kill_after", [1.5, 4.0])
 def test_killed_round_resumes_to_the_same_outputs(round_dir, finished, tmp_path, kill_after):
     out = tmp_path / "killed"
