@@ -78,7 +78,9 @@ INDEXES = {
     "event": {"event_person": "person_id"},
     "audit": {"audit_person": "person_id"},
 }
-_CREATE_INDEXES = "".join(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({column});\n"
+_INDEX = """
+CREATE INDEX IF NOT EXISTS {name} ON {table} ({column});"""
+_CREATE_INDEXES = "".join(_INDEX.format(name=name, table=table, column=column)
                           for table, indexes in INDEXES.items() for name, column in indexes.items())
 _DEFERRED = ("pensioner", "holds", "event")  # tables a round publish fills (audit is appended after it)
 
