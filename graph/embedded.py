@@ -36,7 +36,7 @@ import duckdb
 import pyarrow as pa
 
 from graph import consistency, rows
-from graph.embedded_publish import publish
+from graph.embedded_publish import empty, publish
 from graph.model import AuditEntry, ChannelCertification, Decision, EvidenceEdge, Flag, FlagDetail, FlagFilter
 from graph.model import Identifier, Person
 from graph.store import NODE_LABELS, RELATIONSHIP_TYPES, GraphStore, Progress, RoundExport
@@ -154,7 +154,7 @@ class EmbeddedStore(GraphStore):
         them back the next time it is opened for writing (apply_schema)."""
         with self._con.cursor() as cur:
             for table in _DEFERRED:
-                if not cur.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall():
+                if empty(cur, table):
                     for index in INDEXES[table]:
                         cur.execute(f"DROP INDEX IF EXISTS {index}")
             try:

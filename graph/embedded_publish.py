@@ -72,7 +72,7 @@ def _stage(cur: duckdb.DuckDBPyConnection, name: str, table: ExportTable) -> int
     return cur.execute(f"SELECT count(*) FROM x_{name}").fetchall()[0][0]
 
 
-def _empty(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
+def empty(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
     return not cur.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
 
 
@@ -87,7 +87,7 @@ def _merge(cur: duckdb.DuckDBPyConnection, table: str, rows: str, keys: tuple[st
            params: dict[str, object] | None = None) -> None:
     """Merge the rows of the query `rows` into `table` by `keys`, with or without a constraint on them: `plain`
     columns set where they differ (never an indexed column), rows with new keys inserted."""
-    if _empty(cur, table):
+    if empty(cur, table):
         cur.execute(f"INSERT INTO {table} BY NAME {rows}", params)
         return
     if plain:
@@ -109,14 +109,14 @@ def _update_indexed(cur: duckdb.DuckDBPyConnection, table: str, column: str, sou
 
 def _pensioners(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
     cols = ", ".join(_PENSIONER_COLUMNS)
-    empty = _empty(cur, "pensioner")
+    first = empty(cur, "pensioner")
     upsert = f"ON CONFLICT (person_id) DO UPDATE SET {_upsert_set('pensioner', (*_PENSIONER_PLAIN, 'round_id'))}"
     cur.execute(
         f"""INSERT INTO pensioner ({cols}, round_id) SELECT {cols}, $round_id FROM x_pensioners
-            {"" if empty else upsert}""",
+            {"" if first else upsert}""",
         {"round_id": round_id},
     )
-    if not empty:
+    if not first:
         _update_indexed(cur, "pensioner", "id_number", "x_pensioners", "person_id")
     verdict = ", ".join(_VERDICT_COLUMNS)
     _merge(cur, "verdict", f"SELECT person_id, $round_id AS round_id, {verdict} FROM x_pensioners",
@@ -141,7 +141,7 @@ def _events(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
                CASE WHEN p.person_id IS NOT NULL THEN x.method END AS method,
                CASE WHEN p.person_id IS NOT NULL THEN $round_id END AS round_id
         FROM {_EVENT_PERSON}"""
-    if not _empty(cur, "event"):  # who a record resolves to: set on just the rows where it changed
+    if not empty(cur, "event"):  # who a record resolves to: set on just the rows where it changed
         cur.execute(
             f"""UPDATE event SET person_id = n.person_id FROM (SELECT x.key, p.person_id FROM {_EVENT_PERSON}) n
                 WHERE event.key = n.key AND event.person_id IS DISTINCT FROM n.person_id"""
@@ -160,7 +160,7 @@ def _flags(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
     cur.execute(
         f"""INSERT INTO flag (flag_id, {cols}, status, round_id)
             SELECT flag_id, {cols}, 'open', $round_id FROM x_flags
-            {"" if _empty(cur, "flag") else
+            {"" if empty(cur, "flag") else
              f"ON CONFLICT (flag_id) DO UPDATE SET {_upsert_set('flag', (*_FLAG_COLUMNS, 'round_id'))}"}""",
         {"round_id": round_id},
     )
