@@ -11,13 +11,17 @@ The SQL reads five relations named like the RoundExport tables with a ``bulk_`` 
 ``graph.store.EXPORT_COLUMNS``): views over a round's working database,
 or a :class:`~graph.store.RoundExport`'s arrow tables registered with :func:`register_export`.
 
+The round's audit entries (chained from an empty trail: the import replaces the whole database) are written as
+``AuditEntry`` nodes and ``ABOUT`` relationships too, with the properties ``append_audit.cypher`` sets, so the
+graph is complete when the server starts and nothing is appended over Bolt afterwards.
+
 Import IDs are integers (``--id-type=integer``: the tool maps and sorts longs instead of 14.7M strings), the
 row ids of the tables the rows come from; they are not stored — the keys (person_id, key, value, flag_id,
 round_id) are ordinary string properties, as the UNWIND publish writes them. ID spaces: ``Pensioner``,
 ``Record`` (rows of ``bulk_events``, shared by Event and DeathRecord so a citation file needs one end space),
-``Identifier`` (rows of ``bulk_identifier_nodes``: IdNumber, Phone and Card values may coincide), ``Flag`` and
-``Round``. Relationship files reach the ids by joins on the keys; a join also drops an edge to an unknown
-pensioner or record, as the UNWIND publish's MATCH does.
+``Identifier`` (rows of ``bulk_identifier_nodes``: IdNumber, Phone and Card values may coincide), ``Flag``,
+``Audit`` (rows of ``bulk_audit``) and ``Round``. Relationship files reach the ids by joins on the keys; a join
+also drops an edge to an unknown pensioner or record, as the UNWIND publish's MATCH does.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -33,11 +37,13 @@ from pathlib import Path
 
 import duckdb
 import neo4j
+import pyarrow as pa
 
-from graph import exports
+from graph import catalog, exports, rows
 from graph.neo4j_local import bulk_import, server
 from graph.neo4j_local.settings import LocalNeo4jSettings
 from graph.neo4j_store import Neo4jStore
+from graph.model import AuditEntry
 from graph.store import EXPORT_COLUMNS, NODE_LABELS, RELATIONSHIP_TYPES, RoundExport
 from services.errors import Conflict, StageFailed
 
@@ -47,6 +53,7 @@ _TIMESTAMP = "strftime(e.occurred_at, '%Y-%m-%dT%H:%M:%S')"  # as Neo4jStore sen
 _IS_DEATH = "coalesce(e.kind = 'death', false)"
 _ROUND = "(SELECT round_id FROM bulk_round)"
 _ROUND_NODE = 0  # the one Round node's import ID
+ARRAY_DELIMITER = "\x1f"  # between the elements of a list property (an audit entry's sources)
 _IDENTIFIERS = (("IdNumber", "id_number", "id_number", "HAS_ID"), ("Phone", "phone", "phone", "HAS_PHONE"),
                 ("Card", "card", "card_no", "HAS_CARD"))
 
@@ -94,6 +101,10 @@ NODE_SQL: dict[str, str] = {
         SELECT rowid AS ":ID(Flag)", flag_id, 'open' AS status, person_id, kind, severity, detail,
                overpayment AS "overpayment:double", ring_id, county_code, {_ROUND} AS round_id
         FROM bulk_flags""",
+    "AuditEntry": """
+        SELECT rowid AS ":ID(Audit)", seq AS "seq:long", "at", actor, "action", person_id, subject,
+               sources AS "sources:string[]", "before", "after", prev_hash, hash
+        FROM bulk_audit""",
 }
 
 
@@ -127,7 +138,13 @@ RELATIONSHIP_SQL: dict[str, str] = {
     "CITES": """
         SELECT DISTINCT f.rowid AS ":START_ID(Flag)", e.rowid AS ":END_ID(Record)"
         FROM bulk_flag_citations c JOIN bulk_flags f USING (flag_id) JOIN bulk_events e ON e.key = c.event_key""",
+    "ABOUT": """
+        SELECT a.rowid AS ":START_ID(Audit)", p.rowid AS ":END_ID(Pensioner)"
+        FROM bulk_audit a JOIN bulk_pensioners p USING (person_id)""",
 }
+
+_AUDIT_SCHEMA = pa.schema([("seq", pa.int64()), *((name, pa.string()) for name in (
+    "at", "actor", "action", "person_id", "subject", "sources", "before", "after", "prev_hash", "hash"))])
 
 
 @dataclass(frozen=True)
@@ -164,9 +181,11 @@ def _unordered(query: str) -> str:
 
 
 def write_import_files(con: duckdb.DuckDBPyConnection, round_id: str, as_of: date, folder: Path,
-                       published_at: datetime | None = None) -> ImportFiles:
-    """COPY every node label and relationship type to `folder`/<name>.csv with import-tool headers."""
+                       published_at: datetime | None = None, audit: Sequence[AuditEntry] = ()) -> ImportFiles:
+    """COPY every node label and relationship type to `folder`/<name>.csv with import-tool headers; `audit` are
+    the entries the trail of the new database starts with."""
     folder.mkdir(parents=True, exist_ok=True)
+    _register_audit(con, audit)
     published_at = published_at or datetime.now(timezone.utc)
     con.execute("CREATE OR REPLACE TEMP TABLE bulk_round (round_id VARCHAR, as_of DATE, published_at VARCHAR)")
     con.execute("INSERT INTO bulk_round VALUES (?, ?, ?)",
@@ -181,8 +200,21 @@ def write_import_files(con: duckdb.DuckDBPyConnection, round_id: str, as_of: dat
     return ImportFiles(folder, {k: paths[k] for k in NODE_SQL}, {k: paths[k] for k in RELATIONSHIP_SQL}, rows)
 
 
+def _register_audit(con: duckdb.DuckDBPyConnection, entries: Sequence[AuditEntry]) -> None:
+    """The entries as append_audit.cypher stores them (rows.audit_row), sources joined by ARRAY_DELIMITER."""
+    stored = [rows.audit_row(e) for e in entries]
+    for row in stored:
+        if any(ARRAY_DELIMITER in source for source in row["sources"]):
+            raise StageFailed(f"audit entry {row['seq']} names a source holding the control character U+001F: "
+                              f"{row['sources']!r}")
+        row["sources"] = ARRAY_DELIMITER.join(row["sources"])
+    con.register("bulk_audit_arrow", pa.Table.from_pylist(stored, schema=_AUDIT_SCHEMA))
+    con.execute("CREATE OR REPLACE TEMP TABLE bulk_audit AS SELECT * FROM bulk_audit_arrow")
+    con.unregister("bulk_audit_arrow")
+
+
 def expected_counts(files: ImportFiles) -> dict[str, int]:
-    """What GraphStore.counts() must report after importing `files` (before audit entries are appended)."""
+    """What GraphStore.counts() must report after importing `files`."""
     found = dict.fromkeys((*NODE_LABELS, *RELATIONSHIP_TYPES), 0)
     found.update(files.rows)
     return found
@@ -190,37 +222,38 @@ def expected_counts(files: ImportFiles) -> dict[str, int]:
 
 @dataclass
 class BulkLoad:
-    """A finished import: a store connected to the restarted server (the caller closes it), seconds per phase."""
+    """A finished import: the counts the database holds (as GraphStore.counts(), checked against the files) and
+    seconds per phase."""
 
-    store: Neo4jStore
+    counts: dict[str, int]
     seconds: dict[str, float] = field(default_factory=dict)
 
 
 def import_round(settings: LocalNeo4jSettings, files: ImportFiles, *, heap: str = "2g") -> BulkLoad:
     """Stop the local server, replace its `neo4j` database with `files`, start it, apply the schema (constraints
-    and indexes are built after the import, as the import tool expects), check the counts. Leaves it running."""
+    and indexes are built after the import, as the import tool expects), give audit entries without sources the
+    empty list the tool cannot write, check the counts. Leaves it running."""
     seconds: dict[str, float] = {}
     with timed(seconds, "stop"):
         server.stop(settings)
     with timed(seconds, "import"):
         (settings.logs_dir / "import.report").unlink(missing_ok=True)  # a stale report would read as skipped rows
-        result = bulk_import(settings, files.nodes, files.relationships, heap=heap, id_type="integer")
+        result = bulk_import(settings, files.nodes, files.relationships, heap=heap, id_type="integer",
+                             array_delimiter=ARRAY_DELIMITER)
         log.info("neo4j-admin database import:\n%s", result.output)
         _refuse_skipped_rows(result.report_file)
     with timed(seconds, "start"):
         server.start(settings)
     uri, user, password = server.bolt_settings(settings)
-    store = Neo4jStore(neo4j.GraphDatabase.driver(uri, auth=(user, password)), close_driver=True)
-    try:
+    with neo4j.GraphDatabase.driver(uri, auth=(user, password)) as driver:
+        store = Neo4jStore(driver)
         with timed(seconds, "schema"):
             store.apply_schema()
             store.await_indexes()
         with timed(seconds, "verify"):
-            _check_counts(store, expected_counts(files))
-    except BaseException:
-        store.close()
-        raise
-    return BulkLoad(store, seconds)
+            driver.execute_query(catalog.query("bulk_audit_sources"))
+            counts = _check_counts(store, expected_counts(files))
+    return BulkLoad(counts, seconds)
 
 
 @contextmanager
@@ -258,12 +291,13 @@ def _refuse_skipped_rows(report: Path) -> None:
         raise StageFailed(f"neo4j-admin skipped {len(lines)} row(s), see {report}; first: {lines[0]}")
 
 
-def _check_counts(store: Neo4jStore, expected: dict[str, int]) -> None:
+def _check_counts(store: Neo4jStore, expected: dict[str, int]) -> dict[str, int]:
     found = store.counts()
     wrong = {k: (found.get(k), n) for k, n in expected.items() if found.get(k) != n}
     if wrong:
         detail = ", ".join(f"{k}: {got} (expected {want})" for k, (got, want) in sorted(wrong.items()))
         raise StageFailed(f"bulk import left other counts than the files hold: {detail}")
+    return found
 
 
 def _sql_type(table: str, column: str) -> str:

@@ -36,14 +36,19 @@ def bulk_import(
     heap: str = "1g",
     threads: int = 2,
     id_type: str = "string",
+    array_delimiter: str = ";",
 ) -> ImportResult:
     """Replace the ``neo4j`` database with the given CSV files; the server must be stopped. `id_type` is the
-    tool's ``--id-type``: ``integer`` when every ``:ID`` column holds whole numbers (faster to map than strings)."""
+    tool's ``--id-type``: ``integer`` when every ``:ID`` column holds whole numbers (faster to map than strings);
+    `array_delimiter` the one character between the elements of a list value (``name:string[]`` columns)."""
     pid = running_pid(settings)
     if pid is not None:
         raise Conflict(f"Neo4j (pid {pid}) is running; stop it before a bulk import into {settings.home}")
     report = settings.logs_dir / "import.report"
-    args = import_arguments(nodes, relationships, report, threads) + [f"--id-type={id_type}"]
+    if len(array_delimiter) != 1:
+        raise ValueError(f"array_delimiter must be one character, not {array_delimiter!r}")
+    args = import_arguments(nodes, relationships, report, threads) + [
+        f"--id-type={id_type}", f"--array-delimiter=U+{ord(array_delimiter):04X}"]
     command = jvm.admin_command(java_executable(), settings, args, heap=heap)
     result = subprocess.run(command, env=jvm.admin_environment(settings), capture_output=True, text=True, check=False)
     output = (result.stdout + result.stderr).strip()

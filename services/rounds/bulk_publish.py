@@ -2,7 +2,8 @@
 
 The round's working database (``OUT/state/round.duckdb``, opened read-only) is turned into import CSVs by DuckDB
 SQL (:mod:`graph.neo4j_bulk`), the local server is stopped, the tool replaces its ``neo4j`` database, the server is
-started again, the schema applied, the counts checked and the round's audit events chained on — the same graph
+started again, the schema applied and the counts checked. The round's audit events are chained (from an empty
+trail: the database is replaced) before the CSVs are written and imported with the rest — the same graph
 ``round run --neo4j`` builds through ``UNWIND`` transactions, in a fraction of the time. Later rounds are merged
 incrementally by ``round run --neo4j``.
 """
@@ -19,6 +20,7 @@ import duckdb
 
 from graph import neo4j_bulk
 from graph.neo4j_local.settings import LocalNeo4jSettings
+from services.deathcheck.audit import chain_round_events, read_round_events
 from services.errors import InvalidInput
 from services.rounds.export_queries import EXPORT_QUERIES
 from services.rounds.pipeline import DB_NAME, STATE_DIR
@@ -32,7 +34,7 @@ IMPORT_FOLDER = "neo4j-import"  # under OUT/state; removed after a successful lo
 class BulkPublished:
     round_id: str
     counts: dict[str, int]  # nodes per label, relationships per type, as GraphStore.counts()
-    seconds: dict[str, float]  # per phase: csv, stop, import, start, schema, verify, audit
+    seconds: dict[str, float]  # per phase: csv, stop, import, start, schema, verify
 
 
 def bulk_publish_round_dir(settings: LocalNeo4jSettings, out_dir: Path, *, overwrite: bool = False,
@@ -46,21 +48,18 @@ def bulk_publish_round_dir(settings: LocalNeo4jSettings, out_dir: Path, *, overw
     con = duckdb.connect(str(database), read_only=True)
     try:
         with neo4j_bulk.timed(seconds, "csv"):
+            events = read_round_events(con)
+            audit = chain_round_events(events, head=None) if events else []
             neo4j_bulk.create_export_views(con, EXPORT_QUERIES)
-            files = neo4j_bulk.write_import_files(con, round_id, as_of, out_dir / STATE_DIR / IMPORT_FOLDER)
-        load = neo4j_bulk.import_round(settings, files)
-        seconds.update(load.seconds)
-        try:
-            with neo4j_bulk.timed(seconds, "audit"):
-                _append_audit(con, load.store)
-            counts = load.store.counts()
-        finally:
-            load.store.close()
+            files = neo4j_bulk.write_import_files(con, round_id, as_of, out_dir / STATE_DIR / IMPORT_FOLDER,
+                                                  audit=audit)
     finally:
         con.close()
+    load = neo4j_bulk.import_round(settings, files)
+    seconds.update(load.seconds)
     if not keep_files:
         neo4j_bulk.remove_files(files)
-    return BulkPublished(round_id, counts, seconds)
+    return BulkPublished(round_id, load.counts, seconds)
 
 
 def _finished_round_db(out_dir: Path) -> Path:
@@ -87,9 +86,3 @@ def _round_identity(out_dir: Path) -> tuple[str, date]:
     except (OSError, ValueError, KeyError) as exc:
         raise InvalidInput(f"cannot read round_id and as_of from {out_dir / 'report.json'}: {exc}",
                            field="out_dir") from exc
-
-
-def _append_audit(con: duckdb.DuckDBPyConnection, store) -> None:
-    from services.deathcheck.audit import append_round_events
-
-    append_round_events(con, store)

@@ -13,6 +13,7 @@ import pytest
 from graph import neo4j_bulk
 from graph.exports import schema
 from graph.store import RoundExport
+from services.deathcheck.audit import chain_entry
 
 
 def _table(name: str, rows: list[dict]) -> pa.Table:
@@ -50,7 +51,16 @@ def files(tmp_path: Path) -> neo4j_bulk.ImportFiles:
     con = duckdb.connect()
     neo4j_bulk.register_export(con, export)
     published = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
-    return neo4j_bulk.write_import_files(con, export.round_id, export.as_of, tmp_path, published_at=published)
+    return neo4j_bulk.write_import_files(con, export.round_id, export.as_of, tmp_path, published_at=published,
+                                         audit=_audit(published))
+
+
+def _audit(at: datetime) -> list:
+    flagged = chain_entry(None, actor="deathcheck", action="flag_raised", at=at, person_id="P2", subject="F1",
+                          sources=("police", "bus card"), before={}, after={"flag": "F1", "note": 'a "quoted", text'})
+    closed = chain_entry(flagged, actor="round", action="round_audited", at=at, person_id="round:2021-10",
+                         subject="round:2021-10", sources=(), before={}, after={"events": 1})
+    return [flagged, closed]
 
 
 def _rows(files: neo4j_bulk.ImportFiles, name: str) -> list[dict[str, str]]:
@@ -120,4 +130,16 @@ def test_values_are_typed_as_the_unwind_publish_sends_them(files):
 def test_rows_per_file_are_the_expected_counts(files):
     expected = neo4j_bulk.expected_counts(files)
     assert expected["Pensioner"] == 2 and expected["VERDICT"] == 2 and expected["OBSERVED_ON"] == 2
-    assert expected["AuditEntry"] == 0 and expected["Round"] == 1
+    assert expected["AuditEntry"] == 2 and expected["ABOUT"] == 1 and expected["Round"] == 1
+
+
+def test_audit_entries_are_nodes_about_known_people(files):
+    entries = _audit(datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc))
+    stored = sorted(_rows(files, "AuditEntry"), key=lambda r: int(r["seq:long"]))
+    assert [(r["seq:long"], r["hash"], r["prev_hash"]) for r in stored] == [
+        (str(e.seq), e.hash, e.prev_hash) for e in entries]
+    assert stored[0]["sources:string[]"] == "police\x1fbus card" and stored[1]["sources:string[]"] == ""
+    assert stored[0]["after"] == '{"flag": "F1", "note": "a \\"quoted\\", text"}'  # canonical JSON, as append_audit
+    assert stored[0]["at"] == "2026-11-28T10:00:00+00:00"
+    audit = {r[":ID(Audit)"]: r["seq:long"] for r in stored}
+    assert _ends(files, "ABOUT", audit, _keys(files, "person_id", "Pensioner")) == [("1", "P2")]  # not the round
