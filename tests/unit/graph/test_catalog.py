@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from graph import catalog
+from graph.store import NODE_LABELS, RELATIONSHIP_TYPES
 
 REPO = Path(__file__).resolve().parents[3]
 CYPHER_IN_A_STRING = re.compile(
@@ -47,6 +48,14 @@ def test_schema_statements_are_idempotent_and_cover_the_keys():
                        ("Event", "key"), ("DeathRecord", "key"), ("Flag", "flag_id"), ("Round", "round_id"),
                        ("AuditEntry", "seq")]:
         assert re.search(rf"FOR \(n:{label}\) REQUIRE n\.{key} IS UNIQUE", text), label
+
+
+def test_the_count_queries_name_every_label_and_type_of_the_model():
+    """They answer from the count store only for names written out, so they must follow graph.store's lists."""
+    assert re.findall(r"MATCH \(n:(\w+)\) RETURN '(\w+)'", catalog.query("count_nodes")) == [
+        (label, label) for label in NODE_LABELS]
+    assert re.findall(r"MATCH \(\)-\[r:(\w+)\]->\(\) RETURN '(\w+)'", catalog.query("count_relationships")) == [
+        (kind, kind) for kind in RELATIONSHIP_TYPES]
 
 
 def test_no_cypher_in_python_outside_the_catalog():
