@@ -112,8 +112,16 @@ class Neo4jStore(GraphStore):
     # -- schema and publishing ------------------------------------------------------------------------------
 
     def apply_schema(self) -> None:
-        for statement in catalog.schema_statements():
-            self._write(lambda tx, s=statement: tx.run(s).consume())
+        """The plain indexes first, all in one transaction: the server populates them in the background, one job
+        for all of them; then the constraints, one a transaction, each populating and checking its own index while
+        that job runs. On a bulk-imported 1M graph: 41 s, against 56 s for one statement after the other in the
+        file's order (docs/benchmarks.md)."""
+        statements = catalog.schema_statements()
+        indexes = [s for s in statements if not s.startswith("CREATE CONSTRAINT")]
+        self._write(lambda tx: [tx.run(s).consume() for s in indexes])
+        for statement in statements:
+            if statement not in indexes:
+                self._write(lambda tx, s=statement: tx.run(s).consume())
 
     def await_indexes(self, timeout_seconds: int = 1800) -> None:
         """Block until every index and constraint is online (populating them after a bulk import takes a while)."""
