@@ -43,6 +43,11 @@ def schema_statements() -> tuple[str, ...]:
     return tuple(s.strip() for s in text.split(";") if s.strip())
 
 
+def is_constraint(statement: str) -> bool:
+    """Whether a schema statement creates a constraint (the others create plain indexes)."""
+    return statement.split(maxsplit=2)[1].upper() == "CONSTRAINT"
+
+
 def _strip_comments(text: str) -> str:
     lines = (line for line in text.splitlines() if not line.lstrip().startswith("//"))
     return "\n".join(lines).strip()

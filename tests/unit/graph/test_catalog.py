@@ -50,6 +50,12 @@ def test_schema_statements_are_idempotent_and_cover_the_keys():
         assert re.search(rf"FOR \(n:{label}\) REQUIRE n\.{key} IS UNIQUE", text), label
 
 
+def test_constraints_are_told_from_plain_indexes():
+    statements = catalog.schema_statements()
+    assert sum(map(catalog.is_constraint, statements)) == 9 and not all(map(catalog.is_constraint, statements))
+    assert all(("REQUIRE" in s) == catalog.is_constraint(s) for s in statements)
+
+
 def test_the_count_queries_name_every_label_and_type_of_the_model():
     """They answer from the count store only for names written out, so they must follow graph.store's lists."""
     assert re.findall(r"MATCH \(n:(\w+)\) RETURN '(\w+)'", catalog.query("count_nodes")) == [
