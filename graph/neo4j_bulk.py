@@ -31,7 +31,7 @@ import shutil
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -143,8 +143,8 @@ RELATIONSHIP_SQL: dict[str, str] = {
         FROM bulk_audit a JOIN bulk_pensioners p USING (person_id)""",
 }
 
-_AUDIT_SCHEMA = pa.schema([("seq", pa.int64()), *((name, pa.string()) for name in (
-    "at", "actor", "action", "person_id", "subject", "sources", "before", "after", "prev_hash", "hash"))])
+# AuditEntry's fields as rows.audit_row stores them: text but for seq (the sources joined, see _register_audit)
+_AUDIT_SCHEMA = pa.schema([(f.name, pa.int64() if f.name == "seq" else pa.string()) for f in fields(AuditEntry)])
 
 
 @dataclass(frozen=True)
