@@ -29,6 +29,16 @@ CHANNEL_COLUMNS = SOURCE_COLUMNS + ("person_id", "passed")
 # Optional tables of settings a round file may carry; their contents are validated by the settings loader.
 SETTINGS_TABLES = ("linkage", "liveness", "deathcheck", "resources")
 
+# The file formats a round reads, by how the file's name ends (checked longest first).
+FORMATS = {".csv.gz": "csv.gz", ".tsv.gz": "csv.gz", ".txt.gz": "csv.gz", ".parquet": "parquet",
+           ".xlsx": "xlsx", ".csv": "csv", ".tsv": "csv", ".txt": "csv"}
+
+
+def file_format(path: Path) -> str | None:
+    """`csv`, `csv.gz`, `parquet` or `xlsx` by the file's name; None for a name no reader knows."""
+    name = path.name.lower()
+    return next((kind for ending, kind in FORMATS.items() if name.endswith(ending)), None)
+
 
 @dataclass(frozen=True)
 class FileSpec:
@@ -39,6 +49,7 @@ class FileSpec:
     path: Path
     encoding: str = "utf-8"
     columns: dict[str, str] = field(default_factory=dict)  # canonical name -> column name in the file
+    sheet: str | None = None  # the .xlsx sheet to read; None reads the first
 
     @property
     def canonical_columns(self) -> tuple[str, ...]:
@@ -132,17 +143,28 @@ def _source(entry: dict[str, Any], index: int, base: Path, path: Path) -> FileSp
 
 def _file_spec(entry: dict[str, Any], name: str, kind: str, base: Path, path: Path) -> FileSpec:
     where = "[registry]" if kind == "registry" else f"source '{name}'"
-    unknown_keys = sorted(set(entry) - {"name", "kind", "file", "encoding", "columns"})
+    unknown_keys = sorted(set(entry) - {"name", "kind", "file", "encoding", "columns", "sheet"})
     if unknown_keys:
         raise RoundFileError(f"{path}: {where} has unknown key(s) {unknown_keys}")
     file = base / _required_str(entry, "file", where, path)
     if not file.is_file():
         raise RoundFileError(f"{path}: {where} file not found: {file}")
-    if file.suffix.lower() not in (".csv", ".parquet", ".txt", ".tsv"):
-        raise RoundFileError(f"{path}: {where} file {file.name} is neither CSV nor Parquet")
+    if file_format(file) is None:
+        raise RoundFileError(f"{path}: {where} file {file.name} is not a format the round reads; name it "
+                             f"{', '.join(sorted(FORMATS))}")
     encoding = _encoding(entry.get("encoding", "utf-8"), where, path)
     columns = _columns(entry.get("columns", {}), kind, where, path)
-    return FileSpec(name, kind, file, encoding, columns)
+    return FileSpec(name, kind, file, encoding, columns, _sheet(entry.get("sheet"), file, where, path))
+
+
+def _sheet(value: Any, file: Path, where: str, path: Path) -> str | None:
+    if value is None:
+        return None
+    if file_format(file) != "xlsx":
+        raise RoundFileError(f"{path}: {where} names a sheet, but {file.name} is not an .xlsx workbook")
+    if not isinstance(value, str) or not value.strip():
+        raise RoundFileError(f"{path}: {where} sheet must be a sheet's name (a non-empty string)")
+    return value
 
 
 def _encoding(value: Any, where: str, path: Path) -> str:
