@@ -5,6 +5,7 @@ from datetime import date
 from pathlib import Path
 
 from synthetic.province import generate
+from synthetic.shapes import SHAPES
 
 
 def _as_of(text: str) -> date:
@@ -28,12 +29,15 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=1, help="same seed, same bytes")
     parser.add_argument("--as-of", type=_as_of, required=True, help="reference date of the round, YYYY-MM-DD")
     parser.add_argument("--out", type=Path, required=True, help="directory to write (created if missing)")
+    parser.add_argument("--file-shapes", choices=SHAPES, default="plain",
+                        help="plain: each source as its recipe says; messy: unused columns named like working "
+                             "columns or each other, shuffled order, BOM, a .csv.gz and an .xlsx source")
     parser.set_defaults(handler=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    summary = generate(args.pensioners, args.seed, args.as_of, args.out)
+    summary = generate(args.pensioners, args.seed, args.as_of, args.out, shape=args.file_shapes)
     print("\n".join(summary.lines()))
     return 0
 

@@ -5,6 +5,7 @@ resulting string array, so no Python code runs per row.
 """
 
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -34,11 +35,17 @@ def csv_body(table: pa.Table, newline: str) -> bytes:
 def write_csv(table: pa.Table, path: Path, encoding: str = "utf-8", newline: str = "\n") -> None:
     """Header plus rows; values quoted only when needed; nulls written as empty fields."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    header = ",".join(table.column_names) + newline
     with open(path, "wb") as out:
-        out.write(_encode(header.encode("utf-8"), encoding))
-        for start in range(0, table.num_rows, CHUNK_ROWS):
-            out.write(_encode(csv_body(table.slice(start, CHUNK_ROWS), newline), encoding))
+        write_csv_to(table, out, encoding, newline)
+
+
+def write_csv_to(table: pa.Table, out: BinaryIO, encoding: str = "utf-8", newline: str = "\n",
+                 bom: bool = False) -> None:
+    """write_csv into an open binary stream; `bom` starts it with a byte-order mark."""
+    header = ",".join(_quoted(pa.array(table.column_names, pa.string())).to_pylist()) + newline
+    out.write(_encode(("\ufeff" if bom else "").encode("utf-8") + header.encode("utf-8"), encoding))
+    for start in range(0, table.num_rows, CHUNK_ROWS):
+        out.write(_encode(csv_body(table.slice(start, CHUNK_ROWS), newline), encoding))
 
 
 def _encode(utf8: bytes, encoding: str) -> bytes:

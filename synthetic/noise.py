@@ -107,7 +107,8 @@ def malformed_kinds(rng: np.random.Generator, n: int, has_id: bool, native_time:
     allowed = [k for k, name in enumerate(MALFORMED_KINDS)
                if not (name == "bad_check_digit" and not has_id) and not (name == "impossible_date" and native_time)]
     kind = np.where(rng.random(n) < share, np.asarray(allowed)[rng.integers(0, len(allowed), n)], -1)
-    kind[0] = -1 if kind[0] == MALFORMED_KINDS.index("duplicate_record_id") else kind[0]
+    if n and kind[0] == MALFORMED_KINDS.index("duplicate_record_id"):  # the first row has nothing to repeat
+        kind[0] = -1
     return kind
 
 

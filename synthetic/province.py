@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthetic import channels, deaths, evidence, files, registry, rings, truth
+from synthetic import channels, deaths, evidence, files, registry, rings, shapes, truth
 from synthetic.events import Draws
 from synthetic.population import draw_people
 from synthetic.render import render
@@ -40,8 +40,10 @@ def _stream(seed: int, label: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(label.encode())])
 
 
-def generate(pensioners: int, seed: int, as_of: date, out: Path) -> Summary:
-    """Write a round directory (round.toml, registry, sources) and its truth/ into ``out``."""
+def generate(pensioners: int, seed: int, as_of: date, out: Path, shape: str = "plain") -> Summary:
+    """Write a round directory (round.toml, registry, sources) and its truth/ into ``out``.
+
+    `shape` is how the files are written (synthetic.shapes.SHAPES): the records are the same either way."""
     started = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -52,22 +54,21 @@ def generate(pensioners: int, seed: int, as_of: date, out: Path) -> Summary:
     ids = registry.person_ids(_stream(seed, "person_ids"), people)
     phone, card = rings.registry_overrides(people, ring_set)
     reg = registry.build_registry(_stream(seed, "registry"), people, ids, phone, card, day)
-    files.write_csv(reg.table, out / "registry.csv")
+    files.write_csv(shapes.with_unused_columns(_stream(seed, "shape:registry"), reg.table, shape), out / "registry.csv")
     segment = evidence.draw_segments(_stream(seed, "segments"), people.age)
     draws = _all_draws(seed, people, died, ring_set, segment, day)
     ledger = truth.Ledger(people, out)
     rows = {}
-    for spec in SPECS:
+    specs = tuple(shapes.shaped(spec, shape) for spec in SPECS)
+    for spec in specs:
         table, source_truth = render(_stream(seed, "render:" + spec.name), spec, draws.pop(spec.name), people, ids)
-        if spec.fmt == "parquet":
-            files.write_parquet(table, out / spec.file)
-        else:
-            files.write_csv(table, out / spec.file, spec.encoding, spec.newline)
-        ledger.add(spec.kind, spec.name, source_truth)
         rows[spec.name] = table.num_rows
+        table = shapes.with_unused_columns(_stream(seed, "shape:" + spec.name), table, shape)
+        shapes.write_source(table, out / spec.file, spec, shape)
+        ledger.add(spec.kind, spec.name, source_truth)
     truth.write_persons(out, ledger, people, died, ring_set, segment, ids, reg.legacy_id, day)
     truth.write_rings(out, ring_set, ids, died.date)
-    round_file = write_round_toml(out, as_of, SPECS)
+    round_file = write_round_toml(out, as_of, specs)
     window = day - np.timedelta64(365, "D")
     in_window = int((died.date[:pensioners] >= window).sum())
     return Summary(out, round_file, pensioners, in_window, rows, time.perf_counter() - started)

@@ -3,6 +3,7 @@
 from datetime import date
 from pathlib import Path
 
+from synthetic.shapes import XLSX_SHEET
 from synthetic.sources import SourceSpec
 
 
@@ -25,6 +26,8 @@ def round_toml(as_of: date, specs: tuple[SourceSpec, ...]) -> str:
                   f"file = {_toml_str(spec.file)}"]
         if spec.encoding != "utf-8":
             lines.append(f"encoding = {_toml_str(spec.encoding)}")
+        if spec.layout == "xlsx":
+            lines.append(f"sheet = {_toml_str(XLSX_SHEET)}")
         renames = spec.renames()
         if renames:
             lines.append("[sources.columns]")

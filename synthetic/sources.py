@@ -21,10 +21,11 @@ class SourceSpec:
     id_missing: float = 0.01          # share of rows with no ID number
     name_variants: float = 0.03       # share of rows with a homophone or traditional name
     native_time: bool = False         # parquet: occurred_at as a timestamp column
+    layout: str = "csv"               # how a csv-format source is stored: csv | csv.gz | xlsx (synthetic.shapes)
 
     @property
     def file(self) -> str:
-        return f"{self.folder}/{self.name}.{'parquet' if self.fmt == 'parquet' else 'csv'}"
+        return f"{self.folder}/{self.name}.{'parquet' if self.fmt == 'parquet' else self.layout}"
 
     @property
     def newline(self) -> str:

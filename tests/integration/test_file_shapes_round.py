@@ -150,3 +150,21 @@ def test_any_layout_links_as_the_plain_files(plain, tmp_path_factory, data):
     got = _run(work / "round", work / "out")
     assert got == expected
     shutil.rmtree(work)
+
+
+def test_a_messy_province_runs_as_the_plain_one(tmp_path):
+    """The generator's messy shape (unused `line`, `rid`, twice `备注`, a nameless column, shuffled, BOM, a .csv.gz
+    and an .xlsx source) gives the same outputs as the plain shape of the same seed, through the whole round."""
+    from datetime import date
+
+    from clients.rounds import run_round_files
+
+    outputs = {}
+    for shape in ("plain", "messy"):
+        generate(pensioners=300, seed=9, as_of=date(2021, 10, 31), out=tmp_path / shape, shape=shape)
+        run_round_files(tmp_path / shape / "round.toml", tmp_path / f"out-{shape}", store=None, neo4j_uri=None)
+        outputs[shape] = {name: (tmp_path / f"out-{shape}" / name).read_bytes()
+                          for name in ("links.csv", "rejects.csv", "verdicts.csv", "flags.csv", "notices.csv")}
+    assert {p.suffix for p in (tmp_path / "messy").rglob("*.*")} >= {".xlsx", ".gz", ".parquet", ".csv"}
+    assert outputs["messy"] == outputs["plain"]
+    assert outputs["plain"]["links.csv"].count(b"\n") > 1000

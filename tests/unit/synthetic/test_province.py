@@ -145,3 +145,12 @@ def test_messy_and_malformed_rows_are_labelled(small_round):
     assert all(link["person_id"] == "" for link in malformed if link["malformed_kind"] == "garbage")
     assert any("name_homophone" in link["noise"] for link in links)
     assert any("id_fullwidth" in link["noise"] for link in links)
+
+
+def test_the_messy_shape_is_reproducible_and_keeps_the_records(tmp_path):
+    from synthetic.shapes import XLSX_SHEET
+
+    first, second = (generate(60, 4, date(2021, 10, 31), tmp_path / name, shape="messy") for name in ("a", "b"))
+    assert _digests(first.out) == _digests(second.out)
+    assert first.rows == generate(60, 4, date(2021, 10, 31), tmp_path / "plain").rows
+    assert f'sheet = "{XLSX_SHEET}"' in (first.out / "round.toml").read_text(encoding="utf-8")
