@@ -1,6 +1,6 @@
 """Time publishing a finished round into a fresh embedded store, per step, with peak RSS.
 
-    python benchmarks/embedded_round_publish_bench.py OUT/state/round.duckdb /tmp/graph.duckdb [--republish]
+    python benchmarks/embedded_round_publish_bench.py OUT/state/round.duckdb GRAPH.duckdb [--republish]
         [--round-memory 4GB] [--store-memory 2GB]
 
 The round database is opened read-only; `--round-memory` bounds it as the round pipeline does (its

@@ -1,6 +1,6 @@
 """Publishing a whole round to Neo4j: bulk import (`silentcert neo4j import`) against UNWIND (`round run --neo4j`).
 
-    python benchmarks/neo4j_publish_bench.py --pensioners 1000000 [--seed 7] [--cache /tmp/neo4j-publish-bench]
+    python benchmarks/neo4j_publish_bench.py --pensioners 1000000 [--seed 7] [--cache DIR]
     python benchmarks/neo4j_publish_bench.py --pensioners 50000 --unwind      # also time UNWIND on the same round
 
 The round (generated and run on the embedded store) is cached as CACHE/gen-N-sSEED and CACHE/out-N-sSEED;

@@ -1,6 +1,6 @@
 """Whole-round benchmark: generate a synthetic province (cached), run `silentcert round run`, time it per stage.
 
-    python benchmarks/round_bench.py --pensioners 200000 [--seed 7] [--cache /tmp/silentcert-bench] [--quality]
+    python benchmarks/round_bench.py --pensioners 200000 [--seed 7] [--cache DIR] [--quality]
 
 The round directory is cached as CACHE/gen-N-sSEED (generated once; the generation time is printed when it runs).
 The round runs as a child process into a fresh CACHE/out-N-sSEED; its wall time and peak RSS come from

@@ -1,9 +1,9 @@
 """Concurrent single lookups answered together: one query for the lookups that arrive while others run.
 
 GetLiveness asks for one person per call, and with many concurrent callers each call paid a query's fixed costs
-alone: a round trip, a transaction, the driver's and the server's work per statement. Measured on the 1M graph
-(one thread, 3,000 lookups): a query per lookup cost 0.40 ms of driver Python and 0.59 ms of Neo4j CPU a lookup;
-ten lookups in one ``UNWIND`` query cost 0.08 and 0.14-0.19 ms a lookup.
+alone: a round trip, a transaction, the driver's and the server's work per statement. Lookups that share one
+``UNWIND`` query pay those costs once between them (calls/s and CPU a call: docs/benchmarks.md, "GetLiveness
+over gRPC").
 
 Batching is natural, with no timer: a call that finds fewer than ``max_in_flight`` batches running runs at once
 (alone, when nothing else waits), so a lone caller waits for nothing. Calls arriving while the slots are busy

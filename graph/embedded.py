@@ -70,8 +70,8 @@ CREATE TABLE IF NOT EXISTS audit (
 
 # The lookup indexes, by table. A publish into an empty table drops its indexes first and builds them after the
 # commit: DuckDB adds each inserted row to an index at commit, on one core, while CREATE INDEX over the committed
-# table builds it in parallel (1M round: commit 32 s -> 2 s, plus 11 s of index builds). The drop has to be
-# committed before the rows go in: dropped inside the publish's transaction, the commit still took 34 s.
+# table builds it in parallel (docs/benchmarks.md, "Embedded publish"). The drop has to be committed before the
+# rows go in: dropped inside the publish's transaction, the commit was as slow as with the indexes kept.
 INDEXES = {
     "pensioner": {"pensioner_id_number": "id_number"},
     "holds": {"holds_person": "person_id", "holds_value": "value"},
@@ -136,9 +136,9 @@ class EmbeddedStore(GraphStore):
         if self.path != ":memory:":
             self._con.execute(f"SET temp_directory = '{self.path}.tmp'")
         self._con.execute("SET preserve_insertion_order = false")
-        # DuckDB's dictionary+FSST string compression made writing a 1M round's 10M events ~2.4x slower; without
-        # it the file is ~1.6x larger (1M round: 2.7 GB) and lookups that scan strings are faster. Rounds too big
-        # for the disk turn it back on (`[resources] compress_strings`).
+        # DuckDB's dictionary+FSST string compression: off by default, since it once made writing the events much
+        # slower (docs/benchmarks.md, "String compression") and lookups that scan strings are faster without it.
+        # Rounds too big for the disk turn it back on (`[resources] compress_strings`).
         if not compress_strings:
             self._con.execute("SET disabled_compression_methods = 'dict_fsst'")
 

@@ -114,8 +114,8 @@ class Neo4jStore(GraphStore):
     def apply_schema(self) -> None:
         """The plain indexes first, all in one transaction: the server populates them in the background, one job
         for all of them; then the constraints, one a transaction, each populating and checking its own index while
-        that job runs. On a bulk-imported 1M graph: 41 s, against 56 s for one statement after the other in the
-        file's order (docs/benchmarks.md)."""
+        that job runs: faster than one statement after the other in the file's order (the schema phase of
+        docs/benchmarks.md, "Neo4j bulk import")."""
         statements = catalog.schema_statements()
         constraints = [s for s in statements if catalog.is_constraint(s)]
 
@@ -276,7 +276,8 @@ class Neo4jStore(GraphStore):
     # -- housekeeping ---------------------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
-        """From the count store (a scan of 40M entities took 7–15 s). The queries name every label and type of
+        """From the count store, not a scan of every node and relationship (the verify phase of
+        docs/benchmarks.md, "Neo4j bulk import"). The queries name every label and type of
         the model, so the server's warning about one not created yet is switched off for them."""
         def read(tx: neo4j.ManagedTransaction) -> list[tuple[str, int]]:
             return [(r["label"], r["n"]) for r in tx.run(catalog.query("count_nodes"))] + [

@@ -28,15 +28,17 @@ class ResourceSettings:
 
     memory_limit: str = "4GB"
     threads: int = 0  # 0: one per core
-    # DuckDB's dict+FSST string compression made writing the round's tables ~2.4x slower (1M round: ~10M evidence
-    # rows); off, the working database is ~2.7x larger on disk but every stage writes and scans faster. Applies to
-    # the embedded graph file that `silentcert round run` opens too.
+    # DuckDB's dict+FSST string compression: off by default, because it once made writing the round's tables much
+    # slower (a later A/B found no difference); on, the files are about a third the size, for rounds short of disk
+    # (see docs/benchmarks.md, "String compression"). Applies to the embedded graph file `round run` opens too.
     compress_strings: bool = False
     # The working database's bound while the graph stores are written: the embedded store's own connection holds
-    # up to 2GB besides, so the process stays near memory_limit (1M round: 6.3 GB peak with 4GB + 2GB).
+    # up to 2GB (its default) besides, so the process stays near memory_limit (peak RSS: docs/benchmarks.md,
+    # "Whole round, embedded store").
     publish_memory_limit: str = "2GB"
     # The embedded graph store's own connection (a second DuckDB) while the round writes it; None: the store's
-    # default (SILENTCERT_GRAPH_MEMORY_LIMIT, else 2GB). 2GB ran out at 8.5M pensioners (grouping ~25M identifiers).
+    # default (SILENTCERT_GRAPH_MEMORY_LIMIT, else 2GB). It has to grow with the province: the default runs out at
+    # millions of pensioners (the settings each size needed: docs/benchmarks.md, "Whole round, embedded store").
     store_memory_limit: str | None = None
 
 

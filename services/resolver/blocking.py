@@ -4,10 +4,10 @@ real-time index), side by side so the two stay twins.
 A rule is either columns joined by ``+`` (both sides equal on each) or one of the named rules below.
 
 Blocks must not grow with the province. A block keyed on a county grows with the county, and its pairs with the
-square of the block: at 8.5M pensioners ``birth_date+county_code``, ``name_pinyin+county_code`` and an ID head
-of region + birth date made 240M of the 248M candidate pairs (1M: 6.5M of 7.1M), and resolve took 34× the 1M
-time for 8.5× the data. The named rules keep a key narrow enough that a block holds a handful of people at any
-size, and a wide key only where a record lacks what a narrow one needs (``gap``):
+square of the block: ``birth_date+county_code``, ``name_pinyin+county_code`` and an ID head of region + birth
+date made nearly all the candidate pairs of a province, and resolve grew far faster than the data (see
+docs/benchmarks.md, "Stage breakdown"). The named rules keep a key narrow enough that a block holds a handful of
+people at any size, and a wide key only where a record lacks what a narrow one needs (``gap``):
 
 - ID parts: one wrong character anywhere in an 18-character ID leaves at least one part intact (head: a typo in
   the last two characters; seq: in the two sequence digits before them; day: in the birth day; tail: in the
@@ -18,8 +18,8 @@ size, and a wide key only where a record lacks what a narrow one needs (``gap``)
 - ``name_county_undated``: name and county, only where one side has no birth date.
 - ``birth_county_unnamed``: birth date and county, only where one side has no name.
 
-Counted at 1M against the generator's truth, these rules pair every record with its true person that the wide
-rules paired (397,109 of 401,342 pending records with a person; the rest no rule of either set reaches).
+Against the generator's truth, these rules pair every record with its true person that the wide rules paired;
+``tests/unit/services/resolver/test_blocking.py`` checks what each rule pairs.
 """
 
 from __future__ import annotations
@@ -93,8 +93,8 @@ def needed_columns(name: str) -> frozenset[str]:
 def splink_rules(name: str) -> list:
     """The Splink blocking rules of a name: one, or for a gap rule one per side lacking the column. Each side's
     condition names one table only, so DuckDB filters that side before the join; one rule with
-    ``l.gap IS NULL OR r.gap IS NULL`` made the join enumerate the whole wide block first (4M pensioners: 99 s of
-    blocking)."""
+    ``l.gap IS NULL OR r.gap IS NULL`` made the join enumerate the whole wide block first (resolve's time:
+    docs/benchmarks.md, "Whole round, embedded store")."""
     found = rule(name)
     if found.gap is None:
         return [block_on(*found.exprs)]

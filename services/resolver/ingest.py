@@ -31,9 +31,9 @@ PASSED_TRUE = ("true", "t", "1", "yes", "y", "pass", "passed", "是", "通过", 
 PASSED_FALSE = ("false", "f", "0", "no", "n", "fail", "failed", "否", "未通过", "失败")
 
 # Source files are staged as text and normalised together until this many rows are staged: one batch holds a 1M
-# round's ~10M records (a value repeated across batches is normalised once per batch: the 200k round in ~5
-# batches took 23.3 CPU-s against 19.0 in one), while a 8.5M round's 90M rows never sit in the database as raw
-# text all at once (they spilled past the disk).
+# round's ~10M records (a value repeated across batches is normalised once per batch, so fewer batches cost
+# less), while a 8.5M round's 90M rows never sit in the database as raw text all at once (they spilled past the
+# disk; see docs/benchmarks.md, "Whole round, embedded store").
 INGEST_BATCH_ROWS = 12_000_000
 
 
@@ -267,8 +267,8 @@ def _ingest_registry(con: duckdb.DuckDBPyConnection) -> None:
 def _find_repeats(con: duckdb.DuckDBPyConnection, key: str) -> None:
     """Temp table `_repeats(<key>, first_line)`: the keys of `_norm` on more than one line, and their first line.
 
-    A grouping rather than a window over every row: almost no key repeats (200k round: normalising the records
-    took 5.2 CPU-s instead of 10.5).
+    A grouping rather than a window over every row: almost no key repeats, and a window partitions every row to
+    find the few that do (ingest's time: docs/benchmarks.md, "Whole round, embedded store").
     """
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _repeats AS

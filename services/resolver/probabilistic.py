@@ -71,8 +71,8 @@ def splink_candidates(
     pending = engine.register(_linkage_arrow(con, "_lk_pending"), "records")
     linker, stats["model"] = _linker(registry, pending, columns, settings, n_registry, n_pending)
     stats["train_seconds"] = round(time.perf_counter() - started, 2)
-    # Chunks of the pending side: at 8.5M pensioners the blocked pairs of all ~13M pending records at once spilled
-    # past 40 GB of disk; a 1M round's 1.6M pending records are one chunk.
+    # Chunks of the pending side: the blocked pairs of all pending records at once outgrow memory and disk at
+    # province size, while a 1M round's stay one chunk (docs/benchmarks.md, "Whole round, embedded store").
     chunks = max(1, math.ceil(n_pending / settings.predict_chunk_records))
     predictions = linker.inference.predict(threshold_match_probability=settings.candidate_floor,
                                            num_chunks_left=1, num_chunks_right=chunks)
@@ -94,7 +94,7 @@ def _linker(registry, pending, columns, settings, n_registry, n_pending) -> tupl
     if settings.model_path is not None:
         document = model.load_model(settings.model_path)
         # Blocking is how this round finds candidates, not a parameter of the model: the round's rules apply (a
-        # model saved before the ID blocking was narrowed would otherwise bring back its 1.8G pairs at 8.5M).
+        # model saved before the ID blocking was narrowed would otherwise bring back its wide blocks).
         reused = {**document["splink"],
                   "blocking_rules_to_generate_predictions": model.blocking_rules(settings.blocking, columns)}
         return Linker([registry, pending], reused), {"source": str(settings.model_path)}

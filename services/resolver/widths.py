@@ -5,7 +5,7 @@ space; this module folds them to ASCII. Python and SQL use the same character li
 folds identically in a gRPC resolve and in a batch ``SELECT``.
 
 The SQL builders avoid DuckDB's ``translate`` and ``trim(s, chars)`` on large alphabets: both rebuild
-their character table for every row (about 20 microseconds a row with 94 characters, measured).
+their character table for every row, at a cost that grows with the alphabet (benchmarks/normalise_bench.py).
 Instead one regular expression with a constant character class decides whether a row needs work,
 and only those rows are rebuilt character by character. Per-row values are bound with
 ``list_transform([expr], lambda x: ...)[1]``, DuckDB's nearest thing to a ``let``.
@@ -43,7 +43,7 @@ def sql_char_class(chars: str, negate: bool = False) -> str:
 def half_width_sql(expr: str) -> str:
     """SQL twin of :func:`to_half_width`.
 
-    DuckDB's ``translate`` rebuilds its table for every row (tens of microseconds with 94 characters),
+    DuckDB's ``translate`` rebuilds its table for every row (see the module docstring),
     so rows are tested with one regular expression and only the few with a full-width character are
     folded, character by character, by code point arithmetic.
     """

@@ -1,7 +1,7 @@
 """SQL over the round working database producing the tables of a RoundExport (graph.store.EXPORT_COLUMNS).
 
-No store depends on row order, so the queries have no ORDER BY: sorting the ~10M evidence rows took ~4 GB of the
-round's memory (1.3 GB unsorted) before a store saw the first row."""
+No store depends on row order, so the queries have no ORDER BY: sorting the ~10M evidence rows held gigabytes of
+the round's memory before a store saw the first row (docs/benchmarks.md, "Embedded publish")."""
 
 EXPORT_QUERIES: dict[str, str] = {
     "pensioners": """

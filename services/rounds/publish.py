@@ -52,8 +52,9 @@ def publish_round(ctx: RoundContext) -> dict[str, Any]:
           ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-chain") as chainer):
         for store in ctx.stores:
             store.apply_schema()
-            # Chaining the audit entries is pure Python (1M round: ~60k entries, ~6 s of one core): done on a
-            # thread while the store writes the round (in DuckDB or Neo4j, without holding the GIL), not after.
+            # Chaining the audit entries is pure Python on one core: done on a thread while the store writes the
+            # round (in DuckDB or Neo4j, without holding the GIL), not after (the publish column of
+            # docs/benchmarks.md, "Whole round, embedded store").
             chained = (chainer.submit(chain_round_events, events, store.last_audit())
                        if events is not None and not appended(store, events) else None)
             written = store.publish_round(export, progress=lambda table, rows: ctx.progress.advance("publish", rows))
