@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from services.rounds.payments import build_payments
+from services.rounds.publish import OUTPUT_FILES, write_csv
 
 AS_OF = date(2021, 12, 31)
 PAYMENT_DAY = 15
@@ -121,3 +122,20 @@ def test_the_payment_day_decides_the_months(con):
     assert _payments(con)["certified_again"] == ("restore", AS_OF, 3, 3600.0)
     build_payments(con, date(2021, 12, 27), 28)  # Dec 28 not yet reached
     assert _payments(con)["certified_again"] == ("restore", date(2021, 12, 27), 2, 2400.0)
+
+
+def test_payments_csv_has_its_header_when_nothing_changed(con, tmp_path):
+    con.execute("DELETE FROM verdicts WHERE status <> 'certified'")
+    build_payments(con, AS_OF, PAYMENT_DAY)
+    assert write_csv(con, OUTPUT_FILES["payments.csv"], tmp_path / "payments.csv") == 0
+    assert (tmp_path / "payments.csv").read_text(encoding="utf-8") == "person_id,action,effective,months,amount\n"
+
+
+def test_payments_csv_dates_and_yuan(con, tmp_path):
+    _previous(con)
+    build_payments(con, AS_OF, PAYMENT_DAY)
+    write_csv(con, OUTPUT_FILES["payments.csv"], tmp_path / "payments.csv")
+    lines = (tmp_path / "payments.csv").read_text(encoding="utf-8").splitlines()
+    assert "certified_again,restore,2021-12-31,3,3600.00" in lines
+    assert "died,stop,2021-09-03,4,12000.00" in lines
+    assert "lapsed,suspend,2021-12-31,0,0.00" in lines
