@@ -32,7 +32,6 @@ import pyarrow as pa
 
 from services.deathcheck.payments import payments_between_sql
 
-ACTIONS = ("suspend", "restore", "stop")
 HELD_STATES = ("suspended", "ended")  # period states under which no pension is paid
 
 #: What the previous round held, as GraphStore.held_periods returns it.
