@@ -106,6 +106,27 @@ UNION ALL SELECT 'ABOUT', count(*) FROM audit JOIN pensioner USING (person_id)
 """
 
 
+# GraphStore.held_periods: the previous round's verdicts in $states, and where each person's run of them began.
+_HELD_PERIODS = """
+WITH previous AS (
+    SELECT round_id, as_of FROM round WHERE round_id <> $round AND as_of < $as_of
+    ORDER BY as_of DESC, round_id DESC LIMIT 1),
+held AS (
+    SELECT v.person_id, v.status, v.period_state FROM verdict v JOIN previous USING (round_id)
+    WHERE list_contains($states, v.period_state)),
+history AS (
+    SELECT v.person_id, r.as_of, list_contains($states, v.period_state) AS in_state
+    FROM verdict v JOIN round r USING (round_id) SEMI JOIN held h USING (person_id)
+    WHERE r.round_id <> $round AND r.as_of <= (SELECT as_of FROM previous)),
+last_other AS (
+    SELECT person_id, max(as_of) FILTER (WHERE NOT in_state) AS as_of FROM history GROUP BY person_id)
+SELECT h.person_id, h.status, h.period_state, min(r.as_of) AS since
+FROM held h JOIN last_other o USING (person_id) JOIN history r USING (person_id)
+WHERE r.in_state AND (o.as_of IS NULL OR r.as_of > o.as_of)
+GROUP BY ALL ORDER BY h.person_id
+"""
+
+
 DEFAULT_MEMORY_LIMIT = "2GB"
 
 
@@ -254,6 +275,11 @@ class EmbeddedStore(GraphStore):
             ORDER BY person_id"""
         with self._con.cursor() as cur:
             return cur.sql(query, params={"round": before_round}).to_arrow_table()
+
+    def held_periods(self, round_id: str, as_of: date, states: Sequence[str]) -> pa.Table:
+        with self._con.cursor() as cur:
+            return cur.sql(_HELD_PERIODS, params={"round": round_id, "as_of": as_of,
+                                                  "states": list(states)}).to_arrow_table()
 
     def flags(self, flt: FlagFilter) -> list[Flag]:
         found = self._rows(

@@ -229,6 +229,19 @@ class Neo4jStore(GraphStore):
             "certified_until": pa.array([rows.native(d) for d in until], pa.date32()),
         })
 
+    def held_periods(self, round_id: str, as_of: date, states: Sequence[str]) -> pa.Table:
+        def read(tx: neo4j.ManagedTransaction) -> list[list[Any]]:
+            return tx.run(catalog.query("held_periods"), round_id=round_id, as_of=as_of,
+                          states=list(states)).values()
+        values = self._read(read)
+        person_ids, statuses, period_states, since = (list(c) for c in zip(*values)) if values else ([],) * 4
+        return pa.table({
+            "person_id": pa.array(person_ids, pa.string()),
+            "status": pa.array(statuses, pa.string()),
+            "period_state": pa.array(period_states, pa.string()),
+            "since": pa.array([rows.native(d) for d in since], pa.date32()),
+        })
+
     # -- flags ----------------------------------------------------------------------------------------------
 
     def flags(self, flt: FlagFilter) -> list[Flag]:

@@ -137,6 +137,14 @@ class GraphStore(ABC):
         period."""
 
     @abstractmethod
+    def held_periods(self, round_id: str, as_of: date, states: Sequence[str]) -> pa.Table:
+        """(person_id, status, period_state, since) of every pensioner whose verdict in the previous round (the
+        latest published with an as_of before `as_of`, `round_id` itself never) left the period in one of `states`.
+        `since` is the as_of of the first round of the person's unbroken run of such verdicts up to it: the round
+        after their latest verdict in another state, or their first round. Verdicts as the rounds published them;
+        reviewers' later changes to the person are not verdicts."""
+
+    @abstractmethod
     def flags(self, flt: FlagFilter) -> list[Flag]:
         """Flags matching the filter, most severe first."""
 

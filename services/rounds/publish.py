@@ -32,14 +32,20 @@ OUTPUT_FILES: dict[str, str] = {
     "flags.csv": "SELECT flag_id, person_id, kind, severity, detail FROM flags ORDER BY flag_id",
     "notices.csv": """
         SELECT person_id, kind, channel, recipient, message FROM notices ORDER BY person_id, kind, channel""",
+    "payments.csv": """
+        SELECT person_id, action, strftime(effective, '%Y-%m-%d') AS effective, months,
+               printf('%.2f', amount) AS amount
+        FROM payments ORDER BY person_id, action""",
 }
 
 
 def publish_round(ctx: RoundContext) -> dict[str, Any]:
     from services.liveness.notices import build_notices
+    from services.rounds.payments import build_payments
     from services.rounds.report import write_report
 
     build_notices(ctx.con, ctx.spec.as_of, ctx.spec.round_id, ctx.settings.liveness)
+    build_payments(ctx.con, ctx.spec.as_of, ctx.settings.deathcheck.payment_day)
     stats: dict[str, Any] = {}
     for name, query in OUTPUT_FILES.items():
         stats[name.removesuffix(".csv")] = write_csv(ctx.con, query, ctx.out_dir / name)

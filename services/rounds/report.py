@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from services.rounds.payments import payment_totals
 from services.rounds.roundfile import RoundSpec
 
 # name -> query; each returns rows of (label, value[, value...]) in display order
@@ -61,6 +62,7 @@ def compute_report(con: duckdb.DuckDBPyConnection, spec: RoundSpec) -> dict[str,
         "previous": _previous(con),
         "overpayment_total": round(sum(row[2] or 0 for row in figures["flags"]), 2),
         "weak_evidence": _weak_evidence(con),
+        "payments": _payments(con),
         "figures": figures,
     }
 
@@ -77,6 +79,26 @@ def _weak_evidence(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
         return None
     return {"threshold_log_odds": stats["weak_threshold_log_odds"],
             "highest_log_odds": stats["weak_highest_log_odds"], "can_certify": stats["weak_can_certify"]}
+
+
+def _payments(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    """The money of payments.csv (services.rounds.payments.payment_totals); None before the table exists."""
+    return payment_totals(con) if _has_table(con, "payments") else None
+
+
+def _payments_table(payments: dict[str, Any] | None) -> str:
+    """Suspended, restored (arrears paid), stopped (overpayment to recover), and held after the round."""
+    if payments is None:
+        return "<p class=muted>not computed</p>"
+    rows = [[label, payments[key]["people"], payments[key][unit], what]
+            for key, unit, label, what in _PAYMENT_ROWS]
+    return _table(["payments", "people", "¥", "of"], rows)
+
+
+_PAYMENT_ROWS = (("suspended", "monthly_yuan", "suspended this round", "monthly pensions"),
+                 ("restored", "arrears_yuan", "restored this round", "arrears paid"),
+                 ("stopped", "overpayment_yuan", "stopped at death", "overpayment to recover"),
+                 ("held", "monthly_yuan", "held after the round", "monthly pensions"))
 
 
 def _previous(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -141,6 +163,7 @@ def render_html(report: dict[str, Any]) -> str:
         ("Period states", _bars(f["period_states"])),
         ("Certification rate by county", _county_grid(f["counties"])),
         ("Notices by kind and channel", _bars(f["notices"])),
+        ("Payments", _payments_table(report.get("payments"))),
         ("Flags by kind and severity", _table(["kind / severity", "flags", "overpayment ¥"], f["flags"])),
         ("Linkage per source", _table(["source", "linked", "review band", "unlinked", "rejected", "input rows"],
                                       f["link_rate"])),

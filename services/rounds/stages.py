@@ -50,8 +50,13 @@ def deathcheck(ctx: RoundContext) -> dict[str, Any]:
 
 
 def publish(ctx: RoundContext) -> dict[str, Any]:
+    from services.rounds.payments import HELD_STATES, PREVIOUS_HELD
     from services.rounds.publish import publish_round
 
+    # Read again by a resumed publish: held_periods leaves out this round's own verdicts, so the answer is the same.
+    _load_previous(ctx, "previous_held",
+                   lambda store: store.held_periods(ctx.spec.round_id, ctx.spec.as_of, HELD_STATES),
+                   schema=PREVIOUS_HELD)
     return publish_round(ctx)
 
 

@@ -31,6 +31,7 @@ OUTPUT_COLUMNS = {
     "rejects.csv": ["source", "record_id", "line", "reason"],
     "flags.csv": ["flag_id", "person_id", "kind", "severity", "detail"],
     "notices.csv": ["person_id", "kind", "channel", "recipient", "message"],
+    "payments.csv": ["person_id", "action", "effective", "months", "amount"],
 }
 
 

@@ -372,6 +372,43 @@ def test_periods_before_a_round_keep_a_check_recorded_after_it(published: GraphS
     ]
 
 
+def _round_with_states(round_id: str, as_of: date, states: list[str]) -> RoundExport:
+    people = _pensioners()
+    people = people.set_column(people.column_names.index("period_state"), "period_state", pa.array(states))
+    return RoundExport(round_id, as_of, people, _identifiers(), _events(), _flags(), _citations())
+
+
+HELD = ("suspended", "ended")
+
+
+def test_held_periods_are_the_previous_rounds_with_where_each_run_began(published: GraphStore):
+    """Payments held (suspended or ended) in the round before, and since which round: a run broken by a round in
+    another state starts again; the round asked about and reviewers' later changes are not history."""
+    assert published.held_periods(ROUND, AS_OF, HELD).num_rows == 0  # nothing before the first round
+    published.publish_round(_round_with_states("2021-11", date(2021, 11, 30), ["suspended", "suspended", "ended"]))
+    published.publish_round(_round_with_states("2021-12", date(2021, 12, 31), ["suspended", "valid", "ended"]))
+    published.publish_round(_round_with_states("2022-01", date(2022, 1, 31), ["suspended", "suspended", "ended"]))
+    p1 = published.person(person_id="P1")
+    published.update_person(Person(**{**p1.__dict__, "period_state": "valid"}))  # not a round's verdict
+
+    def held(round_id: str, as_of: date) -> list[tuple]:
+        table = published.held_periods(round_id, as_of, HELD)
+        assert table.column_names == ["person_id", "status", "period_state", "since"]
+        return [tuple(row.values()) for row in table.to_pylist()]
+
+    assert held("2022-02", date(2022, 2, 28)) == [
+        ("P1", "certified", "suspended", date(2021, 11, 30)),
+        ("P2", "review", "suspended", date(2022, 1, 31)),  # valid in 2021-12: a new run
+        ("P3", "deceased", "ended", AS_OF),
+    ]
+    assert held("2022-01", date(2022, 1, 31)) == [  # run again: its own verdicts are not the previous round's
+        ("P1", "certified", "suspended", date(2021, 11, 30)), ("P3", "deceased", "ended", AS_OF)]
+    assert held("2021-11", date(2021, 11, 30)) == [("P3", "deceased", "ended", AS_OF)]  # P2 was overdue
+    assert held("2021-12", date(2021, 12, 1)) == held("2021-12", date(2021, 12, 31))
+    assert published.held_periods("2022-02", date(2022, 2, 28), ("ended",)).to_pylist() == [
+        {"person_id": "P3", "status": "deceased", "period_state": "ended", "since": AS_OF}]
+
+
 def test_update_person_replaces_the_verdict(published: GraphStore):
     p2 = published.person(person_id="P2")
     published.update_person(Person(**{**p2.__dict__, "status": "certified", "method": "face",
