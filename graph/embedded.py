@@ -132,9 +132,9 @@ class EmbeddedStore(GraphStore):
     def _bound(self, memory_limit: str | None, compress_strings: bool) -> None:
         """Memory of the connection; no statement relies on insertion order (every read says ORDER BY)."""
         if memory_limit:
-            self._con.execute(f"SET memory_limit = '{memory_limit}'")
+            self._con.execute("SET memory_limit = $limit", {"limit": memory_limit})
         if self.path != ":memory:":
-            self._con.execute(f"SET temp_directory = '{self.path}.tmp'")
+            self._con.execute("SET temp_directory = $spill", {"spill": f"{self.path}.tmp"})
         self._con.execute("SET preserve_insertion_order = false")
         # DuckDB's dictionary+FSST string compression made writing a 1M round's 10M events ~2.4x slower; without
         # it the file is ~1.6x larger (1M round: 2.7 GB) and lookups that scan strings are faster. Rounds too big

@@ -12,7 +12,6 @@ from abc import ABC, abstractmethod
 import duckdb
 import pyarrow as pa
 
-from services.resolver.widths import sql_string
 
 
 class LinkageEngine(ABC):
@@ -44,11 +43,11 @@ class DuckDBEngine(LinkageEngine):
 
         self._con = duckdb.connect()
         if temp_directory:  # else DuckDB spills to ./.tmp, wherever the process was started
-            self._con.execute(f"SET temp_directory = {sql_string(temp_directory)}")
+            self._con.execute("SET temp_directory = $spill", {"spill": temp_directory})
         if memory_limit:
-            self._con.execute(f"SET memory_limit = '{memory_limit}'")
+            self._con.execute("SET memory_limit = $limit", {"limit": memory_limit})
         if threads:
-            self._con.execute(f"SET threads = {int(threads)}")
+            self._con.execute("SET threads = $threads", {"threads": int(threads)})
         self._con.execute("SET preserve_insertion_order = false")
         self._api = DuckDBAPI(self._con)
 
