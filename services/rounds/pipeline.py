@@ -200,9 +200,9 @@ _HOW_NOT_WHAT = {"linkage": ("predict_chunk_records",)}
 
 
 def round_fingerprint(spec: RoundSpec) -> str:
-    """A digest of round.toml without the settings of how it runs, and of the size and mtime of every file it
-    names."""
-    doc = tomllib.loads(spec.path.read_text(encoding="utf-8"))
+    """A digest of round.toml (as load_round read it) without the settings of how it runs, and of the size and
+    mtime of every file it names."""
+    doc = tomllib.loads(spec.text.decode("utf-8"))
     doc.pop("resources", None)
     for table, keys in _HOW_NOT_WHAT.items():
         for key in keys:
@@ -214,7 +214,7 @@ def round_fingerprint(spec: RoundSpec) -> str:
 
 def _whole_file_fingerprint(spec: RoundSpec) -> str:
     """The fingerprint of earlier versions: round.toml's bytes, [resources] included."""
-    return _digest(spec.path.read_bytes(), spec)
+    return _digest(spec.text, spec)
 
 
 def _digest(round_file: bytes, spec: RoundSpec) -> str:
