@@ -133,8 +133,10 @@ def _convert(value: Any, hint: Any, where: str, base: Path | None) -> Any:
             return tuple(value)
         if origin is dict:
             return dict(value)
-        if origin is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+        if origin is float:  # a number, never text: some reach SQL
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return float(value)
+            raise TypeError
         if origin is dt.date and isinstance(value, str):
             return dt.date.fromisoformat(value)
         if origin in (int, str, bool) and not isinstance(value, origin):

@@ -76,6 +76,24 @@ def test_sql_in_a_memory_setting_is_refused_and_writes_nothing(layout, key):
     assert not pwned.exists() and not out.exists()
 
 
+# The phone/card-only candidates' probability was spliced into the resolve SQL (twice, on one line: the comment
+# hides the second); a float setting given as text passed as text.
+def identifier_injection(pwned: Path) -> str:
+    return ("1 ELSE 1 END), 'identifier', false FROM observed o JOIN identifiers i USING (kind, value) "
+            "JOIN holders h USING (kind, value) GROUP BY o.rid, i.person_id LIMIT 0; "
+            f"COPY (SELECT 1) TO '{pwned}'; WITH observed AS (SELECT 1 AS rid, 'phone' AS kind, 'v' AS value), "
+            "holders AS (SELECT 'phone' AS kind, 'v' AS value, 1 AS k) SELECT 1, --")
+
+
+def test_sql_in_a_number_setting_is_refused_and_writes_nothing(layout):
+    pwned = layout["base"] / "pwned-identifier.csv"
+    toml = variant(layout, "identifier", f'\n[linkage]\nidentifier_probability = "{identifier_injection(pwned)}"\n')
+    out = layout["base"] / "out-identifier"
+    with pytest.raises(RoundFileError, match=r"\[linkage\] identifier_probability must be of type float"):
+        run_round_files(toml, out, store=None, neo4j_uri=None)
+    assert not pwned.exists() and not out.exists()
+
+
 def test_sql_in_decisive_sources_is_refused_and_writes_nothing(layout):
     pwned = layout["base"] / "pwned-deathcheck.csv"
     toml = variant(layout, "decisive", f'\n[deathcheck]\ndecisive_sources = ["{death_check_injection(pwned)}"]\n')

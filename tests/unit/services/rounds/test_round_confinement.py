@@ -3,7 +3,9 @@ symlink, or change between the check and the run."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import typing
 from pathlib import Path
 
 import duckdb
@@ -154,3 +156,15 @@ def test_a_death_source_that_is_not_a_name_is_refused(layout):
     toml.write_text(ROUND + "\n[deathcheck]\ndecisive_sources = [5]\n", encoding="utf-8")
     with pytest.raises(RoundFileError, match=r"decisive_sources entry '5' names no death source"):
         RoundSettings.of_round(load_round(toml))
+
+
+FLOAT_FIELDS = [(section.name, item.name) for section in dataclasses.fields(RoundSettings)
+                for item in dataclasses.fields(typing.get_type_hints(RoundSettings)[section.name])
+                if typing.get_type_hints(typing.get_type_hints(RoundSettings)[section.name])[item.name] is float]
+
+
+@pytest.mark.parametrize("section, key", FLOAT_FIELDS)
+def test_a_number_setting_given_as_text_is_refused(section, key):
+    """Text where a number belongs is refused, whether or not the dataclass checks the field's range."""
+    with pytest.raises(RoundFileError, match=rf"\[{section}\] {key} must be of type float"):
+        RoundSettings.from_tables({section: {key: "0.5"}})
