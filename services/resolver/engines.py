@@ -34,7 +34,8 @@ class DuckDBEngine(LinkageEngine):
 
     Splink writes many ``__splink__`` work tables; keeping them out of the round file
     means a killed stage leaves nothing behind. ``memory_limit`` and ``threads`` bound the
-    engine on a shared machine.
+    engine on a shared machine. With a ``temp_directory`` the connection may touch no other file:
+    a saved model's comparison levels are SQL, and a round may name a model file.
     """
 
     def __init__(self, *, memory_limit: str | None = "2GB", threads: int | None = None,
@@ -49,6 +50,9 @@ class DuckDBEngine(LinkageEngine):
         if threads:
             self._con.execute("SET threads = $threads", {"threads": int(threads)})
         self._con.execute("SET preserve_insertion_order = false")
+        if temp_directory:
+            self._con.execute("SET allowed_directories = $spill", {"spill": [temp_directory.rstrip("/") + "/"]})
+            self._con.execute("SET enable_external_access = false")
         self._api = DuckDBAPI(self._con)
 
     def db_api(self):

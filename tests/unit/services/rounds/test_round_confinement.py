@@ -168,3 +168,20 @@ def test_a_number_setting_given_as_text_is_refused(section, key):
     """Text where a number belongs is refused, whether or not the dataclass checks the field's range."""
     with pytest.raises(RoundFileError, match=rf"\[{section}\] {key} must be of type float"):
         RoundSettings.from_tables({section: {key: "0.5"}})
+
+
+def test_the_round_splink_engine_touches_only_its_spill_directory(tmp_path):
+    """A model file a round names carries SQL (Splink's comparison levels); its connection cannot reach files."""
+    from services.resolver.engines import DuckDBEngine
+
+    spill = tmp_path / "spill"
+    engine = DuckDBEngine(memory_limit="512MB", temp_directory=str(spill))
+    try:
+        for sql in ("COPY (SELECT 1) TO $p", "SELECT * FROM read_csv($p)"):
+            with pytest.raises(duckdb.PermissionException):
+                engine._con.execute(sql, {"p": str(tmp_path / "outside.csv")})
+        with pytest.raises(duckdb.InvalidInputException):
+            engine._con.execute("SET enable_external_access = true")
+    finally:
+        engine.close()
+    assert not (tmp_path / "outside.csv").exists()
