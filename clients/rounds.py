@@ -98,7 +98,7 @@ def _follow(events, progress: ConsoleProgress):
 def run_round_files(round_file: Path, out: Path, store: Path | None, neo4j_uri: str | None) -> RoundSummary:
     """Load the round file and settings, open the stores, run the round."""
     spec = load_round(round_file)
-    settings = RoundSettings.from_tables(spec.settings, base=spec.path.parent)
+    settings = RoundSettings.of_round(spec)
     store_settings = StoreSettings.from_env(embedded_path=store or out / EMBEDDED_STORE, neo4j_uri=neo4j_uri,
                                             embedded_compress_strings=settings.resources.compress_strings,
                                             embedded_memory_limit=settings.resources.store_memory_limit)

@@ -153,9 +153,9 @@ class EmbeddedStore(GraphStore):
     def _bound(self, memory_limit: str | None, compress_strings: bool) -> None:
         """Memory of the connection; no statement relies on insertion order (every read says ORDER BY)."""
         if memory_limit:
-            self._con.execute(f"SET memory_limit = '{memory_limit}'")
+            self._con.execute("SET memory_limit = $limit", {"limit": memory_limit})
         if self.path != ":memory:":
-            self._con.execute(f"SET temp_directory = '{self.path}.tmp'")
+            self._con.execute("SET temp_directory = $spill", {"spill": f"{self.path}.tmp"})
         self._con.execute("SET preserve_insertion_order = false")
         # DuckDB's dictionary+FSST string compression: off by default, since it once made writing the events much
         # slower (docs/benchmarks.md, "String compression") and lookups that scan strings are faster without it.

@@ -195,7 +195,7 @@ def write_import_files(con: duckdb.DuckDBPyConnection, round_id: str, as_of: dat
     paths: dict[str, list[Path]] = {}
     for name, query in {**NODE_SQL, **RELATIONSHIP_SQL}.items():
         path = folder / f"{name}.csv"
-        rows[name] = con.execute(f"COPY ({query}) TO '{path}' (FORMAT csv, HEADER)").fetchall()[0][0]
+        rows[name] = con.execute(f"COPY ({query}) TO $path (FORMAT csv, HEADER)", {"path": str(path)}).fetchall()[0][0]
         paths[name] = [path]
     return ImportFiles(folder, {k: paths[k] for k in NODE_SQL}, {k: paths[k] for k in RELATIONSHIP_SQL}, rows)
 

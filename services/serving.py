@@ -20,6 +20,7 @@ get `grace_seconds` to finish.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import signal
 import threading
@@ -30,7 +31,7 @@ from typing import Any
 
 from graph.store import GraphStore
 from services.deathcheck import server as deathcheck_server
-from services.errors import InvalidInput
+from services.errors import Forbidden, InvalidInput
 from services.grpc_server import ServerConfig, ServiceBinding, SilentcertServer, build_server
 from services.liveness import server as liveness_server
 from services.resolver import server as resolver_server
@@ -65,6 +66,7 @@ class ServeSettings:
     processes: int = 1  # >1: that many server processes on one port (services.server_processes)
     reuse_port: bool = False
     rounds: RoundRoots | None = None  # None: the current directory under --insecure-dev, else batch rpcs refused
+    spark_master: str = "local[*]"  # where submitted rounds with `[linkage] engine = "spark"` run; not round.toml's
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,8 @@ def start(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engine
                                             grace_seconds=settings.grace_seconds,
                                             period_months=settings.period_months)
     roots = round_roots(settings)
-    bindings = [_binding(name, config, stores, engines, roots) for name in SERVICES if name in settings.services]
+    bindings = [_binding(name, config, stores, engines, roots, settings.spark_master)
+                for name in SERVICES if name in settings.services]
     security = server_security(settings.security)
     try:
         server, port = build_server(ServerConfig(settings.address, settings.max_workers,
@@ -123,14 +126,14 @@ def round_roots(settings: ServeSettings) -> RoundRoots:
 
 
 def _binding(name: str, config: liveness_server.LivenessConfig, stores: Sequence[GraphStore],
-             engines: Engines, roots: RoundRoots) -> ServiceBinding:
+             engines: Engines, roots: RoundRoots, spark_master: str) -> ServiceBinding:
     store = stores[-1]
     if name == "liveness":
         return liveness_server.binding(config, store)
     if name == "deathcheck":
         return deathcheck_server.binding(store)
     return resolver_server.binding(store, engines.resolve_one or exact_id_resolver(store),
-                                   engines.run_round or pipeline_runner(list(stores), roots), roots)
+                                   engines.run_round or pipeline_runner(list(stores), roots, spark_master), roots)
 
 
 def serve(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engines = Engines(),
@@ -173,9 +176,13 @@ def on_signals(handler: Callable[..., Any]) -> Callable[[], None]:
     return restore
 
 
-def pipeline_runner(stores: list[GraphStore], roots: RoundRoots | None = None) -> RunRound:
-    """A RunRound over the round pipeline, publishing into the served stores; with `roots`, path settings of the
-    round file ([linkage] model_path, ...) must lie inside them too (the servicer checks the files it names)."""
+def pipeline_runner(stores: list[GraphStore], roots: RoundRoots | None = None,
+                    spark_master: str = ServeSettings.spark_master) -> RunRound:
+    """A RunRound over the round pipeline, publishing into the served stores.
+
+    round.toml is parsed once, here, and the run uses that parse. With `roots`, every file it names and every path
+    setting ([linkage] model_path, ...) must resolve inside them, checked before any input is opened. A submitted
+    round cannot choose where its registry is shipped: `[linkage] spark_master` is refused, the server's is used."""
 
     def run(round_file: Path, out_dir: Path, emit: Callable[[RoundEvent], None]) -> RoundOutcome:
         from services.rounds.pipeline import run_round
@@ -183,10 +190,15 @@ def pipeline_runner(stores: list[GraphStore], roots: RoundRoots | None = None) -
         from services.rounds.roundfile import load_round
         from services.settings import RoundSettings
 
-        spec = load_round(round_file)
-        settings = RoundSettings.from_tables(spec.settings, base=spec.path.parent)
+        spec = load_round(round_file, roots=roots.readable if roots is not None else None)
+        if "spark_master" in spec.settings.get("linkage", {}):
+            raise Forbidden("round_file: [linkage] spark_master is set by the server (`silentcert serve "
+                            "--spark-master`), not by a submitted round file", field="round_file")
+        settings = RoundSettings.of_round(spec)
         if roots is not None:
             roots.setting_paths(settings, RoundSettings())
+        settings = dataclasses.replace(settings, linkage=dataclasses.replace(settings.linkage,
+                                                                             spark_master=spark_master))
         progress = CallbackProgress(lambda event, stage, done, total, stats: emit(_event(event, stage, done, total,
                                                                                          stats)))
         summary = run_round(spec, out_dir, settings, stores, progress=progress)
@@ -233,6 +245,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--rounds-out", type=Path, default=None, metavar="DIR",
                         help="round outputs may be written and fetched only below DIR (default: the first "
                              "--rounds-root)")
+    parser.add_argument("--spark-master", default=ServeSettings.spark_master, metavar="URL",
+                        help="Spark master for submitted rounds whose [linkage] engine is spark (round files may not "
+                             f"name one; default {ServeSettings.spark_master})")
     _add_security_flags(parser)
     parser.set_defaults(handler=serve_command)
 
@@ -278,7 +293,8 @@ def serve_command(args: argparse.Namespace) -> int:
                              store_path=args.store, neo4j_uri=args.neo4j, grace_seconds=args.grace,
                              security=_security_settings(args), model_path=args.model,
                              registry_db=args.registry_db, max_workers=_positive(args.workers, "workers"),
-                             processes=_positive(args.processes, "processes"), rounds=_rounds_settings(args))
+                             processes=_positive(args.processes, "processes"), rounds=_rounds_settings(args),
+                             spark_master=args.spark_master)
     store_settings = StoreSettings.from_env(embedded_path=settings.store_path, neo4j_uri=settings.neo4j_uri)
     if settings.processes > 1:
         from services.server_processes import serve_processes

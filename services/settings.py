@@ -2,24 +2,41 @@
 
 Each stage owns its settings dataclass (`LinkageSettings`, `LivenessSettings`, `DeathCheckSettings`); a round file
 may override any field in its `[linkage]`, `[liveness]`, `[deathcheck]` or `[resources]` table. Unknown keys and values of the
-wrong type are errors naming the key, not silent defaults.
+wrong type are errors naming the key, not silent defaults. Values that reach DuckDB (memory sizes) are checked
+against a pattern here, and settings naming the round's sources must name one of them: a round file is input from
+whoever submits it, not trusted configuration.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from services.deathcheck.settings import DeathCheckSettings
-from services.errors import RoundFileError
+from services.errors import InvalidInput, RoundFileError
 from services.liveness.settings import LivenessSettings
 from services.resolver.settings import LinkageSettings
 
+if typing.TYPE_CHECKING:
+    from services.rounds.roundfile import RoundSpec
+
 T = TypeVar("T")
+
+# A DuckDB memory size: a positive number and a unit (1000^i or 1024^i), e.g. 4GB, 512MiB, 1.5 GB.
+MEMORY_SIZE = re.compile(r"(?P<number>[0-9]{1,7}(?:\.[0-9]{1,3})?) ?(?:KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def memory_size(value: str, key: str) -> str:
+    """`value` if it is a memory size DuckDB reads (MEMORY_SIZE); InvalidInput naming `key` otherwise."""
+    match = MEMORY_SIZE.fullmatch(value) if isinstance(value, str) else None
+    if match is None or float(match["number"]) <= 0:
+        raise InvalidInput(f"{key} must be a memory size like 4GB or 512MiB, got {str(value)[:40]!r}", field=key)
+    return value
 
 
 @dataclass(frozen=True)
@@ -41,6 +58,14 @@ class ResourceSettings:
     # millions of pensioners (the settings each size needed: docs/benchmarks.md, "Whole round, embedded store").
     store_memory_limit: str | None = None
 
+    def __post_init__(self) -> None:
+        memory_size(self.memory_limit, "memory_limit")
+        memory_size(self.publish_memory_limit, "publish_memory_limit")
+        if self.store_memory_limit is not None:
+            memory_size(self.store_memory_limit, "store_memory_limit")
+        if self.threads < 0:
+            raise InvalidInput(f"threads must be 0 (one per core) or more, got {self.threads}", field="threads")
+
 
 @dataclass(frozen=True)
 class RoundSettings:
@@ -61,6 +86,26 @@ class RoundSettings:
             deathcheck=dataclass_from_table(DeathCheckSettings, tables.get("deathcheck", {}), "deathcheck", base),
         )
 
+    @classmethod
+    def of_round(cls, spec: RoundSpec) -> RoundSettings:
+        """The settings of a parsed round (paths relative to its round.toml), checked against the round itself."""
+        settings = cls.from_tables(spec.settings, base=spec.path.parent)
+        _check_death_sources(spec, settings.deathcheck)
+        return settings
+
+
+def _check_death_sources(spec: RoundSpec, deathcheck: DeathCheckSettings) -> None:
+    """Each entry of `decisive_sources` / `dating_sources` given in the round file names one of its death sources
+    (DeathCheckSettings' rule: the name itself or a prefix before "_"); the default `dating_sources` may name none."""
+    deaths = sorted(s.name for s in spec.sources if s.kind == "death")
+    given = spec.settings.get("deathcheck", {})
+    for key in ("decisive_sources", "dating_sources"):
+        for entry in getattr(deathcheck, key) if key in given else ():
+            if not isinstance(entry, str) or not any(
+                    DeathCheckSettings(decisive_sources=(entry,)).is_decisive(name) for name in deaths):
+                raise RoundFileError(f"{spec.path}: [deathcheck] {key} entry {str(entry)[:60]!r} names no death "
+                                     f"source of this round ({', '.join(deaths) or 'none'})")
+
 
 def dataclass_from_table(cls: type[T], table: dict[str, Any], section: str, base: Path | None = None) -> T:
     """Instantiate dataclass `cls` from a TOML table, converting values to the field types."""
@@ -70,7 +115,12 @@ def dataclass_from_table(cls: type[T], table: dict[str, Any], section: str, base
     if unknown:
         raise RoundFileError(f"[{section}] has unknown key(s) {unknown}; known: {', '.join(sorted(names))}")
     values = {key: _convert(value, hints[key], f"[{section}] {key}", base) for key, value in table.items()}
-    return cls(**values)
+    try:
+        return cls(**values)
+    except InvalidInput as exc:  # a dataclass's own check (a range, a pattern) names the key; say where it is
+        if isinstance(exc, RoundFileError):
+            raise
+        raise RoundFileError(f"[{section}] {exc}") from None
 
 
 def _convert(value: Any, hint: Any, where: str, base: Path | None) -> Any:
@@ -85,8 +135,10 @@ def _convert(value: Any, hint: Any, where: str, base: Path | None) -> Any:
             return tuple(value)
         if origin is dict:
             return dict(value)
-        if origin is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+        if origin is float:  # a number, never text: some reach SQL
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return float(value)
+            raise TypeError
         if origin is dt.date and isinstance(value, str):
             return dt.date.fromisoformat(value)
         if origin in (int, str, bool) and not isinstance(value, origin):

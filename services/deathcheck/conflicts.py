@@ -41,23 +41,23 @@ def death_flags(con: duckdb.DuckDBPyConnection, as_of: date, settings: DeathChec
     """Primary and secondary flags of every person with a death, and uncertain death links."""
     _post_death_activity(con)
     _death_facts(con, as_of, settings)
-    con.execute(_PRIMARY.format(tolerance=int(settings.date_tolerance_days), needs=_confirmation_rule(settings)))
+    con.execute(_PRIMARY, {"tolerance": int(settings.date_tolerance_days), "needs": _confirmation_rule(settings)})
     con.execute(_SECONDARY)
     con.execute(_UNCERTAIN_LINKS)
     con.execute(_DEATH_CITATIONS)
 
 
 def _confirmation_rule(settings: DeathCheckSettings) -> str:
-    """What a death needs to be confirmed, in a reviewer's words (braces escaped for str.format)."""
+    """What a death needs to be confirmed, in a reviewer's words (a value bound into the flag's detail)."""
     rule = f"{int(settings.min_agreeing_sources)} agreeing registers"
     if settings.decisive_sources:
         rule += " or one from " + "/".join(settings.decisive_sources)
-    return rule.replace("{", "{{").replace("}", "}}")
+    return rule
 
 
 def home_visits(con: duckdb.DuckDBPyConnection, as_of: date, settings: DeathCheckSettings) -> None:
     """Very old pensioners with no evidence for a long time, unless a death flag already covers them."""
-    con.execute(f"""
+    con.execute("""
         INSERT INTO raised
         WITH seen AS (
             SELECT l.person_id, max(CAST(r.occurred_at AS DATE)) AS last_seen
@@ -65,24 +65,24 @@ def home_visits(con: duckdb.DuckDBPyConnection, as_of: date, settings: DeathChec
             WHERE l.band = 'auto' AND r.kind <> 'death' AND coalesce(r.passed, true) GROUP BY l.person_id),
         old AS (
             SELECT g.person_id, g.county_code, g.birth_date,
-                   date_diff('year', g.birth_date, DATE '{as_of}')
-                     - CASE WHEN strftime(g.birth_date, '%m%d') > strftime(DATE '{as_of}', '%m%d') THEN 1 ELSE 0 END
+                   date_diff('year', g.birth_date, $as_of)
+                     - CASE WHEN strftime(g.birth_date, '%m%d') > strftime($as_of, '%m%d') THEN 1 ELSE 0 END
                      AS age,
                    greatest(s.last_seen, CAST(v.evidence_at AS DATE)) AS last_seen
             FROM registry g LEFT JOIN seen s USING (person_id) LEFT JOIN verdicts v USING (person_id)
             WHERE g.birth_date IS NOT NULL)
         SELECT 'home_visit:' || o.person_id || ':' || coalesce(CAST(o.last_seen AS VARCHAR), 'never'),
                o.person_id, 'home_visit', CASE WHEN o.age >= 100 THEN 'medium' ELSE 'low' END,
-               format('Aged {{}}, {{}} (home visits after {{}} months without evidence): visit at home.', o.age,
+               format('Aged {}, {} (home visits after {} months without evidence): visit at home.', o.age,
                       coalesce('no evidence of life since ' || CAST(o.last_seen AS VARCHAR),
-                               'no evidence of life on record'), {int(settings.home_visit_months)}),
+                               'no evidence of life on record'), $months),
                0.0, NULL, o.county_code, NULL
         FROM old o
-        WHERE o.age >= {int(settings.home_visit_age)}
+        WHERE o.age >= $age
           AND (o.last_seen IS NULL
-               OR o.last_seen < DATE '{as_of}' - INTERVAL {int(settings.home_visit_months)} MONTH)
+               OR o.last_seen < $as_of - to_months($months))
           AND o.person_id NOT IN (SELECT person_id FROM raised WHERE outcome IS NOT NULL)
-    """)
+    """, {"as_of": as_of, "months": int(settings.home_visit_months), "age": int(settings.home_visit_age)})
 
 
 def _post_death_activity(con: duckdb.DuckDBPyConnection) -> None:
@@ -107,7 +107,7 @@ _ALIVE_BEFORE = ("e.seen_on >= d.first_reported AND e.seen_on <= d.death_date "
 
 
 def _death_facts(con: duckdb.DuckDBPyConnection, as_of: date, settings: DeathCheckSettings) -> None:
-    months = payments_between_sql("d.death_date", f"DATE '{as_of}'", settings.payment_day)
+    months = payments_between_sql("d.death_date", "$as_of", settings.payment_day)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE death_facts AS
         WITH activity AS (
@@ -145,7 +145,7 @@ def _death_facts(con: duckdb.DuckDBPyConnection, as_of: date, settings: DeathChe
         FROM deaths d JOIN registry g USING (person_id)
         LEFT JOIN activity a USING (person_id) LEFT JOIN reports p USING (person_id)
         LEFT JOIN alive_before b USING (person_id)
-    """)
+    """, {"as_of": as_of})
 
 
 _PRIMARY = """
@@ -155,22 +155,22 @@ _PRIMARY = """
                 ELSE 'medium' END,
            CASE primary_kind
              WHEN 'activity_after_death' THEN format(
-               'Death on {{}} reported ({{}}), but {{}} strong or passed certification record(s) after it, first on {{}} '
-               || 'from {{}}. Wrong register entry or identity misuse: review before any status change; if the death '
-               || 'is real, {{}} payment(s) after it make {{:.2f}} yuan overpaid.',
+               'Death on {} reported ({}), but {} strong or passed certification record(s) after it, first on {} '
+               || 'from {}. Wrong register entry or identity misuse: review before any status change; if the death '
+               || 'is real, {} payment(s) after it make {:.2f} yuan overpaid.',
                death_date, report_list, strong_after, first_strong, strong_sources, months_paid, overpayment)
              WHEN 'confirmed_death' THEN format(
-               'Death on {{}} confirmed ({{}}). {{}} monthly payment(s) of {{:.2f}} yuan made after the death: '
-               || 'overpayment {{:.2f}} yuan. Period ended; suspend payment and recover the overpayment.',
+               'Death on {} confirmed ({}). {} monthly payment(s) of {:.2f} yuan made after the death: '
+               || 'overpayment {:.2f} yuan. Period ended; suspend payment and recover the overpayment.',
                death_date, report_list, months_paid, monthly_pension, overpayment)
              WHEN 'register_disagreement' THEN format(
-               'Death registers disagree on the date (tolerance {tolerance} days) or the identity: {{}}. '
-               || 'Payment held; if the death on {{}} is real, {{:.2f}} yuan overpaid.',
-               report_list, death_date, overpayment)
+               'Death registers disagree on the date (tolerance {} days) or the identity: {}. '
+               || 'Payment held; if the death on {} is real, {:.2f} yuan overpaid.',
+               $tolerance, report_list, death_date, overpayment)
              ELSE format(
-               'Death on {{}} reported only by {{}}: not confirmed (needs {needs}). '
-               || 'Payment held pending review; if real, {{:.2f}} yuan overpaid.',
-               death_date, report_list, overpayment)
+               'Death on {} reported only by {}: not confirmed (needs {}). '
+               || 'Payment held pending review; if real, {:.2f} yuan overpaid.',
+               death_date, report_list, $needs, overpayment)
            END,
            overpayment, NULL, county_code,
            CASE WHEN primary_kind = 'confirmed_death' THEN 'deceased' ELSE 'review' END

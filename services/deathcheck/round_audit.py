@@ -17,21 +17,19 @@ STATE = "struct_pack(status := {p}.status, method := {p}.method, source := {p}.s
 
 def write_audit_events(con: duckdb.DuckDBPyConnection, as_of: date, round_id: str) -> int:
     """Write ``audit_events``; call before the verdicts are amended (their state is the `before`)."""
-    at = f"CAST(DATE '{as_of}' AS TIMESTAMP)"
-    rid = round_id.replace("'", "''")
-    con.execute(f"""
+    con.execute("""
         CREATE OR REPLACE TEMP TABLE flag_sources AS
         SELECT c.flag_id, list(DISTINCT r.source || '/' || r.record_id ORDER BY r.source || '/' || r.record_id)
                  AS sources
-        FROM cited c JOIN records r USING (rid) GROUP BY c.flag_id;
-
+        FROM cited c JOIN records r USING (rid) GROUP BY c.flag_id""")
+    con.execute(f"""
         CREATE OR REPLACE TABLE audit_events AS
         WITH changed AS (
             SELECT o.person_id, o.flag_id, o.outcome, o.by_decision, f.overpayment, v.*
             FROM outcomes o JOIN verdicts v USING (person_id) LEFT JOIN raised f USING (flag_id)
             WHERE o.outcome IN ('deceased', 'review')),
         events AS (
-            SELECT 1 AS rank, c.person_id, 'round:{rid}/person:' || c.person_id AS subject,
+            SELECT 1 AS rank, c.person_id, 'round:' || $round_id || '/person:' || c.person_id AS subject,
                    CASE c.outcome WHEN 'deceased' THEN 'status_deceased' ELSE 'status_review' END AS action,
                    s.sources,
                    to_json({STATE.format(p='c')}) AS before,
@@ -39,25 +37,25 @@ def write_audit_events(con: duckdb.DuckDBPyConnection, as_of: date, round_id: st
                        probability := CASE WHEN c.outcome = 'deceased' THEN 0.0 ELSE c.probability END,
                        certified_until := c.certified_until,
                        period_state := CASE WHEN c.outcome = 'deceased' THEN 'ended' ELSE 'suspended' END,
-                       flag_id := c.flag_id, by_decision := c.by_decision, suspended_since := DATE '{as_of}',
+                       flag_id := c.flag_id, by_decision := c.by_decision, suspended_since := $as_of,
                        overpayment := coalesce(c.overpayment, 0.0))) AS after
             FROM changed c LEFT JOIN flag_sources s USING (flag_id)
             UNION ALL
-            SELECT 2, f.person_id, 'round:{rid}/flag:' || f.flag_id, 'flag_raised', s.sources,
+            SELECT 2, f.person_id, 'round:' || $round_id || '/flag:' || f.flag_id, 'flag_raised', s.sources,
                    to_json(struct_pack(status := NULL::VARCHAR)),
                    to_json(struct_pack(flag_id := f.flag_id, kind := f.kind, severity := f.severity,
                        detail := f.detail, overpayment := f.overpayment, ring_id := f.ring_id,
                        outcome := f.outcome, status := 'open'))
             FROM raised f LEFT JOIN flag_sources s USING (flag_id)
             UNION ALL
-            SELECT 3, d.person_id, 'round:{rid}/flag:' || d.flag_id, 'decision_applied', s.sources,
+            SELECT 3, d.person_id, 'round:' || $round_id || '/flag:' || d.flag_id, 'decision_applied', s.sources,
                    to_json(struct_pack(status := 'open')),
                    to_json(struct_pack(flag_id := d.flag_id, status := d.status, decided_by := d.decided_by,
                        decided_at := d.decided_at, effect := d.effect))
             FROM decided d LEFT JOIN flag_sources s USING (flag_id))
-        SELECT row_number() OVER (ORDER BY person_id, rank, subject) AS ordinal, {at} AS at,
+        SELECT row_number() OVER (ORDER BY person_id, rank, subject) AS ordinal, CAST($as_of AS TIMESTAMP) AS at,
                'deathcheck' AS actor, action, person_id, subject, coalesce(sources, []::VARCHAR[]) AS sources,
                CAST(before AS VARCHAR) AS before, CAST(after AS VARCHAR) AS after
         FROM events ORDER BY ordinal
-    """)
+    """, {"as_of": as_of, "round_id": round_id})
     return con.execute("SELECT count(*) FROM audit_events").fetchone()[0]

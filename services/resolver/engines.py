@@ -12,7 +12,6 @@ from abc import ABC, abstractmethod
 import duckdb
 import pyarrow as pa
 
-from services.resolver.widths import sql_string
 
 
 class LinkageEngine(ABC):
@@ -35,7 +34,8 @@ class DuckDBEngine(LinkageEngine):
 
     Splink writes many ``__splink__`` work tables; keeping them out of the round file
     means a killed stage leaves nothing behind. ``memory_limit`` and ``threads`` bound the
-    engine on a shared machine.
+    engine on a shared machine. With a ``temp_directory`` the connection may touch no other file:
+    a saved model's comparison levels are SQL, and a round may name a model file.
     """
 
     def __init__(self, *, memory_limit: str | None = "2GB", threads: int | None = None,
@@ -44,12 +44,15 @@ class DuckDBEngine(LinkageEngine):
 
         self._con = duckdb.connect()
         if temp_directory:  # else DuckDB spills to ./.tmp, wherever the process was started
-            self._con.execute(f"SET temp_directory = {sql_string(temp_directory)}")
+            self._con.execute("SET temp_directory = $spill", {"spill": temp_directory})
         if memory_limit:
-            self._con.execute(f"SET memory_limit = '{memory_limit}'")
+            self._con.execute("SET memory_limit = $limit", {"limit": memory_limit})
         if threads:
-            self._con.execute(f"SET threads = {int(threads)}")
+            self._con.execute("SET threads = $threads", {"threads": int(threads)})
         self._con.execute("SET preserve_insertion_order = false")
+        if temp_directory:
+            self._con.execute("SET allowed_directories = $spill", {"spill": [temp_directory.rstrip("/") + "/"]})
+            self._con.execute("SET enable_external_access = false")
         self._api = DuckDBAPI(self._con)
 
     def db_api(self):

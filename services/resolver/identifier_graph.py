@@ -50,7 +50,6 @@ def identifier_only_filter(alias: str = "r") -> str:
 
 def identifier_candidates(con: duckdb.DuckDBPyConnection, settings: LinkageSettings) -> int:
     """Candidates for phone/card-only records: base probability, split over k holders."""
-    base, cap = settings.identifier_probability, settings.shared_identifier_cap
     before = con.execute("SELECT count(*) FROM link_candidates").fetchall()[0][0]
     con.execute(f"""
         INSERT INTO link_candidates
@@ -65,11 +64,11 @@ def identifier_candidates(con: duckdb.DuckDBPyConnection, settings: LinkageSetti
             SELECT kind, value, count(*) AS k FROM identifiers GROUP BY kind, value
         )
         SELECT o.rid, i.person_id,
-               max(CASE WHEN h.k = 1 THEN {base} ELSE least({base} / h.k, {cap}) END),
+               max(CASE WHEN h.k = 1 THEN $base ELSE least($base / h.k, $cap) END),
                'identifier', bool_and(h.k > 1)
         FROM observed o
         JOIN identifiers i USING (kind, value)
         JOIN holders h USING (kind, value)
         GROUP BY o.rid, i.person_id
-    """)
+    """, {"base": float(settings.identifier_probability), "cap": float(settings.shared_identifier_cap)})
     return con.execute("SELECT count(*) FROM link_candidates").fetchall()[0][0] - before

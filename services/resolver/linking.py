@@ -83,8 +83,8 @@ def _identifier_pass(con: duckdb.DuckDBPyConnection, settings: LinkageSettings) 
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _lk_confident AS
         SELECT rid, person_id FROM ({_best_candidates_sql()})
-        WHERE match_probability >= {settings.auto_threshold} AND NOT shared
-    """)
+        WHERE match_probability >= $auto AND NOT shared
+    """, {"auto": float(settings.auto_threshold)})
     try:
         held = identifier_graph.build_identifiers(con, "_lk_confident")
     finally:

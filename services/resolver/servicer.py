@@ -82,7 +82,7 @@ class ResolverServicer(resolver_pb2_grpc.ResolverServiceServicer):
     def SubmitRound(self, request: pb.SubmitRoundRequest, context: grpc.ServicerContext) -> Iterator[pb.SubmitRoundResponse]:
         round_file = self.roots.round_file(check.required(request.round_file, "round_file"))
         out_dir = self.roots.out_dir(check.required(request.out_dir, "out_dir"))
-        self.roots.named_files(round_file)
+        # round.toml is parsed once, by the round itself (serving.pipeline_runner), which confines what it names
         yield from _stream_round(lambda emit: self.run_round(round_file, out_dir, emit))
 
     def FetchRoundFile(self, request: pb.FetchRoundFileRequest,

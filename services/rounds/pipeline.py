@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import time
 import tomllib
 from collections.abc import Callable
@@ -135,15 +136,21 @@ def _run_stage(ctx: RoundContext, stage: Stage) -> dict[str, Any]:
 
 
 def _bound(con: duckdb.DuckDBPyConnection, settings: RoundSettings, out_dir: Path) -> None:
-    """Memory and threads of the working database; order is always explicit, so insertion order need not be kept."""
+    """Memory and threads of the working database; order is always explicit, so insertion order need not be kept.
+
+    Then the connection is confined to `out_dir`: the inputs are read by Python (readers.py), so DuckDB needs no
+    file outside it, and once external access is off it cannot be turned back on nor the directories widened."""
     resources = settings.resources
-    con.execute(f"SET memory_limit = '{resources.memory_limit}'")
-    con.execute(f"SET temp_directory = '{out_dir / STATE_DIR / 'spill'}'")
+    con.execute("SET memory_limit = $limit", {"limit": resources.memory_limit})
+    con.execute("SET temp_directory = $spill", {"spill": str(out_dir / STATE_DIR / "spill")})
     con.execute("SET preserve_insertion_order = false")
     if not resources.compress_strings:
-        con.execute(f"SET disabled_compression_methods = '{STRING_COMPRESSION}'")
+        con.execute("SET disabled_compression_methods = $methods", {"methods": STRING_COMPRESSION})
     if resources.threads:
-        con.execute(f"SET threads = {int(resources.threads)}")
+        con.execute("SET threads = $threads", {"threads": int(resources.threads)})
+    allowed = sorted({str(out_dir.absolute()) + "/", os.path.realpath(out_dir) + "/"})
+    con.execute("SET allowed_directories = $allowed", {"allowed": allowed})
+    con.execute("SET enable_external_access = false")
 
 
 def _open(out_dir: Path, spec: RoundSpec) -> duckdb.DuckDBPyConnection:
@@ -193,9 +200,9 @@ _HOW_NOT_WHAT = {"linkage": ("predict_chunk_records",)}
 
 
 def round_fingerprint(spec: RoundSpec) -> str:
-    """A digest of round.toml without the settings of how it runs, and of the size and mtime of every file it
-    names."""
-    doc = tomllib.loads(spec.path.read_text(encoding="utf-8"))
+    """A digest of round.toml (as load_round read it) without the settings of how it runs, and of the size and
+    mtime of every file it names."""
+    doc = tomllib.loads(spec.text.decode("utf-8"))
     doc.pop("resources", None)
     for table, keys in _HOW_NOT_WHAT.items():
         for key in keys:
@@ -207,7 +214,7 @@ def round_fingerprint(spec: RoundSpec) -> str:
 
 def _whole_file_fingerprint(spec: RoundSpec) -> str:
     """The fingerprint of earlier versions: round.toml's bytes, [resources] included."""
-    return _digest(spec.path.read_bytes(), spec)
+    return _digest(spec.text, spec)
 
 
 def _digest(round_file: bytes, spec: RoundSpec) -> str:

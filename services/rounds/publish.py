@@ -73,17 +73,18 @@ def publish_round(ctx: RoundContext) -> dict[str, Any]:
 @contextmanager
 def _memory_limit(con: duckdb.DuckDBPyConnection, limit: str, *, restore: str) -> Iterator[None]:
     """Bound the working database to `limit` (DuckDB evicts down to it) while the stores write, then `restore`."""
-    con.execute(f"SET memory_limit = '{limit}'")
+    con.execute("SET memory_limit = $limit", {"limit": limit})
     try:
         yield
     finally:
-        con.execute(f"SET memory_limit = '{restore}'")
+        con.execute("SET memory_limit = $limit", {"limit": restore})
 
 
 def write_csv(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> int:
     """COPY the query to `path` atomically; returns the number of rows."""
     tmp = path.with_name(f".{path.name}.tmp")
-    rows = con.execute(f"COPY ({query}) TO '{tmp}' (HEADER, DELIMITER ',', QUOTE '\"')").fetchall()[0][0]
+    copy = f"COPY ({query}) TO $path (HEADER, DELIMITER ',', QUOTE '\"')"  # the query: one of OUTPUT_FILES
+    rows = con.execute(copy, {"path": str(tmp)}).fetchall()[0][0]
     os.replace(tmp, path)
     return rows
 

@@ -2,18 +2,24 @@
 
 Every problem is a :class:`RoundFileError` whose message names the file, the table and the key, so an operator can
 fix the file without reading code.
+
+The file is read once: the spec keeps its bytes (the pipeline's fingerprint digests them), so nothing later reads a
+round.toml that may have changed since. Every input path is normalised (the name stripped, ``..`` and symlinks
+resolved) before anything looks at the file, and the spec holds the resolved path: what a caller confines (``roots``,
+the server's rounds roots) is exactly what the readers open.
 """
 
 from __future__ import annotations
 
 import codecs
 import datetime as dt
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from services.errors import RoundFileError
+from services.errors import Forbidden, RoundFileError
 
 KINDS = ("strong", "weak", "death", "face", "in_person")
 
@@ -70,6 +76,7 @@ class RoundSpec:
     registry: FileSpec
     sources: tuple[FileSpec, ...]
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    text: bytes = b""  # round.toml as it was read
 
     def source(self, name: str) -> FileSpec:
         for spec in self.sources:
@@ -84,8 +91,11 @@ def allowed_columns(kind: str) -> tuple[str, ...]:
     return CHANNEL_COLUMNS if kind in ("face", "in_person") else SOURCE_COLUMNS
 
 
-def load_round(path: str | Path) -> RoundSpec:
-    """Read round.toml (or a directory holding one) and validate everything it names."""
+def load_round(path: str | Path, roots: tuple[Path, ...] | None = None) -> RoundSpec:
+    """Read round.toml (or a directory holding one) and validate everything it names.
+
+    With `roots` (resolved directories), every input file must resolve inside one of them, or :class:`Forbidden`
+    (field ``round_file``) is raised before the file is looked at; None: the local operator's round, anywhere."""
     path = Path(path)
     try:  # a name too long or holding a NUL byte is a path that cannot exist, not a crash
         if path.is_dir():
@@ -95,14 +105,15 @@ def load_round(path: str | Path) -> RoundSpec:
         raise RoundFileError(f"round file not usable: {str(path)[:200]!r} ({exc.__class__.__name__})") from None
     if not found:
         raise RoundFileError(f"round file not found: {path}")
+    text = path.read_bytes()
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        doc = tomllib.loads(text.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RoundFileError(f"{path}: not valid TOML: {exc}") from exc
-    return _parse(doc, path)
+    return _parse(doc, path, roots, text)
 
 
-def _parse(doc: dict[str, Any], path: Path) -> RoundSpec:
+def _parse(doc: dict[str, Any], path: Path, roots: tuple[Path, ...] | None, text: bytes) -> RoundSpec:
     known = {"round", "registry", "sources", *SETTINGS_TABLES}
     unknown = sorted(set(doc) - known)
     if unknown:
@@ -111,11 +122,11 @@ def _parse(doc: dict[str, Any], path: Path) -> RoundSpec:
     round_id = _required_str(round_table, "id", "[round]", path)
     as_of = _date(round_table.get("as_of"), "[round] as_of", path)
     base = path.parent
-    registry = _file_spec(_table(doc, "registry", path), "registry", "registry", base, path)
-    sources = tuple(_source(entry, i, base, path) for i, entry in enumerate(_sources(doc, path)))
+    registry = _file_spec(_table(doc, "registry", path), "registry", "registry", base, path, roots)
+    sources = tuple(_source(entry, i, base, path, roots) for i, entry in enumerate(_sources(doc, path)))
     _check_unique_names(sources, path)
     settings = {name: dict(doc[name]) for name in SETTINGS_TABLES if name in doc}
-    return RoundSpec(round_id, as_of, path, registry, sources, settings)
+    return RoundSpec(round_id, as_of, path, registry, sources, settings, text)
 
 
 def _table(doc: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
@@ -132,21 +143,22 @@ def _sources(doc: dict[str, Any], path: Path) -> list[dict[str, Any]]:
     return entries
 
 
-def _source(entry: dict[str, Any], index: int, base: Path, path: Path) -> FileSpec:
+def _source(entry: dict[str, Any], index: int, base: Path, path: Path, roots: tuple[Path, ...] | None) -> FileSpec:
     where = f"[[sources]] #{index + 1}"
     name = _required_str(entry, "name", where, path)
     kind = _required_str(entry, "kind", f"source '{name}'", path)
     if kind not in KINDS:
         raise RoundFileError(f"{path}: source '{name}' has unknown kind '{kind}'; expected one of {', '.join(KINDS)}")
-    return _file_spec(entry, name, kind, base, path)
+    return _file_spec(entry, name, kind, base, path, roots)
 
 
-def _file_spec(entry: dict[str, Any], name: str, kind: str, base: Path, path: Path) -> FileSpec:
+def _file_spec(entry: dict[str, Any], name: str, kind: str, base: Path, path: Path,
+               roots: tuple[Path, ...] | None = None) -> FileSpec:
     where = "[registry]" if kind == "registry" else f"source '{name}'"
     unknown_keys = sorted(set(entry) - {"name", "kind", "file", "encoding", "columns", "sheet"})
     if unknown_keys:
         raise RoundFileError(f"{path}: {where} has unknown key(s) {unknown_keys}")
-    file = base / _required_str(entry, "file", where, path)
+    file = _input_file(base, _required_str(entry, "file", where, path), where, path, roots)
     if not file.is_file():
         raise RoundFileError(f"{path}: {where} file not found: {file}")
     if file_format(file) is None:
@@ -165,6 +177,18 @@ def _sheet(value: Any, file: Path, where: str, path: Path) -> str | None:
     if not isinstance(value, str) or not value.strip():
         raise RoundFileError(f"{path}: {where} sheet must be a sheet's name (a non-empty string)")
     return value
+
+
+def _input_file(base: Path, name: str, where: str, path: Path, roots: tuple[Path, ...] | None) -> Path:
+    """`name` (stripped) resolved against `base`, with ``..`` and every symlink followed; inside `roots` if given."""
+    try:
+        real = Path(os.path.realpath(base / name))
+    except (OSError, ValueError):  # a NUL byte or a symlink loop: a path no file can have
+        raise RoundFileError(f"{path}: {where} file {name[:200]!r} is not a usable path") from None
+    if roots is not None and not any(real == root or real.is_relative_to(root) for root in roots):
+        raise Forbidden(f"round_file: {where} file {name[:200]!r} is outside the rounds root(s) of this server",
+                        field="round_file")
+    return real
 
 
 def _encoding(value: Any, where: str, path: Path) -> str:
