@@ -1,4 +1,4 @@
-"""The `silentcert` command line (CONTRACT section 1).
+"""The `silentcert` command line (docs/contract.md section 1).
 
 Each subcommand lives with the code it drives and registers itself here; this module only assembles the parser,
 configures logging once, and turns a :class:`SilentcertError` into a one-line reason and a non-zero exit.

@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     rounds_sub = rounds.add_subparsers(dest="round_command", required=True, metavar="ACTION")
     run = rounds_sub.add_parser("run", help="run (or resume) a round and write its outputs")
     run.add_argument("round_file", type=Path, help="round.toml (or the directory holding it)")
-    run.add_argument("--out", type=Path, required=True, help="output directory (CONTRACT section 3)")
+    run.add_argument("--out", type=Path, required=True, help="output directory (docs/contract.md section 3)")
     run.add_argument("--store", type=Path, default=None,
                      help=f"embedded graph store file; default OUT/{EMBEDDED_STORE}; give consecutive rounds the "
                           "same store so periods and reviewed decisions carry over")
