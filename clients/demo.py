@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
+from clients import logs
 from clients.rounds import print_summary, run_round_files
 from synthetic import generate
 
@@ -21,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def demo_command(args: argparse.Namespace) -> int:
     round_dir, out = args.dir / "round", args.dir / "out"
+    logs.log_to_file(out)
     generate(pensioners=args.pensioners, seed=args.seed, as_of=args.as_of, out=round_dir)
     print(f"generated a county of {args.pensioners:,} pensioners in {round_dir.resolve()}")
     summary = run_round_files(round_dir / "round.toml", out, store=None, neo4j_uri=None)

@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from clients import logs
 from graph.connect import StoreSettings, open_store
 from graph.store import GraphStore
 from services.rounds.pipeline import RoundSummary, run_round
@@ -51,6 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    logs.log_to_file(args.out)
     summary = run_round_files(args.round_file, args.out, args.store, args.neo4j or os.environ.get("NEO4J_URI"))
     print_summary(summary)
     return 0
@@ -133,3 +135,6 @@ def print_summary(summary: RoundSummary) -> None:
     report = summary.out_dir / "report.html"
     if report.exists():
         out.write(f"report:  {report.resolve()}\n")
+    log_file = summary.out_dir / logs.LOG_FILE
+    if log_file.exists():
+        out.write(f"log:     {log_file.resolve()}\n")

@@ -1,0 +1,60 @@
+"""Where the command line's log records go.
+
+The console shows this project's own records (progress, warnings an operator should act on); libraries' records
+(Splink's training narration, the drivers', Python warnings) go only to a log file beside the round's outputs, so a
+normal run prints progress and a summary. `-v` sends everything, at debug level, to the console too.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+LOG_FILE = "silentcert.log"
+OWN_PACKAGES = frozenset({"silentcert", "services", "graph", "clients", "synthetic", "benchmarks"})
+_FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class _OwnRecords(logging.Filter):
+    """Passes this project's records, and any library's errors (a failure is never only in the file)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name.split(".", 1)[0] in OWN_PACKAGES or record.levelno >= logging.ERROR
+
+
+class _ConsoleFormatter(logging.Formatter):
+    """A time and the message; warnings and errors also say their level and where they come from."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(message)s", datefmt="%H:%M:%S")
+        self._loud = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._loud.format(record) if record.levelno >= logging.WARNING else super().format(record)
+
+
+def configure(verbose: bool) -> None:
+    """The console handler, once per process (`silentcert` calls it in main)."""
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    console = logging.StreamHandler(sys.stderr)
+    if verbose:
+        console.setFormatter(logging.Formatter(_FILE_FORMAT))
+    else:
+        console.setFormatter(_ConsoleFormatter())
+        console.addFilter(_OwnRecords())
+    root.addHandler(console)
+    logging.captureWarnings(True)  # a library's DeprecationWarning is chatter too: to the file
+
+
+def log_to_file(directory: Path) -> Path:
+    """Also write every record (libraries' too) to `directory/silentcert.log`; returns its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = (directory / LOG_FILE).resolve()
+    root = logging.getLogger()
+    if not any(isinstance(h, logging.FileHandler) and Path(h.baseFilename) == path for h in root.handlers):
+        handler = logging.FileHandler(path, encoding="utf-8")
+        handler.setFormatter(logging.Formatter(_FILE_FORMAT))
+        root.addHandler(handler)
+    return path
