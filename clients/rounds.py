@@ -20,6 +20,7 @@ from services.rounds.roundfile import load_round
 from services.settings import RoundSettings
 
 EMBEDDED_STORE = "graph.duckdb"
+FIRST_CONNECT_SECONDS = 5.0  # a round's Neo4j must answer within this; a restart mid-round gets retry_seconds
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -110,11 +111,14 @@ def run_round_files(round_file: Path, out: Path, store: Path | None, neo4j_uri: 
 
 @contextmanager
 def open_stores(settings: StoreSettings) -> Iterator[list[GraphStore]]:
-    """The embedded store always; Neo4j too when a Bolt URI is set (last: the system of record)."""
-    stores = [open_store(dataclasses.replace(settings, neo4j_uri=None))]
+    """The embedded store always; Neo4j too when a Bolt URI is set (last: the system of record). Neo4j is opened
+    first, with a short wait for its first connection: a server that is not there fails the round in seconds,
+    before any work and before the embedded store's file is made."""
+    first = settings.connect_seconds if settings.connect_seconds is not None else \
+        min(FIRST_CONNECT_SECONDS, settings.retry_seconds)
+    stores = [open_store(dataclasses.replace(settings, connect_seconds=first))] if settings.uses_neo4j else []
     try:
-        if settings.uses_neo4j:
-            stores.append(open_store(settings))
+        stores.insert(0, open_store(dataclasses.replace(settings, neo4j_uri=None)))
         yield stores
     finally:
         for store in stores:
