@@ -128,14 +128,19 @@ def open_stores(settings: StoreSettings) -> Iterator[list[GraphStore]]:
 def print_summary(summary: RoundSummary) -> None:
     """The end-of-round table an operator reads."""
     out = sys.stdout
-    resumed = f" (resumed at {summary.resumed_from})" if summary.resumed_from else ""
-    out.write(f"\nround {summary.round_id} finished in {summary.seconds:.1f}s{resumed}\n")
+    where = summary.out_dir.resolve()
+    if summary.already_finished:
+        out.write(f"\nround {summary.round_id} already finished at {where}; nothing to do (delete {where} or use a "
+                  "new --out to run it again)\n")
+    else:
+        resumed = f" (resumed at {summary.resumed_from})" if summary.resumed_from else ""
+        out.write(f"\nround {summary.round_id} finished in {summary.seconds:.1f}s{resumed}\n")
     out.write(f"{'stage':<12}{'seconds':>9}  figures\n")
     for stage, stats in summary.stages.items():
         figures = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in stats.items()
                             if k != "seconds" and isinstance(v, (int, float, str)))
         out.write(f"{stage:<12}{stats.get('seconds', 0):>9.1f}  {figures}\n")
-    out.write(f"\noutputs: {summary.out_dir.resolve()}\n")
+    out.write(f"\noutputs: {where}\n")
     report = summary.out_dir / "report.html"
     if report.exists():
         out.write(f"report:  {report.resolve()}\n")
