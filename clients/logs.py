@@ -14,6 +14,7 @@ from pathlib import Path
 LOG_FILE = "silentcert.log"
 OWN_PACKAGES = frozenset({"silentcert", "services", "graph", "clients", "synthetic", "benchmarks"})
 _FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_OURS = "_silentcert_handler"  # marks the handlers this module added
 
 
 class _OwnRecords(logging.Filter):
@@ -37,8 +38,10 @@ class _ConsoleFormatter(logging.Formatter):
 def configure(verbose: bool) -> None:
     """The console handler, once per process (`silentcert` calls it in main)."""
     root = logging.getLogger()
+    _remove_ours(root, logging.StreamHandler)  # main() called again in one process (tests) replaces, not adds
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     console = logging.StreamHandler(sys.stderr)
+    setattr(console, _OURS, True)
     if verbose:
         console.setFormatter(logging.Formatter(_FILE_FORMAT))
     else:
@@ -54,7 +57,15 @@ def log_to_file(directory: Path) -> Path:
     path = (directory / LOG_FILE).resolve()
     root = logging.getLogger()
     if not any(isinstance(h, logging.FileHandler) and Path(h.baseFilename) == path for h in root.handlers):
+        _remove_ours(root, logging.FileHandler)  # one log file a process: the round's
         handler = logging.FileHandler(path, encoding="utf-8")
         handler.setFormatter(logging.Formatter(_FILE_FORMAT))
+        setattr(handler, _OURS, True)
         root.addHandler(handler)
     return path
+
+
+def _remove_ours(root: logging.Logger, kind: type[logging.Handler]) -> None:
+    for handler in [h for h in root.handlers if getattr(h, _OURS, False) and type(h) is kind]:
+        root.removeHandler(handler)
+        handler.close()

@@ -68,3 +68,9 @@ def test_demo_console_is_progress_and_a_summary(tmp_path: Path) -> None:
     assert len(run.stderr.splitlines()) < 40, run.stderr
     assert "report:" in run.stdout and "log:" in run.stdout
     assert "splink" in (tmp_path / "demo" / "out" / logs.LOG_FILE).read_text(encoding="utf-8")
+
+
+def test_configuring_again_replaces_the_console_handler(root_logging) -> None:
+    logs.configure(verbose=False)
+    logs.configure(verbose=False)
+    assert sum(type(h) is logging.StreamHandler for h in root_logging.handlers) == 1
