@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from clients import logs
 from graph.connect import StoreSettings, open_store
 from graph.store import GraphStore
-from services.rounds.pipeline import RoundSummary, run_round
+from services.rounds.pipeline import RoundSummary, default_stages, run_round
 from services.rounds.progress import ConsoleProgress
 from services.rounds.roundfile import load_round
 from services.settings import RoundSettings
@@ -69,8 +69,7 @@ def submit_command(args: argparse.Namespace) -> int:
     with SilentcertClient(args.server, channel=channel) as client:
         final = _follow(client.submit_round(args.round_file, args.out), progress)
         print(f"\n{final.message}")
-        for name, count in sorted(final.summary.counts.items()):
-            print(f"  {name:<24}{count:>12,}")
+        print(figures_table({**final.summary.counts, **final.summary.figures}))
         if args.fetch:
             args.fetch.mkdir(parents=True, exist_ok=True)
             for name in OUTPUT_NAMES:
@@ -92,10 +91,33 @@ def _follow(events, progress: ConsoleProgress):
                 progress.stage_finished(current, {})
             progress.stage_started(event.stage)
             current = event.stage
-        progress.advance(event.stage, event.rows_done, event.rows_total or None)
+        if event.rows_done or event.rows_total:  # a stage's start and end carry no rows: nothing to show
+            progress.advance(event.stage, event.rows_done, event.rows_total or None)
     if current:
         progress.stage_finished(current, {})
     return last
+
+
+def figures_table(figures: dict[str, int | float]) -> str:
+    """"stage.name value" lines in the stages' order, names and values in aligned columns."""
+    order = [stage.name for stage in default_stages()]
+
+    def key(name: str) -> tuple[int, str]:
+        stage = name.split(".", 1)[0]
+        return (order.index(stage) if stage in order else len(order), name)
+
+    shown = [(name, _figure(figures[name])) for name in sorted(figures, key=key)]
+    if not shown:
+        return ""
+    name_width, value_width = max(len(n) for n, _ in shown), max(len(v) for _, v in shown)
+    return "\n".join(f"  {name:<{name_width}}  {value:>{value_width}}" for name, value in shown)
+
+
+def _figure(value: int | float) -> str:
+    if isinstance(value, float):
+        text = f"{value:,.4f}".rstrip("0")
+        return text + "0" if text.endswith(".") else text
+    return f"{value:,}"
 
 
 def run_round_files(round_file: Path, out: Path, store: Path | None, neo4j_uri: str | None) -> RoundSummary:
