@@ -8,10 +8,11 @@ non-zero exit.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
-from clients import logs
+from clients import file_modes, logs
 from services.errors import SilentcertError
 
 
@@ -39,7 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logs.configure(args.verbose)
     try:
-        return int(args.handler(args) or 0)
+        with file_modes.creating_files_with(file_modes.umask_from_env(os.environ)):
+            return int(args.handler(args) or 0)
     except SilentcertError as exc:
         print(f"silentcert: {exc}", file=sys.stderr)
         return 2
