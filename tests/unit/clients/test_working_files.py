@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from clients.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -27,6 +26,19 @@ def _readme_outputs() -> list[str]:
     return [p for p in found if not p.isupper()]
 
 
+def _serve_briefly(work: Path, env: dict[str, str]) -> None:
+    """`silentcert serve` with its default store and access log, in `work`, until it says it is serving."""
+    server = subprocess.Popen([sys.executable, "-m", "clients.cli", "serve", "--insecure-dev", "--address",
+                               "127.0.0.1:0"], cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              text=True)
+    try:
+        assert server.stdout is not None
+        assert "silentcert serving" in server.stdout.readline()
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_demo_and_readme_commands_leave_git_status_clean(tmp_path: Path) -> None:
     work = tmp_path / "clone"
@@ -39,9 +51,10 @@ def test_demo_and_readme_commands_leave_git_status_clean(tmp_path: Path) -> None
     subprocess.run([sys.executable, "-m", "clients.cli", "demo", "--pensioners", "600"], cwd=work, env=env,
                    check=True, capture_output=True, timeout=600)
     assert (work / "silentcert-demo").is_dir()
-    defaults = build_parser().parse_args(["serve", "--insecure-dev"])
-    written = [str(defaults.access_log), *(f"{p}/written.csv" for p in _readme_outputs())]
-    assert {w.split("/")[0] for w in written} >= {"access-log.jsonl", "rounds", "out", "state"}, written
+    _serve_briefly(work, env)
+    assert (work / "access-log.jsonl").exists() and (work / "graph.duckdb").exists()
+    written = [f"{p}/written.csv" for p in _readme_outputs()]
+    assert {w.split("/")[0] for w in written} >= {"rounds", "out", "state"}, written
     for name in written:
         (work / name).parent.mkdir(parents=True, exist_ok=True)
         (work / name).write_text("x")
