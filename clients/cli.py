@@ -24,7 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     from synthetic import command as synthetic_cli
 
     parser = argparse.ArgumentParser(prog="silentcert", description="Silent pension liveness certification.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging, libraries' too, on the console (otherwise they go to OUT/silentcert.log)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="debug logging, libraries' too, on the console (otherwise they go only to "
+                             "OUT/silentcert.log)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     synthetic_cli.register(sub)
     rounds.register(sub)

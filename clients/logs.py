@@ -2,7 +2,8 @@
 
 The console shows this project's own records (progress, warnings an operator should act on); libraries' records
 (Splink's training narration, the drivers', Python warnings) go only to a log file beside the round's outputs, so a
-normal run prints progress and a summary. `-v` sends everything, at debug level, to the console too.
+normal run prints progress and a summary. A command that writes no round (`serve`) has no such file: libraries'
+warnings and errors stay on its console. `-v` sends everything, at debug level, to the console too.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ _OURS = "_silentcert_handler"  # marks the handlers this module added
 
 
 class _OwnRecords(logging.Filter):
-    """Passes this project's records, and any library's errors (a failure is never only in the file)."""
+    """Passes this project's records and a library's errors; a library's warnings too while no log file takes
+    them (a command without an output directory, such as `serve`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.name.split(".", 1)[0] in OWN_PACKAGES or record.levelno >= logging.ERROR
+        if record.name.split(".", 1)[0] in OWN_PACKAGES or record.levelno >= logging.ERROR:
+            return True
+        return record.levelno >= logging.WARNING and not _has_log_file(logging.getLogger())
 
 
 class _ConsoleFormatter(logging.Formatter):
@@ -63,6 +67,10 @@ def log_to_file(directory: Path) -> Path:
         setattr(handler, _OURS, True)
         root.addHandler(handler)
     return path
+
+
+def _has_log_file(root: logging.Logger) -> bool:
+    return any(getattr(h, _OURS, False) and isinstance(h, logging.FileHandler) for h in root.handlers)
 
 
 def _remove_ours(root: logging.Logger, kind: type[logging.Handler]) -> None:

@@ -126,7 +126,8 @@ table{border-collapse:collapse;font-size:.85rem}td,th{padding:.2rem .6rem;border
 td:first-child,th:first-child{text-align:left}.muted{color:#667}.wide{grid-column:1/-1}
 .note{font-size:.8rem;color:#556;max-width:60rem}
 .counties{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:.25rem .8rem;font-size:.8rem}
-.county{display:flex;align-items:center;gap:.3rem;white-space:nowrap}.county i{display:inline-block;height:.7rem;background:#2f6fb3}
+.county{display:flex;align-items:center;gap:.3rem;white-space:nowrap}
+.county i{display:inline-block;height:.7rem;background:#2f6fb3}
 .lang-switch{float:right;font-size:.9rem}.lang-switch label{cursor:pointer;padding:0 .3rem;text-decoration:underline}
 input.lang{display:none}
 #lang-zh:checked~main .en,#lang-en:checked~main .zh{display:none}

@@ -73,6 +73,8 @@ def test_outputs_have_the_contract_columns(finished):
     report = json.loads((finished / "report.json").read_text(encoding="utf-8"))
     assert isinstance(report["weak_evidence"]["can_certify"], bool)
     assert report["weak_evidence"]["threshold_log_odds"] > 0
+    assert 0 < report["overpayment_confirmed"] <= report["overpayment_total"]
+    assert set(report["county_names"]) == {row[0] for row in report["figures"]["counties"]}  # all Jiangxi codes
     page = (finished / "report.html").read_text(encoding="utf-8")
     assert "<svg" in page and "weak evidence" in page
 

@@ -46,6 +46,14 @@ def test_libraries_go_to_the_file_and_own_records_to_the_console(root_logging, t
     assert "max_pairs" in written and "inputs of round X changed" in written and "ingest done" in written
 
 
+def test_without_a_log_file_library_warnings_stay_on_the_console(root_logging, capsys) -> None:
+    logs.configure(verbose=False)
+    logging.getLogger("grpc").warning("server shutting down")
+    logging.getLogger("splink").info("training step")
+    console = capsys.readouterr().err
+    assert "WARNING grpc: server shutting down" in console and "training step" not in console
+
+
 def test_verbose_puts_libraries_on_the_console_too(root_logging, tmp_path, capsys) -> None:
     logs.configure(verbose=True)
     logging.getLogger("splink").debug("training step")
