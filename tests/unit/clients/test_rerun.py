@@ -37,3 +37,18 @@ def test_rerun_of_a_finished_round_says_so_and_keeps_the_order(tmp_path: Path) -
     rows = _stage_rows(first)
     assert [stage for stage, _ in rows] == ["ingest", "resolve", "score", "deathcheck", "publish"]
     assert _stage_rows(second) == rows
+
+
+def test_the_demo_run_again_reuses_its_county_and_says_it_has_nothing_to_do(tmp_path: Path) -> None:
+    def demo(*extra: str) -> subprocess.CompletedProcess:
+        run = subprocess.run([sys.executable, "-m", "clients.cli", "demo", "--dir", str(tmp_path), *extra],
+                             cwd=REPO, capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-3000:]
+        return run
+
+    demo("--pensioners", "300")
+    again = demo("--pensioners", "300")
+    assert "already generated" in again.stdout and "already finished" in again.stdout
+    other = demo("--pensioners", "400")  # another county: generated and run afresh, without a warning
+    assert "generated a county of 400" in other.stdout and "finished in" in other.stdout
+    assert "WARNING" not in again.stderr + other.stderr
