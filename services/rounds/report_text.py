@@ -36,9 +36,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "weak_can_certify": ("可以认证", "can certify"),
     "weak_certifies_nobody": ("无法认证任何人", "certifies nobody"),
     "weak_note": (
-        "弱证据（消费、门诊、通信、公交、银行）按各来源的似然比相加；只有当某种组合能超过阈值时才能单独认证。"
+        "弱证据（如消费、门诊、通信、公交、银行）按各来源的似然比相加；只有当某种组合能超过阈值时才能单独认证。"
         "若亲属使用已故者的卡和电话使上限达不到阈值，弱证据本轮不认证任何人。",
-        "Weak evidence (card spending, outpatient visits, telecom, bus rides, bank visits) adds up each source's "
+        "Weak evidence (such as card spending, outpatient visits, telecom, bus rides) adds up each source's "
         "likelihood ratio; it certifies on its own only when some combination can pass the threshold. When relatives' "
         "use of the dead's card and phone keeps the ceiling below it, weak evidence certifies nobody this round."),
     "channels": ("已认证人员的认证渠道", "Channel split of certified pensioners"),
