@@ -1,16 +1,18 @@
-"""The `silentcert` command line (CONTRACT section 1).
+"""The `silentcert` command line (docs/contract.md section 1).
 
 Each subcommand lives with the code it drives and registers itself here; this module only assembles the parser,
-configures logging once, and turns a :class:`SilentcertError` into a one-line reason and a non-zero exit.
+configures logging once (:mod:`clients.logs`), and turns a :class:`SilentcertError` into a one-line reason and a
+non-zero exit.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import os
 import sys
 from collections.abc import Sequence
 
+from clients import file_modes, logs
 from services.errors import SilentcertError
 
 
@@ -22,7 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     from synthetic import command as synthetic_cli
 
     parser = argparse.ArgumentParser(prog="silentcert", description="Silent pension liveness certification.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="debug logging, libraries' too, on the console (otherwise they go only to "
+                             "OUT/silentcert.log)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     synthetic_cli.register(sub)
     rounds.register(sub)
@@ -36,15 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if not args.verbose:  # Splink narrates every training step at INFO
-        logging.getLogger("splink").setLevel(logging.WARNING)
+    logs.configure(args.verbose)
     try:
-        return int(args.handler(args) or 0)
+        with file_modes.creating_files_with(file_modes.umask_from_env(os.environ)):
+            return int(args.handler(args) or 0)
     except SilentcertError as exc:
         print(f"silentcert: {exc}", file=sys.stderr)
         return 2

@@ -11,14 +11,16 @@ import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from clients import logs
 from graph.connect import StoreSettings, open_store
 from graph.store import GraphStore
-from services.rounds.pipeline import RoundSummary, run_round
+from services.rounds.pipeline import RoundSummary, default_stages, run_round
 from services.rounds.progress import ConsoleProgress
 from services.rounds.roundfile import load_round
 from services.settings import RoundSettings
 
 EMBEDDED_STORE = "graph.duckdb"
+FIRST_CONNECT_SECONDS = 5.0  # a round's Neo4j must answer within this; a restart mid-round gets retry_seconds
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     rounds_sub = rounds.add_subparsers(dest="round_command", required=True, metavar="ACTION")
     run = rounds_sub.add_parser("run", help="run (or resume) a round and write its outputs")
     run.add_argument("round_file", type=Path, help="round.toml (or the directory holding it)")
-    run.add_argument("--out", type=Path, required=True, help="output directory (CONTRACT section 3)")
+    run.add_argument("--out", type=Path, required=True, help="output directory (docs/contract.md section 3)")
     run.add_argument("--store", type=Path, default=None,
                      help=f"embedded graph store file; default OUT/{EMBEDDED_STORE}; give consecutive rounds the "
                           "same store so periods and reviewed decisions carry over")
@@ -51,6 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    logs.log_to_file(args.out)
     summary = run_round_files(args.round_file, args.out, args.store, args.neo4j or os.environ.get("NEO4J_URI"))
     print_summary(summary)
     return 0
@@ -66,8 +69,7 @@ def submit_command(args: argparse.Namespace) -> int:
     with SilentcertClient(args.server, channel=channel) as client:
         final = _follow(client.submit_round(args.round_file, args.out), progress)
         print(f"\n{final.message}")
-        for name, count in sorted(final.summary.counts.items()):
-            print(f"  {name:<24}{count:>12,}")
+        print(figures_table({**final.summary.counts, **final.summary.figures}))
         if args.fetch:
             args.fetch.mkdir(parents=True, exist_ok=True)
             for name in OUTPUT_NAMES:
@@ -89,10 +91,33 @@ def _follow(events, progress: ConsoleProgress):
                 progress.stage_finished(current, {})
             progress.stage_started(event.stage)
             current = event.stage
-        progress.advance(event.stage, event.rows_done, event.rows_total or None)
+        if event.rows_done or event.rows_total:  # a stage's start and end carry no rows: nothing to show
+            progress.advance(event.stage, event.rows_done, event.rows_total or None)
     if current:
         progress.stage_finished(current, {})
     return last
+
+
+def figures_table(figures: dict[str, int | float]) -> str:
+    """"stage.name value" lines in the stages' order, names and values in aligned columns."""
+    order = [stage.name for stage in default_stages()]
+
+    def key(name: str) -> tuple[int, str]:
+        stage = name.split(".", 1)[0]
+        return (order.index(stage) if stage in order else len(order), name)
+
+    shown = [(name, _figure(figures[name])) for name in sorted(figures, key=key)]
+    if not shown:
+        return ""
+    name_width, value_width = max(len(n) for n, _ in shown), max(len(v) for _, v in shown)
+    return "\n".join(f"  {name:<{name_width}}  {value:>{value_width}}" for name, value in shown)
+
+
+def _figure(value: int | float) -> str:
+    if isinstance(value, float):
+        text = f"{value:,.4f}".rstrip("0")
+        return text + "0" if text.endswith(".") else text
+    return f"{value:,}"
 
 
 def run_round_files(round_file: Path, out: Path, store: Path | None, neo4j_uri: str | None) -> RoundSummary:
@@ -108,11 +133,14 @@ def run_round_files(round_file: Path, out: Path, store: Path | None, neo4j_uri: 
 
 @contextmanager
 def open_stores(settings: StoreSettings) -> Iterator[list[GraphStore]]:
-    """The embedded store always; Neo4j too when a Bolt URI is set (last: the system of record)."""
-    stores = [open_store(dataclasses.replace(settings, neo4j_uri=None))]
+    """The embedded store always; Neo4j too when a Bolt URI is set (last: the system of record). Neo4j is opened
+    first, with a short wait for its first connection: a server that is not there fails the round in seconds,
+    before any work and before the embedded store's file is made."""
+    first = settings.connect_seconds if settings.connect_seconds is not None else \
+        min(FIRST_CONNECT_SECONDS, settings.retry_seconds)
+    stores = [open_store(dataclasses.replace(settings, connect_seconds=first))] if settings.uses_neo4j else []
     try:
-        if settings.uses_neo4j:
-            stores.append(open_store(settings))
+        stores.insert(0, open_store(dataclasses.replace(settings, neo4j_uri=None)))
         yield stores
     finally:
         for store in stores:
@@ -122,14 +150,22 @@ def open_stores(settings: StoreSettings) -> Iterator[list[GraphStore]]:
 def print_summary(summary: RoundSummary) -> None:
     """The end-of-round table an operator reads."""
     out = sys.stdout
-    resumed = f" (resumed at {summary.resumed_from})" if summary.resumed_from else ""
-    out.write(f"\nround {summary.round_id} finished in {summary.seconds:.1f}s{resumed}\n")
+    where = summary.out_dir.resolve()
+    if summary.already_finished:
+        out.write(f"\nround {summary.round_id} already finished at {where}; nothing to do (delete {where} or use a "
+                  "new --out to run it again)\n")
+    else:
+        resumed = f" (resumed at {summary.resumed_from})" if summary.resumed_from else ""
+        out.write(f"\nround {summary.round_id} finished in {summary.seconds:.1f}s{resumed}\n")
     out.write(f"{'stage':<12}{'seconds':>9}  figures\n")
     for stage, stats in summary.stages.items():
         figures = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in stats.items()
                             if k != "seconds" and isinstance(v, (int, float, str)))
         out.write(f"{stage:<12}{stats.get('seconds', 0):>9.1f}  {figures}\n")
-    out.write(f"\noutputs: {summary.out_dir.resolve()}\n")
+    out.write(f"\noutputs: {where}\n")
     report = summary.out_dir / "report.html"
     if report.exists():
         out.write(f"report:  {report.resolve()}\n")
+    log_file = summary.out_dir / logs.LOG_FILE
+    if log_file.exists():
+        out.write(f"log:     {log_file.resolve()}\n")

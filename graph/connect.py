@@ -16,6 +16,7 @@ import neo4j
 from graph.embedded import DEFAULT_MEMORY_LIMIT, EmbeddedStore
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
+from services.errors import StoreUnavailable
 
 DEFAULT_EMBEDDED_PATH = Path("silentcert-graph.duckdb")
 
@@ -30,6 +31,7 @@ class StoreSettings:
     embedded_path: Path = DEFAULT_EMBEDDED_PATH
     neo4j_database: str = "neo4j"
     retry_seconds: float = 60.0
+    connect_seconds: float | None = None  # how long the first connection waits for the server; None: retry_seconds
     embedded_compress_strings: bool = False  # DuckDB's string compression in the embedded file (smaller, slower)
     embedded_memory_limit: str | None = DEFAULT_MEMORY_LIMIT  # the embedded store's DuckDB buffers
 
@@ -67,11 +69,29 @@ def open_store(settings: StoreSettings) -> GraphStore:
     # retries: cap them by the same budget, or an outage takes several times retry_seconds to surface.
     driver = neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password or ""),
                                         max_transaction_retry_time=min(settings.retry_seconds, 30.0))
-    store = Neo4jStore(driver, settings.neo4j_database, retry_seconds=settings.retry_seconds, close_driver=True)
+    store = Neo4jStore(driver, settings.neo4j_database, close_driver=True,
+                       retry_seconds=settings.retry_seconds if settings.connect_seconds is None
+                       else settings.connect_seconds)
     try:
-        store.verify()
+        try:
+            store.verify()
+        except StoreUnavailable as exc:
+            raise StoreUnavailable(connection_failure(settings, exc.__cause__)) from exc.__cause__
+        store.retry_seconds = settings.retry_seconds
         store.apply_schema()
     except BaseException:
         store.close()
         raise
     return store
+
+
+def connection_failure(settings: StoreSettings, cause: BaseException | None) -> str:
+    """What to do when the first connection fails: no server, a missing password, or refused credentials."""
+    if isinstance(cause, neo4j.exceptions.AuthError):
+        if settings.neo4j_password is None:
+            return (f"Neo4j at {settings.neo4j_uri} asks for a password and NEO4J_PASSWORD is not set: export it "
+                    "(`silentcert neo4j status` shows where the local server's password is)")
+        return (f"Neo4j at {settings.neo4j_uri} refused user {settings.neo4j_user!r} with the NEO4J_PASSWORD given: "
+                "check NEO4J_USER and NEO4J_PASSWORD")
+    return (f"no Neo4j at {settings.neo4j_uri}: start the local one with `silentcert neo4j start` or check "
+            "NEO4J_URI")

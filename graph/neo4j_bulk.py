@@ -240,7 +240,8 @@ def import_round(settings: LocalNeo4jSettings, files: ImportFiles, *, heap: str 
         (settings.logs_dir / "import.report").unlink(missing_ok=True)  # a stale report would read as skipped rows
         result = bulk_import(settings, files.nodes, files.relationships, heap=heap, id_type="integer",
                              array_delimiter=ARRAY_DELIMITER)
-        log.info("neo4j-admin database import:\n%s", result.output)
+        log.info("neo4j-admin database import: its output is in %s", result.log_file)
+        log.debug("neo4j-admin database import:\n%s", result.output)
         _refuse_skipped_rows(result.report_file)
     with timed(seconds, "start"):
         server.start(settings)

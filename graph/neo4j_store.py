@@ -33,6 +33,9 @@ _UNREACHABLE = (ServiceUnavailable, SessionExpired, OSError)
 _NO_LIMIT = 2**62  # Cypher's LIMIT takes no null
 _TRANSIENT_TRIES = 3  # an auto-commit read retried on TransientError (a managed transaction's driver would)
 _PERSON_DATES = ("birth_date", "evidence_at", "certified_until")
+# The schema is applied at every start with IF NOT EXISTS: the server's "index or constraint already exists"
+# notification for each statement is expected, and the driver would log every one of them.
+_QUIET_SCHEMA = {"notifications_disabled_classifications": [neo4j.NotificationDisabledClassification.SCHEMA]}
 
 
 class Neo4jStore(GraphStore):
@@ -76,9 +79,9 @@ class Neo4jStore(GraphStore):
                 return session.execute_read(work)
         return self._retrying(attempt)
 
-    def _write(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
+    def _write(self, work: Callable[[neo4j.ManagedTransaction], T], **session_config: Any) -> T:
         def attempt() -> T:
-            with self._driver.session(database=self.database) as session:
+            with self._driver.session(database=self.database, **session_config) as session:
                 return session.execute_write(work)
         return self._retrying(attempt)
 
@@ -123,9 +126,9 @@ class Neo4jStore(GraphStore):
             for statement in statements:
                 if statement not in constraints:
                     tx.run(statement).consume()
-        self._write(create_indexes)
+        self._write(create_indexes, **_QUIET_SCHEMA)
         for statement in constraints:
-            self._write(lambda tx, s=statement: tx.run(s).consume())
+            self._write(lambda tx, s=statement: tx.run(s).consume(), **_QUIET_SCHEMA)
 
     def await_indexes(self, timeout_seconds: int = 1800) -> None:
         """Block until every index and constraint is online (populating them after a bulk import takes a while)."""

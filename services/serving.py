@@ -202,7 +202,7 @@ def pipeline_runner(stores: list[GraphStore], roots: RoundRoots | None = None,
         progress = CallbackProgress(lambda event, stage, done, total, stats: emit(_event(event, stage, done, total,
                                                                                          stats)))
         summary = run_round(spec, out_dir, settings, stores, progress=progress)
-        return RoundOutcome(summary.round_id, summary.out_dir, _counts(summary.stages))
+        return RoundOutcome(summary.round_id, summary.out_dir, _counts(summary.stages), _figures(summary.stages))
 
     return run
 
@@ -215,6 +215,11 @@ def _event(event: str, stage: str, done: int, total: int | None, stats: dict[str
 def _counts(stages: dict[str, dict[str, Any]]) -> dict[str, int]:
     return {f"{stage}.{key}": value for stage, stats in stages.items() for key, value in stats.items()
             if isinstance(value, int) and not isinstance(value, bool)}
+
+
+def _figures(stages: dict[str, dict[str, Any]]) -> dict[str, float]:
+    return {f"{stage}.{key}": value for stage, stats in stages.items() for key, value in stats.items()
+            if isinstance(value, float)}
 
 
 def register(sub: argparse._SubParsersAction) -> None:

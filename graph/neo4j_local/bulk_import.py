@@ -20,12 +20,14 @@ from graph.neo4j_local.tools import java_executable
 from services.errors import Conflict, StageFailed
 
 DATABASE = "neo4j"
+IMPORT_LOG = "import.log"  # the tool's output, in the server's logs directory
 
 
 @dataclass(frozen=True)
 class ImportResult:
     report_file: Path  # rows the tool skipped (bad relationships, duplicates), one per line
     output: str  # the tool's summary (counts, time)
+    log_file: Path  # the same output, kept in the server's logs directory
 
 
 def bulk_import(
@@ -52,9 +54,12 @@ def bulk_import(
     command = jvm.admin_command(java_executable(), settings, args, heap=heap)
     result = subprocess.run(command, env=jvm.admin_environment(settings), capture_output=True, text=True, check=False)
     output = (result.stdout + result.stderr).strip()
+    log_file = settings.logs_dir / IMPORT_LOG
+    log_file.write_text(output + "\n", encoding="utf-8")
     if result.returncode != 0:
-        raise StageFailed(f"neo4j-admin database import failed (exit {result.returncode}):\n{_tail(output)}")
-    return ImportResult(report_file=report, output=output)
+        raise StageFailed(f"neo4j-admin database import failed (exit {result.returncode}; its output is in "
+                          f"{log_file}):\n{_tail(output)}")
+    return ImportResult(report_file=report, output=output, log_file=log_file)
 
 
 def import_arguments(

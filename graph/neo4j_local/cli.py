@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from graph.neo4j_local import home, server
+from graph.neo4j_local.bulk_import import IMPORT_LOG
 from graph.neo4j_local.settings import USER, LocalNeo4jSettings
 from graph.store import NODE_LABELS, RELATIONSHIP_TYPES
 from services.errors import InvalidInput
@@ -55,6 +56,7 @@ def import_round_dir(settings: LocalNeo4jSettings, args: argparse.Namespace) -> 
     print(f"round {done.round_id}: {nodes:,} nodes and {relationships:,} relationships imported in {total:.0f} s "
           f"({', '.join(f'{phase} {s:.0f} s' for phase, s in done.seconds.items())})")
     print(f"  bolt uri : {settings.bolt_uri}")
+    print(f"  tool log : {settings.logs_dir / IMPORT_LOG}")
     return 0
 
 

@@ -42,11 +42,12 @@ class RoundEvent:
 
 @dataclass(frozen=True)
 class RoundOutcome:
-    """What a finished round reports back: its id, where it wrote, named counts."""
+    """What a finished round reports back: its id, where it wrote, named counts and other figures."""
 
     round_id: str
     out_dir: Path
     counts: Mapping[str, int] = field(default_factory=dict)
+    figures: Mapping[str, float] = field(default_factory=dict)
 
 
 RunRound = Callable[[Path, Path, Callable[[RoundEvent], None]], RoundOutcome]
@@ -116,7 +117,8 @@ def _stream_round(run: Callable[[Callable[[RoundEvent], None]], RoundOutcome]) -
 
 
 def _final_event(outcome: RoundOutcome) -> pb.SubmitRoundResponse:
-    summary = pb.RoundSummary(round_id=outcome.round_id, out_dir=str(outcome.out_dir), counts=dict(outcome.counts))
+    summary = pb.RoundSummary(round_id=outcome.round_id, out_dir=str(outcome.out_dir), counts=dict(outcome.counts),
+                              figures=dict(outcome.figures))
     return pb.SubmitRoundResponse(stage="done", message=f"round {outcome.round_id} written to {outcome.out_dir}",
                                   summary=summary)
 

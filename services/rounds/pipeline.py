@@ -68,6 +68,7 @@ class RoundSummary:
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     resumed_from: str | None = None
     seconds: float = 0.0
+    already_finished: bool = False  # every stage had finished in an earlier run: this one did nothing
 
 
 def default_stages() -> list[Stage]:
@@ -109,6 +110,7 @@ def run_round(
             summary.resumed_from = summary.resumed_from or (stage.name if done else None)
             summary.stages[stage.name] = _run_stage(ctx, stage)
         summary.seconds = time.monotonic() - started
+        summary.already_finished = all(stage.name in done for stage in stages)
         return summary
     finally:
         con.close()
@@ -128,7 +130,7 @@ def _run_stage(ctx: RoundContext, stage: Stage) -> dict[str, Any]:
     stats = {**stats, "seconds": round(time.monotonic() - started, 3)}
     ctx.con.execute(
         "INSERT OR REPLACE INTO stages VALUES (?, ?, ?)",
-        [stage.name, datetime.now(timezone.utc), json.dumps(stats, default=str, sort_keys=True)],
+        [stage.name, datetime.now(timezone.utc), json.dumps(stats, default=str)],
     )
     ctx.con.execute("CHECKPOINT")
     ctx.progress.stage_finished(stage.name, stats)

@@ -1,6 +1,8 @@
 """The round report: `report.json` (the figures) and `report.html` (one self-contained page with SVG charts).
 
-Everything is computed set-wise from the round working database; the page needs no network and no script.
+Everything is computed set-wise from the round working database; the page needs no network and no script. Its
+words, Chinese and English, are in :mod:`services.rounds.report_text`; a new section adds a figure query here, its
+labels there, and one line to ``render_html``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any
 import duckdb
 
 from services.rounds.payments import payment_totals
+from services.rounds.county_names import county_name
+from services.rounds.report_text import HTML_LANG, LANGUAGES, TEXT, VALUES
 from services.rounds.roundfile import RoundSpec
 
 # name -> query; each returns rows of (label, value[, value...]) in display order
@@ -61,6 +65,9 @@ def compute_report(con: duckdb.DuckDBPyConnection, spec: RoundSpec) -> dict[str,
         "certification_rate": round(certified / total, 6) if total else None,
         "previous": _previous(con),
         "overpayment_total": round(sum(row[2] or 0 for row in figures["flags"]), 2),
+        "overpayment_confirmed": round(sum(row[2] or 0 for row in figures["flags"]
+                                           if row[0].startswith("confirmed_death /")), 2),
+        "county_names": {row[0]: name for row in figures["counties"] if (name := county_name(row[0]))},
         "weak_evidence": _weak_evidence(con),
         "payments": _payments(con),
         "figures": figures,
@@ -89,10 +96,10 @@ def _payments(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
 def _payments_table(payments: dict[str, Any] | None) -> str:
     """Suspended, restored (arrears paid), stopped (overpayment to recover), and held after the round."""
     if payments is None:
-        return "<p class=muted>not computed</p>"
+        return f"<p class=muted>{_t('not_computed')}</p>"
     rows = [[label, payments[key]["people"], payments[key][unit], what]
             for key, unit, label, what in _PAYMENT_ROWS]
-    return _table(["payments", "people", "¥", "of"], rows)
+    return _table("payments_header", rows, translate_columns=(0, 3))
 
 
 _PAYMENT_ROWS = (("suspended", "monthly_yuan", "suspended this round", "monthly pensions"),
@@ -128,61 +135,115 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 # ---- the page ---------------------------------------------------------------------------------------------
+# Both languages are in the page; two radio buttons (no script) show one. Every word comes from report_text.
 
+FONT_STACK = ('system-ui,"Noto Sans CJK SC","Source Han Sans SC","PingFang SC","Microsoft YaHei",'
+              '"WenQuanYi Micro Hei",sans-serif')
 STYLE = """
-body{font-family:system-ui,'Noto Sans CJK SC',sans-serif;margin:2rem auto;max-width:1100px;color:#1d2733}
+body{font-family:%s;margin:2rem auto;max-width:1100px;color:#1d2733}
 h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #dde}
 .kpis{display:flex;gap:1rem;flex-wrap:wrap}.kpi{background:#f3f6fa;border-radius:8px;padding:.8rem 1.2rem}
 .kpi b{display:block;font-size:1.5rem}.grid{display:grid;grid-template-columns:1fr 1fr;gap:1.5rem}
 table{border-collapse:collapse;font-size:.85rem}td,th{padding:.2rem .6rem;border-bottom:1px solid #eee;text-align:right}
 td:first-child,th:first-child{text-align:left}.muted{color:#667}.wide{grid-column:1/-1}
-.counties{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:.25rem .8rem;font-size:.8rem}
-.county{display:flex;align-items:center;gap:.3rem}.county i{display:inline-block;height:.7rem;background:#2f6fb3}
-"""
+.note{font-size:.8rem;color:#556;max-width:60rem}
+.counties{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:.25rem .8rem;font-size:.8rem}
+.county{display:flex;align-items:center;gap:.3rem;white-space:nowrap}
+.county i{display:inline-block;height:.7rem;background:#2f6fb3}
+.lang-switch{float:right;font-size:.9rem}.lang-switch label{cursor:pointer;padding:0 .3rem;text-decoration:underline}
+input.lang{display:none}
+#lang-zh:checked~main .en,#lang-en:checked~main .zh{display:none}
+""" % FONT_STACK
 PALETTE = ("#2f6fb3", "#e07b39", "#3a9d5d", "#c94a4a", "#8a63b8", "#6b7a8f", "#d4a72c", "#2aa3a3")
 
 
-def render_html(report: dict[str, Any]) -> str:
+def render_html(report: dict[str, Any], lang: str = "zh") -> str:
+    """The page, both languages in it, `lang` ("zh" or "en") shown first."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"report language must be one of {', '.join(LANGUAGES)}, got {lang!r}")
     f = report["figures"]
-    rate = report["certification_rate"]
-    previous = report["previous"]
-    change = (f"{(rate - previous['certification_rate']) * 100:+.2f} points vs previous round"
-              if previous and rate is not None else "no previous round")
-    kpis = [("pensioners", f"{report['pensioners']:,}"), ("certified", f"{report['certified']:,}"),
-            ("certification rate", f"{rate * 100:.2f}%" if rate is not None else "–"), ("change", change),
-            ("overpayment found", f"¥{report['overpayment_total']:,.2f}")]
+    names = report.get("county_names", {})
+    notes = {"channels": _t("carried_note"), "counties": _t("counties_note"), "link_rate": _t("link_rate_note"),
+             "payments": _t("payments_note")}
+    sections = [
+        ("channels", _bars(f["channels"], share=True)),
+        ("silent_sources", _bars(f["silent_sources"], share=True)),
+        ("status", _bars(f["status"], share=True)),
+        ("period_states", _bars(f["period_states"])),
+        ("counties", _county_grid(f["counties"], names)),
+        ("notices", _bars(f["notices"])),
+        ("payments", _payments_table(report.get("payments"))),
+        ("flags", _table("flags_header", f["flags"], translate_columns=(0,))),
+        ("link_rate", _table("link_rate_header", f["link_rate"])),
+        ("probability_histogram", _bars(f["probability_histogram"])),
+        ("rejects", _table("rejects_header", f["rejects"])),
+    ]
+    body = "".join(f"<section{' class=wide' if key == 'counties' else ''}><h2>{_t(key)}</h2>{content}"
+                   + (f"<p class=note>{notes[key]}</p>" if key in notes else "") + "</section>"
+                   for key, content in sections)
+    kpi_html = "".join(f"<div class=kpi><span class=muted>{k}</span><b>{v}</b></div>" for k, v in _kpis(report))
+    switch = "".join(f"<label for=lang-{code}>{html.escape(TEXT['language'][i])}</label>"
+                     for i, code in enumerate(LANGUAGES))
+    radios = "".join(f"<input type=radio name=lang class=lang id=lang-{code}{' checked' if code == lang else ''}>"
+                     for code in LANGUAGES)
+    ids = {"round_id": html.escape(report["round_id"])}
+    return (f"<!doctype html><html lang={HTML_LANG[lang]}><meta charset=utf-8>"
+            f"<title>{_plain('page_title', lang, **ids)}</title><style>{STYLE}</style>{radios}<main>"
+            f"<nav class=lang-switch>{switch}</nav><h1>{_t('heading', **ids)}</h1>"
+            f"<p class=muted>{_t('as_of', as_of=report['as_of'])}</p><div class=kpis>{kpi_html}</div>"
+            f"<p class=note>{_t('overpayment_note', confirmed=_money(report.get('overpayment_confirmed', 0.0)))}</p>"
+            + (f"<p class=note>{_t('weak_note')}</p>" if report.get("weak_evidence") else "")
+            + f"<div class=grid>{body}</div></main></html>")
+
+
+def _kpis(report: dict[str, Any]) -> list[tuple[str, str]]:
+    rate, previous = report["certification_rate"], report["previous"]
+    change = (_t("change_points", points=(rate - previous["certification_rate"]) * 100)
+              if previous and rate is not None else _t("no_previous"))
+    kpis = [(_t("pensioners"), f"{report['pensioners']:,}"), (_t("certified"), f"{report['certified']:,}"),
+            (_t("certification_rate"), f"{rate * 100:.2f}%" if rate is not None else "–"), (_t("change"), change),
+            (_t("overpayment_flags"), f"¥{_money(report['overpayment_total'])}"),
+            (_t("overpayment_confirmed"), f"¥{_money(report.get('overpayment_confirmed', 0.0))}")]
     weak = report.get("weak_evidence")
     if weak:
-        kpis.append((f"weak evidence (threshold {weak['threshold_log_odds']:.2f}, ceiling "
-                     f"{weak['highest_log_odds']:.2f} log-odds)",
-                     "can certify" if weak["can_certify"] else "certifies nobody"))
-    sections = [
-        ("Channel split of certified pensioners", _bars(f["channels"], share=True)),
-        ("Silent certifications by source", _bars(f["silent_sources"], share=True)),
-        ("Status", _bars(f["status"], share=True)),
-        ("Period states", _bars(f["period_states"])),
-        ("Certification rate by county", _county_grid(f["counties"])),
-        ("Notices by kind and channel", _bars(f["notices"])),
-        ("Payments", _payments_table(report.get("payments"))),
-        ("Flags by kind and severity", _table(["kind / severity", "flags", "overpayment ¥"], f["flags"])),
-        ("Linkage per source", _table(["source", "linked", "review band", "unlinked", "rejected", "input rows"],
-                                      f["link_rate"])),
-        ("Link probability histogram", _bars(f["probability_histogram"])),
-        ("Rejects by reason", _table(["source: reason", "rows"], f["rejects"])),
-    ]
-    body = "".join(f"<section{' class=wide' if t.endswith('county') else ''}><h2>{html.escape(t)}</h2>"
-                   f"{content}</section>" for t, content in sections)
-    kpi_html = "".join(f"<div class=kpi><span class=muted>{html.escape(k)}</span><b>{html.escape(v)}</b></div>"
-                       for k, v in kpis)
-    return (f"<!doctype html><html lang=zh-CN><meta charset=utf-8><title>silentcert round {html.escape(report['round_id'])}"
-            f"</title><style>{STYLE}</style><h1>Round {html.escape(report['round_id'])} — silent certification</h1>"
-            f"<p class=muted>as of {report['as_of']}</p><div class=kpis>{kpi_html}</div>"
-            f"<div class=grid>{body}</div></html>")
+        kpis.append((_t("weak_evidence", threshold=weak["threshold_log_odds"], ceiling=weak["highest_log_odds"]),
+                     _t("weak_can_certify" if weak["can_certify"] else "weak_certifies_nobody")))
+    return kpis
+
+
+def _t(key: str, **fields: Any) -> str:
+    """Both languages of a label, as spans the language switch shows one of (fields already HTML-safe)."""
+    return _both(*(text.format(**fields) for text in TEXT[key]))
+
+
+def _plain(key: str, lang: str, **fields: Any) -> str:
+    return TEXT[key][LANGUAGES.index(lang)].format(**fields)
+
+
+def _both(zh: str, en: str, tag: str = "span") -> str:
+    return f"<{tag} class=zh lang=zh-CN>{zh}</{tag}><{tag} class=en lang=en>{en}</{tag}>"
+
+
+def _value(value: Any, tag: str = "span") -> str:
+    """A data value in both languages when its words are known ("exempt / sms" → "免认证 / 短信"), else as it is."""
+    text = str(value)
+    if not any(word in VALUES for part in text.split(" / ") for word in part.split("+")):
+        return html.escape(text)
+    return _both(*(html.escape(_words(text, i)) for i in range(len(LANGUAGES))), tag=tag)
+
+
+def _words(text: str, language: int) -> str:
+    return " / ".join("+".join(VALUES[word][language] if word in VALUES else word for word in part.split("+"))
+                      for part in text.split(" / "))
+
+
+def _money(value: float) -> str:
+    return f"{value:,.2f}"
 
 
 def _bars(rows: list[list[Any]], share: bool = False, percent: bool = False) -> str:
     if not rows:
-        return "<p class=muted>none</p>"
+        return f"<p class=muted>{_t('none')}</p>"
     total = sum(r[1] for r in rows) or 1
     peak = max(r[1] for r in rows) or 1
     height, width, label_w = 22, 520, 170
@@ -192,33 +253,39 @@ def _bars(rows: list[list[Any]], share: bool = False, percent: bool = False) -> 
         text = f"{value * 100:.1f}%" if percent else (f"{value:,} ({value / total * 100:.1f}%)" if share
                                                        else f"{value:,}")
         y = i * height
+        shown = _value(str(label)[:28], tag="tspan")
         parts.append(
-            f"<text x=0 y={y + 15} font-size=12>{html.escape(str(label))[:28]}</text>"
+            f"<text x=0 y={y + 15} font-size=12>{shown}</text>"
             f"<rect x={label_w} y={y + 3} width={w:.1f} height={height - 6} fill={PALETTE[i % len(PALETTE)]} rx=2>"
             f"<title>{html.escape(str(label))}: {text}</title></rect>"
             f"<text x={label_w + w + 4:.1f} y={y + 15} font-size=11>{text}</text>")
     return f"<svg width={width} height={len(rows) * height} role=img>{''.join(parts)}</svg>"
 
 
-def _county_grid(rows: list[list[Any]]) -> str:
+def _county_grid(rows: list[list[Any]], names: dict[str, str]) -> str:
     """Many counties: a compact grid of small bars, the low ones in warm colours so they stand out."""
     if not rows:
-        return "<p class=muted>none</p>"
+        return f"<p class=muted>{_t('none')}</p>"
     cells = []
     for county, certified, total in rows:
         rate = certified / total if total else 0.0
         colour = "#2f6fb3" if rate >= 0.95 else "#e07b39" if rate >= 0.9 else "#c94a4a"
-        cells.append(f"<div class=county title='{html.escape(str(county))}: {certified:,} of {total:,}'>"
-                     f"<span>{html.escape(str(county))}</span><i style='width:{rate * 60:.0f}px;background:{colour}'>"
-                     f"</i><span>{rate * 100:.1f}%</span></div>")
+        label = f"{html.escape(str(county))} {html.escape(names[county])}" if county in names else _value(county)
+        tip = " / ".join(text.format(county=f"{county} {names.get(county, '')}".strip(), certified=f"{certified:,}",
+                                     total=f"{total:,}") for text in TEXT["county_tip"])
+        cells.append(f"<div class=county title='{html.escape(tip)}'><span>{label}</span>"
+                     f"<i style='width:{rate * 60:.0f}px;background:{colour}'></i><span>{rate * 100:.1f}%</span></div>")
     return f"<div class=counties>{''.join(cells)}</div>"
 
 
-def _table(header: list[str], rows: list[list[Any]]) -> str:
+def _table(header_key: str, rows: list[list[Any]], translate_columns: tuple[int, ...] = ()) -> str:
+    """A table whose header is TEXT[header_key]; the cells of `translate_columns` are data words (VALUES)."""
     if not rows:
-        return "<p class=muted>none</p>"
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>" for row in rows)
+        return f"<p class=muted>{_t('none')}</p>"
+    zh, en = (text.split("|") for text in TEXT[header_key])
+    head = "".join(f"<th>{_both(html.escape(a), html.escape(b))}</th>" for a, b in zip(zh, en))
+    body = "".join("<tr>" + "".join(f"<td>{_value(v) if i in translate_columns else html.escape(_fmt(v))}</td>"
+                                    for i, v in enumerate(row)) + "</tr>" for row in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 
 

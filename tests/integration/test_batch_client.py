@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -32,8 +33,14 @@ def test_submit_follow_and_fetch(server, tmp_path, capsys):
     code = main(["round", "submit", str(tmp_path / "round" / "round.toml"), "--out", str(server_out),
                  "--server", server, "--fetch", str(fetched)])
     assert code == 0
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
     assert "written to" in printed and "publish.verdicts" in printed
+    assert re.search(r"deathcheck\.overpayment_confirmed +[\d,]+\.\d", printed), "non-integer figures shown"
+    assert re.search(r"score\.weak_threshold_log_odds +\d+\.\d+", printed)
+    table = [line for line in printed.splitlines() if re.match(r"  \w+\.\w+ ", line)]
+    assert len(table) > 10 and len({len(line) for line in table}) == 1, "names and values in aligned columns"
+    assert not re.search(r"\b0 rows", captured.out + captured.err), "no progress line for rows nobody published here"
     assert {"payments.csv", "verdicts.csv", "report.html"} <= set(OUTPUT_NAMES)
     for name in OUTPUT_NAMES:
         assert (fetched / name).read_bytes() == (server_out / name).read_bytes(), name

@@ -64,6 +64,7 @@ def test_bulk_import_into_a_second_home(throwaway_neo4j_home, tmp_path: Path, ca
     try:
         result = bulk_import(settings, nodes, relationships)
         assert "IMPORT DONE" in result.output
+        assert result.log_file.read_text(encoding="utf-8").strip() == result.output  # for `neo4j import` to point at
         server.start(settings)
         with pytest.raises(Conflict, match="stop it before a bulk import"):
             bulk_import(settings, nodes, relationships)

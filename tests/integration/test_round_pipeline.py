@@ -74,6 +74,8 @@ def test_outputs_have_the_contract_columns(finished):
     report = json.loads((finished / "report.json").read_text(encoding="utf-8"))
     assert isinstance(report["weak_evidence"]["can_certify"], bool)
     assert report["weak_evidence"]["threshold_log_odds"] > 0
+    assert 0 < report["overpayment_confirmed"] <= report["overpayment_total"]
+    assert set(report["county_names"]) == {row[0] for row in report["figures"]["counties"]}  # all Jiangxi codes
     page = (finished / "report.html").read_text(encoding="utf-8")
     assert "<svg" in page and "weak evidence" in page
 
@@ -176,3 +178,43 @@ def test_report_renders_with_charts_in_headless_chromium(finished, tmp_path):
     )
     assert _png_size(shot) == (1200, 1600)
     assert shot.stat().st_size > 30_000, "a blank page compresses to a few kB; charts do not"
+
+
+_GLYPH_PROBE = """<!doctype html><meta charset=utf-8><body><script>
+const font = "32px " + FONT_STACK;
+function bitmap(ch) {
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = 48;
+  const ctx = canvas.getContext("2d");
+  ctx.font = font;
+  ctx.fillText(ch, 4, 36);
+  return ctx.getImageData(0, 0, 48, 48).data.join(",");
+}
+const cjk = [...CHARS].map(bitmap), missing = ["\\u0378", "\\u0379"].map(bitmap);
+document.body.textContent = "RESULT" + JSON.stringify(
+  {chars: cjk.length, distinct: new Set(cjk).size, missing_alike: missing[0] === missing[1]}) + "END";
+</script>"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (.ci/run installs it)")
+def test_report_chinese_renders_as_glyphs_not_empty_boxes(finished, tmp_path):
+    """Each Chinese character of the page, drawn in the page's font stack, has a glyph of its own; with no CJK font
+    every one is the same empty box, as two characters no font has are (checked too, so the probe can tell)."""
+    from services.rounds.report import FONT_STACK
+
+    page = (finished / "report.html").read_text(encoding="utf-8")
+    chars = "".join(dict.fromkeys(c for c in page if "\u4e00" <= c <= "\u9fff"))[:12]
+    assert len(chars) >= 8, "the Chinese page has Chinese text"
+    probe = tmp_path / "probe.html"
+    probe.write_text(_GLYPH_PROBE.replace("FONT_STACK", json.dumps(FONT_STACK)).replace("CHARS", json.dumps(chars)),
+                     encoding="utf-8")
+    dom = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+         "--disable-background-networking", "--disable-component-update", f"--user-data-dir={tmp_path / 'p'}",
+         "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
+        check=True, timeout=120, capture_output=True, text=True).stdout
+    result = json.loads(dom.split("RESULT", 1)[1].split("END", 1)[0])
+    assert result["missing_alike"], "the probe cannot tell a glyph from an empty box here"
+    assert result["distinct"] == result["chars"], (
+        f"{result['chars'] - result['distinct'] + 1} of {chars!r} draw as the same box: no CJK font "
+        "(.ci/run installs fonts-noto-cjk)")

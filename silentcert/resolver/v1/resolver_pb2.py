@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%silentcert/resolver/v1/resolver.proto\x12\x16silentcert.resolver.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x85\x01\n\x0cRecordFields\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0b\n\x03sex\x18\x03 \x01(\t\x12\x12\n\nbirth_date\x18\x04 \x01(\t\x12\r\n\x05phone\x18\x05 \x01(\t\x12\x0f\n\x07\x63\x61rd_no\x18\x06 \x01(\t\x12\x13\n\x0b\x63ounty_code\x18\x07 \x01(\t\"d\n\x14ResolveRecordRequest\x12\x34\n\x06record\x18\x01 \x01(\x0b\x32$.silentcert.resolver.v1.RecordFields\x12\x16\n\x0emax_candidates\x18\x02 \x01(\x05\"T\n\x0e\x46ieldAgreement\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\r\n\x05level\x18\x02 \x01(\t\x12\x14\n\x0cmatch_weight\x18\x03 \x01(\x01\x12\x0e\n\x06\x61grees\x18\x04 \x01(\x08\"\xa5\x01\n\tCandidate\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x19\n\x11match_probability\x18\x02 \x01(\x01\x12\x32\n\x06method\x18\x03 \x01(\x0e\x32\".silentcert.resolver.v1.LinkMethod\x12\x36\n\x06\x66ields\x18\x04 \x03(\x0b\x32&.silentcert.resolver.v1.FieldAgreement\"N\n\x15ResolveRecordResponse\x12\x35\n\ncandidates\x18\x01 \x03(\x0b\x32!.silentcert.resolver.v1.Candidate\"*\n\x15GetIdentifiersRequest\x12\x11\n\tperson_id\x18\x01 \x01(\t\"\x82\x01\n\nIdentifier\x12\x34\n\x04kind\x18\x01 \x01(\x0e\x32&.silentcert.resolver.v1.IdentifierKind\x12\r\n\x05value\x18\x02 \x01(\t\x12\x0e\n\x06shared\x18\x03 \x01(\x08\x12\x0f\n\x07holders\x18\x04 \x01(\x05\x12\x0e\n\x06origin\x18\x05 \x01(\t\"\xf5\x01\n\x0cLinkedRecord\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x30\n\x04kind\x18\x02 \x01(\x0e\x32\".silentcert.resolver.v1.SourceKind\x12\x11\n\trecord_id\x18\x03 \x01(\t\x12/\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11match_probability\x18\x05 \x01(\x01\x12\x32\n\x06method\x18\x06 \x01(\x0e\x32\".silentcert.resolver.v1.LinkMethod\x12\x10\n\x08round_id\x18\x07 \x01(\t\"\xa2\x01\n\x16GetIdentifiersResponse\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x37\n\x0bidentifiers\x18\x02 \x03(\x0b\x32\".silentcert.resolver.v1.Identifier\x12<\n\x0elinked_records\x18\x03 \x03(\x0b\x32$.silentcert.resolver.v1.LinkedRecord\"9\n\x12SubmitRoundRequest\x12\x12\n\nround_file\x18\x01 \x01(\t\x12\x0f\n\x07out_dir\x18\x02 \x01(\t\"\xa2\x01\n\x0cRoundSummary\x12\x10\n\x08round_id\x18\x01 \x01(\t\x12\x0f\n\x07out_dir\x18\x02 \x01(\t\x12@\n\x06\x63ounts\x18\x03 \x03(\x0b\x32\x30.silentcert.resolver.v1.RoundSummary.CountsEntry\x1a-\n\x0b\x43ountsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\x93\x01\n\x13SubmitRoundResponse\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x11\n\trows_done\x18\x02 \x01(\x03\x12\x12\n\nrows_total\x18\x03 \x01(\x03\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x35\n\x07summary\x18\x05 \x01(\x0b\x32$.silentcert.resolver.v1.RoundSummary\"6\n\x15\x46\x65tchRoundFileRequest\x12\x0f\n\x07out_dir\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"\'\n\x16\x46\x65tchRoundFileResponse\x12\r\n\x05\x63hunk\x18\x01 \x01(\x0c*\x85\x01\n\x0eIdentifierKind\x12\x1f\n\x1bIDENTIFIER_KIND_UNSPECIFIED\x10\x00\x12\x1d\n\x19IDENTIFIER_KIND_ID_NUMBER\x10\x01\x12\x19\n\x15IDENTIFIER_KIND_PHONE\x10\x02\x12\x18\n\x14IDENTIFIER_KIND_CARD\x10\x03*\x9f\x01\n\nSourceKind\x12\x1b\n\x17SOURCE_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12SOURCE_KIND_STRONG\x10\x01\x12\x14\n\x10SOURCE_KIND_WEAK\x10\x02\x12\x15\n\x11SOURCE_KIND_DEATH\x10\x03\x12\x14\n\x10SOURCE_KIND_FACE\x10\x04\x12\x19\n\x15SOURCE_KIND_IN_PERSON\x10\x05*\x94\x01\n\nLinkMethod\x12\x1b\n\x17LINK_METHOD_UNSPECIFIED\x10\x00\x12\x16\n\x12LINK_METHOD_DIRECT\x10\x01\x12\x1d\n\x19LINK_METHOD_DETERMINISTIC\x10\x02\x12\x16\n\x12LINK_METHOD_SPLINK\x10\x03\x12\x1a\n\x16LINK_METHOD_IDENTIFIER\x10\x04\x32\xcd\x03\n\x0fResolverService\x12l\n\rResolveRecord\x12,.silentcert.resolver.v1.ResolveRecordRequest\x1a-.silentcert.resolver.v1.ResolveRecordResponse\x12o\n\x0eGetIdentifiers\x12-.silentcert.resolver.v1.GetIdentifiersRequest\x1a..silentcert.resolver.v1.GetIdentifiersResponse\x12h\n\x0bSubmitRound\x12*.silentcert.resolver.v1.SubmitRoundRequest\x1a+.silentcert.resolver.v1.SubmitRoundResponse0\x01\x12q\n\x0e\x46\x65tchRoundFile\x12-.silentcert.resolver.v1.FetchRoundFileRequest\x1a..silentcert.resolver.v1.FetchRoundFileResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%silentcert/resolver/v1/resolver.proto\x12\x16silentcert.resolver.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x85\x01\n\x0cRecordFields\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0b\n\x03sex\x18\x03 \x01(\t\x12\x12\n\nbirth_date\x18\x04 \x01(\t\x12\r\n\x05phone\x18\x05 \x01(\t\x12\x0f\n\x07\x63\x61rd_no\x18\x06 \x01(\t\x12\x13\n\x0b\x63ounty_code\x18\x07 \x01(\t\"d\n\x14ResolveRecordRequest\x12\x34\n\x06record\x18\x01 \x01(\x0b\x32$.silentcert.resolver.v1.RecordFields\x12\x16\n\x0emax_candidates\x18\x02 \x01(\x05\"T\n\x0e\x46ieldAgreement\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\r\n\x05level\x18\x02 \x01(\t\x12\x14\n\x0cmatch_weight\x18\x03 \x01(\x01\x12\x0e\n\x06\x61grees\x18\x04 \x01(\x08\"\xa5\x01\n\tCandidate\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x19\n\x11match_probability\x18\x02 \x01(\x01\x12\x32\n\x06method\x18\x03 \x01(\x0e\x32\".silentcert.resolver.v1.LinkMethod\x12\x36\n\x06\x66ields\x18\x04 \x03(\x0b\x32&.silentcert.resolver.v1.FieldAgreement\"N\n\x15ResolveRecordResponse\x12\x35\n\ncandidates\x18\x01 \x03(\x0b\x32!.silentcert.resolver.v1.Candidate\"*\n\x15GetIdentifiersRequest\x12\x11\n\tperson_id\x18\x01 \x01(\t\"\x82\x01\n\nIdentifier\x12\x34\n\x04kind\x18\x01 \x01(\x0e\x32&.silentcert.resolver.v1.IdentifierKind\x12\r\n\x05value\x18\x02 \x01(\t\x12\x0e\n\x06shared\x18\x03 \x01(\x08\x12\x0f\n\x07holders\x18\x04 \x01(\x05\x12\x0e\n\x06origin\x18\x05 \x01(\t\"\xf5\x01\n\x0cLinkedRecord\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x30\n\x04kind\x18\x02 \x01(\x0e\x32\".silentcert.resolver.v1.SourceKind\x12\x11\n\trecord_id\x18\x03 \x01(\t\x12/\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11match_probability\x18\x05 \x01(\x01\x12\x32\n\x06method\x18\x06 \x01(\x0e\x32\".silentcert.resolver.v1.LinkMethod\x12\x10\n\x08round_id\x18\x07 \x01(\t\"\xa2\x01\n\x16GetIdentifiersResponse\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x37\n\x0bidentifiers\x18\x02 \x03(\x0b\x32\".silentcert.resolver.v1.Identifier\x12<\n\x0elinked_records\x18\x03 \x03(\x0b\x32$.silentcert.resolver.v1.LinkedRecord\"9\n\x12SubmitRoundRequest\x12\x12\n\nround_file\x18\x01 \x01(\t\x12\x0f\n\x07out_dir\x18\x02 \x01(\t\"\x96\x02\n\x0cRoundSummary\x12\x10\n\x08round_id\x18\x01 \x01(\t\x12\x0f\n\x07out_dir\x18\x02 \x01(\t\x12@\n\x06\x63ounts\x18\x03 \x03(\x0b\x32\x30.silentcert.resolver.v1.RoundSummary.CountsEntry\x12\x42\n\x07\x66igures\x18\x04 \x03(\x0b\x32\x31.silentcert.resolver.v1.RoundSummary.FiguresEntry\x1a-\n\x0b\x43ountsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x1a.\n\x0c\x46iguresEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\x93\x01\n\x13SubmitRoundResponse\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x11\n\trows_done\x18\x02 \x01(\x03\x12\x12\n\nrows_total\x18\x03 \x01(\x03\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x35\n\x07summary\x18\x05 \x01(\x0b\x32$.silentcert.resolver.v1.RoundSummary\"6\n\x15\x46\x65tchRoundFileRequest\x12\x0f\n\x07out_dir\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"\'\n\x16\x46\x65tchRoundFileResponse\x12\r\n\x05\x63hunk\x18\x01 \x01(\x0c*\x85\x01\n\x0eIdentifierKind\x12\x1f\n\x1bIDENTIFIER_KIND_UNSPECIFIED\x10\x00\x12\x1d\n\x19IDENTIFIER_KIND_ID_NUMBER\x10\x01\x12\x19\n\x15IDENTIFIER_KIND_PHONE\x10\x02\x12\x18\n\x14IDENTIFIER_KIND_CARD\x10\x03*\x9f\x01\n\nSourceKind\x12\x1b\n\x17SOURCE_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12SOURCE_KIND_STRONG\x10\x01\x12\x14\n\x10SOURCE_KIND_WEAK\x10\x02\x12\x15\n\x11SOURCE_KIND_DEATH\x10\x03\x12\x14\n\x10SOURCE_KIND_FACE\x10\x04\x12\x19\n\x15SOURCE_KIND_IN_PERSON\x10\x05*\x94\x01\n\nLinkMethod\x12\x1b\n\x17LINK_METHOD_UNSPECIFIED\x10\x00\x12\x16\n\x12LINK_METHOD_DIRECT\x10\x01\x12\x1d\n\x19LINK_METHOD_DETERMINISTIC\x10\x02\x12\x16\n\x12LINK_METHOD_SPLINK\x10\x03\x12\x1a\n\x16LINK_METHOD_IDENTIFIER\x10\x04\x32\xcd\x03\n\x0fResolverService\x12l\n\rResolveRecord\x12,.silentcert.resolver.v1.ResolveRecordRequest\x1a-.silentcert.resolver.v1.ResolveRecordResponse\x12o\n\x0eGetIdentifiers\x12-.silentcert.resolver.v1.GetIdentifiersRequest\x1a..silentcert.resolver.v1.GetIdentifiersResponse\x12h\n\x0bSubmitRound\x12*.silentcert.resolver.v1.SubmitRoundRequest\x1a+.silentcert.resolver.v1.SubmitRoundResponse0\x01\x12q\n\x0e\x46\x65tchRoundFile\x12-.silentcert.resolver.v1.FetchRoundFileRequest\x1a..silentcert.resolver.v1.FetchRoundFileResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,12 +34,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ROUNDSUMMARY_COUNTSENTRY']._loaded_options = None
   _globals['_ROUNDSUMMARY_COUNTSENTRY']._serialized_options = b'8\001'
-  _globals['_IDENTIFIERKIND']._serialized_start=1732
-  _globals['_IDENTIFIERKIND']._serialized_end=1865
-  _globals['_SOURCEKIND']._serialized_start=1868
-  _globals['_SOURCEKIND']._serialized_end=2027
-  _globals['_LINKMETHOD']._serialized_start=2030
-  _globals['_LINKMETHOD']._serialized_end=2178
+  _globals['_ROUNDSUMMARY_FIGURESENTRY']._loaded_options = None
+  _globals['_ROUNDSUMMARY_FIGURESENTRY']._serialized_options = b'8\001'
+  _globals['_IDENTIFIERKIND']._serialized_start=1848
+  _globals['_IDENTIFIERKIND']._serialized_end=1981
+  _globals['_SOURCEKIND']._serialized_start=1984
+  _globals['_SOURCEKIND']._serialized_end=2143
+  _globals['_LINKMETHOD']._serialized_start=2146
+  _globals['_LINKMETHOD']._serialized_end=2294
   _globals['_RECORDFIELDS']._serialized_start=99
   _globals['_RECORDFIELDS']._serialized_end=232
   _globals['_RESOLVERECORDREQUEST']._serialized_start=234
@@ -61,15 +63,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SUBMITROUNDREQUEST']._serialized_start=1260
   _globals['_SUBMITROUNDREQUEST']._serialized_end=1317
   _globals['_ROUNDSUMMARY']._serialized_start=1320
-  _globals['_ROUNDSUMMARY']._serialized_end=1482
-  _globals['_ROUNDSUMMARY_COUNTSENTRY']._serialized_start=1437
-  _globals['_ROUNDSUMMARY_COUNTSENTRY']._serialized_end=1482
-  _globals['_SUBMITROUNDRESPONSE']._serialized_start=1485
-  _globals['_SUBMITROUNDRESPONSE']._serialized_end=1632
-  _globals['_FETCHROUNDFILEREQUEST']._serialized_start=1634
-  _globals['_FETCHROUNDFILEREQUEST']._serialized_end=1688
-  _globals['_FETCHROUNDFILERESPONSE']._serialized_start=1690
-  _globals['_FETCHROUNDFILERESPONSE']._serialized_end=1729
-  _globals['_RESOLVERSERVICE']._serialized_start=2181
-  _globals['_RESOLVERSERVICE']._serialized_end=2642
+  _globals['_ROUNDSUMMARY']._serialized_end=1598
+  _globals['_ROUNDSUMMARY_COUNTSENTRY']._serialized_start=1505
+  _globals['_ROUNDSUMMARY_COUNTSENTRY']._serialized_end=1550
+  _globals['_ROUNDSUMMARY_FIGURESENTRY']._serialized_start=1552
+  _globals['_ROUNDSUMMARY_FIGURESENTRY']._serialized_end=1598
+  _globals['_SUBMITROUNDRESPONSE']._serialized_start=1601
+  _globals['_SUBMITROUNDRESPONSE']._serialized_end=1748
+  _globals['_FETCHROUNDFILEREQUEST']._serialized_start=1750
+  _globals['_FETCHROUNDFILEREQUEST']._serialized_end=1804
+  _globals['_FETCHROUNDFILERESPONSE']._serialized_start=1806
+  _globals['_FETCHROUNDFILERESPONSE']._serialized_end=1845
+  _globals['_RESOLVERSERVICE']._serialized_start=2297
+  _globals['_RESOLVERSERVICE']._serialized_end=2758
 # @@protoc_insertion_point(module_scope)
