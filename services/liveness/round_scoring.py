@@ -29,7 +29,8 @@ _DEATHS = """
 CREATE OR REPLACE TEMP TABLE lv_deaths AS
 SELECT l.person_id, min(r.occurred_at::DATE) AS death_date,
        bool_or(l.match_probability >= $confident) AS confident,
-       max(r.occurred_at::DATE) FILTER (WHERE l.match_probability >= $confident) AS latest_confident
+       max(r.occurred_at::DATE) FILTER (WHERE l.match_probability >= $confident) AS latest_confident,
+       count(DISTINCT r.source) FILTER (WHERE l.match_probability >= $confident) AS registers
 FROM records r JOIN links l USING (rid)
 WHERE r.kind = 'death' AND l.person_id IS NOT NULL AND l.match_probability >= $floor
 GROUP BY l.person_id
@@ -73,11 +74,13 @@ FROM (
 # The labelled dead whose post-death records calibrate the weak model (ratios.py, calibration.py). Their death date
 # is the latest a confident register gives: a register dating a death too early would pass the person's own last
 # weeks off as relatives' use, one dating it too late only hides a few days of it. A confident strong record or a
-# passed check after that date contradicts it (a wrong date, or a case for review): such a person is left out.
+# passed check after that date contradicts it (a wrong date, or a case for review): such a person is left out, and so
+# is a death only one register knows of (labelled_death_registers): a false death record is a one-register error,
+# and a living person's own activity must not be taken for what relatives fake.
 _LABELLED = """
 CREATE OR REPLACE TEMP TABLE lv_labelled AS
 SELECT d.person_id, d.latest_confident AS death_date FROM lv_deaths d
-WHERE d.confident AND d.latest_confident <= $as_of - INTERVAL ($exposure) DAY
+WHERE d.confident AND d.latest_confident <= $as_of - INTERVAL ($exposure) DAY AND d.registers >= $registers
   AND NOT EXISTS (SELECT 1 FROM lv_ev e WHERE e.person_id = d.person_id AND e.d >= d.latest_confident
                   AND e.link_probability >= $confident AND e.passed IS DISTINCT FROM false
                   AND e.kind IN ('strong', 'face', 'in_person'))
@@ -236,7 +239,8 @@ def score_round(con: duckdb.DuckDBPyConnection, as_of: date, settings: LivenessS
     _previous_periods(con)
     con.execute(_DEATHS, _pick(params, "confident", "floor"))
     con.execute(_EVIDENCE, _pick(params, "confident", "floor", "start", "as_of", "discount"))
-    con.execute(_LABELLED, {**_pick(params, "as_of", "confident"), "exposure": settings.min_dead_exposure_days})
+    con.execute(_LABELLED, {**_pick(params, "as_of", "confident"), "exposure": settings.min_dead_exposure_days,
+                            "registers": settings.labelled_death_registers})
     ratios = estimate_ratios(con, settings, evidence="lv_ev", deaths="lv_deaths", labelled="lv_labelled")
     base = _write_ratio_logs(con, ratios, settings)
     con.execute(_STEPS, _pick(params, "cap", "min_weight"))
