@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 
 from services.liveness.ratios import LikelihoodRatio
+from services.liveness.scoring import base_log_odds, source_delta
 from services.liveness.settings import LivenessSettings
 from services.liveness.weak_windows import reach_sql, steps_sql, windows_sql
 
@@ -74,9 +75,7 @@ def highest_weak_log_odds(ratios: Iterable[LikelihoodRatio], settings: LivenessS
     A calibrated threshold above it means the labelled dead's relatives reach the model's ceiling, and weak
     evidence certifies nobody in this round (the round statistics say so as ``weak_can_certify``)."""
     ratios = list(ratios)
-    base = settings.prior_log_odds + sum(r.unseen_log_ratio for r in ratios)
-    cap = settings.source_cap
-    return base + sum(cap * r.seen_log_ratio - min(cap, 1.0) * r.unseen_log_ratio for r in ratios)
+    return base_log_odds(ratios, settings) + sum(source_delta(settings.source_cap, r) for r in ratios)
 
 
 def load_threshold(con: duckdb.DuckDBPyConnection) -> float:
@@ -114,7 +113,7 @@ def operating_points(con: duckdb.DuckDBPyConnection, as_of: date, settings: Live
     thresholds, people without a death record who would be certified versus labelled dead who would be certified
     on their post-death records; ``this_round`` marks the calibrated threshold."""
     labelled = con.execute("SELECT dead_labelled FROM weak_calibration").fetchone()[0]
-    grid = threshold_grid(settings.certify_log_odds, threshold)
+    grid = threshold_grid(threshold)
     rows = con.execute(_OPERATING.format(living_reach=reach_sql("lv_win"), dead_reach=reach_sql("lv_dead_win")),
                        {"as_of": as_of, "min_sources": settings.min_weak_sources, "thresholds": grid}).fetchall()
     points = [{"threshold_log_odds": round(t, 4), "living_certified": int(lc), "weak_only_certified": int(wc),
@@ -130,7 +129,8 @@ def operating_points(con: duckdb.DuckDBPyConnection, as_of: date, settings: Live
     return points
 
 
-def threshold_grid(configured: float, threshold: float, below: int = 6, above: int = 3) -> list[float]:
-    """Whole log-odds around the round's threshold (never below the configured floor), and the threshold itself."""
-    start = max(math.floor(configured), math.floor(threshold) - below)
-    return sorted({float(t) for t in range(start, math.ceil(threshold) + above + 1)} | {threshold})
+def threshold_grid(threshold: float, below: int = 4, above: int = 3) -> list[float]:
+    """Whole log-odds around the round's threshold, and the threshold itself (values under the configured
+    ``certify_probability`` are shown too: that is where an operator would see what lowering it costs)."""
+    return sorted({float(t) for t in range(math.floor(threshold) - below, math.ceil(threshold) + above + 1)}
+                  | {threshold})

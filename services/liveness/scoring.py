@@ -134,8 +134,10 @@ def classify(edge: EvidenceEdge, cutoff: date | None, as_of: date,
 
 
 def source_delta(capped: float, ratio: LikelihoodRatio) -> float:
-    """What a source seen with weight ``capped`` adds to the base log-odds (docs/scoring.md section 2)."""
-    return capped * ratio.seen_log_ratio - min(capped, 1.0) * ratio.unseen_log_ratio
+    """What a source seen with weight ``capped`` adds to the base log-odds (docs/scoring.md section 2); never
+    negative: a source the labelled dead show after death at least as often as the living show it carries nothing,
+    so more records never lower a window's score."""
+    return max(0.0, capped * ratio.seen_log_ratio - min(capped, 1.0) * ratio.unseen_log_ratio)
 
 
 def base_log_odds(ratios: Iterable[LikelihoodRatio], settings: LivenessSettings) -> float:

@@ -17,7 +17,7 @@ def steps_sql(rows: str) -> str:
 
     ``rows`` is a SELECT of (person_id, source, d, weight). ``total`` is the source's weight over the records dated
     on or after d, ``capped`` it capped at $cap, ``delta`` what the source adds to the base log-odds at that
-    weight, ``step`` and ``seen_step`` what moving the window start back to d adds to the log-odds and to the
+    weight (never negative, scoring.source_delta), ``step`` and ``seen_step`` what moving the window start back to d adds to the log-odds and to the
     count of sources seen (weight >= $min_weight). Needs ``lv_ratios(source, seen_lr, unseen_lr)``."""
     return f"""
 WITH days AS (SELECT person_id, source, d, sum(weight) AS w FROM ({rows}) GROUP BY ALL),
@@ -31,9 +31,9 @@ prev AS (
     SELECT *, coalesce(lag(capped) OVER (PARTITION BY person_id, source ORDER BY d DESC), 0.0) AS before FROM run
 )
 SELECT p.person_id, p.source, p.d, p.total, p.capped,
-       p.capped * r.seen_lr - least(p.capped, 1.0) * r.unseen_lr AS delta,
-       (p.capped * r.seen_lr - least(p.capped, 1.0) * r.unseen_lr)
-         - (p.before * r.seen_lr - least(p.before, 1.0) * r.unseen_lr) AS step,
+       greatest(0.0, p.capped * r.seen_lr - least(p.capped, 1.0) * r.unseen_lr) AS delta,
+       greatest(0.0, p.capped * r.seen_lr - least(p.capped, 1.0) * r.unseen_lr)
+         - greatest(0.0, p.before * r.seen_lr - least(p.before, 1.0) * r.unseen_lr) AS step,
        (p.capped >= $min_weight)::INT - (p.before >= $min_weight)::INT AS seen_step
 FROM prev p JOIN lv_ratios r USING (source)
 """

@@ -76,7 +76,8 @@ def _weak_evidence(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     if "weak_can_certify" not in stats:
         return None
     return {"threshold_log_odds": stats["weak_threshold_log_odds"],
-            "highest_log_odds": stats["weak_highest_log_odds"], "can_certify": stats["weak_can_certify"]}
+            "highest_log_odds": stats["weak_highest_log_odds"], "can_certify": stats["weak_can_certify"],
+            "operating_points": stats.get("weak_operating_points", [])}
 
 
 def _previous(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -149,6 +150,7 @@ def render_html(report: dict[str, Any]) -> str:
     ]
     body = "".join(f"<section{' class=wide' if t.endswith('county') else ''}><h2>{html.escape(t)}</h2>"
                    f"{content}</section>" for t, content in sections)
+    body += weak_operating_section(weak)
     kpi_html = "".join(f"<div class=kpi><span class=muted>{html.escape(k)}</span><b>{html.escape(v)}</b></div>"
                        for k, v in kpis)
     return (f"<!doctype html><html lang=zh-CN><meta charset=utf-8><title>silentcert round {html.escape(report['round_id'])}"
@@ -205,3 +207,31 @@ def _fmt(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return "" if value is None else str(value)
+
+
+def weak_operating_section(weak: dict[str, Any] | None) -> str:
+    """One self-contained section: the weak threshold's operating points (calibration.operating_points) — per
+    threshold, people without a death record certified versus labelled dead certified on their post-death records
+    alone — with this round's row marked. Empty when the round has no such table."""
+    points = (weak or {}).get("operating_points") or []
+    if not points:
+        return ""
+
+    def share(part: int, whole: int, rate: float | None) -> str:
+        return f"{part:,} of {whole:,}" + (f" ({rate * 100:.2f}%)" if rate is not None else "")
+
+    rows = []
+    for p in points:
+        mark = " ← this round" if p["this_round"] else ""
+        rows.append(f"<tr{' style=font-weight:bold' if mark else ''}><td>{p['threshold_log_odds']:.3f}{mark}</td>"
+                    f"<td>{share(p['living_certified'], p['living'], p['living_certified_share'])}</td>"
+                    f"<td>{p['weak_only_certified']:,}</td>"
+                    f"<td>{share(p['dead_certified_after_death'], p['labelled_dead'], p['dead_certified_share'])}"
+                    f"</td></tr>")
+    head = ("<tr><th>weak threshold (log-odds)</th><th>certified, no death record</th>"
+            "<th>of them only by weak evidence</th><th>labelled dead certified after death</th></tr>")
+    note = ("<p class=muted>A weak certification dated D rests only on records dated on or after D; the labelled "
+            "dead's column is what their post-death records alone would reach. The operator's knob is "
+            "<code>[liveness] max_dead_certified</code>.</p>")
+    return (f"<section class=wide><h2>Weak evidence: operating points</h2>{note}"
+            f"<table>{head}{''.join(rows)}</table></section>")

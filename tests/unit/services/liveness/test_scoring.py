@@ -167,6 +167,7 @@ def test_relatives_using_card_and_phone_are_not_certified_once_the_round_has_see
     for i in range(60):  # dead with a death record; relatives keep using the phone and card of most
         pid = province.person(f"X{i}")
         province.record(pid, "civil_deaths", "death", date(2021, 3, 1))
+        province.record(pid, "police_deaths", "death", date(2021, 3, 1))  # two registers: labelled
         if i % 4:
             province.weak(pid, "telecom", date(2021, 9, 1))
             province.weak(pid, "card_spending", date(2021, 9, 1))
