@@ -71,7 +71,8 @@ def load(con: duckdb.DuckDBPyConnection, out: Path, round_dir: Path) -> None:
     con.execute(f"CREATE TABLE out_rejects AS SELECT *, CAST(line AS BIGINT) AS line_no FROM {_csv(out / 'rejects.csv')}")
     con.execute(f"CREATE TABLE verdicts AS SELECT * FROM {_csv(out / 'verdicts.csv')}")
     con.execute(f"CREATE TABLE flags AS SELECT * FROM {_csv(out / 'flags.csv')}")
-    con.execute(f"CREATE TABLE registry_rows AS SELECT person_id, certified_until FROM {_csv(round_dir / 'registry.csv')}")
+    registry = _csv(round_dir / "registry.csv")
+    con.execute(f"CREATE TABLE registry_rows AS SELECT person_id, certified_until FROM {registry}")
     settings = LivenessSettings.from_dict(spec.get("liveness"))
     as_of = spec["round"]["as_of"]
     con.execute("CREATE TABLE round_window AS SELECT $start::DATE AS window_start, $as_of::DATE AS as_of",
@@ -613,7 +614,8 @@ def score(out: Path, round_dir: Path, limit: int = 5) -> list[Figure]:
     con = duckdb.connect()
     load(con, out, round_dir)
     row = con.execute("SELECT knobs FROM world").fetchone()
-    world = [Figure("world", f"generated with {json.dumps(json.loads(row[0]), sort_keys=True)}", None, "")] if row else []
+    knobs = json.dumps(json.loads(row[0]), sort_keys=True) if row else None
+    world = [Figure("world", f"generated with {knobs}", None, "")] if knobs else []
     return world + linkage(con, limit) + liveness(con, limit) + deathcheck(con, limit) + reconciliation(con, limit)
 
 

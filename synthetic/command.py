@@ -5,7 +5,7 @@ import dataclasses
 from datetime import date
 from pathlib import Path
 
-from synthetic.evidence import WORLDS, World
+from synthetic.evidence import MAX_RELATIVE_SOURCES, WORLDS, World
 from synthetic.province import generate
 
 
@@ -71,8 +71,8 @@ def _sources(text: str) -> tuple[str, ...]:
 
 
 def _max_sources(text: str) -> int:
-    if not text.isdigit() or not 0 <= int(text) <= 4:
-        raise argparse.ArgumentTypeError(f"--relative-max-sources must be 0..4, got {text!r}")
+    if not text.isdigit() or not 0 <= int(text) <= MAX_RELATIVE_SOURCES:
+        raise argparse.ArgumentTypeError(f"--relative-max-sources must be 0..{MAX_RELATIVE_SOURCES}, got {text!r}")
     return int(text)
 
 

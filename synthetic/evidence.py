@@ -42,6 +42,7 @@ ACTIVITIES = (
 
 
 RELATIVE_SOURCES = ("card_spending", "telecom", "bus_rides", "bank_counter")
+MAX_RELATIVE_SOURCES = 4
 MEAN_POST_DEATH_EVENTS = {"card_spending": 5.0, "telecom": 4.0, "bus_rides": 3.0, "bank_counter": 2.0,
                           "outpatient": 2.0}
 
@@ -74,8 +75,8 @@ class World:
         if unknown:
             raise ValueError(f"relatives cannot use source {unknown[0]!r}; weak sources: "
                              f"{', '.join(MEAN_POST_DEATH_EVENTS)}")
-        if not 0 <= self.max_sources <= len(MEAN_POST_DEATH_EVENTS):
-            raise ValueError(f"max_sources must lie in 0..{len(MEAN_POST_DEATH_EVENTS)}, got {self.max_sources}")
+        if not 0 <= self.max_sources <= MAX_RELATIVE_SOURCES:
+            raise ValueError(f"max_sources must lie in 0..{MAX_RELATIVE_SOURCES}, got {self.max_sources}")
 
 
 # Two contrasting worlds for benchmarks: few relatives using one source, and relatives who keep using up to four of
