@@ -115,8 +115,7 @@ def death_cutoff(edges: Iterable[EvidenceEdge], settings: LivenessSettings) -> d
     return min(days) if days else None
 
 
-def classify(edge: EvidenceEdge, cutoff: date | None, as_of: date,
-             settings: LivenessSettings) -> tuple[str, float | None]:
+def classify(edge: EvidenceEdge, cutoff: date | None, settings: LivenessSettings) -> tuple[str, float | None]:
     """The role of one in-window record and, for weak records, its weight."""
     day = edge.occurred_at.date()
     shared = edge.shared
@@ -241,7 +240,7 @@ def explain_person(person: Person, evidence_edges: Iterable[EvidenceEdge], ratio
     edges = list(evidence_edges)
     cutoff = death_cutoff(edges, settings)
     start = window_start(as_of, settings)
-    scored = [(e, *classify(e, cutoff, as_of, settings)) for e in edges
+    scored = [(e, *classify(e, cutoff, settings)) for e in edges
               if e.kind in PRIORITY and start <= e.occurred_at.date() <= as_of]
     weak = weak_score([(e, w) for e, role, w in scored if role == "weak"], ratios, settings, threshold)
     decision = _decide(scored, weak)
