@@ -117,3 +117,15 @@ def test_relatives_activity_after_a_death_never_moves_a_certification_across_it(
         assert added == relatives_only  # dated after the death only on a window of relatives' records alone
     if alone is not None:
         assert added is not None and added >= alone
+
+
+def test_the_report_section_marks_this_rounds_threshold():
+    from services.rounds.report import weak_operating_section
+
+    points = [{"threshold_log_odds": t, "living_certified": 90 + k, "weak_only_certified": k, "living": 100,
+               "living_certified_share": (90 + k) / 100, "labelled_dead": 50, "dead_certified_after_death": 5 - k,
+               "dead_certified_share": (5 - k) / 50, "this_round": k == 2} for k, t in enumerate((3.0, 4.0, 4.595))]
+    html = weak_operating_section({"operating_points": points})
+    assert html.count("<section") == 1 and "Weak evidence: operating points" in html
+    assert "<td>4.595 ← this round</td>" in html and "3 of 50 (6.00%)" in html
+    assert weak_operating_section(None) == "" and weak_operating_section({"operating_points": []}) == ""
