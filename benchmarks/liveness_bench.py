@@ -69,9 +69,12 @@ def _relatives(rng, dead, death_off):
 
 
 def _deaths(rng, dead, death_off):
-    """Seven in ten deaths are reported."""
+    """Seven in ten deaths are reported, three in four of those by a second register too (the labelled dead)."""
     who = np.flatnonzero(dead & (rng.random(len(dead)) < 0.7))
-    return who, np.full(len(who), "death"), np.full(len(who), "civil_deaths"), death_off[who], np.ones(len(who), bool)
+    again = who[rng.random(len(who)) < 0.75]
+    person = np.concatenate([who, again])
+    source = np.concatenate([np.full(len(who), "civil_deaths"), np.full(len(again), "police_deaths")])
+    return person, np.full(len(person), "death"), source, death_off[person], np.ones(len(person), bool)
 
 
 def _write(con, rng, n, person, kind, source, offset, passed) -> None:

@@ -21,9 +21,12 @@ from pathlib import Path
 
 import duckdb
 
+from services.liveness.calibration import highest_weak_log_odds
 from services.liveness.periods import window_start
 from services.liveness.ratios import load_ratios
+from services.liveness.scoring import base_log_odds
 from services.liveness.settings import LivenessSettings
+from services.liveness.weak_windows import steps_sql, windows_sql
 
 STRONG_LINK_PRECISION = 0.999
 LINK_RECALL = 0.99
@@ -68,6 +71,16 @@ def load(con: duckdb.DuckDBPyConnection, out: Path, round_dir: Path) -> None:
     con.execute(f"CREATE TABLE out_rejects AS SELECT *, CAST(line AS BIGINT) AS line_no FROM {_csv(out / 'rejects.csv')}")
     con.execute(f"CREATE TABLE verdicts AS SELECT * FROM {_csv(out / 'verdicts.csv')}")
     con.execute(f"CREATE TABLE flags AS SELECT * FROM {_csv(out / 'flags.csv')}")
+    registry = _csv(round_dir / "registry.csv")
+    con.execute(f"CREATE TABLE registry_rows AS SELECT person_id, certified_until FROM {registry}")
+    settings = LivenessSettings.from_dict(spec.get("liveness"))
+    as_of = spec["round"]["as_of"]
+    con.execute("CREATE TABLE round_window AS SELECT $start::DATE AS window_start, $as_of::DATE AS as_of",
+                {"start": window_start(as_of, settings), "as_of": as_of})
+    world = truth / "world.json"
+    con.execute("CREATE TABLE world (knobs JSON)")
+    if world.exists():
+        con.execute("INSERT INTO world VALUES (?)", [world.read_text(encoding="utf-8")])
     _match_rows(con)
     _miss_causes(con, out / "state" / "round.duckdb")
     _weak_scores(con, out / "state" / "round.duckdb", spec)
@@ -126,33 +139,38 @@ def _miss_causes(con: duckdb.DuckDBPyConnection, state: Path) -> None:
 
 
 def _weak_scores(con: duckdb.DuckDBPyConnection, state: Path, spec: dict) -> None:
-    """The round's weak model rebuilt from its working tables (docs/scoring.md section 2), for the breakdown of
-    uncertified living people and the threshold what-if: `weak_scores(person_id, log_odds, seen, certified_on)`
-    per person with weak records, `round_roles` (roles of each person's in-window records), `reported` (a death
-    record linked at link_floor) and one row `weak_model(as_of, window_start, threshold, highest, min_sources)`."""
+    """The round's time-aware weak model rebuilt from its working tables (docs/scoring.md section 2), for the
+    breakdown of uncertified living people and the threshold what-if: `weak_windows(person_id, d, log_odds, seen)`
+    (one row per person and window start: the weak records dated on or after d), `weak_scores(person_id, log_odds,
+    seen)` (best log-odds of a window with enough sources; sources seen over the whole window), `relatives_sources`
+    (sources the round's labelled dead were seen in after death), `round_roles` (roles of each person's in-window
+    records), `reported` (a death record linked at link_floor) and one row
+    `weak_model(as_of, window_start, threshold, highest, min_sources)`."""
     if not state.exists():
         return
     settings = LivenessSettings.from_dict(spec.get("liveness"))
     as_of = spec["round"]["as_of"]
     con.execute(f"ATTACH '{state}' AS st (READ_ONLY)")
     ratios = load_ratios(con, "st.likelihood_ratios").values()
-    con.execute("CREATE TABLE ratios (source VARCHAR, seen_lr DOUBLE, unseen_lr DOUBLE)")
-    con.executemany("INSERT INTO ratios VALUES (?, ?, ?)", [(r.source, r.seen_log_ratio, r.unseen_log_ratio) for r in ratios])
-    # the base log-odds summed in Python and the total rounded to 1e-9, as round_scoring does: scores tied at the
-    # top must tie with the calibration's, or a float wobble decides who passes a threshold set just above them
-    base = settings.prior_log_odds + sum(r.unseen_log_ratio for r in ratios)
-    params = {"cap": settings.source_cap, "min_weight": settings.min_source_weight,
-              "min_sources": settings.min_weak_sources, "prior": settings.prior_log_odds}
-    con.execute("""
-        CREATE TABLE weak_scores AS
-        WITH src AS (SELECT person_id, source, least($cap, round(sum(weight), 9)) AS capped, max(occurred_at::DATE) AS latest
-                     FROM st.evidence WHERE role = 'weak' GROUP BY ALL)
-        SELECT person_id, round($base + sum(capped * seen_lr - least(capped, 1.0) * unseen_lr), 9) AS log_odds,
-               count(*) FILTER (WHERE capped >= $min_weight) AS seen,
-               list_sort(list(latest) FILTER (WHERE capped >= $min_weight), 'DESC')[$min_sources] AS certified_on
-        FROM src JOIN ratios USING (source) GROUP BY person_id""",
-                {"cap": params["cap"], "min_weight": params["min_weight"], "min_sources": params["min_sources"],
-                 "base": base})
+    con.execute("CREATE TABLE lv_ratios (source VARCHAR, seen_lr DOUBLE, unseen_lr DOUBLE)")
+    con.executemany("INSERT INTO lv_ratios VALUES (?, ?, ?)",
+                    [(r.source, r.seen_log_ratio, r.unseen_log_ratio) for r in ratios])
+    con.execute("CREATE TABLE relatives_sources AS SELECT source FROM st.likelihood_ratios WHERE seen_dead > 0")
+    # the base log-odds summed in Python, as round_scoring does: scores tied at the top must tie with the
+    # calibration's, or a float wobble decides who passes a threshold set just above them
+    base = base_log_odds(ratios, settings)
+    rows = "SELECT person_id, source, occurred_at::DATE AS d, weight FROM st.evidence WHERE role = 'weak'"
+    con.execute(f"CREATE TABLE weak_steps AS {steps_sql(rows)}",
+                {"cap": settings.source_cap, "min_weight": settings.min_source_weight})
+    con.execute(f"CREATE TABLE weak_windows AS {windows_sql('weak_steps')}", {"base": base})
+    con.execute("""CREATE TABLE weak_scores AS
+                   SELECT w.person_id, max(w.log_odds) FILTER (WHERE w.seen >= $min_sources) AS log_odds,
+                          max(w.seen) AS seen, any_value(s.relatives_only) AS relatives_only
+                   FROM weak_windows w LEFT JOIN (
+                       SELECT person_id, bool_and(source IN (SELECT source FROM relatives_sources)) AS relatives_only
+                       FROM weak_steps WHERE capped >= $min_weight GROUP BY person_id) s USING (person_id)
+                   GROUP BY w.person_id""",
+                {"min_sources": settings.min_weak_sources, "min_weight": settings.min_source_weight})
     con.execute("""CREATE TABLE round_roles AS SELECT person_id, bool_or(role = 'weak') AS weak,
                    bool_or(role = 'not_confident') AS not_confident, bool_or(role = 'failed') AS failed
                    FROM st.evidence GROUP BY person_id""")
@@ -162,10 +180,9 @@ def _weak_scores(con: duckdb.DuckDBPyConnection, state: Path, spec: dict) -> Non
     con.execute("""
         CREATE TABLE weak_model AS
         SELECT $as_of::DATE AS as_of, $start::DATE AS window_start, $min_sources::INT AS min_sources,
-               (SELECT threshold_log_odds FROM st.weak_calibration) AS threshold,
-               $prior + (SELECT sum($cap * seen_lr - least($cap, 1.0) * unseen_lr) + sum(unseen_lr) FROM ratios) AS highest
-    """, {"cap": params["cap"], "prior": params["prior"], "min_sources": params["min_sources"], "as_of": as_of,
-          "start": window_start(as_of, settings)})
+               (SELECT threshold_log_odds FROM st.weak_calibration) AS threshold, $highest::DOUBLE AS highest
+    """, {"min_sources": settings.min_weak_sources, "as_of": as_of, "start": window_start(as_of, settings),
+          "highest": highest_weak_log_odds(ratios, settings)})
     con.execute("DETACH st")
 
 
@@ -344,6 +361,7 @@ def liveness(con, limit: int) -> list[Figure]:
                                         || evidence_on || ' died ' || died_on FROM people WHERE {relatives}
                                         AND status = 'certified' AND evidence_on > died_on""", limit)))
     figures += _carried_dead(con, dead, limit)
+    figures += _sound_model(con, _heavy_world(con), limit)
     figures += _weak_what_if(con, alive_den, dead)
     return figures
 
@@ -360,7 +378,9 @@ fate AS (  -- what became of their sound, pre-death truth rows
 SELECT g.person_id, CASE
     WHEN g.status IS NULL THEN 'no verdict'
     WHEN g.status <> 'uncertified' THEN 'death check: ' || g.status
-    WHEN ws.seen >= wm.min_sources THEN 'two or more weak sources, log-odds below the round''s threshold'
+    WHEN ws.seen >= wm.min_sources AND ws.relatives_only
+         THEN 'two or more weak sources, all of them sources the round''s labelled dead showed after death'
+    WHEN ws.seen >= wm.min_sources THEN 'two or more weak sources, no window reaching the round''s threshold'
     WHEN ws.seen >= 1 THEN 'one weak source seen (one source never certifies alone)'
     WHEN r.weak THEN 'weak records too old or faint to count as a sighting'
     WHEN r.not_confident THEN 'strong record below confident_link or through a shared identifier'
@@ -373,6 +393,15 @@ SELECT g.person_id, CASE
 FROM gap g CROSS JOIN weak_model wm LEFT JOIN weak_scores ws USING (person_id)
 LEFT JOIN round_roles r USING (person_id) LEFT JOIN fate f USING (person_id)
 """
+
+
+def _heavy_world(con) -> bool:
+    """Relatives keep using more than one of the deceased's sources (truth/world.json): the 90% target applies."""
+    row = con.execute("SELECT knobs FROM world").fetchone()
+    if row is None:
+        return False
+    knobs = json.loads(row[0])
+    return knobs["max_sources"] > 1 and len(knobs["relative_sources"]) > 1 and knobs["relatives"] > 0
 
 
 def _has(con, table: str) -> bool:
@@ -392,22 +421,76 @@ def _uncertified_causes(con, alive: str, den: int, limit: int) -> list[Figure]:
     return figures
 
 
+_SOUND = """
+CREATE TABLE sound_living AS
+WITH win AS (SELECT * FROM round_window),
+never_after_death AS (  -- weak sources in which no dead pensioner of the round shows any row after the death
+    SELECT source FROM source_kinds WHERE kind = 'weak'
+    EXCEPT
+    SELECT t.source FROM truth t JOIN persons p USING (person_id)
+    WHERE t.kind = 'weak' AND t.malformed = '0' AND p.alive = '0'
+      AND TRY_CAST(t.occurred_at AS DATE) > TRY_CAST(p.death_date AS DATE)),
+own AS (  -- the person's own sound rows inside the evidence window that name one person (not a couple's phone)
+    SELECT t.person_id, t.kind, t.source, t.passed FROM truth t CROSS JOIN win
+    WHERE t.malformed = '0' AND t.post_death = '0' AND t.person_id IS NOT NULL
+      AND TRY_CAST(t.occurred_at AS DATE) BETWEEN win.window_start AND win.as_of
+      AND (t.source, t.row_no) NOT IN (SELECT (source, row_no) FROM misses
+                                       WHERE cause LIKE 'shared%' OR cause LIKE 'too little%')),
+per AS (
+    SELECT person_id,
+           bool_or(kind = 'strong') AS strong,
+           bool_or(kind IN ('face', 'in_person') AND passed = '1') AS channel,
+           count(DISTINCT source) FILTER (WHERE kind = 'weak') AS weak_sources,
+           bool_or(kind = 'weak' AND source IN (SELECT source FROM never_after_death)) AS unfakeable
+    FROM own GROUP BY person_id)
+SELECT p.person_id, p.status,
+       coalesce(per.strong, false) AS strong, coalesce(per.channel, false) AS channel,
+       coalesce(TRY_CAST(g.certified_until AS DATE) >= win.as_of, false) AS valid_period,
+       coalesce(per.weak_sources >= 2 AND per.unfakeable, false) AS weak_case
+FROM people p CROSS JOIN win LEFT JOIN per USING (person_id) LEFT JOIN registry_rows g USING (person_id)
+WHERE p.alive = '1' AND NOT p.has_false_record
+"""
+
+
+def _sound_model(con, heavy: bool, limit: int) -> list[Figure]:
+    """Living people a sound model could certify (strong, channel, still-valid period, or two or more weak sources
+    including one no dead pensioner of the round shows after death), and of them the weak-only case. Rows that
+    name no single person (a couple's shared phone; too little to link) do not count, as in the attributable
+    recall above. Living people with a false death record are left out: the death check holds them for review by
+    design ("alive with a false death record: review")."""
+    con.execute(_SOUND)
+    weak_only = "weak_case AND NOT (strong OR channel OR valid_period)"
+    sound = "strong OR channel OR valid_period OR weak_case"
+    show = "SELECT person_id || ' ' || coalesce(status, '-') FROM sound_living"
+    figures = []
+    for name, where, target in (
+            ("living weak-only, >= 2 weak sources incl. one the dead never show: certified", weak_only,
+             ">= 0.9" if heavy else ">= 0.95"),
+            ("living a sound model could certify: certified", sound, ">= 0.995")):
+        num, den = _one(con, f"SELECT count(*) FILTER (WHERE status = 'certified'), count(*) FROM sound_living "
+                             f"WHERE {where}")
+        figures.append(_ratio("liveness", name, num, den, target,
+                              _ids(con, f"{show} WHERE ({where}) AND status IS DISTINCT FROM 'certified'", limit)))
+    return figures
+
+
 def _weak_what_if(con, alive_den: int, dead: int) -> list[Figure]:
     """The weak threshold against the truth: at log-odds t, how many uncertified living people with evidence
-    would weak-certify, and how many dead without a death record in the round would be certified on a date after
-    their death (relatives' use). Scores are the round's own (same ratios, weights and dating rule)."""
+    would weak-certify, and how many dead without a death record in the round would be weak-certified on a date
+    after their death (a window of relatives' use alone). Scores are the round's own (same ratios and windows)."""
     if not _has(con, "weak_model"):
         return []
     threshold, highest = con.execute("SELECT threshold, highest FROM weak_model").fetchone()
     figures = [Figure("liveness", f"weak threshold (log-odds) {threshold:.3f}; highest any person can reach "
                       f"{highest:.3f}", threshold, "")]
-    for t in (9.0, 8.0, 7.0, 6.0, 5.0):
+    for t in sorted({float(round(threshold) + k) for k in (-3, -2, -1, 0, 1)}):
         gained, false = con.execute("""
+            WITH ok AS (SELECT person_id, max(d) AS certified_on FROM weak_windows CROSS JOIN weak_model m
+                        WHERE seen >= m.min_sources AND log_odds >= ? GROUP BY person_id)
             SELECT count(*) FILTER (WHERE p.alive = '1' AND p.any_evidence AND p.status = 'uncertified'),
                    count(*) FILTER (WHERE p.alive = '0' AND p.person_id NOT IN (SELECT person_id FROM reported)
-                                    AND w.certified_on > p.died_on)
-            FROM weak_scores w JOIN people p USING (person_id) CROSS JOIN weak_model m
-            WHERE w.seen >= m.min_sources AND w.log_odds >= ?""", [t]).fetchone()
+                                    AND ok.certified_on > p.died_on)
+            FROM ok JOIN people p USING (person_id)""", [t]).fetchone()
         figures.append(Figure("liveness", f"  what-if threshold {t:.1f}: alive gained {gained} "
                               f"(+{gained / alive_den:.4%}), dead certified after death {false} "
                               f"({false / dead:.4%})", false / dead if dead else None, "", false, dead))
@@ -530,7 +613,10 @@ def reconciliation(con, limit: int) -> list[Figure]:
 def score(out: Path, round_dir: Path, limit: int = 5) -> list[Figure]:
     con = duckdb.connect()
     load(con, out, round_dir)
-    return linkage(con, limit) + liveness(con, limit) + deathcheck(con, limit) + reconciliation(con, limit)
+    row = con.execute("SELECT knobs FROM world").fetchone()
+    knobs = json.dumps(json.loads(row[0]), sort_keys=True) if row else None
+    world = [Figure("world", f"generated with {knobs}", None, "")] if knobs else []
+    return world + linkage(con, limit) + liveness(con, limit) + deathcheck(con, limit) + reconciliation(con, limit)
 
 
 def _fmt(value: float | None) -> str:

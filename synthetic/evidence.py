@@ -41,11 +41,58 @@ ACTIVITIES = (
 )
 
 
-def draw_segments(rng: np.random.Generator, age: np.ndarray) -> np.ndarray:
+RELATIVE_SOURCES = ("card_spending", "telecom", "bus_rides", "bank_counter")
+MAX_RELATIVE_SOURCES = 4
+MEAN_POST_DEATH_EVENTS = {"card_spending": 5.0, "telecom": 4.0, "bus_rides": 3.0, "bank_counter": 2.0,
+                          "outpatient": 2.0}
+
+
+@dataclass(frozen=True)
+class World:
+    """How relatives behave after a death, and the evidence mix: the knobs of ``silentcert generate``.
+
+    ``relatives`` is the share of the recently dead whose relatives keep using their identifiers; each such family
+    uses every source of ``relative_sources`` with probability ``per_source``, at most ``max_sources`` of them
+    (0 turns relatives' use off). ``unreported`` is the chance that a death relatives keep using is kept out of
+    every register (None: the same as any other death). ``weak_only`` is the share of people whose only evidence
+    in life is weak (the oldest more often leave no trace at all, whatever the mix)."""
+
+    relatives: float = 0.25
+    relative_sources: tuple[str, ...] = RELATIVE_SOURCES
+    per_source: float = 0.6
+    max_sources: int = 4
+    unreported: float | None = None
+    weak_only: float = 0.04
+    name: str = "default"
+
+    def __post_init__(self) -> None:
+        for label, value in (("relatives", self.relatives), ("per_source", self.per_source),
+                             ("weak_only", self.weak_only)) + ((("unreported", self.unreported),)
+                                                               if self.unreported is not None else ()):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"world {label} must lie in [0, 1], got {value}")
+        unknown = [s for s in self.relative_sources if s not in MEAN_POST_DEATH_EVENTS]
+        if unknown:
+            raise ValueError(f"relatives cannot use source {unknown[0]!r}; weak sources: "
+                             f"{', '.join(MEAN_POST_DEATH_EVENTS)}")
+        if not 0 <= self.max_sources <= MAX_RELATIVE_SOURCES:
+            raise ValueError(f"max_sources must lie in 0..{MAX_RELATIVE_SOURCES}, got {self.max_sources}")
+
+
+# Two contrasting worlds for benchmarks: few relatives using one source, and relatives who keep using up to four of
+# the deceased's sources (and more often leave the death unreported). "default" is the generator as it always was.
+WORLDS = {
+    "default": World(),
+    "light": World(relatives=0.10, relative_sources=("card_spending",), per_source=1.0, max_sources=1, name="light"),
+    "heavy": World(relatives=0.50, per_source=0.85, max_sources=4, unreported=0.12, weak_only=0.06, name="heavy"),
+}
+
+
+def draw_segments(rng: np.random.Generator, age: np.ndarray, weak_only: float = 0.04) -> np.ndarray:
     """0 strong, 1 weak_only, 2 none; the very old far more often leave no trace."""
     u = rng.random(len(age))
     none_p = np.where(age > 90, 0.35, np.where(age > 80, 0.10, 0.045))
-    return np.where(u < none_p, 2, np.where(u < none_p + 0.04, 1, 0)).astype(np.int8)
+    return np.where(u < none_p, 2, np.where(u < none_p + weak_only, 1, 0)).astype(np.int8)
 
 
 def _eligible(people: People, activity: Activity) -> np.ndarray:
@@ -111,20 +158,31 @@ def before_death_admissions(rng: np.random.Generator, deaths: Deaths, as_of: np.
     return spread(rng, dying, np.ones(len(dying), np.int64), np.maximum(start, window), deaths.date[dying])
 
 
-def post_death_use(rng: np.random.Generator, people: People, deaths: Deaths, as_of: np.datetime64) -> tuple[np.ndarray, dict[str, Draws]]:
-    """Relatives keep using a dead person's card, phone or bank book: weak events after death."""
+def post_death_use(rng: np.random.Generator, people: People, deaths: Deaths, as_of: np.datetime64,
+                   world: World = World()) -> tuple[np.ndarray, dict[str, Draws]]:
+    """Relatives keep using a dead person's card, phone or bank book: weak events after death.
+
+    Sets ``deaths.unreported`` for the users when the world says such deaths go unreported more often (call it
+    before the registers are drawn)."""
     window = as_of - np.timedelta64(365, "D")
     dead = ~np.isnat(deaths.date) & (deaths.date > window - np.timedelta64(365, "D"))
-    users = dead & (rng.random(people.size) < 0.25)
+    users = dead & (rng.random(people.size) < world.relatives)
+    picked = np.zeros(people.size, np.int64)
     out = {}
-    for source, mean in (("card_spending", 5.0), ("telecom", 4.0), ("bus_rides", 3.0), ("bank_counter", 2.0)):
+    for source in world.relative_sources:
         a = next(x for x in ACTIVITIES if x.source == source)
         eligible = _eligible(people, a)
         if a.needs == "phone":  # a couple's line after one spouse dies is the survivor's own phone, not misuse
             eligible &= people.couple_id < 0
-        who = np.flatnonzero(users & eligible & (rng.random(people.size) < 0.6))
+        use = users & eligible & (rng.random(people.size) < world.per_source) & (picked < world.max_sources)
+        picked += use
+        who = np.flatnonzero(use)
         start = np.maximum(deaths.date[who] + np.timedelta64(1, "D"), window)
+        mean = MEAN_POST_DEATH_EVENTS[source]
         d = spread(rng, who, 1 + rng.poisson(mean - 1, len(who)), start, np.full(len(who), as_of))
         d.tags["post_death"] = np.ones(len(d), bool)
         out[source] = d
+    if world.unreported is not None:
+        used = users & (picked > 0)
+        deaths.unreported[used] = rng.random(int(used.sum())) < world.unreported
     return users, out

@@ -40,10 +40,14 @@ def _stream(seed: int, label: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(label.encode())])
 
 
-def generate(pensioners: int, seed: int, as_of: date, out: Path, shape: str = "plain") -> Summary:
+def generate(pensioners: int, seed: int, as_of: date, out: Path, world: evidence.World | None = None,
+             shape: str = "plain") -> Summary:
     """Write a round directory (round.toml, registry, sources) and its truth/ into ``out``.
 
-    `shape` is how the files are written (synthetic.shapes.SHAPES): the records are the same either way."""
+    ``world`` sets how relatives behave after a death and the evidence mix (default: ``evidence.WORLDS["default"]``);
+    it is written to ``truth/world.json``, never into the round directory the pipeline reads. ``shape`` is how the
+    files are written (synthetic.shapes.SHAPES): the records are the same either way."""
+    world = world or evidence.WORLDS["default"]
     started = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -55,8 +59,8 @@ def generate(pensioners: int, seed: int, as_of: date, out: Path, shape: str = "p
     phone, card = rings.registry_overrides(people, ring_set)
     reg = registry.build_registry(_stream(seed, "registry"), people, ids, phone, card, day)
     files.write_csv(shapes.with_unused_columns(_stream(seed, "shape:registry"), reg.table, shape), out / "registry.csv")
-    segment = evidence.draw_segments(_stream(seed, "segments"), people.age)
-    draws = _all_draws(seed, people, died, ring_set, segment, day)
+    segment = evidence.draw_segments(_stream(seed, "segments"), people.age, world.weak_only)
+    draws = _all_draws(seed, people, died, ring_set, segment, day, world)
     ledger = truth.Ledger(people, out)
     rows = {}
     specs = tuple(shapes.shaped(spec, shape) for spec in SPECS)
@@ -68,18 +72,19 @@ def generate(pensioners: int, seed: int, as_of: date, out: Path, shape: str = "p
         ledger.add(spec.kind, spec.name, source_truth)
     truth.write_persons(out, ledger, people, died, ring_set, segment, ids, reg.legacy_id, day)
     truth.write_rings(out, ring_set, ids, died.date)
+    truth.write_world(out, world)
     round_file = write_round_toml(out, as_of, specs)
     window = day - np.timedelta64(365, "D")
     in_window = int((died.date[:pensioners] >= window).sum())
     return Summary(out, round_file, pensioners, in_window, rows, time.perf_counter() - started)
 
 
-def _all_draws(seed: int, people, died, ring_set, segment, day) -> dict[str, Draws]:
+def _all_draws(seed: int, people, died, ring_set, segment, day, world: evidence.World) -> dict[str, Draws]:
     """Every source's records before rendering."""
     cover = evidence.coverage(_stream(seed, "coverage"), people, segment)
     parts = {k: [v] for k, v in evidence.activity_draws(_stream(seed, "activity"), people, died, cover, day).items()}
     parts["inpatient"].append(evidence.before_death_admissions(_stream(seed, "admissions"), died, day))
-    users, post = evidence.post_death_use(_stream(seed, "post_death"), people, died, day)
+    users, post = evidence.post_death_use(_stream(seed, "post_death"), people, died, day, world)
     for source, d in post.items():
         parts[source].append(d)
     for source, d in rings.operator_draws(_stream(seed, "ring_use"), ring_set, day).items():

@@ -4,6 +4,8 @@
 accumulated in a :class:`Ledger` and written at the end as ``persons.csv``.
 """
 
+import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,7 @@ import pyarrow.compute as pc
 
 from synthetic import dates, files
 from synthetic.deaths import SOURCES as DEATH_SOURCES, Deaths
-from synthetic.evidence import SEGMENTS
+from synthetic.evidence import SEGMENTS, World
 from synthetic.population import People
 from synthetic.rings import Rings
 
@@ -120,3 +122,9 @@ def write_rings(out: Path, rings: Rings, person_ids: pa.Array, death_date: np.nd
         "alive": pa.array(np.isnat(death_date[members]).astype(np.int8)),
     })
     files.write_csv(table.sort_by([("ring_id", "ascending"), ("person_id", "ascending")]), out / "truth" / "rings.csv")
+
+
+def write_world(out: Path, world: World) -> None:
+    """truth/world.json: the knobs the round was generated with (relatives' behaviour, evidence mix)."""
+    path = out / "truth" / "world.json"
+    path.write_text(json.dumps(dataclasses.asdict(world), indent=1) + "\n", encoding="utf-8")

@@ -1,13 +1,16 @@
-"""What relatives can fake: the weak-evidence threshold, calibrated on the round's labelled dead.
+"""What relatives can fake: the weak-evidence threshold, calibrated on the round's labelled dead's post-death records.
 
-The per-source ratios treat sources as independent, but one relative holding the card, the phone and the bank
-book makes them move together, so the naive sum overstates how sure we are. The labelled dead (confidently
-linked death record, dead at least ``min_dead_exposure_days``) show exactly that activity: scored by the same
-model on all their in-window weak records as if no death were known, those whose certification would be dated
-on or after the death are the false certifications relatives cause. The
-threshold on the log-odds is raised above all but ``max_dead_certified`` of those scores (above the highest
-one while the round has too few labelled dead for that share to be a whole person), and never lowered below
-the configured ``certify_probability``. The result is stored in ``weak_calibration`` with the round.
+A weak certification dated D rests only on the weak records dated on or after D (weak_windows.py). A person who
+died before D can produce such records only through others: relatives using the card, the phone, the bank book.
+The labelled dead (round_scoring's ``lv_labelled``: a confidently linked death record at least
+``min_dead_exposure_days`` old, no certifying record of their own after it) show exactly that:
+their records dated on or after the death, scored window by window with the same model, are the false
+certifications relatives cause. Each labelled dead person's *reach* is the best log-odds of such a window with
+``min_weak_sources`` sources seen; the threshold is raised above all but ``max_dead_certified`` of those reaches
+(above the highest one while the round has too few labelled dead for that share to be a whole person), and never
+lowered below the configured ``certify_probability``. Genuine activity before the death is left out: a
+certification dated before the death is correct. Stored in ``weak_calibration``; the trade-off over a range of
+thresholds in ``weak_operating_points``.
 """
 
 from __future__ import annotations
@@ -15,53 +18,44 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 import duckdb
 
 from services.liveness.ratios import LikelihoodRatio
+from services.liveness.scoring import base_log_odds, source_delta
 from services.liveness.settings import LivenessSettings
+from services.liveness.weak_windows import reach_sql, steps_sql, windows_sql
 
-_DEAD_SCORES = """
-WITH dead AS (
-    SELECT person_id, death_date FROM {deaths}
-    WHERE confident AND death_date <= $as_of - INTERVAL ($exposure) DAY
-),
-per_source AS (
-    SELECT e.person_id, any_value(dead.death_date) AS death_date, e.source,
-           least($cap, round(sum(e.raw_weight), 9)) AS capped, max(e.d) AS latest
-    FROM {evidence} e JOIN dead USING (person_id)
-    WHERE e.kind = 'weak' AND e.raw_weight IS NOT NULL
-    GROUP BY e.person_id, e.source
-),
-per_person AS (
-    SELECT s.person_id, any_value(s.death_date) AS death_date,
-           round($base + sum(s.capped * r.seen_lr - least(s.capped, 1.0) * r.unseen_lr), 9) AS log_odds,
-           count(*) FILTER (WHERE s.capped >= $min_weight) AS seen,
-           list_sort(list(s.latest) FILTER (WHERE s.capped >= $min_weight), 'DESC')[$min_sources] AS certified_on
-    FROM per_source s JOIN lv_ratios r USING (source)
-    GROUP BY s.person_id
-)
-SELECT log_odds FROM per_person
-WHERE seen >= $min_sources AND certified_on >= death_date
-ORDER BY log_odds DESC
+_DEAD_STEPS = """
+CREATE OR REPLACE TEMP TABLE lv_dead_steps AS
+{steps}
 """
 
+_DEAD_WINDOWS = "CREATE OR REPLACE TEMP TABLE lv_dead_win AS {windows}"
 
-def calibrate_threshold(con: duckdb.DuckDBPyConnection, as_of: date, settings: LivenessSettings, base: float, *,
-                        evidence: str, deaths: str) -> float:
-    """The round's weak threshold in log-odds; writes ``weak_calibration``. Needs ``lv_ratios`` (round_scoring)."""
-    labelled = con.execute(f"SELECT count(*) FROM {deaths} WHERE confident AND death_date <= "
-                           f"$as_of - INTERVAL ($exposure) DAY",
-                           {"as_of": as_of, "exposure": settings.min_dead_exposure_days}).fetchone()[0]
-    scores = [row[0] for row in con.execute(
-        _DEAD_SCORES.format(evidence=evidence, deaths=deaths),
-        {"as_of": as_of, "exposure": settings.min_dead_exposure_days, "cap": settings.source_cap, "base": base,
-         "min_weight": settings.min_source_weight, "min_sources": settings.min_weak_sources}).fetchall()]
-    threshold = threshold_from(scores, labelled, settings)
+_DEAD_REACH = "SELECT reach FROM ({reach}) ORDER BY reach DESC"
+
+
+def calibrate_threshold(con: duckdb.DuckDBPyConnection, settings: LivenessSettings, base: float, *,
+                        evidence: str, labelled: str) -> float:
+    """The round's weak threshold in log-odds; writes ``weak_calibration`` and leaves ``lv_dead_win`` (the labelled
+    dead's post-death windows) for :func:`operating_points`. ``labelled`` names the labelled dead (person_id,
+    death_date); needs ``lv_ratios`` (round_scoring)."""
+    labelled_n = con.execute(f"SELECT count(*) FROM {labelled}").fetchone()[0]
+    rows = (f"SELECT e.person_id, e.source, e.d, e.raw_weight AS weight FROM {evidence} e "
+            f"JOIN {labelled} dead USING (person_id) "
+            f"WHERE e.kind = 'weak' AND e.raw_weight IS NOT NULL AND e.d >= dead.death_date")
+    con.execute(_DEAD_STEPS.format(steps=steps_sql(rows)),
+                {"cap": settings.source_cap, "min_weight": settings.min_source_weight})
+    con.execute(_DEAD_WINDOWS.format(windows=windows_sql("lv_dead_steps")), {"base": base})
+    scores = [row[0] for row in con.execute(_DEAD_REACH.format(reach=reach_sql("lv_dead_win")),
+                                            {"min_sources": settings.min_weak_sources}).fetchall()]
+    threshold = threshold_from(scores, labelled_n, settings)
     con.execute("CREATE OR REPLACE TABLE weak_calibration AS SELECT $configured::DOUBLE AS configured_log_odds, "
                 "$labelled::BIGINT AS dead_labelled, $scored::BIGINT AS dead_with_sources, "
                 "$threshold::DOUBLE AS threshold_log_odds",
-                {"configured": settings.certify_log_odds, "labelled": labelled, "scored": len(scores),
+                {"configured": settings.certify_log_odds, "labelled": labelled_n, "scored": len(scores),
                  "threshold": threshold})
     return threshold
 
@@ -81,11 +75,62 @@ def highest_weak_log_odds(ratios: Iterable[LikelihoodRatio], settings: LivenessS
     A calibrated threshold above it means the labelled dead's relatives reach the model's ceiling, and weak
     evidence certifies nobody in this round (the round statistics say so as ``weak_can_certify``)."""
     ratios = list(ratios)
-    base = settings.prior_log_odds + sum(r.unseen_log_ratio for r in ratios)
-    cap = settings.source_cap
-    return base + sum(cap * r.seen_log_ratio - min(cap, 1.0) * r.unseen_log_ratio for r in ratios)
+    return base_log_odds(ratios, settings) + sum(source_delta(settings.source_cap, r) for r in ratios)
 
 
 def load_threshold(con: duckdb.DuckDBPyConnection) -> float:
     """The stored threshold of the round in this database (what the servicer passes to explain_person)."""
     return float(con.execute("SELECT threshold_log_odds FROM weak_calibration").fetchone()[0])
+
+
+# Per threshold: people without a death record certified (by anything, weak included at that threshold) and the
+# labelled dead whose post-death windows alone would reach it. Needs lv_ev, lv_deaths, lv_prev, lv_win, lv_dead_win.
+_OPERATING = """
+WITH living AS (
+    SELECT g.person_id,
+           coalesce(c.certifies, false) OR coalesce(pp.prev_end >= $as_of, false) AS otherwise_certified,
+           r.reach
+    FROM registry g
+    LEFT JOIN lv_prev pp USING (person_id)
+    LEFT JOIN (SELECT person_id, true AS certifies FROM lv_ev WHERE role = 'certifies' GROUP BY ALL) c USING (person_id)
+    LEFT JOIN ({living_reach}) r USING (person_id)
+    WHERE g.person_id NOT IN (SELECT person_id FROM lv_deaths)
+),
+dead AS ({dead_reach}),
+grid AS (SELECT unnest($thresholds::DOUBLE[]) AS t)
+SELECT t,
+       (SELECT count(*) FROM living WHERE otherwise_certified OR reach >= t) AS living_certified,
+       (SELECT count(*) FROM living WHERE NOT otherwise_certified AND reach >= t) AS weak_only_certified,
+       (SELECT count(*) FROM living) AS living,
+       (SELECT count(*) FROM dead WHERE reach >= t) AS dead_certified_after_death
+FROM grid ORDER BY t
+"""
+
+
+def operating_points(con: duckdb.DuckDBPyConnection, as_of: date, settings: LivenessSettings,
+                     threshold: float) -> list[dict[str, Any]]:
+    """The trade-off the round's own labelled data implies, written to ``weak_operating_points``: for a range of
+    thresholds, people without a death record who would be certified versus labelled dead who would be certified
+    on their post-death records; ``this_round`` marks the calibrated threshold."""
+    labelled = con.execute("SELECT dead_labelled FROM weak_calibration").fetchone()[0]
+    grid = threshold_grid(threshold)
+    rows = con.execute(_OPERATING.format(living_reach=reach_sql("lv_win"), dead_reach=reach_sql("lv_dead_win")),
+                       {"as_of": as_of, "min_sources": settings.min_weak_sources, "thresholds": grid}).fetchall()
+    points = [{"threshold_log_odds": round(t, 4), "living_certified": int(lc), "weak_only_certified": int(wc),
+               "living": int(n), "living_certified_share": round(lc / n, 6) if n else None,
+               "labelled_dead": int(labelled), "dead_certified_after_death": int(dc),
+               "dead_certified_share": round(dc / labelled, 6) if labelled else None,
+               "this_round": t == threshold} for t, lc, wc, n, dc in rows]
+    con.execute("CREATE OR REPLACE TABLE weak_operating_points (threshold_log_odds DOUBLE, living_certified BIGINT, "
+                "weak_only_certified BIGINT, living BIGINT, labelled_dead BIGINT, dead_certified_after_death BIGINT, "
+                "this_round BOOLEAN)")
+    con.executemany("INSERT INTO weak_operating_points VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(t, lc, wc, n, labelled, dc, t == threshold) for t, lc, wc, n, dc in rows])
+    return points
+
+
+def threshold_grid(threshold: float, below: int = 4, above: int = 3) -> list[float]:
+    """Whole log-odds around the round's threshold, and the threshold itself (values under the configured
+    ``certify_probability`` are shown too: that is where an operator would see what lowering it costs)."""
+    return sorted({float(t) for t in range(math.floor(threshold) - below, math.ceil(threshold) + above + 1)}
+                  | {threshold})

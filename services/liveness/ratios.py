@@ -1,10 +1,11 @@
 """Per-source likelihood ratios of weak evidence, estimated from each round's own labelled population.
 
 Alive: people certified this round by a confidently linked strong record or a passed face / in-person check,
-with no linked death record. Dead: people with a confidently linked death record dated at least
-``min_dead_exposure_days`` before as_of. A weak source *sees* an alive person when one of its records (linked at
-``link_floor`` or better) falls in the evidence window; it sees a dead person only through records dated after
-the death ("seen although dead": a relative using the card or phone). The raw rates are shrunk towards the
+with no linked death record. Dead: the labelled dead of round_scoring (a confidently linked death record dated at
+least ``min_dead_exposure_days`` before as_of, no certifying record of their own after it). A weak source *sees*
+an alive person when one of its records (linked at ``link_floor`` or better) falls in the evidence window; it sees
+a dead person only through records dated on or after the death ("seen although dead": a relative using the card
+or phone). The raw rates are shrunk towards the
 configured defaults with ``ratio_prior_weight`` pseudo-people each, so a round with few labelled dead keeps
 close to the defaults and a zero count never gives an infinite ratio.
 """
@@ -18,7 +19,7 @@ import duckdb
 
 from services.liveness.settings import LivenessSettings
 
-COLUMNS = ("source", "p_seen_alive", "p_seen_dead", "lr", "n_alive", "n_dead", "estimated")
+COLUMNS = ("source", "p_seen_alive", "p_seen_dead", "lr", "n_alive", "n_dead", "estimated", "seen_dead")
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class LikelihoodRatio:
     n_alive: int = 0
     n_dead: int = 0
     estimated: bool = False
+    seen_dead: int = 0  # labelled dead seen by the source after their death (relatives' use), before shrinkage
 
     @property
     def lr(self) -> float:
@@ -63,6 +65,7 @@ def ratio_for(source: str, counts: tuple[int, int, int, int], settings: Liveness
         n_alive=n_alive,
         n_dead=n_dead,
         estimated=n_alive > 0 and n_dead > 0,
+        seen_dead=seen_dead,
     )
 
 
@@ -73,18 +76,14 @@ alive AS (
     WHERE e.role IN ('certifies', 'decides')
       AND e.person_id NOT IN (SELECT person_id FROM {deaths})
 ),
-dead AS (
-    SELECT person_id, death_date FROM {deaths}
-    WHERE confident AND death_date <= $as_of - INTERVAL ($exposure) DAY
-),
+dead AS (SELECT person_id, death_date FROM {labelled}),
 seen_alive AS (
     SELECT e.source, count(DISTINCT e.person_id) AS n FROM {evidence} e JOIN alive USING (person_id)
     WHERE e.role = 'weak' GROUP BY e.source
 ),
 seen_dead AS (
     SELECT e.source, count(DISTINCT e.person_id) AS n FROM {evidence} e JOIN dead USING (person_id)
-    WHERE e.kind = 'weak' AND e.role = 'after_death' AND e.link_probability >= $floor
-      AND e.d > dead.death_date
+    WHERE e.kind = 'weak' AND e.d >= dead.death_date AND e.link_probability >= $floor
     GROUP BY e.source
 )
 SELECT s.source, coalesce(sa.n, 0), (SELECT count(*) FROM alive), coalesce(sd.n, 0), (SELECT count(*) FROM dead)
@@ -93,16 +92,16 @@ ORDER BY s.source
 """
 
 
-def estimate_ratios(con: duckdb.DuckDBPyConnection, as_of, settings: LivenessSettings, *,
-                    evidence: str, deaths: str) -> dict[str, LikelihoodRatio]:
+def estimate_ratios(con: duckdb.DuckDBPyConnection, settings: LivenessSettings, *,
+                    evidence: str, deaths: str, labelled: str) -> dict[str, LikelihoodRatio]:
     """Estimate every weak source's ratio and write ``likelihood_ratios``.
 
     ``evidence`` names the classified evidence table of :mod:`round_scoring` (person_id, source, kind, d, role,
-    link_probability) and ``deaths`` its death cut-off table (person_id, death_date, confident).
+    link_probability), ``deaths`` its death cut-off table (person_id: anyone with a linked death record) and
+    ``labelled`` its labelled dead (person_id, death_date).
     """
-    rows = con.execute(_COUNTS_SQL.format(evidence=evidence, deaths=deaths),
-                       {"as_of": as_of, "exposure": settings.min_dead_exposure_days,
-                        "floor": settings.link_floor}).fetchall()
+    rows = con.execute(_COUNTS_SQL.format(evidence=evidence, deaths=deaths, labelled=labelled),
+                       {"floor": settings.link_floor}).fetchall()
     ratios = {row[0]: ratio_for(row[0], tuple(row[1:]), settings) for row in rows}
     write_ratios(con, ratios.values())
     return ratios
@@ -111,13 +110,15 @@ def estimate_ratios(con: duckdb.DuckDBPyConnection, as_of, settings: LivenessSet
 def write_ratios(con: duckdb.DuckDBPyConnection, ratios) -> None:
     """(Re)create ``likelihood_ratios`` from LikelihoodRatio objects."""
     con.execute("CREATE OR REPLACE TABLE likelihood_ratios (source VARCHAR, p_seen_alive DOUBLE, "
-                "p_seen_dead DOUBLE, lr DOUBLE, n_alive BIGINT, n_dead BIGINT, estimated BOOLEAN)")
-    rows = [(r.source, r.p_seen_alive, r.p_seen_dead, r.lr, r.n_alive, r.n_dead, r.estimated) for r in ratios]
+                "p_seen_dead DOUBLE, lr DOUBLE, n_alive BIGINT, n_dead BIGINT, estimated BOOLEAN, seen_dead BIGINT)")
+    rows = [(r.source, r.p_seen_alive, r.p_seen_dead, r.lr, r.n_alive, r.n_dead, r.estimated, r.seen_dead)
+            for r in ratios]
     if rows:
-        con.executemany("INSERT INTO likelihood_ratios VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        con.executemany("INSERT INTO likelihood_ratios VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def load_ratios(con: duckdb.DuckDBPyConnection, table: str = "likelihood_ratios") -> dict[str, LikelihoodRatio]:
     """Read a stored ratio table back (what the servicer hands to ``explain_person``)."""
     rows = con.execute(f"SELECT {', '.join(c for c in COLUMNS if c != 'lr')} FROM {table}").fetchall()
-    return {r[0]: LikelihoodRatio(r[0], r[1], r[2], int(r[3]), int(r[4]), bool(r[5])) for r in rows}
+    return {r[0]: LikelihoodRatio(r[0], r[1], r[2], int(r[3]), int(r[4]), bool(r[5]), int(r[6] or 0))
+            for r in rows}

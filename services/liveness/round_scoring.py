@@ -3,7 +3,8 @@
 The SQL is the twin of :func:`services.liveness.scoring.explain_person` (same roles, same weights, same
 decision order, same period rules, same explanation line); the unit tests hold the two to the same verdicts.
 Reads ``registry``, ``records``, ``links``, ``link_candidates`` and ``previous_periods`` (may be absent: first
-round); writes ``evidence``, ``verdicts`` and ``likelihood_ratios``. Scratch tables are TEMP and dropped.
+round); writes ``evidence``, ``verdicts``, ``likelihood_ratios``, ``weak_calibration`` and
+``weak_operating_points``. Scratch tables are TEMP and dropped.
 It neither begins nor commits a transaction: the pipeline wraps the stage in one.
 """
 
@@ -14,18 +15,22 @@ from typing import Any
 
 import duckdb
 
-from services.liveness.calibration import calibrate_threshold, highest_weak_log_odds
+from services.liveness.calibration import calibrate_threshold, highest_weak_log_odds, operating_points
 from services.liveness.periods import period_state_sql, previous_ends_sql, window_start
 from services.liveness.ratios import LikelihoodRatio, estimate_ratios
-from services.liveness.scoring import LOG_ODDS_CLAMP, sigmoid
+from services.liveness.scoring import LOG_ODDS_CLAMP, base_log_odds, sigmoid
 from services.liveness.settings import LivenessSettings
+from services.liveness.weak_windows import reach_sql, steps_sql, windows_sql
 
-SCRATCH = ("lv_deaths", "lv_ev", "lv_ratios", "lv_src", "lv_weak", "lv_best", "lv_prev")
+SCRATCH = ("lv_deaths", "lv_ev", "lv_labelled", "lv_ratios", "lv_steps", "lv_win", "lv_src", "lv_weak", "lv_best", "lv_prev",
+           "lv_dead_steps", "lv_dead_win")
 
 _DEATHS = """
 CREATE OR REPLACE TEMP TABLE lv_deaths AS
 SELECT l.person_id, min(r.occurred_at::DATE) AS death_date,
-       bool_or(l.match_probability >= $confident) AS confident
+       bool_or(l.match_probability >= $confident) AS confident,
+       max(r.occurred_at::DATE) FILTER (WHERE l.match_probability >= $confident) AS latest_confident,
+       count(DISTINCT r.source) FILTER (WHERE l.match_probability >= $confident) AS registers
 FROM records r JOIN links l USING (rid)
 WHERE r.kind = 'death' AND l.person_id IS NOT NULL AND l.match_probability >= $floor
 GROUP BY l.person_id
@@ -59,35 +64,81 @@ roles AS (
 )
 SELECT *, CASE WHEN role = 'weak' THEN raw_weight END AS weight
 FROM (
-    SELECT person_id, rid, source, kind, record_id, occurred_at, d, p AS link_probability, role,
-           CASE WHEN kind = 'weak' AND p >= $floor THEN p * pow(0.5, ($as_of - d) / $half_life)
-                * CASE WHEN shared THEN $discount ELSE 1.0 END END AS raw_weight
+    SELECT person_id, rid, source, kind, record_id, occurred_at, d, p AS link_probability, role, passed,
+           CASE WHEN kind = 'weak' AND p >= $floor THEN p * CASE WHEN shared THEN $discount ELSE 1.0 END
+           END AS raw_weight
     FROM roles
 )
 """
 
-_SOURCES = """
-CREATE OR REPLACE TEMP TABLE lv_src AS
-SELECT s.*, s.capped * r.seen_lr - least(s.capped, 1.0) * r.unseen_lr AS delta
-FROM (
-    SELECT person_id, source, round(sum(weight), 9) AS total, least($cap, round(sum(weight), 9)) AS capped,
-           max(d) AS latest
-    FROM lv_ev WHERE role = 'weak' GROUP BY person_id, source
-) s JOIN lv_ratios r USING (source)
+# The labelled dead whose post-death records calibrate the weak model (ratios.py, calibration.py). Their death date
+# is the latest a confident register gives: a register dating a death too early would pass the person's own last
+# weeks off as relatives' use, one dating it too late only hides a few days of it. A confident strong record or a
+# passed check after that date contradicts it (a wrong date, or a case for review): such a person is left out, and so
+# is a death only one register knows of (labelled_death_registers): a false death record is a one-register error,
+# and a living person's own activity must not be taken for what relatives fake.
+_LABELLED = """
+CREATE OR REPLACE TEMP TABLE lv_labelled AS
+SELECT d.person_id, d.latest_confident AS death_date FROM lv_deaths d
+WHERE d.confident AND d.latest_confident <= $as_of - INTERVAL ($exposure) DAY AND d.registers >= $registers
+  AND NOT EXISTS (SELECT 1 FROM lv_ev e WHERE e.person_id = d.person_id AND e.d >= d.latest_confident
+                  AND e.link_probability >= $confident AND e.passed IS DISTINCT FROM false
+                  AND e.kind IN ('strong', 'face', 'in_person'))
 """
 
+_STEPS = f"""
+CREATE OR REPLACE TEMP TABLE lv_steps AS
+{steps_sql("SELECT person_id, source, d, weight FROM lv_ev WHERE role = 'weak'")}
+"""
+
+_WINDOWS = f"CREATE OR REPLACE TEMP TABLE lv_win AS {windows_sql('lv_steps')}"
+
+# The window each person's verdict reads (scoring.pick_window): the latest that certifies, else the best with
+# enough sources (latest on a tie), else the whole window; with the record that dates it and the sources seen.
 _WEAK = f"""
 CREATE OR REPLACE TEMP TABLE lv_weak AS
-SELECT *, seen >= $min_sources AND log_odds >= $threshold AS certifies
-FROM (
-    SELECT *, 1.0 / (1.0 + exp(-greatest(-{LOG_ODDS_CLAMP}, least({LOG_ODDS_CLAMP}, log_odds)))) AS probability
-    FROM (
-        SELECT person_id, round($base + sum(delta), 9) AS log_odds, count(*) FILTER (WHERE capped >= $min_weight) AS seen,
-               list_sort(list(latest) FILTER (WHERE capped >= $min_weight), 'DESC')[$min_sources] AS latest,
-               first(source ORDER BY delta DESC, source ASC) AS top_source
-        FROM lv_src GROUP BY person_id
-    )
+WITH picked AS (
+    SELECT *, seen >= $min_sources AND log_odds >= $threshold AS certifies FROM lv_win
+    QUALIFY row_number() OVER (PARTITION BY person_id ORDER BY
+        (seen >= $min_sources AND log_odds >= $threshold) DESC,
+        CASE WHEN seen >= $min_sources AND log_odds >= $threshold THEN d END DESC NULLS LAST,
+        seen >= $min_sources DESC,
+        CASE WHEN seen >= $min_sources THEN log_odds END DESC NULLS LAST,
+        CASE WHEN seen >= $min_sources THEN d END DESC NULLS LAST,
+        d ASC) = 1
+),
+reach AS ({reach_sql('lv_win')}),
+overall AS (  -- sources seen over the whole evidence window, and whether relatives were seen using all of them
+    SELECT person_id, count(*) AS n, string_agg(source, ', ' ORDER BY source) AS sources,
+           bool_and(relatives) AS relatives_only
+    FROM (SELECT person_id, source, max(capped) AS capped FROM lv_steps GROUP BY ALL)
+    JOIN lv_ratios USING (source) WHERE capped >= $min_weight GROUP BY person_id
+),
+dating AS (
+    SELECT e.person_id, e.source AS dated_source, e.record_id AS dated_record FROM lv_ev e
+    JOIN picked p ON p.person_id = e.person_id AND e.d = p.d
+    WHERE e.role = 'weak'
+    QUALIFY row_number() OVER (PARTITION BY e.person_id ORDER BY e.weight DESC, e.source, e.record_id) = 1
 )
+SELECT p.person_id, p.d AS window_from, p.log_odds, p.seen, p.certifies,
+       1.0 / (1.0 + exp(-greatest(-{LOG_ODDS_CLAMP}, least({LOG_ODDS_CLAMP}, p.log_odds)))) AS probability,
+       r.reach, o.n AS sources_overall, o.sources AS sources_overall_list, coalesce(o.relatives_only, false)
+       AS relatives_only, d.dated_source, d.dated_record
+FROM picked p LEFT JOIN reach r USING (person_id) LEFT JOIN overall o USING (person_id)
+LEFT JOIN dating d USING (person_id)
+"""
+
+_SOURCES = """
+CREATE OR REPLACE TEMP TABLE lv_src AS
+SELECT s.person_id, s.source, s.total, s.capped, s.delta
+FROM lv_steps s JOIN lv_weak w ON w.person_id = s.person_id AND s.d >= w.window_from
+QUALIFY row_number() OVER (PARTITION BY s.person_id, s.source ORDER BY s.d ASC) = 1
+"""
+
+_SEEN_LIST = """
+CREATE OR REPLACE TEMP TABLE lv_seen AS
+SELECT person_id, string_agg(source, ', ' ORDER BY source) AS seen_list FROM lv_src
+WHERE capped >= $min_weight GROUP BY person_id
 """
 
 _BEST = """
@@ -96,7 +147,7 @@ SELECT person_id, d, kind, link_probability, source, record_id
 FROM (
     SELECT person_id, d, kind, link_probability, source, record_id FROM lv_ev WHERE role = 'certifies'
     UNION ALL
-    SELECT person_id, latest, 'weak', 0.0, top_source, '' FROM lv_weak WHERE certifies
+    SELECT person_id, window_from, 'weak', 0.0, dated_source, dated_record FROM lv_weak WHERE certifies
 )
 QUALIFY row_number() OVER (
     PARTITION BY person_id
@@ -109,14 +160,17 @@ _VERDICTS = """
 CREATE OR REPLACE TABLE verdicts AS
 WITH base AS (
     SELECT g.person_id, pp.prev_end,
-           b.kind, b.source, b.d, b.link_probability AS decision_p,
+           b.kind, b.source, b.record_id, b.d, b.link_probability AS decision_p,
            (b.d + to_months($months))::DATE AS new_end,
            coalesce(w.probability, $base_probability) AS weak_probability, coalesce(w.seen, 0) AS seen,
+           w.log_odds, w.reach, coalesce(w.sources_overall, 0) AS sources_overall, w.sources_overall_list,
+           coalesce(w.relatives_only, false) AS relatives_only, sl.seen_list,
            cp.p AS certifying_p
     FROM registry g
     LEFT JOIN lv_prev pp USING (person_id)
     LEFT JOIN lv_best b USING (person_id)
     LEFT JOIN lv_weak w USING (person_id)
+    LEFT JOIN lv_seen sl USING (person_id)
     LEFT JOIN (SELECT person_id, max(link_probability) AS p FROM lv_ev WHERE role = 'certifies'
                GROUP BY person_id) cp USING (person_id)
 ),
@@ -143,12 +197,19 @@ SELECT person_id,
          WHEN method IN ('strong', 'face', 'in_person') THEN
            printf('%s: %s on %s linked %.3f; certified until %s', method, source, d::VARCHAR, decision_p, until)
          WHEN method = 'weak' THEN
-           printf('weak: %d sources, P(alive)=%.4f, led by %s, latest on %s; certified until %s',
-                  seen, probability, source, d::VARCHAR, until)
+           printf('weak: %d sources seen from %s on (%s), log-odds %.3f >= %.3f, dated by %s record %s; '
+                  'certified until %s', seen, d::VARCHAR, seen_list, log_odds, $threshold, source, record_id, until)
          WHEN method = 'carried' THEN printf('carried: earlier period valid until %s; P(alive)=%.4f', until,
                                              probability)
-         ELSE printf('none: P(alive)=%.4f from %d weak source(s), needs %d and log-odds >= %.3f; period %s',
-                     probability, seen, $min_sources, $threshold, until)
+         ELSE printf('none: %s; P(alive)=%.4f; period %s', CASE
+             WHEN sources_overall = 0 THEN printf('no weak source seen, needs %d', $min_sources)
+             WHEN sources_overall < $min_sources THEN printf('%d weak source(s) seen (%s), needs %d',
+                                                             sources_overall, sources_overall_list, $min_sources)
+             WHEN relatives_only THEN printf('only sources that relatives of deceased pensioners were seen using '
+                                             'this round (%s): best log-odds %.3f < %.3f',
+                                             sources_overall_list, reach, $threshold)
+             ELSE printf('%d weak sources seen (%s), best log-odds %.3f < %.3f', sources_overall,
+                         sources_overall_list, reach, $threshold) END, probability, until)
        END AS explanation
 FROM decided
 ORDER BY person_id
@@ -161,9 +222,11 @@ SELECT e.person_id, e.rid, e.source, e.kind, e.record_id, e.occurred_at, e.link_
                  AND e.source = b.source AND e.record_id = b.record_id THEN 'decides'
             ELSE e.role END AS role,
        e.weight,
-       CASE WHEN e.role = 'weak' THEN CASE WHEN s.total > 0 THEN s.delta * e.weight / s.total ELSE 0.0 END
+       CASE WHEN e.role = 'weak' THEN
+           CASE WHEN e.d >= w.window_from AND s.total > 0 THEN s.delta * e.weight / s.total ELSE 0.0 END
        END AS contribution
 FROM lv_ev e
+LEFT JOIN lv_weak w ON w.person_id = e.person_id
 LEFT JOIN lv_src s ON s.person_id = e.person_id AND s.source = e.source
 LEFT JOIN lv_best b ON b.person_id = e.person_id
 LEFT JOIN verdicts v ON v.person_id = e.person_id
@@ -175,23 +238,30 @@ def score_round(con: duckdb.DuckDBPyConnection, as_of: date, settings: LivenessS
     params = _params(as_of, settings)
     _previous_periods(con)
     con.execute(_DEATHS, _pick(params, "confident", "floor"))
-    con.execute(_EVIDENCE, _pick(params, "confident", "floor", "start", "as_of", "half_life", "discount"))
-    ratios = estimate_ratios(con, as_of, settings, evidence="lv_ev", deaths="lv_deaths")
+    con.execute(_EVIDENCE, _pick(params, "confident", "floor", "start", "as_of", "discount"))
+    con.execute(_LABELLED, {**_pick(params, "as_of", "confident"), "exposure": settings.min_dead_exposure_days,
+                            "registers": settings.labelled_death_registers})
+    ratios = estimate_ratios(con, settings, evidence="lv_ev", deaths="lv_deaths", labelled="lv_labelled")
     base = _write_ratio_logs(con, ratios, settings)
-    con.execute(_SOURCES, _pick(params, "cap"))
-    threshold = calibrate_threshold(con, as_of, settings, base, evidence="lv_ev", deaths="lv_deaths")
-    con.execute(_WEAK, {**_pick(params, "min_sources", "min_weight"), "base": base, "threshold": threshold})
+    con.execute(_STEPS, _pick(params, "cap", "min_weight"))
+    con.execute(_WINDOWS, {"base": base})
+    threshold = calibrate_threshold(con, settings, base, evidence="lv_ev", labelled="lv_labelled")
+    con.execute(_WEAK, {**_pick(params, "min_sources", "min_weight"), "threshold": threshold})
+    con.execute(_SOURCES)
+    con.execute(_SEEN_LIST, _pick(params, "min_weight"))
     con.execute(_BEST)
     con.execute(_VERDICTS.format(state=period_state_sql("certified_until", "$as_of::DATE", settings)),
                 {**_pick(params, "months", "as_of", "min_sources"), "base_probability": sigmoid(base),
                  "threshold": threshold})
     con.execute(_EVIDENCE_OUT)
+    points = operating_points(con, as_of, settings, threshold)
     highest = highest_weak_log_odds(ratios.values(), settings)
     stats = {**_stats(con, ratios), "weak_threshold_log_odds": round(threshold, 4),
              "weak_highest_log_odds": round(highest, 4),
              # persons' scores are rounded to 1e-9 (_WEAK): a tie at the ceiling stays below a threshold above it
-             "weak_can_certify": round(highest, 9) >= threshold}
-    for table in SCRATCH:
+             "weak_can_certify": round(highest, 9) >= threshold,
+             "weak_operating_points": points}
+    for table in SCRATCH + ("lv_seen",):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return stats
 
@@ -199,7 +269,7 @@ def score_round(con: duckdb.DuckDBPyConnection, as_of: date, settings: LivenessS
 def _params(as_of: date, settings: LivenessSettings) -> dict[str, Any]:
     return {
         "as_of": as_of, "start": window_start(as_of, settings), "confident": settings.confident_link,
-        "floor": settings.link_floor, "half_life": settings.half_life_days, "discount": settings.shared_discount,
+        "floor": settings.link_floor, "discount": settings.shared_discount,
         "cap": settings.source_cap, "min_sources": settings.min_weak_sources,
         "min_weight": settings.min_source_weight,
         "months": settings.period_months,
@@ -217,11 +287,12 @@ def _previous_periods(con: duckdb.DuckDBPyConnection) -> None:
 def _write_ratio_logs(con: duckdb.DuckDBPyConnection, ratios: dict[str, LikelihoodRatio],
                       settings: LivenessSettings) -> float:
     """Log ratios per source for the SQL; returns the base log-odds (prior + every source unseen)."""
-    con.execute("CREATE OR REPLACE TEMP TABLE lv_ratios (source VARCHAR, seen_lr DOUBLE, unseen_lr DOUBLE)")
-    rows = [(r.source, r.seen_log_ratio, r.unseen_log_ratio) for r in ratios.values()]
+    con.execute("CREATE OR REPLACE TEMP TABLE lv_ratios (source VARCHAR, seen_lr DOUBLE, unseen_lr DOUBLE, "
+                "relatives BOOLEAN)")
+    rows = [(r.source, r.seen_log_ratio, r.unseen_log_ratio, r.seen_dead > 0) for r in ratios.values()]
     if rows:
-        con.executemany("INSERT INTO lv_ratios VALUES (?, ?, ?)", rows)
-    return settings.prior_log_odds + sum(r.unseen_log_ratio for r in ratios.values())
+        con.executemany("INSERT INTO lv_ratios VALUES (?, ?, ?, ?)", rows)
+    return base_log_odds(ratios.values(), settings)
 
 
 def _stats(con: duckdb.DuckDBPyConnection, ratios: dict[str, LikelihoodRatio]) -> dict[str, Any]:

@@ -9,11 +9,11 @@ Rules, in the order they are applied to each record dated inside the evidence wi
   2. a face / in-person check that did not pass: ``failed``;
   3. strong / face / in-person linked >= confident_link and not through a shared identifier: ``certifies``
      (otherwise ``not_confident``);
-  4. weak linked >= link_floor: ``weak``, weighted by link probability x recency x shared discount
-     (otherwise ``weak_link``).
-The latest certifying date wins (ties: in_person, face, strong, weak); weak evidence certifies when at least
-``min_weak_sources`` sources see the person and the log-odds reach the round's threshold, on the day by which
-that many distinct sources had been seen (the min_weak_sources-th latest of the sources' latest days).
+  4. weak linked >= link_floor: ``weak``, weighted by link probability x shared discount (otherwise ``weak_link``).
+The latest certifying date wins (ties: in_person, face, strong, weak). Weak evidence is time-aware: a weak
+certification dated D rests only on the weak records dated on or after D; it is dated on the latest record day D
+whose window has ``min_weak_sources`` sources seen and log-odds reaching the round's threshold (calibrated on what
+the labelled dead's post-death records alone reach, calibration.py).
 """
 
 from __future__ import annotations
@@ -66,12 +66,19 @@ class Verdict:
 
 @dataclass(frozen=True)
 class WeakScore:
+    """The weak model for one person, read at one window start ``window_from`` (all weak records dated on or after
+    it): the latest day whose window certifies, else the best-scoring window with enough sources (``reach``),
+    else the whole window."""
+
     log_odds: float
     probability: float
     sources_seen: int
     certifies: bool
-    latest: date | None
-    top_source: str | None
+    window_from: date | None
+    reach: float | None  # best log-odds of any window with min_weak_sources sources seen; None if none has
+    seen_sources: tuple[str, ...]  # sources seen in the window read (sorted)
+    all_sources: tuple[str, ...]  # sources seen over the whole evidence window (sorted)
+    dated_by: tuple[str, str] | None  # (source, record_id) of the record the window starts with
     contributions: dict[str, float]  # per record_key
 
 
@@ -102,19 +109,13 @@ def sigmoid(log_odds: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
-def decay(age_days: int, settings: LivenessSettings) -> float:
-    """Recency weight: halves every ``half_life_days``."""
-    return 0.5 ** (age_days / settings.half_life_days)
-
-
 def death_cutoff(edges: Iterable[EvidenceEdge], settings: LivenessSettings) -> date | None:
     """The earliest death date among death records linked at link_floor or better."""
     days = [e.occurred_at.date() for e in edges if e.kind == "death" and e.link_probability >= settings.link_floor]
     return min(days) if days else None
 
 
-def classify(edge: EvidenceEdge, cutoff: date | None, as_of: date,
-             settings: LivenessSettings) -> tuple[str, float | None]:
+def classify(edge: EvidenceEdge, cutoff: date | None, settings: LivenessSettings) -> tuple[str, float | None]:
     """The role of one in-window record and, for weak records, its weight."""
     day = edge.occurred_at.date()
     shared = edge.shared
@@ -128,44 +129,101 @@ def classify(edge: EvidenceEdge, cutoff: date | None, as_of: date,
     if edge.link_probability < settings.link_floor:
         return "weak_link", None
     discount = settings.shared_discount if shared else 1.0
-    return "weak", edge.link_probability * decay((as_of - day).days, settings) * discount
+    return "weak", edge.link_probability * discount
+
+
+def source_delta(capped: float, ratio: LikelihoodRatio) -> float:
+    """What a source seen with weight ``capped`` adds to the base log-odds (docs/scoring.md section 2); never
+    negative: a source the labelled dead show after death at least as often as the living show it carries nothing,
+    so more records never lower a window's score."""
+    return max(0.0, capped * ratio.seen_log_ratio - min(capped, 1.0) * ratio.unseen_log_ratio)
+
+
+def base_log_odds(ratios: Iterable[LikelihoodRatio], settings: LivenessSettings) -> float:
+    """Prior plus every source's unseen term: the log-odds of a person no weak source sees."""
+    return settings.prior_log_odds + sum(r.unseen_log_ratio for r in ratios)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The weak records dated on or after ``start`` scored together."""
+
+    start: date
+    log_odds: float
+    seen: int
+    totals: dict[str, float]  # per source: summed record weight in the window
+
+
+def windows(weak: list[tuple[EvidenceEdge, float]], table: Mapping[str, LikelihoodRatio],
+            settings: LivenessSettings, base: float) -> list[Window]:
+    """One window per distinct record day, latest first: the records dated on or after that day scored together.
+
+    A weak certification dated D may rest only on evidence a person dead before D could not have produced, so
+    each candidate day is scored on its own window (the SQL twin builds the same sums as running totals)."""
+    days = sorted({e.occurred_at.date() for e, _ in weak}, reverse=True)
+    out = []
+    for start in days:
+        totals: dict[str, float] = defaultdict(float)
+        for edge, weight in weak:
+            if edge.occurred_at.date() >= start:
+                totals[edge.source] += weight
+        capped = {s: min(settings.source_cap, round(t, 9)) for s, t in totals.items()}
+        log_odds = round(base + sum(source_delta(c, table[s]) for s, c in capped.items()), 9)
+        seen = sum(c >= settings.min_source_weight for c in capped.values())
+        out.append(Window(start, log_odds, seen, dict(totals)))
+    return out
+
+
+def pick_window(found: list[Window], settings: LivenessSettings, threshold: float) -> Window | None:
+    """The window a verdict reads: the latest that certifies, else the best with enough sources (latest on a tie),
+    else the whole window (the earliest day)."""
+    if not found:
+        return None
+    enough = [w for w in found if w.seen >= settings.min_weak_sources]
+    passing = [w for w in enough if w.log_odds >= threshold]
+    if passing:
+        return max(passing, key=lambda w: w.start)
+    if enough:
+        return max(enough, key=lambda w: (w.log_odds, w.start))
+    return min(found, key=lambda w: w.start)
 
 
 def weak_score(weak: list[tuple[EvidenceEdge, float]], ratios: Mapping[str, LikelihoodRatio],
                settings: LivenessSettings, threshold_log_odds: float) -> WeakScore:
-    """Combine weighted weak records into log-odds: prior + every source's unseen term, then per seen source
-    its weight W = min(cap, sum of record weights) moves it from unseen towards seen."""
-    by_source: dict[str, list[tuple[EvidenceEdge, float]]] = defaultdict(list)
-    for edge, weight in weak:
-        by_source[edge.source].append((edge, weight))
+    """Time-aware weak evidence: score the records dated on or after each candidate day, certify on the latest day
+    whose window reaches ``threshold_log_odds`` with ``min_weak_sources`` sources seen."""
     table = dict(ratios)
-    for source in by_source:
-        table.setdefault(source, ratio_for(source, (0, 0, 0, 0), settings))
-    log_odds = settings.prior_log_odds + sum(r.unseen_log_ratio for r in table.values())
-    deltas: dict[str, float] = {}
-    contributions: dict[str, float] = {}
-    seen = 0
-    seen_latest: list[date] = []
-    for source, rows in by_source.items():
-        total = sum(w for _, w in rows)
-        capped = min(settings.source_cap, total)
-        ratio = table[source]
-        delta = capped * ratio.seen_log_ratio - min(capped, 1.0) * ratio.unseen_log_ratio
-        deltas[source] = delta
-        log_odds += delta
-        if capped >= settings.min_source_weight:
-            seen += 1
-            seen_latest.append(max(e.occurred_at.date() for e, _ in rows))
-        for edge, w in rows:
+    for edge, _ in weak:
+        table.setdefault(edge.source, ratio_for(edge.source, (0, 0, 0, 0), settings))
+    base = base_log_odds(table.values(), settings)
+    found = windows(weak, table, settings, base)
+    window = pick_window(found, settings, threshold_log_odds)
+    if window is None:
+        return WeakScore(base, sigmoid(base), 0, False, None, None, (), (), None, {})
+    enough = [w.log_odds for w in found if w.seen >= settings.min_weak_sources]
+    certifies = window.seen >= settings.min_weak_sources and window.log_odds >= threshold_log_odds
+    capped = {s: min(settings.source_cap, round(t, 9)) for s, t in window.totals.items()}
+    contributions = {}
+    for edge, w in weak:
+        if edge.occurred_at.date() >= window.start:
+            total = round(window.totals[edge.source], 9)
+            delta = source_delta(capped[edge.source], table[edge.source])
             contributions[_key(edge)] = delta * w / total if total > 0 else 0.0
-    probability = sigmoid(log_odds)
-    top = min(deltas, key=lambda s: (-deltas[s], s)) if deltas else None
-    # the day by which min_weak_sources distinct sources had been seen: one fresh source (perhaps a relative
-    # with the card) on top of older genuine activity does not date the certification after that activity
-    seen_latest.sort(reverse=True)
-    latest = seen_latest[settings.min_weak_sources - 1] if seen >= settings.min_weak_sources else None
-    certifies = seen >= settings.min_weak_sources and log_odds >= threshold_log_odds
-    return WeakScore(log_odds, probability, seen, certifies, latest, top, contributions)
+        else:
+            contributions[_key(edge)] = 0.0
+    first = min(((e.occurred_at.date(), -w, e.source, e.record_id) for e, w in weak
+                 if e.occurred_at.date() == window.start))
+    whole = found[-1]
+    return WeakScore(
+        log_odds=window.log_odds, probability=sigmoid(window.log_odds), sources_seen=window.seen,
+        certifies=certifies, window_from=window.start, reach=max(enough) if enough else None,
+        seen_sources=_seen(capped, settings),
+        all_sources=_seen({s: min(settings.source_cap, round(t, 9)) for s, t in whole.totals.items()}, settings),
+        dated_by=(first[2], first[3]), contributions=contributions)
+
+
+def _seen(capped: Mapping[str, float], settings: LivenessSettings) -> tuple[str, ...]:
+    return tuple(sorted(s for s, c in capped.items() if c >= settings.min_source_weight))
 
 
 def explain_person(person: Person, evidence_edges: Iterable[EvidenceEdge], ratios: Mapping[str, LikelihoodRatio],
@@ -182,7 +240,7 @@ def explain_person(person: Person, evidence_edges: Iterable[EvidenceEdge], ratio
     edges = list(evidence_edges)
     cutoff = death_cutoff(edges, settings)
     start = window_start(as_of, settings)
-    scored = [(e, *classify(e, cutoff, as_of, settings)) for e in edges
+    scored = [(e, *classify(e, cutoff, settings)) for e in edges
               if e.kind in PRIORITY and start <= e.occurred_at.date() <= as_of]
     weak = weak_score([(e, w) for e, role, w in scored if role == "weak"], ratios, settings, threshold)
     decision = _decide(scored, weak)
@@ -191,6 +249,7 @@ def explain_person(person: Person, evidence_edges: Iterable[EvidenceEdge], ratio
     decided = method in PRIORITY
     probability = max([weak.probability] + [e.link_probability for e, role, _ in scored if role == "certifies"])
     state = period_state(period.certified_until, as_of, settings)
+    relatives = frozenset(s for s, r in ratios.items() if r.seen_dead > 0)
     return Verdict(
         person_id=person.person_id,
         status="certified" if period.certified else "uncertified",
@@ -200,8 +259,8 @@ def explain_person(person: Person, evidence_edges: Iterable[EvidenceEdge], ratio
         probability=probability,
         certified_until=period.certified_until,
         period_state=state,
-        explanation=explanation(method, decision if decided else None, probability, weak.sources_seen,
-                                period.certified_until, settings.min_weak_sources, threshold),
+        explanation=explanation(method, decision if decided else None, probability, weak, period.certified_until,
+                                settings.min_weak_sources, threshold, relatives),
         evidence=_evidence(scored, weak, decision if decided else None),
     )
 
@@ -210,7 +269,7 @@ def _decide(scored: list[tuple[EvidenceEdge, str, float | None]], weak: WeakScor
     candidates = [_Candidate(e.occurred_at.date(), e.kind, e.link_probability, e.source, e.record_id)
                   for e, role, _ in scored if role == "certifies"]
     if weak.certifies:
-        candidates.append(_Candidate(weak.latest, "weak", 0.0, weak.top_source, ""))
+        candidates.append(_Candidate(weak.window_from, "weak", 0.0, *weak.dated_by))
     return max(candidates, key=_Candidate.rank) if candidates else None
 
 
@@ -225,20 +284,36 @@ def _evidence(scored, weak: WeakScore, decision: _Candidate | None) -> tuple[Sco
     return tuple(sorted(out, key=lambda e: (e.occurred_at, e.source, e.record_id), reverse=True))
 
 
-def explanation(method: str, decision: _Candidate | None, probability: float, sources_seen: int,
-                certified_until: date | None, min_sources: int, threshold_log_odds: float) -> str:
-    """One line a clerk can read; round_scoring builds the identical string in SQL."""
+def explanation(method: str, decision: _Candidate | None, probability: float, weak: WeakScore,
+                certified_until: date | None, min_sources: int, threshold_log_odds: float,
+                relatives: frozenset[str]) -> str:
+    """One line a clerk can read; round_scoring builds the identical string in SQL.
+
+    A weak certification names the window it rests on and the record that dates it; an uncertified person says
+    why weak evidence did not certify. ``relatives`` are the sources this round's labelled dead were seen in after
+    their death."""
     until = certified_until.isoformat() if certified_until else "never certified"
     if method in CERTIFYING_KINDS:
         return (f"{method}: {decision.source} on {decision.day.isoformat()} linked "
                 f"{decision.link_probability:.3f}; certified until {until}")
     if method == "weak":
-        return (f"weak: {sources_seen} sources, P(alive)={probability:.4f}, led by {decision.source}, "
-                f"latest on {decision.day.isoformat()}; certified until {until}")
+        return (f"weak: {weak.sources_seen} sources seen from {decision.day.isoformat()} on "
+                f"({', '.join(weak.seen_sources)}), log-odds {weak.log_odds:.3f} >= {threshold_log_odds:.3f}, "
+                f"dated by {decision.source} record {decision.record_id}; certified until {until}")
     if method == "carried":
         return f"carried: earlier period valid until {until}; P(alive)={probability:.4f}"
-    return (f"none: P(alive)={probability:.4f} from {sources_seen} weak source(s), needs "
-            f"{min_sources} and log-odds >= {threshold_log_odds:.3f}; period {until}")
+    seen = weak.all_sources
+    if not seen:
+        why = f"no weak source seen, needs {min_sources}"
+    elif len(seen) < min_sources:
+        why = f"{len(seen)} weak source(s) seen ({', '.join(seen)}), needs {min_sources}"
+    elif set(seen) <= relatives:
+        why = (f"only sources that relatives of deceased pensioners were seen using this round "
+               f"({', '.join(seen)}): best log-odds {weak.reach:.3f} < {threshold_log_odds:.3f}")
+    else:
+        why = (f"{len(seen)} weak sources seen ({', '.join(seen)}), best log-odds {weak.reach:.3f} "
+               f"< {threshold_log_odds:.3f}")
+    return f"none: {why}; P(alive)={probability:.4f}; period {until}"
 
 
 def _key(edge: EvidenceEdge) -> str:

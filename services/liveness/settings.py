@@ -39,13 +39,14 @@ class LivenessSettings:
     Links: ``confident_link`` is the probability from which a strong or channel record certifies on its own;
     records linked below ``link_floor`` count for nothing (and death records below it set no cut-off).
     Weak model: ``prior_alive`` is P(alive) before any evidence; each weak source adds log-odds weighted by
-    recency (``half_life_days``), link probability and ``shared_discount`` for links through a shared identifier,
-    capped at ``source_cap`` full sightings; a source counts as seen from ``min_source_weight``;
-    certification needs ``min_weak_sources`` seen sources and P(alive) >= ``certify_probability``, raised when
-    needed so that at most ``max_dead_certified`` of the round's labelled dead would pass on their post-death
-    evidence (see calibration.py).
+    link probability and ``shared_discount`` for links through a shared identifier, capped at ``source_cap``
+    full sightings; a source counts as seen from ``min_source_weight``; a weak certification dated D rests on the
+    records dated on or after D and needs ``min_weak_sources`` seen sources and P(alive) >= ``certify_probability``,
+    raised when needed so that at most ``max_dead_certified`` of the round's labelled dead would pass on their
+    post-death records alone (see calibration.py).
     Ratios: defaults per source name (``default_rates``, else ``fallback_rates``) are shrunk towards with
-    ``ratio_prior_weight`` pseudo-people; dead people count once they have been dead ``min_dead_exposure_days``.
+    ``ratio_prior_weight`` pseudo-people; dead people count once they have been dead ``min_dead_exposure_days``
+    and ``labelled_death_registers`` distinct registers confidently record the death.
     """
 
     period_months: int = 12
@@ -56,7 +57,6 @@ class LivenessSettings:
     link_floor: float = 0.5
     prior_alive: float = 0.95
     certify_probability: float = 0.99
-    half_life_days: float = 180.0
     shared_discount: float = 0.5
     source_cap: float = 1.0
     min_source_weight: float = 0.5
@@ -64,13 +64,14 @@ class LivenessSettings:
     max_dead_certified: float = 0.0005
     ratio_prior_weight: float = 20.0
     min_dead_exposure_days: int = 30
+    labelled_death_registers: int = 2
     fallback_rates: SeenRates = SeenRates(alive=0.6, dead=0.05)
     default_rates: dict[str, SeenRates] = field(default_factory=dict)
     templates_dir: Path = TEMPLATES_DIR
 
     def __post_init__(self) -> None:
-        self._check_positive("period_months", "window_months", "half_life_days", "source_cap",
-                             "ratio_prior_weight")
+        self._check_positive("period_months", "window_months", "source_cap", "ratio_prior_weight",
+                             "labelled_death_registers")
         self._check_unit_interval("confident_link", "link_floor", "shared_discount", "min_source_weight",
                                   "max_dead_certified")
         self._check_open_interval("prior_alive", "certify_probability")

@@ -85,7 +85,8 @@ def _weak_evidence(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     if "weak_can_certify" not in stats:
         return None
     return {"threshold_log_odds": stats["weak_threshold_log_odds"],
-            "highest_log_odds": stats["weak_highest_log_odds"], "can_certify": stats["weak_can_certify"]}
+            "highest_log_odds": stats["weak_highest_log_odds"], "can_certify": stats["weak_can_certify"],
+            "operating_points": stats.get("weak_operating_points", [])}
 
 
 def _payments(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -181,6 +182,7 @@ def render_html(report: dict[str, Any], lang: str = "zh") -> str:
     body = "".join(f"<section{' class=wide' if key == 'counties' else ''}><h2>{_t(key)}</h2>{content}"
                    + (f"<p class=note>{notes[key]}</p>" if key in notes else "") + "</section>"
                    for key, content in sections)
+    body += weak_operating_section(report.get("weak_evidence"))
     kpi_html = "".join(f"<div class=kpi><span class=muted>{k}</span><b>{v}</b></div>" for k, v in _kpis(report))
     switch = "".join(f"<label for=lang-{code}>{html.escape(TEXT['language'][i])}</label>"
                      for i, code in enumerate(LANGUAGES))
@@ -295,3 +297,28 @@ def _fmt(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return "" if value is None else str(value)
+
+
+def weak_operating_section(weak: dict[str, Any] | None) -> str:
+    """One self-contained section: the weak threshold's operating points (calibration.operating_points) — per
+    threshold, people without a death record certified versus labelled dead certified on their post-death records
+    alone — with this round's row marked. Empty when the round has no such table."""
+    points = (weak or {}).get("operating_points") or []
+    if not points:
+        return ""
+
+    def share(part: int, whole: int, rate: float | None) -> str:
+        return _t("of_whole", part=f"{part:,}", whole=f"{whole:,}") + (f" ({rate * 100:.2f}%)" if rate is not None else "")
+
+    rows = []
+    for p in points:
+        mark = f" ← {_t('this_round')}" if p["this_round"] else ""
+        rows.append(f"<tr{' style=font-weight:bold' if mark else ''}><td>{p['threshold_log_odds']:.3f}{mark}</td>"
+                    f"<td>{share(p['living_certified'], p['living'], p['living_certified_share'])}</td>"
+                    f"<td>{p['weak_only_certified']:,}</td>"
+                    f"<td>{share(p['dead_certified_after_death'], p['labelled_dead'], p['dead_certified_share'])}"
+                    f"</td></tr>")
+    zh, en = (text.split("|") for text in TEXT["operating_points_header"])
+    head = "<tr>" + "".join(f"<th>{_both(html.escape(a), html.escape(b))}</th>" for a, b in zip(zh, en)) + "</tr>"
+    return (f"<section class=wide><h2>{_t('operating_points')}</h2><p class=muted>{_t('operating_points_note')}</p>"
+            f"<table>{head}{''.join(rows)}</table></section>")

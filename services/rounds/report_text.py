@@ -76,6 +76,17 @@ TEXT: dict[str, tuple[str, str]] = {
         "earlier is certified again (or a reviewer cleared a false death) and the months held are paid as arrears; "
         "stopped: a confirmed death, with the pension paid after it to recover. Each person's row is in payments.csv."),
     "not_computed": ("未计算", "not computed"),
+    "operating_points": ("弱证据：不同阈值下的取舍", "Weak evidence: operating points"),
+    "operating_points_header": ("弱证据阈值（对数几率）|已认证（无死亡记录）|其中仅凭弱证据|已标注死亡人员在死后被认证",
+                                "weak threshold (log-odds)|certified, no death record|of them only by weak evidence|"
+                                "labelled dead certified after death"),
+    "operating_points_note": (
+        "日期为 D 的弱证据认证只依据 D 当天及以后的记录；最后一列是已标注死亡人员仅凭其死后记录可达到的结果。"
+        "运营方可调整的参数是 <code>[liveness] max_dead_certified</code>。",
+        "A weak certification dated D rests only on records dated on or after D; the labelled dead's column is what "
+        "their post-death records alone would reach. The operator's knob is <code>[liveness] max_dead_certified</code>."),
+    "this_round": ("本轮", "this round"),
+    "of_whole": ("{whole} 人中 {part} 人", "{part} of {whole}"),
     "none": ("无", "none"),
 }
 

@@ -50,7 +50,17 @@ def test_rows_reconcile_per_source(figures):
 
 
 def test_the_living_with_evidence_are_certified(figures):
-    assert figures["alive with evidence or channel: certified"].value >= 0.97
+    assert figures["alive with evidence or channel: certified"].value >= 0.99  # seed 23 measures 1909/1916
+
+
+def test_the_living_a_sound_model_could_certify_are_certified(figures):
+    """Strong, channel, still-valid period, or two or more weak sources including one no dead pensioner of the
+    round shows after death (time-aware weak certification): seed 23 measures 1935/1936 and the weak-only case
+    1 of 2 (the other, an outpatient visit and a bank counter visit, scores 5.147 under the threshold 5.460: with
+    a few dozen labelled dead the rates stay near their prior, so no source is trusted much yet)."""
+    assert figures["living a sound model could certify: certified"].value >= 0.995
+    weak_only = figures["living weak-only, >= 2 weak sources incl. one the dead never show: certified"]
+    assert weak_only.denominator >= 1 and weak_only.numerator >= 1
 
 
 def test_every_uncertified_living_person_is_given_a_cause(figures):
@@ -61,7 +71,7 @@ def test_every_uncertified_living_person_is_given_a_cause(figures):
 
 
 def test_the_dead_are_not_certified_past_death_or_a_death_record(figures):
-    assert figures["dead certified after death or despite a death record"].value <= 0.02
+    assert figures["dead certified after death or despite a death record"].numerator == 0  # 0 of 47 at seed 23
 
 
 def test_reported_deaths_end_deceased_or_in_review(figures):

@@ -34,6 +34,7 @@ def test_relatives_pattern_raises_the_threshold(con, province):
     for i in range(40):  # reported dead: a quarter of the families keep card, phone and bank book going
         pid = province.person(f"X{i}")
         province.record(pid, "civil_deaths", "death", date(2021, 2, 1))
+        province.record(pid, "police_deaths", "death", date(2021, 2, 1))  # two registers: labelled
         if i % 4 == 0:
             for source in ("card_spending", "telecom", "bank_counter"):
                 province.weak(pid, source, date(2021, 9, 1), date(2021, 10, 1))
@@ -80,6 +81,7 @@ def test_weak_cannot_certify_when_relatives_reach_the_ceiling(con, province):
     for i in range(40):  # reported dead whose families use every weak source of the round at full weight
         pid = province.person(f"X{i}")
         province.record(pid, "civil_deaths", "death", date(2021, 2, 1))
+        province.record(pid, "police_deaths", "death", date(2021, 2, 1))  # two registers: labelled
         if i % 4 == 0:
             for source in sources:
                 province.weak(pid, source, date(2021, 10, 1), date(2021, 10, 30))
@@ -99,6 +101,7 @@ def test_weak_can_certify_when_relatives_stay_below_the_ceiling(con, province):
     for i in range(40):  # relatives never see the doctor for the dead
         pid = province.person(f"X{i}")
         province.record(pid, "civil_deaths", "death", date(2021, 2, 1))
+        province.record(pid, "police_deaths", "death", date(2021, 2, 1))  # two registers: labelled
         if i % 4 == 0:
             for source in sources[:3]:
                 province.weak(pid, source, date(2021, 10, 1), date(2021, 10, 30))

@@ -43,6 +43,7 @@ def test_ratios_counted_from_strong_alive_and_after_death_dead(con, province):
     for i in range(5):
         pid = province.person(f"X{i}")
         province.record(pid, "civil_deaths", "death", date(2021, 3, 1))
+        province.record(pid, "police_deaths", "death", date(2021, 3, 1))  # two registers: labelled
         province.weak(pid, "telecom", date(2021, 2, 1))          # before death: not "seen although dead"
         if i == 0:
             province.weak(pid, "telecom", date(2021, 6, 1))      # after death
