@@ -70,6 +70,43 @@ def duplicate_flags(con: duckdb.DuckDBPyConnection, as_of: date, settings: Death
     return con.execute("SELECT count(*) FROM duplicate_pairs").fetchall()[0][0]
 
 
+def share_certification(con: duckdb.DuckDBPyConnection) -> int:
+    """The account of an open auto-band pair that the shared evidence was not linked to gets its twin's verdict
+    when the evidence that certified the twin (the deciding record, or a weak record of a weak certification) was
+    a candidate of this account too; returns the number of verdicts changed."""
+    if not _has_table(con, "duplicate_pairs"):
+        return 0
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE dup_shared AS
+        WITH sides AS (
+            SELECT person_id AS pid, other_person_id AS twin FROM duplicate_pairs
+            WHERE open AND band = 'auto' AND other_registry IS NULL
+            UNION ALL
+            SELECT other_person_id, person_id FROM duplicate_pairs
+            WHERE open AND band = 'auto' AND other_registry IS NULL),
+        shared AS (
+            SELECT s.pid, s.twin FROM sides s
+            JOIN verdicts t ON t.person_id = s.twin AND t.status = 'certified'
+            JOIN evidence e ON e.person_id = s.twin
+                 AND (e.role = 'decides' OR (t.method = 'weak' AND e.role = 'weak'))
+            JOIN link_candidates c ON c.rid = e.rid AND c.person_id = s.pid
+            GROUP BY ALL)
+        SELECT s.pid, t.*, {flag_id_sql('s.pid', 'NULL', 's.twin')} AS flag_id
+        FROM shared s JOIN verdicts t ON t.person_id = s.twin JOIN verdicts v ON v.person_id = s.pid
+        WHERE v.status <> 'certified' OR v.certified_until < t.certified_until
+        QUALIFY row_number() OVER (PARTITION BY s.pid ORDER BY t.certified_until DESC, t.person_id) = 1
+    """)
+    con.execute("""
+        UPDATE verdicts SET status = t.status, method = t.method, source = t.source, evidence_at = t.evidence_at,
+            probability = greatest(verdicts.probability, t.probability), certified_until = t.certified_until,
+            period_state = t.period_state,
+            explanation = t.explanation || ' Evidence shared with duplicate account ' || t.person_id
+                          || ': it matched both accounts (flag ' || t.flag_id || ').'
+        FROM dup_shared t WHERE verdicts.person_id = t.pid
+    """)
+    return con.execute("SELECT count(*) FROM dup_shared").fetchall()[0][0]
+
+
 def _sides(con: duckdb.DuckDBPyConnection, months: int) -> None:
     """``dup_sides``: one row per (account of ours, the other account) with what each is paid."""
     others = ("SELECT registry, person_id, line, county_code, monthly_pension FROM other_registries"

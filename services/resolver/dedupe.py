@@ -177,3 +177,44 @@ def _absent(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0])
+
+
+def merge_pair_candidates(con: duckdb.DuckDBPyConnection, settings: LinkageSettings) -> int:
+    """Evidence is not split by a duplicate: the candidates of a record among the accounts of one open auto-band
+    pair are scored as one person's. A split probability (an ID or phone held by k accounts, 1/k each) is summed
+    over the pair, and is no longer shared when the pair holds every holder; Splink's, scored per account, is the
+    pair's best. Every account of the pair keeps the candidate (the link goes to one of them; the deathcheck gives
+    the other the verdict). Returns the number of candidates changed."""
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _dd_group AS
+        WITH edges AS (
+            SELECT person_id, other_person_id FROM duplicate_pairs
+            WHERE open AND band = 'auto' AND other_registry IS NULL)
+        SELECT person_id, min(grp) AS grp FROM (
+            SELECT person_id, person_id AS grp FROM edges UNION ALL
+            SELECT other_person_id, person_id FROM edges) GROUP BY person_id
+    """)
+    try:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _dd_merged AS
+            WITH c AS (
+                SELECT c.*, g.grp, count(*) OVER (PARTITION BY c.rid) AS holders
+                FROM link_candidates c LEFT JOIN _dd_group g USING (person_id)),
+            per_group AS (
+                SELECT rid, grp, any_value(holders) > count(*) AS still_shared,
+                       CASE WHEN bool_or(shared) THEN sum(match_probability)
+                            ELSE max(match_probability) END AS p
+                FROM c WHERE grp IS NOT NULL GROUP BY rid, grp HAVING count(*) > 1)
+            SELECT rid, grp, least(p, CASE WHEN still_shared THEN {float(settings.shared_identifier_cap)}
+                                         ELSE 1.0 END) AS p, still_shared
+            FROM per_group
+        """)
+        con.execute("""
+            UPDATE link_candidates c SET match_probability = m.p, shared = m.still_shared
+            FROM _dd_merged m, _dd_group g
+            WHERE c.rid = m.rid AND g.person_id = c.person_id AND g.grp = m.grp
+        """)
+        return con.execute("SELECT coalesce(sum(1), 0) FROM link_candidates c JOIN _dd_group g USING (person_id) "
+                           "JOIN _dd_merged m ON m.rid = c.rid AND m.grp = g.grp").fetchall()[0][0]
+    finally:
+        con.execute("DROP TABLE IF EXISTS _dd_group; DROP TABLE IF EXISTS _dd_merged")

@@ -7,7 +7,8 @@ Passes, each set-wise in SQL, each only over records the earlier ones left open:
 3. ``splink``        — the Splink model for records carrying name, birth date or ID fields;
 4. ``identifier``    — phone/card-only records, through the identifier graph;
 
-then the registry's duplicate accounts (``dedupe.py``: ``duplicate_pairs``).
+then the registry's duplicate accounts (``dedupe.py``: ``duplicate_pairs``), whose open pairs' candidates are
+scored as one person's, so a duplicate does not split its evidence.
 
 Writes ``link_candidates``, ``identifiers``, ``duplicate_pairs`` and ``links`` (one row per record). The caller
 owns the transaction (the round pipeline wraps the stage in one).
@@ -62,6 +63,7 @@ def link_round(
         stats["identifiers"] = _identifier_pass(con, settings)
         report("identifiers", stats["identifiers"])
         stats["duplicates"] = dedupe.find_duplicates(con, settings, engine)
+        stats["duplicates"]["candidates_merged"] = dedupe.merge_pair_candidates(con, settings)
         stats["links"] = write_links(con, settings)
     finally:
         if own_engine:

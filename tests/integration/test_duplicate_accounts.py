@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
@@ -64,3 +65,23 @@ def test_both_accounts_of_every_pair_are_flagged(finished):
     assert len(flags) == 2 * PAIRS, flags
     detail = next(f["detail"] for f in flags if f["person_id"] in copies)
     assert "monthly payments from 2020-10-31 to 2021-10-31" in detail, detail
+
+
+def test_the_shared_evidence_certifies_both_accounts(finished):
+    out, copies = finished
+    verdicts = {v["person_id"]: v for v in _rows(out / "verdicts.csv")}
+    links = _rows(out / "links.csv")
+    for original, copy in copies.items():
+        a, b = verdicts[original], verdicts[copy]
+        assert a["status"] == b["status"] == "certified", (a, b)
+        assert a["method"] == b["method"] != "carried", (a, b)
+        assert a["certified_until"] == b["certified_until"], (a, b)
+    with duckdb.connect(str(out / "state" / "round.duckdb"), read_only=True) as con:
+        explained = dict(con.execute("SELECT person_id, explanation FROM verdicts").fetchall())
+    linked = {link["person_id"] for link in links}
+    unlinked = [p for pair in copies.items() for p in pair if p not in linked]
+    assert unlinked, "every account holds links of its own: the test shows nothing"
+    for account in unlinked:  # certified only through its twin: the verdict names the flag
+        assert f"duplicate_account:{account}:" in explained[account], explained[account]
+    flags = [f for f in _rows(out / "flags.csv") if f["kind"] == "duplicate_account"]
+    assert {f["severity"] for f in flags} == {"critical"}, flags
