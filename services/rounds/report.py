@@ -59,10 +59,27 @@ def compute_report(con: duckdb.DuckDBPyConnection, spec: RoundSpec) -> dict[str,
         "certified": certified,
         "certification_rate": round(certified / total, 6) if total else None,
         "previous": _previous(con),
-        "overpayment_total": round(sum(row[2] or 0 for row in figures["flags"]), 2),
+        # a duplicate pair's money is on both its flags and is not a death's overpayment: counted in "duplicates"
+        "overpayment_total": round(sum(row[2] or 0 for row in figures["flags"]
+                                       if not row[0].startswith("duplicate_account")), 2),
+        "duplicates": duplicate_accounts(con),
         "weak_evidence": _weak_evidence(con),
         "figures": figures,
     }
+
+
+def duplicate_accounts(con: duckdb.DuckDBPyConnection) -> list[list[Any]]:
+    """[registry, pairs, pairs both paid, money paid a second time] by where the other account is."""
+    if not (_has_table(con, "duplicate_pairs") and _has_table(con, "flags")):
+        return []
+    from services.resolver.dedupe import flag_id_sql
+
+    return [list(row) for row in con.execute(f"""
+        SELECT coalesce(p.other_registry, 'this registry'), count(*), count(*) FILTER (WHERE f.overpayment > 0),
+               round(coalesce(sum(f.overpayment), 0), 2)
+        FROM duplicate_pairs p
+        JOIN flags f ON f.flag_id = {flag_id_sql('p.person_id', 'p.other_registry', 'p.other_person_id')}
+        GROUP BY 1 ORDER BY 1""").fetchall()]
 
 
 def _weak_evidence(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -146,6 +163,8 @@ def render_html(report: dict[str, Any]) -> str:
                                       f["link_rate"])),
         ("Link probability histogram", _bars(f["probability_histogram"])),
         ("Rejects by reason", _table(["source: reason", "rows"], f["rejects"])),
+        ("Duplicate accounts", _table(["other account in", "pairs", "both paid", "paid twice ¥"],
+                                      report.get("duplicates") or [])),
     ]
     body = "".join(f"<section{' class=wide' if t.endswith('county') else ''}><h2>{html.escape(t)}</h2>"
                    f"{content}</section>" for t, content in sections)

@@ -59,6 +59,9 @@ class RoundSpec:
     registry: FileSpec
     sources: tuple[FileSpec, ...]
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Further registries, read-only ([[other_registries]]: another scheme's recipients, a neighbouring province's
+    # list): their people are looked for among ours (services/resolver/dedupe.py), never certified or flagged.
+    other_registries: tuple[FileSpec, ...] = ()
 
     def source(self, name: str) -> FileSpec:
         for spec in self.sources:
@@ -92,7 +95,7 @@ def load_round(path: str | Path) -> RoundSpec:
 
 
 def _parse(doc: dict[str, Any], path: Path) -> RoundSpec:
-    known = {"round", "registry", "sources", *SETTINGS_TABLES}
+    known = {"round", "registry", "sources", "other_registries", *SETTINGS_TABLES}
     unknown = sorted(set(doc) - known)
     if unknown:
         raise RoundFileError(f"{path}: unknown table(s) {unknown}; expected {sorted(known)}")
@@ -104,7 +107,22 @@ def _parse(doc: dict[str, Any], path: Path) -> RoundSpec:
     sources = tuple(_source(entry, i, base, path) for i, entry in enumerate(_sources(doc, path)))
     _check_unique_names(sources, path)
     settings = {name: dict(doc[name]) for name in SETTINGS_TABLES if name in doc}
-    return RoundSpec(round_id, as_of, path, registry, sources, settings)
+    others = _other_registries(doc, base, path)
+    return RoundSpec(round_id, as_of, path, registry, sources, settings, others)
+
+
+def _other_registries(doc: dict[str, Any], base: Path, path: Path) -> tuple[FileSpec, ...]:
+    """``[[other_registries]]``: name, file, encoding, columns — the registry's columns."""
+    entries = doc.get("other_registries", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise RoundFileError(f"{path}: other_registries must be an array of tables ([[other_registries]])")
+    specs = []
+    for i, entry in enumerate(entries):
+        name = _required_str(entry, "name", f"[[other_registries]] #{i + 1}", path)
+        if name in {"registry", *(s.name for s in specs)}:
+            raise RoundFileError(f"{path}: other registry name '{name}' is used twice (or clashes with 'registry')")
+        specs.append(_file_spec({k: v for k, v in entry.items()}, name, "registry", base, path))
+    return tuple(specs)
 
 
 def _table(doc: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
