@@ -28,12 +28,14 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=1, help="same seed, same bytes")
     parser.add_argument("--as-of", type=_as_of, required=True, help="reference date of the round, YYYY-MM-DD")
     parser.add_argument("--out", type=Path, required=True, help="directory to write (created if missing)")
+    parser.add_argument("--duplicate-share", type=float, default=0.002,
+                        help="share of living pensioners given a second account in another county (truth only)")
     parser.set_defaults(handler=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    summary = generate(args.pensioners, args.seed, args.as_of, args.out)
+    summary = generate(args.pensioners, args.seed, args.as_of, args.out, args.duplicate_share)
     print("\n".join(summary.lines()))
     return 0
 

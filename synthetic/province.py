@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthetic import channels, deaths, evidence, files, registry, rings, truth
+from synthetic import channels, deaths, duplicates, evidence, files, registry, rings, truth
 from synthetic.events import Draws
 from synthetic.population import draw_people
 from synthetic.render import render
@@ -40,7 +40,7 @@ def _stream(seed: int, label: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(label.encode())])
 
 
-def generate(pensioners: int, seed: int, as_of: date, out: Path) -> Summary:
+def generate(pensioners: int, seed: int, as_of: date, out: Path, duplicate_share: float = 0.0) -> Summary:
     """Write a round directory (round.toml, registry, sources) and its truth/ into ``out``."""
     started = time.perf_counter()
     out = Path(out)
@@ -52,6 +52,11 @@ def generate(pensioners: int, seed: int, as_of: date, out: Path) -> Summary:
     ids = registry.person_ids(_stream(seed, "person_ids"), people)
     phone, card = rings.registry_overrides(people, ring_set)
     reg = registry.build_registry(_stream(seed, "registry"), people, ids, phone, card, day)
+    if duplicate_share > 0:  # second accounts of living pensioners; which they are only in truth/duplicates.csv
+        reg.table, pairs = duplicates.second_accounts(_stream(seed, "duplicates"), reg.table, people, ids,
+                                                      np.isnat(died.date), duplicate_share)
+        (out / "truth").mkdir(exist_ok=True)
+        files.write_csv(pairs, out / "truth" / "duplicates.csv")
     files.write_csv(reg.table, out / "registry.csv")
     segment = evidence.draw_segments(_stream(seed, "segments"), people.age)
     draws = _all_draws(seed, people, died, ring_set, segment, day)
