@@ -9,7 +9,7 @@ import random
 import duckdb
 import pytest
 
-from services.resolver.dedupe import find_duplicates
+from services.resolver.dedupe import PAIRS_TABLE, find_duplicates, merge_pair_candidates
 from services.resolver.engines import DuckDBEngine
 from services.resolver.id_numbers import check_digit
 from services.resolver.settings import LinkageSettings
@@ -72,13 +72,18 @@ def pairs():
     con.execute(f"CREATE TABLE registry ({REGISTRY_COLUMNS})")
     con.executemany(f"INSERT INTO registry VALUES ({', '.join('?' * 14)})",
                     [*people, dup_same, dup_legacy, dup_typo, namesake])
+    # a reviewer found the same-ID pair to be two people, on the flag of the original's account
+    con.execute("CREATE TABLE decided_flags (flag_id VARCHAR, status VARCHAR, decided_by VARCHAR, "
+                "decided_at TIMESTAMPTZ, note VARCHAR)")
+    con.execute("INSERT INTO decided_flags VALUES (?, 'dismissed', 'li', now(), 'two people')",
+                [f"duplicate_account:{p1[0]}:D-SAME"])
     engine = DuckDBEngine(memory_limit="1GB", threads=1)
     try:
         stats = find_duplicates(con, LinkageSettings(), engine)
     finally:
         engine.close()
-    found = {(a, b): (p, band) for a, b, p, band in con.execute(
-        "SELECT person_id, other_person_id, match_probability, band FROM duplicate_pairs").fetchall()}
+    found = {(a, b): (p, band, is_open) for a, b, p, band, is_open in con.execute(
+        "SELECT person_id, other_person_id, match_probability, band, open FROM duplicate_pairs").fetchall()}
     return found, stats, (p1[0], p2[0], p3[0], p4[0])
 
 
@@ -99,3 +104,33 @@ def test_nothing_else_is_paired(pairs):
     found, stats, _ = pairs
     assert len(found) == 3, found
     assert stats["pairs"] == {"registry": {"auto": 3}}
+
+
+def test_a_pair_a_reviewer_dismissed_is_closed(pairs):
+    found, _, (p1, p2, p3, _) = pairs
+    assert not found[("D-SAME", p1)][2]
+    assert found[("D-LEGACY", p2)][2] and found[("D-TYPO", p3)][2]
+
+
+def test_the_candidates_of_an_open_pair_are_one_persons():
+    con = duckdb.connect()
+    con.execute(PAIRS_TABLE)
+    con.execute("INSERT INTO duplicate_pairs VALUES ('A', 'B', NULL, 0.99, 'auto', true), "
+                "('C', 'D', NULL, 0.99, 'auto', false), ('E', 'F', NULL, 0.7, 'review', true)")
+    con.execute("CREATE TABLE link_candidates (rid BIGINT, person_id VARCHAR, match_probability DOUBLE, "
+                "method VARCHAR, shared BOOLEAN)")
+    con.execute("""INSERT INTO link_candidates VALUES
+        (1, 'A', 0.5, 'deterministic', true), (1, 'B', 0.5, 'deterministic', true),
+        (2, 'A', 1 / 3, 'deterministic', true), (2, 'B', 1 / 3, 'deterministic', true),
+        (2, 'X', 1 / 3, 'deterministic', true),
+        (3, 'C', 0.5, 'deterministic', true), (3, 'D', 0.5, 'deterministic', true),
+        (4, 'A', 0.97, 'splink', false), (4, 'B', 0.6, 'splink', false),
+        (5, 'E', 0.5, 'deterministic', true), (5, 'F', 0.5, 'deterministic', true)""")
+    merge_pair_candidates(con, LinkageSettings())
+    got = {(rid, pid): (round(p, 3), shared) for rid, pid, p, shared in con.execute(
+        "SELECT rid, person_id, match_probability, shared FROM link_candidates").fetchall()}
+    assert got[(1, "A")] == got[(1, "B")] == (1.0, False)
+    assert got[(2, "A")] == got[(2, "B")] == (0.667, True) and got[(2, "X")] == (0.333, True)
+    assert got[(3, "C")] == got[(3, "D")] == (0.5, True)  # closed: two people
+    assert got[(4, "A")] == got[(4, "B")] == (0.97, False)
+    assert got[(5, "E")] == (0.5, True)  # review band: not sure enough to pool evidence
