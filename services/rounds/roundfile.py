@@ -121,7 +121,7 @@ def _other_registries(doc: dict[str, Any], base: Path, path: Path) -> tuple[File
         name = _required_str(entry, "name", f"[[other_registries]] #{i + 1}", path)
         if name in {"registry", *(s.name for s in specs)}:
             raise RoundFileError(f"{path}: other registry name '{name}' is used twice (or clashes with 'registry')")
-        specs.append(_file_spec({k: v for k, v in entry.items()}, name, "registry", base, path))
+        specs.append(_file_spec(entry, name, "registry", base, path))
     return tuple(specs)
 
 
@@ -149,7 +149,8 @@ def _source(entry: dict[str, Any], index: int, base: Path, path: Path) -> FileSp
 
 
 def _file_spec(entry: dict[str, Any], name: str, kind: str, base: Path, path: Path) -> FileSpec:
-    where = "[registry]" if kind == "registry" else f"source '{name}'"
+    where = ("[registry]" if name == "registry" else f"other registry '{name}'") if kind == "registry" \
+        else f"source '{name}'"
     unknown_keys = sorted(set(entry) - {"name", "kind", "file", "encoding", "columns"})
     if unknown_keys:
         raise RoundFileError(f"{path}: {where} has unknown key(s) {unknown_keys}")
