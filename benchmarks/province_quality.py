@@ -564,8 +564,8 @@ def reconciliation(con, limit: int) -> list[Figure]:
         figures.append(Figure("reconciliation",
                               f"{source}: {inputs} = {linked} linked + {unlinked} unlinked + {rejected} rejected",
                               float(diff), "== 0", diff, inputs))
-    persons, verdicts, distinct = _one(con, "SELECT (SELECT count(*) FROM persons) + (SELECT count(*) FROM duplicates), "
-                                            "count(*), count(DISTINCT person_id) FROM verdicts")
+    persons, verdicts, distinct = _one(con, "SELECT (SELECT count(*) FROM persons) + (SELECT count(*) FROM "
+                                            "duplicates), count(*), count(DISTINCT person_id) FROM verdicts")
     figures.append(Figure("reconciliation", f"verdicts: {verdicts} rows, {distinct} persons, registry {persons}",
                           float(abs(verdicts - persons) + abs(distinct - persons)), "== 0"))
     unmatched = con.execute("""SELECT count(*) FROM scored WHERE NOT rejected AND NOT in_links""").fetchone()[0]

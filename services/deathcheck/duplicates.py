@@ -55,10 +55,11 @@ def duplicate_flags(con: duckdb.DuckDBPyConnection, as_of: date, settings: Death
         SELECT {flag_id_sql('s.pid', 's.other_registry', 's.other_id')}, s.pid, '{KIND}',
                CASE WHEN s.paid AND s.other_paid AND s.band = 'auto' THEN 'critical'
                     WHEN s.paid AND s.other_paid THEN 'high' ELSE 'medium' END,
-               format('Possibly the same person as {{}} account {{}} (line {{}}, county {{}}; match probability {{:.3f}}, {{}} '
-                      || 'band). This account: registry line {{}}, county {{}}, {{:.2f}} a month, {{}}; the other: '
-                      || '{{:.2f}} a month, {{}}. {{}} monthly payments from {{}} to {{}} (the round''s window: account '
-                      || 'start dates are unknown): {{:.2f}} paid to the two accounts, {{:.2f}} of it a second time.',
+               format('Possibly the same person as {{}} account {{}} (line {{}}, county {{}}; match probability '
+                      || '{{:.3f}}, {{}} band). This account: registry line {{}}, county {{}}, {{:.2f}} a month, {{}}; '
+                      || 'the other: {{:.2f}} a month, {{}}. {{}} monthly payments from {{}} to {{}} (the round''s '
+                      || 'window: account start dates are unknown): {{:.2f}} paid to the two accounts, {{:.2f}} of '
+                      || 'it a second time.',
                       coalesce(s.other_registry, 'registry'), s.other_id, coalesce(s.other_line::VARCHAR, '?'),
                       coalesce(s.other_county, '?'), s.match_probability, s.band, s.line,
                       coalesce(s.county_code, '?'), coalesce(s.pension, 0), paid_text(s.paid),

@@ -11,8 +11,8 @@ Blocking reaches pairs with the same normalised ID, an ID one edit away (the ID-
 and the same name pinyin and birth date. Pairs between two other registries are not looked at: their
 duplicates are another agency's business. u is estimated by random sampling on the accounts themselves, m stays
 at the model's priors (a registry holds too few duplicates for EM), the prior match probability is estimated from
-the pairs that share an ID number or name and birth date (``_linker``). A pair is kept at ``review_floor`` and banded by the
-linkage's own ``auto_threshold`` / ``review_floor``.
+the pairs that share an ID number or name and birth date (``_linker``). A pair is kept at ``review_floor`` and
+banded by the linkage's own ``auto_threshold`` / ``review_floor``.
 
 Writes ``duplicate_pairs(person_id, other_person_id, other_registry, match_probability, band, open)``:
 ``other_registry`` is NULL for two accounts of this registry (then ``person_id < other_person_id``) and the other
@@ -23,8 +23,6 @@ dismissed a flag of the pair (``decided_flags``, when the round loaded them: two
 
 from __future__ import annotations
 
-import logging
-
 import duckdb
 from splink import Linker, SettingsCreator, block_on
 from splink.blocking_rule_library import And, CustomRule
@@ -33,8 +31,6 @@ from services.resolver import model
 from services.resolver.engines import LinkageEngine
 from services.resolver.probabilistic import registry_linkage_sql
 from services.resolver.settings import LinkageSettings
-
-log = logging.getLogger(__name__)
 
 #: The person's columns (module docstring: why not county_code and card_no).
 PERSON_COLUMNS = ("id_number", "id_valid", "name", "name_pinyin", "birth_date", "sex", "phone")
