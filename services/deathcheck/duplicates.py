@@ -15,7 +15,7 @@ time — and the detail also states both pensions and what went to both accounts
 
 A reviewer's decision (``effects.py``): confirm on the account that is the duplicate (payments held), dismiss
 when the two are different people. A dismissed flag closes the pair: its evidence is no longer shared (the
-resolver reads the decision, ``dedupe.open_pairs``).
+resolver reads the decision into ``duplicate_pairs.open``).
 
 Shared evidence: while a pair is open, a record that matched both accounts certifies the person. The linker
 treats the pair as one candidate (so the record is confident, not split) and links the record to one account;
@@ -31,9 +31,15 @@ import duckdb
 
 from services.deathcheck.payments import payments_between
 from services.deathcheck.settings import DeathCheckSettings
-from services.resolver.dedupe import flag_id_sql
 
 KIND = "duplicate_account"
+
+
+def flag_id_sql(person: str, other_registry: str, other_person: str) -> str:
+    """SQL: the id of the ``duplicate_account`` flag on `person` for its pair with `other_person` (of
+    `other_registry`, NULL for this registry); independent of the round, so a decision is found again."""
+    return (f"'{KIND}:' || {person} || ':' || coalesce({other_registry} || '/', '') "
+            f"|| {other_person}")
 
 
 def window_start(as_of: date, months: int) -> date:

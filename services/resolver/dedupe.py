@@ -17,8 +17,8 @@ banded by the linkage's own ``auto_threshold`` / ``review_floor``.
 Writes ``duplicate_pairs(person_id, other_person_id, other_registry, match_probability, band, open)``:
 ``other_registry`` is NULL for two accounts of this registry (then ``person_id < other_person_id``) and the other
 registry's name otherwise (``other_person_id`` is that registry's person_id). ``open`` is false once a reviewer
-dismissed a flag of the pair (``decided_flags``, when the round loaded them: two people); the deathcheck's
-``duplicate_account`` flags carry the ids of ``flag_id_sql``.
+dismissed a flag of the pair (``decided_flags``, when the round loaded them: two people), found by the ids the
+deathcheck gives its ``duplicate_account`` flags (``services/deathcheck/duplicates.flag_id_sql``).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import duckdb
 from splink import Linker, SettingsCreator, block_on
 from splink.blocking_rule_library import And, CustomRule
 
+from services.deathcheck.duplicates import flag_id_sql
 from services.resolver import model
 from services.resolver.engines import LinkageEngine
 from services.resolver.probabilistic import registry_linkage_sql
@@ -43,13 +44,6 @@ PAIRS_TABLE = """
         person_id VARCHAR NOT NULL, other_person_id VARCHAR NOT NULL, other_registry VARCHAR,
         match_probability DOUBLE NOT NULL, band VARCHAR NOT NULL, open BOOLEAN NOT NULL DEFAULT true)
 """
-
-
-def flag_id_sql(person: str, other_registry: str, other_person: str) -> str:
-    """SQL: the id of the ``duplicate_account`` flag on `person` for its pair with `other_person` (of
-    `other_registry`, NULL for this registry); independent of the round, so a decision is found again."""
-    return (f"'duplicate_account:' || {person} || ':' || coalesce({other_registry} || '/', '') "
-            f"|| {other_person}")
 
 
 def accounts_sql(con: duckdb.DuckDBPyConnection) -> str:

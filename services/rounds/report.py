@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from services.deathcheck.duplicates import flag_id_sql
 from services.rounds.roundfile import RoundSpec
 
 # name -> query; each returns rows of (label, value[, value...]) in display order
@@ -72,8 +73,6 @@ def duplicate_accounts(con: duckdb.DuckDBPyConnection) -> list[list[Any]]:
     """[registry, pairs, pairs both paid, money paid a second time] by where the other account is."""
     if not (_has_table(con, "duplicate_pairs") and _has_table(con, "flags")):
         return []
-    from services.resolver.dedupe import flag_id_sql
-
     return [list(row) for row in con.execute(f"""
         SELECT coalesce(p.other_registry, 'this registry'), count(*), count(*) FILTER (WHERE f.overpayment > 0),
                round(coalesce(sum(f.overpayment), 0), 2)
