@@ -187,9 +187,12 @@ def merge_pair_candidates(con: duckdb.DuckDBPyConnection, settings: LinkageSetti
     try:
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _dd_merged AS
-            WITH c AS (
+            WITH touched AS (  -- only the records with a candidate in a pair, not every candidate of the round
+                SELECT DISTINCT rid FROM link_candidates JOIN _dd_group USING (person_id)),
+            c AS (
                 SELECT c.*, g.grp, count(*) OVER (PARTITION BY c.rid) AS holders
-                FROM link_candidates c LEFT JOIN _dd_group g USING (person_id)),
+                FROM link_candidates c LEFT JOIN _dd_group g USING (person_id)
+                WHERE c.rid IN (SELECT rid FROM touched)),
             per_group AS (
                 SELECT rid, grp, any_value(holders) > count(*) AS still_shared,
                        CASE WHEN bool_or(shared) THEN sum(match_probability)
