@@ -67,7 +67,10 @@ def load(con: duckdb.DuckDBPyConnection, out: Path, round_dir: Path) -> None:
     con.execute(f"CREATE TABLE rings AS SELECT * FROM {_csv(truth / 'rings.csv')}")
     con.execute(f"""CREATE TABLE truth AS SELECT t.*, k.kind, CAST(t.row AS BIGINT) AS row_no
                     FROM {_csv(truth / 'links.csv')} t JOIN source_kinds k USING (source)""")
-    con.execute(f"CREATE TABLE out_links AS SELECT * FROM {_csv(out / 'links.csv')}")
+    _duplicates_truth(con, truth)
+    con.execute(f"""CREATE TABLE out_links AS  -- a link to a person's second account is a link to the person
+                    SELECT l.* REPLACE (coalesce(d.person_id, l.person_id) AS person_id)
+                    FROM {_csv(out / 'links.csv')} l LEFT JOIN duplicates d ON d.duplicate_person_id = l.person_id""")
     con.execute(f"CREATE TABLE out_rejects AS SELECT *, CAST(line AS BIGINT) AS line_no FROM {_csv(out / 'rejects.csv')}")
     con.execute(f"CREATE TABLE verdicts AS SELECT * FROM {_csv(out / 'verdicts.csv')}")
     con.execute(f"CREATE TABLE flags AS SELECT * FROM {_csv(out / 'flags.csv')}")
@@ -84,6 +87,50 @@ def load(con: duckdb.DuckDBPyConnection, out: Path, round_dir: Path) -> None:
     _match_rows(con)
     _miss_causes(con, out / "state" / "round.duckdb")
     _weak_scores(con, out / "state" / "round.duckdb", spec)
+
+
+def _duplicates_truth(con: duckdb.DuckDBPyConnection, truth: Path) -> None:
+    """`duplicates(person_id, duplicate_person_id, id_form)`: the generator's second accounts (empty when none)."""
+    path = truth / "duplicates.csv"
+    if path.is_file():
+        con.execute(f"CREATE TABLE duplicates AS SELECT * FROM {_csv(path)}")
+    else:
+        con.execute("CREATE TABLE duplicates (person_id VARCHAR, duplicate_person_id VARCHAR, id_form VARCHAR)")
+
+
+def duplicate_accounts(con, limit: int) -> list[Figure]:
+    """Pairs of the truth flagged (a duplicate_account flag on either account naming the other), and false
+    duplicate flags (pairs no truth pair explains) per 10,000 pensioners (registry rows)."""
+    con.execute("""
+        CREATE TABLE flagged_pairs AS
+        SELECT DISTINCT least(person_id, other) AS a, greatest(person_id, other) AS b FROM (
+            SELECT person_id, split_part(flag_id, ':', 3) AS other FROM flags
+            WHERE kind = 'duplicate_account' AND NOT contains(flag_id, '/'))
+    """)
+    pairs, = _one(con, "SELECT count(*) FROM duplicates")
+    found, = _one(con, """SELECT count(*) FROM duplicates d JOIN flagged_pairs f
+                         ON f.a = least(d.person_id, d.duplicate_person_id)
+                        AND f.b = greatest(d.person_id, d.duplicate_person_id)""")
+    missed = _ids(con, """SELECT d.person_id || '/' || d.duplicate_person_id || ' ' || d.id_form FROM duplicates d
+                          ANTI JOIN flagged_pairs f ON f.a = least(d.person_id, d.duplicate_person_id)
+                                                   AND f.b = greatest(d.person_id, d.duplicate_person_id)""", limit)
+    false, = _one(con, """SELECT count(*) FROM flagged_pairs f ANTI JOIN duplicates d
+                         ON f.a = least(d.person_id, d.duplicate_person_id)
+                        AND f.b = greatest(d.person_id, d.duplicate_person_id)""")
+    wrong = _ids(con, """SELECT a || '/' || b FROM flagged_pairs f ANTI JOIN duplicates d
+                         ON f.a = least(d.person_id, d.duplicate_person_id)
+                        AND f.b = greatest(d.person_id, d.duplicate_person_id)""", limit)
+    pensioners, = _one(con, "SELECT count(*) FROM verdicts")
+    either, both = _one(con, """
+        SELECT count(*) FILTER (WHERE a.status = 'certified' OR b.status = 'certified'),
+               count(*) FILTER (WHERE a.status = 'certified' AND b.status = 'certified')
+        FROM duplicates d JOIN verdicts a ON a.person_id = d.person_id
+        JOIN verdicts b ON b.person_id = d.duplicate_person_id""")
+    return [_ratio("duplicates", "duplicate pairs flagged", found, pairs, ">= 0.95", missed),
+            Figure("duplicates", "false duplicate flags per 10,000 pensioners",
+                   false * 10_000 / pensioners if pensioners else None, "<= 1", false, pensioners, wrong),
+            _ratio("duplicates", "  pairs with a certified account: both certified (shared evidence)", both, either,
+                   "")]
 
 
 def _match_rows(con: duckdb.DuckDBPyConnection) -> None:
@@ -571,7 +618,9 @@ def _flag_recall(con, limit: int) -> list[Figure]:
 
 
 def _rings(con, limit: int) -> list[Figure]:
-    flagged = "SELECT DISTINCT person_id FROM flags WHERE kind = 'shared_identifier_ring'"
+    # a second account of a ring member (the generator's duplicates) is that member
+    flagged = ("SELECT DISTINCT coalesce(d.person_id, f.person_id) AS person_id FROM flags f "
+               "LEFT JOIN duplicates d ON d.duplicate_person_id = f.person_id WHERE kind = 'shared_identifier_ring'")
     false_n, n = _one(con, f"""SELECT count(*) FILTER (WHERE person_id NOT IN (SELECT person_id FROM rings)), count(*)
                                FROM ({flagged})""")
     ex = _ids(con, f"""SELECT f.person_id || ' couple=' || coalesce(p.couple_id, '-') || ' alive=' || p.alive
@@ -598,7 +647,8 @@ def reconciliation(con, limit: int) -> list[Figure]:
         figures.append(Figure("reconciliation",
                               f"{source}: {inputs} = {linked} linked + {unlinked} unlinked + {rejected} rejected",
                               float(diff), "== 0", diff, inputs))
-    persons, verdicts, distinct = _one(con, "SELECT (SELECT count(*) FROM persons), count(*), count(DISTINCT person_id) FROM verdicts")
+    persons, verdicts, distinct = _one(con, "SELECT (SELECT count(*) FROM persons) + (SELECT count(*) FROM "
+                                            "duplicates), count(*), count(DISTINCT person_id) FROM verdicts")
     figures.append(Figure("reconciliation", f"verdicts: {verdicts} rows, {distinct} persons, registry {persons}",
                           float(abs(verdicts - persons) + abs(distinct - persons)), "== 0"))
     unmatched = con.execute("""SELECT count(*) FROM scored WHERE NOT rejected AND NOT in_links""").fetchone()[0]
@@ -616,7 +666,8 @@ def score(out: Path, round_dir: Path, limit: int = 5) -> list[Figure]:
     row = con.execute("SELECT knobs FROM world").fetchone()
     knobs = json.dumps(json.loads(row[0]), sort_keys=True) if row else None
     world = [Figure("world", f"generated with {knobs}", None, "")] if knobs else []
-    return world + linkage(con, limit) + liveness(con, limit) + deathcheck(con, limit) + reconciliation(con, limit)
+    return (world + linkage(con, limit) + liveness(con, limit) + deathcheck(con, limit)
+            + duplicate_accounts(con, limit) + reconciliation(con, limit))
 
 
 def _fmt(value: float | None) -> str:

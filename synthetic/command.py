@@ -49,6 +49,8 @@ def register(subparsers) -> argparse.ArgumentParser:
                        help="chance a death relatives keep using is in no register (default: as any death)")
     world.add_argument("--weak-only", type=_share("--weak-only"),
                        help="share of people whose only evidence in life is weak (default 0.04)")
+    parser.add_argument("--duplicate-share", type=float, default=0.002,
+                        help="share of living pensioners given a second account in another county (truth only)")
     parser.set_defaults(handler=run)
     return parser
 
@@ -92,7 +94,8 @@ def world_from(args: argparse.Namespace) -> World:
 
 
 def run(args: argparse.Namespace) -> int:
-    summary = generate(args.pensioners, args.seed, args.as_of, args.out, world_from(args), shape=args.file_shapes)
+    summary = generate(args.pensioners, args.seed, args.as_of, args.out, world_from(args), shape=args.file_shapes,
+                       duplicate_share=args.duplicate_share)
     print("\n".join(summary.lines()))
     return 0
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthetic import channels, deaths, evidence, files, registry, rings, shapes, truth
+from synthetic import channels, deaths, duplicates, evidence, files, registry, rings, shapes, truth
 from synthetic.events import Draws
 from synthetic.population import draw_people
 from synthetic.render import render
@@ -41,12 +41,13 @@ def _stream(seed: int, label: str) -> np.random.Generator:
 
 
 def generate(pensioners: int, seed: int, as_of: date, out: Path, world: evidence.World | None = None,
-             shape: str = "plain") -> Summary:
+             shape: str = "plain", duplicate_share: float = 0.0) -> Summary:
     """Write a round directory (round.toml, registry, sources) and its truth/ into ``out``.
 
     ``world`` sets how relatives behave after a death and the evidence mix (default: ``evidence.WORLDS["default"]``);
     it is written to ``truth/world.json``, never into the round directory the pipeline reads. ``shape`` is how the
-    files are written (synthetic.shapes.SHAPES): the records are the same either way."""
+    files are written (synthetic.shapes.SHAPES): the records are the same either way. ``duplicate_share`` of the
+    living get a second account (truth/duplicates.csv)."""
     world = world or evidence.WORLDS["default"]
     started = time.perf_counter()
     out = Path(out)
@@ -58,6 +59,11 @@ def generate(pensioners: int, seed: int, as_of: date, out: Path, world: evidence
     ids = registry.person_ids(_stream(seed, "person_ids"), people)
     phone, card = rings.registry_overrides(people, ring_set)
     reg = registry.build_registry(_stream(seed, "registry"), people, ids, phone, card, day)
+    if duplicate_share > 0:  # second accounts of living pensioners; which they are only in truth/duplicates.csv
+        reg.table, pairs = duplicates.second_accounts(_stream(seed, "duplicates"), reg.table, people, ids,
+                                                      np.isnat(died.date), duplicate_share)
+        (out / "truth").mkdir(exist_ok=True)
+        files.write_csv(pairs, out / "truth" / "duplicates.csv")
     files.write_csv(shapes.with_unused_columns(_stream(seed, "shape:registry"), reg.table, shape), out / "registry.csv")
     segment = evidence.draw_segments(_stream(seed, "segments"), people.age, world.weak_only)
     draws = _all_draws(seed, people, died, ring_set, segment, day, world)

@@ -62,3 +62,11 @@ ORDER BY e.occurred_at DESC;
 MATCH (a:AuditEntry {person_id: $person_id})
 RETURN a.seq, a.at, a.actor, a.action, a.subject, a.before, a.after, a.sources
 ORDER BY a.seq;
+
+// 9. A duplicate pair: one person's two accounts (duplicate_account flags), the identifiers they share and the flags.
+//    :param account => 'JX100000006'
+MATCH (f:Flag {kind: 'duplicate_account'})-[c:CONCERNS]->(p:Pensioner {person_id: $account})
+OPTIONAL MATCH (q:Pensioner {person_id: split(f.flag_id, ':')[2]})
+OPTIONAL MATCH (g:Flag {flag_id: 'duplicate_account:' + q.person_id + ':' + p.person_id})-[d:CONCERNS]->(q)
+OPTIONAL MATCH (p)-[h:HAS_ID|HAS_PHONE]->(i)<-[h2:HAS_ID|HAS_PHONE]-(q)
+RETURN f, c, p, q, g, d, h, i, h2;

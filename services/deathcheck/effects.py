@@ -27,6 +27,8 @@ EFFECTS: dict[str, dict[str, str]] = {
     "weak_activity_after_death": {"confirm": "deceased", "dismiss": "none", "escalate": "hold"},
     "shared_identifier_ring": {"confirm": "hold", "dismiss": "none", "escalate": "hold"},
     "home_visit": {"confirm": "hold", "dismiss": "none", "escalate": "none"},
+    # confirmed on the account that is the duplicate (same person): its payments held; dismissed: two people
+    "duplicate_account": {"confirm": "hold", "dismiss": "none", "escalate": "hold"},
 }
 
 

@@ -33,6 +33,7 @@ class DeathCheckSettings:
     family_max_size: int = 4  # a shared identifier among at most this many related people is a family's
     couple_max_age_gap: int = 15  # a man and a woman in a family of 3-4 (two holders are a couple at any gap)
     family_max_age_gap: int = 40  # same surname and county within this many years: one family
+    duplicate_months: int = 12  # months paid double counted back from the round date (duplicates.py)
 
     def __post_init__(self) -> None:
         if not 1 <= self.payment_day <= 28:
@@ -45,6 +46,8 @@ class DeathCheckSettings:
             raise InvalidInput("ring_min_score must lie in 0..1 (ring scores do)", field="ring_min_score")
         if self.ring_min_size < 2:
             raise InvalidInput("ring_min_size must be at least 2", field="ring_min_size")
+        if self.duplicate_months < 1:
+            raise InvalidInput("duplicate_months must be at least 1", field="duplicate_months")
         if not 2 <= self.family_max_size <= 4:
             raise InvalidInput("family_max_size must lie in 2..4", field="family_max_size")
 

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 
 from services.deathcheck.conflicts import death_flags, home_visits, start_flags
+from services.deathcheck.duplicates import duplicate_flags, share_certification
 from services.deathcheck.effects import effect_rows
 from services.deathcheck.merge import merge_deaths
 from services.deathcheck.rings import find_rings
@@ -31,13 +32,15 @@ def check_round(con: duckdb.DuckDBPyConnection, as_of: date, round_id: str,
     death_flags(con, as_of, settings)
     rings = find_rings(con, settings)
     home_visits(con, as_of, settings)
+    shared = share_certification(con)  # before the flags: an account certified so is being paid
+    pairs = duplicate_flags(con, as_of, settings)
     _decided(con)
     _outcomes(con)
     _write_flags(con)
     write_audit_events(con, as_of, round_id)
     _amend_verdicts(con)
     _keep_earlier_deaths(con)
-    return {**_stats(con), "rings": rings}
+    return {**_stats(con), "rings": rings, "duplicate_pairs": pairs, "certified_by_twin": shared}
 
 
 def _decided(con: duckdb.DuckDBPyConnection) -> None:

@@ -65,12 +65,14 @@ def ingest_round(con: duckdb.DuckDBPyConnection, spec: RoundSpec, progress: Prog
     """)
     for table in ["raw_registry", "raw_records", *DICTIONARIES, PINYIN]:
         con.execute(f"DROP TABLE {table}")
+    others = ingest_other_registries(con, spec)
     totals = con.execute("SELECT sum(input_rows), sum(rejected_rows) FROM source_counts "
                          "WHERE source <> 'registry'").fetchall()[0]
     return {
         "pensioners": con.execute("SELECT count(*) FROM registry").fetchall()[0][0],
         "source_rows": int(totals[0] or 0),
         "rejected": int(totals[1] or 0),
+        **({"other_registries": others} if others else {}),
     }
 
 
@@ -337,3 +339,34 @@ def _record_bad_rows(con: duckdb.DuckDBPyConnection, result: ReadResult, file: F
 
 def _sql_list(values: tuple[str, ...]) -> str:
     return ", ".join(sql_string(v) for v in values)
+
+
+def ingest_other_registries(con: duckdb.DuckDBPyConnection, spec: RoundSpec) -> dict[str, int]:
+    """``other_registries``: each further registry of the round (read-only), normalised as the registry is, with
+    its name in ``registry``; its bad rows go to ``rejects`` under its name. Each is normalised in a scratch
+    database of its own, so the round's tables are never touched by it. Returns the rows kept per registry."""
+    con.execute("CREATE OR REPLACE TABLE other_registries AS SELECT NULL::VARCHAR AS registry, * FROM registry "
+                "WHERE false")
+    kept = {}
+    limits = con.execute("SELECT current_setting('memory_limit'), current_setting('threads')").fetchall()[0]
+    for file in spec.other_registries:
+        scratch = duckdb.connect()  # bounded as the round's database is
+        scratch.execute(f"SET memory_limit = {sql_string(limits[0])}; SET threads = {int(limits[1])}")
+        try:
+            _create_tables(scratch)
+            result = read_file(file)
+            _stage_raw(scratch, result, file, 0)
+            _record_bad_rows(scratch, result, file)
+            _normalise_staged(scratch, spec.as_of)
+            table = scratch.sql("SELECT * FROM registry").to_arrow_table()
+            rejects = scratch.sql("SELECT * FROM rejects").to_arrow_table()
+        finally:
+            scratch.close()
+        con.register("_other", table)
+        con.register("_other_rejects", rejects)
+        con.execute("INSERT INTO other_registries SELECT ?, * FROM _other", [file.name])
+        con.execute("INSERT INTO rejects SELECT ?, record_id, line, reason FROM _other_rejects", [file.name])
+        con.unregister("_other")
+        con.unregister("_other_rejects")
+        kept[file.name] = table.num_rows
+    return kept

@@ -5,9 +5,12 @@ Passes, each set-wise in SQL, each only over records the earlier ones left open:
 1. ``direct``        — face / in-person records naming a registry person_id;
 2. ``deterministic`` — a valid ID number held in the registry, birth date and sex not contradicting;
 3. ``splink``        — the Splink model for records carrying name, birth date or ID fields;
-4. ``identifier``    — phone/card-only records, through the identifier graph.
+4. ``identifier``    — phone/card-only records, through the identifier graph;
 
-Writes ``link_candidates``, ``identifiers`` and ``links`` (one row per record). The caller
+then the registry's duplicate accounts (``dedupe.py``: ``duplicate_pairs``), whose open pairs' candidates are
+scored as one person's, so a duplicate does not split its evidence.
+
+Writes ``link_candidates``, ``identifiers``, ``duplicate_pairs`` and ``links`` (one row per record). The caller
 owns the transaction (the round pipeline wraps the stage in one).
 """
 
@@ -19,7 +22,7 @@ from typing import Callable
 
 import duckdb
 
-from services.resolver import deterministic, identifier_graph, probabilistic
+from services.resolver import dedupe, deterministic, identifier_graph, probabilistic
 from services.resolver.engines import LinkageEngine, engine_for
 from services.resolver.settings import LinkageSettings
 
@@ -59,6 +62,8 @@ def link_round(
         report("splink", stats["splink"])
         stats["identifiers"] = _identifier_pass(con, settings)
         report("identifiers", stats["identifiers"])
+        stats["duplicates"] = dedupe.find_duplicates(con, settings, engine)
+        stats["duplicates"]["candidates_merged"] = dedupe.merge_pair_candidates(con, settings)
         stats["links"] = write_links(con, settings)
     finally:
         if own_engine:

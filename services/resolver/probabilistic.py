@@ -28,11 +28,12 @@ _ID_VALID = """coalesce(regexp_full_match({a}.id_number, '[0-9]{{17}}[0-9X]'), f
 _COLUMNS = "name, name_pinyin, sex, birth_date, phone, county_code, card_no"
 
 
-def registry_linkage_sql() -> str:
-    """The registry as the model sees it: ``unique_id`` = rank of person_id (1-based)."""
+def registry_linkage_sql(table: str = "registry", extra: str = "") -> str:
+    """The registry (or a table of its columns) as the model sees it: ``unique_id`` = rank of person_id (1-based);
+    ``extra`` names more columns to keep (``dedupe.py``: the name of another registry)."""
     return f"""
-        WITH c AS (SELECT *, {_CLEAN_RAW.format(a='g')} FROM registry g)
-        SELECT row_number() OVER (ORDER BY person_id) AS unique_id, person_id,
+        WITH c AS (SELECT *, {_CLEAN_RAW.format(a='g')} FROM {table} g)
+        SELECT row_number() OVER (ORDER BY person_id) AS unique_id, person_id, {extra + ',' if extra else ''}
                {_ID_FOR_LINKAGE.format(a='c')} AS id_number, {_ID_VALID.format(a='c')} AS id_valid, {_COLUMNS}
         FROM c
     """

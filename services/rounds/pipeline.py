@@ -221,7 +221,7 @@ def _whole_file_fingerprint(spec: RoundSpec) -> str:
 
 def _digest(round_file: bytes, spec: RoundSpec) -> str:
     digest = hashlib.sha256(round_file)
-    for file in [spec.registry.path, *(s.path for s in spec.sources)]:
+    for file in [spec.registry.path, *(s.path for s in spec.sources), *(o.path for o in spec.other_registries)]:
         stat = file.stat()
         digest.update(f"{file.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return digest.hexdigest()

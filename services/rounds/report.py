@@ -15,8 +15,9 @@ from typing import Any
 
 import duckdb
 
-from services.rounds.payments import payment_totals
+from services.deathcheck.duplicates import flag_id_sql
 from services.rounds.county_names import county_name
+from services.rounds.payments import payment_totals
 from services.rounds.report_text import HTML_LANG, LANGUAGES, TEXT, VALUES
 from services.rounds.roundfile import RoundSpec
 
@@ -64,14 +65,29 @@ def compute_report(con: duckdb.DuckDBPyConnection, spec: RoundSpec) -> dict[str,
         "certified": certified,
         "certification_rate": round(certified / total, 6) if total else None,
         "previous": _previous(con),
-        "overpayment_total": round(sum(row[2] or 0 for row in figures["flags"]), 2),
+        # a duplicate pair's money is on both its flags and is not a death's overpayment: counted in "duplicates"
+        "overpayment_total": round(sum(row[2] or 0 for row in figures["flags"]
+                                       if not row[0].startswith("duplicate_account")), 2),
         "overpayment_confirmed": round(sum(row[2] or 0 for row in figures["flags"]
                                            if row[0].startswith("confirmed_death /")), 2),
         "county_names": {row[0]: name for row in figures["counties"] if (name := county_name(row[0]))},
+        "duplicates": duplicate_accounts(con),
         "weak_evidence": _weak_evidence(con),
         "payments": _payments(con),
         "figures": figures,
     }
+
+
+def duplicate_accounts(con: duckdb.DuckDBPyConnection) -> list[list[Any]]:
+    """[registry, pairs, pairs both paid, money paid a second time] by where the other account is."""
+    if not (_has_table(con, "duplicate_pairs") and _has_table(con, "flags")):
+        return []
+    return [list(row) for row in con.execute(f"""
+        SELECT coalesce(p.other_registry, 'this registry'), count(*), count(*) FILTER (WHERE f.overpayment > 0),
+               round(coalesce(sum(f.overpayment), 0), 2)
+        FROM duplicate_pairs p
+        JOIN flags f ON f.flag_id = {flag_id_sql('p.person_id', 'p.other_registry', 'p.other_person_id')}
+        GROUP BY 1 ORDER BY 1""").fetchall()]
 
 
 def _weak_evidence(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -165,7 +181,7 @@ def render_html(report: dict[str, Any], lang: str = "zh") -> str:
     f = report["figures"]
     names = report.get("county_names", {})
     notes = {"channels": _t("carried_note"), "counties": _t("counties_note"), "link_rate": _t("link_rate_note"),
-             "payments": _t("payments_note")}
+             "payments": _t("payments_note"), "duplicates": _t("duplicates_note")}
     sections = [
         ("channels", _bars(f["channels"], share=True)),
         ("silent_sources", _bars(f["silent_sources"], share=True)),
@@ -178,6 +194,7 @@ def render_html(report: dict[str, Any], lang: str = "zh") -> str:
         ("link_rate", _table("link_rate_header", f["link_rate"])),
         ("probability_histogram", _bars(f["probability_histogram"])),
         ("rejects", _table("rejects_header", f["rejects"])),
+        ("duplicates", _table("duplicates_header", report.get("duplicates") or [], translate_columns=(0,))),
     ]
     body = "".join(f"<section{' class=wide' if key == 'counties' else ''}><h2>{_t(key)}</h2>{content}"
                    + (f"<p class=note>{notes[key]}</p>" if key in notes else "") + "</section>"

@@ -76,6 +76,14 @@ TEXT: dict[str, tuple[str, str]] = {
         "earlier is certified again (or a reviewer cleared a false death) and the months held are paid as arrears; "
         "stopped: a confirmed death, with the pension paid after it to recover. Each person's row is in payments.csv."),
     "not_computed": ("未计算", "not computed"),
+    "duplicates": ("重复账户", "Duplicate accounts"),
+    "duplicates_header": ("另一账户所在|对数|两边都在领取|重复发放 ¥", "other account in|pairs|both paid|paid twice ¥"),
+    "duplicates_note": (
+        "同一人持有两个养老金账户（本登记表内，或另一险种、邻省名单中）：每对账户在两边各有一条 duplicate_account 疑点，"
+        "重复发放金额单独统计，不计入上面的多发金额。",
+        "One person holding two pension accounts (inside this registry, or in another scheme's or a neighbouring "
+        "province's list): each pair is a duplicate_account flag on both accounts; the money paid twice is counted "
+        "here, not in the overpayment figures above."),
     "operating_points": ("弱证据：不同阈值下的取舍", "Weak evidence: operating points"),
     "operating_points_header": ("弱证据阈值（对数几率）|已认证（无死亡记录）|其中仅凭弱证据|已标注死亡人员在死后被认证",
                                 "weak threshold (log-odds)|certified, no death record|of them only by weak evidence|"
@@ -111,6 +119,7 @@ VALUES: dict[str, tuple[str, str]] = {
     "shared_identifier_ring": ("共用号码团伙", "shared identifier ring"), "home_visit": ("上门核查", "home visit"),
     "critical": ("紧急", "critical"), "high": ("高", "high"), "medium": ("中", "medium"), "low": ("低", "low"),
     "unknown": ("未知", "unknown"),
+    "this registry": ("本登记表", "this registry"), "duplicate_account": ("重复账户", "duplicate account"),
     # payments (payments.csv)
     "suspended this round": ("本轮暂停", "suspended this round"),
     "restored this round": ("本轮恢复", "restored this round"),

@@ -77,6 +77,9 @@ class RoundSpec:
     sources: tuple[FileSpec, ...]
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     text: bytes = b""  # round.toml as it was read
+    # Further registries, read-only ([[other_registries]]: another scheme's recipients, a neighbouring province's
+    # list): their people are looked for among ours (services/resolver/dedupe.py), never certified or flagged.
+    other_registries: tuple[FileSpec, ...] = ()
 
     def source(self, name: str) -> FileSpec:
         for spec in self.sources:
@@ -114,7 +117,7 @@ def load_round(path: str | Path, roots: tuple[Path, ...] | None = None) -> Round
 
 
 def _parse(doc: dict[str, Any], path: Path, roots: tuple[Path, ...] | None, text: bytes) -> RoundSpec:
-    known = {"round", "registry", "sources", *SETTINGS_TABLES}
+    known = {"round", "registry", "sources", "other_registries", *SETTINGS_TABLES}
     unknown = sorted(set(doc) - known)
     if unknown:
         raise RoundFileError(f"{path}: unknown table(s) {unknown}; expected {sorted(known)}")
@@ -126,7 +129,23 @@ def _parse(doc: dict[str, Any], path: Path, roots: tuple[Path, ...] | None, text
     sources = tuple(_source(entry, i, base, path, roots) for i, entry in enumerate(_sources(doc, path)))
     _check_unique_names(sources, path)
     settings = {name: dict(doc[name]) for name in SETTINGS_TABLES if name in doc}
-    return RoundSpec(round_id, as_of, path, registry, sources, settings, text)
+    others = _other_registries(doc, base, path, roots)
+    return RoundSpec(round_id, as_of, path, registry, sources, settings, text, others)
+
+
+def _other_registries(doc: dict[str, Any], base: Path, path: Path,
+                      roots: tuple[Path, ...] | None) -> tuple[FileSpec, ...]:
+    """``[[other_registries]]``: name, file, encoding, columns — the registry's columns."""
+    entries = doc.get("other_registries", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise RoundFileError(f"{path}: other_registries must be an array of tables ([[other_registries]])")
+    specs = []
+    for i, entry in enumerate(entries):
+        name = _required_str(entry, "name", f"[[other_registries]] #{i + 1}", path)
+        if name in {"registry", *(s.name for s in specs)}:
+            raise RoundFileError(f"{path}: other registry name '{name}' is used twice (or clashes with 'registry')")
+        specs.append(_file_spec(entry, name, "registry", base, path, roots))
+    return tuple(specs)
 
 
 def _table(doc: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
@@ -154,7 +173,8 @@ def _source(entry: dict[str, Any], index: int, base: Path, path: Path, roots: tu
 
 def _file_spec(entry: dict[str, Any], name: str, kind: str, base: Path, path: Path,
                roots: tuple[Path, ...] | None = None) -> FileSpec:
-    where = "[registry]" if kind == "registry" else f"source '{name}'"
+    where = ("[registry]" if name == "registry" else f"other registry '{name}'") if kind == "registry" \
+        else f"source '{name}'"
     unknown_keys = sorted(set(entry) - {"name", "kind", "file", "encoding", "columns", "sheet"})
     if unknown_keys:
         raise RoundFileError(f"{path}: {where} has unknown key(s) {unknown_keys}")

@@ -23,6 +23,7 @@ def resolve(ctx: RoundContext) -> dict[str, Any]:
     if linkage.save_model_path is None:
         linkage = dataclasses.replace(linkage, save_model_path=ctx.state_dir / "linkage_model.json")
     steps = ("deterministic", "splink", "identifiers", "links")
+    _load_decided(ctx)  # a duplicate pair a reviewer dismissed no longer shares evidence (resolver/dedupe.py)
 
     def step_done(step: str, _stats: dict) -> None:
         ctx.progress.advance("resolve", steps.index(step) + 1, len(steps), unit="passes")
@@ -42,10 +43,7 @@ def score(ctx: RoundContext) -> dict[str, Any]:
 def deathcheck(ctx: RoundContext) -> dict[str, Any]:
     from services.deathcheck.stage import check_round
 
-    _load_previous(ctx, "decided_flags", _decided_flags_table,
-                   schema=pa.schema([("flag_id", pa.string()), ("status", pa.string()),
-                                     ("decided_by", pa.string()), ("decided_at", pa.timestamp("us", tz="UTC")),
-                                     ("note", pa.string())]))
+    _load_decided(ctx)
     return check_round(ctx.con, ctx.spec.as_of, ctx.spec.round_id, ctx.settings.deathcheck)
 
 
@@ -67,6 +65,13 @@ def _load_previous(ctx: RoundContext, table: str, read, schema: pa.Schema) -> No
     ctx.con.register("_previous", data)
     ctx.con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _previous")
     ctx.con.unregister("_previous")
+
+
+def _load_decided(ctx: RoundContext) -> None:
+    _load_previous(ctx, "decided_flags", _decided_flags_table,
+                   schema=pa.schema([("flag_id", pa.string()), ("status", pa.string()),
+                                     ("decided_by", pa.string()), ("decided_at", pa.timestamp("us", tz="UTC")),
+                                     ("note", pa.string())]))
 
 
 def _decided_flags_table(store) -> pa.Table:

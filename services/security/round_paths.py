@@ -126,6 +126,9 @@ def _file_entries(path: Path) -> list[tuple[str, str]]:
     sources = doc.get("sources")
     if isinstance(sources, list):
         tables += [(f"[[sources]] #{i + 1}", entry) for i, entry in enumerate(sources)]
+    others = doc.get("other_registries")  # read-only registries are files the round reads too
+    if isinstance(others, list):
+        tables += [(f"[[other_registries]] #{i + 1}", entry) for i, entry in enumerate(others)]
     return [(where, str(t["file"])) for where, t in tables if isinstance(t, dict) and isinstance(t.get("file"), str)]
 
 

@@ -70,7 +70,7 @@ def published_round(neo4j_settings: LocalNeo4jSettings, neo4j_driver: neo4j.Driv
 
     uri, user, password = bolt_settings(neo4j_settings)
     base = tmp_path_factory.mktemp("published")
-    generate(pensioners=1500, seed=11, as_of=date(2021, 10, 31), out=base / "round")
+    generate(pensioners=1500, seed=11, as_of=date(2021, 10, 31), out=base / "round", duplicate_share=0.002)
     Neo4jStore(neo4j_driver, retry_seconds=5).clear()
     with pytest.MonkeyPatch.context() as env:
         env.setenv("NEO4J_USER", user)

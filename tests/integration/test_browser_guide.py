@@ -40,13 +40,15 @@ def _values(store: Neo4jStore) -> dict[str, str]:
     (post_death,) = store.flags(FlagFilter(kind="activity_after_death", limit=1))
     person = store.flag(post_death.flag_id).person
     (ring,) = store.flags(FlagFilter(kind="shared_identifier_ring", limit=1))
+    (duplicate,) = store.flags(FlagFilter(kind="duplicate_account", limit=1))
     return {"who": person.id_number, "county": post_death.county_code, "flag_id": post_death.flag_id,
-            "ring_id": ring.ring_id, "person_id": person.person_id}
+            "ring_id": ring.ring_id, "person_id": person.person_id,
+            "account": store.flag(duplicate.flag_id).person.person_id}
 
 
 def test_the_saved_queries_are_the_guide_and_each_names_its_parameters():
     queries = saved_queries()
-    assert len(queries) == 8
+    assert len(queries) == 9
     for title, params, query in queries:
         assert set(re.findall(r"\$(\w+)", query)) == params, title
 

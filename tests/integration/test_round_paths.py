@@ -180,3 +180,14 @@ def test_serve_refuses_a_rounds_root_that_is_not_a_directory(tmp_path, capsys):
     assert code != 0 and "rounds root" in capsys.readouterr().err
     with pytest.raises(InvalidInput):
         serving._rounds_settings(argparse.Namespace(rounds_root=None, rounds_out=tmp_path))
+
+
+def test_another_registry_outside_the_root_is_refused(client, layout):
+    root, outside = layout["root"], layout["outside"]
+    shutil.copytree(root / "2021-10", root / "other-registry")
+    toml = root / "other-registry" / "round.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + "\n[[other_registries]]\nname = \"urban\"\n"
+                    f"file = \"{outside / '2021-10' / 'registry.csv'}\"\n", encoding="utf-8")
+    error = refused(submit(client, "other-registry/round.toml", "out/other-registry"), "round_file")
+    assert "other registry 'urban' file" in error.details()
+    assert not (root / "out" / "other-registry").exists()

@@ -1,0 +1,213 @@
+"""Duplicate accounts: one person registered twice, in this registry or in another scheme's.
+
+The registry (and, read-only, any further registries the round names: ``other_registries``) is deduplicated with
+Splink's ``dedupe_only`` on the comparisons the linkage uses (``model.comparisons``), over the columns that
+describe a person: the ID number (with its 15-digit legacy form already upgraded by the normaliser, and the
+cleaned characters of an ID that failed validation, so a mistyped ID is one edit away), the name and its pinyin,
+birth date, sex and phone. ``county_code`` and ``card_no`` are left out: they describe an *account* (where it was
+opened, where it is paid), and a second account differs in them by construction.
+
+Blocking reaches pairs with the same normalised ID, an ID one edit away (the ID-part rules of ``blocking.py``)
+and the same name pinyin and birth date. Pairs between two other registries are not looked at: their
+duplicates are another agency's business. u is estimated by random sampling on the accounts themselves, m stays
+at the model's priors (a registry holds too few duplicates for EM), the prior match probability is estimated from
+the pairs that share an ID number or name and birth date (``_linker``). A pair is kept at ``review_floor`` and
+banded by the linkage's own ``auto_threshold`` / ``review_floor``.
+
+Writes ``duplicate_pairs(person_id, other_person_id, other_registry, match_probability, band, open)``:
+``other_registry`` is NULL for two accounts of this registry (then ``person_id < other_person_id``) and the other
+registry's name otherwise (``other_person_id`` is that registry's person_id). ``open`` is false once a reviewer
+dismissed a flag of the pair (``decided_flags``, when the round loaded them: two people), found by the ids the
+deathcheck gives its ``duplicate_account`` flags (``services/deathcheck/duplicates.flag_id_sql``).
+"""
+
+from __future__ import annotations
+
+import duckdb
+from splink import Linker, SettingsCreator, block_on
+from splink.blocking_rule_library import And, CustomRule
+
+from services.deathcheck.duplicates import flag_id_sql
+from services.resolver import model
+from services.resolver.engines import LinkageEngine
+from services.resolver.probabilistic import registry_linkage_sql
+from services.resolver.settings import LinkageSettings
+
+#: The person's columns (module docstring: why not county_code and card_no).
+PERSON_COLUMNS = ("id_number", "id_valid", "name", "name_pinyin", "birth_date", "sex", "phone")
+
+#: Same ID, an ID one edit away (one part of the 18 characters intact), same name pinyin and birth date.
+BLOCKING = ("id_number", "id_head", "id_seq", "id_day", "id_tail", "id_ends", "name_pinyin+birth_date")
+
+PAIRS_TABLE = """
+    CREATE OR REPLACE TABLE duplicate_pairs (
+        person_id VARCHAR NOT NULL, other_person_id VARCHAR NOT NULL, other_registry VARCHAR,
+        match_probability DOUBLE NOT NULL, band VARCHAR NOT NULL, open BOOLEAN NOT NULL DEFAULT true)
+"""
+
+
+def accounts_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """Every account as the model sees it, ``home`` true for this registry's rows."""
+    cols = "person_id, id_number, id_valid, name, name_pinyin, birth_date, sex, phone"
+    home = f"SELECT NULL::VARCHAR AS registry, true AS home, {cols} FROM ({registry_linkage_sql()})"
+    if not _has_table(con, "other_registries"):
+        return home
+    other = registry_linkage_sql("other_registries", extra="registry")
+    return f"{home} UNION ALL SELECT registry, false, {cols} FROM ({other})"
+
+
+def find_duplicates(con: duckdb.DuckDBPyConnection, settings: LinkageSettings, engine: LinkageEngine) -> dict:
+    """Write ``duplicate_pairs`` (module docstring); returns counts by band and registry."""
+    con.execute(PAIRS_TABLE)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _dd_accounts AS
+        SELECT row_number() OVER (ORDER BY home DESC, registry, person_id) AS unique_id, *
+        FROM ({accounts_sql(con)})
+    """)
+    try:
+        n = con.execute("SELECT count(*) FROM _dd_accounts").fetchall()[0][0]
+        if n < 2:
+            return {"accounts": n, "pairs": {}}
+        accounts = engine.register(con.sql(
+            "SELECT * EXCLUDE (person_id, registry) FROM _dd_accounts ORDER BY unique_id").to_arrow_table(),
+            "accounts")
+        columns = set(PERSON_COLUMNS) - _absent(con)
+        linker = _linker(accounts, columns, settings, n, _exact_pairs(con))
+        predictions = linker.inference.predict(threshold_match_probability=settings.review_floor)
+        pairs = predictions.query_sql(
+            "SELECT unique_id_l, unique_id_r, match_probability FROM {this}").as_pyarrow_table()
+        _write_pairs(con, pairs, settings)
+        _close_dismissed(con)
+    finally:
+        con.execute("DROP TABLE IF EXISTS _dd_accounts")
+    rows = con.execute("SELECT coalesce(other_registry, 'registry'), band, count(*) FROM duplicate_pairs "
+                       "GROUP BY ALL ORDER BY ALL").fetchall()
+    counts: dict[str, dict[str, int]] = {}
+    for registry, band, k in rows:
+        counts.setdefault(registry, {})[band] = k
+    return {"accounts": n, "pairs": counts}
+
+
+def _linker(accounts, columns: set[str], settings: LinkageSettings, n: int, exact_pairs: int) -> Linker:
+    """The dedupe model: the linkage's comparisons; u sampled from the accounts when there are enough of them
+    (``min_training_records``, as the linkage), else the priors; the prior match probability estimated from the
+    pairs agreeing exactly on ID or on name and birth date, or one pair in all when none does."""
+    rules = [And(rule, CustomRule("l.home OR r.home")) for rule in model.blocking_rules(BLOCKING, columns)]
+    creator = SettingsCreator(
+        link_type="dedupe_only", unique_id_column_name="unique_id",
+        probability_two_random_records_match=1.0 / max(1, n * (n - 1) // 2),
+        blocking_rules_to_generate_predictions=rules, comparisons=model.comparisons(columns),
+        additional_columns_to_retain=["home"], retain_intermediate_calculation_columns=False,
+        retain_matching_columns=False)
+    linker = Linker(accounts, creator)
+    if n >= settings.min_training_records:
+        linker.training.estimate_u_using_random_sampling(max_pairs=settings.u_max_pairs, seed=settings.seed)
+        if "id_number" in columns:
+            linker = Linker(accounts, model.floor_id_near_miss_u(linker.misc.save_model_to_json()))
+    if exact_pairs:
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on("id_number"), block_on("name_pinyin", "birth_date")], recall=0.8)
+    return linker
+
+
+def _exact_pairs(con: duckdb.DuckDBPyConnection) -> int:
+    """Pairs of accounts with the same ID number or the same name pinyin and birth date."""
+    return con.execute("""
+        SELECT count(*) FROM (
+            SELECT a.unique_id, b.unique_id FROM _dd_accounts a JOIN _dd_accounts b USING (id_number)
+            WHERE a.unique_id < b.unique_id AND (a.home OR b.home)
+            UNION
+            SELECT a.unique_id, b.unique_id FROM _dd_accounts a JOIN _dd_accounts b USING (name_pinyin, birth_date)
+            WHERE a.unique_id < b.unique_id AND (a.home OR b.home))
+    """).fetchall()[0][0]
+
+
+def _write_pairs(con: duckdb.DuckDBPyConnection, pairs, settings: LinkageSettings) -> None:
+    con.register("_dd_pairs", pairs)
+    try:
+        con.execute("""
+            INSERT INTO duplicate_pairs
+            WITH p AS (
+                SELECT CASE WHEN a.home AND (NOT b.home OR a.person_id < b.person_id) THEN a ELSE b END AS x,
+                       CASE WHEN a.home AND (NOT b.home OR a.person_id < b.person_id) THEN b ELSE a END AS y,
+                       d.match_probability
+                FROM _dd_pairs d JOIN _dd_accounts a ON a.unique_id = d.unique_id_l
+                JOIN _dd_accounts b ON b.unique_id = d.unique_id_r)
+            SELECT x.person_id, y.person_id, y.registry, match_probability,
+                   CASE WHEN match_probability >= $auto THEN 'auto' ELSE 'review' END, true
+            FROM p ORDER BY 1, 3 NULLS FIRST, 2
+        """, {"auto": settings.auto_threshold})
+    finally:
+        con.unregister("_dd_pairs")
+
+
+def _close_dismissed(con: duckdb.DuckDBPyConnection) -> None:
+    """A pair a reviewer found to be two people (a flag of it dismissed) is not open."""
+    if not _has_table(con, "decided_flags"):
+        return
+    mine, theirs = (flag_id_sql("p.person_id", "p.other_registry", "p.other_person_id"),
+                    flag_id_sql("p.other_person_id", "NULL", "p.person_id"))
+    con.execute(f"""
+        UPDATE duplicate_pairs p SET open = false
+        WHERE EXISTS (SELECT 1 FROM decided_flags d WHERE d.status = 'dismissed'
+                      AND (d.flag_id = {mine} OR (p.other_registry IS NULL AND d.flag_id = {theirs})))
+    """)
+
+
+def _absent(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Columns no account fills (a comparison on them would only add noise to u)."""
+    filled = con.execute("SELECT count(id_number), count(name), count(birth_date), count(sex), count(phone), "
+                         "coalesce(bool_or(id_valid), false) FROM _dd_accounts").fetchall()[0]
+    names = ("id_number", "name", "birth_date", "sex", "phone")
+    absent = {c for c, k in zip(names, filled[:5]) if not k}
+    if "name" in absent:
+        absent.add("name_pinyin")
+    return absent | (set() if filled[5] else {"id_valid"})
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0])
+
+
+def merge_pair_candidates(con: duckdb.DuckDBPyConnection, settings: LinkageSettings) -> int:
+    """Evidence is not split by a duplicate: the candidates of a record among the accounts of one open auto-band
+    pair are scored as one person's. A split probability (an ID or phone held by k accounts, 1/k each) is summed
+    over the pair, and is no longer shared when the pair holds every holder; Splink's, scored per account, is the
+    pair's best. Every account of the pair keeps the candidate (the link goes to one of them; the deathcheck gives
+    the other the verdict). Returns the number of candidates changed."""
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _dd_group AS
+        WITH edges AS (
+            SELECT person_id, other_person_id FROM duplicate_pairs
+            WHERE open AND band = 'auto' AND other_registry IS NULL)
+        SELECT person_id, min(grp) AS grp FROM (
+            SELECT person_id, person_id AS grp FROM edges UNION ALL
+            SELECT other_person_id, person_id FROM edges) GROUP BY person_id
+    """)
+    try:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _dd_merged AS
+            WITH touched AS (  -- only the records with a candidate in a pair, not every candidate of the round
+                SELECT DISTINCT rid FROM link_candidates JOIN _dd_group USING (person_id)),
+            c AS (
+                SELECT c.*, g.grp, count(*) OVER (PARTITION BY c.rid) AS holders
+                FROM link_candidates c LEFT JOIN _dd_group g USING (person_id)
+                WHERE c.rid IN (SELECT rid FROM touched)),
+            per_group AS (
+                SELECT rid, grp, any_value(holders) > count(*) AS still_shared,
+                       CASE WHEN bool_or(shared) THEN sum(match_probability)
+                            ELSE max(match_probability) END AS p
+                FROM c WHERE grp IS NOT NULL GROUP BY rid, grp HAVING count(*) > 1)
+            SELECT rid, grp, least(p, CASE WHEN still_shared THEN {float(settings.shared_identifier_cap)}
+                                         ELSE 1.0 END) AS p, still_shared
+            FROM per_group
+        """)
+        con.execute("""
+            UPDATE link_candidates c SET match_probability = m.p, shared = m.still_shared
+            FROM _dd_merged m, _dd_group g
+            WHERE c.rid = m.rid AND g.person_id = c.person_id AND g.grp = m.grp
+        """)
+        return con.execute("SELECT coalesce(sum(1), 0) FROM link_candidates c JOIN _dd_group g USING (person_id) "
+                           "JOIN _dd_merged m ON m.rid = c.rid AND m.grp = g.grp").fetchall()[0][0]
+    finally:
+        con.execute("DROP TABLE IF EXISTS _dd_group; DROP TABLE IF EXISTS _dd_merged")
