@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,17 +70,6 @@ class RoundRoots:
         """`path` (an output file of `out_dir`) resolved; Forbidden when a symlink leads it out of `out_dir`."""
         return _inside(path, (_real(out_dir),), "name")
 
-    def named_files(self, round_file: Path) -> None:
-        """Refuse a round.toml that names a file outside the roots, before anything opens those files.
-
-        Reads only the `file` keys; everything else in the round file is load_round's to validate."""
-        try:
-            path = round_file / "round.toml" if round_file.is_dir() else round_file
-        except (OSError, ValueError):  # a name the file system cannot hold: load_round says so
-            return
-        for where, name in _file_entries(path):
-            _inside(path.parent / name, self.readable, "round_file", f"{where} file {name!r}")
-
     def setting_paths(self, settings: Any, defaults: Any) -> None:
         """Refuse path settings of a round file ([linkage] model_path, ...) that lead outside the roots.
 
@@ -115,21 +103,6 @@ def _inside(path: Path, roots: tuple[Path, ...], field: str, what: str | None = 
         return real
     shown = what or repr(str(path)[:200])
     raise Forbidden(f"{field}: {shown} is outside the rounds root(s) of this server", field=field)
-
-
-def _file_entries(path: Path) -> list[tuple[str, str]]:
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # unreadable or not TOML: load_round says so
-        return []
-    tables = [("[registry]", doc.get("registry"))]
-    sources = doc.get("sources")
-    if isinstance(sources, list):
-        tables += [(f"[[sources]] #{i + 1}", entry) for i, entry in enumerate(sources)]
-    others = doc.get("other_registries")  # read-only registries are files the round reads too
-    if isinstance(others, list):
-        tables += [(f"[[other_registries]] #{i + 1}", entry) for i, entry in enumerate(others)]
-    return [(where, str(t["file"])) for where, t in tables if isinstance(t, dict) and isinstance(t.get("file"), str)]
 
 
 def _changed_paths(settings: Any, defaults: Any) -> list[tuple[str, str, Path]]:
