@@ -36,6 +36,7 @@ from services.liveness import server as liveness_server
 from services.resolver import server as resolver_server
 from services.resolver.one_record import ResolveOne, exact_id_resolver
 from services.resolver.servicer import RoundEvent, RoundOutcome, RunRound
+from services.security.limits import StreamLimits, bounded_rounds
 from services.security.rate_limit import RateLimit
 from services.security.round_paths import RoundRoots
 from services.security.settings import SecuritySettings, ServerSecurity, server_security
@@ -65,6 +66,8 @@ class ServeSettings:
     processes: int = 1  # >1: that many server processes on one port (services.server_processes)
     reuse_port: bool = False
     rounds: RoundRoots | None = None  # None: the current directory under --insecure-dev, else batch rpcs refused
+    max_concurrent_rpcs: int = ServerConfig.max_concurrent_rpcs
+    max_rounds: int = 1  # SubmitRound calls running at once
 
 
 @dataclass(frozen=True)
@@ -91,15 +94,18 @@ def start(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engine
     config = liveness_server.LivenessConfig(address=settings.address, max_workers=settings.max_workers,
                                             grace_seconds=settings.grace_seconds,
                                             period_months=settings.period_months)
+    settings.security.streams.check(settings.max_workers)
     roots = round_roots(settings)
-    bindings = [_binding(name, config, stores, engines, roots) for name in SERVICES if name in settings.services]
+    bindings = [_binding(name, config, stores, engines, roots, settings.max_rounds)
+                for name in SERVICES if name in settings.services]
     security = server_security(settings.security)
     try:
         server, port = build_server(ServerConfig(settings.address, settings.max_workers,
                                                  grace_seconds=settings.grace_seconds,
                                                  credentials=security.credentials,
                                                  interceptors=(security.interceptor,),
-                                                 reuse_port=settings.reuse_port), bindings)
+                                                 reuse_port=settings.reuse_port,
+                                                 max_concurrent_rpcs=settings.max_concurrent_rpcs), bindings)
     except BaseException:
         security.close()
         raise
@@ -123,14 +129,14 @@ def round_roots(settings: ServeSettings) -> RoundRoots:
 
 
 def _binding(name: str, config: liveness_server.LivenessConfig, stores: Sequence[GraphStore],
-             engines: Engines, roots: RoundRoots) -> ServiceBinding:
+             engines: Engines, roots: RoundRoots, max_rounds: int) -> ServiceBinding:
     store = stores[-1]
     if name == "liveness":
         return liveness_server.binding(config, store)
     if name == "deathcheck":
         return deathcheck_server.binding(store)
-    return resolver_server.binding(store, engines.resolve_one or exact_id_resolver(store),
-                                   engines.run_round or pipeline_runner(list(stores), roots), roots)
+    run_round = bounded_rounds(engines.run_round or pipeline_runner(list(stores), roots), max_rounds)
+    return resolver_server.binding(store, engines.resolve_one or exact_id_resolver(store), run_round, roots)
 
 
 def serve(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engines = Engines(),
@@ -218,6 +224,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--grace", type=float, default=5.0, help="seconds running calls get on shutdown")
     parser.add_argument("--workers", type=int, default=ServeSettings.max_workers,
                         help=f"threads answering calls, per process (default {ServeSettings.max_workers})")
+    parser.add_argument("--max-concurrent-rpcs", type=int, default=ServeSettings.max_concurrent_rpcs,
+                        help="calls in progress at once per process; more are refused with RESOURCE_EXHAUSTED "
+                             f"(default {ServeSettings.max_concurrent_rpcs})")
+    parser.add_argument("--max-rounds", type=int, default=ServeSettings.max_rounds,
+                        help=f"SubmitRound calls running at once (default {ServeSettings.max_rounds})")
     parser.add_argument("--processes", type=int, default=1,
                         help="server processes sharing the port (SO_REUSEPORT; needs a fixed port): each has its "
                              "own interpreter, store connection and rate-limit buckets (default 1)")
@@ -257,6 +268,15 @@ def _add_security_flags(parser: argparse.ArgumentParser) -> None:
                         help="append-only JSON lines of person reads (default ./access-log.jsonl)")
     parser.add_argument("--rate", type=float, default=RateLimit.rate, help="calls a second per caller")
     parser.add_argument("--burst", type=float, default=RateLimit.burst, help="burst of calls per caller")
+    limits = StreamLimits()
+    parser.add_argument("--max-streams", type=int, default=limits.max_streams,
+                        help=f"streaming calls open at once per process, below --workers (default {limits.max_streams})")
+    parser.add_argument("--max-streams-per-caller", type=int, default=limits.max_streams_per_caller,
+                        help=f"streaming calls one caller may have open (default {limits.max_streams_per_caller})")
+    parser.add_argument("--max-stream-lookups", type=int, default=limits.max_lookups,
+                        help=f"lookups in one StreamLiveness stream (default {limits.max_lookups})")
+    parser.add_argument("--max-stream-seconds", type=float, default=limits.max_seconds,
+                        help=f"lifetime of one request stream (default {limits.max_seconds:g})")
     parser.add_argument("--insecure-dev", action="store_true",
                         help="development only: allow plaintext and no authentication (logs a warning)")
 
@@ -267,8 +287,10 @@ def _security_settings(args: argparse.Namespace) -> SecuritySettings:
     if args.tls_client_ca and not args.tls_cert:
         raise InvalidInput("--tls-client-ca needs --tls-cert and --tls-key", field="tls-client-ca")
     tls = TlsFiles(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None
+    streams = StreamLimits(args.max_streams, args.max_streams_per_caller, args.max_stream_lookups,
+                           args.max_stream_seconds)
     return SecuritySettings(tls=tls, tokens=args.tokens, access_log=args.access_log,
-                            rate=RateLimit(args.rate, args.burst), insecure_dev=args.insecure_dev)
+                            rate=RateLimit(args.rate, args.burst), insecure_dev=args.insecure_dev, streams=streams)
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -278,7 +300,9 @@ def serve_command(args: argparse.Namespace) -> int:
                              store_path=args.store, neo4j_uri=args.neo4j, grace_seconds=args.grace,
                              security=_security_settings(args), model_path=args.model,
                              registry_db=args.registry_db, max_workers=_positive(args.workers, "workers"),
-                             processes=_positive(args.processes, "processes"), rounds=_rounds_settings(args))
+                             processes=_positive(args.processes, "processes"), rounds=_rounds_settings(args),
+                             max_concurrent_rpcs=_positive(args.max_concurrent_rpcs, "max-concurrent-rpcs"),
+                             max_rounds=_positive(args.max_rounds, "max-rounds"))
     store_settings = StoreSettings.from_env(embedded_path=settings.store_path, neo4j_uri=settings.neo4j_uri)
     if settings.processes > 1:
         from services.server_processes import serve_processes

@@ -4,7 +4,8 @@ rate, and what of the answer may they see.
     no credential, an unknown or expired token,
     a malformed authorization header            → UNAUTHENTICATED
     a role the table in roles.py does not allow → PERMISSION_DENIED
-    the caller's token bucket is empty          → RESOURCE_EXHAUSTED
+    the caller's token bucket is empty          → RESOURCE_EXHAUSTED (each request of a request stream counts)
+    too many streams open, a stream too long    → RESOURCE_EXHAUSTED (limits.py)
     otherwise the rpc runs; its responses are masked (masking.py) unless the role sees full values, and every
     person it disclosed is written to the access log (access_log.py).
 
@@ -27,7 +28,9 @@ from services.grpc_errors import rebuild_handler
 from services.security import roles
 from services.security.access_log import PERSON_READS, AccessLog
 from services.security.masking import mask_message
+from services.errors import Busy
 from services.security.rate_limit import RateLimiter
+from services.security.limits import StreamGate, StreamLimits, bounded_requests
 from services.security.tls import identity_of
 from services.security.tokens import TokenBook, TokenRejected
 
@@ -106,10 +109,11 @@ class AccessInterceptor(grpc.ServerInterceptor):
     """Authenticate, authorize, rate-limit, then mask and log what the rpc returns. See the module docstring."""
 
     def __init__(self, authenticator: Authenticator | None, *, rate_limiter: RateLimiter | None = None,
-                 access_log: AccessLog | None = None):
+                 access_log: AccessLog | None = None, streams: StreamLimits = StreamLimits()):
         self.authenticator = authenticator  # None: --insecure-dev
         self.rate_limiter = rate_limiter
         self.access_log = access_log
+        self.streams = StreamGate(streams)
 
     def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
                           details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
@@ -148,17 +152,46 @@ class AccessInterceptor(grpc.ServerInterceptor):
         if streaming:
             def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
                 caller = self.admit(context, method)
+                leave = self._enter_stream(caller, request, context)
                 unary_request = request if _is_message(request) else None
-                for response in behavior(request, context):
-                    yield self.disclose(caller, method, unary_request, response, context)
+                requests = request if unary_request else self._bounded(caller, request)
+                try:
+                    for response in behavior(requests, context):
+                        yield self.disclose(caller, method, unary_request, response, context)
+                finally:
+                    leave()
             return stream
 
         def unary(request: Any, context: grpc.ServicerContext) -> Any:
             caller = self.admit(context, method)
+            if not _is_message(request):  # a request stream answered once
+                leave = self._enter_stream(caller, request, context)
+                try:
+                    response = behavior(self._bounded(caller, request), context)
+                finally:
+                    leave()
+                return self.disclose(caller, method, None, response, context)
             response = _as(caller, lambda: behavior(request, context))
-            unary_request = request if _is_message(request) else None
-            return self.disclose(caller, method, unary_request, response, context)
+            return self.disclose(caller, method, request, response, context)
         return unary
+
+    def _enter_stream(self, caller: Caller, request: Any, context: grpc.ServicerContext) -> Callable[[], None]:
+        """Count the call against the stream limits (aborting when full); the returned function lets it go, and
+        runs on its own when the call ends, however it ends."""
+        try:
+            leave = self.streams.enter(caller.name)
+        except Busy as busy:
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(busy))
+        if not context.add_callback(leave):
+            leave()
+        return leave
+
+    def _bounded(self, caller: Caller, requests: Iterator[Any]) -> Iterator[Any]:
+        def take_token() -> None:
+            if self.rate_limiter and not self.rate_limiter.allow(caller.name):
+                wait = self.rate_limiter.retry_after(caller.name)
+                raise Busy(f"rate limit of {caller.name} reached (each lookup counts); retry in {wait:.2f}s")
+        return bounded_requests(requests, self.streams.limits, take_token)
 
 
 def _as(caller: Caller, call: Callable[[], Any]) -> Any:

@@ -15,6 +15,7 @@ from services.errors import InvalidInput
 from services.security.access_log import AccessLog
 from services.security.auth import AccessInterceptor, Authenticator
 from services.security.rate_limit import RateLimit, RateLimiter
+from services.security.limits import StreamLimits
 from services.security.tls import TlsFiles, server_credentials
 from services.security.tokens import TokenBook
 
@@ -28,6 +29,7 @@ class SecuritySettings:
     access_log: Path | None = None
     rate: RateLimit = field(default_factory=RateLimit)
     insecure_dev: bool = False
+    streams: StreamLimits = field(default_factory=StreamLimits)
 
 
 @dataclass(frozen=True)
@@ -51,14 +53,16 @@ def server_security(settings: SecuritySettings) -> ServerSecurity:
         log.warning("--insecure-dev: %s, no authentication: every caller is admin. Never use this with real data.",
                     "TLS on" if settings.tls else "PLAINTEXT")
         credentials = server_credentials(settings.tls) if settings.tls else None
-        return ServerSecurity(credentials, AccessInterceptor(None, rate_limiter=limiter, access_log=access_log),
+        return ServerSecurity(credentials, AccessInterceptor(None, rate_limiter=limiter, access_log=access_log,
+                                                                streams=settings.streams),
                               access_log)
     _require_safe(settings)
     if access_log is None:
         log.warning("no access log configured: reads of personal data are not recorded")
     tokens = TokenBook(settings.tokens) if settings.tokens else None
     authenticator = Authenticator(tokens, certificates=settings.tls.client_ca is not None)
-    interceptor = AccessInterceptor(authenticator, rate_limiter=limiter, access_log=access_log)
+    interceptor = AccessInterceptor(authenticator, rate_limiter=limiter, access_log=access_log,
+                                    streams=settings.streams)
     return ServerSecurity(server_credentials(settings.tls), interceptor, access_log)
 
 
