@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from graph.model import AuditEntry
+from graph.model import AuditEntry, Person
 from graph.store import GraphStore
 
 GENESIS = "0" * 64
@@ -59,6 +59,16 @@ def chain_entry(head: AuditEntry | None, *, actor: str, action: str, at: datetim
               "person_id": person_id, "subject": subject, "sources": tuple(sources), "before": before,
               "after": after, "prev_hash": head.hash if head else GENESIS}
     return AuditEntry(**fields, hash=_hash(fields["prev_hash"], _canonical(fields)))
+
+
+def person_state(person: Person | None) -> dict[str, Any]:
+    """A pensioner's verdict fields as an audit entry records them before and after a change."""
+    if person is None:
+        return {}
+    return {"person_id": person.person_id, "status": person.status, "method": person.method,
+            "source": person.source, "probability": person.probability,
+            "certified_until": person.certified_until.isoformat() if person.certified_until else None,
+            "period_state": person.period_state}
 
 
 @dataclass(frozen=True)

@@ -159,7 +159,7 @@ CALLS = {
                                                  timeout=5)),
     "/silentcert.liveness.v1.LivenessService/RecordCertification":
         lambda c: c.liveness.RecordCertification(lv.RecordCertificationRequest(
-            person_id="P1", channel=lv.CERTIFICATION_CHANNEL_FACE, passed=True, record_id="K-1", operator="kiosk",
+            person_id="P1", channel=lv.CERTIFICATION_CHANNEL_FACE, passed=True, record_id="K-1", operator="",
             occurred_at=_ts(datetime(2021, 11, 1, tzinfo=timezone.utc))), timeout=5),
     "/silentcert.deathcheck.v1.DeathCheckService/ListFlags":
         lambda c: c.deathcheck.ListFlags(dc.ListFlagsRequest(), timeout=5),
@@ -428,3 +428,38 @@ def test_a_reviewer_decides_under_their_own_name(secured, pki, tokens):
             c.deathcheck.DecideFlag(request, timeout=5)
     assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert "reviewer must be the authenticated caller 'reviewer-1'" in raised.value.details()
+
+
+# --- certifications are honest records ---------------------------------------------------------------------------
+
+def _certify(c, **changes):
+    fields = dict(person_id="P1", channel=lv.CERTIFICATION_CHANNEL_FACE, passed=True, record_id="K-7",
+                  operator="", occurred_at=_ts(datetime(2021, 11, 2, tzinfo=timezone.utc)))
+    return c.liveness.RecordCertification(lv.RecordCertificationRequest(**{**fields, **changes}), timeout=5)
+
+
+@pytest.mark.parametrize("when, says", [(datetime(2199, 12, 31, tzinfo=timezone.utc), "in the future"),
+                                        (datetime(2020, 1, 1, tzinfo=timezone.utc), "before the evidence window")])
+def test_a_certifier_cannot_certify_in_the_future_or_before_the_window(secured, pki, tokens, when, says):
+    running, _ = secured
+    with client(running, pki, tokens["certifier"]) as c:
+        with pytest.raises(grpc.RpcError) as refused:
+            _certify(c, occurred_at=_ts(when), record_id=f"K-{when.year}")
+        assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert refused.value.details().startswith("occurred_at") and says in refused.value.details()
+        assert c.get_liveness(person_id="P1").certified_until < "2100-01-01"
+
+
+def test_the_operator_is_the_authenticated_certifier_and_the_check_is_audited(secured, pki, tokens):
+    running, _ = secured
+    with client(running, pki, tokens["certifier"]) as c:
+        with pytest.raises(grpc.RpcError) as refused:
+            _certify(c, operator="someone-else")
+        assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert "operator must be the authenticated caller 'certifier-1'" in refused.value.details()
+        _certify(c, record_id="K-8")
+    with client(running, pki, tokens["reviewer"]) as reviewer:
+        trail = reviewer.deathcheck.GetAuditTrail(dc.GetAuditTrailRequest(person_id="P1"), timeout=5).entries
+    (entry,) = [e for e in trail if e.subject == "certification:face/K-8"]
+    assert entry.actor == "certifier-1" and entry.action == "record_certification"
+    assert '"operator": "certifier-1"' in entry.after_json
