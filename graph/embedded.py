@@ -27,6 +27,7 @@ indexes, which are built after the commit (:data:`INDEXES`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time
@@ -126,6 +127,7 @@ class EmbeddedStore(GraphStore):
         except duckdb.IOException as exc:
             raise StoreUnavailable(f"embedded store {self.path} cannot be opened (in use by another process?): "
                                    f"{exc}") from exc
+        self._audit_lock = threading.Lock()
         self._bound(memory_limit, compress_strings)
         if not read_only:
             self.apply_schema()
@@ -272,7 +274,9 @@ class EmbeddedStore(GraphStore):
                 _append_audit(cur, entries)
 
     def commit_audited(self, change: AuditedChange, entry_of: EntryOf) -> tuple[Flag | None, AuditEntry]:
-        with self._transaction() as cur:
+        # The file opens in one process: serialising its audited writes here spares racing callers the
+        # conflict (and their retry) that DuckDB's optimistic concurrency would otherwise give all but one.
+        with self._audit_lock, self._transaction() as cur:
             flag = _save_decision(cur, change.decision) if change.decision else None
             if change.certification:
                 _record_certification(cur, change.certification, change.certification_round)

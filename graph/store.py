@@ -17,6 +17,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
+from graph.audit_key import DEVELOPMENT_KEY
 from graph.model import (
     AuditEntry,
     ChannelCertification,
@@ -100,6 +101,10 @@ Progress = Callable[[str, int], None]
 
 class GraphStore(ABC):
     """The identity graph: pensioners, identifiers, evidence, death records, flags, rounds, audit."""
+
+    # The secret keying the audit chain (graph.audit_key); open_store sets a real one, a store constructed
+    # without one (tests) chains with the public development key.
+    audit_key: bytes = DEVELOPMENT_KEY
 
     @abstractmethod
     def apply_schema(self) -> None:

@@ -30,7 +30,8 @@ from typing import Any
 
 from graph.store import GraphStore
 from services.deathcheck import server as deathcheck_server
-from services.errors import InvalidInput
+from services.deathcheck.audit import verify_store
+from services.errors import Conflict, InvalidInput
 from services.grpc_server import ServerConfig, ServiceBinding, SilentcertServer, build_server
 from services.liveness import server as liveness_server
 from services.resolver import server as resolver_server
@@ -95,6 +96,8 @@ def start(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engine
                                             grace_seconds=settings.grace_seconds,
                                             period_months=settings.period_months)
     settings.security.streams.check(settings.max_workers)
+    for store in stores:
+        _require_intact_audit(store)
     roots = round_roots(settings)
     bindings = [_binding(name, config, stores, engines, roots, settings.max_rounds)
                 for name in SERVICES if name in settings.services]
@@ -113,6 +116,17 @@ def start(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engine
     log.info("serving %s on port %d (%s)", ", ".join(b.service_name for b in bindings), port,
              "TLS" if security.credentials else "plaintext")
     return Running(server, port, tuple(b.service_name for b in bindings), security)
+
+
+def _require_intact_audit(store: GraphStore) -> None:
+    """Refuse to serve a store whose audit chain does not verify under its key: a forged or broken chain is
+    investigated (`silentcert audit verify`) before anyone decides on top of it."""
+    count, broken = verify_store(store)
+    if broken is not None:
+        log.critical("audit chain broken at entry %d: %s", broken.seq, broken.reason)
+        raise Conflict(f"refusing to serve: the audit chain is broken at entry {broken.seq} of {count} "
+                       f"({broken.reason}); see `silentcert audit verify`")
+    log.info("audit chain verified: %d entries", count)
 
 
 def round_roots(settings: ServeSettings) -> RoundRoots:
@@ -221,6 +235,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     where.add_argument("--store", type=Path, default=DEFAULT_STORE, help="embedded graph store file")
     where.add_argument("--neo4j", default=None, metavar="BOLT_URI",
                        help="answer from this Neo4j (or env NEO4J_URI; NEO4J_USER, NEO4J_PASSWORD)")
+    parser.add_argument("--audit-key", type=Path, default=None, metavar="FILE",
+                        help="the audit chain's key file, created 0600 when absent (default: beside the --store "
+                             "file; for --neo4j env SILENTCERT_AUDIT_KEY_FILE or ./silentcert-audit.key)")
     parser.add_argument("--grace", type=float, default=5.0, help="seconds running calls get on shutdown")
     parser.add_argument("--workers", type=int, default=ServeSettings.max_workers,
                         help=f"threads answering calls, per process (default {ServeSettings.max_workers})")
@@ -303,7 +320,8 @@ def serve_command(args: argparse.Namespace) -> int:
                              processes=_positive(args.processes, "processes"), rounds=_rounds_settings(args),
                              max_concurrent_rpcs=_positive(args.max_concurrent_rpcs, "max-concurrent-rpcs"),
                              max_rounds=_positive(args.max_rounds, "max-rounds"))
-    store_settings = StoreSettings.from_env(embedded_path=settings.store_path, neo4j_uri=settings.neo4j_uri)
+    store_settings = StoreSettings.from_env(embedded_path=settings.store_path, neo4j_uri=settings.neo4j_uri,
+                                            audit_key_file=args.audit_key)
     if settings.processes > 1:
         from services.server_processes import serve_processes
         return serve_processes(settings, store_settings)

@@ -51,7 +51,7 @@ def decide_flag(store: GraphStore, decision: Decision,
     def entry_of(head: AuditEntry | None, decided: Flag | None) -> AuditEntry:
         saved = decided or detail.flag  # commit_audited hands over the flag a decision saved
         return chain_entry(
-            head, actor=decision.reviewer, action=f"decide_flag:{decision.action}",
+            head, key=store.audit_key, actor=decision.reviewer, action=f"decide_flag:{decision.action}",
             at=decision.decided_at, person_id=saved.person_id, subject=f"flag:{saved.flag_id}",
             sources=_cited(detail),
             before={"flag": _flag_state(detail.flag), "person": person_state(detail.person)},

@@ -40,7 +40,7 @@ def record_channel_check(store: GraphStore, cert: ChannelCertification, period_m
     updated = _certified(person, cert, period_months)
     store.commit_audited(
         AuditedChange(certification=cert, certification_round=person.round_id or LIVE_ROUND, person=updated),
-        lambda head, _flag: _entry(head, cert, person, updated, now))
+        lambda head, _flag: _entry(head, store.audit_key, cert, person, updated, now))
     return (updated or person), updated is not None
 
 
@@ -77,13 +77,13 @@ def _certified(person: Person, cert: ChannelCertification, period_months: int) -
     )
 
 
-def _entry(head: AuditEntry | None, cert: ChannelCertification, before: Person, after: Person | None,
+def _entry(head: AuditEntry | None, key: bytes, cert: ChannelCertification, before: Person, after: Person | None,
            now: datetime) -> AuditEntry:
-    key = f"{cert.channel}/{cert.record_id}"
+    event_key = f"{cert.channel}/{cert.record_id}"
     check = {"channel": cert.channel, "record_id": cert.record_id, "occurred_at": cert.occurred_at.isoformat(),
              "passed": cert.passed, "operator": cert.operator}
-    return chain_entry(head, actor=cert.operator, action="record_certification", at=now,
-                       person_id=cert.person_id, subject=f"certification:{key}", sources=(key,),
+    return chain_entry(head, key=key, actor=cert.operator, action="record_certification", at=now,
+                       person_id=cert.person_id, subject=f"certification:{event_key}", sources=(event_key,),
                        before={"person": person_state(before)},
                        after={"person": person_state(after or before), "check": check,
                               "period_extended": after is not None})
