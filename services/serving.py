@@ -37,6 +37,7 @@ from services.liveness import server as liveness_server
 from services.resolver import server as resolver_server
 from services.resolver.one_record import ResolveOne, exact_id_resolver
 from services.resolver.servicer import RoundEvent, RoundOutcome, RunRound
+from services.security.auth import ID_LOOKUP_RATE
 from services.security.limits import StreamLimits, bounded_rounds
 from services.security.rate_limit import RateLimit
 from services.security.round_paths import RoundRoots
@@ -285,6 +286,11 @@ def _add_security_flags(parser: argparse.ArgumentParser) -> None:
                         help="append-only JSON lines of person reads (default ./access-log.jsonl)")
     parser.add_argument("--rate", type=float, default=RateLimit.rate, help="calls a second per caller")
     parser.add_argument("--burst", type=float, default=RateLimit.burst, help="burst of calls per caller")
+    parser.add_argument("--id-lookup-rate", type=float, default=ID_LOOKUP_RATE.rate,
+                        help="lookups by full ID number a second per caller, found or not (default "
+                             f"{ID_LOOKUP_RATE.rate:g})")
+    parser.add_argument("--id-lookup-burst", type=float, default=ID_LOOKUP_RATE.burst,
+                        help=f"burst of lookups by ID number per caller (default {ID_LOOKUP_RATE.burst:g})")
     limits = StreamLimits()
     parser.add_argument("--max-streams", type=int, default=limits.max_streams,
                         help=f"streaming calls open at once per process, below --workers (default {limits.max_streams})")
@@ -307,7 +313,8 @@ def _security_settings(args: argparse.Namespace) -> SecuritySettings:
     streams = StreamLimits(args.max_streams, args.max_streams_per_caller, args.max_stream_lookups,
                            args.max_stream_seconds)
     return SecuritySettings(tls=tls, tokens=args.tokens, access_log=args.access_log,
-                            rate=RateLimit(args.rate, args.burst), insecure_dev=args.insecure_dev, streams=streams)
+                            rate=RateLimit(args.rate, args.burst), insecure_dev=args.insecure_dev, streams=streams,
+                            id_lookups=RateLimit(args.id_lookup_rate, args.id_lookup_burst))
 
 
 def serve_command(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,10 +27,10 @@ import grpc
 
 from services.grpc_errors import rebuild_handler
 from services.security import roles
-from services.security.access_log import PERSON_READS, AccessLog
+from services.security.access_log import ID_LOOKUPS, PERSON_READS, AccessLog
 from services.security.masking import mask_message
 from services.errors import Busy
-from services.security.rate_limit import RateLimiter
+from services.security.rate_limit import RateLimit, RateLimiter
 from services.security.limits import StreamGate, StreamLimits, bounded_requests
 from services.security.tls import identity_of
 from services.security.tokens import TokenBook, TokenRejected
@@ -37,6 +38,9 @@ from services.security.tokens import TokenBook, TokenRejected
 log = logging.getLogger(__name__)
 
 PEM_CERT = "x509_pem_cert"
+# Lookups by full ID number, per caller, on top of the call rate: a caller walking the masked digits of a number
+# (10^7 candidates with the check digit) needs weeks, and every miss is in the access log.
+ID_LOOKUP_RATE = RateLimit(rate=2.0, burst=200.0)
 
 
 @dataclass(frozen=True)
@@ -109,11 +113,13 @@ class AccessInterceptor(grpc.ServerInterceptor):
     """Authenticate, authorize, rate-limit, then mask and log what the rpc returns. See the module docstring."""
 
     def __init__(self, authenticator: Authenticator | None, *, rate_limiter: RateLimiter | None = None,
-                 access_log: AccessLog | None = None, streams: StreamLimits = StreamLimits()):
+                 access_log: AccessLog | None = None, streams: StreamLimits = StreamLimits(),
+                 id_lookups: RateLimit = ID_LOOKUP_RATE):
         self.authenticator = authenticator  # None: --insecure-dev
         self.rate_limiter = rate_limiter
         self.access_log = access_log
         self.streams = StreamGate(streams)
+        self.id_lookups = RateLimiter(id_lookups)
 
     def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
                           details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
@@ -154,9 +160,14 @@ class AccessInterceptor(grpc.ServerInterceptor):
                 caller = self.admit(context, method)
                 leave = self._enter_stream(caller, request, context)
                 unary_request = request if _is_message(request) else None
-                requests = request if unary_request else self._bounded(caller, request)
+                pending: deque[str] = deque()  # ID numbers of lookups not answered yet (answers come in order)
+                requests = request if unary_request else self._bounded(caller, request, method, pending)
                 try:
                     for response in behavior(requests, context):
+                        if method in ID_LOOKUPS and pending:
+                            number = pending.popleft()
+                            if number:
+                                self._log_lookup(caller, method, number, response, context)
                         yield self.disclose(caller, method, unary_request, response, context)
                 finally:
                     leave()
@@ -171,7 +182,15 @@ class AccessInterceptor(grpc.ServerInterceptor):
                 finally:
                     leave()
                 return self.disclose(caller, method, None, response, context)
-            response = _as(caller, lambda: behavior(request, context))
+            number = self._id_lookup(caller, method, request, context)
+            try:
+                response = _as(caller, lambda: behavior(request, context))
+            except BaseException:
+                if number:
+                    self._log_lookup(caller, method, number, None, context)
+                raise
+            if number:
+                self._log_lookup(caller, method, number, response, context)
             return self.disclose(caller, method, request, response, context)
         return unary
 
@@ -186,12 +205,39 @@ class AccessInterceptor(grpc.ServerInterceptor):
             leave()
         return leave
 
-    def _bounded(self, caller: Caller, requests: Iterator[Any]) -> Iterator[Any]:
-        def take_token() -> None:
+    def _bounded(self, caller: Caller, requests: Iterator[Any], method: str = "",
+                 pending: deque[str] | None = None) -> Iterator[Any]:
+        def take_token(request: Any) -> None:
             if self.rate_limiter and not self.rate_limiter.allow(caller.name):
                 wait = self.rate_limiter.retry_after(caller.name)
                 raise Busy(f"rate limit of {caller.name} reached (each lookup counts); retry in {wait:.2f}s")
+            if method in ID_LOOKUPS and pending is not None:
+                pending.append(self._id_number(caller, method, request))
         return bounded_requests(requests, self.streams.limits, take_token)
+
+    def _id_number(self, caller: Caller, method: str, request: Any) -> str:
+        """The ID number `request` looks a person up by ("" for none), once the caller's ID-lookup bucket allows
+        it; Busy when it does not."""
+        number = ID_LOOKUPS[method][0](request) if method in ID_LOOKUPS else ""
+        if number and not self.id_lookups.allow(caller.name):
+            wait = self.id_lookups.retry_after(caller.name)
+            raise Busy(f"lookups by ID number of {caller.name} limited to {self.id_lookups.limit.rate:g} a second; "
+                       f"retry in {wait:.2f}s")
+        return number
+
+    def _id_lookup(self, caller: Caller, method: str, request: Any, context: grpc.ServicerContext) -> str:
+        try:
+            return self._id_number(caller, method, request)
+        except Busy as busy:
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(busy))
+            raise  # context.abort raised already
+
+    def _log_lookup(self, caller: Caller, method: str, number: str, response: Any,
+                    context: grpc.ServicerContext) -> None:
+        if self.access_log:
+            found = ID_LOOKUPS[method][1](response) if response is not None else ""
+            self.access_log.lookup(caller=caller.name, role=caller.role, rpc=method, id_number=number,
+                                   person_id=found, peer=context.peer())
 
 
 def _as(caller: Caller, call: Callable[[], Any]) -> Any:

@@ -75,10 +75,11 @@ class StreamGate:
 _END = object()
 
 
-def bounded_requests(requests: Iterator[Any], limits: StreamLimits, take_token: Callable[[], None],
+def bounded_requests(requests: Iterator[Any], limits: StreamLimits, take_token: Callable[[Any], None],
                      clock: Callable[[], float] = time.monotonic) -> Iterator[Any]:
     """The requests of a stream, ending it with Busy after `max_lookups` of them or `max_seconds` (also while
-    waiting for the next one); `take_token()` is called for each and raises when the caller's rate is spent.
+    waiting for the next one); `take_token(request)` is called for each and raises when the caller's rate is
+    spent.
 
     grpc's request iterator blocks without a timeout, so a daemon thread reads it into a queue; when the call
     ends, grpc ends that iterator and the thread with it."""
@@ -97,7 +98,7 @@ def bounded_requests(requests: Iterator[Any], limits: StreamLimits, take_token: 
             raise item
         if count > limits.max_lookups:
             raise Busy(f"more than {limits.max_lookups} lookups in one stream; open a new one")
-        take_token()
+        take_token(item)
         yield item
 
 

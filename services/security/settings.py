@@ -13,7 +13,7 @@ import grpc
 
 from services.errors import InvalidInput
 from services.security.access_log import AccessLog
-from services.security.auth import AccessInterceptor, Authenticator
+from services.security.auth import ID_LOOKUP_RATE, AccessInterceptor, Authenticator
 from services.security.rate_limit import RateLimit, RateLimiter
 from services.security.limits import StreamLimits
 from services.security.tls import TlsFiles, server_credentials
@@ -30,6 +30,7 @@ class SecuritySettings:
     rate: RateLimit = field(default_factory=RateLimit)
     insecure_dev: bool = False
     streams: StreamLimits = field(default_factory=StreamLimits)
+    id_lookups: RateLimit = ID_LOOKUP_RATE  # lookups by full ID number, per caller
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ def server_security(settings: SecuritySettings) -> ServerSecurity:
                     "TLS on" if settings.tls else "PLAINTEXT")
         credentials = server_credentials(settings.tls) if settings.tls else None
         return ServerSecurity(credentials, AccessInterceptor(None, rate_limiter=limiter, access_log=access_log,
-                                                                streams=settings.streams),
+                                                                streams=settings.streams,
+                                                                id_lookups=settings.id_lookups),
                               access_log)
     _require_safe(settings)
     if access_log is None:
@@ -62,7 +64,7 @@ def server_security(settings: SecuritySettings) -> ServerSecurity:
     tokens = TokenBook(settings.tokens) if settings.tokens else None
     authenticator = Authenticator(tokens, certificates=settings.tls.client_ca is not None)
     interceptor = AccessInterceptor(authenticator, rate_limiter=limiter, access_log=access_log,
-                                    streams=settings.streams)
+                                    streams=settings.streams, id_lookups=settings.id_lookups)
     return ServerSecurity(server_credentials(settings.tls), interceptor, access_log)
 
 

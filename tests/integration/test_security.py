@@ -355,7 +355,7 @@ def test_every_person_read_is_in_the_access_log_and_denied_calls_are_not(secured
         list(reader.stream_liveness([lv.StreamLivenessRequest(person_id="P1"),
                                      lv.StreamLivenessRequest(person_id="nobody")]))
         assert code_of(lambda: reader.get_identifiers("P1")) is grpc.StatusCode.PERMISSION_DENIED
-    lines = read_lines(log_path)[before:]
+    lines = [line for line in read_lines(log_path)[before:] if "lookup" not in line]
     assert [(l["caller"], l["role"], l["rpc"].rsplit("/", 1)[1], l["person_id"]) for l in lines] == [
         ("reader-1", "reader", "GetLiveness", "P1"),
         ("reader-1", "reader", "GetLiveness", "P1"),
@@ -363,6 +363,55 @@ def test_every_person_read_is_in_the_access_log_and_denied_calls_are_not(secured
     ]
     assert all(datetime.fromisoformat(l["at"]).tzinfo is not None and l["peer"] for l in lines)
     assert ID_1 not in log_path.read_text()
+
+
+def test_lookups_by_id_number_are_logged_found_or_not_with_the_number_masked(secured, pki, tokens):
+    running, log_path = secured
+    before = len(read_lines(log_path))
+    missing = ID_1[:-4] + "0000"
+    with client(running, pki, tokens["reader"]) as reader:
+        reader.get_liveness(id_number=ID_1)
+        assert code_of(lambda: reader.liveness.GetLiveness(lv.GetLivenessRequest(id_number=missing), timeout=5)) \
+            in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT)
+        list(reader.stream_liveness([lv.StreamLivenessRequest(id_number=ID_1, tag="a"),
+                                     lv.StreamLivenessRequest(id_number=ID_1[:-1] + check_digit("36010219400312009"),
+                                                              tag="b")]))
+    lookups = [line for line in read_lines(log_path)[before:] if line.get("lookup") == "id_number"]
+    assert [(l["rpc"].rsplit("/", 1)[1], l["found"], l["person_id"]) for l in lookups][:1] == \
+        [("GetLiveness", True, "P1")]
+    assert all(l["id_number"].startswith("3601") and "*" in l["id_number"] for l in lookups)
+    assert ("StreamLiveness", True, "P1") in [(l["rpc"].rsplit("/", 1)[1], l["found"], l["person_id"])
+                                             for l in lookups]
+    assert any(not l["found"] and l["person_id"] == "" for l in lookups)
+    assert ID_1 not in log_path.read_text() and missing not in log_path.read_text()
+
+
+def test_lookups_by_id_number_have_their_own_per_caller_limit(store, pki, tokens):
+    running = start(store, SecuritySettings(tls=TlsFiles(pki / "server.pem", pki / "server-key.pem"),
+                                            tokens=pki / "tokens.json", rate=RateLimit(10_000, 10_000),
+                                            id_lookups=RateLimit(rate=0.1, burst=3)))
+    try:
+        with client(running, pki, tokens["reader"]) as reader:
+            by_number = lambda: reader.liveness.GetLiveness(lv.GetLivenessRequest(id_number=ID_1),  # noqa: E731
+                                                            timeout=5)
+            assert [code_of(by_number) for _ in range(4)] == [OK, OK, OK, grpc.StatusCode.RESOURCE_EXHAUSTED]
+            assert code_of(lambda: reader.get_liveness(person_id="P1")) is OK  # by account number: not limited
+            stream = reader.liveness.StreamLiveness(iter([lv.StreamLivenessRequest(id_number=ID_1)]), timeout=5)
+            assert code_of(lambda: list(stream)) is grpc.StatusCode.RESOURCE_EXHAUSTED
+    finally:
+        running.server.stop(0).wait()
+
+
+def test_list_flags_pages_are_bounded_and_logged_per_person(secured, pki, tokens):
+    running, log_path = secured
+    before = len(read_lines(log_path))
+    with client(running, pki, tokens["reviewer"]) as reviewer:
+        too_big = lambda: reviewer.deathcheck.ListFlags(dc.ListFlagsRequest(page_size=1000), timeout=5)  # noqa
+        assert code_of(too_big) is grpc.StatusCode.INVALID_ARGUMENT
+        assert [f.flag_id for f in reviewer.deathcheck.ListFlags(dc.ListFlagsRequest(page_size=200), timeout=5)
+                .flags] == ["F1"]
+    assert [(l["rpc"].rsplit("/", 1)[1], l["person_id"]) for l in read_lines(log_path)[before:]] == \
+        [("ListFlags", "P1")]
 
 
 # --- rate limits -------------------------------------------------------------------------------------------------
