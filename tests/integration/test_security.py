@@ -286,6 +286,39 @@ def test_a_revoked_token_stops_working_without_a_restart(secured, pki, tmp_path)
             is grpc.StatusCode.UNAUTHENTICATED
 
 
+@pytest.mark.parametrize("breakage", ["deleted", "corrupt", "unreadable"])
+def test_a_token_file_gone_bad_refuses_every_token_without_naming_it(store, pki, tmp_path, caplog, breakage):
+    import json
+    import os
+    import shutil
+
+    path = tmp_path / "tokens.json"
+    token = issue_token(path, role=roles.READER, name="desk-1")
+    running = start(store, SecuritySettings(tls=TlsFiles(pki / "server.pem", pki / "server-key.pem"), tokens=path))
+    saved = path.read_text()
+    try:
+        with client(running, pki, token) as c:
+            call = lambda: c.liveness.GetLiveness(lv.GetLivenessRequest(person_id="P1"), timeout=5)  # noqa: E731
+            assert code_of(call) is OK
+            path.unlink()
+            if breakage == "corrupt":
+                path.write_text(json.dumps({"tokens": [{"name": "x"}]}))
+            elif breakage == "unreadable":  # a directory in its place: unreadable even to root
+                path.mkdir()
+            with pytest.raises(grpc.RpcError) as refused:
+                call()
+            assert refused.value.code() is grpc.StatusCode.UNAUTHENTICATED
+            assert str(tmp_path) not in refused.value.details() and "every token is refused" in \
+                refused.value.details()
+            assert str(path) in caplog.text
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+            path.write_text(saved)
+            os.utime(path, ns=(1, 1))  # a new modification time, however fast the test runs
+            assert code_of(call) is OK
+    finally:
+        running.server.stop(0).wait()
+
+
 # --- TLS ---------------------------------------------------------------------------------------------------------
 
 def test_plaintext_to_a_tls_port_is_refused(secured, tokens):
