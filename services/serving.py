@@ -281,6 +281,9 @@ def _add_security_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tls-cert", type=Path, help="server certificate chain (PEM)")
     parser.add_argument("--tls-key", type=Path, help="server private key (PEM)")
     parser.add_argument("--tls-client-ca", type=Path, help="CA of client certificates: require mutual TLS")
+    parser.add_argument("--client-roles", type=Path,
+                        help="with --tls-client-ca: which client certificate (SHA-256 fingerprint or subject) has "
+                             "which role (JSON; `security dev-ca --client` writes one)")
     parser.add_argument("--tokens", type=Path, help="token file (silentcert security issue-token)")
     parser.add_argument("--access-log", type=Path, default=Path("access-log.jsonl"),
                         help="append-only JSON lines of person reads (default ./access-log.jsonl)")
@@ -312,8 +315,10 @@ def _security_settings(args: argparse.Namespace) -> SecuritySettings:
     tls = TlsFiles(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None
     streams = StreamLimits(args.max_streams, args.max_streams_per_caller, args.max_stream_lookups,
                            args.max_stream_seconds)
+    if args.client_roles and not args.tls_client_ca:
+        raise InvalidInput("--client-roles needs --tls-client-ca", field="client-roles")
     return SecuritySettings(tls=tls, tokens=args.tokens, access_log=args.access_log,
-                            rate=RateLimit(args.rate, args.burst), insecure_dev=args.insecure_dev, streams=streams,
+                            client_roles=args.client_roles, rate=RateLimit(args.rate, args.burst), insecure_dev=args.insecure_dev, streams=streams,
                             id_lookups=RateLimit(args.id_lookup_rate, args.id_lookup_burst))
 
 

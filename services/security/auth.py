@@ -10,7 +10,8 @@ rate, and what of the answer may they see.
     person it disclosed is written to the access log (access_log.py).
 
 A caller is named by a bearer token (metadata ``authorization: Bearer sct_…``, looked up in the token file) or,
-on a mutual-TLS port, by the client certificate (CN = name, OU = role); a token, when sent, wins.
+on a mutual-TLS port, by the client certificate as the client roles file maps it (client_roles.py: by
+fingerprint or exact subject, never by the OU alone); a token, when sent, wins.
 With ``--insecure-dev`` there is no authentication: every call runs as the admin ``insecure-dev``.
 """
 
@@ -32,7 +33,7 @@ from services.security.masking import mask_message
 from services.errors import Busy
 from services.security.rate_limit import RateLimit, RateLimiter
 from services.security.limits import StreamGate, StreamLimits, bounded_requests
-from services.security.tls import identity_of
+from services.security.client_roles import ClientRoles
 from services.security.tokens import TokenBook, TokenRejected
 
 log = logging.getLogger(__name__)
@@ -68,18 +69,19 @@ class Unauthenticated(Exception):
 class Authenticator:
     """Names the caller from a bearer token (when a token file is loaded) or a verified client certificate."""
 
-    def __init__(self, tokens: TokenBook | None, certificates: bool):
+    def __init__(self, tokens: TokenBook | None, certificates: ClientRoles | None):
         self.tokens = tokens
-        self.certificates = certificates
+        self.certificates = certificates  # None: no client certificates (no mutual TLS)
 
     def caller(self, context: grpc.ServicerContext) -> Caller:
         header = _authorization(context)
         if header is not None:
             return self._from_token(header)
         pem = (context.auth_context() or {}).get(PEM_CERT)
-        if self.certificates and pem:
-            return _from_certificate(pem[0])
-        wanted = "authorization: Bearer <token>" + (" or a client certificate" if self.certificates else "")
+        if self.certificates is not None and pem:
+            return _from_certificate(pem[0], self.certificates)
+        wanted = "authorization: Bearer <token>" + (" or a client certificate" if self.certificates is not None
+                                                    else "")
         raise Unauthenticated(f"missing credential: send {wanted}")
 
     def _from_token(self, header: str) -> Caller:
@@ -102,11 +104,11 @@ def _authorization(context: grpc.ServicerContext) -> str | None:
     return None
 
 
-def _from_certificate(pem: bytes) -> Caller:
-    name, role = identity_of(pem)
-    if role not in roles.ROLES or not name:
-        raise Unauthenticated(f"client certificate names no known role (OU must be one of {', '.join(roles.ROLES)})")
-    return Caller(name, role, "certificate")
+def _from_certificate(pem: bytes, mapping: ClientRoles) -> Caller:
+    found = mapping.caller_of(pem)
+    if found is None:
+        raise Unauthenticated("this client certificate is not in the server's client roles file")
+    return Caller(found.name, found.role, "certificate")
 
 
 class AccessInterceptor(grpc.ServerInterceptor):

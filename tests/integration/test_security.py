@@ -30,7 +30,7 @@ from services.security.access_log import read_lines
 from services.security.rate_limit import RateLimit
 from services.security.round_paths import RoundRoots
 from services.security.settings import SecuritySettings
-from services.security.tls import TlsFiles, make_dev_ca
+from services.security.tls import Issued, TlsFiles, issue_client, make_dev_ca
 from services.security.tokens import issue_token
 from silentcert.deathcheck.v1 import deathcheck_pb2 as dc
 from silentcert.deathcheck.v1 import deathcheck_pb2_grpc
@@ -340,7 +340,8 @@ def test_a_server_certificate_from_another_ca_is_refused(secured, tokens, tmp_pa
 @pytest.fixture(scope="module")
 def mutual(store, pki):
     """Mutual TLS: the client certificate names the caller; no token file."""
-    running = start(store, SecuritySettings(tls=TlsFiles(pki / "server.pem", pki / "server-key.pem", pki / "ca.pem")))
+    running = start(store, SecuritySettings(tls=TlsFiles(pki / "server.pem", pki / "server-key.pem", pki / "ca.pem"),
+                                            client_roles=pki / "client-roles.json"))
     yield running
     running.server.stop(0).wait()
 
@@ -362,6 +363,47 @@ def test_mutual_tls_refuses_bearer_tokens_when_no_token_file_is_loaded(mutual, p
         with pytest.raises(grpc.RpcError) as caught:
             c.deathcheck.ListFlags(dc.ListFlagsRequest(), timeout=5)
     assert caught.value.code() is grpc.StatusCode.UNAUTHENTICATED
+
+
+def _signed_by_the_client_ca(pki: Path, out: Path, name: str, unit: str) -> dict[str, Path]:
+    """A client certificate the client CA signed, with whatever OU its holder asked for."""
+    ca = Issued((pki / "ca.pem").read_bytes(), (pki / "ca-key.pem").read_bytes())
+    issued = issue_client(ca, name, unit)
+    (out / f"{name}.pem").write_bytes(issued.cert)
+    (out / f"{name}-key.pem").write_bytes(issued.key)
+    return dict(cert=out / f"{name}.pem", key=out / f"{name}-key.pem")
+
+
+def test_a_client_certificate_with_ou_admin_is_nobody_unless_the_mapping_names_it(mutual, pki, tmp_path):
+    mallory = _signed_by_the_client_ca(pki, tmp_path, "mallory", roles.ADMIN)
+    with client(mutual, pki, **mallory) as c:
+        with pytest.raises(grpc.RpcError) as refused:
+            c.deathcheck.ListFlags(dc.ListFlagsRequest(), timeout=5)
+    assert refused.value.code() is grpc.StatusCode.UNAUTHENTICATED
+    assert "not in the server's client roles file" in refused.value.details()
+
+
+def test_the_mapping_not_the_ou_gives_a_certificate_its_role(store, pki, tmp_path):
+    import json
+    desk = _signed_by_the_client_ca(pki, tmp_path, "desk-9", roles.ADMIN)
+    mapping = tmp_path / "client-roles.json"
+    subject = "OU=admin,CN=desk-9"  # RFC 4514: the last attribute of the subject first
+    mapping.write_text(json.dumps({"certificates": [{"subject": subject, "role": roles.READER}]}))
+    running = start(store, SecuritySettings(tls=TlsFiles(pki / "server.pem", pki / "server-key.pem", pki / "ca.pem"),
+                                            client_roles=mapping))
+    try:
+        with client(running, pki, **desk) as c:
+            assert c.get_liveness(person_id="P1").person_id == "P1"
+            assert code_of(lambda: c.deathcheck.ListFlags(dc.ListFlagsRequest(), timeout=5)) \
+                is grpc.StatusCode.PERMISSION_DENIED
+    finally:
+        running.server.stop(0).wait()
+
+
+def test_serve_refuses_mutual_tls_without_a_client_roles_file(store, pki):
+    with pytest.raises(InvalidInput, match="client-roles") as refused:
+        start(store, SecuritySettings(tls=TlsFiles(pki / "server.pem", pki / "server-key.pem", pki / "ca.pem")))
+    assert refused.value.field == "client-roles"
 
 
 # --- masking and the access log ----------------------------------------------------------------------------------
