@@ -138,6 +138,14 @@ class IdleLookups:
         self.release.wait(30)
 
 
+def _first(responses) -> str | grpc.StatusCode:
+    """The tag of a stream's first answer, or the status code that ended it."""
+    try:
+        return next(responses).tag
+    except grpc.RpcError as error:
+        return error.code()
+
+
 def _stream_code(responses) -> grpc.StatusCode:
     return code_of(lambda: list(responses))
 
@@ -151,10 +159,8 @@ def test_idle_liveness_streams_leave_threads_for_unary_calls(store, pki, tokens)
         clients = [_client(running, pki, t) for t in callers]
         for c in clients:
             opened.append(c.liveness.StreamLiveness(iter(idle), timeout=30))
-        answered = [next(s).tag for s in opened[:3]]  # three streams admitted and idle
-        assert answered == ["0", "0", "0"]
-        for refused in opened[3:]:
-            assert _stream_code(refused) is EXHAUSTED
+        firsts = [_first(s) for s in opened]  # the server admits whichever three arrive first; they stay idle
+        assert sorted(firsts, key=str) == sorted(["0", "0", "0", EXHAUSTED, EXHAUSTED], key=str)
         started = time.monotonic()
         assert clients[0].get_liveness(person_id="P1").person_id == "P1"
         assert time.monotonic() - started < 5
