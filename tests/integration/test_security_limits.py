@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import grpc
@@ -18,6 +19,7 @@ from clients.grpc_client import ClientTls, SilentcertClient, open_channel
 from graph.embedded import EmbeddedStore
 from services import serving
 from services.errors import InvalidInput
+from services.proto_values import timestamp
 from services.resolver.one_record import exact_id_resolver
 from services.resolver.servicer import RoundEvent, RoundOutcome
 from services.security.limits import StreamLimits
@@ -100,6 +102,18 @@ def test_health_watches_beyond_the_bound_are_refused_not_queued(served_process, 
         for watch in watches:
             watch.cancel()
         anonymous.close()
+
+
+def test_a_certifier_cannot_certify_into_the_future_from_outside(served_process, pki, tokens):
+    with SilentcertClient(f"127.0.0.1:{served_process}", timeout=5, token=tokens["certifier"], tls=_tls(pki)) as c:
+        request = lv.RecordCertificationRequest(person_id="P1", channel=lv.CERTIFICATION_CHANNEL_FACE, passed=True,
+                                                record_id="K-2199", operator="certifier-1",
+                                                occurred_at=timestamp(datetime(2199, 12, 31, tzinfo=timezone.utc)))
+        with pytest.raises(grpc.RpcError) as refused:
+            c.liveness.RecordCertification(request, timeout=5)
+        assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert refused.value.details().startswith("occurred_at")
+        assert c.get_liveness(person_id="P1").certified_until == "2022-09-01"
 
 
 # --- in-process servers with small limits ------------------------------------------------------------------------
