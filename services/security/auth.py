@@ -26,14 +26,14 @@ from typing import Any
 
 import grpc
 
+from services.errors import Busy
 from services.grpc_errors import rebuild_handler
 from services.security import roles
 from services.security.access_log import ID_LOOKUPS, PERSON_READS, AccessLog
-from services.security.masking import mask_message
-from services.errors import Busy
-from services.security.rate_limit import RateLimit, RateLimiter
-from services.security.limits import StreamGate, StreamLimits, bounded_requests
 from services.security.client_roles import ClientRoles
+from services.security.limits import StreamGate, StreamLimits, bounded_requests
+from services.security.masking import mask_message
+from services.security.rate_limit import RateLimit, RateLimiter
 from services.security.tokens import TokenBook, TokenRejected
 
 log = logging.getLogger(__name__)
@@ -232,7 +232,7 @@ class AccessInterceptor(grpc.ServerInterceptor):
             return self._id_number(caller, method, request)
         except Busy as busy:
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(busy))
-            raise  # context.abort raised already
+            raise  # not reached: context.abort raises
 
     def _log_lookup(self, caller: Caller, method: str, number: str, response: Any,
                     context: grpc.ServicerContext) -> None:
