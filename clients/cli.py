@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     from clients import demo, rounds
     from graph.neo4j_local import cli as neo4j_cli
     from services import serving
+    from services.deathcheck import audit_command
     from services.security import command as security_cli
     from synthetic import command as synthetic_cli
 
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(sub)
     serving.register(sub)
     security_cli.register(sub)
+    audit_command.register(sub)
     neo4j_cli.register(sub)
     return parser
 

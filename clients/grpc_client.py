@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.errors import Conflict, Forbidden, InvalidInput, NotFound, SilentcertError, StoreUnavailable
+from services.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound, SilentcertError, StoreUnavailable
 from services.grpc_errors import ERROR_TRAILER, FIELD_TRAILER
 from services.proto_values import timestamp
 from silentcert.deathcheck.v1 import deathcheck_pb2, deathcheck_pb2_grpc
@@ -40,6 +40,7 @@ _ERROR_OF: dict[grpc.StatusCode, type[SilentcertError]] = {
     grpc.StatusCode.PERMISSION_DENIED: Forbidden,
     grpc.StatusCode.FAILED_PRECONDITION: Conflict,
     grpc.StatusCode.UNAVAILABLE: StoreUnavailable,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: Busy,
 }
 
 

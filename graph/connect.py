@@ -13,12 +13,14 @@ from pathlib import Path
 
 import neo4j
 
+from graph.audit_key import load_audit_key
 from graph.embedded import DEFAULT_MEMORY_LIMIT, EmbeddedStore
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
 from services.errors import StoreUnavailable
 
 DEFAULT_EMBEDDED_PATH = Path("silentcert-graph.duckdb")
+DEFAULT_NEO4J_AUDIT_KEY = Path("silentcert-audit.key")
 
 
 @dataclass(frozen=True)
@@ -34,11 +36,22 @@ class StoreSettings:
     connect_seconds: float | None = None  # how long the first connection waits for the server; None: retry_seconds
     embedded_compress_strings: bool = False  # DuckDB's string compression in the embedded file (smaller, slower)
     embedded_memory_limit: str | None = DEFAULT_MEMORY_LIMIT  # the embedded store's DuckDB buffers
+    # The audit chain's key file (graph.audit_key), created 0600 when absent. None: beside the embedded store
+    # file (<file>.audit-key), or silentcert-audit.key in the working directory for Neo4j.
+    audit_key_file: Path | None = None
+
+    @property
+    def audit_key_path(self) -> Path:
+        if self.audit_key_file is not None:
+            return self.audit_key_file
+        if self.uses_neo4j:
+            return DEFAULT_NEO4J_AUDIT_KEY
+        return self.embedded_path.with_name(self.embedded_path.name + ".audit-key")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> StoreSettings:
         """Settings from NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE, SILENTCERT_NEO4J_RETRY_SECONDS,
-        SILENTCERT_GRAPH_PATH and SILENTCERT_GRAPH_MEMORY_LIMIT; keyword overrides (e.g. from command-line flags)
+        SILENTCERT_GRAPH_PATH, SILENTCERT_GRAPH_MEMORY_LIMIT and SILENTCERT_AUDIT_KEY_FILE; keyword overrides (e.g. from command-line flags)
         win when not None."""
         env = os.environ if env is None else env
         values: dict[str, object] = {
@@ -50,6 +63,8 @@ class StoreSettings:
         }
         if env.get("SILENTCERT_GRAPH_MEMORY_LIMIT"):
             values["embedded_memory_limit"] = env["SILENTCERT_GRAPH_MEMORY_LIMIT"]
+        if env.get("SILENTCERT_AUDIT_KEY_FILE"):
+            values["audit_key_file"] = Path(env["SILENTCERT_AUDIT_KEY_FILE"])
         if env.get("SILENTCERT_NEO4J_RETRY_SECONDS"):
             values["retry_seconds"] = float(env["SILENTCERT_NEO4J_RETRY_SECONDS"])
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -61,10 +76,17 @@ class StoreSettings:
 
 
 def open_store(settings: StoreSettings) -> GraphStore:
-    """The store the settings name, connected (Neo4j: waits, bounded, for the server) and with its schema applied."""
+    """The store the settings name, connected (Neo4j: waits, bounded, for the server), with its schema applied and
+    its audit key loaded."""
     if not settings.uses_neo4j:
-        return EmbeddedStore(settings.embedded_path, memory_limit=settings.embedded_memory_limit,
-                             compress_strings=settings.embedded_compress_strings)
+        embedded = EmbeddedStore(settings.embedded_path, memory_limit=settings.embedded_memory_limit,
+                                 compress_strings=settings.embedded_compress_strings)
+        try:
+            embedded.audit_key = load_audit_key(settings.audit_key_path)
+        except BaseException:
+            embedded.close()
+            raise
+        return embedded
     # The driver's own managed-transaction retries (30 s by default) run inside each of the store's bounded
     # retries: cap them by the same budget, or an outage takes several times retry_seconds to surface.
     driver = neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password or ""),
@@ -78,6 +100,7 @@ def open_store(settings: StoreSettings) -> GraphStore:
         except StoreUnavailable as exc:
             raise StoreUnavailable(connection_failure(settings, exc.__cause__)) from exc.__cause__
         store.retry_seconds = settings.retry_seconds
+        store.audit_key = load_audit_key(settings.audit_key_path)  # once the server answers: no key file for a typo
         store.apply_schema()
     except BaseException:
         store.close()

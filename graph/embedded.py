@@ -27,7 +27,9 @@ indexes, which are built after the commit (:data:`INDEXES`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -39,8 +41,8 @@ from graph import consistency, rows
 from graph.embedded_publish import empty, publish
 from graph.model import AuditEntry, ChannelCertification, Decision, EvidenceEdge, Flag, FlagDetail, FlagFilter
 from graph.model import Identifier, Person
-from graph.store import NODE_LABELS, RELATIONSHIP_TYPES, GraphStore, Progress, RoundExport
-from services.errors import NotFound, StoreUnavailable
+from graph.store import NODE_LABELS, RELATIONSHIP_TYPES, AuditedChange, EntryOf, GraphStore, Progress, RoundExport
+from services.errors import Conflict, NotFound, StoreUnavailable
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS pensioner (
@@ -146,6 +148,7 @@ class EmbeddedStore(GraphStore):
         except duckdb.IOException as exc:
             raise StoreUnavailable(f"embedded store {self.path} cannot be opened (in use by another process?): "
                                    f"{exc}") from exc
+        self._audit_lock = threading.Lock()
         self._bound(memory_limit, compress_strings)
         if not read_only:
             self.apply_schema()
@@ -223,36 +226,12 @@ class EmbeddedStore(GraphStore):
         return [rows.evidence(r) for r in found]
 
     def record_certification(self, cert: ChannelCertification, round_id: str) -> None:
-        key = f"{cert.channel}/{cert.record_id}"
-        occurred_at = cert.occurred_at.replace(tzinfo=None)
-        with self._con.cursor() as cur:
-            cur.execute("BEGIN TRANSACTION")
-            if not cur.execute("SELECT 1 FROM pensioner WHERE person_id = ?", [cert.person_id]).fetchone():
-                cur.execute("ROLLBACK")
-                raise NotFound(f"no pensioner {cert.person_id!r}")
-            moved = cur.execute(
-                """UPDATE event SET occurred_at = $at, passed = $passed, operator = $operator, person_id = $person,
-                       round_id = $round, probability = CASE WHEN person_id IS NULL THEN 1.0 ELSE probability END,
-                       method = CASE WHEN person_id IS NULL THEN 'direct' ELSE method END
-                   WHERE key = $key RETURNING key""",
-                {"at": occurred_at, "passed": cert.passed, "operator": cert.operator, "person": cert.person_id,
-                 "round": round_id, "key": key}).fetchall()
-            if not moved:
-                cur.execute(
-                    """INSERT INTO event (key, label, source, kind, record_id, occurred_at, passed, operator,
-                                          person_id, probability, method, round_id)
-                       VALUES (?, 'Event', ?, ?, ?, ?, ?, ?, ?, 1.0, 'direct', ?)""",
-                    [key, cert.channel, cert.channel, cert.record_id, occurred_at, cert.passed, cert.operator,
-                     cert.person_id, round_id])
-            cur.execute("COMMIT")
+        with self._transaction() as cur:
+            _record_certification(cur, cert, round_id)
 
     def update_person(self, person: Person) -> None:
-        values = [getattr(person, f) for f in rows.VERDICT_FIELDS]
-        sets = ", ".join(f"{f} = ?" for f in rows.VERDICT_FIELDS)
-        found = self._rows(f"UPDATE pensioner SET {sets} WHERE person_id = ? RETURNING person_id",
-                           [*values, person.person_id])
-        if not found:
-            raise NotFound(f"no pensioner {person.person_id!r}")
+        with self._transaction() as cur:
+            _update_person(cur, person)
 
     def periods(self, before_round: str | None = None) -> pa.Table:
         query = """
@@ -312,38 +291,47 @@ class EmbeddedStore(GraphStore):
         return [rows.flag(r) for r in self._rows("SELECT * FROM flag WHERE status <> 'open' ORDER BY flag_id")]
 
     def save_decision(self, decision: Decision) -> Flag:
-        with self._con.cursor() as cur:
-            cur.execute("BEGIN TRANSACTION")
-            try:
-                current = cur.execute("SELECT status FROM flag WHERE flag_id = ?", [decision.flag_id]).fetchone()
-                status = consistency.decided_status(current[0] if current else None, decision)
-                cur.execute(
-                    """UPDATE flag SET status = ?, decided_by = ?, decided_at = ?, note = ? WHERE flag_id = ?
-                       RETURNING *""",
-                    [status, decision.reviewer, decision.decided_at.isoformat(), decision.note, decision.flag_id],
-                )
-                saved = _dicts(cur)[0]
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT")
-        return rows.flag(saved)
+        with self._transaction() as cur:
+            return _save_decision(cur, decision)
 
     def append_audit(self, entries: Sequence[AuditEntry]) -> None:
-        if not entries:
-            return
-        table = pa.Table.from_pylist([rows.audit_row(e) for e in entries])
+        if entries:
+            with self._transaction() as cur:
+                _append_audit(cur, entries)
+
+    def commit_audited(self, change: AuditedChange, entry_of: EntryOf) -> tuple[Flag | None, AuditEntry]:
+        # The file opens in one process: serialising its audited writes here spares racing callers the
+        # conflict (and their retry) that DuckDB's optimistic concurrency would otherwise give all but one.
+        with self._audit_lock, self._transaction() as cur:
+            flag = _save_decision(cur, change.decision) if change.decision else None
+            if change.certification:
+                _record_certification(cur, change.certification, change.certification_round)
+            if change.person:
+                _update_person(cur, change.person)
+            head = _dicts(cur.execute("SELECT * FROM audit ORDER BY seq DESC LIMIT 1"))
+            entry = entry_of(rows.audit_entry(head[0] if head else None), flag)
+            _append_audit(cur, [entry])
+        return flag, entry
+
+    def round_as_of(self, round_id: str) -> date | None:
+        found = self._rows("SELECT as_of FROM round WHERE round_id = ?", [round_id])
+        return found[0]["as_of"] if found else None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor in a transaction, committed when the block ends and rolled back when it raises. A write that
+        clashes with a concurrent one fails (DuckDB's optimistic concurrency) and leaves nothing."""
         with self._con.cursor() as cur:
-            cur.register("new_audit", table)
             cur.execute("BEGIN TRANSACTION")
             try:
-                stored = cur.execute("SELECT seq, hash FROM audit WHERE seq IN (SELECT seq FROM new_audit)").fetchall()
-                consistency.check_appended(entries, stored)
-                cur.execute("INSERT INTO audit BY NAME SELECT * FROM new_audit ON CONFLICT DO NOTHING")
+                yield cur
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
-            cur.execute("COMMIT")
+            try:
+                cur.execute("COMMIT")
+            except duckdb.TransactionException as clash:
+                raise Conflict(f"a concurrent write changed the same rows; nothing was saved ({clash})") from None
 
     def last_audit(self) -> AuditEntry | None:
         found = self._rows("SELECT * FROM audit ORDER BY seq DESC LIMIT 1")
@@ -367,6 +355,58 @@ class EmbeddedStore(GraphStore):
         with self._con.cursor() as cur:
             cur.execute(sql, params or [])
             return _dicts(cur)
+
+
+def _record_certification(cur: duckdb.DuckDBPyConnection, cert: ChannelCertification, round_id: str) -> None:
+    """The check as an Event resolved to the person; Conflict when its record_id is another pensioner's record."""
+    key = f"{cert.channel}/{cert.record_id}"
+    if not cur.execute("SELECT 1 FROM pensioner WHERE person_id = ?", [cert.person_id]).fetchone():
+        raise NotFound(f"no pensioner {cert.person_id!r}")
+    holders = {r[0] for r in cur.execute("SELECT person_id FROM event WHERE key = ?", [key]).fetchall()}
+    if holders - {cert.person_id, None}:
+        raise Conflict(f"record_id {cert.record_id!r} of channel {cert.channel} is already recorded for another "
+                       "pensioner")
+    occurred_at = cert.occurred_at.replace(tzinfo=None)
+    moved = cur.execute(
+        """UPDATE event SET occurred_at = $at, passed = $passed, operator = $operator, person_id = $person,
+               round_id = $round, probability = CASE WHEN person_id IS NULL THEN 1.0 ELSE probability END,
+               method = CASE WHEN person_id IS NULL THEN 'direct' ELSE method END
+           WHERE key = $key RETURNING key""",
+        {"at": occurred_at, "passed": cert.passed, "operator": cert.operator, "person": cert.person_id,
+         "round": round_id, "key": key}).fetchall()
+    if not moved:
+        cur.execute(
+            """INSERT INTO event (key, label, source, kind, record_id, occurred_at, passed, operator,
+                                  person_id, probability, method, round_id)
+               VALUES (?, 'Event', ?, ?, ?, ?, ?, ?, ?, 1.0, 'direct', ?)""",
+            [key, cert.channel, cert.channel, cert.record_id, occurred_at, cert.passed, cert.operator,
+             cert.person_id, round_id])
+
+
+def _update_person(cur: duckdb.DuckDBPyConnection, person: Person) -> None:
+    values = [getattr(person, f) for f in rows.VERDICT_FIELDS]
+    sets = ", ".join(f"{f} = ?" for f in rows.VERDICT_FIELDS)
+    if not cur.execute(f"UPDATE pensioner SET {sets} WHERE person_id = ? RETURNING person_id",
+                       [*values, person.person_id]).fetchall():
+        raise NotFound(f"no pensioner {person.person_id!r}")
+
+
+def _save_decision(cur: duckdb.DuckDBPyConnection, decision: Decision) -> Flag:
+    current = cur.execute("SELECT status FROM flag WHERE flag_id = ?", [decision.flag_id]).fetchone()
+    status = consistency.decided_status(current[0] if current else None, decision)
+    cur.execute("UPDATE flag SET status = ?, decided_by = ?, decided_at = ?, note = ? WHERE flag_id = ? RETURNING *",
+                [status, decision.reviewer, decision.decided_at.isoformat(), decision.note, decision.flag_id])
+    return rows.flag(_dicts(cur)[0])
+
+
+def _append_audit(cur: duckdb.DuckDBPyConnection, entries: Sequence[AuditEntry]) -> None:
+    cur.register("new_audit", pa.Table.from_pylist([rows.audit_row(e) for e in entries]))
+    try:
+        stored = cur.execute("SELECT seq, hash FROM audit WHERE seq IN (SELECT seq FROM new_audit)").fetchall()
+        consistency.check_appended(entries, stored)
+        cur.execute("INSERT INTO audit BY NAME SELECT * FROM new_audit ON CONFLICT DO NOTHING")
+    finally:
+        cur.unregister("new_audit")
 
 
 def _fold_resolved_to(cur: duckdb.DuckDBPyConnection) -> None:

@@ -23,8 +23,8 @@ from graph.coalesce import Coalescer
 from graph.model import AuditEntry, ChannelCertification, Decision, EvidenceEdge, Flag, FlagDetail, FlagFilter
 from graph.model import Identifier, Person
 from graph.store import EXPORT_COLUMNS, NODE_LABELS, RELATIONSHIP_TYPES, ExportTable, GraphStore, Progress
-from graph.store import RoundExport
-from services.errors import NotFound, StoreUnavailable
+from graph.store import AuditedChange, EntryOf, RoundExport
+from services.errors import Conflict, NotFound, StoreUnavailable
 
 T = TypeVar("T")
 
@@ -207,19 +207,10 @@ class Neo4jStore(GraphStore):
         return [rows.evidence(r["row"]) for r in self._read_rows("evidence", person_id=person_id, since=start)]
 
     def record_certification(self, cert: ChannelCertification, round_id: str) -> None:
-        params = {
-            "person_id": cert.person_id, "key": f"{cert.channel}/{cert.record_id}", "channel": cert.channel,
-            "record_id": cert.record_id, "occurred_at": cert.occurred_at.replace(tzinfo=None),
-            "passed": cert.passed, "operator": cert.operator, "round_id": round_id,
-        }
-        found = self._write(lambda tx: tx.run(catalog.query("record_certification"), params).data())
-        if not found:
-            raise NotFound(f"no pensioner {cert.person_id!r}")
+        self._write(lambda tx: _record_certification(tx, cert, round_id))
 
     def update_person(self, person: Person) -> None:
-        params = {f: getattr(person, f) for f in ("person_id", *rows.VERDICT_FIELDS)}
-        if not self._write(lambda tx: tx.run(catalog.query("update_person"), params).data()):
-            raise NotFound(f"no pensioner {person.person_id!r}")
+        self._write(lambda tx: _update_person(tx, person))
 
     def periods(self, before_round: str | None = None) -> pa.Table:
         def read(tx: neo4j.ManagedTransaction) -> list[list[Any]]:
@@ -262,25 +253,30 @@ class Neo4jStore(GraphStore):
         return [rows.flag(r["row"]) for r in self._read_rows("decided_flags")]
 
     def save_decision(self, decision: Decision) -> Flag:
-        def decide(tx: neo4j.ManagedTransaction) -> dict[str, Any]:
-            current = tx.run(catalog.query("flag_status"), flag_id=decision.flag_id).single()
-            status = consistency.decided_status(current["status"] if current else None, decision)
-            return tx.run(catalog.query("save_decision"), flag_id=decision.flag_id, status=status,
-                          decided_by=decision.reviewer, decided_at=decision.decided_at.isoformat(),
-                          note=decision.note).single()["row"]
-        return rows.flag(self._write(decide))
+        return self._write(lambda tx: _save_decision(tx, decision))
 
     # -- audit ----------------------------------------------------------------------------------------------
 
     def append_audit(self, entries: Sequence[AuditEntry]) -> None:
-        if not entries:
-            return
-        batch = [rows.audit_row(e) for e in entries]
+        if entries:
+            self._write(lambda tx: _append_audit(tx, entries))
 
-        def append(tx: neo4j.ManagedTransaction) -> None:
-            stored = [(r["seq"], r["hash"]) for r in tx.run(catalog.query("append_audit"), rows=batch)]
-            consistency.check_appended(entries, stored)  # raising rolls the transaction back
-        self._write(append)
+    def commit_audited(self, change: AuditedChange, entry_of: EntryOf) -> tuple[Flag | None, AuditEntry]:
+        def work(tx: neo4j.ManagedTransaction) -> tuple[Flag | None, AuditEntry]:
+            flag = _save_decision(tx, change.decision) if change.decision else None
+            if change.certification:
+                _record_certification(tx, change.certification, change.certification_round)
+            if change.person:
+                _update_person(tx, change.person)
+            head = tx.run(catalog.query("last_audit")).single()
+            entry = entry_of(rows.audit_entry(head["row"] if head else None), flag)
+            _append_audit(tx, [entry])  # raising rolls every write above back
+            return flag, entry
+        return self._write(work)
+
+    def round_as_of(self, round_id: str) -> date | None:
+        found = self._read_rows("round_as_of", round_id=round_id)
+        return rows.native(found[0]["as_of"]) if found else None
 
     def last_audit(self) -> AuditEntry | None:
         found = self._read_rows("last_audit")
@@ -357,3 +353,35 @@ def _address(driver: neo4j.Driver) -> str:
     """host:port of the server for messages (the driver keeps no credentials in it)."""
     address = getattr(getattr(driver, "_pool", None), "address", None)
     return f"{address.host}:{address.port}" if address else "the configured address"
+
+
+def _record_certification(tx: neo4j.ManagedTransaction, cert: ChannelCertification, round_id: str) -> None:
+    found = tx.run(catalog.query("record_certification"), person_id=cert.person_id,
+                   key=f"{cert.channel}/{cert.record_id}", channel=cert.channel, record_id=cert.record_id,
+                   occurred_at=cert.occurred_at.replace(tzinfo=None), passed=cert.passed, operator=cert.operator,
+                   round_id=round_id).single()
+    if found is None:
+        raise NotFound(f"no pensioner {cert.person_id!r}")
+    if found["taken"]:
+        raise Conflict(f"record_id {cert.record_id!r} of channel {cert.channel} is already recorded for another "
+                       "pensioner")
+
+
+def _update_person(tx: neo4j.ManagedTransaction, person: Person) -> None:
+    params = {f: getattr(person, f) for f in ("person_id", *rows.VERDICT_FIELDS)}
+    if not tx.run(catalog.query("update_person"), params).data():
+        raise NotFound(f"no pensioner {person.person_id!r}")
+
+
+def _save_decision(tx: neo4j.ManagedTransaction, decision: Decision) -> Flag:
+    current = tx.run(catalog.query("flag_status"), flag_id=decision.flag_id).single()
+    status = consistency.decided_status(current["status"] if current else None, decision)
+    return rows.flag(tx.run(catalog.query("save_decision"), flag_id=decision.flag_id, status=status,
+                            decided_by=decision.reviewer, decided_at=decision.decided_at.isoformat(),
+                            note=decision.note).single()["row"])
+
+
+def _append_audit(tx: neo4j.ManagedTransaction, entries: Sequence[AuditEntry]) -> None:
+    stored = [(r["seq"], r["hash"]) for r in tx.run(catalog.query("append_audit"),
+                                                    rows=[rows.audit_row(e) for e in entries])]
+    consistency.check_appended(entries, stored)  # raising rolls the transaction back

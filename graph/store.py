@@ -17,6 +17,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
+from graph.audit_key import DEVELOPMENT_KEY
 from graph.model import (
     AuditEntry,
     ChannelCertification,
@@ -80,12 +81,30 @@ RELATIONSHIP_TYPES = (
     "HAS_ID", "HAS_PHONE", "HAS_CARD", "OBSERVED_ON", "RESOLVED_TO", "CONCERNS", "CITES", "VERDICT", "ABOUT",
 )
 
+@dataclass(frozen=True)
+class AuditedChange:
+    """State changes that commit together with their audit entry, or not at all (GraphStore.commit_audited)."""
+
+    decision: Decision | None = None  # saved on its flag (an undecided flag; Conflict otherwise)
+    certification: ChannelCertification | None = None  # stored as an Event; Conflict when its record_id is
+    certification_round: str = ""                       # already resolved to another pensioner
+    person: Person | None = None  # verdict fields replaced
+
+
+EntryOf = Callable[[AuditEntry | None, Flag | None], AuditEntry]
+"""(the chain's head read inside the transaction, the decided flag or None) → the audit entry to append. Pure: a
+store may call it again when it retries the transaction."""
+
 Progress = Callable[[str, int], None]
 """Called as progress(table_name, rows_done) while publishing."""
 
 
 class GraphStore(ABC):
     """The identity graph: pensioners, identifiers, evidence, death records, flags, rounds, audit."""
+
+    # The secret keying the audit chain (graph.audit_key); open_store sets a real one, a store constructed
+    # without one (tests) chains with the public development key.
+    audit_key: bytes = DEVELOPMENT_KEY
 
     @abstractmethod
     def apply_schema(self) -> None:
@@ -159,6 +178,15 @@ class GraphStore(ABC):
     @abstractmethod
     def save_decision(self, decision: Decision) -> Flag:
         """Record a reviewer's decision on a flag; returns the updated flag."""
+
+    @abstractmethod
+    def commit_audited(self, change: AuditedChange, entry_of: EntryOf) -> tuple[Flag | None, AuditEntry]:
+        """Apply `change` and append the entry `entry_of` builds on the chain's head, in one transaction: a failed
+        append (a concurrent one took the seq) leaves no change. Returns the decided flag (None) and the entry."""
+
+    @abstractmethod
+    def round_as_of(self, round_id: str) -> date | None:
+        """The as-of date of a published round, None when there is no such round."""
 
     @abstractmethod
     def append_audit(self, entries: Sequence[AuditEntry]) -> None:

@@ -11,6 +11,7 @@ interceptor maps each class to a status code, the CLI prints its message on one 
     ├── NotFound                no such person, flag, round                  (NOT_FOUND)
     ├── Conflict                a decision that contradicts the state        (FAILED_PRECONDITION)
     ├── StoreUnavailable        the graph store cannot be reached            (UNAVAILABLE)
+    ├── Busy                    a limit on calls, streams or rounds reached  (RESOURCE_EXHAUSTED)
     ├── ToolMissing             Java, Maven or another local tool is absent
     └── StageFailed             a round stage failed; the round can resume
 """
@@ -54,6 +55,10 @@ class Conflict(SilentcertError):
 
 class StoreUnavailable(SilentcertError):
     """The graph store (Neo4j or the embedded file) cannot be reached right now."""
+
+
+class Busy(SilentcertError):
+    """A server limit is reached (concurrent streams or rounds, lookups or lifetime of a stream); retry later."""
 
 
 class ToolMissing(SilentcertError):

@@ -7,6 +7,7 @@ Servicers raise domain errors and never call ``context.abort`` themselves:
     NotFound          → NOT_FOUND
     Conflict          → FAILED_PRECONDITION
     StoreUnavailable  → UNAVAILABLE
+    Busy              → RESOURCE_EXHAUSTED
     anything else     → INTERNAL           "internal error (ref …)"; the traceback goes to the server log only
 
 Every mapped status also carries the trailer ``silentcert-error`` with the error class name, which
@@ -22,7 +23,7 @@ from typing import Any
 
 import grpc
 
-from services.errors import Conflict, Forbidden, InvalidInput, NotFound, SilentcertError, StoreUnavailable
+from services.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound, SilentcertError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,12 @@ STATUS_OF: tuple[tuple[type[SilentcertError], grpc.StatusCode], ...] = (
     (NotFound, grpc.StatusCode.NOT_FOUND),
     (Conflict, grpc.StatusCode.FAILED_PRECONDITION),
     (StoreUnavailable, grpc.StatusCode.UNAVAILABLE),
+    (Busy, grpc.StatusCode.RESOURCE_EXHAUSTED),
 )
+
+# grpc.health.v1 is served by grpc's own HealthServicer, whose Watch is non-blocking (it holds no worker thread
+# while a client waits); re-wrapping it would turn every idle Watch into a blocked worker. It raises nothing of ours.
+UNWRAPPED_PREFIX = "/grpc.health.v1.Health/"
 
 
 def status_for(error: BaseException) -> grpc.StatusCode:
@@ -95,8 +101,8 @@ class ErrorInterceptor(grpc.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
         handler = continuation(handler_call_details)
-        if handler is None:
-            return None
+        if handler is None or handler_call_details.method.startswith(UNWRAPPED_PREFIX):
+            return handler
         method = handler_call_details.method
         return rebuild_handler(handler, lambda behavior, streaming:
                                (_wrap_streaming if streaming else _wrap_unary)(behavior, method))

@@ -38,6 +38,12 @@ class ServerConfig:
     # SO_REUSEPORT: several server processes share one port and the kernel spreads connections among them
     # (`silentcert serve --processes N`). Off by default, so a second server on a taken port fails loudly.
     reuse_port: bool = False
+    # Calls in progress at once, streams included; beyond it grpc refuses new calls with RESOURCE_EXHAUSTED
+    # instead of queueing them without end behind busy workers.
+    max_concurrent_rpcs: int = 256
+    # Open grpc.health.v1 Watch streams (no credential needed); each counts in max_concurrent_rpcs, so they are
+    # bounded well below it.
+    max_health_watches: int = 32
 
 
 @dataclass(frozen=True)
@@ -86,10 +92,11 @@ def build_server(config: ServerConfig, bindings: Sequence[ServiceBinding]) -> tu
         futures.ThreadPoolExecutor(max_workers=config.max_workers),
         interceptors=[*config.interceptors, ErrorInterceptor()],
         options=options,
+        maximum_concurrent_rpcs=config.max_concurrent_rpcs,
     )
     for binding in bindings:
         binding.add_to_server(binding.servicer, server)
-    health_servicer = _add_health(server, [b.service_name for b in bindings])
+    health_servicer = _add_health(server, [b.service_name for b in bindings], config.max_health_watches)
     names = [b.service_name for b in bindings]
     reflection.enable_server_reflection((*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     try:
@@ -107,8 +114,34 @@ def _add_port(server: grpc.Server, config: ServerConfig) -> int:
     return server.add_secure_port(config.address, config.credentials)
 
 
-def _add_health(server: grpc.Server, service_names: Sequence[str]) -> health.HealthServicer:
-    servicer = health.HealthServicer()
+class BoundedHealth(health.HealthServicer):
+    """grpc's health servicer (non-blocking Watch: no worker thread per watcher) with at most `max_watches`
+    Watch streams open; one more is refused with RESOURCE_EXHAUSTED."""
+
+    def __init__(self, max_watches: int):
+        super().__init__()
+        self._slots = threading.BoundedSemaphore(max_watches)
+        self.max_watches = max_watches
+
+    def Watch(self, request: Any, context: grpc.ServicerContext, send_response_callback: Any = None) -> Any:
+        if not self._slots.acquire(blocking=False):
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"{self.max_watches} health watches are open")
+        released = threading.Event()
+
+        def release() -> None:
+            if not released.is_set():
+                released.set()
+                self._slots.release()
+
+        if not context.add_callback(release):
+            release()
+        return super().Watch(request, context, send_response_callback)
+
+    Watch.experimental_non_blocking = True  # type: ignore[attr-defined]  # what grpc looks for to pass the callback
+
+
+def _add_health(server: grpc.Server, service_names: Sequence[str], max_watches: int) -> health.HealthServicer:
+    servicer = BoundedHealth(max_watches)
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     for name in ("", *service_names):
         servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -32,6 +32,8 @@ def id_number(value: str, field: str) -> str | None:
     if not optional(value, field):
         return None
     result = normalise_id_number(value)
+    if result is None:  # nothing left once separators are dropped ("-", " / ")
+        raise InvalidInput(f"{field} invalid: no digits", field=field)
     if not isinstance(result, IdNumber):
         raise InvalidInput(f"{field} invalid: {result.reason}", field=field)
     return result.value

@@ -31,12 +31,15 @@ from typing import Any
 
 from graph.store import GraphStore
 from services.deathcheck import server as deathcheck_server
-from services.errors import Forbidden, InvalidInput
+from services.deathcheck.audit import verify_store
+from services.errors import Conflict, Forbidden, InvalidInput
 from services.grpc_server import ServerConfig, ServiceBinding, SilentcertServer, build_server
 from services.liveness import server as liveness_server
 from services.resolver import server as resolver_server
 from services.resolver.one_record import ResolveOne, exact_id_resolver
 from services.resolver.servicer import RoundEvent, RoundOutcome, RunRound
+from services.security.auth import ID_LOOKUP_RATE
+from services.security.limits import StreamLimits, bounded_rounds
 from services.security.rate_limit import RateLimit
 from services.security.round_paths import RoundRoots
 from services.security.settings import SecuritySettings, ServerSecurity, server_security
@@ -67,6 +70,8 @@ class ServeSettings:
     reuse_port: bool = False
     rounds: RoundRoots | None = None  # None: the current directory under --insecure-dev, else batch rpcs refused
     spark_master: str = "local[*]"  # where submitted rounds with `[linkage] engine = "spark"` run; not round.toml's
+    max_concurrent_rpcs: int = ServerConfig.max_concurrent_rpcs
+    max_rounds: int = 1  # SubmitRound calls running at once
 
 
 @dataclass(frozen=True)
@@ -93,8 +98,11 @@ def start(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engine
     config = liveness_server.LivenessConfig(address=settings.address, max_workers=settings.max_workers,
                                             grace_seconds=settings.grace_seconds,
                                             period_months=settings.period_months)
+    settings.security.streams.check(settings.max_workers)
+    for store in stores:
+        _require_intact_audit(store)
     roots = round_roots(settings)
-    bindings = [_binding(name, config, stores, engines, roots, settings.spark_master)
+    bindings = [_binding(name, config, stores, engines, roots, settings.spark_master, settings.max_rounds)
                 for name in SERVICES if name in settings.services]
     security = server_security(settings.security)
     try:
@@ -102,7 +110,8 @@ def start(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engine
                                                  grace_seconds=settings.grace_seconds,
                                                  credentials=security.credentials,
                                                  interceptors=(security.interceptor,),
-                                                 reuse_port=settings.reuse_port), bindings)
+                                                 reuse_port=settings.reuse_port,
+                                                 max_concurrent_rpcs=settings.max_concurrent_rpcs), bindings)
     except BaseException:
         security.close()
         raise
@@ -110,6 +119,17 @@ def start(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engine
     log.info("serving %s on port %d (%s)", ", ".join(b.service_name for b in bindings), port,
              "TLS" if security.credentials else "plaintext")
     return Running(server, port, tuple(b.service_name for b in bindings), security)
+
+
+def _require_intact_audit(store: GraphStore) -> None:
+    """Refuse to serve a store whose audit chain does not verify under its key: a forged or broken chain is
+    investigated (`silentcert audit verify`) before anyone decides on top of it."""
+    count, broken = verify_store(store)
+    if broken is not None:
+        log.critical("audit chain broken at entry %d: %s", broken.seq, broken.reason)
+        raise Conflict(f"refusing to serve: the audit chain is broken at entry {broken.seq} of {count} "
+                       f"({broken.reason}); see `silentcert audit verify`")
+    log.info("audit chain verified: %d entries", count)
 
 
 def round_roots(settings: ServeSettings) -> RoundRoots:
@@ -126,14 +146,14 @@ def round_roots(settings: ServeSettings) -> RoundRoots:
 
 
 def _binding(name: str, config: liveness_server.LivenessConfig, stores: Sequence[GraphStore],
-             engines: Engines, roots: RoundRoots, spark_master: str) -> ServiceBinding:
+             engines: Engines, roots: RoundRoots, spark_master: str, max_rounds: int) -> ServiceBinding:
     store = stores[-1]
     if name == "liveness":
         return liveness_server.binding(config, store)
     if name == "deathcheck":
         return deathcheck_server.binding(store)
-    return resolver_server.binding(store, engines.resolve_one or exact_id_resolver(store),
-                                   engines.run_round or pipeline_runner(list(stores), roots, spark_master), roots)
+    run_round = bounded_rounds(engines.run_round or pipeline_runner(list(stores), roots, spark_master), max_rounds)
+    return resolver_server.binding(store, engines.resolve_one or exact_id_resolver(store), run_round, roots)
 
 
 def serve(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engines = Engines(),
@@ -232,9 +252,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     where.add_argument("--store", type=Path, default=DEFAULT_STORE, help="embedded graph store file")
     where.add_argument("--neo4j", default=None, metavar="BOLT_URI",
                        help="answer from this Neo4j (or env NEO4J_URI; NEO4J_USER, NEO4J_PASSWORD)")
+    parser.add_argument("--audit-key", type=Path, default=None, metavar="FILE",
+                        help="the audit chain's key file, created 0600 when absent (default: beside the --store "
+                             "file; for --neo4j env SILENTCERT_AUDIT_KEY_FILE or ./silentcert-audit.key)")
     parser.add_argument("--grace", type=float, default=5.0, help="seconds running calls get on shutdown")
     parser.add_argument("--workers", type=int, default=ServeSettings.max_workers,
                         help=f"threads answering calls, per process (default {ServeSettings.max_workers})")
+    parser.add_argument("--max-concurrent-rpcs", type=int, default=ServeSettings.max_concurrent_rpcs,
+                        help="calls in progress at once per process; more are refused with RESOURCE_EXHAUSTED "
+                             f"(default {ServeSettings.max_concurrent_rpcs})")
+    parser.add_argument("--max-rounds", type=int, default=ServeSettings.max_rounds,
+                        help=f"SubmitRound calls running at once (default {ServeSettings.max_rounds})")
     parser.add_argument("--processes", type=int, default=1,
                         help="server processes sharing the port (SO_REUSEPORT; needs a fixed port): each has its "
                              "own interpreter, store connection and rate-limit buckets (default 1)")
@@ -272,11 +300,28 @@ def _add_security_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tls-cert", type=Path, help="server certificate chain (PEM)")
     parser.add_argument("--tls-key", type=Path, help="server private key (PEM)")
     parser.add_argument("--tls-client-ca", type=Path, help="CA of client certificates: require mutual TLS")
+    parser.add_argument("--client-roles", type=Path,
+                        help="with --tls-client-ca: which client certificate (SHA-256 fingerprint or subject) has "
+                             "which role (JSON; `security dev-ca --client` writes one)")
     parser.add_argument("--tokens", type=Path, help="token file (silentcert security issue-token)")
     parser.add_argument("--access-log", type=Path, default=Path("access-log.jsonl"),
                         help="append-only JSON lines of person reads (default ./access-log.jsonl)")
     parser.add_argument("--rate", type=float, default=RateLimit.rate, help="calls a second per caller")
     parser.add_argument("--burst", type=float, default=RateLimit.burst, help="burst of calls per caller")
+    parser.add_argument("--id-lookup-rate", type=float, default=ID_LOOKUP_RATE.rate,
+                        help="lookups by full ID number a second per caller, found or not (default "
+                             f"{ID_LOOKUP_RATE.rate:g})")
+    parser.add_argument("--id-lookup-burst", type=float, default=ID_LOOKUP_RATE.burst,
+                        help=f"burst of lookups by ID number per caller (default {ID_LOOKUP_RATE.burst:g})")
+    limits = StreamLimits()
+    parser.add_argument("--max-streams", type=int, default=limits.max_streams,
+                        help=f"streaming calls open at once per process, below --workers (default {limits.max_streams})")
+    parser.add_argument("--max-streams-per-caller", type=int, default=limits.max_streams_per_caller,
+                        help=f"streaming calls one caller may have open (default {limits.max_streams_per_caller})")
+    parser.add_argument("--max-stream-lookups", type=int, default=limits.max_lookups,
+                        help=f"lookups in one StreamLiveness stream (default {limits.max_lookups})")
+    parser.add_argument("--max-stream-seconds", type=float, default=limits.max_seconds,
+                        help=f"lifetime of one request stream (default {limits.max_seconds:g})")
     parser.add_argument("--insecure-dev", action="store_true",
                         help="development only: allow plaintext and no authentication (logs a warning)")
 
@@ -287,8 +332,13 @@ def _security_settings(args: argparse.Namespace) -> SecuritySettings:
     if args.tls_client_ca and not args.tls_cert:
         raise InvalidInput("--tls-client-ca needs --tls-cert and --tls-key", field="tls-client-ca")
     tls = TlsFiles(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None
+    streams = StreamLimits(args.max_streams, args.max_streams_per_caller, args.max_stream_lookups,
+                           args.max_stream_seconds)
+    if args.client_roles and not args.tls_client_ca:
+        raise InvalidInput("--client-roles needs --tls-client-ca", field="client-roles")
     return SecuritySettings(tls=tls, tokens=args.tokens, access_log=args.access_log,
-                            rate=RateLimit(args.rate, args.burst), insecure_dev=args.insecure_dev)
+                            client_roles=args.client_roles, rate=RateLimit(args.rate, args.burst), insecure_dev=args.insecure_dev, streams=streams,
+                            id_lookups=RateLimit(args.id_lookup_rate, args.id_lookup_burst))
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -299,8 +349,11 @@ def serve_command(args: argparse.Namespace) -> int:
                              security=_security_settings(args), model_path=args.model,
                              registry_db=args.registry_db, max_workers=_positive(args.workers, "workers"),
                              processes=_positive(args.processes, "processes"), rounds=_rounds_settings(args),
-                             spark_master=args.spark_master)
-    store_settings = StoreSettings.from_env(embedded_path=settings.store_path, neo4j_uri=settings.neo4j_uri)
+                             spark_master=args.spark_master,
+                             max_concurrent_rpcs=_positive(args.max_concurrent_rpcs, "max-concurrent-rpcs"),
+                             max_rounds=_positive(args.max_rounds, "max-rounds"))
+    store_settings = StoreSettings.from_env(embedded_path=settings.store_path, neo4j_uri=settings.neo4j_uri,
+                                            audit_key_file=args.audit_key)
     if settings.processes > 1:
         from services.server_processes import serve_processes
         return serve_processes(settings, store_settings)

@@ -44,12 +44,15 @@ def run(args: argparse.Namespace) -> int:
 
 def import_round_dir(settings: LocalNeo4jSettings, args: argparse.Namespace) -> int:
     """Bulk-load OUT_DIR's round; later rounds are published incrementally by `round run --neo4j`."""
+    from graph.audit_key import load_audit_key
+    from graph.connect import StoreSettings
     from services.rounds.bulk_publish import bulk_publish_round_dir
 
     if args.out_dir is None:
         raise InvalidInput("neo4j import needs the round's output directory: silentcert neo4j import OUT_DIR",
                            field="out_dir")
-    done = bulk_publish_round_dir(settings, args.out_dir, overwrite=args.overwrite)
+    key = load_audit_key(StoreSettings.from_env(neo4j_uri=settings.bolt_uri).audit_key_path)  # as `serve` will
+    done = bulk_publish_round_dir(settings, args.out_dir, overwrite=args.overwrite, audit_key=key)
     nodes = sum(done.counts[label] for label in NODE_LABELS)
     relationships = sum(done.counts[kind] for kind in RELATIONSHIP_TYPES)
     total = sum(done.seconds.values())

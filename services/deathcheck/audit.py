@@ -1,7 +1,8 @@
 """The audit chain: every automatic result and every human decision, append-only and tamper-evident.
 
-Each entry's hash is sha256(prev_hash + canonical JSON of the entry without its hash); the first entry's prev_hash
-is 64 zeros. ``verify`` walks a chain and names the first entry that was changed, removed or inserted. There is
+Each entry's hash is HMAC-SHA256(key, prev_hash + canonical JSON of the entry without its hash), keyed with the
+store's audit key (graph.audit_key: a server secret, so someone who can write the store cannot re-chain it);
+the first entry's prev_hash is 64 zeros. ``verify`` walks a chain and names the first entry that was changed, removed or inserted. There is
 no function here (or in the stores) that edits or deletes an entry.
 
 A round writes its automatic results to the ``audit_events`` table of the working database, unchained (the head
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +24,8 @@ from typing import Any
 
 import duckdb
 
-from graph.model import AuditEntry
+from graph.audit_key import DEVELOPMENT_KEY
+from graph.model import AuditEntry, Person
 from graph.store import GraphStore
 
 GENESIS = "0" * 64
@@ -43,22 +46,32 @@ def _canonical(fields: dict[str, Any]) -> str:
                       separators=(",", ":"), default=str)
 
 
-def entry_hash(entry: AuditEntry) -> str:
-    return _hash(entry.prev_hash, canonical(entry))
+def entry_hash(entry: AuditEntry, key: bytes = DEVELOPMENT_KEY) -> str:
+    return _hash(entry.prev_hash, canonical(entry), key)
 
 
-def _hash(prev_hash: str, canonical_text: str) -> str:
-    return hashlib.sha256((prev_hash + canonical_text).encode("utf-8")).hexdigest()
+def _hash(prev_hash: str, canonical_text: str, key: bytes) -> str:
+    return hmac.new(key, (prev_hash + canonical_text).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def chain_entry(head: AuditEntry | None, *, actor: str, action: str, at: datetime, person_id: str | None,
+def chain_entry(head: AuditEntry | None, *, key: bytes = DEVELOPMENT_KEY, actor: str, action: str, at: datetime, person_id: str | None,
                 subject: str, sources: Sequence[str], before: dict[str, Any], after: dict[str, Any]) -> AuditEntry:
     """The next entry after `head` (None: the first entry of a chain), hashed. Built once, hashed from its fields
     (a round chains tens of thousands: building the entry twice cost a fifth of the chaining)."""
     fields = {"seq": (head.seq if head else 0) + 1, "at": at, "actor": actor, "action": action,
               "person_id": person_id, "subject": subject, "sources": tuple(sources), "before": before,
               "after": after, "prev_hash": head.hash if head else GENESIS}
-    return AuditEntry(**fields, hash=_hash(fields["prev_hash"], _canonical(fields)))
+    return AuditEntry(**fields, hash=_hash(fields["prev_hash"], _canonical(fields), key))
+
+
+def person_state(person: Person | None) -> dict[str, Any]:
+    """A pensioner's verdict fields as an audit entry records them before and after a change."""
+    if person is None:
+        return {}
+    return {"person_id": person.person_id, "status": person.status, "method": person.method,
+            "source": person.source, "probability": person.probability,
+            "certified_until": person.certified_until.isoformat() if person.certified_until else None,
+            "period_state": person.period_state}
 
 
 @dataclass(frozen=True)
@@ -69,16 +82,19 @@ class ChainBreak:
     reason: str
 
 
-def verify(entries: Sequence[AuditEntry], head: AuditEntry | None = None) -> ChainBreak | None:
-    """None when `entries` (in chain order, starting after `head` or at the genesis) form an intact chain."""
+def verify(entries: Sequence[AuditEntry], head: AuditEntry | None = None,
+           key: bytes = DEVELOPMENT_KEY) -> ChainBreak | None:
+    """None when `entries` (in chain order, starting after `head` or at the genesis) form an intact chain keyed
+    with `key`."""
     prev_hash, prev_seq = (head.hash, head.seq) if head else (GENESIS, 0)
     for entry in entries:
         if entry.seq != prev_seq + 1:
             return ChainBreak(prev_seq + 1, f"entry {prev_seq + 1} is missing (next is {entry.seq})")
         if entry.prev_hash != prev_hash:
             return ChainBreak(entry.seq, "previous hash does not match: an entry before it was changed or removed")
-        if entry_hash(entry) != entry.hash:
-            return ChainBreak(entry.seq, "contents do not match the hash: the entry was modified")
+        if not hmac.compare_digest(entry_hash(entry, key), entry.hash):
+            return ChainBreak(entry.seq, "contents do not match the hash: the entry was modified (or hashed with "
+                                         "another audit key)")
         prev_hash, prev_seq = entry.hash, entry.seq
     return None
 
@@ -104,7 +120,7 @@ def append_round_events(con: duckdb.DuckDBPyConnection, store: GraphStore) -> in
     events = read_round_events(con)
     if events is None or appended(store, events):
         return 0
-    entries = chain_round_events(events, store.last_audit())
+    entries = chain_round_events(events, store.last_audit(), store.audit_key)
     store.append_audit(entries)
     return len(entries)
 
@@ -128,20 +144,21 @@ def appended(store: GraphStore, events: RoundEvents) -> bool:
                for e in store.audit_trail(events.marker))
 
 
-def chain_round_events(events: RoundEvents, head: AuditEntry | None) -> list[AuditEntry]:
-    """The entries for `events` after `head`, closed by a ``round_audited`` entry; pure (reads no store), so the
-    publish computes them while the store writes the round."""
-    entries = _chain(head, events.events)
-    entries.append(chain_entry(entries[-1], actor=ROUND_ACTOR, action=ROUND_CLOSED, at=events.events[-1]["at"],
+def chain_round_events(events: RoundEvents, head: AuditEntry | None,
+                       key: bytes = DEVELOPMENT_KEY) -> list[AuditEntry]:
+    """The entries for `events` after `head`, closed by a ``round_audited`` entry, keyed with the store's
+    `key`; pure (reads no store), so the publish computes them while the store writes the round."""
+    entries = _chain(head, events.events, key)
+    entries.append(chain_entry(entries[-1], key=key, actor=ROUND_ACTOR, action=ROUND_CLOSED, at=events.events[-1]["at"],
                                person_id=events.marker, subject=events.marker, sources=(),
                                before={}, after={"events": len(events.events), "digest": events.digest}))
     return entries
 
 
-def _chain(head: AuditEntry | None, events: list[dict[str, Any]]) -> list[AuditEntry]:
+def _chain(head: AuditEntry | None, events: list[dict[str, Any]], key: bytes) -> list[AuditEntry]:
     entries: list[AuditEntry] = []
     for e in events:
-        head = chain_entry(head, actor=e["actor"], action=e["action"], at=e["at"], person_id=e["person_id"],
+        head = chain_entry(head, key=key, actor=e["actor"], action=e["action"], at=e["at"], person_id=e["person_id"],
                            subject=e["subject"], sources=tuple(e["sources"] or ()),
                            before=json.loads(e["before"]), after=json.loads(e["after"]))
         entries.append(head)
@@ -151,3 +168,9 @@ def _chain(head: AuditEntry | None, events: list[dict[str, Any]]) -> list[AuditE
 def _digest(events: list[dict[str, Any]]) -> str:
     text = json.dumps([[e[c] for c in EVENT_COLUMNS] for e in events], ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def verify_store(store: GraphStore) -> tuple[int, ChainBreak | None]:
+    """(entries read, the first break or None) of the store's whole audit trail, under the store's key."""
+    trail = store.audit_trail()
+    return len(trail), verify(trail, key=store.audit_key)

@@ -8,8 +8,9 @@ comes from effects.EFFECTS:
                              audit entry of that change) and the arrears for the payment days held are recorded
     escalate / hold          status review, period suspended
 
-Each decision appends one audit entry, chained to ``store.last_audit()``, with the flag's and the person's state
-before and after and the records the flag cites.
+Each decision appends one audit entry, chained to the head of the chain, with the flag's and the person's state
+before and after and the records the flag cites. The flag's status, the person's change and the entry commit in
+one transaction (``GraphStore.commit_audited``): an entry that cannot be appended leaves the flag undecided.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from datetime import date, datetime
 from typing import Any
 
 from graph.model import AuditEntry, Decision, Flag, FlagDetail, Person
-from graph.store import GraphStore
-from services.deathcheck.audit import chain_entry
+from graph.store import AuditedChange, GraphStore
+from services.deathcheck.audit import chain_entry, person_state
 from services.deathcheck.effects import effect
 from services.deathcheck.payments import payments_between
 from services.deathcheck.settings import DeathCheckSettings
@@ -46,19 +47,20 @@ def decide_flag(store: GraphStore, decision: Decision,
     if detail.flag.status not in DECIDABLE:
         raise Conflict(f"flag {decision.flag_id} is already {detail.flag.status} by {detail.flag.decided_by}")
     change = _person_change(store, detail, decision, settings or DeathCheckSettings())
-    saved = store.save_decision(decision)
-    if change.after is not None:
-        store.update_person(change.after)
-    entry = chain_entry(
-        store.last_audit(), actor=decision.reviewer, action=f"decide_flag:{decision.action}",
-        at=decision.decided_at, person_id=saved.person_id, subject=f"flag:{saved.flag_id}",
-        sources=_cited(detail),
-        before={"flag": _flag_state(detail.flag), "person": _person_state(detail.person)},
-        after={"flag": _flag_state(saved), "person": _person_state(change.after or detail.person),
-               "effect": change.effect, **change.money},
-    )
-    store.append_audit([entry])
-    return saved, entry
+
+    def entry_of(head: AuditEntry | None, decided: Flag | None) -> AuditEntry:
+        saved = decided or detail.flag  # commit_audited hands over the flag a decision saved
+        return chain_entry(
+            head, key=store.audit_key, actor=decision.reviewer, action=f"decide_flag:{decision.action}",
+            at=decision.decided_at, person_id=saved.person_id, subject=f"flag:{saved.flag_id}",
+            sources=_cited(detail),
+            before={"flag": _flag_state(detail.flag), "person": person_state(detail.person)},
+            after={"flag": _flag_state(saved), "person": person_state(change.after or detail.person),
+                   "effect": change.effect, **change.money},
+        )
+
+    saved, entry = store.commit_audited(AuditedChange(decision=decision, person=change.after), entry_of)
+    return saved or detail.flag, entry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,15 +126,6 @@ def _cited(detail: FlagDetail) -> tuple[str, ...]:
 def _flag_state(flag: Flag) -> dict[str, Any]:
     return {"flag_id": flag.flag_id, "kind": flag.kind, "status": flag.status, "overpayment": flag.overpayment,
             "decided_by": flag.decided_by, "note": flag.note}
-
-
-def _person_state(person: Person | None) -> dict[str, Any]:
-    if person is None:
-        return {}
-    return {"person_id": person.person_id, "status": person.status, "method": person.method,
-            "source": person.source, "probability": person.probability,
-            "certified_until": person.certified_until.isoformat() if person.certified_until else None,
-            "period_state": person.period_state}
 
 
 def _date(value: Any) -> date | None:

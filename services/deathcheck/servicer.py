@@ -21,7 +21,7 @@ from silentcert.deathcheck.v1 import deathcheck_pb2 as pb
 from silentcert.deathcheck.v1 import deathcheck_pb2_grpc
 
 DEFAULT_PAGE = 100
-MAX_PAGE = 1000
+MAX_PAGE = 200  # a reviewer reads a page; more per call only helps someone copying the flags out
 
 
 class DeathCheckServicer(deathcheck_pb2_grpc.DeathCheckServiceServicer):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 
 import grpc
 
@@ -12,6 +13,8 @@ from services import proto_values as pv
 from services import request_checks as check
 from services.errors import InvalidInput, NotFound
 from services.liveness.live_certification import record_channel_check
+from services.security.auth import authenticated_caller
+from services.security.roles import ADMIN
 from silentcert.liveness.v1 import liveness_pb2 as pb
 from silentcert.liveness.v1 import liveness_pb2_grpc
 
@@ -21,9 +24,12 @@ Lookup = pb.GetLivenessRequest | pb.StreamLivenessRequest | pb.RecordCertificati
 
 
 class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):
-    def __init__(self, store: GraphStore, period_months: int = 12):
+    def __init__(self, store: GraphStore, period_months: int = 12, window_months: int = 12,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
         self.store = store
         self.period_months = period_months
+        self.window_months = window_months  # how far before its round's as-of date a check may lie
+        self.clock = clock
 
     def GetLiveness(self, request: pb.GetLivenessRequest, context: grpc.ServicerContext) -> pb.GetLivenessResponse:
         person_id, id_number, described = _lookup(request)
@@ -47,9 +53,10 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):
             occurred_at=pv.from_timestamp(request.occurred_at, "occurred_at"),
             passed=request.passed,
             record_id=check.required(request.record_id, "record_id"),
-            operator=check.required(request.operator, "operator"),
+            operator=_acting_operator(request.operator),
         )
-        after, extended = record_channel_check(self.store, cert, self.period_months)
+        after, extended = record_channel_check(self.store, cert, self.period_months, now=self.clock(),
+                                               window_months=self.window_months)
         return pb.RecordCertificationResponse(liveness=liveness(after, []), period_extended=extended)
 
     def _answer(self, request: pb.StreamLivenessRequest) -> pb.StreamLivenessResponse:
@@ -84,6 +91,20 @@ def _lookup(request: Lookup) -> tuple[str | None, str | None, str]:
             raise InvalidInput("id_number is empty", field="id_number")
         return None, id_number, f"ID number {id_number}"
     raise InvalidInput("set person_id or id_number", field="person")
+
+
+def _acting_operator(operator: str) -> str:
+    """The operator recorded: the authenticated caller. A certifier may leave the field empty or repeat its own
+    name; an admin may record a check another operator made (e.g. one reported on paper)."""
+    caller = authenticated_caller()
+    if caller is None:  # no access interceptor (in-process use): the field is all there is
+        return check.required(operator, "operator")
+    if caller.role == ADMIN and operator.strip():
+        return check.required(operator, "operator")
+    if operator.strip() and operator.strip() != caller.name:
+        raise InvalidInput(f"operator must be the authenticated caller {caller.name!r}, got {operator!r}",
+                           field="operator")
+    return caller.name
 
 
 def _failure(tag: str, reason: int, error: Exception) -> pb.StreamLivenessResponse:

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from graph import neo4j_bulk
+from graph.audit_key import DEVELOPMENT_KEY
 from graph.neo4j_local.settings import LocalNeo4jSettings
 from services.deathcheck.audit import chain_round_events, read_round_events
 from services.errors import InvalidInput
@@ -38,7 +39,7 @@ class BulkPublished:
 
 
 def bulk_publish_round_dir(settings: LocalNeo4jSettings, out_dir: Path, *, overwrite: bool = False,
-                           keep_files: bool = False) -> BulkPublished:
+                           keep_files: bool = False, audit_key: bytes = DEVELOPMENT_KEY) -> BulkPublished:
     """Load the finished round in `out_dir` into the local server; Conflict when its database already holds a
     graph and `overwrite` is False."""
     database = _finished_round_db(out_dir)
@@ -49,7 +50,7 @@ def bulk_publish_round_dir(settings: LocalNeo4jSettings, out_dir: Path, *, overw
     try:
         with neo4j_bulk.timed(seconds, "csv"):
             events = read_round_events(con)
-            audit = chain_round_events(events, head=None) if events else []
+            audit = chain_round_events(events, head=None, key=audit_key) if events else []
             neo4j_bulk.create_export_views(con, EXPORT_QUERIES)
             files = neo4j_bulk.write_import_files(con, round_id, as_of, out_dir / STATE_DIR / IMPORT_FOLDER,
                                                   audit=audit)

@@ -61,7 +61,7 @@ def publish_round(ctx: RoundContext) -> dict[str, Any]:
             # Chaining the audit entries is pure Python on one core: done on a thread while the store writes the
             # round (in DuckDB or Neo4j, without holding the GIL), not after (the publish column of
             # docs/benchmarks.md, "Whole round, embedded store").
-            chained = (chainer.submit(chain_round_events, events, store.last_audit())
+            chained = (chainer.submit(chain_round_events, events, store.last_audit(), store.audit_key)
                        if events is not None and not appended(store, events) else None)
             written = store.publish_round(export, progress=lambda table, rows: ctx.progress.advance("publish", rows))
             if chained is not None:

@@ -7,6 +7,7 @@
     masking.py      ID numbers and phones masked in responses
     access_log.py   append-only JSON lines: who read which person through which rpc, when
     rate_limit.py   a token bucket per caller
+    limits.py       bounds on open streams, lookups per stream, stream lifetime and concurrent rounds
     settings.py     what `silentcert serve` is told (TLS files, token file, --insecure-dev) → credentials
     command.py      `silentcert security dev-ca | issue-token`
 

@@ -5,7 +5,8 @@
 
 The file is opened in append mode and each line is written and flushed under a lock, so lines never interleave;
 nothing in silentcert rewrites or truncates it (in production make it append-only for the service user too,
-``chattr +a``). Which rpcs read whom is the table PERSON_READS: each entry names the person ids a call read,
+``chattr +a``). A lookup by ID number also writes a line, found or not (``"lookup": "id_number"``, the number
+masked, ``"found"``), so a stream of misses — someone walking the masked digits — is on record. Which rpcs read whom is the table PERSON_READS: each entry names the person ids a call read,
 from the request or from the response.
 """
 
@@ -17,6 +18,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from services.security.masking import mask_id_number
 
 _RESOLVER = "/silentcert.resolver.v1.ResolverService/"
 _LIVENESS = "/silentcert.liveness.v1.LivenessService/"
@@ -31,9 +34,29 @@ PERSON_READS: dict[str, PersonIds] = {
     _LIVENESS + "GetLiveness": lambda req, resp: [resp.liveness.person_id],
     _LIVENESS + "StreamLiveness": lambda req, resp: [resp.liveness.person_id] if resp.HasField("liveness") else [],
     _LIVENESS + "RecordCertification": lambda req, resp: [resp.liveness.person_id],
+    _DEATHCHECK + "ListFlags": lambda req, resp: (f.person_id for f in resp.flags),
     _DEATHCHECK + "GetFlag": lambda req, resp: [resp.person.person_id or resp.flag.person_id],
     _DEATHCHECK + "DecideFlag": lambda req, resp: [resp.flag.person_id],
     _DEATHCHECK + "GetAuditTrail": lambda req, resp: [req.person_id],
+}
+
+
+IdNumberOf = Callable[[Any], str]
+"""A request (or one message of a request stream) → the ID number it looks a person up by, "" for none."""
+
+
+def _by_id_number(request: Any) -> str:
+    return request.id_number if request.WhichOneof("person") == "id_number" else ""
+
+
+# rpc → (the ID number a request looks up, the person a response found ("" for none))
+ID_LOOKUPS: dict[str, tuple[IdNumberOf, Callable[[Any], str]]] = {
+    _RESOLVER + "ResolveRecord": (lambda req: req.record.id_number,
+                                  lambda resp: resp.candidates[0].person_id if resp.candidates else ""),
+    _LIVENESS + "GetLiveness": (_by_id_number, lambda resp: resp.liveness.person_id),
+    _LIVENESS + "StreamLiveness": (_by_id_number,
+                                   lambda resp: resp.liveness.person_id if resp.HasField("liveness") else ""),
+    _LIVENESS + "RecordCertification": (_by_id_number, lambda resp: resp.liveness.person_id),
 }
 
 
@@ -58,6 +81,17 @@ class AccessLog:
                 self._handle.writelines(lines)
                 self._handle.flush()
         return len(lines)
+
+    def lookup(self, *, caller: str, role: str, rpc: str, id_number: str, person_id: str, peer: str) -> None:
+        """One line for a lookup by ID number, found (`person_id`) or not (""): the number masked, so a log of
+        misses shows someone walking the hidden digits without holding the numbers themselves."""
+        line = json.dumps({"at": self.clock().isoformat(timespec="milliseconds"), "caller": caller, "role": role,
+                           "rpc": rpc, "lookup": "id_number", "id_number": mask_id_number(id_number),
+                           "found": bool(person_id), "person_id": person_id, "peer": peer},
+                          ensure_ascii=False) + "\n"
+        with self._lock:
+            self._handle.write(line)
+            self._handle.flush()
 
     def close(self) -> None:
         with self._lock:

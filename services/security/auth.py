@@ -4,12 +4,14 @@ rate, and what of the answer may they see.
     no credential, an unknown or expired token,
     a malformed authorization header            → UNAUTHENTICATED
     a role the table in roles.py does not allow → PERMISSION_DENIED
-    the caller's token bucket is empty          → RESOURCE_EXHAUSTED
+    the caller's token bucket is empty          → RESOURCE_EXHAUSTED (each request of a request stream counts)
+    too many streams open, a stream too long    → RESOURCE_EXHAUSTED (limits.py)
     otherwise the rpc runs; its responses are masked (masking.py) unless the role sees full values, and every
     person it disclosed is written to the access log (access_log.py).
 
 A caller is named by a bearer token (metadata ``authorization: Bearer sct_…``, looked up in the token file) or,
-on a mutual-TLS port, by the client certificate (CN = name, OU = role); a token, when sent, wins.
+on a mutual-TLS port, by the client certificate as the client roles file maps it (client_roles.py: by
+fingerprint or exact subject, never by the OU alone); a token, when sent, wins.
 With ``--insecure-dev`` there is no authentication: every call runs as the admin ``insecure-dev``.
 """
 
@@ -17,23 +19,29 @@ from __future__ import annotations
 
 import contextvars
 import logging
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
 
+from services.errors import Busy
 from services.grpc_errors import rebuild_handler
 from services.security import roles
-from services.security.access_log import PERSON_READS, AccessLog
+from services.security.access_log import ID_LOOKUPS, PERSON_READS, AccessLog
+from services.security.client_roles import ClientRoles
+from services.security.limits import StreamGate, StreamLimits, bounded_requests
 from services.security.masking import mask_message
-from services.security.rate_limit import RateLimiter
-from services.security.tls import identity_of
+from services.security.rate_limit import RateLimit, RateLimiter
 from services.security.tokens import TokenBook, TokenRejected
 
 log = logging.getLogger(__name__)
 
 PEM_CERT = "x509_pem_cert"
+# Lookups by full ID number, per caller, on top of the call rate: a caller walking the masked digits of a number
+# (10^7 candidates with the check digit) needs weeks, and every miss is in the access log.
+ID_LOOKUP_RATE = RateLimit(rate=2.0, burst=200.0)
 
 
 @dataclass(frozen=True)
@@ -61,18 +69,19 @@ class Unauthenticated(Exception):
 class Authenticator:
     """Names the caller from a bearer token (when a token file is loaded) or a verified client certificate."""
 
-    def __init__(self, tokens: TokenBook | None, certificates: bool):
+    def __init__(self, tokens: TokenBook | None, certificates: ClientRoles | None):
         self.tokens = tokens
-        self.certificates = certificates
+        self.certificates = certificates  # None: no client certificates (no mutual TLS)
 
     def caller(self, context: grpc.ServicerContext) -> Caller:
         header = _authorization(context)
         if header is not None:
             return self._from_token(header)
         pem = (context.auth_context() or {}).get(PEM_CERT)
-        if self.certificates and pem:
-            return _from_certificate(pem[0])
-        wanted = "authorization: Bearer <token>" + (" or a client certificate" if self.certificates else "")
+        if self.certificates is not None and pem:
+            return _from_certificate(pem[0], self.certificates)
+        wanted = "authorization: Bearer <token>" + (" or a client certificate" if self.certificates is not None
+                                                    else "")
         raise Unauthenticated(f"missing credential: send {wanted}")
 
     def _from_token(self, header: str) -> Caller:
@@ -95,21 +104,24 @@ def _authorization(context: grpc.ServicerContext) -> str | None:
     return None
 
 
-def _from_certificate(pem: bytes) -> Caller:
-    name, role = identity_of(pem)
-    if role not in roles.ROLES or not name:
-        raise Unauthenticated(f"client certificate names no known role (OU must be one of {', '.join(roles.ROLES)})")
-    return Caller(name, role, "certificate")
+def _from_certificate(pem: bytes, mapping: ClientRoles) -> Caller:
+    found = mapping.caller_of(pem)
+    if found is None:
+        raise Unauthenticated("this client certificate is not in the server's client roles file")
+    return Caller(found.name, found.role, "certificate")
 
 
 class AccessInterceptor(grpc.ServerInterceptor):
     """Authenticate, authorize, rate-limit, then mask and log what the rpc returns. See the module docstring."""
 
     def __init__(self, authenticator: Authenticator | None, *, rate_limiter: RateLimiter | None = None,
-                 access_log: AccessLog | None = None):
+                 access_log: AccessLog | None = None, streams: StreamLimits = StreamLimits(),
+                 id_lookups: RateLimit = ID_LOOKUP_RATE):
         self.authenticator = authenticator  # None: --insecure-dev
         self.rate_limiter = rate_limiter
         self.access_log = access_log
+        self.streams = StreamGate(streams)
+        self.id_lookups = RateLimiter(id_lookups)
 
     def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
                           details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
@@ -148,17 +160,86 @@ class AccessInterceptor(grpc.ServerInterceptor):
         if streaming:
             def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
                 caller = self.admit(context, method)
+                leave = self._enter_stream(caller, request, context)
                 unary_request = request if _is_message(request) else None
-                for response in behavior(request, context):
-                    yield self.disclose(caller, method, unary_request, response, context)
+                pending: deque[str] = deque()  # ID numbers of lookups not answered yet (answers come in order)
+                requests = request if unary_request else self._bounded(caller, request, method, pending)
+                try:
+                    for response in behavior(requests, context):
+                        if method in ID_LOOKUPS and pending:
+                            number = pending.popleft()
+                            if number:
+                                self._log_lookup(caller, method, number, response, context)
+                        yield self.disclose(caller, method, unary_request, response, context)
+                finally:
+                    leave()
             return stream
 
         def unary(request: Any, context: grpc.ServicerContext) -> Any:
             caller = self.admit(context, method)
-            response = _as(caller, lambda: behavior(request, context))
-            unary_request = request if _is_message(request) else None
-            return self.disclose(caller, method, unary_request, response, context)
+            if not _is_message(request):  # a request stream answered once
+                leave = self._enter_stream(caller, request, context)
+                try:
+                    response = behavior(self._bounded(caller, request), context)
+                finally:
+                    leave()
+                return self.disclose(caller, method, None, response, context)
+            number = self._id_lookup(caller, method, request, context)
+            try:
+                response = _as(caller, lambda: behavior(request, context))
+            except BaseException:
+                if number:
+                    self._log_lookup(caller, method, number, None, context)
+                raise
+            if number:
+                self._log_lookup(caller, method, number, response, context)
+            return self.disclose(caller, method, request, response, context)
         return unary
+
+    def _enter_stream(self, caller: Caller, request: Any, context: grpc.ServicerContext) -> Callable[[], None]:
+        """Count the call against the stream limits (aborting when full); the returned function lets it go, and
+        runs on its own when the call ends, however it ends."""
+        try:
+            leave = self.streams.enter(caller.name)
+        except Busy as busy:
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(busy))
+        if not context.add_callback(leave):
+            leave()
+        return leave
+
+    def _bounded(self, caller: Caller, requests: Iterator[Any], method: str = "",
+                 pending: deque[str] | None = None) -> Iterator[Any]:
+        def take_token(request: Any) -> None:
+            if self.rate_limiter and not self.rate_limiter.allow(caller.name):
+                wait = self.rate_limiter.retry_after(caller.name)
+                raise Busy(f"rate limit of {caller.name} reached (each lookup counts); retry in {wait:.2f}s")
+            if method in ID_LOOKUPS and pending is not None:
+                pending.append(self._id_number(caller, method, request))
+        return bounded_requests(requests, self.streams.limits, take_token)
+
+    def _id_number(self, caller: Caller, method: str, request: Any) -> str:
+        """The ID number `request` looks a person up by ("" for none), once the caller's ID-lookup bucket allows
+        it; Busy when it does not."""
+        number = ID_LOOKUPS[method][0](request) if method in ID_LOOKUPS else ""
+        if number and not self.id_lookups.allow(caller.name):
+            wait = self.id_lookups.retry_after(caller.name)
+            raise Busy(f"lookups by ID number of {caller.name} limited to {self.id_lookups.limit.rate:g} a second; "
+                       f"retry in {wait:.2f}s")
+        return number
+
+    def _id_lookup(self, caller: Caller, method: str, request: Any, context: grpc.ServicerContext) -> str:
+        try:
+            return self._id_number(caller, method, request)
+        except Busy as busy:
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(busy))
+            raise  # not reached: context.abort raises
+
+    def _log_lookup(self, caller: Caller, method: str, number: str, response: Any,
+                    context: grpc.ServicerContext) -> None:
+        if self.access_log:
+            found = ID_LOOKUPS[method][1](response) if response is not None else ""
+            self.access_log.lookup(caller=caller.name, role=caller.role, rpc=method, id_number=number,
+                                   person_id=found, peer=context.peer())
 
 
 def _as(caller: Caller, call: Callable[[], Any]) -> Any:

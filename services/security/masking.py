@@ -5,10 +5,13 @@
 
 The walk is by field name, so a field added later under the same name is masked too: any string field named
 ``id_number`` or ``phone``, any string map entry keyed so (graph node properties), and the ``value`` of an
-Identifier whose kind is an ID number or a phone.
+Identifier whose kind is an ID number or a phone. Free text written for people (a flag's ``detail``) has every
+ID number and mobile number in it masked the same way.
 """
 
 from __future__ import annotations
+
+import re
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
@@ -16,6 +19,9 @@ from google.protobuf.message import Message
 MASK = "*"
 _ID_FIELDS = {"id_number"}
 _PHONE_FIELDS = {"phone"}
+_TEXT_FIELDS = {"detail"}  # sentences that may quote identifiers
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+_PHONE_IN_TEXT = re.compile(r"(?<![0-9])1[0-9]{10}(?![0-9])")
 # Identifier.kind enum names whose `value` is masked, and how
 _KIND_MASKS = {"IDENTIFIER_KIND_ID_NUMBER": "id_number", "IDENTIFIER_KIND_PHONE": "phone"}
 
@@ -39,7 +45,13 @@ def _keep(value: str, head: int, tail: int) -> str:
     return value[:head] + MASK * (len(value) - head - tail) + value[-tail:]
 
 
-_MASKERS = {"id_number": mask_id_number, "phone": mask_phone}
+def mask_text(text: str) -> str:
+    """`text` with every 18-character ID number and 11-digit mobile number in it masked."""
+    text = _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group()), text)
+    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group()), text)
+
+
+_MASKERS = {"id_number": mask_id_number, "phone": mask_phone, "text": mask_text}
 
 
 def mask_message(message: Message) -> None:
@@ -82,6 +94,8 @@ def _field_kind(name: str) -> str | None:
         return "id_number"
     if name in _PHONE_FIELDS:
         return "phone"
+    if name in _TEXT_FIELDS:
+        return "text"
     return None
 
 

@@ -13,8 +13,10 @@ import grpc
 
 from services.errors import InvalidInput
 from services.security.access_log import AccessLog
-from services.security.auth import AccessInterceptor, Authenticator
+from services.security.auth import ID_LOOKUP_RATE, AccessInterceptor, Authenticator
+from services.security.client_roles import ClientRoles
 from services.security.rate_limit import RateLimit, RateLimiter
+from services.security.limits import StreamLimits
 from services.security.tls import TlsFiles, server_credentials
 from services.security.tokens import TokenBook
 
@@ -28,6 +30,9 @@ class SecuritySettings:
     access_log: Path | None = None
     rate: RateLimit = field(default_factory=RateLimit)
     insecure_dev: bool = False
+    streams: StreamLimits = field(default_factory=StreamLimits)
+    id_lookups: RateLimit = ID_LOOKUP_RATE  # lookups by full ID number, per caller
+    client_roles: Path | None = None  # client certificate → role (client_roles.py); required with a client CA
 
 
 @dataclass(frozen=True)
@@ -51,14 +56,18 @@ def server_security(settings: SecuritySettings) -> ServerSecurity:
         log.warning("--insecure-dev: %s, no authentication: every caller is admin. Never use this with real data.",
                     "TLS on" if settings.tls else "PLAINTEXT")
         credentials = server_credentials(settings.tls) if settings.tls else None
-        return ServerSecurity(credentials, AccessInterceptor(None, rate_limiter=limiter, access_log=access_log),
+        return ServerSecurity(credentials, AccessInterceptor(None, rate_limiter=limiter, access_log=access_log,
+                                                                streams=settings.streams,
+                                                                id_lookups=settings.id_lookups),
                               access_log)
     _require_safe(settings)
     if access_log is None:
         log.warning("no access log configured: reads of personal data are not recorded")
     tokens = TokenBook(settings.tokens) if settings.tokens else None
-    authenticator = Authenticator(tokens, certificates=settings.tls.client_ca is not None)
-    interceptor = AccessInterceptor(authenticator, rate_limiter=limiter, access_log=access_log)
+    certificates = ClientRoles.load(settings.client_roles) if settings.tls.client_ca and settings.client_roles else None
+    authenticator = Authenticator(tokens, certificates=certificates)
+    interceptor = AccessInterceptor(authenticator, rate_limiter=limiter, access_log=access_log,
+                                    streams=settings.streams, id_lookups=settings.id_lookups)
     return ServerSecurity(server_credentials(settings.tls), interceptor, access_log)
 
 
@@ -68,6 +77,10 @@ def _require_safe(settings: SecuritySettings) -> None:
                            "(make development ones with `silentcert security dev-ca --out DIR`), "
                            "or --insecure-dev for plaintext without authentication on a development machine",
                            field="tls-cert")
+    if settings.tls.client_ca is not None and settings.client_roles is None:
+        raise InvalidInput("refusing mutual TLS without --client-roles FILE: which certificate is which role is "
+                           "written there (a certificate's OU is chosen by whoever had it signed); "
+                           "`silentcert security dev-ca --client` writes one", field="client-roles")
     if settings.tokens is None and settings.tls.client_ca is None:
         raise InvalidInput("refusing to serve without authentication: pass --tokens FILE "
                            "(`silentcert security issue-token`) and/or --tls-client-ca for client certificates",

@@ -4,10 +4,12 @@
 
     ca.pem, ca-key.pem                the development CA (10 years)
     server.pem, server-key.pem        for localhost / 127.0.0.1 / ::1 and any extra host names
-    client-<name>.pem, client-<name>-key.pem   one per requested client; the role is the certificate's OU
+    client-<name>.pem, client-<name>-key.pem   one per requested client (CN = name, OU = role, for people)
+    client-roles.json                 the server's mapping of those client certificates to roles (client_roles.py)
 
-A client certificate names its holder in the subject: CN = name, OU = role. In production the agency's own CA
-issues both kinds; only this subject convention matters to silentcert.
+The server takes a client certificate's role from the mapping file, never from its OU: any certificate the
+client CA signed passes the handshake. In production the agency's own CA issues both kinds and the administrator
+writes the mapping.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from services.errors import InvalidInput
+from services.security.client_roles import write_client_roles
 
 DEFAULT_HOSTS = ("localhost", "127.0.0.1", "::1")
 
@@ -70,8 +73,14 @@ def make_dev_ca(out_dir: Path, hosts: Sequence[str] = DEFAULT_HOSTS,
     ca = issue_ca()
     written = {"ca": _save(out_dir, "ca", ca)}
     written["server"] = _save(out_dir, "server", issue_server(ca, hosts))
+    issued: dict[str, tuple[bytes, str, str]] = {}
     for name, role in clients:
-        written[f"client-{name}"] = _save(out_dir, f"client-{name}", issue_client(ca, name, role))
+        client = issue_client(ca, name, role)
+        written[f"client-{name}"] = _save(out_dir, f"client-{name}", client)
+        issued[name] = (client.cert, name, role)
+    if issued:
+        written["client-roles"] = out_dir / "client-roles.json"
+        write_client_roles(written["client-roles"], issued)
     return written
 
 

@@ -4,7 +4,9 @@
 
 A token is 32 random bytes (url-safe base64, prefix ``sct_``), so a plain SHA-256 is enough: there is nothing
 to brute-force. The plain token is printed once by ``silentcert security issue-token`` and never stored.
-The server re-reads the file when it changes, so a revoked line stops working without a restart.
+The server re-reads the file when it changes, so a revoked line stops working without a restart. Revocation
+fails closed: a token file deleted, unreadable or corrupt while the server runs refuses every token
+(UNAUTHENTICATED, the path only in the server log) until a good file is back.
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ def load_entries(path: Path) -> list[TokenEntry]:
             datetime.fromisoformat(entry.expires)
     except FileNotFoundError:
         raise InvalidInput(f"token file {path} does not exist", field="tokens") from None
+    except OSError as exc:
+        raise InvalidInput(f"token file {path} cannot be read ({exc.strerror or type(exc).__name__})",
+                           field="tokens") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidInput(f"token file {path} is not a silentcert token file ({type(exc).__name__})",
                            field="tokens") from None
@@ -105,12 +110,16 @@ class TokenBook:
         self._lock = threading.Lock()
         self._stamp: int | None = None
         self._loaded = False
+        self._unusable = False
         self._by_hash: dict[str, TokenEntry] = {}
         self._reload()
 
     def verify(self, token: str) -> TokenEntry:
-        """The entry of a valid token; TokenRejected when it is unknown or expired."""
+        """The entry of a valid token; TokenRejected when it is unknown or expired, or when the file cannot be read
+        now (then every token is)."""
         self._reload()
+        if self._unusable:
+            raise TokenRejected("the server cannot check tokens right now; every token is refused")
         entry = self._by_hash.get(token_hash(token))
         if entry is None:
             raise TokenRejected("unknown token")
@@ -128,11 +137,12 @@ class TokenBook:
         with self._lock:
             try:
                 entries = load_entries(self.path)
-            except InvalidInput:
+            except InvalidInput as unusable:
                 if not self._loaded:
                     raise
-                log.error("token file %s became unreadable; keeping the tokens read before", self.path)
+                log.error("%s: refusing every token until the file is readable again", unusable)
+                self._by_hash, self._unusable = {}, True
             else:
                 self._by_hash = {e.sha256: e for e in entries}
-                self._loaded = True
+                self._loaded, self._unusable = True, False
             self._stamp = stamp

@@ -57,6 +57,7 @@ class PublishedRound:
     round_dir: Path
     out: Path
     bolt_uri: str
+    audit_key_file: Path  # the key the round's audit entries were chained with
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +76,9 @@ def published_round(neo4j_settings: LocalNeo4jSettings, neo4j_driver: neo4j.Driv
     with pytest.MonkeyPatch.context() as env:
         env.setenv("NEO4J_USER", user)
         env.setenv("NEO4J_PASSWORD", password)
+        env.setenv("SILENTCERT_AUDIT_KEY_FILE", str(base / "audit.key"))
         run_round_files(base / "round" / "round.toml", base / "out", store=None, neo4j_uri=uri)
-    return PublishedRound(base / "round", base / "out", uri)
+    return PublishedRound(base / "round", base / "out", uri, base / "audit.key")
 
 
 @pytest.fixture(scope="session")

@@ -149,7 +149,8 @@ def rpc_client(tmp_path_factory):
         store.publish_round(_export())
         running = serving.start(serving.ServeSettings(address="127.0.0.1:0", grace_seconds=0,
                                                       rounds=RoundRoots.of(tmp_path_factory.mktemp("fuzz-rounds")),
-                                                      security=SecuritySettings(insecure_dev=True, rate=UNLIMITED)),
+                                                      security=SecuritySettings(insecure_dev=True, rate=UNLIMITED,
+                                                                                id_lookups=UNLIMITED)),
                                 [store])
         with SilentcertClient(f"127.0.0.1:{running.port}", timeout=30) as client:
             yield client

@@ -16,6 +16,7 @@ import pytest
 
 from clients.grpc_client import SilentcertClient
 from graph import catalog
+from graph.audit_key import load_audit_key
 from graph.model import AuditEntry
 from graph.neo4j_store import Neo4jStore
 from services import serving
@@ -32,6 +33,7 @@ FORGER = "nobody.in.particular"
 @pytest.fixture
 def client(published_round, neo4j_driver):
     store = Neo4jStore(neo4j_driver, retry_seconds=5)
+    store.audit_key = load_audit_key(published_round.audit_key_file)  # serve verifies the chain at start
     # the chain is read back one person at a time: ~1,500 calls in a burst, over the default rate limit
     security = SecuritySettings(insecure_dev=True, rate=RateLimit(rate=10_000.0, burst=10_000.0))
     settings = serving.ServeSettings(address="127.0.0.1:0", neo4j_uri=published_round.bolt_uri, security=security)
@@ -139,13 +141,14 @@ def test_a_flag_driven_through_review_changes_the_graph_and_the_audit_chain_catc
     chain = _chain_over_grpc(client, subjects)
     stored = [row["row"]["seq"] for row in _rows(neo4j_driver, "audit_trail", person_id=None)]
     assert [e.seq for e in chain] == stored == list(range(1, len(stored) + 1))
-    assert verify(chain) is None
+    key = load_audit_key(published_round.audit_key_file)
+    assert verify(chain, key=key) is None
 
     # a forger rewrites who made the dismissal: the chain names that entry
     (forged,) = _rows(neo4j_driver, "tamper_audit_entry", seq=decision.seq, actor=FORGER)
     assert forged["seq"] == decision.seq
     chain = _chain_over_grpc(client, subjects)
     assert chain[decision.seq - 1].actor == FORGER
-    broken = verify(chain)
+    broken = verify(chain, key=key)
     assert broken is not None and broken.seq == decision.seq and "modified" in broken.reason
-    assert verify(chain[:decision.seq - 1]) is None
+    assert verify(chain[:decision.seq - 1], key=key) is None

@@ -110,13 +110,16 @@ def test_the_store_holds_the_rounds_audit_chain(finished):
     """Publish chains the round's events on a thread while the store writes: the trail must still be whole."""
     from clients.rounds import EMBEDDED_STORE
     from graph.embedded import EmbeddedStore
+    from graph.audit_key import load_audit_key
+    from graph.connect import StoreSettings
     from services.deathcheck.audit import ROUND_CLOSED, verify
 
     with duckdb.connect(str(finished / "state" / "round.duckdb"), read_only=True) as con:
         events = con.execute("SELECT subject FROM audit_events ORDER BY ordinal").fetchall()
     with EmbeddedStore(finished / EMBEDDED_STORE, read_only=True) as store:
         trail = store.audit_trail()
-    assert events and verify(trail) is None
+    key = load_audit_key(StoreSettings(embedded_path=finished / EMBEDDED_STORE).audit_key_path)  # the round's
+    assert events and verify(trail, key=key) is None and verify(trail) is not None               # secret, kept
     assert [e.subject for e in trail[:-1]] == [subject for (subject,) in events]
     assert trail[-1].action == ROUND_CLOSED and trail[-1].after["events"] == len(events)
 

@@ -30,7 +30,7 @@ from services.security.access_log import read_lines
 from services.security.rate_limit import RateLimit
 from services.security.round_paths import RoundRoots
 from services.security.settings import SecuritySettings
-from services.security.tls import TlsFiles, make_dev_ca
+from services.security.tls import Issued, TlsFiles, issue_client, make_dev_ca
 from services.security.tokens import issue_token
 from silentcert.deathcheck.v1 import deathcheck_pb2 as dc
 from silentcert.deathcheck.v1 import deathcheck_pb2_grpc
@@ -159,7 +159,7 @@ CALLS = {
                                                  timeout=5)),
     "/silentcert.liveness.v1.LivenessService/RecordCertification":
         lambda c: c.liveness.RecordCertification(lv.RecordCertificationRequest(
-            person_id="P1", channel=lv.CERTIFICATION_CHANNEL_FACE, passed=True, record_id="K-1", operator="kiosk",
+            person_id="P1", channel=lv.CERTIFICATION_CHANNEL_FACE, passed=True, record_id="K-1", operator="",
             occurred_at=_ts(datetime(2021, 11, 1, tzinfo=timezone.utc))), timeout=5),
     "/silentcert.deathcheck.v1.DeathCheckService/ListFlags":
         lambda c: c.deathcheck.ListFlags(dc.ListFlagsRequest(), timeout=5),
@@ -286,6 +286,39 @@ def test_a_revoked_token_stops_working_without_a_restart(secured, pki, tmp_path)
             is grpc.StatusCode.UNAUTHENTICATED
 
 
+@pytest.mark.parametrize("breakage", ["deleted", "corrupt", "unreadable"])
+def test_a_token_file_gone_bad_refuses_every_token_without_naming_it(store, pki, tmp_path, caplog, breakage):
+    import json
+    import os
+    import shutil
+
+    path = tmp_path / "tokens.json"
+    token = issue_token(path, role=roles.READER, name="desk-1")
+    running = start(store, SecuritySettings(tls=TlsFiles(pki / "server.pem", pki / "server-key.pem"), tokens=path))
+    saved = path.read_text()
+    try:
+        with client(running, pki, token) as c:
+            call = lambda: c.liveness.GetLiveness(lv.GetLivenessRequest(person_id="P1"), timeout=5)  # noqa: E731
+            assert code_of(call) is OK
+            path.unlink()
+            if breakage == "corrupt":
+                path.write_text(json.dumps({"tokens": [{"name": "x"}]}))
+            elif breakage == "unreadable":  # a directory in its place: unreadable even to root
+                path.mkdir()
+            with pytest.raises(grpc.RpcError) as refused:
+                call()
+            assert refused.value.code() is grpc.StatusCode.UNAUTHENTICATED
+            assert str(tmp_path) not in refused.value.details() and "every token is refused" in \
+                refused.value.details()
+            assert str(path) in caplog.text
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+            path.write_text(saved)
+            os.utime(path, ns=(1, 1))  # a new modification time, however fast the test runs
+            assert code_of(call) is OK
+    finally:
+        running.server.stop(0).wait()
+
+
 # --- TLS ---------------------------------------------------------------------------------------------------------
 
 def test_plaintext_to_a_tls_port_is_refused(secured, tokens):
@@ -307,7 +340,8 @@ def test_a_server_certificate_from_another_ca_is_refused(secured, tokens, tmp_pa
 @pytest.fixture(scope="module")
 def mutual(store, pki):
     """Mutual TLS: the client certificate names the caller; no token file."""
-    running = start(store, SecuritySettings(tls=TlsFiles(pki / "server.pem", pki / "server-key.pem", pki / "ca.pem")))
+    running = start(store, SecuritySettings(tls=TlsFiles(pki / "server.pem", pki / "server-key.pem", pki / "ca.pem"),
+                                            client_roles=pki / "client-roles.json"))
     yield running
     running.server.stop(0).wait()
 
@@ -329,6 +363,47 @@ def test_mutual_tls_refuses_bearer_tokens_when_no_token_file_is_loaded(mutual, p
         with pytest.raises(grpc.RpcError) as caught:
             c.deathcheck.ListFlags(dc.ListFlagsRequest(), timeout=5)
     assert caught.value.code() is grpc.StatusCode.UNAUTHENTICATED
+
+
+def _signed_by_the_client_ca(pki: Path, out: Path, name: str, unit: str) -> dict[str, Path]:
+    """A client certificate the client CA signed, with whatever OU its holder asked for."""
+    ca = Issued((pki / "ca.pem").read_bytes(), (pki / "ca-key.pem").read_bytes())
+    issued = issue_client(ca, name, unit)
+    (out / f"{name}.pem").write_bytes(issued.cert)
+    (out / f"{name}-key.pem").write_bytes(issued.key)
+    return dict(cert=out / f"{name}.pem", key=out / f"{name}-key.pem")
+
+
+def test_a_client_certificate_with_ou_admin_is_nobody_unless_the_mapping_names_it(mutual, pki, tmp_path):
+    mallory = _signed_by_the_client_ca(pki, tmp_path, "mallory", roles.ADMIN)
+    with client(mutual, pki, **mallory) as c:
+        with pytest.raises(grpc.RpcError) as refused:
+            c.deathcheck.ListFlags(dc.ListFlagsRequest(), timeout=5)
+    assert refused.value.code() is grpc.StatusCode.UNAUTHENTICATED
+    assert "not in the server's client roles file" in refused.value.details()
+
+
+def test_the_mapping_not_the_ou_gives_a_certificate_its_role(store, pki, tmp_path):
+    import json
+    desk = _signed_by_the_client_ca(pki, tmp_path, "desk-9", roles.ADMIN)
+    mapping = tmp_path / "client-roles.json"
+    subject = "OU=admin,CN=desk-9"  # RFC 4514: the last attribute of the subject first
+    mapping.write_text(json.dumps({"certificates": [{"subject": subject, "role": roles.READER}]}))
+    running = start(store, SecuritySettings(tls=TlsFiles(pki / "server.pem", pki / "server-key.pem", pki / "ca.pem"),
+                                            client_roles=mapping))
+    try:
+        with client(running, pki, **desk) as c:
+            assert c.get_liveness(person_id="P1").person_id == "P1"
+            assert code_of(lambda: c.deathcheck.ListFlags(dc.ListFlagsRequest(), timeout=5)) \
+                is grpc.StatusCode.PERMISSION_DENIED
+    finally:
+        running.server.stop(0).wait()
+
+
+def test_serve_refuses_mutual_tls_without_a_client_roles_file(store, pki):
+    with pytest.raises(InvalidInput, match="client-roles") as refused:
+        start(store, SecuritySettings(tls=TlsFiles(pki / "server.pem", pki / "server-key.pem", pki / "ca.pem")))
+    assert refused.value.field == "client-roles"
 
 
 # --- masking and the access log ----------------------------------------------------------------------------------
@@ -355,7 +430,7 @@ def test_every_person_read_is_in_the_access_log_and_denied_calls_are_not(secured
         list(reader.stream_liveness([lv.StreamLivenessRequest(person_id="P1"),
                                      lv.StreamLivenessRequest(person_id="nobody")]))
         assert code_of(lambda: reader.get_identifiers("P1")) is grpc.StatusCode.PERMISSION_DENIED
-    lines = read_lines(log_path)[before:]
+    lines = [line for line in read_lines(log_path)[before:] if "lookup" not in line]
     assert [(l["caller"], l["role"], l["rpc"].rsplit("/", 1)[1], l["person_id"]) for l in lines] == [
         ("reader-1", "reader", "GetLiveness", "P1"),
         ("reader-1", "reader", "GetLiveness", "P1"),
@@ -363,6 +438,55 @@ def test_every_person_read_is_in_the_access_log_and_denied_calls_are_not(secured
     ]
     assert all(datetime.fromisoformat(l["at"]).tzinfo is not None and l["peer"] for l in lines)
     assert ID_1 not in log_path.read_text()
+
+
+def test_lookups_by_id_number_are_logged_found_or_not_with_the_number_masked(secured, pki, tokens):
+    running, log_path = secured
+    before = len(read_lines(log_path))
+    missing = ID_1[:-4] + "0000"
+    with client(running, pki, tokens["reader"]) as reader:
+        reader.get_liveness(id_number=ID_1)
+        assert code_of(lambda: reader.liveness.GetLiveness(lv.GetLivenessRequest(id_number=missing), timeout=5)) \
+            in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT)
+        list(reader.stream_liveness([lv.StreamLivenessRequest(id_number=ID_1, tag="a"),
+                                     lv.StreamLivenessRequest(id_number=ID_1[:-1] + check_digit("36010219400312009"),
+                                                              tag="b")]))
+    lookups = [line for line in read_lines(log_path)[before:] if line.get("lookup") == "id_number"]
+    assert [(l["rpc"].rsplit("/", 1)[1], l["found"], l["person_id"]) for l in lookups][:1] == \
+        [("GetLiveness", True, "P1")]
+    assert all(l["id_number"].startswith("3601") and "*" in l["id_number"] for l in lookups)
+    assert ("StreamLiveness", True, "P1") in [(l["rpc"].rsplit("/", 1)[1], l["found"], l["person_id"])
+                                             for l in lookups]
+    assert any(not l["found"] and l["person_id"] == "" for l in lookups)
+    assert ID_1 not in log_path.read_text() and missing not in log_path.read_text()
+
+
+def test_lookups_by_id_number_have_their_own_per_caller_limit(store, pki, tokens):
+    running = start(store, SecuritySettings(tls=TlsFiles(pki / "server.pem", pki / "server-key.pem"),
+                                            tokens=pki / "tokens.json", rate=RateLimit(10_000, 10_000),
+                                            id_lookups=RateLimit(rate=0.1, burst=3)))
+    try:
+        with client(running, pki, tokens["reader"]) as reader:
+            by_number = lambda: reader.liveness.GetLiveness(lv.GetLivenessRequest(id_number=ID_1),  # noqa: E731
+                                                            timeout=5)
+            assert [code_of(by_number) for _ in range(4)] == [OK, OK, OK, grpc.StatusCode.RESOURCE_EXHAUSTED]
+            assert code_of(lambda: reader.get_liveness(person_id="P1")) is OK  # by account number: not limited
+            stream = reader.liveness.StreamLiveness(iter([lv.StreamLivenessRequest(id_number=ID_1)]), timeout=5)
+            assert code_of(lambda: list(stream)) is grpc.StatusCode.RESOURCE_EXHAUSTED
+    finally:
+        running.server.stop(0).wait()
+
+
+def test_list_flags_pages_are_bounded_and_logged_per_person(secured, pki, tokens):
+    running, log_path = secured
+    before = len(read_lines(log_path))
+    with client(running, pki, tokens["reviewer"]) as reviewer:
+        too_big = lambda: reviewer.deathcheck.ListFlags(dc.ListFlagsRequest(page_size=1000), timeout=5)  # noqa
+        assert code_of(too_big) is grpc.StatusCode.INVALID_ARGUMENT
+        assert [f.flag_id for f in reviewer.deathcheck.ListFlags(dc.ListFlagsRequest(page_size=200), timeout=5)
+                .flags] == ["F1"]
+    assert [(l["rpc"].rsplit("/", 1)[1], l["person_id"]) for l in read_lines(log_path)[before:]] == \
+        [("ListFlags", "P1")]
 
 
 # --- rate limits -------------------------------------------------------------------------------------------------
@@ -428,3 +552,38 @@ def test_a_reviewer_decides_under_their_own_name(secured, pki, tokens):
             c.deathcheck.DecideFlag(request, timeout=5)
     assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert "reviewer must be the authenticated caller 'reviewer-1'" in raised.value.details()
+
+
+# --- certifications are honest records ---------------------------------------------------------------------------
+
+def _certify(c, **changes):
+    fields = dict(person_id="P1", channel=lv.CERTIFICATION_CHANNEL_FACE, passed=True, record_id="K-7",
+                  operator="", occurred_at=_ts(datetime(2021, 11, 2, tzinfo=timezone.utc)))
+    return c.liveness.RecordCertification(lv.RecordCertificationRequest(**{**fields, **changes}), timeout=5)
+
+
+@pytest.mark.parametrize("when, says", [(datetime(2199, 12, 31, tzinfo=timezone.utc), "in the future"),
+                                        (datetime(2020, 1, 1, tzinfo=timezone.utc), "before the evidence window")])
+def test_a_certifier_cannot_certify_in_the_future_or_before_the_window(secured, pki, tokens, when, says):
+    running, _ = secured
+    with client(running, pki, tokens["certifier"]) as c:
+        with pytest.raises(grpc.RpcError) as refused:
+            _certify(c, occurred_at=_ts(when), record_id=f"K-{when.year}")
+        assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert refused.value.details().startswith("occurred_at") and says in refused.value.details()
+        assert c.get_liveness(person_id="P1").certified_until < "2100-01-01"
+
+
+def test_the_operator_is_the_authenticated_certifier_and_the_check_is_audited(secured, pki, tokens):
+    running, _ = secured
+    with client(running, pki, tokens["certifier"]) as c:
+        with pytest.raises(grpc.RpcError) as refused:
+            _certify(c, operator="someone-else")
+        assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert "operator must be the authenticated caller 'certifier-1'" in refused.value.details()
+        _certify(c, record_id="K-8")
+    with client(running, pki, tokens["reviewer"]) as reviewer:
+        trail = reviewer.deathcheck.GetAuditTrail(dc.GetAuditTrailRequest(person_id="P1"), timeout=5).entries
+    (entry,) = [e for e in trail if e.subject == "certification:face/K-8"]
+    assert entry.actor == "certifier-1" and entry.action == "record_certification"
+    assert '"operator": "certifier-1"' in entry.after_json

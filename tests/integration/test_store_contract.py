@@ -18,7 +18,7 @@ from graph.embedded import EmbeddedStore
 from graph.model import AuditEntry, ChannelCertification, Decision, FlagFilter, Identifier, Person
 from graph.neo4j_store import Neo4jStore
 from graph.query_table import QueryTable
-from graph.store import GraphStore, RoundExport
+from graph.store import AuditedChange, GraphStore, RoundExport
 from services.errors import Conflict, InvalidInput, NotFound
 
 ROUND = "2021-10"
@@ -464,3 +464,40 @@ def test_a_second_round_updates_people_and_keeps_each_rounds_verdict(published: 
     counts = published.counts()
     assert (counts["Round"], counts["VERDICT"], counts["Pensioner"]) == (2, 6, 3)
     assert published.flags(FlagFilter(kind="shared_phone"))[0].round_id == "2021-11"
+
+
+def test_a_record_id_stays_bound_to_its_pensioner(published: GraphStore):
+    published.record_certification(ChannelCertification("P2", "face", datetime(2021, 11, 5, 9), True, "F-90",
+                                                        "alipay"), "2021-11")
+    before = published.counts()
+    with pytest.raises(Conflict, match="F-90"):
+        published.record_certification(ChannelCertification("P1", "face", datetime(2021, 11, 6, 9), True, "F-90",
+                                                            "alipay"), "2021-11")
+    assert published.counts() == before
+    assert "F-90" not in [e.record_id for e in published.evidence("P1")]
+    assert [e.occurred_at for e in published.evidence("P2") if e.record_id == "F-90"] == [datetime(2021, 11, 5, 9)]
+
+
+def test_commit_audited_commits_the_change_with_its_entry_or_nothing(published: GraphStore):
+    at = datetime(2021, 11, 2, 10, 0)
+    published.append_audit([_audit(1, "P1", "genesis")])
+
+    def clashing(head, flag):  # as if a concurrent append had taken seq 1 first: a different entry at seq 1
+        return AuditEntry(**{**_audit(1, "P1", "genesis").__dict__, "hash": "another"})
+
+    with pytest.raises(Conflict):
+        published.commit_audited(AuditedChange(decision=Decision("F1", "escalate", "reviewer-7", "", at),
+                                                person=Person(person_id="P1", status="review")), clashing)
+    assert published.flag("F1").flag.status == "open"
+    assert published.person(person_id="P1").status != "review"
+
+    flag, entry = published.commit_audited(
+        AuditedChange(decision=Decision("F1", "escalate", "reviewer-7", "", at)),
+        lambda head, decided: _audit(head.seq + 1, "P1", head.hash))
+    assert flag.status == "escalated" and published.flag("F1").flag.status == "escalated"
+    assert published.last_audit() == entry and entry.seq == 2
+
+
+def test_round_as_of(published: GraphStore):
+    assert published.round_as_of(small_round().round_id) == small_round().as_of
+    assert published.round_as_of("no-such-round") is None

@@ -47,6 +47,10 @@ def test_dates_sex_and_bounds():
     assert field_of(lambda: check.bounded(-1, "page_size", default=100, maximum=1000)) == "page_size"
 
 
+def test_an_id_number_of_separators_only_is_invalid_not_an_internal_error():
+    assert field_of(lambda: check.id_number("-", "id_number")) == "id_number"
+
+
 @given(st.text(max_size=40))
 def test_any_text_either_passes_or_fails_naming_the_field(text):
     for validate in (check.id_number, check.iso_date, check.sex, check.optional):

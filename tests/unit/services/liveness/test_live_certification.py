@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 import pyarrow as pa
 import pytest
@@ -11,7 +11,7 @@ from graph.embedded import EmbeddedStore
 from graph.exports import schema
 from graph.model import ChannelCertification
 from graph.store import RoundExport
-from services.errors import NotFound
+from services.errors import Conflict, InvalidInput, NotFound
 from services.liveness.live_certification import record_channel_check
 
 
@@ -53,10 +53,35 @@ def test_period_never_moves_backward(store):
 def test_failed_check_and_deceased_person_are_stored_but_certify_nothing(store):
     person, extended = record_channel_check(store, check("A", date(2021, 11, 30), passed=False))
     assert not extended and person.status == "uncertified"
-    dead, extended = record_channel_check(store, check("D", date(2021, 11, 30)))
+    dead, extended = record_channel_check(store, check("D", date(2021, 11, 30), record_id="d1"))
     assert not extended and dead.status == "deceased" and len(store.evidence("D")) == 1
 
 
 def test_unknown_person_is_not_found(store):
     with pytest.raises(NotFound):
         record_channel_check(store, check("nobody", date(2021, 11, 30)))
+
+
+def test_a_record_id_stays_bound_to_its_pensioner(store):
+    record_channel_check(store, check("A", date(2021, 11, 30), record_id="k1"))
+    with pytest.raises(Conflict, match="record_id 'k1'"):
+        record_channel_check(store, check("D", date(2021, 11, 30), record_id="k1"))
+    assert [e.record_id for e in store.evidence("A")] == ["k1"] and store.evidence("D") == []
+
+
+@pytest.mark.parametrize("day, why", [(date(2020, 10, 30), "before the evidence window, which starts 2020-10-31"),
+                                      (date(2199, 1, 1), "in the future")])
+def test_a_check_outside_the_window_or_in_the_future_is_refused(store, day, why):
+    with pytest.raises(InvalidInput, match=why) as refused:
+        record_channel_check(store, check("A", day), now=datetime(2021, 12, 1, tzinfo=timezone.utc))
+    assert refused.value.field == "occurred_at" and store.evidence("A") == []
+    assert store.person(person_id="A").certified_until == date(2021, 3, 31)
+
+
+def test_the_check_and_its_audit_entry_commit_together(store):
+    person, _ = record_channel_check(store, check("A", date(2021, 11, 30)), now=datetime(2021, 12, 1, 9))
+    (entry,) = store.audit_trail("A")
+    assert entry.action == "record_certification" and entry.actor == "clerk"
+    assert entry.subject == "certification:in_person/c1" and entry.after["period_extended"] is True
+    assert entry.before["person"]["certified_until"] == "2021-03-31"
+    assert entry.after["person"]["certified_until"] == person.certified_until.isoformat() == "2022-11-30"

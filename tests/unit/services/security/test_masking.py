@@ -31,3 +31,14 @@ def test_nested_fields_and_graph_properties_are_masked():
     mask_message(reply)
     assert reply.person.id_number == "3601**********123X" and reply.person.name == "王"
     assert dict(reply.nodes[0].properties) == {"phone": "138****8000", "source": "bus"}
+
+
+def test_a_flag_detail_has_its_id_numbers_and_phones_masked():
+    response = dc.ListFlagsResponse(flags=[dc.Flag(
+        flag_id="F1", detail="phone 13800008000 shared with 36010219400312001X (card 6222000011112222333)")])
+    mask_message(response)
+    assert response.flags[0].detail == ("phone 138****8000 shared with 3601**********001X "
+                                        "(card 6222000011112222333)")
+    node = dc.GetFlagResponse(nodes=[dc.GraphNode(id="Flag:F1", properties={"detail": "id 36010219400312001X"})])
+    mask_message(node)
+    assert node.nodes[0].properties["detail"] == "id 3601**********001X"
