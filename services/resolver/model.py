@@ -59,7 +59,7 @@ class TrainingPlan:
 
 
 def _comparison_id_number(columns: set[str]):
-    """Exact > (both valid, different: two people) > one or two edits (a typo'd ID) > else.
+    """Exact > (both valid, different: two people) > one edit or transposition > two edits (a typo'd ID) > else.
 
     Two valid 18-character IDs that differ belong to two people (a one-character typo breaks the
     check character), so the edit-distance levels only see pairs where at least one side failed
@@ -72,7 +72,8 @@ def _comparison_id_number(columns: set[str]):
         levels.append(cll.CustomLevel("id_valid_l AND id_valid_r", ID_BOTH_VALID_LABEL).configure(
             m_probability=ID_BOTH_VALID_M, fix_m_probability=True))
         m, u = [*m, ID_BOTH_VALID_M], [*u, 0.99]
-    levels += [cll.LevenshteinLevel("id_number", 1), cll.LevenshteinLevel("id_number", 2), cll.ElseLevel()]
+    # Damerau–Levenshtein, not Levenshtein, for one edit: two swapped adjacent digits are one slip of the hand.
+    levels += [cll.DamerauLevenshteinLevel("id_number", 1), cll.LevenshteinLevel("id_number", 2), cll.ElseLevel()]
     m += [0.06, 0.02, 0.02]
     u += [*ID_NEAR_MISS_U, 0.9989 if "id_valid" not in columns else 0.0089]
     return cl.CustomComparison(

@@ -10,7 +10,9 @@ import duckdb
 from splink import Linker, block_on
 
 from services.resolver import model
+from services.resolver.blocking import NEAR_COLUMNS
 from services.resolver.engines import LinkageEngine
+from services.resolver.id_numbers import neighbours_sql
 from services.resolver.identifier_graph import identifier_only_filter
 from services.resolver.settings import LinkageSettings
 
@@ -26,6 +28,8 @@ _CLEAN_RAW = """upper(regexp_replace(translate(coalesce({a}.id_number_raw, ''),
 # mapped onto id_number (FEBRL's social security number) is not 18 characters and counts as unvalidated.
 _ID_VALID = """coalesce(regexp_full_match({a}.id_number, '[0-9]{{17}}[0-9X]'), false)"""
 _COLUMNS = "name, name_pinyin, sex, birth_date, phone, county_code, card_no"
+_NEAR = ", ".join(NEAR_COLUMNS)
+_NO_NEAR = ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in NEAR_COLUMNS)
 
 
 def registry_linkage_sql() -> str:
@@ -36,6 +40,20 @@ def registry_linkage_sql() -> str:
                {_ID_FOR_LINKAGE.format(a='c')} AS id_number, {_ID_VALID.format(a='c')} AS id_valid, {_COLUMNS}
         FROM c
     """
+
+
+def _near_ids(con: duckdb.DuckDBPyConnection) -> None:
+    """``_lk_near(rid, id_near, id_near_2)``: for a pending record whose ID fails its check, the registry's valid
+    IDs one substitution or adjacent transposition away (``id_numbers.neighbours_sql`` joined on the ID index)."""
+    picks = ", ".join(f"near[{i + 1}] AS {c}" for i, c in enumerate(NEAR_COLUMNS))
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _lk_near AS
+        WITH failing AS (SELECT unique_id AS rid, id_number AS v FROM _lk_pending WHERE NOT id_valid),
+        held AS (SELECT DISTINCT id_number FROM _lk_registry WHERE id_valid)
+        SELECT rid, {picks} FROM (
+            SELECT n.rid, list(n.near ORDER BY n.near) AS near
+            FROM ({neighbours_sql('failing')}) n JOIN held h ON h.id_number = n.near GROUP BY n.rid)
+    """)
 
 
 def prepare_tables(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
@@ -54,6 +72,13 @@ def prepare_tables(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
                {_ID_VALID.format(a='c')} AS id_valid, {_COLUMNS}
         FROM c
     """)
+    _near_ids(con)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _lk_pending AS
+        SELECT p.*, {', '.join(f'n.{c}' for c in NEAR_COLUMNS)}
+        FROM _lk_pending p LEFT JOIN _lk_near n ON n.rid = p.unique_id
+    """)
+    con.execute("DROP TABLE _lk_near")
     return _count(con, "_lk_registry"), _count(con, "_lk_pending")
 
 
@@ -113,12 +138,13 @@ def _linker(registry, pending, columns, settings, n_registry, n_pending) -> tupl
 def _model_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
     """The model's columns; ``id_valid`` only when the registry holds resident IDs (not FEBRL's numbers)."""
     has_valid = con.execute("SELECT coalesce(bool_or(id_valid), false) FROM _lk_registry").fetchall()[0][0]
-    return set(model.LINK_COLUMNS) - (set() if has_valid else {"id_valid"})
+    return (set(model.LINK_COLUMNS) | set(NEAR_COLUMNS)) - (set() if has_valid else {"id_valid", *NEAR_COLUMNS})
 
 
 def _linkage_arrow(con: duckdb.DuckDBPyConnection, table: str):
     # Ordered: Splink samples by position, so the same round must reach it in the same order every run.
-    query = f"SELECT unique_id, id_number, id_valid, {_COLUMNS} FROM {table} ORDER BY unique_id"
+    near = _NEAR if table == "_lk_pending" else _NO_NEAR
+    query = f"SELECT unique_id, id_number, id_valid, {_COLUMNS}, {near} FROM {table} ORDER BY unique_id"
     return con.sql(query).to_arrow_table()
 
 
