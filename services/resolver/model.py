@@ -29,6 +29,8 @@ MODEL_FORMAT = "silentcert-linkage-model"
 MODEL_VERSION = 1
 LINK_COLUMNS = ("id_number", "id_valid", "name", "name_pinyin", "birth_date", "sex", "phone", "county_code",
                 "card_no")
+#: Keys of a name's pinyin the linkage tables add (``names.name_keys``): syllables in any order, initials.
+NAME_KEYS = ("name_syllables", "name_initials")
 
 # Floors on u for "ID one/two edits away". Random sampling sees such pairs almost never, but
 # candidate pairs already agree on region and birth date (both embedded in the ID), and
@@ -82,21 +84,26 @@ def _comparison_id_number(columns: set[str]):
 
 
 def _comparison_name(columns: set[str]):
-    """Characters agree > pinyin agrees (homophones) > pinyin close; one comparison, no double count."""
+    """Characters agree > pinyin agrees (homophones, romanised) > the same syllables in another order > pinyin
+    close > the same initials; one comparison, no double count."""
     pinyin = "name_pinyin" if "name_pinyin" in columns else "name"
     levels = [cll.NullLevel(pinyin)]
     m, u = [], []
     if "name" in columns and pinyin != "name":
         levels.append(cll.ExactMatchLevel("name").configure(tf_adjustment_column="name"))
         m, u = [0.86], [1e-4]
-    levels += [
-        cll.ExactMatchLevel(pinyin).configure(tf_adjustment_column=pinyin),
-        cll.JaroWinklerLevel(pinyin, 0.92),
-        cll.JaroWinklerLevel(pinyin, 0.80),
-        cll.ElseLevel(),
-    ]
-    m += [0.08, 0.03, 0.02, 0.01]
-    u += [3e-5, 1e-3, 0.02, 0.979]
+    levels.append(cll.ExactMatchLevel(pinyin).configure(tf_adjustment_column=pinyin))
+    m, u = [*m, 0.08], [*u, 3e-5]
+    if "name_syllables" in columns:
+        levels.append(cll.ExactMatchLevel("name_syllables"))
+        m, u = [*m, 0.01], [*u, 1e-5]
+    levels += [cll.JaroWinklerLevel(pinyin, 0.92), cll.JaroWinklerLevel(pinyin, 0.80)]
+    m, u = [*m, 0.03, 0.02], [*u, 1e-3, 0.02]
+    if "name_initials" in columns:
+        levels.append(cll.ExactMatchLevel("name_initials"))
+        m, u = [*m, 0.005], [*u, 1e-3]
+    levels.append(cll.ElseLevel())
+    m, u = [*m, 0.01 - (0.005 if "name_initials" in columns else 0)], [*u, 0.979]
     return cl.CustomComparison(
         comparison_levels=levels, output_column_name="name", comparison_description="name"
     ).configure(m_probabilities=m, u_probabilities=u)

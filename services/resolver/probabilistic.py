@@ -14,6 +14,7 @@ from services.resolver.blocking import NEAR_COLUMNS
 from services.resolver.engines import LinkageEngine
 from services.resolver.id_numbers import neighbours_sql
 from services.resolver.identifier_graph import identifier_only_filter
+from services.resolver.names import build_name_keys
 from services.resolver.settings import LinkageSettings
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ _ID_VALID = """coalesce(regexp_full_match({a}.id_number, '[0-9]{{17}}[0-9X]'), f
 _COLUMNS = "name, name_pinyin, sex, birth_date, phone, county_code, card_no"
 _NEAR = ", ".join(NEAR_COLUMNS)
 _NO_NEAR = ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in NEAR_COLUMNS)
+_KEYS = ", ".join(model.NAME_KEYS)
 
 
 def registry_linkage_sql() -> str:
@@ -73,12 +75,17 @@ def prepare_tables(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
         FROM c
     """)
     _near_ids(con)
+    build_name_keys(con, "(SELECT name_pinyin FROM _lk_registry UNION SELECT name_pinyin FROM _lk_pending)",
+                    "_lk_keys")
+    keys = ", ".join(f"k.{c}" for c in model.NAME_KEYS)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _lk_pending AS
-        SELECT p.*, {', '.join(f'n.{c}' for c in NEAR_COLUMNS)}
-        FROM _lk_pending p LEFT JOIN _lk_near n ON n.rid = p.unique_id
+        SELECT p.*, {', '.join(f'n.{c}' for c in NEAR_COLUMNS)}, {keys}
+        FROM _lk_pending p LEFT JOIN _lk_near n ON n.rid = p.unique_id LEFT JOIN _lk_keys k USING (name_pinyin);
+        CREATE OR REPLACE TEMP TABLE _lk_registry AS
+        SELECT g.*, {keys} FROM _lk_registry g LEFT JOIN _lk_keys k USING (name_pinyin);
+        DROP TABLE _lk_near; DROP TABLE _lk_keys;
     """)
-    con.execute("DROP TABLE _lk_near")
     return _count(con, "_lk_registry"), _count(con, "_lk_pending")
 
 
@@ -138,13 +145,14 @@ def _linker(registry, pending, columns, settings, n_registry, n_pending) -> tupl
 def _model_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
     """The model's columns; ``id_valid`` only when the registry holds resident IDs (not FEBRL's numbers)."""
     has_valid = con.execute("SELECT coalesce(bool_or(id_valid), false) FROM _lk_registry").fetchall()[0][0]
-    return (set(model.LINK_COLUMNS) | set(NEAR_COLUMNS)) - (set() if has_valid else {"id_valid", *NEAR_COLUMNS})
+    columns = set(model.LINK_COLUMNS) | set(model.NAME_KEYS) | set(NEAR_COLUMNS)
+    return columns - (set() if has_valid else {"id_valid", *NEAR_COLUMNS})
 
 
 def _linkage_arrow(con: duckdb.DuckDBPyConnection, table: str):
     # Ordered: Splink samples by position, so the same round must reach it in the same order every run.
     near = _NEAR if table == "_lk_pending" else _NO_NEAR
-    query = f"SELECT unique_id, id_number, id_valid, {_COLUMNS}, {near} FROM {table} ORDER BY unique_id"
+    query = f"SELECT unique_id, id_number, id_valid, {_COLUMNS}, {_KEYS}, {near} FROM {table} ORDER BY unique_id"
     return con.sql(query).to_arrow_table()
 
 

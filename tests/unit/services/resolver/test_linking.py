@@ -90,6 +90,11 @@ RECORDS = {
     # One wrong sequence digit in P12's ID; P11, born the same day in the same county, is two characters away.
     "wrong_digit": {"id_number_raw": VALID_P12[:15] + "7" + VALID_P12[16:], "name": "熊志明",
                     "name_pinyin": "xiongzhiming", "sex": "M"},
+    # A ticket: swapped digits and the name romanised given name first.
+    "transposed_pinyin": {"id_number_raw": VALID_P12[:12] + VALID_P12[13] + VALID_P12[12] + VALID_P12[14:],
+                          "name": "ZhimingXiong", "name_pinyin": "zhimingxiong", "sex": "M"},
+    # The card matches exactly; the name is a homophone (吴军 written 吴君).
+    "card_homophone": {"card_no": "C010", "name": "吴君", "name_pinyin": "wujun"},
 }
 RID = {key: i + 1 for i, key in enumerate(RECORDS)}
 
@@ -159,6 +164,16 @@ def test_a_transposed_id_is_repaired_and_confirmed_by_the_name(linked):
 def test_a_wrong_sequence_digit_is_repaired(linked):
     person, probability, method, band = _link(linked[0], "wrong_digit")
     assert (person, method, band) == ("P12", "splink", "auto")
+
+
+def test_a_transposed_id_with_a_romanised_name_in_the_other_order_links(linked):
+    person, probability, method, band = _link(linked[0], "transposed_pinyin")
+    assert (person, method, band) == ("P12", "splink", "auto")
+
+
+def test_an_exact_card_with_a_homophone_name_links(linked):
+    person, probability, method, band = _link(linked[0], "card_homophone")
+    assert (person, band) == ("P10", "auto")
 
 
 def test_id_number_with_contradicting_birth_date_is_not_deterministic(linked):

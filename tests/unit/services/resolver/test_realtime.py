@@ -16,7 +16,8 @@ from services.errors import InvalidInput
 from services.resolver.blocking import NEAR_COLUMNS
 from services.resolver.id_numbers import check_digit, fails_check, neighbours
 from services.resolver.match_weights import MatchModel
-from services.resolver.model import LINK_COLUMNS, blocking_rules, load_model
+from services.resolver.model import LINK_COLUMNS, NAME_KEYS, blocking_rules, load_model
+from services.resolver.names import name_keys
 from services.resolver.one_record import RecordQuery
 from services.resolver.probabilistic import registry_linkage_sql
 from services.resolver.realtime import RealtimeResolver, linkage_record, model_resolver
@@ -49,8 +50,8 @@ def resolver(small_round):
 def splink_pairs(small_round, resolver):
     """Splink's own predict over registry × records, with the registry's term frequencies."""
     con, _, model_path = small_round
-    registry = con.sql(registry_linkage_sql()).to_arrow_table()
-    records = _with_near_ids(con.sql(RECORDS_SQL).to_arrow_table(), registry)
+    registry = _with_name_keys(con.sql(registry_linkage_sql()).to_arrow_table())
+    records = _with_name_keys(_with_near_ids(con.sql(RECORDS_SQL).to_arrow_table(), registry))
     settings = copy.deepcopy(load_model(model_path)["splink"])
     settings["retain_intermediate_calculation_columns"] = True
     settings["retain_matching_columns"] = True
@@ -75,6 +76,13 @@ def _with_near_ids(records: pa.Table, registry: pa.Table) -> pa.Table:
     for i, column in enumerate(NEAR_COLUMNS):
         records = records.append_column(column, pa.array([f[i] if len(f) > i else None for f in found], pa.string()))
     return records
+
+
+def _with_name_keys(table: pa.Table) -> pa.Table:
+    keys = [name_keys(p) for p in table.column("name_pinyin").to_pylist()]
+    for i, column in enumerate(NAME_KEYS):
+        table = table.append_column(column, pa.array([k[i] for k in keys], pa.string()))
+    return table
 
 
 def _tf_table(con, column: str) -> pa.Table:
