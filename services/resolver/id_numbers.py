@@ -220,14 +220,19 @@ def id_number_struct_sql(expr: str, as_of: date | None = None) -> str:
     return f"{chained}[1]"
 
 
+def fails_check_sql(v: str) -> str:
+    """SQL twin of :func:`fails_check` over a cleaned text expression (cheap to repeat)."""
+    return (f"coalesce(regexp_full_match({v}, '[0-9]{{17}}[0-9X]') "
+            f"AND substr({v}, 18, 1) <> {check_digit_sql(f'TRY_CAST(substr({v}, 1, 17) AS BIGINT)')}, false)")
+
+
 def neighbours_sql(source: str) -> str:
     """SQL twin of :func:`neighbours`: ``(rid, near)`` for every ``source(rid, v)`` row whose ``v`` fails its check.
 
     The neighbours are not filtered by their own check here: they are joined against valid IDs (a registry
     index), which pass it by construction, so a hash join does the filtering.
     """
-    bad = (f"SELECT rid, v FROM {source} WHERE regexp_full_match(v, '[0-9]{{17}}[0-9X]') "
-           f"AND substr(v, 18, 1) <> {check_digit_sql('CAST(substr(v, 1, 17) AS BIGINT)')}")
+    bad = f"SELECT rid, v FROM {source} WHERE {fails_check_sql('v')}"
     chars = ", ".join(sql_string(c) for c in "0123456789X")
     return f"""
         WITH bad AS ({bad})

@@ -24,6 +24,7 @@ from splink import Linker, SettingsCreator, block_on
 
 from services.errors import InvalidInput
 from services.resolver import blocking
+from services.resolver.match_weights import MatchModel
 
 MODEL_FORMAT = "silentcert-linkage-model"
 MODEL_VERSION = 1
@@ -58,6 +59,7 @@ class TrainingPlan:
     u_max_pairs: float
     em_max_pairs: float
     seed: int
+    one_slip_u: float | None = None
 
 
 def _comparison_id_number(columns: set[str]):
@@ -180,7 +182,7 @@ def train(linker: Linker, tables: list, columns: set[str], plan: TrainingPlan) -
     trained = {"u_max_pairs": plan.u_max_pairs, "em_sessions": []}
     linker.training.estimate_u_using_random_sampling(max_pairs=plan.u_max_pairs, seed=plan.seed)
     if "id_number" in columns:
-        linker = Linker(tables, floor_id_near_miss_u(linker.misc.save_model_to_json()))
+        linker = Linker(tables, floor_id_near_miss_u(linker.misc.save_model_to_json(), plan.one_slip_u))
     for blocking in _em_blockings(columns):
         linker.training.estimate_parameters_using_expectation_maximisation(
             block_on(*blocking), max_pairs=plan.em_max_pairs, estimate_without_term_frequencies=True
@@ -189,15 +191,48 @@ def train(linker: Linker, tables: list, columns: set[str], plan: TrainingPlan) -
     return linker, trained
 
 
-def floor_id_near_miss_u(document: dict) -> dict:
-    """Raise the u of the ID near-miss levels to ``ID_NEAR_MISS_U`` (see there for why)."""
+def floor_id_near_miss_u(document: dict, one_slip_u: float | None = None) -> dict:
+    """Raise the u of the ID near-miss levels to ``ID_NEAR_MISS_U`` (see there for why).
+
+    ``one_slip_u``, when the round could estimate it (``probabilistic.one_slip_u``: the registry IDs its failing
+    IDs' neighbourhoods hold, over the registry's size), replaces the first floor: how often a failing ID is one
+    slip from someone it does not belong to is then measured, not assumed.
+    """
+    floors = (one_slip_u if one_slip_u is not None else ID_NEAR_MISS_U[0], ID_NEAR_MISS_U[1])
     for comparison in document["comparisons"]:
         if comparison.get("output_column_name") != "id_number":
             continue
         levels = [lv for lv in comparison["comparison_levels"] if "levenshtein" in lv["sql_condition"].lower()]
-        for level, floor in zip(levels, ID_NEAR_MISS_U):
+        for level, floor in zip(levels, floors):
             u = level.get("u_probability")
             level["u_probability"] = floor if not isinstance(u, float) else max(u, floor)
+        if one_slip_u is not None and levels:  # measured: it replaces the prior random sampling left in place
+            levels[0]["u_probability"] = one_slip_u
+    return document
+
+
+def m_from_true_pairs(document: dict, pairs: list[tuple[dict, dict]], comparison: str = "name") -> dict:
+    """Set the m of ``comparison``'s levels to their shares among ``pairs`` known to match (add-one smoothed).
+
+    EM estimates m from the pending records, where a rare level (a name romanised in the other order, initials)
+    is seen too seldom among the matches to keep any m at all: it learnt a weight below the ELSE level's. The
+    round's deterministic links (a valid ID the registry holds, birth date and sex not contradicting) are pairs
+    known to match, and which of them a department writes the name of in pinyin, in another order or with a
+    homophone does not depend on its typing the ID right; their shares are m, measured.
+    """
+    found = next((c for c in MatchModel(document).comparisons if c.name == comparison), None)
+    if found is None or not pairs:
+        return document
+    counts = [0] * len(found.levels)
+    for left, right in pairs:
+        index = next(i for i, level in enumerate(found.levels) if level.holds(left, right))
+        counts[index] += 0 if found.levels[index].is_null else 1
+    total = sum(counts) + sum(not lv.is_null for lv in found.levels)
+    raw = next(c for c in document["comparisons"] if (c.get("output_column_name") or
+                                                      c.get("comparison_description")) == comparison)
+    for level, count, parsed in zip(raw["comparison_levels"], counts, found.levels):
+        if not parsed.is_null:
+            level["m_probability"] = (count + 1) / total
     return document
 
 

@@ -12,9 +12,9 @@ from splink import Linker, block_on
 from services.resolver import model
 from services.resolver.blocking import NEAR_COLUMNS
 from services.resolver.engines import LinkageEngine
-from services.resolver.id_numbers import neighbours_sql
+from services.resolver.id_numbers import fails_check_sql, neighbours_sql
 from services.resolver.identifier_graph import identifier_only_filter
-from services.resolver.names import build_name_keys
+from services.resolver.names import build_name_keys, name_keys
 from services.resolver.settings import LinkageSettings
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ def splink_candidates(
     started = time.perf_counter()
     registry = engine.register(_linkage_arrow(con, "_lk_registry"), "registry")
     pending = engine.register(_linkage_arrow(con, "_lk_pending"), "records")
-    linker, stats["model"] = _linker(registry, pending, columns, settings, n_registry, n_pending)
+    linker, stats["model"] = _linker(con, registry, pending, columns, settings, n_registry, n_pending)
     stats["train_seconds"] = round(time.perf_counter() - started, 2)
     # Chunks of the pending side: at 8.5M pensioners the blocked pairs of all ~13M pending records at once spilled
     # past 40 GB of disk; a 1M round's 1.6M pending records are one chunk.
@@ -121,7 +121,7 @@ def splink_candidates(
     return stats
 
 
-def _linker(registry, pending, columns, settings, n_registry, n_pending) -> tuple[Linker, dict]:
+def _linker(con, registry, pending, columns, settings, n_registry, n_pending) -> tuple[Linker, dict]:
     """A Linker from the saved model, or trained on the round, or (small rounds) the priors."""
     if settings.model_path is not None:
         document = model.load_model(settings.model_path)
@@ -134,12 +134,46 @@ def _linker(registry, pending, columns, settings, n_registry, n_pending) -> tupl
     linker = Linker([registry, pending], model.build_settings(columns, settings.blocking, prior))
     if n_pending < settings.min_training_records:
         return linker, {"source": "prior", "reason": f"{n_pending} records < {settings.min_training_records}"}
-    plan = model.TrainingPlan(settings.u_max_pairs, settings.em_max_pairs, settings.seed)
+    slip_u = one_slip_u(con, n_registry) if NEAR_COLUMNS[0] in columns else None
+    plan = model.TrainingPlan(settings.u_max_pairs, settings.em_max_pairs, settings.seed, slip_u)
     linker.training.estimate_probability_two_random_records_match(
         [block_on("name_pinyin", "birth_date"), block_on("id_number")], recall=0.8
     )
     linker, trained = model.train(linker, [registry, pending], columns, plan)
-    return linker, {"source": "trained", **trained}
+    pairs = _true_name_pairs(con, int(settings.u_max_pairs // 10), settings.seed)
+    if pairs:
+        document = model.m_from_true_pairs(linker.misc.save_model_to_json(), pairs, "name")
+        linker = Linker([registry, pending], document)
+    return linker, {"source": "trained", **trained, "one_slip_u": slip_u, "name_m_pairs": len(pairs)}
+
+
+def one_slip_u(con: duckdb.DuckDBPyConnection, n_registry: int) -> float | None:
+    """u of "one slip away": registry IDs found among the neighbourhoods of the pending records' failing IDs, per
+    failing ID, over the registry's size — an upper bound, since the holder the ID was meant for counts as a chance
+    agreement too. None without failing IDs (the model's floor stays)."""
+    failing, found = con.execute(f"""
+        SELECT count(*), sum(({NEAR_COLUMNS[0]} IS NOT NULL)::INT + ({NEAR_COLUMNS[1]} IS NOT NULL)::INT)
+        FROM _lk_pending WHERE NOT id_valid AND {fails_check_sql('id_number')}
+    """).fetchone()
+    if not failing or not found:
+        return None
+    return found / failing / max(n_registry, 1)
+
+
+def _true_name_pairs(con: duckdb.DuckDBPyConnection, limit: int, seed: int) -> list[tuple[dict, dict]]:
+    """Up to ``limit`` (registry, record) name pairs of the round's deterministic links, in a fixed pseudo-random
+    order, with the name keys the model compares."""
+    rows = con.execute("""
+        SELECT g.name, g.name_pinyin, r.name, r.name_pinyin
+        FROM link_candidates c JOIN records r USING (rid) JOIN registry g ON g.person_id = c.person_id
+        WHERE c.method = 'deterministic' AND NOT c.shared
+        ORDER BY hash(c.rid + $seed) LIMIT $limit
+    """, {"seed": seed, "limit": limit}).fetchall()
+    return [(_name_row(a, b), _name_row(c, d)) for a, b, c, d in rows]
+
+
+def _name_row(name: str | None, pinyin: str | None) -> dict:
+    return {"name": name, "name_pinyin": pinyin, **dict(zip(model.NAME_KEYS, name_keys(pinyin)))}
 
 
 def _model_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
