@@ -140,11 +140,13 @@ def _linker(con, registry, pending, columns, settings, n_registry, n_pending) ->
         [block_on("name_pinyin", "birth_date"), block_on("id_number")], recall=0.8
     )
     linker, trained = model.train(linker, [registry, pending], columns, plan)
-    pairs = _true_name_pairs(con, int(settings.u_max_pairs // 10), settings.seed)
+    pairs = _true_pairs(con, int(settings.u_max_pairs // 10), settings.seed)
     if pairs:
-        document = model.m_from_true_pairs(linker.misc.save_model_to_json(), pairs, "name")
+        document = linker.misc.save_model_to_json()
+        for comparison in model.MEASURED_M:
+            document = model.m_from_true_pairs(document, pairs, comparison)
         linker = Linker([registry, pending], document)
-    return linker, {"source": "trained", **trained, "one_slip_u": slip_u, "name_m_pairs": len(pairs)}
+    return linker, {"source": "trained", **trained, "one_slip_u": slip_u, "m_true_pairs": len(pairs)}
 
 
 def one_slip_u(con: duckdb.DuckDBPyConnection, n_registry: int) -> float | None:
@@ -160,20 +162,26 @@ def one_slip_u(con: duckdb.DuckDBPyConnection, n_registry: int) -> float | None:
     return found / failing / max(n_registry, 1)
 
 
-def _true_name_pairs(con: duckdb.DuckDBPyConnection, limit: int, seed: int) -> list[tuple[dict, dict]]:
-    """Up to ``limit`` (registry, record) name pairs of the round's deterministic links, in a fixed pseudo-random
-    order, with the name keys the model compares."""
-    rows = con.execute("""
-        SELECT g.name, g.name_pinyin, r.name, r.name_pinyin
+_PAIR_COLUMNS = ("name", "name_pinyin", "phone", "card_no", "county_code")
+
+
+def _true_pairs(con: duckdb.DuckDBPyConnection, limit: int, seed: int) -> list[tuple[dict, dict]]:
+    """Up to ``limit`` (registry, record) rows of the round's deterministic links, in a fixed pseudo-random order,
+    with the columns of ``model.MEASURED_M`` and the name keys."""
+    columns = ", ".join(f"{side}.{c}" for side in ("g", "r") for c in _PAIR_COLUMNS)
+    rows = con.execute(f"""
+        SELECT {columns}
         FROM link_candidates c JOIN records r USING (rid) JOIN registry g ON g.person_id = c.person_id
         WHERE c.method = 'deterministic' AND NOT c.shared
         ORDER BY hash(c.rid + $seed) LIMIT $limit
     """, {"seed": seed, "limit": limit}).fetchall()
-    return [(_name_row(a, b), _name_row(c, d)) for a, b, c, d in rows]
+    n = len(_PAIR_COLUMNS)
+    return [(_pair_row(row[:n]), _pair_row(row[n:])) for row in rows]
 
 
-def _name_row(name: str | None, pinyin: str | None) -> dict:
-    return {"name": name, "name_pinyin": pinyin, **dict(zip(model.NAME_KEYS, name_keys(pinyin)))}
+def _pair_row(values: tuple) -> dict:
+    row = dict(zip(_PAIR_COLUMNS, values))
+    return {**row, **dict(zip(model.NAME_KEYS, name_keys(row["name_pinyin"])))}
 
 
 def _model_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
