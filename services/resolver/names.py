@@ -93,49 +93,61 @@ def _syllables() -> frozenset[str]:
 
 
 _LONGEST = 6
-
-
-def _cut(letters: str) -> list[str]:
-    """The fewest pieces: syllables of the inventory, a lone letter where none fits (an initial)."""
-    inventory = _syllables()
-    best: list[list[str] | None] = [[]] + [None] * len(letters)
-    for end in range(1, len(letters) + 1):
-        for start in range(max(0, end - _LONGEST), end):
-            piece = letters[start:end]
-            if best[start] is None or (piece not in inventory and end - start > 1):
-                continue
-            cost = best[start] + [piece]
-            if best[end] is None or _worse(best[end], cost, inventory):
-                best[end] = cost
-    return best[-1] or []
-
-
-def _worse(held: list[str], new: list[str], inventory: frozenset[str]) -> bool:
-    initials = lambda pieces: sum(p not in inventory for p in pieces)  # noqa: E731
-    return (initials(new), len(new)) < (initials(held), len(held))
+_CJK = re.compile("[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")
 
 
 @functools.lru_cache(maxsize=262144)
-def name_keys(pinyin: str | None) -> tuple[str | None, str | None]:
-    """``(syllables, initials)`` of a name's pinyin: its syllables sorted, and their first letters sorted.
+def _cut(letters: str) -> tuple[str, ...]:
+    """The fewest pieces: syllables of the inventory, a lone letter where none fits (an initial); fewest initials
+    first. Dynamic programming over end positions, each keeping (initials, pieces, where its last piece starts)."""
+    inventory = _syllables()
+    best: list[tuple[int, int, int] | None] = [(0, 0, 0)] + [None] * len(letters)
+    for end in range(1, len(letters) + 1):
+        for start in range(max(0, end - _LONGEST), end):
+            held = best[start]
+            if held is None:
+                continue
+            syllable = letters[start:end] in inventory
+            if not syllable and end - start > 1:
+                continue
+            cost = (held[0] + (not syllable), held[1] + 1, start)
+            if best[end] is None or cost[:2] < best[end][:2]:
+                best[end] = cost
+    pieces, end = [], len(letters)
+    while end > 0 and best[end] is not None:
+        start = best[end][2]
+        pieces.append(letters[start:end])
+        end = start
+    return tuple(reversed(pieces)) if end == 0 else ()
 
-    A pinyin with spaces (a data set that keeps them, such as FEBRL's "given surname") is cut at the spaces.
+
+def name_keys(pinyin: str | None, name: str | None = None) -> tuple[str | None, str | None]:
+    """``(syllables, initials)`` of a name: its syllables sorted, and their first letters sorted.
+
+    A name in Chinese characters gives its syllables directly (each character's reading); otherwise the pinyin is
+    cut into syllables, or at its spaces when it has any (a data set that keeps them, such as FEBRL's "given
+    surname").
     """
     if not pinyin:
         return None, None
-    pieces = pinyin.split() if " " in pinyin.strip() else _cut(pinyin)
+    if name and _CJK.fullmatch(name):
+        pieces: tuple[str, ...] | list[str] = [char_pinyin(c) for c in name]
+    elif " " in pinyin.strip():
+        pieces = pinyin.split()
+    else:
+        pieces = _cut(pinyin)
     if not pieces:
         return None, None
     return " ".join(sorted(pieces)), "".join(sorted(p[0] for p in pieces))
 
 
-def build_name_keys(con: duckdb.DuckDBPyConnection, pinyins: str, into: str) -> str:
-    """Create temporary table ``into(name_pinyin, name_syllables, name_initials)`` for every distinct pinyin of
-    ``pinyins`` (a table or parenthesised query with column ``name_pinyin``), computed once per distinct value."""
-    values = [row[0] for row in con.execute(
-        f"SELECT DISTINCT name_pinyin FROM {pinyins} WHERE name_pinyin IS NOT NULL").fetchall()]
-    keys = [name_keys(v) for v in values]
-    table = pa.table({"name_pinyin": pa.array(values, pa.string()),
+def build_name_keys(con: duckdb.DuckDBPyConnection, names: str, into: str) -> str:
+    """Create temporary table ``into(name, name_pinyin, name_syllables, name_initials)`` for every distinct
+    (name, pinyin) of ``names`` (a table or parenthesised query with those columns), computed once per value."""
+    values = con.execute(f"SELECT DISTINCT name, name_pinyin FROM {names} WHERE name_pinyin IS NOT NULL").fetchall()
+    keys = [name_keys(pinyin, name) for name, pinyin in values]
+    table = pa.table({"name": pa.array([v[0] for v in values], pa.string()),
+                      "name_pinyin": pa.array([v[1] for v in values], pa.string()),
                       "name_syllables": pa.array([k[0] for k in keys], pa.string()),
                       "name_initials": pa.array([k[1] for k in keys], pa.string())})
     con.register("_name_keys", table)

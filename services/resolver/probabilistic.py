@@ -75,15 +75,17 @@ def prepare_tables(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
         FROM c
     """)
     _near_ids(con)
-    build_name_keys(con, "(SELECT name_pinyin FROM _lk_registry UNION SELECT name_pinyin FROM _lk_pending)",
+    build_name_keys(con, "(SELECT name, name_pinyin FROM _lk_registry UNION SELECT name, name_pinyin FROM _lk_pending)",
                     "_lk_keys")
     keys = ", ".join(f"k.{c}" for c in model.NAME_KEYS)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _lk_pending AS
         SELECT p.*, {', '.join(f'n.{c}' for c in NEAR_COLUMNS)}, {keys}
-        FROM _lk_pending p LEFT JOIN _lk_near n ON n.rid = p.unique_id LEFT JOIN _lk_keys k USING (name_pinyin);
+        FROM _lk_pending p LEFT JOIN _lk_near n ON n.rid = p.unique_id
+        LEFT JOIN _lk_keys k ON k.name_pinyin = p.name_pinyin AND k.name IS NOT DISTINCT FROM p.name;
         CREATE OR REPLACE TEMP TABLE _lk_registry AS
-        SELECT g.*, {keys} FROM _lk_registry g LEFT JOIN _lk_keys k USING (name_pinyin);
+        SELECT g.*, {keys} FROM _lk_registry g
+        LEFT JOIN _lk_keys k ON k.name_pinyin = g.name_pinyin AND k.name IS NOT DISTINCT FROM g.name;
         DROP TABLE _lk_near; DROP TABLE _lk_keys;
     """)
     return _count(con, "_lk_registry"), _count(con, "_lk_pending")
@@ -181,7 +183,7 @@ def _true_pairs(con: duckdb.DuckDBPyConnection, limit: int, seed: int) -> list[t
 
 def _pair_row(values: tuple) -> dict:
     row = dict(zip(_PAIR_COLUMNS, values))
-    return {**row, **dict(zip(model.NAME_KEYS, name_keys(row["name_pinyin"])))}
+    return {**row, **dict(zip(model.NAME_KEYS, name_keys(row["name_pinyin"], row["name"])))}
 
 
 def _model_columns(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -61,7 +61,7 @@ class RealtimeResolver:
         with con.cursor() as cur:
             table = cur.sql(registry_linkage_sql()).to_arrow_table()
         columns = {name: table.column(name).to_pylist() for name in ("person_id", *LINK_COLUMNS)}
-        keys = [name_keys(p) for p in columns["name_pinyin"]]
+        keys = [name_keys(p, n) for p, n in zip(columns["name_pinyin"], columns["name"])]
         columns.update({key: [k[i] for k in keys] for i, key in enumerate(NAME_KEYS)})
         self._index = RegistryIndex(columns, settings.blocking)
         self._tf = TermFrequencies.of_columns({c: columns[c] for c in self._model.tf_columns})
@@ -78,7 +78,7 @@ class RealtimeResolver:
         unknown = set(record) - set(_FIELDS)
         if unknown:
             raise InvalidInput(f"unknown record fields {sorted(unknown)}", field=sorted(unknown)[0])
-        record = {**record, **dict(zip(NAME_KEYS, name_keys(record.get("name_pinyin"))))}
+        record = {**record, **dict(zip(NAME_KEYS, name_keys(record.get("name_pinyin"), record.get("name"))))}
         scored = [self._candidate(i, record) for i in self._index.candidates(record)]
         kept = [c for c in scored if c.match_probability >= self._settings.candidate_floor]
         return sorted(kept, key=lambda c: (-c.match_probability, c.person_id))[:limit]

@@ -24,7 +24,7 @@ def _document() -> dict:
 
 
 def _row(name: str, pinyin: str) -> dict:
-    return {"name": name, "name_pinyin": pinyin, **dict(zip(model.NAME_KEYS, name_keys(pinyin)))}
+    return {"name": name, "name_pinyin": pinyin, **dict(zip(model.NAME_KEYS, name_keys(pinyin, name)))}
 
 
 def _name_m(document: dict) -> dict[str, float]:

@@ -79,7 +79,7 @@ def _with_near_ids(records: pa.Table, registry: pa.Table) -> pa.Table:
 
 
 def _with_name_keys(table: pa.Table) -> pa.Table:
-    keys = [name_keys(p) for p in table.column("name_pinyin").to_pylist()]
+    keys = [name_keys(p, n) for p, n in zip(table.column("name_pinyin").to_pylist(), table.column("name").to_pylist())]
     for i, column in enumerate(NAME_KEYS):
         table = table.append_column(column, pa.array([k[i] for k in keys], pa.string()))
     return table
