@@ -229,13 +229,14 @@ def floor_id_near_miss_u(document: dict, one_slip_u: float | None = None) -> dic
 
 
 def m_from_true_pairs(document: dict, pairs: list[tuple[dict, dict]], comparison: str = "name") -> dict:
-    """Set the m of ``comparison``'s levels to their shares among ``pairs`` known to match (add-one smoothed).
+    """Let no level of ``comparison`` be ruled out among matches: m = the larger of EM's m and the level's share
+    among ``pairs`` known to match (add-one smoothed), normalised.
 
     EM estimates m from the pending records, where a rare level (a name romanised in the other order, initials)
     is seen too seldom among the matches to keep any m at all: it learnt a weight below the ELSE level's. The
     round's deterministic links (a valid ID the registry holds, birth date and sex not contradicting) are pairs
-    known to match, and which of them a department writes the name of in pinyin, in another order or with a
-    homophone does not depend on its typing the ID right; their shares are m, measured.
+    known to match, but a source that types IDs well may write names better too, so their shares alone would
+    rule out the homophones of sources without IDs; each level keeps the larger of the two estimates.
     """
     found = next((c for c in MatchModel(document).comparisons if c.name == comparison), None)
     if found is None or not pairs:
@@ -247,9 +248,11 @@ def m_from_true_pairs(document: dict, pairs: list[tuple[dict, dict]], comparison
     total = sum(counts) + sum(not lv.is_null for lv in found.levels)
     raw = next(c for c in document["comparisons"] if (c.get("output_column_name") or
                                                       c.get("comparison_description")) == comparison)
-    for level, count, parsed in zip(raw["comparison_levels"], counts, found.levels):
-        if not parsed.is_null:
-            level["m_probability"] = (count + 1) / total
+    levels = [(level, count) for level, count, parsed in zip(raw["comparison_levels"], counts, found.levels)
+              if not parsed.is_null]
+    larger = [max((count + 1) / total, level.get("m_probability") or 0.0) for level, count in levels]
+    for (level, _), m in zip(levels, larger):
+        level["m_probability"] = m / sum(larger)
     return document
 
 
