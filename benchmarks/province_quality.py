@@ -30,6 +30,7 @@ from services.liveness.weak_windows import steps_sql, windows_sql
 
 STRONG_LINK_PRECISION = 0.999
 LINK_RECALL = 0.99
+NOISE_RECALL = 0.99
 
 
 @dataclass
@@ -157,8 +158,8 @@ def _miss_causes(con: duckdb.DuckDBPyConnection, state: Path) -> None:
 
     Causes: the row was rejected (its reason with digits masked); the true person was a candidate only through a
     shared identifier (a couple's phone: split probability, by design never a confident link); the row carries no
-    ID number and no birth date and either no phone or card either (a name, perhaps with sex and county: not a
-    person in a province) or the true person was no candidate at all (a phone or card the registry does not hold);
+    ID number (not even one failing its check) and no birth date and either no phone or card either (a name, perhaps
+    with sex and county: not a person in a province) or the true person was no candidate at all (a phone or card the registry does not hold);
     else the linker missed it."""
     base = """SELECT source, row_no, record_id, person_id, rejected, reject_reason FROM scored
               WHERE malformed = '0' AND person_id IS NOT NULL AND linked_person IS DISTINCT FROM person_id"""
@@ -175,7 +176,7 @@ def _miss_causes(con: duckdb.DuckDBPyConnection, state: Path) -> None:
         SELECT m.source, m.row_no, CASE
                  WHEN m.rejected THEN 'rejected: ' || regexp_replace(m.reject_reason, '[0-9]+', 'N', 'g')
                  WHEN c.shared THEN 'shared identifier only (split probability)'
-                 WHEN r.id_number IS NULL AND r.birth_date IS NULL
+                 WHEN r.id_number IS NULL AND r.id_number_raw IS NULL AND r.birth_date IS NULL
                       AND (c.person_id IS NULL OR (r.phone IS NULL AND r.card_no IS NULL))
                       THEN 'too little to link (no ID, no birth date; name or unknown phone/card)'
                  ELSE 'linker miss' END AS cause
@@ -278,6 +279,7 @@ def linkage(con, limit: int) -> list[Figure]:
                               f">= {LINK_RECALL}" if source is None else "", examples))
     figures += _wrong_links(con)
     figures += _attributable(con, limit)
+    figures += _by_noise(con, limit)
     figures += _nobody(con, limit)
     figures += _malformed(con, limit)
     return figures
@@ -310,6 +312,26 @@ def _attributable(con, limit: int) -> list[Figure]:
                                    ORDER BY 2 DESC LIMIT 12""").fetchall():
         figures.append(Figure("linkage", f"  missed: {cause}", n / actual, "", n, actual))
     return figures
+
+
+def _by_noise(con, limit: int) -> list[Figure]:
+    """Recall per kind of noise on the row (truth links.csv `noise`), over the rows attributable to one person (a
+    miss for a shared identifier or too little to link left aside, as in the recall above, and rows rejected for
+    carrying no identifying field at all: an ID missing and a name missing together)."""
+    rows = con.execute("""
+        WITH tagged AS (
+            SELECT s.source, s.row_no, s.record_id, s.person_id, s.linked_person, unnest(string_split(s.noise, ';')) AS kind
+            FROM scored s WHERE s.malformed = '0' AND s.person_id IS NOT NULL AND s.noise <> ''),
+        kept AS (
+            SELECT t.* FROM tagged t LEFT JOIN misses m USING (source, row_no)
+            WHERE m.cause IS NULL OR NOT (m.cause LIKE 'shared identifier%' OR m.cause LIKE 'too little%'
+                                          OR m.cause LIKE 'rejected: no identifying field%'))
+        SELECT kind, count(*) FILTER (WHERE linked_person = person_id), count(*),
+               list(source || ':' || record_id || ' truth=' || person_id || ' linked=' || coalesce(linked_person, '-')
+                    ORDER BY source, record_id) FILTER (WHERE linked_person IS DISTINCT FROM person_id)[1:$limit]
+        FROM kept GROUP BY kind ORDER BY kind""", {"limit": limit}).fetchall()
+    return [_ratio("linkage", f"recall with noise {kind}", ok, n, f">= {NOISE_RECALL}", examples or None)
+            for kind, ok, n, examples in rows]
 
 
 def _nobody(con, limit: int) -> list[Figure]:

@@ -8,6 +8,7 @@ distinct name (a loop over distinct names, never over rows).
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pypinyin import lazy_pinyin
 
 SURNAMES = (
     "刘李王张陈黄胡吴罗杨邓徐曾周彭肖熊朱万钟余郭廖邹赖谢何叶汪程涂饶龚付江魏傅蔡舒邱"
@@ -82,6 +83,29 @@ def traditional_of(name: str) -> str:
     return name.translate(TRADITIONAL)
 
 
+# How tickets, passports and bank systems write a name in Latin letters (the generator's own readings, from
+# pypinyin, which writes ü as v): surname first or given name first, syllables joined or split, initials.
+ROMANISED_STYLES = ("surname_first", "upper", "given_first", "split", "initials")
+UMLAUT_AS = ("v", "u", "\u00fc")
+
+
+def romanised_of(name: str, salt: int) -> tuple[str, int, bool]:
+    """(the name in pinyin, the index of its style in ROMANISED_STYLES, whether it holds a ü)."""
+    surname_len = 2 if name[:2] in COMPOUND_SURNAMES else 1
+    umlaut = UMLAUT_AS[(salt // len(ROMANISED_STYLES)) % len(UMLAUT_AS)]
+    syllables = [s.replace("v", umlaut) for s in lazy_pinyin(name)]
+    surname, given = "".join(syllables[:surname_len]), syllables[surname_len:]
+    style = salt % len(ROMANISED_STYLES)
+    name_of = {
+        0: lambda: f"{surname.title()} {''.join(given).title()}",
+        1: lambda: f"{surname} {''.join(given)}".upper(),
+        2: lambda: f"{''.join(given).title()} {surname.title()}",
+        3: lambda: " ".join(s.upper() for s in [surname, *given]),
+        4: lambda: surname.title() + " " + "".join(g[0].upper() + "." for g in given),
+    }
+    return name_of[style](), style, any("v" in s for s in lazy_pinyin(name))
+
+
 def per_distinct(names: pa.Array, fn) -> pa.Array:
     """Apply a str -> str function once per distinct value of a string array."""
     encoded = pc.dictionary_encode(names).combine_chunks() if isinstance(names, pa.ChunkedArray) else pc.dictionary_encode(names)
@@ -92,3 +116,14 @@ def per_distinct(names: pa.Array, fn) -> pa.Array:
 def spaced(names: pa.Array) -> pa.Array:
     """'王明华' -> '王 明华': a space after the surname, as typed by some clerks."""
     return pc.binary_join_element_wise(pc.utf8_slice_codeunits(names, 0, 1), pc.utf8_slice_codeunits(names, 1), " ")
+
+
+def romanised(names: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """Per person: the name in pinyin, its style (index into ROMANISED_STYLES), whether it holds a ü; computed
+    once per distinct name (the distinct name's position is the salt, so a style is spread over names)."""
+    encoded = pc.dictionary_encode(names)
+    encoded = encoded.combine_chunks() if isinstance(encoded, pa.ChunkedArray) else encoded
+    variants = [romanised_of(v, i) for i, v in enumerate(encoded.dictionary.to_pylist())]
+    indices = encoded.indices.to_numpy()
+    text = pa.array([v[0] for v in variants], pa.string()).take(encoded.indices)
+    return text, np.array([v[1] for v in variants], np.int8)[indices], np.array([v[2] for v in variants])[indices]

@@ -59,6 +59,23 @@ def id_typo(rng: np.random.Generator):
     return fn
 
 
+def id_transposed(rng: np.random.Generator):
+    """Two adjacent characters of the first 17 swapped (a pair of equal digits is moved on until they differ)."""
+    def fn(col: pa.Array) -> pa.Array:
+        m = ascii_matrix(col, 18)
+        rows = np.arange(len(m))
+        pos = rng.integers(0, 16, len(m))
+        for _ in range(16):  # a number with every neighbouring pair equal does not exist
+            same = m[rows, pos] == m[rows, pos + 1]
+            if not same.any():
+                break
+            pos[same] = (pos[same] + 1) % 16
+        a, b = m[rows, pos].copy(), m[rows, pos + 1].copy()
+        m[rows, pos], m[rows, pos + 1] = b, a
+        return from_matrix(m)
+    return fn
+
+
 def bad_check(col: pa.Array) -> pa.Array:
     """The check character replaced by a wrong one."""
     m = ascii_matrix(col, 18)
@@ -75,17 +92,19 @@ def spaced_id(col: pa.Array) -> pa.Array:
 
 
 def messy_ids(rng: np.random.Generator, col: pa.Array) -> tuple[pa.Array, dict[str, np.ndarray]]:
-    """Lowercase x, full-width digits, spaces, padding and one-digit typos on small shares."""
+    """Lowercase x, full-width digits, spaces, padding, one-digit typos and adjacent transpositions on small shares."""
     n = len(col)
     u = rng.random(n)
     masks = {
         "id_typo": u < 0.004,
+        "id_transposed": (u >= 0.025) & (u < 0.028),
         "id_fullwidth": (u >= 0.004) & (u < 0.009),
         "id_spaces": (u >= 0.009) & (u < 0.017),
         "id_padded": (u >= 0.017) & (u < 0.025),
-        "id_lower_x": (u >= 0.025) & (rng.random(n) < 0.4) & pc.ends_with(col, "X").to_numpy(zero_copy_only=False),
+        "id_lower_x": (u >= 0.028) & (rng.random(n) < 0.4) & pc.ends_with(col, "X").to_numpy(zero_copy_only=False),
     }
     col = patch(col, masks["id_typo"], id_typo(rng))
+    col = patch(col, masks["id_transposed"], id_transposed(rng))
     col = patch(col, masks["id_fullwidth"], fullwidth)
     col = patch(col, masks["id_spaces"], spaced_id)
     col = patch(col, masks["id_padded"], lambda c: pc.binary_join_element_wise(" ", c, "  ", ""))

@@ -25,6 +25,9 @@ class People:
     name: pa.Array             # name as on the ID card
     name_homophone: pa.Array   # same pinyin, one character changed
     name_traditional: pa.Array
+    name_romanised: pa.Array   # in pinyin, as a ticket or bank system writes it
+    romanised_style: np.ndarray  # index into names.ROMANISED_STYLES
+    romanised_umlaut: np.ndarray  # bool: the romanised name holds a ü (written v, u or ü)
     phone: pa.Array            # canonical; null when none
     card_no: pa.Array          # social-security card; null when none
     couple_id: np.ndarray      # -1 when not in a recorded couple
@@ -52,6 +55,7 @@ def draw_people(rng: np.random.Generator, pensioners: int, as_of: np.datetime64)
     birth = id_numbers.make_room(birthplace, birth, male)
     seq = id_numbers.redraw_duplicates(rng, birthplace, birth, id_numbers.sequences(rng, male), male)
     full = names.draw_names(rng, male)
+    romanised, style, umlaut = names.romanised(full)
     couple_id = _couples(rng, pensioners, male, county_idx, age)
     return People(
         pensioners=pensioners, age=age, male=male, birth=birth, county_idx=county_idx,
@@ -60,6 +64,7 @@ def draw_people(rng: np.random.Generator, pensioners: int, as_of: np.datetime64)
         name=full,
         name_homophone=names.per_distinct(full, names.homophone_of),
         name_traditional=names.per_distinct(full, lambda v, _: names.traditional_of(v)),
+        name_romanised=romanised, romanised_style=style, romanised_umlaut=umlaut,
         phone=_phones(rng, age, county_idx, couple_id),
         card_no=_cards(rng, n, np.where(np.arange(n) < pensioners, 0.88, 0.70)),
         couple_id=couple_id,

@@ -121,14 +121,25 @@ class _Context:
 
     def name(self):
         u = self.rng.random(self.n)
-        share = self.spec.name_variants
+        share, latin = self.spec.name_variants, self.spec.name_romanised
         homo, trad = u < share * 0.6, (u >= share * 0.6) & (u < share)
         spaced = (u >= share) & (u < share + 0.01)
+        pinyin = (u >= share + 0.01) & (u < share + 0.01 + latin)
+        missing = (u >= share + 0.01 + latin) & (u < share + 0.01 + latin + self.spec.name_missing) & (self.bad < 0)
         col = self.people.name.take(self.person)
         col = pc.if_else(pa.array(homo), self.people.name_homophone.take(self.person), col)
         col = pc.if_else(pa.array(trad), self.people.name_traditional.take(self.person), col)
         col = noise.patch(col, spaced, names.spaced)
-        return col, {"name_homophone": homo, "name_traditional": trad, "name_spaced": spaced}
+        col = pc.if_else(pa.array(pinyin), self.people.name_romanised.take(self.person), col)
+        col = pc.if_else(pa.array(missing), pa.nulls(self.n, pa.string()), col)
+        who = self.person.to_numpy()
+        style = self.people.romanised_style[who]
+        marks = {"name_homophone": homo, "name_traditional": trad, "name_spaced": spaced, "name_pinyin": pinyin}
+        for k, label in enumerate(names.ROMANISED_STYLES):
+            marks[f"name_pinyin_{label}"] = pinyin & (style == k)
+        marks["name_pinyin_umlaut"] = pinyin & self.people.romanised_umlaut[who]
+        marks["name_missing"] = missing
+        return col, marks
 
     def sex(self):
         labels = {"MF": ("M", "F"), "zh": ("男", "女"), "12": ("1", "2")}[self.spec.sex_style]

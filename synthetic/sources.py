@@ -20,6 +20,8 @@ class SourceSpec:
     birth_style: str = "iso"
     id_missing: float = 0.01          # share of rows with no ID number
     name_variants: float = 0.03       # share of rows with a homophone or traditional name
+    name_romanised: float = 0.0       # share of rows with the name in pinyin (tickets, bank systems)
+    name_missing: float = 0.005       # share of rows with the name left empty
     native_time: bool = False         # parquet: occurred_at as a timestamp column
     layout: str = "csv"               # how a csv-format source is stored: csv | csv.gz | xlsx (synthetic.shapes)
 
@@ -59,7 +61,7 @@ SPECS = (
     SourceSpec("ministry_travel", "strong", "evidence", (
         ("record_id", "ticket_no"), ("id_number", "id_no"), ("name", "passenger_name"), ("occurred_at", "dep_time"),
         ("x:train", "train_or_flight")),
-        date_style="iso_t", id_missing=0.0, name_variants=0.01),
+        date_style="iso_t", id_missing=0.0, name_variants=0.01, name_romanised=0.2),
     SourceSpec("card_spending", "weak", "evidence", (
         ("record_id", "jylsh"), ("card_no", "sbkh"), ("occurred_at", "jyrq"), ("x:amount", "jyje"), ("x:merchant", "shmc")),
         date_style="compact"),
@@ -76,7 +78,7 @@ SPECS = (
     SourceSpec("bank_counter", "weak", "evidence", (
         ("record_id", "ywlsh"), ("id_number", "zjhm"), ("name", "khxm"), ("phone", "lxdh"),
         ("occurred_at", "ywrq"), ("x:business", "ywlx")),
-        date_style="iso", encoding="gb18030", id_missing=0.04),
+        date_style="iso", encoding="gb18030", id_missing=0.04, name_romanised=0.02),
     SourceSpec("police", "death", "deaths", (
         ("record_id", "zxbh"), ("id_number", "gmsfhm"), ("name", "xm"), ("sex", "xb"), ("county_code", "hjdq"),
         ("occurred_at", "swrq"), ("x:reason", "zxyy")),

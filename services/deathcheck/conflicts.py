@@ -10,6 +10,11 @@ person with a death gets exactly one *primary* flag deciding the automatic outco
     reports disagree on the date beyond the tolerance         register_disagreement  review
     otherwise (a lone register)                               unconfirmed_death      review
 
+A death record linked to nobody whose best candidate is a pensioner below the review band (the link probability
+between the candidate floor and the review floor) is never dropped: it raises ``possible_death_record`` on that
+pensioner (unless a death report already links to them), and a certification resting on evidence dated after the
+record goes to review until a reviewer decides.
+
 plus secondary flags that change nothing by themselves (weak activity after the death, a disagreement beside a
 confirmed death; a low-severity ``register_disagreement`` asking for the date alone to be checked when strong
 evidence lies between the earliest report and the death date merge.py chose). flag_id = kind:person_id:key, the key independent of the round (the death date, the record),
@@ -26,7 +31,7 @@ from services.deathcheck.payments import payments_between_sql
 from services.deathcheck.settings import DeathCheckSettings
 
 DEATH_KINDS = ("confirmed_death", "activity_after_death", "weak_activity_after_death", "register_disagreement",
-               "unconfirmed_death", "uncertain_death_link")
+               "unconfirmed_death", "uncertain_death_link", "possible_death_record")
 
 RAISED_COLUMNS = ("flag_id VARCHAR, person_id VARCHAR, kind VARCHAR, severity VARCHAR, detail VARCHAR, "
                   "overpayment DOUBLE, ring_id VARCHAR, county_code VARCHAR, outcome VARCHAR")
@@ -44,6 +49,7 @@ def death_flags(con: duckdb.DuckDBPyConnection, as_of: date, settings: DeathChec
     con.execute(_PRIMARY, {"tolerance": int(settings.date_tolerance_days), "needs": _confirmation_rule(settings)})
     con.execute(_SECONDARY)
     con.execute(_UNCERTAIN_LINKS)
+    _possible_death_records(con)
     con.execute(_DEATH_CITATIONS)
 
 
@@ -217,6 +223,38 @@ _UNCERTAIN_LINKS = """
     GROUP BY r.person_id
 """
 
+def _possible_death_records(con: duckdb.DuckDBPyConnection) -> None:
+    """``possible_death_record`` flags: unlinked death records whose best candidate lies below the review band."""
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE possible_death AS
+        SELECT c.person_id, r.rid, r.source, r.record_id, CAST(r.occurred_at AS DATE) AS death_date,
+               c.match_probability
+        FROM records r JOIN links l USING (rid) JOIN link_candidates c USING (rid)
+        WHERE r.kind = 'death' AND r.occurred_at IS NOT NULL AND l.person_id IS NULL
+          AND c.person_id IN (SELECT person_id FROM registry)
+          AND c.person_id NOT IN (SELECT person_id FROM death_reports)
+        QUALIFY rank() OVER (PARTITION BY r.rid ORDER BY c.match_probability DESC) = 1
+    """)
+    con.execute(_POSSIBLE_DEATH_RECORDS)
+
+
+# The hold: a certification on evidence dated after the earliest such record waits for the reviewer; one on earlier
+# evidence stands (the record does not say the person was dead before it).
+_POSSIBLE_DEATH_RECORDS = """
+    INSERT INTO raised
+    SELECT 'possible_death_record:' || p.person_id || ':' || min(p.source || '/' || p.record_id), p.person_id,
+           'possible_death_record', 'medium',
+           format('Death record(s) {} may be this person, but the link is weak (probability {:.2f}, below the review '
+                  || 'band). Check the identity; no certification on evidence after {} until decided.',
+                  string_agg(p.source || '/' || p.record_id || ' dated ' || CAST(p.death_date AS VARCHAR), ', '
+                             ORDER BY p.source, p.record_id),
+                  max(p.match_probability), min(p.death_date)),
+           0.0, NULL, any_value(g.county_code),
+           CASE WHEN bool_or(v.status = 'certified' AND CAST(v.evidence_at AS DATE) > p.death_date) THEN 'review' END
+    FROM possible_death p JOIN registry g USING (person_id) LEFT JOIN verdicts v USING (person_id)
+    GROUP BY p.person_id
+"""
+
 _DEATH_CITATIONS = f"""
     INSERT INTO cited
     SELECT f.flag_id, r.rid FROM raised f JOIN death_reports r USING (person_id)
@@ -230,4 +268,7 @@ _DEATH_CITATIONS = f"""
     UNION ALL
     SELECT f.flag_id, e.rid FROM raised f JOIN deaths d USING (person_id) JOIN death_strong e USING (person_id)
     WHERE f.kind = 'register_disagreement' AND {_ALIVE_BEFORE}
+    UNION ALL
+    SELECT f.flag_id, p.rid FROM raised f JOIN possible_death p USING (person_id)
+    WHERE f.kind = 'possible_death_record'
 """

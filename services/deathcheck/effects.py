@@ -24,6 +24,7 @@ EFFECTS: dict[str, dict[str, str]] = {
     "register_disagreement": _DEATH,
     "unconfirmed_death": _DEATH,
     "uncertain_death_link": _DEATH,
+    "possible_death_record": _DEATH,
     "weak_activity_after_death": {"confirm": "deceased", "dismiss": "none", "escalate": "hold"},
     "shared_identifier_ring": {"confirm": "hold", "dismiss": "none", "escalate": "hold"},
     "home_visit": {"confirm": "hold", "dismiss": "none", "escalate": "none"},

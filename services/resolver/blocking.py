@@ -17,6 +17,10 @@ people at any size, and a wide key only where a record lacks what a narrow one n
   block did not need to be paired.
 - ``name_county_undated``: name and county, only where one side has no birth date.
 - ``birth_county_unnamed``: birth date and county, only where one side has no name.
+- ``id_neighbours``: a record's ID that fails its check against the registry IDs one substitution or one
+  adjacent transposition away (``id_numbers.neighbours``). The batch looks the neighbours up in the registry
+  beforehand and carries the (at most ``NEAR_COLUMNS``) registry IDs found in columns ``id_near``,
+  ``id_near_2``, so Splink blocks on plain equalities; the real-time index probes its ID map with the neighbours.
 
 Against the generator's truth, these rules pair every record with its true person that the wide rules paired;
 ``tests/unit/services/resolver/test_blocking.py`` checks what each rule pairs.
@@ -24,17 +28,23 @@ Against the generator's truth, these rules pair every record with its true perso
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from splink.blocking_rule_library import And, CustomRule, block_on
 
 from services.errors import InvalidInput
+from services.resolver.id_numbers import neighbours
 
 #: The columns a rule may name (the linkage tables' canonical columns; docs/architecture.md).
 RULE_COLUMNS = ("id_number", "name", "name_pinyin", "birth_date", "sex", "phone", "county_code", "card_no")
 
 Key = Callable[[Mapping], object]
+Probe = Callable[[Mapping], Iterable]
+
+#: The registry IDs a record's failing ID can reach, as columns of the batch's pending table (two is plenty: a
+#: failing ID with three registry neighbours is a ~1e-6 event at province density; the third is dropped).
+NEAR_COLUMNS = ("id_near", "id_near_2")
 
 
 @dataclass(frozen=True)
@@ -46,10 +56,29 @@ class NamedRule:
     columns: frozenset[str]
     key: Key  # a row with every column of `columns` → the tuple of the expressions
     gap: str | None = None
+    probe: Probe | None = None  # a record → the keys it looks up (default: its own key)
+    splink: tuple[str, ...] = ()  # custom Splink conditions, instead of equality on `exprs`
+    splink_columns: frozenset[str] = frozenset()  # further columns those conditions name
 
 
 def _id_rule(sql: tuple[str, ...], py: Callable[[str], object]) -> NamedRule:
     return NamedRule(sql, frozenset({"id_number"}), lambda row: py(row["id_number"]))
+
+
+def _valid_id(row: Mapping):
+    return row["id_number"] if row.get("id_valid") else None
+
+
+def _failing_id_neighbours(row: Mapping) -> list[str]:
+    value = row.get("id_number")
+    return [] if value is None or row.get("id_valid") else neighbours(value)
+
+
+_ID_NEIGHBOURS = NamedRule(
+    ("id_number",), frozenset({"id_number"}), _valid_id, probe=_failing_id_neighbours,
+    splink=tuple(cond for near in NEAR_COLUMNS for cond in (f"l.id_number = r.{near}", f"l.{near} = r.id_number")),
+    splink_columns=frozenset(NEAR_COLUMNS),
+)
 
 
 def _name_char_rule(sql: str, py: Callable[[str], str]) -> NamedRule:
@@ -70,6 +99,7 @@ NAMED_RULES: dict[str, NamedRule] = {
                                      lambda row: (row["name_pinyin"], row["county_code"]), gap="birth_date"),
     "birth_county_unnamed": NamedRule(("birth_date", "county_code"), frozenset({"birth_date", "county_code"}),
                                       lambda row: (row["birth_date"], row["county_code"]), gap="name"),
+    "id_neighbours": _ID_NEIGHBOURS,
 }
 
 
@@ -87,7 +117,7 @@ def rule(name: str) -> NamedRule:
 
 def needed_columns(name: str) -> frozenset[str]:
     found = rule(name)
-    return found.columns | ({found.gap} if found.gap else frozenset())
+    return found.columns | found.splink_columns | ({found.gap} if found.gap else frozenset())
 
 
 def splink_rules(name: str) -> list:
@@ -96,6 +126,8 @@ def splink_rules(name: str) -> list:
     ``l.gap IS NULL OR r.gap IS NULL`` made the join enumerate the whole wide block first (resolve's time:
     docs/benchmarks.md, "Whole round, embedded store")."""
     found = rule(name)
+    if found.splink:
+        return [CustomRule(condition) for condition in found.splink]
     if found.gap is None:
         return [block_on(*found.exprs)]
     return [And(block_on(*found.exprs), CustomRule(f"{side}.{found.gap} IS NULL")) for side in ("l", "r")]
@@ -111,3 +143,8 @@ def row_key(name: str) -> Key:
 
 def gap_of(name: str) -> str | None:
     return rule(name).gap
+
+
+def probe_of(name: str) -> Probe | None:
+    """Python: the keys a record looks up under the rule, when they are not its own key (``id_neighbours``)."""
+    return rule(name).probe

@@ -12,8 +12,17 @@ rather than guessed away, and a dash standing for a lost character leaves a numb
 the first failure is the reason: length, characters, birth date, check digit. A 15-digit number is the
 pre-1999 form: birth date ``YYMMDD`` in the 1900s and no check digit; it is upgraded by inserting
 ``19`` and appending the computed check digit.
+
+Repair: MOD 11-2 catches every single substitution and every adjacent transposition, so a number of the
+right form that fails its check is one clerk's slip away from the number meant, if only one slip was
+made. :func:`neighbours` lists the numbers one substitution or one adjacent transposition away that pass
+the check (at most 17 · 9 + 10 + 17 edits to try; about one in eleven passes), and
+:func:`neighbours_sql` does the same set-wise; the linker looks them up in the registry's ID index and
+lets the model confirm a found person by name, birth date and sex. A number that passes its check is
+never repaired: it names someone, maybe someone not in the registry.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,7 +35,8 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 EARLIEST_BIRTH = date(1900, 1, 1)
 
-SEPARATORS = WHITESPACE + "-"  # deleted wherever they stand; the check digit still guards the rest
+SEPARATORS = WHITESPACE + "-"
+_FORM = re.compile("[0-9]{17}[0-9X]")  # deleted wherever they stand; the check digit still guards the rest
 _DELETE = str.maketrans("", "", SEPARATORS)
 
 
@@ -66,6 +76,37 @@ def birth_date_of(id18: str) -> date:
 def sex_of(id18: str) -> str:
     """'M' or 'F' from the sequence digit (character 17): odd is male."""
     return "M" if int(id18[16]) % 2 else "F"
+
+
+def fails_check(value: str) -> bool:
+    """True for 17 digits and a check character (digit or X) that is not theirs: a repairable number."""
+    return _FORM.fullmatch(value) is not None and check_digit(value[:17]) != value[17]
+
+
+def _passes(value: str) -> bool:
+    return value[17] == check_digit(value[:17])
+
+
+def _edits(value: str):
+    """Every number one substitution (X only in place 18) or one adjacent transposition from ``value``."""
+    for i, old in enumerate(value):
+        for new in (CHECK_CHARS if i == 17 else "0123456789"):
+            if new != old:
+                yield value[:i] + new + value[i + 1:]
+    for i in range(17):
+        a, b = value[i], value[i + 1]
+        if a != b and not (i == 16 and b == "X"):
+            yield value[:i] + b + a + value[i + 2:]
+
+
+def neighbours(value: str) -> list[str]:
+    """The valid numbers one substitution or one adjacent transposition away from a number failing its check.
+
+    Empty for a number that passes its check (it is never repaired) or is not of the 18-character form.
+    """
+    if not fails_check(value):
+        return []
+    return sorted({near for near in _edits(value) if _passes(near)})
 
 
 def normalise_id_number(raw: str | None, as_of: date | None = None) -> IdNumber | Rejection | None:
@@ -177,6 +218,32 @@ def id_number_struct_sql(expr: str, as_of: date | None = None) -> str:
     for stage in stages:
         chained = f"list_transform({chained}, {stage})"
     return f"{chained}[1]"
+
+
+def fails_check_sql(v: str) -> str:
+    """SQL twin of :func:`fails_check` over a cleaned text expression (cheap to repeat)."""
+    return (f"coalesce(regexp_full_match({v}, '[0-9]{{17}}[0-9X]') "
+            f"AND substr({v}, 18, 1) <> {check_digit_sql(f'TRY_CAST(substr({v}, 1, 17) AS BIGINT)')}, false)")
+
+
+def neighbours_sql(source: str) -> str:
+    """SQL twin of :func:`neighbours`: ``(rid, near)`` for every ``source(rid, v)`` row whose ``v`` fails its check.
+
+    The neighbours are not filtered by their own check here: they are joined against valid IDs (a registry
+    index), which pass it by construction, so a hash join does the filtering.
+    """
+    bad = f"SELECT rid, v FROM {source} WHERE {fails_check_sql('v')}"
+    chars = ", ".join(sql_string(c) for c in "0123456789X")
+    return f"""
+        WITH bad AS ({bad})
+        SELECT rid, substr(v, 1, p - 1) || c || substr(v, p + 1) AS near
+        FROM bad, range(1, 19) t(p), unnest([{chars}]) u(c)
+        WHERE c <> substr(v, p, 1) AND (p = 18 OR c <> 'X')
+        UNION ALL
+        SELECT rid, substr(v, 1, p - 1) || substr(v, p + 1, 1) || substr(v, p, 1) || substr(v, p + 2) AS near
+        FROM bad, range(1, 18) t(p)
+        WHERE substr(v, p, 1) <> substr(v, p + 1, 1) AND NOT (p = 17 AND substr(v, 18, 1) = 'X')
+    """
 
 
 def birth_date_sql(id18: str) -> str:

@@ -5,7 +5,8 @@ Output tables (docs/architecture.md): `registry`, `records`, `rejects`, `source_
 A source row is rejected only when it cannot be used at all: no record_id, a repeated record_id, no usable
 occurred_at, a date after the round's reference date, a face/in-person row that names nobody, or no identifying
 field left after normalisation. A row whose ID number is malformed but which still carries a name, phone or card
-is kept (its cleaned raw ID feeds the fuzzy comparison) — that is what probabilistic linkage is for. Registry rows
+is kept (its cleaned raw ID feeds the fuzzy comparison) — that is what probabilistic linkage is for; so is one whose
+ID fails only its check (one slip from the number meant, repairable) and which carries a birth date. Registry rows
 are rejected only for a missing or repeated person_id: a pensioner is never dropped for a bad phone.
 """
 
@@ -280,6 +281,7 @@ def _find_repeats(con: duckdb.DuckDBPyConnection, key: str) -> None:
 
 def _ingest_records(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
     passed = "lower(trim(r.passed))"
+    repairable = id_numbers.fails_check_sql("coalesce(id_number_raw, '')")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _norm AS
         SELECT r.file_index, r.source, r.kind, r.line, {_plain('r.record_id')} AS record_id,
@@ -305,6 +307,7 @@ def _ingest_records(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
         WHEN kind IN ('face', 'in_person') AND person_id IS NULL AND id_number IS NULL
             THEN coalesce(id_reason, 'a face or in-person check needs person_id or a valid id_number')
         WHEN id_number IS NULL AND name IS NULL AND phone IS NULL AND card_no IS NULL AND person_id IS NULL
+             AND NOT (birth_date IS NOT NULL AND {repairable})
             THEN coalesce(id_reason, phone_reason, name_reason,
                           'no identifying field: id_number, name, phone and card_no are all empty')
         END"""

@@ -44,6 +44,8 @@ _PATTERNS: list[tuple[re.Pattern, Callable[[re.Match], Test]]] = [
     (re.compile(rf"^{_COL} AND {_COL_R}$", re.I), lambda m: lambda a, b: bool(a) and bool(b)),
     (re.compile(rf"^levenshtein\({_COL}, {_COL_R}\) <= (\d+)$", re.I),
      lambda m: _within(int(m.group(2)))),
+    (re.compile(rf"^damerau_levenshtein\({_COL}, {_COL_R}\) <= (\d+)$", re.I),
+     lambda m: _within_transposed(int(m.group(2)))),
     (re.compile(rf"^levenshtein\(CAST\({_COL} AS {_TEXT}\), CAST\({_COL_R} AS {_TEXT}\)\) <= (\d+)$", re.I),
      lambda m: _date_text_within(int(m.group(2)))),
     (re.compile(rf"^jaro_winkler(?:_similarity)?\({_COL}, {_COL_R}\) >= ([0-9.]+)$", re.I),
@@ -56,6 +58,12 @@ _NULL = re.compile(rf"^{_COL} IS NULL OR {_COL_R} IS NULL$", re.I)
 
 def _within(edits: int) -> Test:
     return lambda a, b: jellyfish.levenshtein_distance(a, b) <= edits
+
+
+def _within_transposed(edits: int) -> Test:
+    # jellyfish's is the unrestricted distance, DuckDB's the optimal string alignment: equal up to 1 edit, which
+    # is the only bound the model uses.
+    return lambda a, b: jellyfish.damerau_levenshtein_distance(a, b) <= edits
 
 
 def _date_text_within(edits: int) -> Test:
@@ -245,4 +253,4 @@ def _with_tf(level: Level, raw: dict, exact_u: dict, comparison: str) -> Level:
 
 def _unsupported(comparison: str, condition: str) -> InvalidInput:
     return InvalidInput(f"model comparison {comparison}: level {condition!r} is not one the real-time scorer "
-                        "evaluates (exact, both flags true, levenshtein, jaro_winkler, date difference)", field="model")
+                        "evaluates (exact, both flags true, (damerau-)levenshtein, jaro_winkler, date difference)", field="model")

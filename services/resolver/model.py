@@ -24,11 +24,14 @@ from splink import Linker, SettingsCreator, block_on
 
 from services.errors import InvalidInput
 from services.resolver import blocking
+from services.resolver.match_weights import MatchModel
 
 MODEL_FORMAT = "silentcert-linkage-model"
 MODEL_VERSION = 1
 LINK_COLUMNS = ("id_number", "id_valid", "name", "name_pinyin", "birth_date", "sex", "phone", "county_code",
                 "card_no")
+#: Keys of a name's pinyin the linkage tables add (``names.name_keys``): syllables in any order, initials.
+NAME_KEYS = ("name_syllables", "name_initials")
 
 # Floors on u for "ID one/two edits away". Random sampling sees such pairs almost never, but
 # candidate pairs already agree on region and birth date (both embedded in the ID), and
@@ -56,10 +59,11 @@ class TrainingPlan:
     u_max_pairs: float
     em_max_pairs: float
     seed: int
+    one_slip_u: float | None = None
 
 
 def _comparison_id_number(columns: set[str]):
-    """Exact > (both valid, different: two people) > one or two edits (a typo'd ID) > else.
+    """Exact > (both valid, different: two people) > one edit or transposition > two edits (a typo'd ID) > else.
 
     Two valid 18-character IDs that differ belong to two people (a one-character typo breaks the
     check character), so the edit-distance levels only see pairs where at least one side failed
@@ -72,7 +76,8 @@ def _comparison_id_number(columns: set[str]):
         levels.append(cll.CustomLevel("id_valid_l AND id_valid_r", ID_BOTH_VALID_LABEL).configure(
             m_probability=ID_BOTH_VALID_M, fix_m_probability=True))
         m, u = [*m, ID_BOTH_VALID_M], [*u, 0.99]
-    levels += [cll.LevenshteinLevel("id_number", 1), cll.LevenshteinLevel("id_number", 2), cll.ElseLevel()]
+    # Damerau–Levenshtein, not Levenshtein, for one edit: two swapped adjacent digits are one slip of the hand.
+    levels += [cll.DamerauLevenshteinLevel("id_number", 1), cll.LevenshteinLevel("id_number", 2), cll.ElseLevel()]
     m += [0.06, 0.02, 0.02]
     u += [*ID_NEAR_MISS_U, 0.9989 if "id_valid" not in columns else 0.0089]
     return cl.CustomComparison(
@@ -81,21 +86,26 @@ def _comparison_id_number(columns: set[str]):
 
 
 def _comparison_name(columns: set[str]):
-    """Characters agree > pinyin agrees (homophones) > pinyin close; one comparison, no double count."""
+    """Characters agree > pinyin agrees (homophones, romanised) > the same syllables in another order > pinyin
+    close > the same initials; one comparison, no double count."""
     pinyin = "name_pinyin" if "name_pinyin" in columns else "name"
     levels = [cll.NullLevel(pinyin)]
     m, u = [], []
     if "name" in columns and pinyin != "name":
         levels.append(cll.ExactMatchLevel("name").configure(tf_adjustment_column="name"))
         m, u = [0.86], [1e-4]
-    levels += [
-        cll.ExactMatchLevel(pinyin).configure(tf_adjustment_column=pinyin),
-        cll.JaroWinklerLevel(pinyin, 0.92),
-        cll.JaroWinklerLevel(pinyin, 0.80),
-        cll.ElseLevel(),
-    ]
-    m += [0.08, 0.03, 0.02, 0.01]
-    u += [3e-5, 1e-3, 0.02, 0.979]
+    levels.append(cll.ExactMatchLevel(pinyin).configure(tf_adjustment_column=pinyin))
+    m, u = [*m, 0.08], [*u, 3e-5]
+    if "name_syllables" in columns:
+        levels.append(cll.ExactMatchLevel("name_syllables"))
+        m, u = [*m, 0.01], [*u, 1e-5]
+    levels += [cll.JaroWinklerLevel(pinyin, 0.92), cll.JaroWinklerLevel(pinyin, 0.80)]
+    m, u = [*m, 0.03, 0.02], [*u, 1e-3, 0.02]
+    if "name_initials" in columns:
+        levels.append(cll.ExactMatchLevel("name_initials"))
+        m, u = [*m, 0.005], [*u, 1e-3]
+    levels.append(cll.ElseLevel())
+    m, u = [*m, 0.01 - (0.005 if "name_initials" in columns else 0)], [*u, 0.979]
     return cl.CustomComparison(
         comparison_levels=levels, output_column_name="name", comparison_description="name"
     ).configure(m_probabilities=m, u_probabilities=u)
@@ -114,6 +124,23 @@ def _exact(column: str, m: float, u: float, tf: bool = False):
     )
 
 
+def _exact_or_slip(column: str, m: float, u: float, slip_u: float, tf: bool = False):
+    """Exact > one slip (a substitution or two swapped neighbours: a mistyped phone, card or code) > else.
+
+    The slip level's m is measured on known matches (``m_from_true_pairs``), never left to EM: pending records
+    rarely show it, and EM then drives m towards zero and the level below ELSE."""
+    levels = [cll.NullLevel(column), cll.ExactMatchLevel(column).configure(tf_adjustment_column=column if tf else None),
+              cll.DamerauLevenshteinLevel(column, 1), cll.ElseLevel()]
+    return cl.CustomComparison(comparison_levels=levels, output_column_name=column,
+                               comparison_description=column).configure(
+        m_probabilities=[m, 0.01, 0.99 - m], u_probabilities=[u, slip_u, 1 - u - slip_u])
+
+
+#: Comparisons whose m the round measures on its deterministic links (``probabilistic``): those a link by a valid
+#: ID says nothing about (birth date and sex are what the deterministic pass checks, so their m would be biased).
+MEASURED_M = ("name", "phone", "card_no", "county_code")
+
+
 def comparisons(columns: set[str]) -> list:
     """The model's comparisons for the canonical columns present in ``columns``."""
     out = []
@@ -126,11 +153,11 @@ def comparisons(columns: set[str]) -> list:
     if "sex" in columns:
         out.append(_exact("sex", 0.98, 0.5))
     if "phone" in columns:
-        out.append(_exact("phone", 0.7, 1e-5, tf=True))
+        out.append(_exact_or_slip("phone", 0.7, 1e-5, 1e-5, tf=True))
     if "county_code" in columns:
-        out.append(_exact("county_code", 0.9, 0.02, tf=True))
+        out.append(_exact_or_slip("county_code", 0.9, 0.02, 0.05, tf=True))
     if "card_no" in columns:
-        out.append(_exact("card_no", 0.9, 1e-6))
+        out.append(_exact_or_slip("card_no", 0.9, 1e-6, 1e-5))
     return out
 
 
@@ -172,7 +199,7 @@ def train(linker: Linker, tables: list, columns: set[str], plan: TrainingPlan) -
     trained = {"u_max_pairs": plan.u_max_pairs, "em_sessions": []}
     linker.training.estimate_u_using_random_sampling(max_pairs=plan.u_max_pairs, seed=plan.seed)
     if "id_number" in columns:
-        linker = Linker(tables, floor_id_near_miss_u(linker.misc.save_model_to_json()))
+        linker = Linker(tables, floor_id_near_miss_u(linker.misc.save_model_to_json(), plan.one_slip_u))
     for blocking in _em_blockings(columns):
         linker.training.estimate_parameters_using_expectation_maximisation(
             block_on(*blocking), max_pairs=plan.em_max_pairs, estimate_without_term_frequencies=True
@@ -181,15 +208,51 @@ def train(linker: Linker, tables: list, columns: set[str], plan: TrainingPlan) -
     return linker, trained
 
 
-def floor_id_near_miss_u(document: dict) -> dict:
-    """Raise the u of the ID near-miss levels to ``ID_NEAR_MISS_U`` (see there for why)."""
+def floor_id_near_miss_u(document: dict, one_slip_u: float | None = None) -> dict:
+    """Raise the u of the ID near-miss levels to ``ID_NEAR_MISS_U`` (see there for why).
+
+    ``one_slip_u``, when the round could estimate it (``probabilistic.one_slip_u``: the registry IDs its failing
+    IDs' neighbourhoods hold, over the registry's size), replaces the first floor: how often a failing ID is one
+    slip from someone it does not belong to is then measured, not assumed.
+    """
+    floors = (one_slip_u if one_slip_u is not None else ID_NEAR_MISS_U[0], ID_NEAR_MISS_U[1])
     for comparison in document["comparisons"]:
         if comparison.get("output_column_name") != "id_number":
             continue
         levels = [lv for lv in comparison["comparison_levels"] if "levenshtein" in lv["sql_condition"].lower()]
-        for level, floor in zip(levels, ID_NEAR_MISS_U):
+        for level, floor in zip(levels, floors):
             u = level.get("u_probability")
             level["u_probability"] = floor if not isinstance(u, float) else max(u, floor)
+        if one_slip_u is not None and levels:  # measured: it replaces the prior random sampling left in place
+            levels[0]["u_probability"] = one_slip_u
+    return document
+
+
+def m_from_true_pairs(document: dict, pairs: list[tuple[dict, dict]], comparison: str = "name") -> dict:
+    """Let no level of ``comparison`` be ruled out among matches: m = the larger of EM's m and the level's share
+    among ``pairs`` known to match (add-one smoothed), normalised.
+
+    EM estimates m from the pending records, where a rare level (a name romanised in the other order, initials)
+    is seen too seldom among the matches to keep any m at all: it learnt a weight below the ELSE level's. The
+    round's deterministic links (a valid ID the registry holds, birth date and sex not contradicting) are pairs
+    known to match, but a source that types IDs well may write names better too, so their shares alone would
+    rule out the homophones of sources without IDs; each level keeps the larger of the two estimates.
+    """
+    found = next((c for c in MatchModel(document).comparisons if c.name == comparison), None)
+    if found is None or not pairs:
+        return document
+    counts = [0] * len(found.levels)
+    for left, right in pairs:
+        index = next(i for i, level in enumerate(found.levels) if level.holds(left, right))
+        counts[index] += 0 if found.levels[index].is_null else 1
+    total = sum(counts) + sum(not lv.is_null for lv in found.levels)
+    raw = next(c for c in document["comparisons"] if (c.get("output_column_name") or
+                                                      c.get("comparison_description")) == comparison)
+    levels = [(level, count) for level, count, parsed in zip(raw["comparison_levels"], counts, found.levels)
+              if not parsed.is_null]
+    larger = [max((count + 1) / total, level.get("m_probability") or 0.0) for level, count in levels]
+    for (level, _), m in zip(levels, larger):
+        level["m_probability"] = m / sum(larger)
     return document
 
 

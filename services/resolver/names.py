@@ -2,13 +2,20 @@
 
 Normalising trims, folds full-width characters, deletes every space (ASCII, full-width, no-break) and
 every middle-dot variant (``·`` ``・`` ``･`` ``‧`` ``•`` ``.``: 阿卜杜·热合曼 and 阿卜杜热合曼 are one name),
-then maps traditional characters to simplified through :mod:`services.resolver.traditional`. A name
-must then consist of Chinese characters and Latin letters only; anything else is a reason.
+then maps traditional characters to simplified through :mod:`services.resolver.traditional` (OpenCC). A
+name must then consist of Chinese characters and Latin letters (ü included) only; anything else is a reason.
 
 The pinyin is the toneless, lower-case reading of each character, concatenated without separators:
 王明 -> ``wangming``, equal to 王名. Each character is read on its own (``lazy_pinyin`` of the single
 character), never from phrase context: a character always reads the same wherever it sits, and the
-batch can look readings up per distinct character. Latin letters are their own lower-case reading.
+batch can look readings up per distinct character. Latin letters are their own lower-case reading. ü is
+written u (吕 ``lu``; a romanised LV, LÜ or LU all read ``lu``): ticket and bank systems write ü as v or u, and
+the few pairs it merges (吕/卢) are homophones to a clerk's ear anyway. Spaces are gone, so syllables joined or
+split (Zhang Xiu Ying, ZHANG XIUYING) read the same.
+
+Two keys (:func:`name_keys`) catch what a romanised name does beyond that: its syllables in any order
+(``syllables``: Xiuying Zhang = 张秀英) and its initials (``initials``: Zhang X.Y. = 张秀英), from the pinyin cut into
+syllables of the Mandarin inventory (a lone letter that starts no syllable is an initial).
 
 Two faces: :func:`normalise_name` / :func:`name_pinyin` for one value; :func:`name_sql` for a column
 in DuckDB and :func:`build_name_pinyin` for the pinyin of every distinct name, read per distinct
@@ -29,7 +36,7 @@ from services.resolver.widths import WHITESPACE, delete_sql, half_width_sql, sql
 
 FIELD = "name"
 DOTS = "\u00b7\u30fb\uff65\u2027\u2022\u2219\u22c5\u0387\u16eb."
-LETTER = "a-zA-Z\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+LETTER = "a-zA-Z\u00fc\u00dc\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 NAME_PATTERN = f"^[{LETTER}]*$"
 CHAR_TABLE = "name_pinyin_chars"
 
@@ -56,8 +63,8 @@ def clean(raw: str) -> str:
 
 @functools.lru_cache(maxsize=65536)
 def char_pinyin(char: str) -> str:
-    """The toneless lower-case reading of one character (the character itself when it has none)."""
-    return "".join(lazy_pinyin(char)).lower()
+    """The toneless lower-case reading of one character (the character itself when it has none), ü as u."""
+    return "".join(lazy_pinyin(char)).lower().replace("\u00fc", "u").replace("v", "u")
 
 
 def name_pinyin(value: str) -> str:
@@ -74,6 +81,81 @@ def normalise_name(raw: str | None) -> Name | Rejection | None:
         bad = _NOT_LETTER.search(value).group()
         return Rejection(FIELD, raw, f"{FIELD} {value} has a character that is not a letter: '{bad}'")
     return Name(raw, value, name_pinyin(value))
+
+
+@functools.cache
+def _syllables() -> frozenset[str]:
+    """Every toneless reading pypinyin knows (ü as u), the inventory a romanised name is cut into."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    readings = lazy_pinyin("".join(chr(code) for code in pinyin_dict), errors="ignore")
+    return frozenset(r.replace("\u00fc", "u").replace("v", "u") for r in readings if r.isalpha())
+
+
+_LONGEST = 6
+_CJK = re.compile("[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")
+
+
+@functools.lru_cache(maxsize=262144)
+def _cut(letters: str) -> tuple[str, ...]:
+    """The fewest pieces: syllables of the inventory, a lone letter where none fits (an initial); fewest initials
+    first. Dynamic programming over end positions, each keeping (initials, pieces, where its last piece starts)."""
+    inventory = _syllables()
+    best: list[tuple[int, int, int] | None] = [(0, 0, 0)] + [None] * len(letters)
+    for end in range(1, len(letters) + 1):
+        for start in range(max(0, end - _LONGEST), end):
+            held = best[start]
+            if held is None:
+                continue
+            syllable = letters[start:end] in inventory
+            if not syllable and end - start > 1:
+                continue
+            cost = (held[0] + (not syllable), held[1] + 1, start)
+            if best[end] is None or cost[:2] < best[end][:2]:
+                best[end] = cost
+    pieces, end = [], len(letters)
+    while end > 0 and best[end] is not None:
+        start = best[end][2]
+        pieces.append(letters[start:end])
+        end = start
+    return tuple(reversed(pieces)) if end == 0 else ()
+
+
+def name_keys(pinyin: str | None, name: str | None = None) -> tuple[str | None, str | None]:
+    """``(syllables, initials)`` of a name: its syllables sorted, and their first letters sorted.
+
+    A name in Chinese characters gives its syllables directly (each character's reading); otherwise the pinyin is
+    cut into syllables, or at its spaces when it has any (a data set that keeps them, such as FEBRL's "given
+    surname").
+    """
+    if not pinyin:
+        return None, None
+    if name and _CJK.fullmatch(name):
+        pieces: tuple[str, ...] | list[str] = [char_pinyin(c) for c in name]
+    elif " " in pinyin.strip():
+        pieces = pinyin.split()
+    else:
+        pieces = _cut(pinyin)
+    if not pieces:
+        return None, None
+    return " ".join(sorted(pieces)), "".join(sorted(p[0] for p in pieces))
+
+
+def build_name_keys(con: duckdb.DuckDBPyConnection, names: str, into: str) -> str:
+    """Create temporary table ``into(name, name_pinyin, name_syllables, name_initials)`` for every distinct
+    (name, pinyin) of ``names`` (a table or parenthesised query with those columns), computed once per value."""
+    values = con.execute(f"SELECT DISTINCT name, name_pinyin FROM {names} WHERE name_pinyin IS NOT NULL").fetchall()
+    keys = [name_keys(pinyin, name) for name, pinyin in values]
+    table = pa.table({"name": pa.array([v[0] for v in values], pa.string()),
+                      "name_pinyin": pa.array([v[1] for v in values], pa.string()),
+                      "name_syllables": pa.array([k[0] for k in keys], pa.string()),
+                      "name_initials": pa.array([k[1] for k in keys], pa.string())})
+    con.register("_name_keys", table)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS SELECT * FROM _name_keys")
+    finally:
+        con.unregister("_name_keys")
+    return into
 
 
 # ---- the SQL face -------------------------------------------------------------------------------

@@ -10,8 +10,11 @@ import duckdb
 from splink import Linker, block_on
 
 from services.resolver import model
+from services.resolver.blocking import NEAR_COLUMNS
 from services.resolver.engines import LinkageEngine
+from services.resolver.id_numbers import fails_check_sql, neighbours_sql
 from services.resolver.identifier_graph import identifier_only_filter
+from services.resolver.names import build_name_keys, name_keys
 from services.resolver.settings import LinkageSettings
 
 log = logging.getLogger(__name__)
@@ -26,6 +29,9 @@ _CLEAN_RAW = """upper(regexp_replace(translate(coalesce({a}.id_number_raw, ''),
 # mapped onto id_number (FEBRL's social security number) is not 18 characters and counts as unvalidated.
 _ID_VALID = """coalesce(regexp_full_match({a}.id_number, '[0-9]{{17}}[0-9X]'), false)"""
 _COLUMNS = "name, name_pinyin, sex, birth_date, phone, county_code, card_no"
+_NEAR = ", ".join(NEAR_COLUMNS)
+_NO_NEAR = ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in NEAR_COLUMNS)
+_KEYS = ", ".join(model.NAME_KEYS)
 
 
 def registry_linkage_sql(table: str = "registry", extra: str = "") -> str:
@@ -37,6 +43,20 @@ def registry_linkage_sql(table: str = "registry", extra: str = "") -> str:
                {_ID_FOR_LINKAGE.format(a='c')} AS id_number, {_ID_VALID.format(a='c')} AS id_valid, {_COLUMNS}
         FROM c
     """
+
+
+def _near_ids(con: duckdb.DuckDBPyConnection) -> None:
+    """``_lk_near(rid, id_near, id_near_2)``: for a pending record whose ID fails its check, the registry's valid
+    IDs one substitution or adjacent transposition away (``id_numbers.neighbours_sql`` joined on the ID index)."""
+    picks = ", ".join(f"near[{i + 1}] AS {c}" for i, c in enumerate(NEAR_COLUMNS))
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _lk_near AS
+        WITH failing AS (SELECT unique_id AS rid, id_number AS v FROM _lk_pending WHERE NOT id_valid),
+        held AS (SELECT DISTINCT id_number FROM _lk_registry WHERE id_valid)
+        SELECT rid, {picks} FROM (
+            SELECT n.rid, list(n.near ORDER BY n.near) AS near
+            FROM ({neighbours_sql('failing')}) n JOIN held h ON h.id_number = n.near GROUP BY n.rid)
+    """)
 
 
 def prepare_tables(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
@@ -55,6 +75,20 @@ def prepare_tables(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
                {_ID_VALID.format(a='c')} AS id_valid, {_COLUMNS}
         FROM c
     """)
+    _near_ids(con)
+    build_name_keys(con, "(SELECT name, name_pinyin FROM _lk_registry UNION SELECT name, name_pinyin FROM _lk_pending)",
+                    "_lk_keys")
+    keys = ", ".join(f"k.{c}" for c in model.NAME_KEYS)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _lk_pending AS
+        SELECT p.*, {', '.join(f'n.{c}' for c in NEAR_COLUMNS)}, {keys}
+        FROM _lk_pending p LEFT JOIN _lk_near n ON n.rid = p.unique_id
+        LEFT JOIN _lk_keys k ON k.name_pinyin = p.name_pinyin AND k.name IS NOT DISTINCT FROM p.name;
+        CREATE OR REPLACE TEMP TABLE _lk_registry AS
+        SELECT g.*, {keys} FROM _lk_registry g
+        LEFT JOIN _lk_keys k ON k.name_pinyin = g.name_pinyin AND k.name IS NOT DISTINCT FROM g.name;
+        DROP TABLE _lk_near; DROP TABLE _lk_keys;
+    """)
     return _count(con, "_lk_registry"), _count(con, "_lk_pending")
 
 
@@ -70,7 +104,7 @@ def splink_candidates(
     started = time.perf_counter()
     registry = engine.register(_linkage_arrow(con, "_lk_registry"), "registry")
     pending = engine.register(_linkage_arrow(con, "_lk_pending"), "records")
-    linker, stats["model"] = _linker(registry, pending, columns, settings, n_registry, n_pending)
+    linker, stats["model"] = _linker(con, registry, pending, columns, settings, n_registry, n_pending)
     stats["train_seconds"] = round(time.perf_counter() - started, 2)
     # Chunks of the pending side: the blocked pairs of all pending records at once outgrow memory and disk at
     # province size, while a 1M round's stay one chunk (docs/benchmarks.md, "Whole round, embedded store").
@@ -90,7 +124,7 @@ def splink_candidates(
     return stats
 
 
-def _linker(registry, pending, columns, settings, n_registry, n_pending) -> tuple[Linker, dict]:
+def _linker(con, registry, pending, columns, settings, n_registry, n_pending) -> tuple[Linker, dict]:
     """A Linker from the saved model, or trained on the round, or (small rounds) the priors."""
     if settings.model_path is not None:
         document = model.load_model(settings.model_path)
@@ -103,23 +137,67 @@ def _linker(registry, pending, columns, settings, n_registry, n_pending) -> tupl
     linker = Linker([registry, pending], model.build_settings(columns, settings.blocking, prior))
     if n_pending < settings.min_training_records:
         return linker, {"source": "prior", "reason": f"{n_pending} records < {settings.min_training_records}"}
-    plan = model.TrainingPlan(settings.u_max_pairs, settings.em_max_pairs, settings.seed)
+    slip_u = one_slip_u(con, n_registry) if NEAR_COLUMNS[0] in columns else None
+    plan = model.TrainingPlan(settings.u_max_pairs, settings.em_max_pairs, settings.seed, slip_u)
     linker.training.estimate_probability_two_random_records_match(
         [block_on("name_pinyin", "birth_date"), block_on("id_number")], recall=0.8
     )
     linker, trained = model.train(linker, [registry, pending], columns, plan)
-    return linker, {"source": "trained", **trained}
+    pairs = _true_pairs(con, int(settings.u_max_pairs // 10), settings.seed)
+    if pairs:
+        document = linker.misc.save_model_to_json()
+        for comparison in model.MEASURED_M:
+            document = model.m_from_true_pairs(document, pairs, comparison)
+        linker = Linker([registry, pending], document)
+    return linker, {"source": "trained", **trained, "one_slip_u": slip_u, "m_true_pairs": len(pairs)}
+
+
+def one_slip_u(con: duckdb.DuckDBPyConnection, n_registry: int) -> float | None:
+    """u of "one slip away": registry IDs found among the neighbourhoods of the pending records' failing IDs, per
+    failing ID, over the registry's size — an upper bound, since the holder the ID was meant for counts as a chance
+    agreement too. None without failing IDs (the model's floor stays)."""
+    failing, found = con.execute(f"""
+        SELECT count(*), sum(({NEAR_COLUMNS[0]} IS NOT NULL)::INT + ({NEAR_COLUMNS[1]} IS NOT NULL)::INT)
+        FROM _lk_pending WHERE NOT id_valid AND {fails_check_sql('id_number')}
+    """).fetchone()
+    if not failing or not found:
+        return None
+    return found / failing / max(n_registry, 1)
+
+
+_PAIR_COLUMNS = ("name", "name_pinyin", "phone", "card_no", "county_code")
+
+
+def _true_pairs(con: duckdb.DuckDBPyConnection, limit: int, seed: int) -> list[tuple[dict, dict]]:
+    """Up to ``limit`` (registry, record) rows of the round's deterministic links, in a fixed pseudo-random order,
+    with the columns of ``model.MEASURED_M`` and the name keys."""
+    columns = ", ".join(f"{side}.{c}" for side in ("g", "r") for c in _PAIR_COLUMNS)
+    rows = con.execute(f"""
+        SELECT {columns}
+        FROM link_candidates c JOIN records r USING (rid) JOIN registry g ON g.person_id = c.person_id
+        WHERE c.method = 'deterministic' AND NOT c.shared
+        ORDER BY hash(c.rid + $seed) LIMIT $limit
+    """, {"seed": seed, "limit": limit}).fetchall()
+    n = len(_PAIR_COLUMNS)
+    return [(_pair_row(row[:n]), _pair_row(row[n:])) for row in rows]
+
+
+def _pair_row(values: tuple) -> dict:
+    row = dict(zip(_PAIR_COLUMNS, values))
+    return {**row, **dict(zip(model.NAME_KEYS, name_keys(row["name_pinyin"], row["name"])))}
 
 
 def _model_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
     """The model's columns; ``id_valid`` only when the registry holds resident IDs (not FEBRL's numbers)."""
     has_valid = con.execute("SELECT coalesce(bool_or(id_valid), false) FROM _lk_registry").fetchall()[0][0]
-    return set(model.LINK_COLUMNS) - (set() if has_valid else {"id_valid"})
+    columns = set(model.LINK_COLUMNS) | set(model.NAME_KEYS) | set(NEAR_COLUMNS)
+    return columns - (set() if has_valid else {"id_valid", *NEAR_COLUMNS})
 
 
 def _linkage_arrow(con: duckdb.DuckDBPyConnection, table: str):
     # Ordered: Splink samples by position, so the same round must reach it in the same order every run.
-    query = f"SELECT unique_id, id_number, id_valid, {_COLUMNS} FROM {table} ORDER BY unique_id"
+    near = _NEAR if table == "_lk_pending" else _NO_NEAR
+    query = f"SELECT unique_id, id_number, id_valid, {_COLUMNS}, {_KEYS}, {near} FROM {table} ORDER BY unique_id"
     return con.sql(query).to_arrow_table()
 
 

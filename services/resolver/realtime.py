@@ -23,8 +23,8 @@ from services.errors import InvalidInput
 from services.resolver import id_numbers
 from services.resolver.dates import normalise_date
 from services.resolver.match_weights import FieldScore, MatchModel, TermFrequencies
-from services.resolver.model import LINK_COLUMNS, load_model
-from services.resolver.names import Name, normalise_name
+from services.resolver.model import LINK_COLUMNS, NAME_KEYS, load_model
+from services.resolver.names import Name, name_keys, normalise_name
 from services.resolver.one_record import Candidate as ServiceCandidate
 from services.resolver.one_record import FieldWeight, RecordQuery, ResolveOne
 from services.resolver.phones import normalise_phone
@@ -33,7 +33,7 @@ from services.resolver.registry_index import RegistryIndex
 from services.resolver.sex import normalise_sex
 from services.resolver.settings import LinkageSettings
 
-_FIELDS = LINK_COLUMNS
+_FIELDS = (*LINK_COLUMNS, *NAME_KEYS)
 _NOT_ID_CHARACTER = re.compile("[^0-9X]")
 _CARD_SEPARATORS = re.compile(r"[\s\-]")
 _COUNTY = re.compile("^[0-9]{6}$")
@@ -60,7 +60,9 @@ class RealtimeResolver:
         self._model = MatchModel(model_document["splink"])
         with con.cursor() as cur:
             table = cur.sql(registry_linkage_sql()).to_arrow_table()
-        columns = {name: table.column(name).to_pylist() for name in ("person_id", *_FIELDS)}
+        columns = {name: table.column(name).to_pylist() for name in ("person_id", *LINK_COLUMNS)}
+        keys = [name_keys(p, n) for p, n in zip(columns["name_pinyin"], columns["name"])]
+        columns.update({key: [k[i] for k in keys] for i, key in enumerate(NAME_KEYS)})
         self._index = RegistryIndex(columns, settings.blocking)
         self._tf = TermFrequencies.of_columns({c: columns[c] for c in self._model.tf_columns})
 
@@ -76,6 +78,7 @@ class RealtimeResolver:
         unknown = set(record) - set(_FIELDS)
         if unknown:
             raise InvalidInput(f"unknown record fields {sorted(unknown)}", field=sorted(unknown)[0])
+        record = {**record, **dict(zip(NAME_KEYS, name_keys(record.get("name_pinyin"), record.get("name"))))}
         scored = [self._candidate(i, record) for i in self._index.candidates(record)]
         kept = [c for c in scored if c.match_probability >= self._settings.candidate_floor]
         return sorted(kept, key=lambda c: (-c.match_probability, c.person_id))[:limit]

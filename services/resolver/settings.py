@@ -16,6 +16,7 @@ DEFAULT_BLOCKING = (
     "id_day",
     "id_tail",
     "id_ends",
+    "id_neighbours",
     "name_pinyin+birth_date",
     "birth_county_first",
     "birth_county_last",

@@ -154,3 +154,38 @@ def test_the_messy_shape_is_reproducible_and_keeps_the_records(tmp_path):
     assert _digests(first.out) == _digests(second.out)
     assert first.rows == generate(60, 4, date(2021, 10, 31), tmp_path / "plain").rows
     assert f'sheet = "{XLSX_SHEET}"' in (first.out / "round.toml").read_text(encoding="utf-8")
+
+
+def _check(first17: str) -> str:
+    return "10X98765432"[sum(int(c) * w for c, w in zip(first17, WEIGHTS)) % 11]
+
+
+def test_identifier_noise_is_what_its_label_says(small_round):
+    """A transposed ID is the true one with two adjacent digits swapped; a typo'd one differs in one digit; a
+    romanised name is Latin letters; a missing name is empty; every kind the resolver must survive occurs."""
+    root, _ = small_round
+    spec = next(s for s in _round(root)["sources"] if s["name"] == "ministry_travel")
+    rows = {r[spec["columns"]["record_id"]]: r for r in _rows(root, spec)}
+    with open(root / "truth" / "links.csv", encoding="utf-8", newline="") as f:
+        links = [link for link in csv.DictReader(f) if link["source"] == "ministry_travel" and link["malformed"] == "0"]
+    with open(root / "truth" / "persons.csv", encoding="utf-8", newline="") as f:
+        true_id = {p["person_id"]: p["true_id_number"] for p in csv.DictReader(f)}
+    kinds = {k for link in links for k in link["noise"].split(";")}
+    assert {"id_transposed", "id_typo", "name_pinyin", "name_pinyin_given_first", "name_pinyin_initials",
+            "name_missing", "name_homophone"} <= kinds
+    for link in links:
+        if link["person_id"] not in true_id:
+            continue
+        row, truth, noise = rows[link["record_id"]], true_id[link["person_id"]], link["noise"].split(";")
+        given = row[spec["columns"]["id_number"]]
+        if "id_transposed" in noise:
+            i = next(i for i in range(17) if given[i] != truth[i])
+            assert given[i] == truth[i + 1] and given[i + 1] == truth[i] and given[i + 2:] == truth[i + 2:]
+            assert _check(given[:17]) != given[17]
+        if "id_typo" in noise:
+            assert sum(a != b for a, b in zip(given, truth)) == 1
+        name = row[spec["columns"]["name"]]
+        if "name_pinyin" in noise:
+            assert name.replace(" ", "").replace(".", "").lower().replace("ü", "u").isascii()
+        if "name_missing" in noise:
+            assert name == ""

@@ -72,6 +72,13 @@ class Province:
     def death(self, person_id: str, source: str, on: date, **kw) -> int:
         return self.record(person_id, source, "death", on, **kw)
 
+    def weak_death(self, person_id: str, source: str, on: date, probability: float = 0.2) -> int:
+        """A death record linked to nobody whose best candidate is ``person_id``, below the review band."""
+        rid = self.record(person_id, source, "death", on, band="none")
+        self.con.execute("UPDATE links SET match_probability = ? WHERE rid = ?", [probability, rid])
+        self.con.execute("INSERT INTO link_candidates VALUES (?, ?, ?, 'splink', false)", [rid, person_id, probability])
+        return rid
+
     def confirmed_death(self, person_id: str, on: date) -> None:
         """Two agreeing registers (police and civil affairs on the same day): what confirms a death by default."""
         self.death(person_id, "police", on)

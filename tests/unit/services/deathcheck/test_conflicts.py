@@ -102,6 +102,47 @@ def test_an_uncertain_death_link_is_reviewed(province):
     assert set(province.flags("P1")) == {"uncertain_death_link"} and province.verdict("P1")[0] == "review"
 
 
+def test_a_weakly_linked_death_record_holds_a_certification_on_later_evidence(province):
+    province.person("P1", evidence_at=date(2021, 6, 1))
+    rid = province.weak_death("P1", "police", MARCH)
+    province.person("P2")
+    other = province.weak_death("P2", "civil_affairs", MARCH, probability=0.3)
+    # P1 is a candidate of that record too, but not its best: it raises nothing on P1.
+    province.con.execute("INSERT INTO link_candidates VALUES (?, 'P1', 0.05, 'splink', false)", [other])
+    run(province)
+    flag_id, severity, _, _, detail = province.flags("P1")["possible_death_record"]
+    assert flag_id == f"possible_death_record:P1:police/police-{rid}" and severity == "medium"
+    assert "2021-03-04" in detail and "0.20" in detail
+    assert province.verdict("P1")[:2] == ("review", "suspended")
+    assert set(province.flags("P2")) == {"possible_death_record"}
+    cited = province.con.execute("SELECT rid FROM flag_citations WHERE flag_id = ?", [flag_id]).fetchall()
+    assert cited == [(rid,)]
+
+
+def test_a_weakly_linked_death_record_leaves_a_certification_on_earlier_evidence(province):
+    province.person("P1", evidence_at=date(2021, 2, 1))
+    province.weak_death("P1", "village", MARCH)
+    run(province)
+    assert set(province.flags("P1")) == {"possible_death_record"}
+    assert province.verdict("P1")[0] == "certified"
+
+
+def test_a_person_with_a_linked_death_gets_no_possible_death_record(province):
+    province.person("P1")
+    province.confirmed_death("P1", MARCH)
+    province.weak_death("P1", "village", MARCH)
+    run(province)
+    assert set(province.flags("P1")) == {"confirmed_death"}
+
+
+def test_confirming_a_possible_death_record_makes_the_person_deceased(province):
+    province.person("P1", evidence_at=date(2021, 6, 1))
+    rid = province.weak_death("P1", "police", MARCH)
+    province.decided(f"possible_death_record:P1:police/police-{rid}", "confirmed")
+    run(province)
+    assert province.verdict("P1")[0] == "deceased"
+
+
 def test_people_without_death_records_keep_their_verdict(province):
     province.person("P1")
     province.record("P1", "card", "weak", date(2021, 8, 1))

@@ -9,7 +9,10 @@ from services.resolver.id_numbers import (
     birth_date_of,
     birth_date_sql,
     check_digit,
+    fails_check,
     id_number_sql,
+    neighbours,
+    neighbours_sql,
     normalise_id_number,
     sex_of,
     sex_sql,
@@ -189,3 +192,58 @@ def test_sql_uses_today_without_an_as_of_date(run_sql):
     value, reason = id_number_sql("v")
     rows = run_sql(values, value, reason)
     assert rows == [(None, normalise_id_number(values[0]).reason), (STANDARD_EXAMPLE, None)]
+
+
+# ---- repair: the neighbourhood of a number failing its check --------------------------------------
+
+
+@st.composite
+def slips(draw) -> tuple[str, str]:
+    """(valid ID, the ID after one slip): a substitution anywhere (X only as the check character) or a
+    transposition of two adjacent characters."""
+    value = draw(valid_ids())
+    if draw(st.booleans()):
+        position = draw(st.integers(0, 17))
+        alphabet = "0123456789X" if position == 17 else "0123456789"
+        char = draw(st.sampled_from([c for c in alphabet if c != value[position]]))
+        return value, value[:position] + char + value[position + 1:]
+    position = draw(st.integers(0, 16))
+    return value, value[:position] + value[position + 1] + value[position] + value[position + 2:]
+
+
+@given(slips())
+def test_a_slip_that_fails_the_check_has_the_original_among_its_neighbours(slip):
+    original, slipped = slip
+    if slipped == original or not fails_check(slipped):  # equal digits swapped; digit 17 swapped with the check
+        return
+    found = neighbours(slipped)
+    assert original in found
+    assert all(not fails_check(n) and n != slipped for n in found)
+    assert len(found) <= 17 * 9 + 10 + 17
+
+
+@given(valid_ids())
+def test_a_valid_number_is_never_repaired(value):
+    assert not fails_check(value) and neighbours(value) == []
+
+
+@pytest.mark.parametrize("raw", ["", "11010519491231002", "1101051949123100ZX", "A10105194912310021"])
+def test_only_numbers_of_the_18_character_form_are_repaired(raw):
+    assert neighbours(raw) == []
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(slips().map(lambda s: s[1]), valid_ids()), min_size=1, max_size=40))
+def test_sql_neighbours_are_the_python_neighbours_once_filtered_by_the_check(values):
+    import duckdb
+    import pyarrow as pa
+
+    con = duckdb.connect()
+    con.register("src", pa.table({"rid": list(range(len(values))), "v": values}))
+    rows = con.execute(f"SELECT rid, near FROM ({neighbours_sql('src')})").fetchall()
+    by_rid: dict[int, set[str]] = {}
+    for rid, near in rows:
+        if not fails_check(near):
+            by_rid.setdefault(rid, set()).add(near)
+    assert {rid: sorted(found) for rid, found in by_rid.items()} == {
+        i: neighbours(v) for i, v in enumerate(values) if neighbours(v)}

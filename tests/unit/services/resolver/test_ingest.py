@@ -162,3 +162,26 @@ def test_a_landline_without_area_code_takes_its_countys(tmp_path):
     assert dict(con.execute("SELECT record_id, phone FROM records").fetchall()) == {"T1": "0791-88123456"}
     reasons = _reasons(con, "outpatient")
     assert set(reasons) == {"T2", "T3"} and all("has no area code" in r for r in reasons.values())
+
+
+def test_a_row_whose_id_fails_only_its_check_is_kept_when_it_has_a_birth_date(tmp_path):
+    """Repairable (one slip from a valid number) and confirmable by the birth date: kept for linkage, not rejected
+    for lacking a name."""
+    (tmp_path / "registry.csv").write_text(REGISTRY, encoding="utf-8")
+    (tmp_path / "vac.csv").write_text("record_id,occurred_at,sfzhm,xm,csrq\n"
+                                      "V1,2021-06-01,360102195002021249,,1950-02-02\n"
+                                      "V2,2021-06-01,360102195002021249,,\n", encoding="utf-8")
+    (tmp_path / "round.toml").write_text(ROUND.split("[[sources]]")[0] + """[[sources]]
+name = "vaccination"
+kind = "strong"
+file = "vac.csv"
+[sources.columns]
+id_number = "sfzhm"
+name = "xm"
+birth_date = "csrq"
+""", encoding="utf-8")
+    connection = duckdb.connect()
+    ingest_round(connection, load_round(tmp_path), silent_progress)
+    kept = connection.execute("SELECT record_id, id_number, id_number_raw FROM records").fetchall()
+    assert kept == [("V1", None, "360102195002021249")]
+    assert _reasons(connection, "vaccination") == {"V2": "id_number check digit wrong: expected 7, got 9"}

@@ -35,6 +35,11 @@ PEOPLE = [
     ("P08", "110104194709091231", "黄勇", "huang yong", "M", "1947-09-09", "13800000008", None, "110104"),
     ("P09", "110104194810101232", "周丽", "zhou li", "F", "1948-10-10", "13800000009", "C009", "110104"),
     ("P10", "110105195711111233", "吴军", "wu jun", "M", "1957-11-11", "13800000010", "C010", "110105"),
+    # Valid numbers (the check character theirs), for the repair of a slip.
+    ("P11", VALID_P11 := "36010219480312101" + check_digit("36010219480312101"), "罗桂英", "luoguiying", "F",
+     "1948-03-12", None, None, "360102"),
+    ("P12", VALID_P12 := "36010219480312102" + check_digit("36010219480312102"), "熊志明", "xiongzhiming", "M",
+     "1948-03-12", None, None, "360102"),
 ]
 
 
@@ -79,6 +84,17 @@ RECORDS = {
                   "name_pinyin": "sun li", "birth_date": "1950-01-01", "sex": "M", "county_code": "110101"},
     "id_contradicts": {"id_number": "110105195711111233", "name": "孙悟空", "name_pinyin": "sun wu kong",
                        "birth_date": "1980-01-01", "sex": "F"},
+    # Two adjacent digits swapped (the check fails), a name and a sex, no birth date: ministry travel's shape.
+    "transposed_id": {"id_number_raw": VALID_P11[:8] + VALID_P11[9] + VALID_P11[8] + VALID_P11[10:], "name": "罗桂英",
+                      "name_pinyin": "luoguiying", "sex": "F"},
+    # One wrong sequence digit in P12's ID; P11, born the same day in the same county, is two characters away.
+    "wrong_digit": {"id_number_raw": VALID_P12[:15] + "7" + VALID_P12[16:], "name": "熊志明",
+                    "name_pinyin": "xiongzhiming", "sex": "M"},
+    # A ticket: swapped digits and the name romanised given name first.
+    "transposed_pinyin": {"id_number_raw": VALID_P12[:12] + VALID_P12[13] + VALID_P12[12] + VALID_P12[14:],
+                          "name": "ZhimingXiong", "name_pinyin": "zhimingxiong", "sex": "M"},
+    # The card matches exactly; the name is a homophone (吴军 written 吴君).
+    "card_homophone": {"card_no": "C010", "name": "吴君", "name_pinyin": "wujun"},
 }
 RID = {key: i + 1 for i, key in enumerate(RECORDS)}
 
@@ -138,6 +154,26 @@ def test_homophone_name_with_birth_date_and_county_links(linked):
     person, probability, method, band = _link(linked[0], "homophone")
     assert (person, method) == ("P05", "splink")
     assert band in ("auto", "review") and probability >= 0.5
+
+
+def test_a_transposed_id_is_repaired_and_confirmed_by_the_name(linked):
+    person, probability, method, band = _link(linked[0], "transposed_id")
+    assert (person, method, band) == ("P11", "splink", "auto")
+
+
+def test_a_wrong_sequence_digit_is_repaired(linked):
+    person, probability, method, band = _link(linked[0], "wrong_digit")
+    assert (person, method, band) == ("P12", "splink", "auto")
+
+
+def test_a_transposed_id_with_a_romanised_name_in_the_other_order_links(linked):
+    person, probability, method, band = _link(linked[0], "transposed_pinyin")
+    assert (person, method, band) == ("P12", "splink", "auto")
+
+
+def test_an_exact_card_with_a_homophone_name_links(linked):
+    person, probability, method, band = _link(linked[0], "card_homophone")
+    assert (person, band) == ("P10", "auto")
 
 
 def test_id_number_with_contradicting_birth_date_is_not_deterministic(linked):

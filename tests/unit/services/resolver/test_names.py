@@ -3,9 +3,8 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pypinyin import lazy_pinyin
 
-from services.resolver.names import CHAR_TABLE, Name, build_name_pinyin, name_pinyin, name_sql, normalise_name
+from services.resolver.names import CHAR_TABLE, Name, build_name_pinyin, name_keys, name_pinyin, name_sql, normalise_name
 from services.resolver.rejections import Rejection
 from services.resolver.traditional import SIMPLIFIED, TRADITIONAL
 
@@ -55,11 +54,42 @@ def test_traditional_table_is_one_to_one_and_closed():
     assert not set(TRADITIONAL) & set(SIMPLIFIED)
 
 
-def test_traditional_and_simplified_read_alike():
-    # A wrong pair in the hand-written table would almost always read differently. 賁 has the readings
-    # bi and ben; pypinyin picks bi for 賁 alone and ben for 贲: both become 贲 before reading anyway.
-    differ = {t for t, s in zip(TRADITIONAL, SIMPLIFIED, strict=True) if lazy_pinyin(t) != lazy_pinyin(s)}
-    assert differ == {"賁"}
+@pytest.mark.parametrize("traditional, simplified", [
+    ("陳國華", "陈国华"), ("劉德華", "刘德华"), ("鍾麗娟", "钟丽娟"), ("歐陽鳳", "欧阳凤"), ("龔長興", "龚长兴"),
+    ("遊秀蘭", "游秀兰"), ("饒貴蓮", "饶贵莲"), ("聶慶榮", "聂庆荣"), ("譚艷", "谭艳"), ("蕭寶義", "萧宝义"),
+])
+def test_traditional_names_become_the_simplified_opencc_gives(traditional, simplified):
+    import opencc
+
+    assert opencc.OpenCC("t2s").convert(traditional) == simplified
+    assert normalise_name(traditional).value == simplified
+
+
+@pytest.mark.parametrize("written", ["张秀英", "Zhang Xiuying", "ZHANG XIUYING", "zhang xiu ying", "ZhangXiuYing"])
+def test_romanised_names_joined_or_split_read_as_the_characters(written):
+    assert normalise_name(written).pinyin == "zhangxiuying"
+
+
+@pytest.mark.parametrize("written", ["吕桂兰", "LV GUILAN", "Lü Guilan", "LU GUILAN", "Lu Gui Lan"])
+def test_u_umlaut_written_v_or_u_reads_alike(written):
+    assert normalise_name(written).pinyin == "luguilan"
+
+
+@pytest.mark.parametrize("written, keys", [
+    ("Xiuying Zhang", ("xiu ying zhang", "xyz")), ("XIU YING ZHANG", ("xiu ying zhang", "xyz")),
+    ("Zhang X.Y.", ("x y zhang", "xyz")), ("X Y ZHANG", ("x y zhang", "xyz")), ("OUYANG FENG", ("feng ou yang", "foy")),
+])
+def test_name_keys_of_romanised_names_in_either_order_or_with_initials(written, keys):
+    assert name_keys(normalise_name(written).pinyin, normalise_name(written).value) == keys
+    held = normalise_name("张秀英" if "z" in keys[0] else "欧阳凤")
+    registry = name_keys(held.pinyin, held.value)
+    assert registry == name_keys(held.pinyin)  # read per character or cut from the pinyin: the same
+    assert registry[1] == keys[1] and (registry[0] == keys[0] or "x y" in keys[0])
+
+
+def test_name_keys_of_a_data_set_with_spaces_cut_at_the_spaces():
+    assert name_keys("smith john") == name_keys("john smith") == ("john smith", "js")
+    assert name_keys(None) == name_keys("") == (None, None)
 
 
 @given(simplified_names, st.data())

@@ -8,12 +8,16 @@ import random
 
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from splink import DuckDBAPI, Linker
 
 from services.errors import InvalidInput
-from services.resolver.id_numbers import check_digit
+from services.resolver.blocking import NEAR_COLUMNS
+from services.resolver.id_numbers import check_digit, fails_check, neighbours
 from services.resolver.match_weights import MatchModel
-from services.resolver.model import LINK_COLUMNS, blocking_rules, load_model
+from services.resolver.model import LINK_COLUMNS, NAME_KEYS, blocking_rules, load_model
+from services.resolver.names import name_keys
 from services.resolver.one_record import RecordQuery
 from services.resolver.probabilistic import registry_linkage_sql
 from services.resolver.realtime import RealtimeResolver, linkage_record, model_resolver
@@ -46,13 +50,15 @@ def resolver(small_round):
 def splink_pairs(small_round, resolver):
     """Splink's own predict over registry × records, with the registry's term frequencies."""
     con, _, model_path = small_round
-    registry = con.sql(registry_linkage_sql()).to_arrow_table()
-    records = con.sql(RECORDS_SQL).to_arrow_table()
+    registry = _with_name_keys(con.sql(registry_linkage_sql()).to_arrow_table())
+    records = _with_name_keys(_with_near_ids(con.sql(RECORDS_SQL).to_arrow_table(), registry))
     settings = copy.deepcopy(load_model(model_path)["splink"])
     settings["retain_intermediate_calculation_columns"] = True
     settings["retain_matching_columns"] = True
-    settings["blocking_rules_to_generate_predictions"] = blocking_rules(BLOCKING, set(LINK_COLUMNS))
+    settings["blocking_rules_to_generate_predictions"] = blocking_rules(BLOCKING, {*LINK_COLUMNS, *NEAR_COLUMNS})
     api = DuckDBAPI()
+    for column in NEAR_COLUMNS:
+        registry = registry.append_column(column, pa.nulls(registry.num_rows, pa.string()))
     linker = Linker([api.register(registry.drop_columns(["person_id"]), dataset_display_name="registry"),
                      api.register(records, dataset_display_name="records")], settings)
     for column in MatchModel(settings).tf_columns:
@@ -60,6 +66,23 @@ def splink_pairs(small_round, resolver):
             api.register(_tf_table(con, column)), column)
     predictions = linker.inference.predict().as_record_list()
     return registry, records, predictions
+
+
+def _with_near_ids(records: pa.Table, registry: pa.Table) -> pa.Table:
+    """The batch's ``id_near`` columns, computed here with the Python neighbours (the batch uses the SQL twin)."""
+    held = {v for v, ok in zip(registry.column("id_number").to_pylist(), registry.column("id_valid").to_pylist()) if ok}
+    found = [[n for n in neighbours(v or "") if n in held] if not ok else []
+             for v, ok in zip(records.column("id_number").to_pylist(), records.column("id_valid").to_pylist())]
+    for i, column in enumerate(NEAR_COLUMNS):
+        records = records.append_column(column, pa.array([f[i] if len(f) > i else None for f in found], pa.string()))
+    return records
+
+
+def _with_name_keys(table: pa.Table) -> pa.Table:
+    keys = [name_keys(p, n) for p, n in zip(table.column("name_pinyin").to_pylist(), table.column("name").to_pylist())]
+    for i, column in enumerate(NAME_KEYS):
+        table = table.append_column(column, pa.array([k[i] for k in keys], pa.string()))
+    return table
 
 
 def _tf_table(con, column: str) -> pa.Table:
@@ -110,7 +133,11 @@ def test_registry_index_finds_exactly_the_pairs_splink_blocks(resolver, splink_p
         rid = p["unique_id_r" if left_is_registry else "unique_id_l"]
         blocked.setdefault(rid, set()).add(person_of[p["unique_id_l" if left_is_registry else "unique_id_r"]])
     index: RegistryIndex = resolver._index
-    for rid, record in random.Random(3).sample(sorted(_rows(records).items()), 500):
+    rows = sorted(_rows(records).items())
+    repaired = [(rid, r) for rid, r in rows if r["id_near"] is not None]
+    assert repaired, "no record with a failing ID that a registry ID is one slip from"
+    for rid, record in random.Random(3).sample(rows, 500) + repaired:
+        record = {k: v for k, v in record.items() if k not in NEAR_COLUMNS}
         found = {index.columns["person_id"][i] for i in index.candidates(record)}
         assert found == blocked.get(rid, set()), rid
 
@@ -141,6 +168,56 @@ def test_typo_in_id_number_resolves_with_per_field_weights(small_round, resolver
     weights = {f.field: f for f in found[0].fields}
     assert weights["id_number"].match_weight > 0 and weights["name"].agrees
     assert weights["phone"].level.endswith("is NULL") and weights["phone"].match_weight == 0.0
+
+
+@st.composite
+def _slipped(draw, ids: list[str]) -> tuple[str, str]:
+    """(a registry ID, that ID after one substitution or adjacent transposition that fails the check)."""
+    original = draw(st.sampled_from(ids))
+    position = draw(st.integers(0, 17))
+    if draw(st.booleans()) and position < 17:
+        slipped = original[:position] + original[position + 1] + original[position] + original[position + 2:]
+    else:
+        alphabet = "0123456789X" if position == 17 else "0123456789"
+        slipped = original[:position] + draw(st.sampled_from(alphabet)) + original[position + 1:]
+    return original, slipped
+
+
+@pytest.fixture(scope="module")
+def registry_people(small_round):
+    con, _, _ = small_round
+    return {idn: (pid, name, sex) for pid, idn, name, sex in con.sql(
+        "SELECT person_id, id_number, name, sex FROM registry WHERE id_number IS NOT NULL AND name IS NOT NULL"
+    ).fetchall()}
+
+
+def test_a_slipped_id_with_the_name_and_sex_resolves_to_the_holder(small_round, resolver, registry_people):
+    """Every substitution or adjacent transposition that fails the check is repaired by the registry's ID index
+    and confirmed by the name and sex (no birth date, no county: ministry travel's shape)."""
+    resolve = model_resolver(resolver)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(_slipped(sorted(registry_people)))
+    def check(slip):
+        original, slipped = slip
+        if not fails_check(slipped):
+            return
+        person_id, name, sex = registry_people[original]
+        found = resolve(RecordQuery(id_number=slipped, name=name, sex=sex))
+        assert found and found[0].person_id == person_id, (slip, found[:2])
+        assert found[0].match_probability >= resolver._settings.review_floor, (slip, found[0])
+
+    check()
+
+
+def test_a_valid_id_not_in_the_registry_is_not_repaired_into_a_neighbour(small_round, resolver, registry_people):
+    original = sorted(registry_people)[0]
+    _, name, sex = registry_people[original]
+    other = next(n for n in (original[:16] + d for d in "0123456789") if n != original[:16] + original[16]
+                 and n[:17] + check_digit(n[:17]) not in registry_people)
+    other = other[:17] + check_digit(other[:17])
+    found = model_resolver(resolver)(RecordQuery(id_number=other, name=name, sex=sex))
+    assert all(c.match_probability < resolver._settings.auto_threshold for c in found)
 
 
 def test_stranger_gets_no_confident_candidate(resolver):
