@@ -584,6 +584,9 @@ def deathcheck(con, limit: int) -> list[Figure]:
     num, den = _one(con, f"SELECT count(*) FILTER (WHERE status IN ('deceased', 'review')), count(*) FROM people WHERE {recorded}")
     figures = [_ratio("deathcheck", "dead with a death record: deceased or review", num, den, ">= 1",
                       _ids(con, f"{show} WHERE {recorded} AND status NOT IN ('deceased', 'review')", limit))]
+    num, den = _one(con, f"SELECT count(*) FILTER (WHERE status = 'deceased'), count(*) FROM people WHERE {recorded}")
+    figures.append(_ratio("deathcheck", "  of which deceased (the rest in review)", num, den, "",
+                          _ids(con, f"{show} WHERE {recorded} AND status = 'review'", limit)))
     unnamed = "alive = '0' AND death_sources IS NOT NULL AND NOT has_death_record"
     num, den = _one(con, f"SELECT count(*) FILTER (WHERE {unnamed}), count(*) FILTER (WHERE alive = '0') FROM people")
     figures.append(_ratio("deathcheck", "  dead whose only death records carry a bare name (not counted above)",
