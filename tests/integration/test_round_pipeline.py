@@ -124,16 +124,22 @@ def test_the_store_holds_the_rounds_audit_chain(finished):
     assert trail[-1].action == ROUND_CLOSED and trail[-1].after["events"] == len(events)
 
 
-@pytest.mark.parametrize("kill_after", [1.5, 4.0])
-def test_killed_round_resumes_to_the_same_outputs(round_dir, finished, tmp_path, kill_after):
+@pytest.mark.parametrize("stage", ["resolve", "deathcheck"])
+def test_killed_round_resumes_to_the_same_outputs(round_dir, finished, tmp_path, stage):
+    """kill -9 as the stage starts (its progress line read from the round's own stderr): the rerun says it resumed
+    there, not earlier and not later, and writes byte-identical outputs."""
     out = tmp_path / "killed"
     command = [sys.executable, "-m", "clients.cli", "round", "run", str(round_dir / "round.toml"), "--out", str(out)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(kill_after)
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    for line in process.stderr:
+        if line.rstrip().endswith(f"stage {stage} started"):
+            os.kill(process.pid, signal.SIGKILL)
+            break
+    process.wait(timeout=600)
+    assert process.returncode == -signal.SIGKILL, f"the round ended before stage {stage} started"
+    rerun = subprocess.run(command, check=True, capture_output=True, text=True, timeout=600)
+    assert f"(resumed at {stage})" in rerun.stdout
     assert _digests(out) == _digests(finished)
 
 
