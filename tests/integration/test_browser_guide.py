@@ -5,6 +5,7 @@ parameter values and finds rows; Browser answers on its port; the guide is serve
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
 import re
 import threading
@@ -99,3 +100,21 @@ def test_the_guide_is_served_with_the_cors_header_browser_needs(guide_url):
     assert status == 200 and headers.get("Access-Control-Allow-Origin") == "*"
     assert page.count("<slide") == len(saved_queries()) + 1 and '<article class="guide">' in page
     assert _get(f"{guide_url}/style.grass")[2] == (BROWSER / "style.grass").read_text(encoding="utf-8")
+
+
+def test_the_guide_server_answers_the_cors_preflight_browser_sends(guide_url):
+    """Neo4j Browser 5.24 fetches a guide with cache-control, pragma and sentry-trace headers: Chromium sends an
+    OPTIONS preflight first and drops the guide ("Not found") unless it is allowed."""
+    asked = "cache-control,pragma,sentry-trace"
+    connection = http.client.HTTPConnection(guide_url.removeprefix("http://"), timeout=10)
+    connection.request("OPTIONS", "/guide.html", headers={
+        "Origin": "http://127.0.0.1:7474", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": asked})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    assert response.status in (200, 204)
+    assert response.getheader("Access-Control-Allow-Origin") == "*"
+    assert "GET" in response.getheader("Access-Control-Allow-Methods", "").replace(" ", "").split(",")
+    allowed = {h.strip().lower() for h in response.getheader("Access-Control-Allow-Headers", "").split(",")}
+    assert allowed >= set(asked.split(","))
