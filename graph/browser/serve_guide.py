@@ -7,8 +7,12 @@ Browser fetches a remote guide with a cross-origin request from its own page (ht
 adds non-simple headers (``cache-control``, ``pragma``, ``sentry-trace``), so Chromium first sends a CORS preflight
 (``OPTIONS`` with ``Access-Control-Request-Headers``) and loads the guide only when that is answered with the
 allowed origin, methods and headers; the answer to the GET itself must carry ``Access-Control-Allow-Origin`` too.
-``python -m http.server`` answers neither (OPTIONS gets 501) and the guide is "Not found". Browser also only plays guides from hosts in ``browser.remote_content_hostname_allowlist``
-(default ``guides.neo4j.com,localhost``): use ``localhost`` in the :play URL, not 127.0.0.1.
+``python -m http.server`` answers neither (OPTIONS gets 501) and the guide is "Not found".
+
+Browser plays guides only from hosts in ``browser.remote_content_hostname_whitelist`` (the local server allows
+``localhost`` only): use ``localhost`` in the :play URL, not 127.0.0.1. The local server's
+``browser.post_connect_cmd`` loads the style and plays the guide from this server on login
+(``LocalNeo4jSettings.guide_port``: 8001 unless SILENTCERT_GUIDE_PORT says otherwise).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 HERE = Path(__file__).parent
-DEFAULT_PORT = 8001
+DEFAULT_PORT = 8001  # LocalNeo4jSettings.guide_port: the port browser.post_connect_cmd loads from
 
 
 class GuideHandler(SimpleHTTPRequestHandler):
