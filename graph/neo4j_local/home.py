@@ -72,6 +72,7 @@ def render_config(settings: LocalNeo4jSettings) -> str:
         "server.memory.pagecache.size": settings.pagecache,
         "dbms.memory.transaction.total.max": settings.transaction_memory_max,
         "dbms.usage_report.enabled": "false",
+        "server.databases.default_to_read_only": "true" if settings.read_only else "false",
         **browser_config(settings),
         "server.directories.import": "import",
         "db.tx_log.rotation.retention_policy": "2 days 2G",

@@ -16,7 +16,8 @@ import re
 import shutil
 import threading
 import urllib.request
-from dataclasses import dataclass
+import csv
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import neo4j
@@ -24,7 +25,8 @@ import pytest
 
 from graph import catalog
 from graph.model import FlagFilter
-from graph.neo4j_local import LocalNeo4jSettings, bolt_settings
+from graph.neo4j_local import LocalNeo4jSettings, bolt_settings, server
+from graph.neo4j_local.cli import import_round
 from graph.neo4j_local.home import render_config
 from graph.neo4j_store import Neo4jStore
 
@@ -195,10 +197,10 @@ class BrowserSession:
         self.page.get_by_test_id("activeEditor").get_by_text("neo4j$").wait_for()
 
     def run(self, command: str | None = None) -> None:
-        """Type `command` into the editor (or keep what a click on a guide's snippet put there) and run it."""
+        """Put `command` into the editor (or keep what a click on a guide's snippet put there) and run it."""
         if command is not None:
             self.page.locator("[data-testid=activeEditor] .monaco-editor[role=code]").click()
-            self.page.keyboard.type(command)
+            self.page.keyboard.insert_text(command)
         self.page.get_by_test_id("editor-Run").click()
 
     def latest_frame(self):
@@ -228,7 +230,7 @@ def browser_session(chromium, tmp_path):
 
 
 DOC_SHOTS = {"02-guide": "browser-guide.png", "03-ring": "browser-ring.png",
-             "04-neighbourhood": "browser-neighbourhood.png"}
+             "04-neighbourhood": "browser-neighbourhood.png", "05-read-only": "browser-read-only.png"}
 
 
 def _copy_for_docs(shots: Path) -> None:
@@ -304,3 +306,38 @@ def test_an_investigator_connects_to_the_guide_and_the_style_then_draws_a_ring_a
     assert any(CAPTION_DATE.match(c) for c in captions), captions
     assert not any(c.endswith("\u2026") for c in captions), f"a caption is cut: {captions}"
     session.shot("04-neighbourhood", graph)
+
+
+# ---- the investigators' copy: a second local server whose database refuses writes ----------------------------
+
+@pytest.fixture(scope="module")
+def read_only_copy(published_round, throwaway_neo4j_home, tmp_path_factory):
+    """The module's round imported into a second local server on its own ports, then restarted read-only."""
+    settings = replace(throwaway_neo4j_home(tmp_path_factory.mktemp("investigators") / "home"), read_only=True)
+    import_round(settings, published_round.out, overwrite=False)
+    yield settings
+    server.stop(settings)
+
+
+def test_the_investigators_copy_holds_the_round_and_refuses_writes_also_from_browser(
+        published_round, read_only_copy, browser_session):
+    with open(published_round.out / "flags.csv", newline="", encoding="utf-8") as handle:
+        flags = sum(1 for _ in csv.DictReader(handle))
+    uri, user, password = bolt_settings(read_only_copy)
+    forgery = {"seq": 1, "actor": "forger"}
+    with neo4j.GraphDatabase.driver(uri, auth=(user, password)) as driver:
+        assert Neo4jStore(driver, retry_seconds=5).counts()["Flag"] == flags > 0
+        with pytest.raises(neo4j.exceptions.ClientError, match="(?i)read.only"):
+            driver.execute_query(catalog.query("tamper_audit_entry"), forgery, database_="neo4j")
+        records, _, _ = driver.execute_query(catalog.query("audit_trail"), {"person_id": None}, database_="neo4j")
+        assert records and "forger" not in {r["row"]["actor"] for r in records}
+
+    session = browser_session
+    session.login(read_only_copy, user, password)
+    for name, value in forgery.items():
+        session.run(f":param {name} => {value!r}")
+        session.latest_frame().get_by_test_id("rawParamData").wait_for()
+    session.run(" ".join(catalog.query("tamper_audit_entry").split()))
+    refused = session.latest_frame()
+    refused.get_by_text(re.compile("read.only", re.IGNORECASE)).first.wait_for()
+    session.shot("05-read-only", refused)
