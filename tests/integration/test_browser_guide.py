@@ -229,8 +229,8 @@ def browser_session(chromium, tmp_path):
     _copy_for_docs(shots)
 
 
-DOC_SHOTS = {"02-guide": "browser-guide.png", "03-ring": "browser-ring.png",
-             "04-neighbourhood": "browser-neighbourhood.png", "05-read-only": "browser-read-only.png"}
+DOC_SHOTS = {"02-guide": "browser-guide.png", "04-neighbourhood": "browser-neighbourhood.png",
+             "05-read-only": "browser-read-only.png"}
 
 
 def _copy_for_docs(shots: Path) -> None:
