@@ -17,6 +17,7 @@ import os
 import re
 import sys
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 
 import grpc
@@ -122,11 +123,8 @@ def queue_filters(args: argparse.Namespace) -> dict:
 
 
 def queue(client, args: argparse.Namespace) -> Iterator[pb.Flag]:
-    """Up to args.limit flags, following page tokens."""
-    for number, flag in enumerate(client.iter_flags(page_size=min(args.limit, MAX_PAGE), **queue_filters(args))):
-        if number == args.limit:
-            return
-        yield flag
+    """Up to args.limit flags, following page tokens (no page is asked for beyond the limit)."""
+    return islice(client.iter_flags(page_size=min(args.limit, MAX_PAGE), **queue_filters(args)), args.limit)
 
 
 def list_command(args: argparse.Namespace) -> int:
