@@ -254,12 +254,20 @@ def _slide(carousel, title_starts: str):
 
 
 def _run_slide(session: BrowserSession, snippets):
-    """Click each snippet of the slide (which puts it in the editor) and run it, as an investigator would."""
+    """Click each snippet of the slide (which puts it in the editor) and run it, as an investigator would, each
+    after the one before has answered; returns the last one's frame."""
+    from playwright.sync_api import expect
+
     for i in range(snippets.count()):
+        text = " ".join(snippets.nth(i).inner_text().split())
+        frames = session.page.get_by_test_id("frame").filter(has_text=text[:60])  # the guide's own frame too
+        before = frames.count()
         snippets.nth(i).click()
         session.run()
-        session.latest_frame().get_by_test_id("frameCommand").wait_for()
-    return session.latest_frame()
+        expect(frames).to_have_count(before + 1)
+        if text.startswith(":param"):
+            frames.first.get_by_test_id("rawParamData").wait_for()
+    return frames.first
 
 
 CAPTION_DATE = re.compile(r'^"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d"$')
