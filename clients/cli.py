@@ -17,7 +17,7 @@ from services.errors import SilentcertError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from clients import demo, rounds
+    from clients import demo, review, rounds
     from graph.neo4j_local import cli as neo4j_cli
     from services import serving
     from services.deathcheck import audit_command
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     synthetic_cli.register(sub)
     rounds.register(sub)
     demo.register(sub)
+    review.register(sub)
     serving.register(sub)
     security_cli.register(sub)
     audit_command.register(sub)

@@ -15,11 +15,14 @@ HERE = Path(__file__).parent
 
 INTRO = """<h3>silentcert: investigating death-check flags</h3>
       <p>Flags are red nodes <code>(:Flag)-[:CONCERNS]-&gt;(:Pensioner)</code>; each <code>CITES</code> the death records
-      and evidence it rests on. Double-click a node to expand it. Load <code>graph/browser/style.grass</code> (drag it
-      onto the Browser window) so names, statuses and flag kinds show as captions.</p>
-      <p>Every query on the next slides is also in <code>graph/browser/queries.cypher</code>. Decisions on flags are
-      made through the DeathCheckService (gRPC), never by editing the graph here: the audit chain would not record
-      them.</p>"""
+      and evidence it rests on. Double-click a node to expand it. The style (<code>graph/browser/style.grass</code>:
+      names and statuses, flag kinds and severities, record sources and dates as captions) and this guide load when
+      you connect; run <code>:style http://localhost:8001/style.grass</code> if the captions are missing.</p>
+      <p>Start with the next three slides: the round's most urgent flags, its rings and its counties. Every
+      <code>:param</code> on the later slides takes the round's most urgent case; replace its value with one from
+      those lists to look at another. The queries are also in <code>graph/browser/queries.cypher</code>.</p>
+      <p>Decide a flag with <code>silentcert review decide FLAG_ID confirm|clear|escalate</code> (the
+      DeathCheckService), never by editing the graph here: the audit chain would not record it.</p>"""
 
 
 def slide(body: str) -> str:

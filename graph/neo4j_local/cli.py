@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from graph.neo4j_local import home, server
@@ -43,16 +44,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def import_round_dir(settings: LocalNeo4jSettings, args: argparse.Namespace) -> int:
-    """Bulk-load OUT_DIR's round; later rounds are published incrementally by `round run --neo4j`."""
-    from graph.audit_key import load_audit_key
-    from graph.connect import StoreSettings
-    from services.rounds.bulk_publish import bulk_publish_round_dir
-
+    """Bulk-load OUT_DIR's round; later rounds are published incrementally by `round run --neo4j` (or, into the
+    read-only investigators' copy, imported again with --overwrite)."""
     if args.out_dir is None:
         raise InvalidInput("neo4j import needs the round's output directory: silentcert neo4j import OUT_DIR",
                            field="out_dir")
-    key = load_audit_key(StoreSettings.from_env(neo4j_uri=settings.bolt_uri).audit_key_path)  # as `serve` will
-    done = bulk_publish_round_dir(settings, args.out_dir, overwrite=args.overwrite, audit_key=key)
+    done = import_round(settings, args.out_dir, overwrite=args.overwrite)
     nodes = sum(done.counts[label] for label in NODE_LABELS)
     relationships = sum(done.counts[kind] for kind in RELATIONSHIP_TYPES)
     total = sum(done.seconds.values())
@@ -61,6 +58,22 @@ def import_round_dir(settings: LocalNeo4jSettings, args: argparse.Namespace) -> 
     print(f"  bolt uri : {settings.bolt_uri}")
     print(f"  tool log : {settings.logs_dir / IMPORT_LOG}")
     return 0
+
+
+def import_round(settings: LocalNeo4jSettings, out_dir: Path, *, overwrite: bool):
+    """Bulk-load the round; a read-only home (the investigators' copy) is loaded writable, because the load
+    builds its indexes after the import, and restarted read-only."""
+    from graph.audit_key import load_audit_key
+    from graph.connect import StoreSettings
+    from services.rounds.bulk_publish import bulk_publish_round_dir
+
+    key = load_audit_key(StoreSettings.from_env(neo4j_uri=settings.bolt_uri).audit_key_path)  # as `serve` will
+    writable = dataclasses.replace(settings, read_only=False)
+    done = bulk_publish_round_dir(writable, out_dir, overwrite=overwrite, audit_key=key)
+    if settings.read_only:
+        server.stop(writable)
+        server.start(settings)  # rewrites neo4j.conf: server.databases.default_to_read_only=true
+    return done
 
 
 def print_status(state: server.ServerStatus, settings: LocalNeo4jSettings, *, show_password: bool) -> None:

@@ -72,11 +72,24 @@ def render_config(settings: LocalNeo4jSettings) -> str:
         "server.memory.pagecache.size": settings.pagecache,
         "dbms.memory.transaction.total.max": settings.transaction_memory_max,
         "dbms.usage_report.enabled": "false",
+        "server.databases.default_to_read_only": "true" if settings.read_only else "false",
+        **browser_config(settings),
         "server.directories.import": "import",
         "db.tx_log.rotation.retention_policy": "2 days 2G",
     }
     header = "# Written by graph/neo4j_local/home.py on every install; edit LocalNeo4jSettings instead.\n"
     return header + "".join(f"{key}={value}\n" for key, value in lines.items())
+
+
+def browser_config(settings: LocalNeo4jSettings) -> dict[str, str]:
+    """Neo4j Browser set up for investigators (the names are Neo4j 5.26 Community's, as SHOW SETTINGS lists them):
+    on connect it loads the style and plays the guide that graph/browser/serve_guide.py serves; remote content
+    only from that local server; no product analytics (no consent banner, nothing sent out)."""
+    return {
+        "browser.post_connect_cmd": f"style {settings.guide_url}/style.grass; play {settings.guide_url}/guide.html",
+        "browser.remote_content_hostname_whitelist": "localhost",
+        "client.allow_telemetry": "false",
+    }
 
 
 def ensure_password(settings: LocalNeo4jSettings) -> str:

@@ -57,12 +57,15 @@ class LocalNeo4jSettings:
     pagecache: str = "2g"
     transaction_memory_max: str = "1g"
     password: str | None = None  # None: generate one on first install and keep it in HOME/password
+    guide_port: int = 8001  # where graph/browser/serve_guide.py serves the investigators' guide and style
+    read_only: bool = False  # every user database refuses writes: the investigators' copy (docs/investigation.md)
     start_timeout_s: float = 180.0
     stop_grace_s: float = 60.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LocalNeo4jSettings:
-        """Defaults, with SILENTCERT_NEO4J_HOME, _PASSWORD, _BOLT_PORT and _HTTP_PORT applied when set."""
+        """Defaults, with SILENTCERT_NEO4J_HOME, _PASSWORD, _BOLT_PORT, _HTTP_PORT, _READ_ONLY (1 or true) and
+        SILENTCERT_GUIDE_PORT applied when set."""
         env = os.environ if environ is None else environ
         settings = cls()
         if env.get("SILENTCERT_NEO4J_HOME"):
@@ -73,6 +76,10 @@ class LocalNeo4jSettings:
             settings = replace(settings, bolt_port=_port(env, "SILENTCERT_NEO4J_BOLT_PORT"))
         if env.get("SILENTCERT_NEO4J_HTTP_PORT"):
             settings = replace(settings, http_port=_port(env, "SILENTCERT_NEO4J_HTTP_PORT"))
+        if env.get("SILENTCERT_NEO4J_READ_ONLY", "").lower() in ("1", "true"):
+            settings = replace(settings, read_only=True)
+        if env.get("SILENTCERT_GUIDE_PORT"):
+            settings = replace(settings, guide_port=_port(env, "SILENTCERT_GUIDE_PORT"))
         return settings
 
     @property
@@ -118,3 +125,8 @@ class LocalNeo4jSettings:
     @property
     def browser_url(self) -> str:
         return f"http://{self.host}:{self.http_port}/browser/"
+
+    @property
+    def guide_url(self) -> str:
+        """Browser plays remote content only from allow-listed host names, so `localhost`, never the IP."""
+        return f"http://localhost:{self.guide_port}"

@@ -6,6 +6,7 @@ Add a fixture here when more than one test module needs the same running thing.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -95,6 +96,26 @@ def throwaway_neo4j_home() -> Callable[[Path], LocalNeo4jSettings]:
                        heap_max="768m", pagecache="128m", transaction_memory_max="256m", password=None)
 
     return make
+
+
+@dataclass(frozen=True)
+class Chromium:
+    """The machine's own Chromium (Debian's package; .ci/run installs it) and the flags that keep a headless run
+    from reaching out on its own (sync, component updates, background networking)."""
+
+    executable: str
+    flags: tuple[str, ...] = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                              "--disable-background-networking", "--disable-component-update", "--disable-sync")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Chromium:
+    """The Chromium the browser tests drive; they are skipped when the machine has none (no browser is ever
+    downloaded at run time)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if found is None:
+        pytest.skip("chromium not installed (.ci/run installs Debian's chromium; no browser is downloaded)")
+    return Chromium(found)
 
 
 def _free_port() -> int:

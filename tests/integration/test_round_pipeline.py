@@ -164,25 +164,19 @@ def test_a_round_out_of_store_memory_resumes_at_publish_with_more(round_dir, fin
 
 # ---- the report page in a real browser --------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-
-
 def _png_size(path: Path) -> tuple[int, int]:
     header = path.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     return struct.unpack(">II", header[16:24])
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (.ci/run installs it)")
-def test_report_renders_with_charts_in_headless_chromium(finished, tmp_path):
+def test_report_renders_with_charts_in_headless_chromium(finished, tmp_path, chromium):
     page = (finished / "report.html").read_text(encoding="utf-8")
     assert page.count("<svg") >= 5 and "http" not in page.split("</title>", 1)[1], "charts inline, nothing fetched"
     shot = tmp_path / "report.png"
     subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,1600", f"--screenshot={shot}",
-         (finished / "report.html").as_uri()],
+        [chromium.executable, "--headless", *chromium.flags, f"--user-data-dir={tmp_path / 'profile'}",
+         "--window-size=1200,1600", f"--screenshot={shot}", (finished / "report.html").as_uri()],
         check=True, timeout=120, capture_output=True,
     )
     assert _png_size(shot) == (1200, 1600)
