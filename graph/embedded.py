@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS pensioner (
     person_id VARCHAR PRIMARY KEY, id_number VARCHAR, name VARCHAR, name_pinyin VARCHAR, sex VARCHAR,
     birth_date DATE, phone VARCHAR, card_no VARCHAR, county_code VARCHAR, unit_id VARCHAR, monthly_pension DOUBLE,
     status VARCHAR, method VARCHAR, source VARCHAR, evidence_at DATE, probability DOUBLE, certified_until DATE,
-    period_state VARCHAR, round_id VARCHAR);
+    period_state VARCHAR, round_id VARCHAR, explanation VARCHAR);
+ALTER TABLE pensioner ADD COLUMN IF NOT EXISTS explanation VARCHAR;  -- a store file made before the column
 CREATE TABLE IF NOT EXISTS identifier (kind VARCHAR, value VARCHAR, shared BOOLEAN);
 CREATE TABLE IF NOT EXISTS holds (person_id VARCHAR, kind VARCHAR, value VARCHAR, origin VARCHAR, shared BOOLEAN);
 CREATE TABLE IF NOT EXISTS event (

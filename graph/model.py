@@ -33,6 +33,7 @@ class Person:
     certified_until: date | None = None
     period_state: str | None = None  # valid | expiring | overdue | suspended | ended
     round_id: str | None = None
+    explanation: str | None = None  # why the verdict: the round's sentence, or the check that replaced it
 
 
 @dataclass(frozen=True)

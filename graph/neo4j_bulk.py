@@ -92,7 +92,7 @@ NODE_SQL: dict[str, str] = {
                birth_date AS "birth_date:date", phone, card_no, county_code, unit_id,
                monthly_pension AS "monthly_pension:double", status, method, source,
                evidence_at AS "evidence_at:date", probability AS "probability:double",
-               certified_until AS "certified_until:date", period_state, {_ROUND} AS round_id
+               certified_until AS "certified_until:date", period_state, {_ROUND} AS round_id, explanation
         FROM bulk_pensioners""",
     **{label: _identifier_nodes(kind) for label, kind, _, _ in _IDENTIFIERS},
     "Event": _record_nodes(death=False),

@@ -15,7 +15,8 @@ from graph.model import AuditEntry, EvidenceEdge, Flag, FlagDetail, GraphEdge, G
 
 _PERSON_FIELDS = tuple(f.name for f in fields(Person))
 _FLAG_FIELDS = tuple(f.name for f in fields(Flag))
-VERDICT_FIELDS = ("status", "method", "source", "evidence_at", "probability", "certified_until", "period_state")
+VERDICT_FIELDS = ("status", "method", "source", "evidence_at", "probability", "certified_until", "period_state",
+                  "explanation")
 
 
 def native(value: Any) -> Any:

@@ -35,7 +35,7 @@ EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "pensioners": (
         "person_id", "id_number", "name", "name_pinyin", "sex", "birth_date", "phone", "card_no",
         "county_code", "unit_id", "monthly_pension", "status", "method", "source", "evidence_at",
-        "probability", "certified_until", "period_state",
+        "probability", "certified_until", "period_state", "explanation",
     ),
     "identifiers": ("person_id", "kind", "value", "shared", "origin"),
     # kind 'death' rows become DeathRecord nodes, the others Event nodes; key = source || '/' || record_id

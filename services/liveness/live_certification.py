@@ -74,6 +74,8 @@ def _certified(person: Person, cert: ChannelCertification, period_months: int) -
     return dataclasses.replace(
         person, status="certified", method=cert.channel, source=cert.channel, evidence_at=checked_on,
         probability=1.0, certified_until=until, period_state="valid",
+        explanation=f"{cert.channel}: check {cert.record_id} passed on {checked_on}, recorded after the round; "
+                    f"certified until {until}",
     )
 
 

@@ -124,6 +124,7 @@ def liveness(person: Person, evidence: list[EvidenceEdge]) -> pb.Liveness:
         evidence_at=pv.iso(person.evidence_at),
         round_id=person.round_id or "",
         evidence=[_edge(e) for e in evidence],
+        explanation=person.explanation or "",
     )
 
 

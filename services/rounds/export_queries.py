@@ -7,7 +7,8 @@ EXPORT_QUERIES: dict[str, str] = {
     "pensioners": """
         SELECT r.person_id, r.id_number, r.name, r.name_pinyin, r.sex, r.birth_date, r.phone, r.card_no,
                r.county_code, r.unit_id, r.monthly_pension, v.status, v.method, v.source,
-               CAST(v.evidence_at AS DATE) AS evidence_at, v.probability, v.certified_until, v.period_state
+               CAST(v.evidence_at AS DATE) AS evidence_at, v.probability, v.certified_until, v.period_state,
+               v.explanation
         FROM registry r LEFT JOIN verdicts v USING (person_id)""",
     "identifiers": """
         SELECT person_id, kind, value, shared, origin FROM identifiers""",

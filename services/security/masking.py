@@ -5,7 +5,8 @@
 
 The walk is by field name, so a field added later under the same name is masked too: any string field named
 ``id_number`` or ``phone``, any string map entry keyed so (graph node properties), and the ``value`` of an
-Identifier whose kind is an ID number or a phone. Free text written for people (a flag's ``detail``) has every
+Identifier whose kind is an ID number or a phone. Free text written for people (a flag's ``detail``, a verdict's
+``explanation``) has every
 ID number and mobile number in it masked the same way.
 """
 
@@ -19,7 +20,7 @@ from google.protobuf.message import Message
 MASK = "*"
 _ID_FIELDS = {"id_number"}
 _PHONE_FIELDS = {"phone"}
-_TEXT_FIELDS = {"detail"}  # sentences that may quote identifiers
+_TEXT_FIELDS = {"detail", "explanation"}  # sentences that may quote identifiers (a department's record id)
 _ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 _PHONE_IN_TEXT = re.compile(r"(?<![0-9])1[0-9]{10}(?![0-9])")
 # Identifier.kind enum names whose `value` is masked, and how

@@ -98,3 +98,16 @@ def test_a_store_killed_before_its_indexes_were_built_gets_them_when_opened(tmp_
         assert _indexes(store) == ALL_INDEXES
         assert store.evidence("P2") == evidence
         assert store.counts() == EXPECTED_COUNTS
+
+
+def test_a_store_file_made_before_the_explanation_gets_the_column_when_opened(tmp_path):
+    path = tmp_path / "graph.duckdb"
+    with duckdb.connect(str(path)) as con:  # the pensioner table as it was before the column
+        con.execute("""CREATE TABLE pensioner (
+            person_id VARCHAR PRIMARY KEY, id_number VARCHAR, name VARCHAR, name_pinyin VARCHAR, sex VARCHAR,
+            birth_date DATE, phone VARCHAR, card_no VARCHAR, county_code VARCHAR, unit_id VARCHAR,
+            monthly_pension DOUBLE, status VARCHAR, method VARCHAR, source VARCHAR, evidence_at DATE,
+            probability DOUBLE, certified_until DATE, period_state VARCHAR, round_id VARCHAR)""")
+    with EmbeddedStore(path) as opened:
+        opened.publish_round(small_round())
+        assert opened.person(person_id="P1").explanation.startswith("strong: vaccination on 2021-03-01")

@@ -60,6 +60,9 @@ def test_bulk_import_gives_the_unwind_graph(finished_round: Path, second_home: L
     assert bulk["counts"] == unwound["counts"]
     assert bulk["nodes"] == unwound["nodes"]
     assert bulk["relationships"] == unwound["relationships"]
+    explained = [p for labels, p in bulk["nodes"]
+                 if labels == ("Pensioner",) and any(k == "explanation" for k, *_ in p)]
+    assert len(explained) == 800  # every verdict's sentence, in both graphs alike
 
 
 def test_an_unfinished_round_is_refused(tmp_path: Path, second_home: LocalNeo4jSettings):

@@ -25,19 +25,29 @@ ROUND = "2021-10"
 AS_OF = date(2021, 10, 31)
 
 
+EXPLAINED = {  # as the round writes them (services/liveness/round_scoring.py), with what the death check adds
+    "P1": "strong: vaccination on 2021-03-01 linked 1.000; certified until 2022-02-28",
+    "P2": "none: only sources that relatives of deceased pensioners were seen using this round (bus, telecom): "
+          "best log-odds 3.211 < 6.904; P(alive)=0.6000; period 2021-09-30 Death check: flag F2 (shared_phone).",
+    "P3": None,
+}
+
+
 def _pensioners() -> pa.Table:
     rows = [
         ("P1", "110101194001010012", "张三", "zhang san", "M", date(1940, 1, 1), "13800000001", "C1", "110101",
-         "U1", 2100.0, "certified", "strong", "vaccination", date(2021, 3, 1), 0.99, date(2022, 2, 28), "valid"),
+         "U1", 2100.0, "certified", "strong", "vaccination", date(2021, 3, 1), 0.99, date(2022, 2, 28), "valid",
+         EXPLAINED["P1"]),
         ("P2", "110101194502020024", "李四", "li si", "F", date(1945, 2, 2), "13800000002", None, "110102",
-         "U1", 1800.5, "review", "weak", "telecom", date(2021, 8, 1), 0.6, date(2021, 9, 30), "overdue"),
+         "U1", 1800.5, "review", "weak", "telecom", date(2021, 8, 1), 0.6, date(2021, 9, 30), "overdue",
+         EXPLAINED["P2"]),
         ("P3", "110101193803030036", "王五", "wang wu", "M", date(1938, 3, 3), "13800000002", "C3", "110102",
-         "U2", 2500.0, "deceased", "none", "police", None, 0.01, None, "ended"),
+         "U2", 2500.0, "deceased", "none", "police", None, 0.01, None, "ended", EXPLAINED["P3"]),
     ]
     columns = list(zip(*rows))
     names = ("person_id", "id_number", "name", "name_pinyin", "sex", "birth_date", "phone", "card_no", "county_code",
              "unit_id", "monthly_pension", "status", "method", "source", "evidence_at", "probability",
-             "certified_until", "period_state")
+             "certified_until", "period_state", "explanation")
     return pa.table(dict(zip(names, (list(c) for c in columns))))
 
 
@@ -192,7 +202,7 @@ def test_person_by_account_and_by_id_number(published: GraphStore):
         person_id="P1", id_number="110101194001010012", name="张三", sex="M", birth_date=date(1940, 1, 1),
         phone="13800000001", card_no="C1", county_code="110101", unit_id="U1", monthly_pension=2100.0,
         status="certified", method="strong", source="vaccination", evidence_at=date(2021, 3, 1), probability=0.99,
-        certified_until=date(2022, 2, 28), period_state="valid", round_id=ROUND,
+        certified_until=date(2022, 2, 28), period_state="valid", round_id=ROUND, explanation=EXPLAINED["P1"],
     )
     assert published.person(id_number="110101193803030036").person_id == "P3"
     assert published.person(person_id="nobody") is None
@@ -409,13 +419,29 @@ def test_held_periods_are_the_previous_rounds_with_where_each_run_began(publishe
         {"person_id": "P3", "status": "deceased", "period_state": "ended", "since": AS_OF}]
 
 
+def test_the_explanation_is_read_back_with_the_verdict(published: GraphStore):
+    for pid, explained in EXPLAINED.items():
+        assert published.person(person_id=pid).explanation == explained
+        assert published.person_evidence(person_id=pid)[0].explanation == explained
+    assert published.person_evidence(id_number="110101194502020024")[0].explanation == EXPLAINED["P2"]
+    # the next round's sentence replaces it; a round without one leaves none behind
+    export = small_round()
+    column = export.pensioners.column_names.index("explanation")
+    later = pa.array(["carried: earlier period valid until 2022-02-28; P(alive)=0.9900", None, "ended"])
+    published.publish_round(RoundExport("2021-11", date(2021, 11, 30), export.pensioners.set_column(
+        column, "explanation", later), export.identifiers, export.events, export.flags, export.flag_citations))
+    assert [published.person(person_id=pid).explanation for pid in ("P1", "P2", "P3")] == later.to_pylist()
+    assert published.person_evidence(person_id="P1", limit=0)[0].explanation == later[0].as_py()
+
+
 def test_update_person_replaces_the_verdict(published: GraphStore):
     p2 = published.person(person_id="P2")
     published.update_person(Person(**{**p2.__dict__, "status": "certified", "method": "face",
-                                      "certified_until": date(2022, 10, 31), "period_state": "valid"}))
+                                      "certified_until": date(2022, 10, 31), "period_state": "valid",
+                                      "explanation": "face: check F-1 passed on 2021-10-31"}))
     again = published.person(person_id="P2")
-    assert (again.status, again.method, again.certified_until, again.name) == (
-        "certified", "face", date(2022, 10, 31), "李四")
+    assert (again.status, again.method, again.certified_until, again.name, again.explanation) == (
+        "certified", "face", date(2022, 10, 31), "李四", "face: check F-1 passed on 2021-10-31")
     with pytest.raises(NotFound):
         published.update_person(Person(person_id="nobody"))
 

@@ -25,43 +25,43 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%silentcert/liveness/v1/liveness.proto\x12\x16silentcert.liveness.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"`\n\x12GetLivenessRequest\x12\x13\n\tperson_id\x18\x01 \x01(\tH\x00\x12\x13\n\tid_number\x18\x02 \x01(\tH\x00\x12\x16\n\x0e\x65vidence_since\x18\x03 \x01(\tB\x08\n\x06person\"\x8e\x02\n\x0c\x45videnceEdge\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x32\n\x04kind\x18\x02 \x01(\x0e\x32$.silentcert.liveness.v1.EvidenceKind\x12\x11\n\trecord_id\x18\x03 \x01(\t\x12/\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10link_probability\x18\x05 \x01(\x01\x12\x19\n\x0c\x63ontribution\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x06passed\x18\x07 \x01(\x08H\x01\x88\x01\x01\x12\x10\n\x08round_id\x18\x08 \x01(\tB\x0f\n\r_contributionB\t\n\x07_passed\"\xf0\x02\n\x08Liveness\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x36\n\x06status\x18\x02 \x01(\x0e\x32&.silentcert.liveness.v1.LivenessStatus\x12\x19\n\x11probability_alive\x18\x03 \x01(\x01\x12\x17\n\x0f\x63\x65rtified_until\x18\x04 \x01(\t\x12\x39\n\x0cperiod_state\x18\x05 \x01(\x0e\x32#.silentcert.liveness.v1.PeriodState\x12;\n\x06method\x18\x06 \x01(\x0e\x32+.silentcert.liveness.v1.CertificationMethod\x12\x0e\n\x06source\x18\x07 \x01(\t\x12\x13\n\x0b\x65vidence_at\x18\x08 \x01(\t\x12\x10\n\x08round_id\x18\t \x01(\t\x12\x36\n\x08\x65vidence\x18\n \x03(\x0b\x32$.silentcert.liveness.v1.EvidenceEdge\"I\n\x13GetLivenessResponse\x12\x32\n\x08liveness\x18\x01 \x01(\x0b\x32 .silentcert.liveness.v1.Liveness\"X\n\x15StreamLivenessRequest\x12\x13\n\tperson_id\x18\x01 \x01(\tH\x00\x12\x13\n\tid_number\x18\x02 \x01(\tH\x00\x12\x0b\n\x03tag\x18\x03 \x01(\tB\x08\n\x06person\"]\n\rLookupFailure\x12;\n\x06reason\x18\x01 \x01(\x0e\x32+.silentcert.liveness.v1.LookupFailureReason\x12\x0f\n\x07message\x18\x02 \x01(\t\"\x9f\x01\n\x16StreamLivenessResponse\x12\x0b\n\x03tag\x18\x01 \x01(\t\x12\x34\n\x08liveness\x18\x02 \x01(\x0b\x32 .silentcert.liveness.v1.LivenessH\x00\x12\x38\n\x07\x66\x61ilure\x18\x03 \x01(\x0b\x32%.silentcert.liveness.v1.LookupFailureH\x00\x42\x08\n\x06result\"\xf5\x01\n\x1aRecordCertificationRequest\x12\x13\n\tperson_id\x18\x01 \x01(\tH\x00\x12\x13\n\tid_number\x18\x02 \x01(\tH\x00\x12=\n\x07\x63hannel\x18\x03 \x01(\x0e\x32,.silentcert.liveness.v1.CertificationChannel\x12/\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06passed\x18\x05 \x01(\x08\x12\x11\n\trecord_id\x18\x06 \x01(\t\x12\x10\n\x08operator\x18\x07 \x01(\tB\x08\n\x06person\"j\n\x1bRecordCertificationResponse\x12\x32\n\x08liveness\x18\x01 \x01(\x0b\x32 .silentcert.liveness.v1.Liveness\x12\x17\n\x0fperiod_extended\x18\x02 \x01(\x08*\xab\x01\n\x0eLivenessStatus\x12\x1f\n\x1bLIVENESS_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19LIVENESS_STATUS_CERTIFIED\x10\x01\x12\x1f\n\x1bLIVENESS_STATUS_UNCERTIFIED\x10\x02\x12\x1c\n\x18LIVENESS_STATUS_DECEASED\x10\x03\x12\x1a\n\x16LIVENESS_STATUS_REVIEW\x10\x04*\xff\x01\n\x13\x43\x65rtificationMethod\x12$\n CERTIFICATION_METHOD_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x43\x45RTIFICATION_METHOD_STRONG\x10\x01\x12\x1d\n\x19\x43\x45RTIFICATION_METHOD_WEAK\x10\x02\x12\x1d\n\x19\x43\x45RTIFICATION_METHOD_FACE\x10\x03\x12\"\n\x1e\x43\x45RTIFICATION_METHOD_IN_PERSON\x10\x04\x12 \n\x1c\x43\x45RTIFICATION_METHOD_CARRIED\x10\x05\x12\x1d\n\x19\x43\x45RTIFICATION_METHOD_NONE\x10\x06*\xac\x01\n\x0bPeriodState\x12\x1c\n\x18PERIOD_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12PERIOD_STATE_VALID\x10\x01\x12\x19\n\x15PERIOD_STATE_EXPIRING\x10\x02\x12\x18\n\x14PERIOD_STATE_OVERDUE\x10\x03\x12\x1a\n\x16PERIOD_STATE_SUSPENDED\x10\x04\x12\x16\n\x12PERIOD_STATE_ENDED\x10\x05*\xad\x01\n\x0c\x45videnceKind\x12\x1d\n\x19\x45VIDENCE_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45VIDENCE_KIND_STRONG\x10\x01\x12\x16\n\x12\x45VIDENCE_KIND_WEAK\x10\x02\x12\x17\n\x13\x45VIDENCE_KIND_DEATH\x10\x03\x12\x16\n\x12\x45VIDENCE_KIND_FACE\x10\x04\x12\x1b\n\x17\x45VIDENCE_KIND_IN_PERSON\x10\x05*\x82\x01\n\x14\x43\x65rtificationChannel\x12%\n!CERTIFICATION_CHANNEL_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x43\x45RTIFICATION_CHANNEL_FACE\x10\x01\x12#\n\x1f\x43\x45RTIFICATION_CHANNEL_IN_PERSON\x10\x02*\x8d\x01\n\x13LookupFailureReason\x12%\n!LOOKUP_FAILURE_REASON_UNSPECIFIED\x10\x00\x12#\n\x1fLOOKUP_FAILURE_REASON_NOT_FOUND\x10\x01\x12*\n&LOOKUP_FAILURE_REASON_INVALID_ARGUMENT\x10\x02\x32\xee\x02\n\x0fLivenessService\x12\x66\n\x0bGetLiveness\x12*.silentcert.liveness.v1.GetLivenessRequest\x1a+.silentcert.liveness.v1.GetLivenessResponse\x12s\n\x0eStreamLiveness\x12-.silentcert.liveness.v1.StreamLivenessRequest\x1a..silentcert.liveness.v1.StreamLivenessResponse(\x01\x30\x01\x12~\n\x13RecordCertification\x12\x32.silentcert.liveness.v1.RecordCertificationRequest\x1a\x33.silentcert.liveness.v1.RecordCertificationResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%silentcert/liveness/v1/liveness.proto\x12\x16silentcert.liveness.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"`\n\x12GetLivenessRequest\x12\x13\n\tperson_id\x18\x01 \x01(\tH\x00\x12\x13\n\tid_number\x18\x02 \x01(\tH\x00\x12\x16\n\x0e\x65vidence_since\x18\x03 \x01(\tB\x08\n\x06person\"\x8e\x02\n\x0c\x45videnceEdge\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x32\n\x04kind\x18\x02 \x01(\x0e\x32$.silentcert.liveness.v1.EvidenceKind\x12\x11\n\trecord_id\x18\x03 \x01(\t\x12/\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10link_probability\x18\x05 \x01(\x01\x12\x19\n\x0c\x63ontribution\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x06passed\x18\x07 \x01(\x08H\x01\x88\x01\x01\x12\x10\n\x08round_id\x18\x08 \x01(\tB\x0f\n\r_contributionB\t\n\x07_passed\"\x85\x03\n\x08Liveness\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x36\n\x06status\x18\x02 \x01(\x0e\x32&.silentcert.liveness.v1.LivenessStatus\x12\x19\n\x11probability_alive\x18\x03 \x01(\x01\x12\x17\n\x0f\x63\x65rtified_until\x18\x04 \x01(\t\x12\x39\n\x0cperiod_state\x18\x05 \x01(\x0e\x32#.silentcert.liveness.v1.PeriodState\x12;\n\x06method\x18\x06 \x01(\x0e\x32+.silentcert.liveness.v1.CertificationMethod\x12\x0e\n\x06source\x18\x07 \x01(\t\x12\x13\n\x0b\x65vidence_at\x18\x08 \x01(\t\x12\x10\n\x08round_id\x18\t \x01(\t\x12\x36\n\x08\x65vidence\x18\n \x03(\x0b\x32$.silentcert.liveness.v1.EvidenceEdge\x12\x13\n\x0b\x65xplanation\x18\x0b \x01(\t\"I\n\x13GetLivenessResponse\x12\x32\n\x08liveness\x18\x01 \x01(\x0b\x32 .silentcert.liveness.v1.Liveness\"X\n\x15StreamLivenessRequest\x12\x13\n\tperson_id\x18\x01 \x01(\tH\x00\x12\x13\n\tid_number\x18\x02 \x01(\tH\x00\x12\x0b\n\x03tag\x18\x03 \x01(\tB\x08\n\x06person\"]\n\rLookupFailure\x12;\n\x06reason\x18\x01 \x01(\x0e\x32+.silentcert.liveness.v1.LookupFailureReason\x12\x0f\n\x07message\x18\x02 \x01(\t\"\x9f\x01\n\x16StreamLivenessResponse\x12\x0b\n\x03tag\x18\x01 \x01(\t\x12\x34\n\x08liveness\x18\x02 \x01(\x0b\x32 .silentcert.liveness.v1.LivenessH\x00\x12\x38\n\x07\x66\x61ilure\x18\x03 \x01(\x0b\x32%.silentcert.liveness.v1.LookupFailureH\x00\x42\x08\n\x06result\"\xf5\x01\n\x1aRecordCertificationRequest\x12\x13\n\tperson_id\x18\x01 \x01(\tH\x00\x12\x13\n\tid_number\x18\x02 \x01(\tH\x00\x12=\n\x07\x63hannel\x18\x03 \x01(\x0e\x32,.silentcert.liveness.v1.CertificationChannel\x12/\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06passed\x18\x05 \x01(\x08\x12\x11\n\trecord_id\x18\x06 \x01(\t\x12\x10\n\x08operator\x18\x07 \x01(\tB\x08\n\x06person\"j\n\x1bRecordCertificationResponse\x12\x32\n\x08liveness\x18\x01 \x01(\x0b\x32 .silentcert.liveness.v1.Liveness\x12\x17\n\x0fperiod_extended\x18\x02 \x01(\x08*\xab\x01\n\x0eLivenessStatus\x12\x1f\n\x1bLIVENESS_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19LIVENESS_STATUS_CERTIFIED\x10\x01\x12\x1f\n\x1bLIVENESS_STATUS_UNCERTIFIED\x10\x02\x12\x1c\n\x18LIVENESS_STATUS_DECEASED\x10\x03\x12\x1a\n\x16LIVENESS_STATUS_REVIEW\x10\x04*\xff\x01\n\x13\x43\x65rtificationMethod\x12$\n CERTIFICATION_METHOD_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x43\x45RTIFICATION_METHOD_STRONG\x10\x01\x12\x1d\n\x19\x43\x45RTIFICATION_METHOD_WEAK\x10\x02\x12\x1d\n\x19\x43\x45RTIFICATION_METHOD_FACE\x10\x03\x12\"\n\x1e\x43\x45RTIFICATION_METHOD_IN_PERSON\x10\x04\x12 \n\x1c\x43\x45RTIFICATION_METHOD_CARRIED\x10\x05\x12\x1d\n\x19\x43\x45RTIFICATION_METHOD_NONE\x10\x06*\xac\x01\n\x0bPeriodState\x12\x1c\n\x18PERIOD_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12PERIOD_STATE_VALID\x10\x01\x12\x19\n\x15PERIOD_STATE_EXPIRING\x10\x02\x12\x18\n\x14PERIOD_STATE_OVERDUE\x10\x03\x12\x1a\n\x16PERIOD_STATE_SUSPENDED\x10\x04\x12\x16\n\x12PERIOD_STATE_ENDED\x10\x05*\xad\x01\n\x0c\x45videnceKind\x12\x1d\n\x19\x45VIDENCE_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45VIDENCE_KIND_STRONG\x10\x01\x12\x16\n\x12\x45VIDENCE_KIND_WEAK\x10\x02\x12\x17\n\x13\x45VIDENCE_KIND_DEATH\x10\x03\x12\x16\n\x12\x45VIDENCE_KIND_FACE\x10\x04\x12\x1b\n\x17\x45VIDENCE_KIND_IN_PERSON\x10\x05*\x82\x01\n\x14\x43\x65rtificationChannel\x12%\n!CERTIFICATION_CHANNEL_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x43\x45RTIFICATION_CHANNEL_FACE\x10\x01\x12#\n\x1f\x43\x45RTIFICATION_CHANNEL_IN_PERSON\x10\x02*\x8d\x01\n\x13LookupFailureReason\x12%\n!LOOKUP_FAILURE_REASON_UNSPECIFIED\x10\x00\x12#\n\x1fLOOKUP_FAILURE_REASON_NOT_FOUND\x10\x01\x12*\n&LOOKUP_FAILURE_REASON_INVALID_ARGUMENT\x10\x02\x32\xee\x02\n\x0fLivenessService\x12\x66\n\x0bGetLiveness\x12*.silentcert.liveness.v1.GetLivenessRequest\x1a+.silentcert.liveness.v1.GetLivenessResponse\x12s\n\x0eStreamLiveness\x12-.silentcert.liveness.v1.StreamLivenessRequest\x1a..silentcert.liveness.v1.StreamLivenessResponse(\x01\x30\x01\x12~\n\x13RecordCertification\x12\x32.silentcert.liveness.v1.RecordCertificationRequest\x1a\x33.silentcert.liveness.v1.RecordCertificationResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'silentcert.liveness.v1.liveness_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LIVENESSSTATUS']._serialized_start=1619
-  _globals['_LIVENESSSTATUS']._serialized_end=1790
-  _globals['_CERTIFICATIONMETHOD']._serialized_start=1793
-  _globals['_CERTIFICATIONMETHOD']._serialized_end=2048
-  _globals['_PERIODSTATE']._serialized_start=2051
-  _globals['_PERIODSTATE']._serialized_end=2223
-  _globals['_EVIDENCEKIND']._serialized_start=2226
-  _globals['_EVIDENCEKIND']._serialized_end=2399
-  _globals['_CERTIFICATIONCHANNEL']._serialized_start=2402
-  _globals['_CERTIFICATIONCHANNEL']._serialized_end=2532
-  _globals['_LOOKUPFAILUREREASON']._serialized_start=2535
-  _globals['_LOOKUPFAILUREREASON']._serialized_end=2676
+  _globals['_LIVENESSSTATUS']._serialized_start=1640
+  _globals['_LIVENESSSTATUS']._serialized_end=1811
+  _globals['_CERTIFICATIONMETHOD']._serialized_start=1814
+  _globals['_CERTIFICATIONMETHOD']._serialized_end=2069
+  _globals['_PERIODSTATE']._serialized_start=2072
+  _globals['_PERIODSTATE']._serialized_end=2244
+  _globals['_EVIDENCEKIND']._serialized_start=2247
+  _globals['_EVIDENCEKIND']._serialized_end=2420
+  _globals['_CERTIFICATIONCHANNEL']._serialized_start=2423
+  _globals['_CERTIFICATIONCHANNEL']._serialized_end=2553
+  _globals['_LOOKUPFAILUREREASON']._serialized_start=2556
+  _globals['_LOOKUPFAILUREREASON']._serialized_end=2697
   _globals['_GETLIVENESSREQUEST']._serialized_start=98
   _globals['_GETLIVENESSREQUEST']._serialized_end=194
   _globals['_EVIDENCEEDGE']._serialized_start=197
   _globals['_EVIDENCEEDGE']._serialized_end=467
   _globals['_LIVENESS']._serialized_start=470
-  _globals['_LIVENESS']._serialized_end=838
-  _globals['_GETLIVENESSRESPONSE']._serialized_start=840
-  _globals['_GETLIVENESSRESPONSE']._serialized_end=913
-  _globals['_STREAMLIVENESSREQUEST']._serialized_start=915
-  _globals['_STREAMLIVENESSREQUEST']._serialized_end=1003
-  _globals['_LOOKUPFAILURE']._serialized_start=1005
-  _globals['_LOOKUPFAILURE']._serialized_end=1098
-  _globals['_STREAMLIVENESSRESPONSE']._serialized_start=1101
-  _globals['_STREAMLIVENESSRESPONSE']._serialized_end=1260
-  _globals['_RECORDCERTIFICATIONREQUEST']._serialized_start=1263
-  _globals['_RECORDCERTIFICATIONREQUEST']._serialized_end=1508
-  _globals['_RECORDCERTIFICATIONRESPONSE']._serialized_start=1510
-  _globals['_RECORDCERTIFICATIONRESPONSE']._serialized_end=1616
-  _globals['_LIVENESSSERVICE']._serialized_start=2679
-  _globals['_LIVENESSSERVICE']._serialized_end=3045
+  _globals['_LIVENESS']._serialized_end=859
+  _globals['_GETLIVENESSRESPONSE']._serialized_start=861
+  _globals['_GETLIVENESSRESPONSE']._serialized_end=934
+  _globals['_STREAMLIVENESSREQUEST']._serialized_start=936
+  _globals['_STREAMLIVENESSREQUEST']._serialized_end=1024
+  _globals['_LOOKUPFAILURE']._serialized_start=1026
+  _globals['_LOOKUPFAILURE']._serialized_end=1119
+  _globals['_STREAMLIVENESSRESPONSE']._serialized_start=1122
+  _globals['_STREAMLIVENESSRESPONSE']._serialized_end=1281
+  _globals['_RECORDCERTIFICATIONREQUEST']._serialized_start=1284
+  _globals['_RECORDCERTIFICATIONREQUEST']._serialized_end=1529
+  _globals['_RECORDCERTIFICATIONRESPONSE']._serialized_start=1531
+  _globals['_RECORDCERTIFICATIONRESPONSE']._serialized_end=1637
+  _globals['_LIVENESSSERVICE']._serialized_start=2700
+  _globals['_LIVENESSSERVICE']._serialized_end=3066
 # @@protoc_insertion_point(module_scope)

@@ -321,6 +321,7 @@ class Liveness(_message.Message):
     EVIDENCE_AT_FIELD_NUMBER: _builtins.int
     ROUND_ID_FIELD_NUMBER: _builtins.int
     EVIDENCE_FIELD_NUMBER: _builtins.int
+    EXPLANATION_FIELD_NUMBER: _builtins.int
     person_id: _builtins.str
     """The pension account number."""
     status: Global___LivenessStatus.ValueType
@@ -339,6 +340,13 @@ class Liveness(_message.Message):
     """Date of the deciding evidence, ISO date; empty when none."""
     round_id: _builtins.str
     """The round that produced the status."""
+    explanation: _builtins.str
+    """Why the latest round decided as it did, in one or two sentences naming sources, dates and record ids (an ID
+    number or phone in it is masked as in a flag's detail): for a weak certification the sources seen, the score against the round's threshold
+    and the record that dates it; for an uncertified pensioner why not (e.g. only sources that relatives of
+    deceased pensioners were seen using this round); a death check's or duplicate account's reason appended.
+    Empty when no round explained the verdict.
+    """
     @_builtins.property
     def evidence(self) -> _containers.RepeatedCompositeFieldContainer[Global___EvidenceEdge]:
         """The evidence records resolved to the pensioner, newest first."""
@@ -356,10 +364,11 @@ class Liveness(_message.Message):
         evidence_at: _builtins.str = ...,
         round_id: _builtins.str = ...,
         evidence: _abc.Iterable[Global___EvidenceEdge] | None = ...,
+        explanation: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["certified_until", b"certified_until", "evidence", b"evidence", "evidence_at", b"evidence_at", "method", b"method", "period_state", b"period_state", "person_id", b"person_id", "probability_alive", b"probability_alive", "round_id", b"round_id", "source", b"source", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["certified_until", b"certified_until", "evidence", b"evidence", "evidence_at", b"evidence_at", "explanation", b"explanation", "method", b"method", "period_state", b"period_state", "person_id", b"person_id", "probability_alive", b"probability_alive", "round_id", b"round_id", "source", b"source", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

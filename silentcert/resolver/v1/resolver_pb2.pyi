@@ -586,7 +586,7 @@ class FetchRoundFileRequest(_message.Message):
     """Output directory of a round on the server's file system (as given to SubmitRound)."""
     name: _builtins.str
     """File name: one of the CONTRACT section 3 files (verdicts.csv, links.csv, rejects.csv, flags.csv,
-    notices.csv, report.json, report.html).
+    notices.csv, payments.csv, report.json, report.html).
     """
     def __init__(
         self,

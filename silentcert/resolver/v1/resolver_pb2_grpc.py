@@ -86,7 +86,7 @@ class ResolverServiceServicer:
 
     def FetchRoundFile(self, request, context):
         """Streams one output file of a finished round (verdicts.csv, links.csv, rejects.csv, flags.csv, notices.csv,
-        report.json or report.html) in chunks, so a batch client can fetch what SubmitRound wrote on the server.
+        payments.csv, report.json or report.html) in chunks, so a batch client can fetch what SubmitRound wrote on the server.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -47,7 +47,7 @@ class ResolverServiceStub:
     """
     FetchRoundFile: _grpc.UnaryStreamMultiCallable[_resolver_pb2.FetchRoundFileRequest, _resolver_pb2.FetchRoundFileResponse]
     """Streams one output file of a finished round (verdicts.csv, links.csv, rejects.csv, flags.csv, notices.csv,
-    report.json or report.html) in chunks, so a batch client can fetch what SubmitRound wrote on the server.
+    payments.csv, report.json or report.html) in chunks, so a batch client can fetch what SubmitRound wrote on the server.
     """
 
 @_typing.type_check_only
@@ -67,7 +67,7 @@ class ResolverServiceAsyncStub(ResolverServiceStub):
     """
     FetchRoundFile: _aio.UnaryStreamMultiCallable[_resolver_pb2.FetchRoundFileRequest, _resolver_pb2.FetchRoundFileResponse]  # type: ignore[assignment]
     """Streams one output file of a finished round (verdicts.csv, links.csv, rejects.csv, flags.csv, notices.csv,
-    report.json or report.html) in chunks, so a batch client can fetch what SubmitRound wrote on the server.
+    payments.csv, report.json or report.html) in chunks, so a batch client can fetch what SubmitRound wrote on the server.
     """
 
 class ResolverServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -108,7 +108,7 @@ class ResolverServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_resolver_pb2.FetchRoundFileResponse], _abc.AsyncIterator[_resolver_pb2.FetchRoundFileResponse]]:
         """Streams one output file of a finished round (verdicts.csv, links.csv, rejects.csv, flags.csv, notices.csv,
-        report.json or report.html) in chunks, so a batch client can fetch what SubmitRound wrote on the server.
+        payments.csv, report.json or report.html) in chunks, so a batch client can fetch what SubmitRound wrote on the server.
         """
 
 def add_ResolverServiceServicer_to_server(servicer: ResolverServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -20,10 +20,13 @@ def _table(name: str, rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema(name))
 
 
+EXPLAINED = 'none: 1 weak source(s) seen (telecom), needs 2; P(alive)=0.3000; period "never certified"'
+
+
 def _person(person_id: str, phone: str) -> dict:
     return {"person_id": person_id, "id_number": f"ID{person_id}", "name": "王芳", "birth_date": date(1950, 3, 1),
             "phone": phone, "monthly_pension": 3120.5, "status": "certified", "probability": 0.1 + 0.2,
-            "certified_until": date(2022, 9, 30)}
+            "certified_until": date(2022, 9, 30), "explanation": EXPLAINED}
 
 
 def _event(key: str, kind: str, person_id: str | None, phone: str | None) -> dict:
@@ -121,6 +124,7 @@ def test_values_are_typed_as_the_unwind_publish_sends_them(files):
     person = _rows(files, "Pensioner")[0]
     assert person["birth_date:date"] == "1950-03-01" and person["probability:double"] == repr(0.1 + 0.2)
     assert person["round_id"] == "2021-10" and person["card_no"] == ""
+    assert person["explanation"] == EXPLAINED  # a string property, commas and quotes kept
     assert _rows(files, "Event")[0]["occurred_at:localdatetime"] == "2021-05-01T09:30:15"
     assert _rows(files, "Round") == [{":ID(Round)": "0", "round_id": "2021-10", "as_of:date": "2021-10-31",
                                       "published_at:datetime": "2026-11-28T10:00:00Z"}]

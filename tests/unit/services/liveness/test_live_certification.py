@@ -42,6 +42,9 @@ def test_passed_check_certifies_for_the_period_and_is_stored(store):
     assert extended and person.certified_until == date(2022, 11, 30) and person.method == "in_person"
     assert store.person(person_id="A").status == "certified"
     assert [e.record_id for e in store.evidence("A")] == ["c1"]
+    # the round's sentence no longer explains the verdict: the check's replaces it
+    assert store.person(person_id="A").explanation == (
+        "in_person: check c1 passed on 2021-11-30, recorded after the round; certified until 2022-11-30")
 
 
 def test_period_never_moves_backward(store):

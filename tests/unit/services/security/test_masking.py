@@ -1,4 +1,5 @@
 from silentcert.deathcheck.v1 import deathcheck_pb2 as dc
+from silentcert.liveness.v1 import liveness_pb2 as lv
 from silentcert.resolver.v1 import resolver_pb2 as rs
 
 from services.security.masking import mask_id_number, mask_message, mask_phone
@@ -42,3 +43,14 @@ def test_a_flag_detail_has_its_id_numbers_and_phones_masked():
     node = dc.GetFlagResponse(nodes=[dc.GraphNode(id="Flag:F1", properties={"detail": "id 36010219400312001X"})])
     mask_message(node)
     assert node.nodes[0].properties["detail"] == "id 3601**********001X"
+
+
+def test_a_verdict_explanation_quoting_a_record_id_that_is_a_phone_is_masked():
+    """The explanation names the record that dated a weak certification by the department's own record id, which
+    may be a number the masked roles must not see."""
+    reply = lv.GetLivenessResponse(liveness=lv.Liveness(person_id="P1", explanation=(
+        "weak: 2 sources seen from 2021-04-02 on (card_spending, outpatient), log-odds 7.100 >= 6.904, dated by "
+        "telecom record 13800008000; certified until 2022-04-02")))
+    mask_message(reply)
+    assert "dated by telecom record 138****8000; certified until 2022-04-02" in reply.liveness.explanation
+    assert reply.liveness.person_id == "P1"
