@@ -199,8 +199,7 @@ document.body.textContent = "RESULT" + JSON.stringify(
 </script>"""
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (.ci/run installs it)")
-def test_report_chinese_renders_as_glyphs_not_empty_boxes(finished, tmp_path):
+def test_report_chinese_renders_as_glyphs_not_empty_boxes(finished, tmp_path, chromium):
     """Each Chinese character of the page, drawn in the page's font stack, has a glyph of its own; with no CJK font
     every one is the same empty box, as two characters no font has are (checked too, so the probe can tell)."""
     from services.rounds.report import FONT_STACK
@@ -212,8 +211,7 @@ def test_report_chinese_renders_as_glyphs_not_empty_boxes(finished, tmp_path):
     probe.write_text(_GLYPH_PROBE.replace("FONT_STACK", json.dumps(FONT_STACK)).replace("CHARS", json.dumps(chars)),
                      encoding="utf-8")
     dom = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
-         "--disable-background-networking", "--disable-component-update", f"--user-data-dir={tmp_path / 'p'}",
+        [chromium.executable, "--headless", *chromium.flags, f"--user-data-dir={tmp_path / 'p'}",
          "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
         check=True, timeout=120, capture_output=True, text=True).stdout
     result = json.loads(dom.split("RESULT", 1)[1].split("END", 1)[0])
