@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import threading
+import time
 import urllib.request
 import csv
 from dataclasses import dataclass, replace
@@ -278,7 +279,7 @@ def test_an_investigator_connects_to_the_guide_and_the_style_then_draws_a_ring_a
     flags = Neo4jStore(neo4j_driver, retry_seconds=5).flags(FlagFilter(limit=10_000))
     ring_sizes = {r: sum(f.ring_id == r for f in flags) for r in {f.ring_id for f in flags if f.ring_id}}
     biggest = max(ring_sizes, key=lambda r: (ring_sizes[r], r))
-    (who,) = saved_queries()[-1].params.values()
+    (who,) = next(q for q in saved_queries() if q.title.startswith("9. One pensioner's whole")).params.values()
     neighbour_flags = [f for f in flags if f.person_id == _browser_param(neo4j_driver, who)]
     session = browser_session
     _, user, password = bolt_settings(neo4j_settings)
@@ -301,7 +302,11 @@ def test_an_investigator_connects_to_the_guide_and_the_style_then_draws_a_ring_a
     overview = graph.get_by_test_id("property-details-overview-node-label-Flag")
     overview.wait_for()
     assert overview.inner_text().strip() == f"Flag ({ring_sizes[biggest]})"
-    assert graph.locator("svg g.node").count() > 2 * ring_sizes[biggest], "flags, pensioners and what they share"
+    nodes = graph.locator("svg g.node")
+    deadline = time.monotonic() + 30  # the layout adds nodes after the overview shows the labels
+    while nodes.count() <= 2 * ring_sizes[biggest] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert nodes.count() > 2 * ring_sizes[biggest], "flags, pensioners and what they share"
     session.shot("03-ring", graph)
 
     # one pensioner's whole neighbourhood, captions whole: a flag's kind and severity, a record's source and date
