@@ -16,7 +16,7 @@ from graph.connect import StoreSettings, open_store
 from graph.store import GraphStore
 from services.rounds.pipeline import RoundSummary, default_stages, run_round
 from services.rounds.progress import ConsoleProgress
-from services.rounds.roundfile import load_round
+from services.rounds.roundfile import RoundSpec, load_round
 from services.settings import RoundSettings
 
 EMBEDDED_STORE = "graph.duckdb"
@@ -53,8 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    logs.log_to_file(args.out)
-    summary = run_round_files(args.round_file, args.out, args.store, args.neo4j or os.environ.get("NEO4J_URI"))
+    spec, settings = load_round_and_settings(args.round_file)
+    logs.log_to_file(args.out)  # only once the round file is sound: a refused round leaves no directory behind
+    summary = run_loaded_round(spec, settings, args.out, args.store, args.neo4j or os.environ.get("NEO4J_URI"))
     print_summary(summary)
     return 0
 
@@ -122,8 +123,19 @@ def _figure(value: int | float) -> str:
 
 def run_round_files(round_file: Path, out: Path, store: Path | None, neo4j_uri: str | None) -> RoundSummary:
     """Load the round file and settings, open the stores, run the round."""
+    spec, settings = load_round_and_settings(round_file)
+    return run_loaded_round(spec, settings, out, store, neo4j_uri)
+
+
+def load_round_and_settings(round_file: Path) -> tuple[RoundSpec, RoundSettings]:
+    """round.toml parsed and its settings checked, before anything is written."""
     spec = load_round(round_file)
-    settings = RoundSettings.of_round(spec)
+    return spec, RoundSettings.of_round(spec)
+
+
+def run_loaded_round(spec: RoundSpec, settings: RoundSettings, out: Path, store: Path | None,
+                     neo4j_uri: str | None) -> RoundSummary:
+    """Open the stores and run the round."""
     store_settings = StoreSettings.from_env(embedded_path=store or out / EMBEDDED_STORE, neo4j_uri=neo4j_uri,
                                             embedded_compress_strings=settings.resources.compress_strings,
                                             embedded_memory_limit=settings.resources.store_memory_limit)

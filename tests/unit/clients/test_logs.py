@@ -56,8 +56,11 @@ def test_without_a_log_file_library_warnings_stay_on_the_console(root_logging, c
 
 def test_verbose_puts_libraries_on_the_console_too(root_logging, tmp_path, capsys) -> None:
     logs.configure(verbose=True)
-    logging.getLogger("splink").debug("training step")
-    assert "DEBUG splink: training step" in capsys.readouterr().err
+    # INFO, not DEBUG: Splink sets its own logger to INFO once a linker has run in this process (splink_logging)
+    logging.getLogger("splink").info("training step")
+    logging.getLogger("some.library").debug("a detail")
+    err = capsys.readouterr().err
+    assert "INFO splink: training step" in err and "DEBUG some.library: a detail" in err
 
 
 def test_the_file_is_attached_once(root_logging, tmp_path) -> None:
