@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -94,6 +95,4 @@ def write_xlsx(table: pa.Table, path: Path) -> None:
 
 
 def _fixed_times(core: bytes) -> bytes:
-    import re
-
     return re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>2021-01-01T00:00:00Z", core)
