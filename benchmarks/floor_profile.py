@@ -27,7 +27,6 @@ import shutil
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
