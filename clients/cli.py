@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from clients import file_modes, logs
-from services.errors import SilentcertError
+from graph.errors import SilentcertError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,7 @@ Over TLS with a bearer token (see docs/security.md):
     client = SilentcertClient("pensions.example:50051", token=token, tls=ClientTls(ca=Path("ca.pem")))
 
 Responses are the generated protobuf messages (typed by their .pyi). A failed call raises the matching class of
-:mod:`services.errors` (NotFound, InvalidInput with its field, Conflict, StoreUnavailable); other failures stay
+:mod:`graph.errors` (NotFound, InvalidInput with its field, Conflict, StoreUnavailable); other failures stay
 ``grpc.RpcError`` (deadline exceeded, server unreachable).
 """
 
@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound, SilentcertError, StoreUnavailable
+from graph.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound, SilentcertError, StoreUnavailable
 from services.grpc_errors import ERROR_TRAILER, FIELD_TRAILER
 from services.proto_values import timestamp
 from silentcert.deathcheck.v1 import deathcheck_pb2, deathcheck_pb2_grpc
@@ -221,7 +221,7 @@ class SilentcertClient:
 
 
 def _domain_error(error: grpc.RpcError) -> Exception:
-    """The services.errors class for a status the server's error interceptor set; otherwise the RpcError itself
+    """The graph.errors class for a status the server's error interceptor set; otherwise the RpcError itself
     (a dead channel is UNAVAILABLE too, but not a store outage)."""
     if not isinstance(error, grpc.Call):
         return error

@@ -23,9 +23,9 @@ from pathlib import Path
 import grpc
 from google.protobuf.json_format import MessageToDict
 
+from graph.errors import InvalidInput
 from services.deathcheck.effects import EFFECTS
 from services.deathcheck.servicer import MAX_PAGE  # the server's largest page
-from services.errors import InvalidInput
 from silentcert.deathcheck.v1 import deathcheck_pb2 as pb
 
 ACTIONS = {"confirm": pb.DECISION_ACTION_CONFIRM, "clear": pb.DECISION_ACTION_DISMISS,

@@ -15,9 +15,9 @@ import neo4j
 
 from graph.audit_key import load_audit_key
 from graph.embedded import DEFAULT_MEMORY_LIMIT, EmbeddedStore
+from graph.errors import StoreUnavailable
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
-from services.errors import StoreUnavailable
 
 DEFAULT_EMBEDDED_PATH = Path("silentcert-graph.duckdb")
 DEFAULT_NEO4J_AUDIT_KEY = Path("silentcert-audit.key")

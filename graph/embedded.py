@@ -39,10 +39,10 @@ import pyarrow as pa
 
 from graph import consistency, rows
 from graph.embedded_publish import empty, publish
+from graph.errors import Conflict, NotFound, StoreUnavailable
 from graph.model import AuditEntry, ChannelCertification, Decision, EvidenceEdge, Flag, FlagDetail, FlagFilter
 from graph.model import Identifier, Person
 from graph.store import NODE_LABELS, RELATIONSHIP_TYPES, AuditedChange, EntryOf, GraphStore, Progress, RoundExport
-from services.errors import Conflict, NotFound, StoreUnavailable
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS pensioner (

@@ -3,7 +3,7 @@
 Every statement comes from :mod:`graph.catalog`. Reads and writes run as managed transactions
 (``execute_read`` / ``execute_write``), so the driver retries transient errors itself; tenacity retries what the
 driver gives up on — no server yet at the first connection, or a server restarting (ServiceUnavailable) — with
-bounded exponential backoff, then raises :class:`services.errors.StoreUnavailable`.
+bounded exponential backoff, then raises :class:`graph.errors.StoreUnavailable`.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop
 
 from graph import catalog, consistency, exports, rows
 from graph.coalesce import Coalescer
+from graph.errors import Conflict, NotFound, StoreUnavailable
 from graph.model import AuditEntry, ChannelCertification, Decision, EvidenceEdge, Flag, FlagDetail, FlagFilter
 from graph.model import Identifier, Person
 from graph.store import EXPORT_COLUMNS, NODE_LABELS, RELATIONSHIP_TYPES, ExportTable, GraphStore, Progress
 from graph.store import AuditedChange, EntryOf, RoundExport
-from services.errors import Conflict, NotFound, StoreUnavailable
 
 T = TypeVar("T")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 
 
 def _prefix(enum: Any) -> str:

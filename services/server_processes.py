@@ -26,7 +26,7 @@ from multiprocessing.process import BaseProcess
 from queue import Empty
 
 from graph.connect import StoreSettings, open_store
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.serving import ServeSettings, announce_serving, model_engines, on_signals, serve
 
 log = logging.getLogger(__name__)

@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from graph.errors import Conflict, Forbidden, InvalidInput
 from graph.store import GraphStore
 from services.deathcheck import server as deathcheck_server
 from services.deathcheck.audit import verify_store
-from services.errors import Conflict, Forbidden, InvalidInput
 from services.grpc_server import ServerConfig, ServiceBinding, SilentcertServer, build_server
 from services.liveness import server as liveness_server
 from services.resolver import server as resolver_server

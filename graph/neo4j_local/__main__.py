@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from graph.errors import SilentcertError
 from graph.neo4j_local.cli import register
-from services.errors import SilentcertError
 
 
 def main(argv: list[str] | None = None) -> int:

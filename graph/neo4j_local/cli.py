@@ -6,11 +6,11 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+from graph.errors import InvalidInput
 from graph.neo4j_local import home, server
 from graph.neo4j_local.bulk_import import IMPORT_LOG
 from graph.neo4j_local.settings import USER, LocalNeo4jSettings
 from graph.store import NODE_LABELS, RELATIONSHIP_TYPES
-from services.errors import InvalidInput
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from graph.errors import InvalidInput
 from services.deathcheck.audit import verify_store
-from services.errors import InvalidInput
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 
 
 @dataclass(frozen=True)

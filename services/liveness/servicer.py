@@ -7,11 +7,11 @@ from datetime import datetime, timezone
 
 import grpc
 
+from graph.errors import InvalidInput, NotFound
 from graph.model import ChannelCertification, EvidenceEdge, Person
 from graph.store import GraphStore
 from services import proto_values as pv
 from services import request_checks as check
-from services.errors import InvalidInput, NotFound
 from services.liveness.live_certification import record_channel_check
 from services.security.auth import authenticated_caller
 from services.security.roles import ADMIN

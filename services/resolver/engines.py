@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 import duckdb
 import pyarrow as pa
 
+from graph.errors import InvalidInput
 
 
 class LinkageEngine(ABC):
@@ -118,6 +119,4 @@ def engine_for(name: str, *, spark_master: str = "local[*]", memory_limit: str |
         return DuckDBEngine(memory_limit=memory_limit, temp_directory=temp_directory)
     if name == "spark":
         return SparkEngine(master=spark_master)
-    from services.errors import InvalidInput
-
     raise InvalidInput(f"unknown linkage engine {name!r}: choose duckdb or spark", field="engine")

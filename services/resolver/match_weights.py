@@ -28,7 +28,7 @@ from datetime import date
 
 import jellyfish
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 
 M_U_CLAMP_MIN = 1e-300  # splink.internals.comparison_level
 _SECONDS_PER_DAY = 86400

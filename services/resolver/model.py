@@ -22,7 +22,7 @@ import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.resolver import blocking
 from services.resolver.match_weights import MatchModel
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import grpc
 
+from graph.errors import NotFound
 from graph.model import EvidenceEdge, Identifier
 from graph.store import GraphStore
 from services import proto_values as pv
 from services import request_checks as check
-from services.errors import NotFound
 from services.resolver.one_record import Candidate, RecordQuery, ResolveOne
 from services.rounds import outputs
 from services.security.round_paths import RoundRoots

@@ -20,9 +20,9 @@ import duckdb
 
 from graph import neo4j_bulk
 from graph.audit_key import DEVELOPMENT_KEY
+from graph.errors import InvalidInput
 from graph.neo4j_local.settings import LocalNeo4jSettings
 from services.deathcheck.audit import chain_round_events, read_round_events
-from services.errors import InvalidInput
 from services.rounds.export_queries import EXPORT_QUERIES
 from services.rounds.pipeline import DB_NAME, STATE_DIR
 

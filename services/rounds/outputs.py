@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from services.errors import InvalidInput, NotFound
+from graph.errors import InvalidInput, NotFound
 from services.rounds.pipeline import DB_NAME, STATE_DIR
 from services.rounds.publish import OUTPUT_FILES
 

@@ -26,8 +26,8 @@ from typing import Any
 
 import duckdb
 
+from graph.errors import SilentcertError, StageFailed
 from graph.store import GraphStore
-from services.errors import SilentcertError, StageFailed
 from services.rounds.progress import Progress, silent_progress
 from services.rounds.roundfile import RoundSpec
 from services.settings import RoundSettings

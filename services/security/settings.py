@@ -11,7 +11,7 @@ from pathlib import Path
 
 import grpc
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.security.access_log import AccessLog
 from services.security.auth import ID_LOOKUP_RATE, AccessInterceptor, Authenticator
 from services.security.client_roles import ClientRoles

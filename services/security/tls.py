@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.security.client_roles import write_client_roles
 
 DEFAULT_HOSTS = ("localhost", "127.0.0.1", "::1")

@@ -17,8 +17,8 @@ import pytest
 from clients.grpc_client import SilentcertClient
 from clients.rounds import run_round_files
 from graph.embedded import EmbeddedStore
+from graph.errors import RoundFileError
 from services import serving
-from services.errors import RoundFileError
 from services.resolver.one_record import exact_id_resolver
 from services.rounds.pipeline import RoundContext, Stage, run_round
 from services.rounds.roundfile import load_round

@@ -15,8 +15,8 @@ import pytest
 from clients.cli import main as cli_main
 from clients.grpc_client import SilentcertClient
 from graph.embedded import EmbeddedStore
+from graph.errors import Forbidden, InvalidInput
 from services import serving
-from services.errors import Forbidden, InvalidInput
 from services.resolver import server as resolver_server
 from services.resolver.one_record import exact_id_resolver
 from services.security.round_paths import RoundRoots

@@ -21,11 +21,11 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 
 from clients.grpc_client import SilentcertClient
 from graph.embedded import EmbeddedStore
+from graph.errors import Conflict, InvalidInput, NotFound, RoundFileError
 from graph.exports import schema
 from graph.store import RoundExport
 from services import serving
 from services.deathcheck import server as deathcheck_server
-from services.errors import Conflict, InvalidInput, NotFound, RoundFileError
 from services.liveness import server as liveness_server
 from services.resolver import server as resolver_server
 from services.resolver.id_numbers import check_digit

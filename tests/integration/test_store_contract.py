@@ -15,11 +15,11 @@ import pyarrow as pa
 import pytest
 
 from graph.embedded import EmbeddedStore
+from graph.errors import Conflict, InvalidInput, NotFound
 from graph.model import AuditEntry, ChannelCertification, Decision, FlagFilter, Identifier, Person
 from graph.neo4j_store import Neo4jStore
 from graph.query_table import QueryTable
 from graph.store import AuditedChange, GraphStore, RoundExport
-from services.errors import Conflict, InvalidInput, NotFound
 
 ROUND = "2021-10"
 AS_OF = date(2021, 10, 31)

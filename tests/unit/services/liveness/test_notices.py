@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.liveness.notices import build_notices, template_sql
 from services.liveness.round_scoring import score_round
 from services.liveness.settings import LivenessSettings

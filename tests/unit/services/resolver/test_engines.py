@@ -12,7 +12,7 @@ import sys
 import duckdb
 import pytest
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.resolver.engines import DuckDBEngine, engine_for
 from services.resolver.linking import link_round
 from services.resolver.settings import LinkageSettings
