@@ -21,9 +21,7 @@ from graph.errors import InvalidInput, RoundFileError
 from services.deathcheck.settings import DeathCheckSettings
 from services.liveness.settings import LivenessSettings
 from services.resolver.settings import LinkageSettings
-
-if typing.TYPE_CHECKING:
-    from services.rounds.roundfile import RoundSpec
+from services.rounds.roundfile import RoundSpec
 
 T = TypeVar("T")
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from graph.errors import InvalidInput, NotFound
-from services.rounds.pipeline import DB_NAME, STATE_DIR
+from services.rounds.context import DB_NAME, STATE_DIR
 from services.rounds.publish import OUTPUT_FILES
 
 OUTPUT_NAMES = (*OUTPUT_FILES, "report.json", "report.html")

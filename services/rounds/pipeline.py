@@ -18,7 +18,6 @@ import logging
 import os
 import time
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,37 +27,15 @@ import duckdb
 
 from graph.errors import SilentcertError, StageFailed
 from graph.store import GraphStore
+from services.rounds import stages as round_stages
+from services.rounds.context import DB_NAME, STATE_DIR, RoundContext, Stage
 from services.rounds.progress import Progress, silent_progress
 from services.rounds.roundfile import RoundSpec
 from services.settings import RoundSettings
 
 log = logging.getLogger(__name__)
 
-STATE_DIR = "state"
-DB_NAME = "round.duckdb"
 STRING_COMPRESSION = "dict_fsst"  # DuckDB's string compression (dictionary + FSST), slow to write
-
-
-@dataclass
-class RoundContext:
-    """What every stage receives: the working database, the round, its settings, where outputs go."""
-
-    con: duckdb.DuckDBPyConnection
-    spec: RoundSpec
-    settings: RoundSettings
-    out_dir: Path
-    stores: list[GraphStore]
-    progress: Progress
-
-    @property
-    def state_dir(self) -> Path:
-        return self.out_dir / STATE_DIR
-
-
-@dataclass(frozen=True)
-class Stage:
-    name: str
-    run: Callable[[RoundContext], dict[str, Any]]
 
 
 @dataclass
@@ -72,15 +49,12 @@ class RoundSummary:
 
 
 def default_stages() -> list[Stage]:
-    # Imported here so `import services.rounds.pipeline` stays light for the gRPC servers.
-    from services.rounds import stages
-
     return [
-        Stage("ingest", stages.ingest),
-        Stage("resolve", stages.resolve),
-        Stage("score", stages.score),
-        Stage("deathcheck", stages.deathcheck),
-        Stage("publish", stages.publish),
+        Stage("ingest", round_stages.ingest),
+        Stage("resolve", round_stages.resolve),
+        Stage("score", round_stages.score),
+        Stage("deathcheck", round_stages.deathcheck),
+        Stage("publish", round_stages.publish),
     ]
 
 

@@ -7,18 +7,20 @@ from typing import Any
 
 import pyarrow as pa
 
-from services.rounds.pipeline import RoundContext
+from services.deathcheck.stage import check_round
+from services.liveness.round_scoring import score_round
+from services.resolver.ingest import ingest_round
+from services.resolver.linking import link_round
+from services.rounds.context import RoundContext
+from services.rounds.payments import HELD_STATES, PREVIOUS_HELD
+from services.rounds.publish import publish_round
 
 
 def ingest(ctx: RoundContext) -> dict[str, Any]:
-    from services.resolver.ingest import ingest_round
-
     return ingest_round(ctx.con, ctx.spec, ctx.progress)
 
 
 def resolve(ctx: RoundContext) -> dict[str, Any]:
-    from services.resolver.linking import link_round
-
     linkage = ctx.settings.linkage
     if linkage.save_model_path is None:
         linkage = dataclasses.replace(linkage, save_model_path=ctx.state_dir / "linkage_model.json")
@@ -32,8 +34,6 @@ def resolve(ctx: RoundContext) -> dict[str, Any]:
 
 
 def score(ctx: RoundContext) -> dict[str, Any]:
-    from services.liveness.round_scoring import score_round
-
     _load_previous(ctx, "previous_periods", lambda store: store.periods(before_round=ctx.spec.round_id),
                    schema=pa.schema([("person_id", pa.string()), ("status", pa.string()),
                                      ("certified_until", pa.date32())]))
@@ -41,16 +41,11 @@ def score(ctx: RoundContext) -> dict[str, Any]:
 
 
 def deathcheck(ctx: RoundContext) -> dict[str, Any]:
-    from services.deathcheck.stage import check_round
-
     _load_decided(ctx)
     return check_round(ctx.con, ctx.spec.as_of, ctx.spec.round_id, ctx.settings.deathcheck)
 
 
 def publish(ctx: RoundContext) -> dict[str, Any]:
-    from services.rounds.payments import HELD_STATES, PREVIOUS_HELD
-    from services.rounds.publish import publish_round
-
     # Read again by a resumed publish: held_periods leaves out this round's own verdicts, so the answer is the same.
     _load_previous(ctx, "previous_held",
                    lambda store: store.held_periods(ctx.spec.round_id, ctx.spec.as_of, HELD_STATES),

@@ -20,7 +20,8 @@ from graph.embedded import EmbeddedStore
 from graph.errors import RoundFileError
 from services import serving
 from services.resolver.one_record import exact_id_resolver
-from services.rounds.pipeline import RoundContext, Stage, run_round
+from services.rounds.context import RoundContext, Stage
+from services.rounds.pipeline import run_round
 from services.rounds.roundfile import load_round
 from services.security.round_paths import RoundRoots
 from services.security.settings import SecuritySettings
