@@ -7,6 +7,7 @@ hooks with ``splink.SparkAPI`` and a Spark DataFrame built from the Arrow table.
 
 from __future__ import annotations
 
+import tempfile
 from abc import ABC, abstractmethod
 
 import duckdb
@@ -41,7 +42,7 @@ class DuckDBEngine(LinkageEngine):
 
     def __init__(self, *, memory_limit: str | None = "2GB", threads: int | None = None,
                  temp_directory: str | None = None):
-        from splink import DuckDBAPI
+        from splink import DuckDBAPI  # lazy: importing Splink takes seconds; only a linker needs it
 
         self._con = duckdb.connect()
         if temp_directory:  # else DuckDB spills to ./.tmp, wherever the process was started
@@ -81,8 +82,7 @@ class SparkEngine(LinkageEngine):
 
     def __init__(self, *, master: str = "local[*]", driver_memory: str = "2g", shuffle_partitions: int = 8,
                  checkpoint_dir: str | None = None, app_name: str = "silentcert-linkage"):
-        import tempfile
-
+        # lazy: pyspark is the optional [spark] extra; `import services.resolver` works without it
         from pyspark.sql import SparkSession
         from splink import SparkAPI
         from splink.backends.spark import similarity_jar_location

@@ -86,7 +86,7 @@ def normalise_name(raw: str | None) -> Name | Rejection | None:
 @functools.cache
 def _syllables() -> frozenset[str]:
     """Every toneless reading pypinyin knows (ü as u), the inventory a romanised name is cut into."""
-    from pypinyin.pinyin_dict import pinyin_dict
+    from pypinyin.pinyin_dict import pinyin_dict  # lazy: a large table, read once and only for romanised names
 
     readings = lazy_pinyin("".join(chr(code) for code in pinyin_dict), errors="ignore")
     return frozenset(r.replace("\u00fc", "u").replace("v", "u") for r in readings if r.isalpha())
