@@ -13,10 +13,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from clients import demo, file_modes, logs, review, rounds
+from clients import demo, file_modes, logs, review, rounds, serve_command
 from graph.errors import SilentcertError
 from graph.neo4j_local import cli as neo4j_cli
-from services import serving
 from services.deathcheck import audit_command
 from services.rounds import bulk_publish
 from services.security import command as security_cli
@@ -33,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     rounds.register(sub)
     demo.register(sub)
     review.register(sub)
-    serving.register(sub)
+    serve_command.register(sub)
     security_cli.register(sub)
     audit_command.register(sub)
     neo4j_cli.register(sub, import_round=bulk_publish.import_round)

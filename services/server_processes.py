@@ -27,7 +27,8 @@ from queue import Empty
 
 from graph.connect import StoreSettings, open_store
 from graph.errors import InvalidInput
-from services.serving import ServeSettings, announce_serving, model_engines, on_signals, serve
+from services.serving import ServeSettings, announce_serving, model_engines, serve
+from services.signals import on_signals
 
 log = logging.getLogger(__name__)
 

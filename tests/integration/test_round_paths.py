@@ -12,6 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from clients import serve_command
 from clients.cli import main as cli_main
 from clients.grpc_client import SilentcertClient
 from graph.embedded import EmbeddedStore
@@ -179,7 +180,7 @@ def test_serve_refuses_a_rounds_root_that_is_not_a_directory(tmp_path, capsys):
                      "--rounds-root", str(tmp_path / "absent")])
     assert code != 0 and "rounds root" in capsys.readouterr().err
     with pytest.raises(InvalidInput):
-        serving._rounds_settings(argparse.Namespace(rounds_root=None, rounds_out=tmp_path))
+        serve_command._rounds_settings(argparse.Namespace(rounds_root=None, rounds_out=tmp_path))
 
 
 def test_another_registry_outside_the_root_is_refused(client, layout):

@@ -24,7 +24,7 @@ from graph.store import RoundExport
 from services import serving
 from services.resolver.id_numbers import check_digit
 from services.resolver.one_record import exact_id_resolver
-from services.resolver.servicer import RoundEvent, RoundOutcome
+from services.resolver.batch import RoundEvent, RoundOutcome
 from services.security import roles
 from services.security.access_log import read_lines
 from services.security.rate_limit import RateLimit

@@ -21,7 +21,7 @@ from graph.errors import InvalidInput
 from services import serving
 from services.proto_values import timestamp
 from services.resolver.one_record import exact_id_resolver
-from services.resolver.servicer import RoundEvent, RoundOutcome
+from services.resolver.batch import RoundEvent, RoundOutcome
 from services.security.limits import StreamLimits
 from services.security.rate_limit import RateLimit
 from services.security.round_paths import RoundRoots

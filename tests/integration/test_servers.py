@@ -30,7 +30,7 @@ from services.liveness import server as liveness_server
 from services.resolver import server as resolver_server
 from services.resolver.id_numbers import check_digit
 from services.resolver.one_record import exact_id_resolver
-from services.resolver.servicer import RoundEvent, RoundOutcome
+from services.resolver.batch import RoundEvent, RoundOutcome
 from services.security.round_paths import RoundRoots
 from services.security.settings import SecuritySettings
 from silentcert.deathcheck.v1 import deathcheck_pb2 as dc
