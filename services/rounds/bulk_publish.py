@@ -20,12 +20,14 @@ from pathlib import Path
 import duckdb
 
 from graph import neo4j_bulk
-from graph.audit_key import DEVELOPMENT_KEY
+from graph.audit_key import DEVELOPMENT_KEY, load_audit_key
+from graph.connect import StoreSettings
 from graph.errors import InvalidInput
+from graph.neo4j_local import server
 from graph.neo4j_local.settings import LocalNeo4jSettings
 from services.deathcheck.audit import chain_round_events, read_round_events
-from services.rounds.export_queries import EXPORT_QUERIES
 from services.rounds.context import DB_NAME, STATE_DIR
+from services.rounds.export_queries import EXPORT_QUERIES
 
 log = logging.getLogger(__name__)
 
