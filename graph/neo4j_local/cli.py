@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from graph.errors import InvalidInput
 from graph.neo4j_local import home, server
@@ -35,7 +35,7 @@ class ImportedRound(Protocol):
 ImportRound = Callable[[LocalNeo4jSettings, Path, bool], ImportedRound]
 
 
-def register(subparsers: argparse._SubParsersAction[Any],
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
              import_round: ImportRound | None = None) -> argparse.ArgumentParser:
     """Add the `neo4j` command with its start, stop and status actions, and `import` when `import_round` is given."""
     parser = subparsers.add_parser("neo4j", help="a local Neo4j Community server for development and tests")

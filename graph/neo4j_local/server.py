@@ -24,7 +24,7 @@ from graph.neo4j_local.settings import USER, LocalNeo4jSettings
 from graph.neo4j_local.tools import java_executable
 
 # Servers started by this Python process, kept so they can be reaped (no zombie, no ResourceWarning).
-_children: dict[int, subprocess.Popen] = {}
+_children: dict[int, subprocess.Popen[bytes]] = {}
 
 
 @dataclass(frozen=True)

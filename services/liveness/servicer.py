@@ -107,7 +107,7 @@ def _acting_operator(operator: str) -> str:
     return caller.name
 
 
-def _failure(tag: str, reason: int, error: Exception) -> pb.StreamLivenessResponse:
+def _failure(tag: str, reason: pb.LookupFailureReason.ValueType, error: Exception) -> pb.StreamLivenessResponse:
     return pb.StreamLivenessResponse(tag=tag, failure=pb.LookupFailure(reason=reason, message=str(error)))
 
 

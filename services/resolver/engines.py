@@ -97,7 +97,7 @@ class SparkEngine(LinkageEngine):
             .config("spark.ui.enabled", "false")
             .getOrCreate()
         )
-        self._spark.sparkContext.setCheckpointDir(checkpoint_dir or self._tmp.name)
+        self._spark.sparkContext.setCheckpointDir(self._tmp.name if self._tmp is not None else str(checkpoint_dir))
         self._api = SparkAPI(spark_session=self._spark, num_partitions_on_repartition=shuffle_partitions)
 
     def db_api(self):

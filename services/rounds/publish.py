@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -85,12 +86,12 @@ def write_csv(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> int:
     """COPY the query to `path` atomically; returns the number of rows."""
     tmp = path.with_name(f".{path.name}.tmp")
     copy = f"COPY ({query}) TO $path (HEADER, DELIMITER ',', QUOTE '\"')"  # the query: one of OUTPUT_FILES
-    rows = con.execute(copy, {"path": str(tmp)}).fetchall()[0][0]
+    rows = int(con.execute(copy, {"path": str(tmp)}).fetchall()[0][0])
     os.replace(tmp, path)
     return rows
 
 
-def round_export(con: duckdb.DuckDBPyConnection, round_id: str, as_of) -> RoundExport:
+def round_export(con: duckdb.DuckDBPyConnection, round_id: str, as_of: date) -> RoundExport:
     """The round's graph as queries over the working database (columns as graph.store.EXPORT_COLUMNS).
 
     Nothing is read here: each store streams the tables in record batches when it publishes them, each scan on a

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
 
+from graph.store import GraphStore
 from services.deathcheck.stage import check_round
 from services.liveness.round_scoring import score_round
 from services.resolver.ingest import ingest_round
@@ -27,7 +29,7 @@ def resolve(ctx: RoundContext) -> dict[str, Any]:
     steps = ("deterministic", "splink", "identifiers", "links")
     _load_decided(ctx)  # a duplicate pair a reviewer dismissed no longer shares evidence (resolver/dedupe.py)
 
-    def step_done(step: str, _stats: dict) -> None:
+    def step_done(step: str, _stats: dict[str, Any]) -> None:
         ctx.progress.advance("resolve", steps.index(step) + 1, len(steps), unit="passes")
 
     return link_round(ctx.con, linkage, progress=step_done)
@@ -53,7 +55,7 @@ def publish(ctx: RoundContext) -> dict[str, Any]:
     return publish_round(ctx)
 
 
-def _load_previous(ctx: RoundContext, table: str, read, schema: pa.Schema) -> None:
+def _load_previous(ctx: RoundContext, table: str, read: Callable[[GraphStore], pa.Table], schema: pa.Schema) -> None:
     """Copy what the system of record (the last store: Neo4j when configured) knows from earlier rounds."""
     data = read(ctx.stores[-1]) if ctx.stores else schema.empty_table()
     data = data.select(schema.names).cast(schema) if data.num_rows else schema.empty_table()
@@ -69,7 +71,7 @@ def _load_decided(ctx: RoundContext) -> None:
                                      ("note", pa.string())]))
 
 
-def _decided_flags_table(store) -> pa.Table:
+def _decided_flags_table(store: GraphStore) -> pa.Table:
     flags = store.decided_flags()
     return pa.Table.from_pylist([
         {"flag_id": f.flag_id, "status": f.status, "decided_by": f.decided_by, "decided_at": f.decided_at,
