@@ -138,9 +138,7 @@ def _open(out_dir: Path, spec: RoundSpec) -> duckdb.DuckDBPyConnection:
                 "stats VARCHAR)")
     con.execute("CREATE TABLE IF NOT EXISTS fingerprint (value VARCHAR)")
     stored = con.execute("SELECT value FROM fingerprint").fetchall()
-    if stored and stored[0][0] == _whole_file_fingerprint(spec):  # written before [resources] was left out
-        con.execute("UPDATE fingerprint SET value = ?", [fingerprint])
-    elif stored and stored[0][0] != fingerprint:
+    if stored and stored[0][0] != fingerprint:
         log.warning("inputs of round %s changed since the last run: starting it afresh", spec.round_id)
         con.close()
         path.unlink()
@@ -186,11 +184,6 @@ def round_fingerprint(spec: RoundSpec) -> str:
         if doc.get(table) == {}:  # a table that held only such settings is as good as absent
             del doc[table]
     return _digest(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str).encode(), spec)
-
-
-def _whole_file_fingerprint(spec: RoundSpec) -> str:
-    """The fingerprint of earlier versions: round.toml's bytes, [resources] included."""
-    return _digest(spec.text, spec)
 
 
 def _digest(round_file: bytes, spec: RoundSpec) -> str:
