@@ -1,7 +1,7 @@
 """The survival model for one person: evidence edges in, a self-explaining verdict out.
 
 Plain Python, no driver and no gRPC: the LivenessService calls :func:`explain_person` with what the graph store
-returns, and :mod:`services.liveness.round_scoring` runs the very same rules as set-wise SQL over a province
+returns, and :mod:`services.liveness.score_stage` runs the very same rules as set-wise SQL over a province
 (the unit tests check that both agree). The math is in docs/scoring.md.
 
 Rules, in the order they are applied to each record dated inside the evidence window (as_of included):
@@ -288,7 +288,7 @@ def _evidence(scored, weak: WeakScore, decision: _Candidate | None) -> tuple[Sco
 def explanation(method: str, decision: _Candidate | None, probability: float, weak: WeakScore,
                 certified_until: date | None, min_sources: int, threshold_log_odds: float,
                 relatives: frozenset[str]) -> str:
-    """One line a clerk can read; round_scoring builds the identical string in SQL.
+    """One line a clerk can read; score_stage builds the identical string in SQL.
 
     A weak certification names the window it rests on and the record that dates it; an uncertified person says
     why weak evidence did not certify. ``relatives`` are the sources this round's labelled dead were seen in after

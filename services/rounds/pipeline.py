@@ -169,7 +169,7 @@ def _finished_stages(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]
 
 
 # Settings besides [resources] that change how a round runs but not its outputs (chunked scoring gives the same
-# pairs: tests/unit/services/resolver/test_linking.py).
+# pairs: tests/unit/services/resolver/test_resolve_stage.py).
 _HOW_NOT_WHAT = {"linkage": ("predict_chunk_records",)}
 
 

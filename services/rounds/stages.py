@@ -9,10 +9,10 @@ from typing import Any
 import pyarrow as pa
 
 from graph.store import GraphStore
-from services.deathcheck.stage import check_round
-from services.liveness.round_scoring import score_round
-from services.resolver.ingest import ingest_round
-from services.resolver.linking import link_round
+from services.deathcheck.deathcheck_stage import check_round
+from services.liveness.score_stage import score_round
+from services.resolver.ingest_stage import ingest_round
+from services.resolver.resolve_stage import link_round
 from services.rounds.context import RoundContext
 from services.rounds.payments import HELD_STATES, PREVIOUS_HELD
 from services.rounds.publish import publish_round

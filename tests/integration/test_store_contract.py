@@ -25,7 +25,7 @@ ROUND = "2021-10"
 AS_OF = date(2021, 10, 31)
 
 
-EXPLAINED = {  # as the round writes them (services/liveness/round_scoring.py), with what the death check adds
+EXPLAINED = {  # as the round writes them (services/liveness/score_stage.py), with what the death check adds
     "P1": "strong: vaccination on 2021-03-01 linked 1.000; certified until 2022-02-28",
     "P2": "none: only sources that relatives of deceased pensioners were seen using this round (bus, telecom): "
           "best log-odds 3.211 < 6.904; P(alive)=0.6000; period 2021-09-30 Death check: flag F2 (shared_phone).",

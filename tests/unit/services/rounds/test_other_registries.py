@@ -9,7 +9,7 @@ import pytest
 
 from graph.errors import RoundFileError
 from services.resolver.id_numbers import upgrade
-from services.resolver.ingest import ingest_round
+from services.resolver.ingest_stage import ingest_round
 from services.rounds.progress import silent_progress
 from services.rounds.roundfile import load_round
 
