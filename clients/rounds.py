@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from clients import logs
+from clients.grpc_client import ClientTls, SilentcertClient, open_channel
 from graph.connect import StoreSettings, open_store
 from graph.store import GraphStore
+from services.rounds.outputs import OUTPUT_NAMES
 from services.rounds.pipeline import RoundSummary, default_stages, run_round
 from services.rounds.progress import ConsoleProgress
 from services.rounds.roundfile import RoundSpec, load_round
@@ -61,9 +63,6 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def submit_command(args: argparse.Namespace) -> int:
-    from clients.grpc_client import ClientTls, SilentcertClient, open_channel
-    from services.rounds.outputs import OUTPUT_NAMES
-
     tls = ClientTls(args.ca, args.cert, args.key) if args.ca else None
     channel = open_channel(args.server, token=args.token or os.environ.get("SILENTCERT_TOKEN"), tls=tls)
     progress = ConsoleProgress()

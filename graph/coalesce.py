@@ -49,18 +49,18 @@ class Coalescer(Generic[G, K, V]):
     ``fetch`` leaves out gets None; an exception from ``fetch`` is raised in every call of its batch.
     """
 
-    def __init__(self, fetch: Fetch, *, max_batch: int = 64, max_in_flight: int = 2):
+    def __init__(self, fetch: Fetch[G, K, V], *, max_batch: int = 64, max_in_flight: int = 2):
         if max_batch < 1 or max_in_flight < 1:
             raise ValueError("max_batch and max_in_flight must be at least 1")
         self._fetch = fetch
         self.max_batch = max_batch
         self.max_in_flight = max_in_flight
         self._lock = threading.Lock()
-        self._queue: deque[_Call] = deque()
+        self._queue: deque[_Call[G, K, V]] = deque()
         self._running = 0
 
     def get(self, group: G, key: K) -> V | None:
-        call: _Call = _Call(group, key)
+        call: _Call[G, K, V] = _Call(group, key)
         with self._lock:
             leads = self._running < self.max_in_flight
             if leads:
@@ -80,7 +80,7 @@ class Coalescer(Generic[G, K, V]):
             self._hand_on()
         return call.outcome()
 
-    def _take(self, call: _Call) -> list[_Call]:
+    def _take(self, call: _Call[G, K, V]) -> list[_Call[G, K, V]]:
         """The leader's batch: its own call and the queued ones, up to max_batch (under the lock)."""
         batch = [call]
         while self._queue and len(batch) < self.max_batch:
@@ -97,8 +97,8 @@ class Coalescer(Generic[G, K, V]):
             else:
                 self._running -= 1
 
-    def _run(self, batch: list[_Call]) -> None:
-        groups: dict[G, list[_Call]] = {}
+    def _run(self, batch: list[_Call[G, K, V]]) -> None:
+        groups: dict[G, list[_Call[G, K, V]]] = {}
         for call in batch:
             groups.setdefault(call.group, []).append(call)
         for group, calls in groups.items():

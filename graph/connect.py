@@ -15,9 +15,9 @@ import neo4j
 
 from graph.audit_key import load_audit_key
 from graph.embedded import DEFAULT_MEMORY_LIMIT, EmbeddedStore
+from graph.errors import StoreUnavailable
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
-from services.errors import StoreUnavailable
 
 DEFAULT_EMBEDDED_PATH = Path("silentcert-graph.duckdb")
 DEFAULT_NEO4J_AUDIT_KEY = Path("silentcert-audit.key")
@@ -89,6 +89,7 @@ def open_store(settings: StoreSettings) -> GraphStore:
         return embedded
     # The driver's own managed-transaction retries (30 s by default) run inside each of the store's bounded
     # retries: cap them by the same budget, or an outage takes several times retry_seconds to surface.
+    assert settings.neo4j_uri is not None  # uses_neo4j
     driver = neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password or ""),
                                         max_transaction_retry_time=min(settings.retry_seconds, 30.0))
     store = Neo4jStore(driver, settings.neo4j_database, close_driver=True,

@@ -16,8 +16,7 @@ as rows go in: a primary key on the ~10M event keys of a 1M-pensioner round cost
 together. So only the small node tables have primary keys (pensioner, flag, round, audit, flag_citation); event and
 the relationship tables keep their keys unique through the publish (graph.embedded_publish) and carry just the
 lookup indexes the reads use (event: person_id; a lookup by event key scans, which only a recorded certification
-and a flag's citations do). A store file made before this keeps its old primary keys, and the publish works the
-same on it; one that still has a separate ``resolved_to`` table has it folded into ``event`` when opened.
+and a flag's citations do).
 
 A round is published set-wise (graph.embedded_publish: each export table streamed once into a temporary table, then
 ``INSERT ... SELECT``, merged by key unless the table is empty) in one transaction: a failed publish leaves nothing,
@@ -39,10 +38,10 @@ import pyarrow as pa
 
 from graph import consistency, rows
 from graph.embedded_publish import empty, publish
+from graph.errors import Conflict, NotFound, StoreUnavailable
 from graph.model import AuditEntry, ChannelCertification, Decision, EvidenceEdge, Flag, FlagDetail, FlagFilter
 from graph.model import Identifier, Person
 from graph.store import NODE_LABELS, RELATIONSHIP_TYPES, AuditedChange, EntryOf, GraphStore, Progress, RoundExport
-from services.errors import Conflict, NotFound, StoreUnavailable
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS pensioner (
@@ -50,7 +49,6 @@ CREATE TABLE IF NOT EXISTS pensioner (
     birth_date DATE, phone VARCHAR, card_no VARCHAR, county_code VARCHAR, unit_id VARCHAR, monthly_pension DOUBLE,
     status VARCHAR, method VARCHAR, source VARCHAR, evidence_at DATE, probability DOUBLE, certified_until DATE,
     period_state VARCHAR, round_id VARCHAR, explanation VARCHAR);
-ALTER TABLE pensioner ADD COLUMN IF NOT EXISTS explanation VARCHAR;  -- a store file made before the column
 CREATE TABLE IF NOT EXISTS identifier (kind VARCHAR, value VARCHAR, shared BOOLEAN);
 CREATE TABLE IF NOT EXISTS holds (person_id VARCHAR, kind VARCHAR, value VARCHAR, origin VARCHAR, shared BOOLEAN);
 CREATE TABLE IF NOT EXISTS event (
@@ -169,7 +167,6 @@ class EmbeddedStore(GraphStore):
 
     def apply_schema(self) -> None:
         with self._con.cursor() as cur:
-            _fold_resolved_to(cur)
             cur.execute(TABLES)
             cur.execute(_CREATE_INDEXES)
 
@@ -408,21 +405,6 @@ def _append_audit(cur: duckdb.DuckDBPyConnection, entries: Sequence[AuditEntry])
         cur.execute("INSERT INTO audit BY NAME SELECT * FROM new_audit ON CONFLICT DO NOTHING")
     finally:
         cur.unregister("new_audit")
-
-
-def _fold_resolved_to(cur: duckdb.DuckDBPyConnection) -> None:
-    """A store made before RESOLVED_TO moved onto the event row kept it in a table of its own: fold it in."""
-    tables = {name for (name,) in cur.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'")
-              .fetchall()}
-    if "resolved_to" not in tables:
-        return
-    if "event" in tables:
-        cur.execute("""CREATE TABLE event_folded AS
-                       SELECT e.*, r.person_id, r.probability, r.method, r.round_id
-                       FROM event e LEFT JOIN resolved_to r USING (key)""")
-        cur.execute("DROP TABLE event")
-        cur.execute("ALTER TABLE event_folded RENAME TO event")
-    cur.execute("DROP TABLE resolved_to")
 
 
 def _dicts(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:

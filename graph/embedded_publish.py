@@ -22,6 +22,8 @@ are not rewritten at all.
 from __future__ import annotations
 
 import contextlib
+import functools
+from typing import Any
 
 import duckdb
 
@@ -45,7 +47,7 @@ def publish(cur: duckdb.DuckDBPyConnection, export: RoundExport, progress: Progr
         exports.check_columns(name, table)
     written = {name: _stage(cur, name, table) for name, table in tables.items()}
     for name in tables:
-        exports.check_rows(name, lambda select, n=name: cur.execute(f"SELECT {select} FROM x_{n}").fetchall()[0][0])
+        exports.check_rows(name, functools.partial(_staged_scalar, cur, name))
     cur.execute("INSERT INTO round VALUES (?, ?, now()) ON CONFLICT (round_id) DO UPDATE SET as_of = excluded.as_of",
                 [export.round_id, export.as_of])
     steps = (("pensioners", _pensioners), ("identifiers", _identifiers), ("events", _events),
@@ -69,7 +71,7 @@ def _stage(cur: duckdb.DuckDBPyConnection, name: str, table: ExportTable) -> int
             cur.unregister("x_stream")
         raise
     cur.unregister("x_stream")
-    return cur.execute(f"SELECT count(*) FROM x_{name}").fetchall()[0][0]
+    return int(cur.execute(f"SELECT count(*) FROM x_{name}").fetchall()[0][0])
 
 
 def empty(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -171,3 +173,8 @@ def _flag_citations(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
            """SELECT c.flag_id, c.event_key FROM x_flag_citations c
               SEMI JOIN flag f ON f.flag_id = c.flag_id SEMI JOIN event e ON e.key = c.event_key""",
            ("flag_id", "event_key"), ())
+
+
+def _staged_scalar(cur: duckdb.DuckDBPyConnection, name: str, select: str) -> Any:
+    """One aggregate `select` over the staged copy of export table `name` (exports.check_rows)."""
+    return cur.execute(f"SELECT {select} FROM x_{name}").fetchall()[0][0]

@@ -16,9 +16,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from graph.errors import InvalidInput
 from graph.query_table import QueryTable
 from graph.store import EXPORT_COLUMNS, ExportTable
-from services.errors import InvalidInput
 
 _TYPES: dict[str, pa.DataType] = {
     "birth_date": pa.date32(),
@@ -63,9 +63,10 @@ def check(table_name: str, table: ExportTable) -> None:
     if isinstance(table, QueryTable):
         check_rows(table_name, table.scalar)
     else:
-        _check_keys(table_name, table)
+        arrow: pa.Table = table  # anything but a QueryTable is a pyarrow Table
+        _check_keys(table_name, arrow)
         if table_name == "identifiers":
-            _refuse_unknown_kinds(pc.unique(table.column("kind")).to_pylist())
+            _refuse_unknown_kinds(pc.unique(arrow.column("kind")).to_pylist())
 
 
 def check_columns(table_name: str, table: ExportTable) -> None:

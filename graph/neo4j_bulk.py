@@ -40,12 +40,12 @@ import neo4j
 import pyarrow as pa
 
 from graph import catalog, exports, rows
+from graph.errors import Conflict, StageFailed
 from graph.neo4j_local import bulk_import, server
 from graph.neo4j_local.settings import LocalNeo4jSettings
 from graph.neo4j_store import Neo4jStore
 from graph.model import AuditEntry
 from graph.store import EXPORT_COLUMNS, NODE_LABELS, RELATIONSHIP_TYPES, RoundExport
-from services.errors import Conflict, StageFailed
 
 log = logging.getLogger(__name__)
 

@@ -3,11 +3,12 @@
 Every statement comes from :mod:`graph.catalog`. Reads and writes run as managed transactions
 (``execute_read`` / ``execute_write``), so the driver retries transient errors itself; tenacity retries what the
 driver gives up on — no server yet at the first connection, or a server restarting (ServiceUnavailable) — with
-bounded exponential backoff, then raises :class:`services.errors.StoreUnavailable`.
+bounded exponential backoff, then raises :class:`graph.errors.StoreUnavailable`.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from typing import Any, TypeVar
@@ -20,13 +21,14 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop
 
 from graph import catalog, consistency, exports, rows
 from graph.coalesce import Coalescer
+from graph.errors import Conflict, NotFound, StoreUnavailable
 from graph.model import AuditEntry, ChannelCertification, Decision, EvidenceEdge, Flag, FlagDetail, FlagFilter
 from graph.model import Identifier, Person
 from graph.store import EXPORT_COLUMNS, NODE_LABELS, RELATIONSHIP_TYPES, ExportTable, GraphStore, Progress
 from graph.store import AuditedChange, EntryOf, RoundExport
-from services.errors import Conflict, NotFound, StoreUnavailable
 
 T = TypeVar("T")
+_LivenessQuery = tuple[str, datetime | None, int]  # (statement, since, limit): one coalesced batch
 
 _IDENTIFIER_QUERIES = (("id_number", "publish_id_numbers"), ("phone", "publish_phones"), ("card", "publish_cards"))
 _UNREACHABLE = (ServiceUnavailable, SessionExpired, OSError)
@@ -48,7 +50,8 @@ class Neo4jStore(GraphStore):
         self.batch_size = batch_size
         self.retry_seconds = retry_seconds
         self._close_driver = close_driver
-        self._liveness = Coalescer(self._liveness_batch)
+        self._liveness: Coalescer[_LivenessQuery, str, tuple[Person, list[EvidenceEdge]]] = Coalescer(
+            self._liveness_batch)
 
     # -- the connection -------------------------------------------------------------------------------------
 
@@ -128,7 +131,7 @@ class Neo4jStore(GraphStore):
                     tx.run(statement).consume()
         self._write(create_indexes, **_QUIET_SCHEMA)
         for statement in constraints:
-            self._write(lambda tx, s=statement: tx.run(s).consume(), **_QUIET_SCHEMA)
+            self._write(functools.partial(_run_one, statement=statement), **_QUIET_SCHEMA)
 
     def await_indexes(self, timeout_seconds: int = 1800) -> None:
         """Block until every index and constraint is online (populating them after a bulk import takes a while)."""
@@ -148,7 +151,7 @@ class Neo4jStore(GraphStore):
         self._batches("pensioners", "publish_pensioners", tables["pensioners"], round_params, progress)
         for kind, query in _IDENTIFIER_QUERIES:
             self._batches("identifiers", query, tables["identifiers"], round_params, progress,
-                          keep=lambda b, k=kind: pc.equal(b.column("kind"), k), drop=("kind",))
+                          keep=functools.partial(_of_kind, kind=kind), drop=("kind",))
         for death, query in ((False, "publish_events"), (True, "publish_death_records")):
             self._batches("events", query, tables["events"], round_params, progress,
                           keep=exports.is_death if death else (lambda b: pc.invert(exports.is_death(b))),
@@ -169,7 +172,7 @@ class Neo4jStore(GraphStore):
                 tx.run(query, params, rows=batch).consume()
         for chunk in exports.rebatch(exports.batches(table_name, table, self.batch_size), self.batch_size, keep):
             batch = _temporal_as_text(chunk.drop_columns(list(drop))).to_pylist()
-            self._write(lambda tx, b=batch: write(tx, b))
+            self._write(functools.partial(write, batch=batch))
             if progress:
                 progress(table_name, len(batch))
 
@@ -191,9 +194,11 @@ class Neo4jStore(GraphStore):
         limit = limit if limit is not None else _NO_LIMIT
         if person_id is not None:
             return self._liveness.get(("liveness_by_ids", start, limit), person_id)
+        if id_number is None:
+            return None
         return self._liveness.get(("liveness_by_id_numbers", start, limit), id_number)
 
-    def _liveness_batch(self, group: tuple[str, datetime | None, int],
+    def _liveness_batch(self, group: _LivenessQuery,
                         keys: Sequence[str]) -> dict[str, tuple[Person, list[EvidenceEdge]]]:
         query, since, limit = group
         return {r["key"]: (_person_from_text(r["row"]), [_evidence_from_text(e) for e in r["evidence"]])
@@ -315,10 +320,11 @@ class Neo4jStore(GraphStore):
             self._driver.close()
 
 
-def _person_from_text(row: dict[str, Any]) -> Person | None:
+def _person_from_text(row: dict[str, Any]) -> Person:
     """A Person from a liveness query's row, whose dates are ISO text."""
     dates = {k: date.fromisoformat(row[k]) if row.get(k) else None for k in _PERSON_DATES}
-    return rows.person(row | dates)
+    person: Person = rows.person(row | dates)
+    return person
 
 
 def _evidence_from_text(row: dict[str, Any]) -> EvidenceEdge:
@@ -373,12 +379,21 @@ def _update_person(tx: neo4j.ManagedTransaction, person: Person) -> None:
         raise NotFound(f"no pensioner {person.person_id!r}")
 
 
+def _run_one(tx: neo4j.ManagedTransaction, statement: str) -> None:
+    tx.run(statement).consume()
+
+
+def _of_kind(batch: pa.RecordBatch, kind: str) -> pa.Array:
+    return pc.equal(batch.column("kind"), kind)
+
+
 def _save_decision(tx: neo4j.ManagedTransaction, decision: Decision) -> Flag:
     current = tx.run(catalog.query("flag_status"), flag_id=decision.flag_id).single()
     status = consistency.decided_status(current["status"] if current else None, decision)
-    return rows.flag(tx.run(catalog.query("save_decision"), flag_id=decision.flag_id, status=status,
-                            decided_by=decision.reviewer, decided_at=decision.decided_at.isoformat(),
-                            note=decision.note).single()["row"])
+    saved = tx.run(catalog.query("save_decision"), flag_id=decision.flag_id, status=status,
+                   decided_by=decision.reviewer, decided_at=decision.decided_at.isoformat(),
+                   note=decision.note).single(strict=True)  # the flag exists: flag_status found it
+    return rows.flag(saved["row"])
 
 
 def _append_audit(tx: neo4j.ManagedTransaction, entries: Sequence[AuditEntry]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import fields
 from datetime import date, datetime
-from typing import Any
+from typing import Any, overload
 
 from graph.model import AuditEntry, EvidenceEdge, Flag, FlagDetail, GraphEdge, GraphNode, Identifier, Person
 
@@ -31,7 +31,12 @@ def plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 
+@overload
+def person(row: dict[str, Any]) -> Person: ...
+@overload
+def person(row: dict[str, Any] | None) -> Person | None: ...
 def person(row: dict[str, Any] | None) -> Person | None:
+    """The Person of a query's row; None for no row."""
     if not row:
         return None
     return Person(**{k: native(row.get(k)) for k in _PERSON_FIELDS})
@@ -96,7 +101,12 @@ def audit_row(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
+@overload
+def audit_entry(row: dict[str, Any]) -> AuditEntry: ...
+@overload
+def audit_entry(row: dict[str, Any] | None) -> AuditEntry | None: ...
 def audit_entry(row: dict[str, Any] | None) -> AuditEntry | None:
+    """The AuditEntry of a query's row; None for no row."""
     if not row:
         return None
     return AuditEntry(

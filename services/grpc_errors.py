@@ -1,4 +1,4 @@
-"""The one server interceptor that turns the exception tree of :mod:`services.errors` into gRPC status codes.
+"""The one server interceptor that turns the exception tree of :mod:`graph.errors` into gRPC status codes.
 
 Servicers raise domain errors and never call ``context.abort`` themselves:
 
@@ -23,7 +23,7 @@ from typing import Any
 
 import grpc
 
-from services.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound, SilentcertError, StoreUnavailable
+from graph.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound, SilentcertError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 

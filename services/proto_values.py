@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
+
+if TYPE_CHECKING:  # the generic wrapper exists only in the type stubs
+    from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
+
+V = TypeVar("V", bound=int)  # an enum's ValueType (mypy-protobuf)
 
 
 def _prefix(enum: Any) -> str:
@@ -26,13 +31,17 @@ def _numbers(enum: Any) -> dict[str, int]:
     return {v.name.removeprefix(prefix).lower(): v.number for v in enum.DESCRIPTOR.values}
 
 
-def enum_value(enum: Any, domain: str | None) -> int:
+def enum_value(enum: _EnumTypeWrapper[V], domain: str | None) -> V:
     """The protobuf number of a domain string; 0 (UNSPECIFIED) for None or an unknown string."""
     if not domain:
-        return 0
-    return _numbers(enum).get(domain.lower(), 0)
+        return cast(V, 0)
+    return cast(V, _numbers(enum).get(domain.lower(), 0))
 
 
+@overload
+def enum_domain(enum: Any, number: int, field: str, *, allow_unspecified: Literal[False]) -> str: ...
+@overload
+def enum_domain(enum: Any, number: int, field: str, *, allow_unspecified: bool = True) -> str | None: ...
 def enum_domain(enum: Any, number: int, field: str, *, allow_unspecified: bool = True) -> str | None:
     """The domain string of a protobuf enum number; InvalidInput naming `field` when unknown or not allowed."""
     if number == 0 and allow_unspecified:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.resolver.id_numbers import IdNumber, normalise_id_number
 
 MAX_TEXT = 256

@@ -21,13 +21,15 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from multiprocessing.process import BaseProcess
 from queue import Empty
 
 from graph.connect import StoreSettings, open_store
-from services.errors import InvalidInput
-from services.serving import ServeSettings, announce_serving, model_engines, on_signals, serve
+from graph.errors import InvalidInput
+from services.serving import ServeSettings, announce_serving, model_engines, serve
+from services.signals import on_signals
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +70,7 @@ def _child(settings: ServeSettings, store_settings: StoreSettings, ready: mp.Que
         serve(settings, [store], engines, announce=lambda running: ready.put((running.port, running.services)))
 
 
-def _wait_ready(children: list[BaseProcess], ready: mp.Queue,
+def _wait_ready(children: Sequence[BaseProcess], ready: mp.Queue,
                 stop: threading.Event) -> tuple[int, tuple[str, ...]] | None:
     """(port, service names) once every child listens; None when one died first or a signal came."""
     answers: list[tuple[int, tuple[str, ...]]] = []
@@ -83,7 +85,7 @@ def _wait_ready(children: list[BaseProcess], ready: mp.Queue,
     return None if stop.is_set() else answers[0]
 
 
-def _watch(children: list[BaseProcess], stop: threading.Event) -> int:
+def _watch(children: Sequence[BaseProcess], stop: threading.Event) -> int:
     while not stop.wait(0.5):
         dead = [c for c in children if not c.is_alive()]
         if dead:
@@ -92,7 +94,7 @@ def _watch(children: list[BaseProcess], stop: threading.Event) -> int:
     return 0
 
 
-def _stop_all(children: list[BaseProcess], grace_seconds: float) -> None:
+def _stop_all(children: Sequence[BaseProcess], grace_seconds: float) -> None:
     """SIGTERM every live child (each stops gracefully), then SIGKILL what outlives its grace."""
     for child in children:
         if child.is_alive():

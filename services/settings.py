@@ -17,13 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from graph.errors import InvalidInput, RoundFileError
 from services.deathcheck.settings import DeathCheckSettings
-from services.errors import InvalidInput, RoundFileError
 from services.liveness.settings import LivenessSettings
 from services.resolver.settings import LinkageSettings
-
-if typing.TYPE_CHECKING:
-    from services.rounds.roundfile import RoundSpec
+from services.rounds.roundfile import RoundSpec
 
 T = TypeVar("T")
 

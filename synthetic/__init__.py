@@ -1,13 +1,6 @@
 """Synthetic province generator: a messy round directory plus its ground truth."""
 
+from synthetic.command import register
 from synthetic.province import Summary, generate
-
-
-def register(subparsers):
-    """Add the ``generate`` subcommand to a CLI's subparsers (see synthetic.command)."""
-    from synthetic.command import register as add_generate
-
-    return add_generate(subparsers)
-
 
 __all__ = ["Summary", "generate", "register"]

@@ -108,7 +108,6 @@ def _phones(rng: np.random.Generator, age: np.ndarray, county_idx: np.ndarray, c
     phone = pc.if_else(pa.array(kind == 1), mob, pc.if_else(pa.array(kind == 2), land, pa.nulls(n, pa.string())))
     in_couple = np.flatnonzero(couple_id >= 0)
     # the couple's phone is the first member's number (a family line or one spouse's mobile)
-    first = {}
     order = in_couple[np.argsort(couple_id[in_couple], kind="stable")]
     _, first_pos = np.unique(couple_id[order], return_index=True)
     first = order[first_pos]

@@ -1,6 +1,8 @@
 """Turn drawn records into a source's table: identifiers from the population, formatting noise,
 malformed rows, and the truth row for every record."""
 
+from typing import Any
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -42,7 +44,8 @@ def render(rng: np.random.Generator, spec: SourceSpec, draws: Draws, people: Peo
     bad = noise.malformed_kinds(rng, len(person), spec.has("id_number"), spec.native_time)
     junk = bad == noise.MALFORMED_KINDS.index("garbage")
     ctx = _Context(rng, spec, people, person_ids, pa.array(person), moment, tags, bad)
-    columns, labels = {}, []
+    columns: dict[str, Any] = {}
+    labels: list[tuple[str, Any]] = []
     for field, name in spec.columns:
         col, marks = ctx.field(field)
         if field in GARBLED:

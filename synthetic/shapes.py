@@ -76,7 +76,7 @@ def write_source(table: pa.Table, path: Path, spec: SourceSpec, shape: str) -> N
 
 def write_xlsx(table: pa.Table, path: Path) -> None:
     """One sheet of text cells (as a department's export keeps IDs: as text), byte-reproducible."""
-    import openpyxl
+    import openpyxl  # lazy: only worlds with Excel files pay for its import
 
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet(XLSX_SHEET)

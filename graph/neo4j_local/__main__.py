@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from graph.errors import SilentcertError
 from graph.neo4j_local.cli import register
-from services.errors import SilentcertError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["neo4j", *(sys.argv[1:] if argv is None else argv)])
     try:
-        return args.handler(args)
+        return int(args.handler(args))
     except SilentcertError as error:
         print(f"neo4j: {error}", file=sys.stderr)
         return 2

@@ -1,29 +1,53 @@
-"""`silentcert neo4j start | stop | status | import OUT_DIR`: the local Neo4j server from the command line."""
+"""`silentcert neo4j start | stop | status | import OUT_DIR`: the local Neo4j server from the command line.
+
+Loading a round is the rounds' business (services.rounds.bulk_publish): the CLI's composition root passes it in as
+`import_round`, so graph imports no service; without it (`python -m graph.neo4j_local`) there is no `import`.
+"""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Protocol
 
+from graph.errors import InvalidInput
 from graph.neo4j_local import home, server
 from graph.neo4j_local.bulk_import import IMPORT_LOG
 from graph.neo4j_local.settings import USER, LocalNeo4jSettings
 from graph.store import NODE_LABELS, RELATIONSHIP_TYPES
-from services.errors import InvalidInput
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add the `neo4j` command with its start, stop and status actions."""
+class ImportedRound(Protocol):
+    """What loading a round reports: its id, the counts of the graph, the seconds of each phase."""
+
+    @property
+    def round_id(self) -> str: ...
+
+    @property
+    def counts(self) -> Mapping[str, int]: ...
+
+    @property
+    def seconds(self) -> Mapping[str, float]: ...
+
+
+# (settings, OUT_DIR, overwrite) -> what was loaded
+ImportRound = Callable[[LocalNeo4jSettings, Path, bool], ImportedRound]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+             import_round: ImportRound | None = None) -> argparse.ArgumentParser:
+    """Add the `neo4j` command with its start, stop and status actions, and `import` when `import_round` is given."""
     parser = subparsers.add_parser("neo4j", help="a local Neo4j Community server for development and tests")
-    parser.add_argument("action", choices=("start", "stop", "status", "import"),
+    actions = ("start", "stop", "status", *(("import",) if import_round is not None else ()))
+    parser.add_argument("action", choices=actions,
                         help="import OUT_DIR: bulk-load a finished round into an empty database (stops and restarts "
                              "the server)")
     parser.add_argument("out_dir", nargs="?", type=Path, metavar="OUT_DIR", help="the round's output directory")
     parser.add_argument("--show-password", action="store_true", help="print the password itself, not only its file")
     parser.add_argument("--overwrite", action="store_true",
                         help="import: replace a database that already holds a graph")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, import_round=import_round)
     return parser
 
 
@@ -49,7 +73,7 @@ def import_round_dir(settings: LocalNeo4jSettings, args: argparse.Namespace) -> 
     if args.out_dir is None:
         raise InvalidInput("neo4j import needs the round's output directory: silentcert neo4j import OUT_DIR",
                            field="out_dir")
-    done = import_round(settings, args.out_dir, overwrite=args.overwrite)
+    done = args.import_round(settings, args.out_dir, args.overwrite)
     nodes = sum(done.counts[label] for label in NODE_LABELS)
     relationships = sum(done.counts[kind] for kind in RELATIONSHIP_TYPES)
     total = sum(done.seconds.values())
@@ -58,22 +82,6 @@ def import_round_dir(settings: LocalNeo4jSettings, args: argparse.Namespace) -> 
     print(f"  bolt uri : {settings.bolt_uri}")
     print(f"  tool log : {settings.logs_dir / IMPORT_LOG}")
     return 0
-
-
-def import_round(settings: LocalNeo4jSettings, out_dir: Path, *, overwrite: bool):
-    """Bulk-load the round; a read-only home (the investigators' copy) is loaded writable, because the load
-    builds its indexes after the import, and restarted read-only."""
-    from graph.audit_key import load_audit_key
-    from graph.connect import StoreSettings
-    from services.rounds.bulk_publish import bulk_publish_round_dir
-
-    key = load_audit_key(StoreSettings.from_env(neo4j_uri=settings.bolt_uri).audit_key_path)  # as `serve` will
-    writable = dataclasses.replace(settings, read_only=False)
-    done = bulk_publish_round_dir(writable, out_dir, overwrite=overwrite, audit_key=key)
-    if settings.read_only:
-        server.stop(writable)
-        server.start(settings)  # rewrites neo4j.conf: server.databases.default_to_read_only=true
-    return done
 
 
 def print_status(state: server.ServerStatus, settings: LocalNeo4jSettings, *, show_password: bool) -> None:

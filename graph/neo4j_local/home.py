@@ -8,10 +8,10 @@ import subprocess
 from importlib import resources
 from pathlib import Path
 
+from graph.errors import InvalidInput, StoreUnavailable
 from graph.neo4j_local import jvm
 from graph.neo4j_local.settings import LocalNeo4jSettings
 from graph.neo4j_local.tools import java_executable, mvn_executable
-from services.errors import InvalidInput, StoreUnavailable
 
 LIB_MARKER = ".silentcert-complete"
 SUBDIRS = ("conf", "data", "logs", "run", "import", "plugins")

@@ -18,13 +18,13 @@ from pathlib import Path
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
 
+from graph.errors import StoreUnavailable
 from graph.neo4j_local import home, jvm
 from graph.neo4j_local.settings import USER, LocalNeo4jSettings
 from graph.neo4j_local.tools import java_executable
-from services.errors import StoreUnavailable
 
 # Servers started by this Python process, kept so they can be reaped (no zombie, no ResourceWarning).
-_children: dict[int, subprocess.Popen] = {}
+_children: dict[int, subprocess.Popen[bytes]] = {}
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import re
 import shutil
 import subprocess
 
-from services.errors import ToolMissing
+from graph.errors import ToolMissing
 
 MIN_JAVA = 17
 

@@ -58,7 +58,7 @@ def chain_entry(head: AuditEntry | None, *, key: bytes = DEVELOPMENT_KEY, actor:
                 subject: str, sources: Sequence[str], before: dict[str, Any], after: dict[str, Any]) -> AuditEntry:
     """The next entry after `head` (None: the first entry of a chain), hashed. Built once, hashed from its fields
     (a round chains tens of thousands: building the entry twice cost a fifth of the chaining)."""
-    fields = {"seq": (head.seq if head else 0) + 1, "at": at, "actor": actor, "action": action,
+    fields: dict[str, Any] = {"seq": (head.seq if head else 0) + 1, "at": at, "actor": actor, "action": action,
               "person_id": person_id, "subject": subject, "sources": tuple(sources), "before": before,
               "after": after, "prev_hash": head.hash if head else GENESIS}
     return AuditEntry(**fields, hash=_hash(fields["prev_hash"], _canonical(fields), key))

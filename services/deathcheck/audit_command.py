@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from graph.connect import StoreSettings, open_store
+from graph.errors import InvalidInput
 from services.deathcheck.audit import verify_store
-from services.errors import InvalidInput
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,8 +27,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def verify_command(args: argparse.Namespace) -> int:
-    from graph.connect import StoreSettings, open_store
-
     settings = StoreSettings.from_env(embedded_path=args.store, neo4j_uri=args.neo4j, audit_key_file=args.audit_key)
     if not settings.uses_neo4j and not settings.embedded_path.exists():
         raise InvalidInput(f"no graph store at {settings.embedded_path}", field="store")

@@ -17,11 +17,11 @@ class DeathCheckConfig(ServerConfig):
     """Where the death-check service listens (see ServerConfig)."""
 
 
-def binding(store: GraphStore) -> ServiceBinding:
+def binding(config: DeathCheckConfig, store: GraphStore) -> ServiceBinding:
     servicer = DeathCheckServicer(store)
     return ServiceBinding(SERVICE_NAME, servicer, deathcheck_pb2_grpc.add_DeathCheckServiceServicer_to_server)
 
 
 def create_server(config: DeathCheckConfig, store: GraphStore) -> tuple[SilentcertServer, int]:
     """The death-check server, not yet started, and its bound port."""
-    return build_server(config, [binding(store)])
+    return build_server(config, [binding(config, store)])

@@ -9,12 +9,12 @@ from typing import Any
 
 import grpc
 
+from graph.errors import InvalidInput
 from graph.model import AuditEntry, Decision, Flag, FlagFilter, GraphEdge, GraphNode, Person
 from graph.store import GraphStore
 from services import proto_values as pv
 from services import request_checks as check
 from services.deathcheck.review import decide_flag
-from services.errors import InvalidInput
 from services.security.auth import authenticated_caller
 from services.security.roles import REVIEWER
 from silentcert.deathcheck.v1 import deathcheck_pb2 as pb

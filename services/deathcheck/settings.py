@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class DeathCheckSettings:
         unknown = sorted(set(table) - names)
         if unknown:
             raise InvalidInput(f"[deathcheck] has unknown key(s) {unknown}; known: {', '.join(sorted(names))}")
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
         return cls(**values)
 
     def is_decisive(self, source: str) -> bool:

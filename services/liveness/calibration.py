@@ -2,7 +2,7 @@
 
 A weak certification dated D rests only on the weak records dated on or after D (weak_windows.py). A person who
 died before D can produce such records only through others: relatives using the card, the phone, the bank book.
-The labelled dead (round_scoring's ``lv_labelled``: a confidently linked death record at least
+The labelled dead (score_stage's ``lv_labelled``: a confidently linked death record at least
 ``min_dead_exposure_days`` old, no certifying record of their own after it) show exactly that:
 their records dated on or after the death, scored window by window with the same model, are the false
 certifications relatives cause. Each labelled dead person's *reach* is the best log-odds of such a window with
@@ -41,7 +41,7 @@ def calibrate_threshold(con: duckdb.DuckDBPyConnection, settings: LivenessSettin
                         evidence: str, labelled: str) -> float:
     """The round's weak threshold in log-odds; writes ``weak_calibration`` and leaves ``lv_dead_win`` (the labelled
     dead's post-death windows) for :func:`operating_points`. ``labelled`` names the labelled dead (person_id,
-    death_date); needs ``lv_ratios`` (round_scoring)."""
+    death_date); needs ``lv_ratios`` (score_stage)."""
     labelled_n = con.execute(f"SELECT count(*) FROM {labelled}").fetchone()[0]
     rows = (f"SELECT e.person_id, e.source, e.d, e.raw_weight AS weight FROM {evidence} e "
             f"JOIN {labelled} dead USING (person_id) "

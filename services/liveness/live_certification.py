@@ -16,10 +16,10 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, datetime, timedelta, timezone
 
+from graph.errors import InvalidInput, NotFound
 from graph.model import AuditEntry, ChannelCertification, Person
 from graph.store import AuditedChange, GraphStore
 from services.deathcheck.audit import chain_entry, person_state
-from services.errors import InvalidInput, NotFound
 from services.liveness.periods import add_months
 
 LIVE_ROUND = "live"  # round_id of checks recorded between rounds

@@ -20,7 +20,7 @@ from typing import Any
 
 import duckdb
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.liveness.periods import previous_ends_sql
 from services.liveness.settings import LivenessSettings
 

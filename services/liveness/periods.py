@@ -1,7 +1,7 @@
 """Certification periods: where a period ends, whether it moves, and what state it is in on a date.
 
 Each rule exists twice, once in Python (for one person, :func:`services.liveness.scoring.explain_person`) and
-once as a DuckDB SQL fragment (for the whole province, :mod:`services.liveness.round_scoring`); the unit tests
+once as a DuckDB SQL fragment (for the whole province, :mod:`services.liveness.score_stage`); the unit tests
 hold the two to the same answers.
 """
 

@@ -1,7 +1,7 @@
 """Per-source likelihood ratios of weak evidence, estimated from each round's own labelled population.
 
 Alive: people certified this round by a confidently linked strong record or a passed face / in-person check,
-with no linked death record. Dead: the labelled dead of round_scoring (a confidently linked death record dated at
+with no linked death record. Dead: the labelled dead of score_stage (a confidently linked death record dated at
 least ``min_dead_exposure_days`` before as_of, no certifying record of their own after it). A weak source *sees*
 an alive person when one of its records (linked at ``link_floor`` or better) falls in the evidence window; it sees
 a dead person only through records dated on or after the death ("seen although dead": a relative using the card
@@ -96,7 +96,7 @@ def estimate_ratios(con: duckdb.DuckDBPyConnection, settings: LivenessSettings, 
                     evidence: str, deaths: str, labelled: str) -> dict[str, LikelihoodRatio]:
     """Estimate every weak source's ratio and write ``likelihood_ratios``.
 
-    ``evidence`` names the classified evidence table of :mod:`round_scoring` (person_id, source, kind, d, role,
+    ``evidence`` names the classified evidence table of :mod:`score_stage` (person_id, source, kind, d, role,
     link_probability), ``deaths`` its death cut-off table (person_id: anyone with a linked death record) and
     ``labelled`` its labelled dead (person_id, death_date).
     """

@@ -1,7 +1,7 @@
 """The survival model for one person: evidence edges in, a self-explaining verdict out.
 
 Plain Python, no driver and no gRPC: the LivenessService calls :func:`explain_person` with what the graph store
-returns, and :mod:`services.liveness.round_scoring` runs the very same rules as set-wise SQL over a province
+returns, and :mod:`services.liveness.score_stage` runs the very same rules as set-wise SQL over a province
 (the unit tests check that both agree). The math is in docs/scoring.md.
 
 Rules, in the order they are applied to each record dated inside the evidence window (as_of included):
@@ -242,11 +242,12 @@ def explain_person(person: Person, evidence_edges: Iterable[EvidenceEdge], ratio
     start = window_start(as_of, settings)
     scored = [(e, *classify(e, cutoff, settings)) for e in edges
               if e.kind in PRIORITY and start <= e.occurred_at.date() <= as_of]
-    weak = weak_score([(e, w) for e, role, w in scored if role == "weak"], ratios, settings, threshold)
+    weak = weak_score([(e, w) for e, role, w in scored if role == "weak" and w is not None], ratios, settings,
+                      threshold)
     decision = _decide(scored, weak)
     period = resolve_period(person.certified_until, decision.day if decision else None, as_of, settings)
-    method = (decision.kind if period.extended else "carried") if period.certified else "none"
-    decided = method in PRIORITY
+    method = (decision.kind if period.extended and decision else "carried") if period.certified else "none"
+    decided = decision is not None and method in PRIORITY
     probability = max([weak.probability] + [e.link_probability for e, role, _ in scored if role == "certifies"])
     state = period_state(period.certified_until, as_of, settings)
     relatives = frozenset(s for s, r in ratios.items() if r.seen_dead > 0)
@@ -254,8 +255,8 @@ def explain_person(person: Person, evidence_edges: Iterable[EvidenceEdge], ratio
         person_id=person.person_id,
         status="certified" if period.certified else "uncertified",
         method=method,
-        source=decision.source if decided else None,
-        evidence_at=decision.day if decided else None,
+        source=decision.source if decided and decision else None,
+        evidence_at=decision.day if decided and decision else None,
         probability=probability,
         certified_until=period.certified_until,
         period_state=state,
@@ -268,7 +269,7 @@ def explain_person(person: Person, evidence_edges: Iterable[EvidenceEdge], ratio
 def _decide(scored: list[tuple[EvidenceEdge, str, float | None]], weak: WeakScore) -> _Candidate | None:
     candidates = [_Candidate(e.occurred_at.date(), e.kind, e.link_probability, e.source, e.record_id)
                   for e, role, _ in scored if role == "certifies"]
-    if weak.certifies:
+    if weak.certifies and weak.window_from is not None and weak.dated_by is not None:
         candidates.append(_Candidate(weak.window_from, "weak", 0.0, *weak.dated_by))
     return max(candidates, key=_Candidate.rank) if candidates else None
 
@@ -287,16 +288,18 @@ def _evidence(scored, weak: WeakScore, decision: _Candidate | None) -> tuple[Sco
 def explanation(method: str, decision: _Candidate | None, probability: float, weak: WeakScore,
                 certified_until: date | None, min_sources: int, threshold_log_odds: float,
                 relatives: frozenset[str]) -> str:
-    """One line a clerk can read; round_scoring builds the identical string in SQL.
+    """One line a clerk can read; score_stage builds the identical string in SQL.
 
     A weak certification names the window it rests on and the record that dates it; an uncertified person says
     why weak evidence did not certify. ``relatives`` are the sources this round's labelled dead were seen in after
     their death."""
     until = certified_until.isoformat() if certified_until else "never certified"
     if method in CERTIFYING_KINDS:
+        assert decision is not None  # a certifying method is decided by a record
         return (f"{method}: {decision.source} on {decision.day.isoformat()} linked "
                 f"{decision.link_probability:.3f}; certified until {until}")
     if method == "weak":
+        assert decision is not None
         return (f"weak: {weak.sources_seen} sources seen from {decision.day.isoformat()} on "
                 f"({', '.join(weak.seen_sources)}), log-odds {weak.log_odds:.3f} >= {threshold_log_odds:.3f}, "
                 f"dated by {decision.source} record {decision.record_id}; certified until {until}")

@@ -7,11 +7,11 @@ from datetime import datetime, timezone
 
 import grpc
 
+from graph.errors import InvalidInput, NotFound
 from graph.model import ChannelCertification, EvidenceEdge, Person
 from graph.store import GraphStore
 from services import proto_values as pv
 from services import request_checks as check
-from services.errors import InvalidInput, NotFound
 from services.liveness.live_certification import record_channel_check
 from services.security.auth import authenticated_caller
 from services.security.roles import ADMIN
@@ -107,7 +107,7 @@ def _acting_operator(operator: str) -> str:
     return caller.name
 
 
-def _failure(tag: str, reason: int, error: Exception) -> pb.StreamLivenessResponse:
+def _failure(tag: str, reason: pb.LookupFailureReason.ValueType, error: Exception) -> pb.StreamLivenessResponse:
     return pb.StreamLivenessResponse(tag=tag, failure=pb.LookupFailure(reason=reason, message=str(error)))
 
 

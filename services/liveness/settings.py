@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 

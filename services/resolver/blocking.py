@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from splink.blocking_rule_library import And, CustomRule, block_on
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.resolver.id_numbers import neighbours
 
 #: The columns a rule may name (the linkage tables' canonical columns; docs/architecture.md).

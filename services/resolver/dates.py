@@ -39,11 +39,14 @@ GROUPS = ("y", "m1", "d1", "m2", "d2", "m3", "d3", "hh", "mi", "ss")
 _REGEX = re.compile(PATTERN)
 
 
+_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def is_calendar_date(year: int, month: int, day: int) -> bool:
     """True when the day exists in the proleptic Gregorian calendar (year 0 included, as in DuckDB)."""
     if not 1 <= month <= 12:
         return False
-    days = 29 if month == 2 and calendar.isleap(year) else calendar.mdays[month]
+    days = 29 if month == 2 and calendar.isleap(year) else _DAYS_IN_MONTH[month - 1]
     return 1 <= day <= days
 
 

@@ -23,6 +23,8 @@ deathcheck gives its ``duplicate_account`` flags (``services/deathcheck/duplicat
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 from splink import Linker, SettingsCreator, block_on
 from splink.blocking_rule_library import And, CustomRule
@@ -92,7 +94,7 @@ def _linker(accounts, columns: set[str], settings: LinkageSettings, n: int, exac
     """The dedupe model: the linkage's comparisons; u sampled from the accounts when there are enough of them
     (``min_training_records``, as the linkage), else the priors; the prior match probability estimated from the
     pairs agreeing exactly on ID or on name and birth date, or one pair in all when none does."""
-    rules = [And(rule, CustomRule("l.home OR r.home")) for rule in model.blocking_rules(BLOCKING, columns)]
+    rules: list[Any] = [And(rule, CustomRule("l.home OR r.home")) for rule in model.blocking_rules(BLOCKING, columns)]
     creator = SettingsCreator(
         link_type="dedupe_only", unique_id_column_name="unique_id",
         probability_two_random_records_match=1.0 / max(1, n * (n - 1) // 2),

@@ -1,6 +1,6 @@
 """The set-wise passes that need no model: direct person_id and exact valid ID number.
 
-Both write into the ``link_candidates`` table made by ``linking.create_candidates``.
+Both write into the ``link_candidates`` table made by ``resolve_stage.create_candidates``.
 """
 
 from __future__ import annotations

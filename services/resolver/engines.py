@@ -7,11 +7,13 @@ hooks with ``splink.SparkAPI`` and a Spark DataFrame built from the Arrow table.
 
 from __future__ import annotations
 
+import tempfile
 from abc import ABC, abstractmethod
 
 import duckdb
 import pyarrow as pa
 
+from graph.errors import InvalidInput
 
 
 class LinkageEngine(ABC):
@@ -40,7 +42,7 @@ class DuckDBEngine(LinkageEngine):
 
     def __init__(self, *, memory_limit: str | None = "2GB", threads: int | None = None,
                  temp_directory: str | None = None):
-        from splink import DuckDBAPI
+        from splink import DuckDBAPI  # lazy: importing Splink takes seconds; only a linker needs it
 
         self._con = duckdb.connect()
         if temp_directory:  # else DuckDB spills to ./.tmp, wherever the process was started
@@ -80,8 +82,7 @@ class SparkEngine(LinkageEngine):
 
     def __init__(self, *, master: str = "local[*]", driver_memory: str = "2g", shuffle_partitions: int = 8,
                  checkpoint_dir: str | None = None, app_name: str = "silentcert-linkage"):
-        import tempfile
-
+        # lazy: pyspark is the optional [spark] extra; `import services.resolver` works without it
         from pyspark.sql import SparkSession
         from splink import SparkAPI
         from splink.backends.spark import similarity_jar_location
@@ -96,7 +97,7 @@ class SparkEngine(LinkageEngine):
             .config("spark.ui.enabled", "false")
             .getOrCreate()
         )
-        self._spark.sparkContext.setCheckpointDir(checkpoint_dir or self._tmp.name)
+        self._spark.sparkContext.setCheckpointDir(self._tmp.name if self._tmp is not None else str(checkpoint_dir))
         self._api = SparkAPI(spark_session=self._spark, num_partitions_on_repartition=shuffle_partitions)
 
     def db_api(self):
@@ -118,6 +119,4 @@ def engine_for(name: str, *, spark_master: str = "local[*]", memory_limit: str |
         return DuckDBEngine(memory_limit=memory_limit, temp_directory=temp_directory)
     if name == "spark":
         return SparkEngine(master=spark_master)
-    from services.errors import InvalidInput
-
     raise InvalidInput(f"unknown linkage engine {name!r}: choose duckdb or spark", field="engine")

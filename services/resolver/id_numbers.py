@@ -44,7 +44,7 @@ _DELETE = str.maketrans("", "", SEPARATORS)
 class IdNumber:
     """A valid 18-character ID number, the raw text it came from, and what it encodes."""
 
-    raw: str
+    raw: str | None  # as given
     value: str
     birth_date: date
     sex: str

@@ -25,15 +25,16 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import jellyfish
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 
 M_U_CLAMP_MIN = 1e-300  # splink.internals.comparison_level
 _SECONDS_PER_DAY = 86400
 
-Test = Callable[[object, object], bool]
+Test = Callable[[Any, Any], bool]
 
 _COL = r'[`"]?(\w+)_l[`"]?'
 _COL_R = r'[`"]?\1_r[`"]?'
@@ -102,7 +103,7 @@ class Level:
         a, b = left.get(self.column), right.get(self.column)
         if self.is_null:
             return a is None or b is None
-        return a is not None and b is not None and self.test(a, b)
+        return a is not None and b is not None and self.test is not None and self.test(a, b)
 
 
 @dataclass(frozen=True)
@@ -200,9 +201,9 @@ def _tf_adjustment(level: Level, left: Mapping, right: Mapping, tf: TermFrequenc
 
 
 def _comparison(document: dict) -> Comparison:
-    name = document.get("output_column_name") or document.get("comparison_description")
+    name: str = document.get("output_column_name") or document.get("comparison_description") or ""
     raw_levels = document["comparison_levels"]
-    exact_u = {}
+    exact_u: dict[str, Any] = {}
     levels = []
     for raw in raw_levels:
         level, exact_column = _level(raw, name)

@@ -17,12 +17,13 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.resolver import blocking
 from services.resolver.match_weights import MatchModel
 
@@ -70,7 +71,7 @@ def _comparison_id_number(columns: set[str]):
     validation and is compared by its cleaned characters. Without ``id_valid`` (other data sets,
     whose identifiers carry no check character) the both-valid level is left out.
     """
-    levels = [cll.NullLevel("id_number"), cll.ExactMatchLevel("id_number")]
+    levels: list[Any] = [cll.NullLevel("id_number"), cll.ExactMatchLevel("id_number")]  # Splink's lists are invariant
     m, u = [0.90], [1e-6]
     if "id_valid" in columns:
         levels.append(cll.CustomLevel("id_valid_l AND id_valid_r", ID_BOTH_VALID_LABEL).configure(
@@ -89,7 +90,7 @@ def _comparison_name(columns: set[str]):
     """Characters agree > pinyin agrees (homophones, romanised) > the same syllables in another order > pinyin
     close > the same initials; one comparison, no double count."""
     pinyin = "name_pinyin" if "name_pinyin" in columns else "name"
-    levels = [cll.NullLevel(pinyin)]
+    levels: list[Any] = [cll.NullLevel(pinyin)]
     m, u = [], []
     if "name" in columns and pinyin != "name":
         levels.append(cll.ExactMatchLevel("name").configure(tf_adjustment_column="name"))
@@ -129,8 +130,9 @@ def _exact_or_slip(column: str, m: float, u: float, slip_u: float, tf: bool = Fa
 
     The slip level's m is measured on known matches (``m_from_true_pairs``), never left to EM: pending records
     rarely show it, and EM then drives m towards zero and the level below ELSE."""
-    levels = [cll.NullLevel(column), cll.ExactMatchLevel(column).configure(tf_adjustment_column=column if tf else None),
-              cll.DamerauLevenshteinLevel(column, 1), cll.ElseLevel()]
+    levels: list[Any] = [cll.NullLevel(column),
+                         cll.ExactMatchLevel(column).configure(tf_adjustment_column=column if tf else None),
+                         cll.DamerauLevenshteinLevel(column, 1), cll.ElseLevel()]
     return cl.CustomComparison(comparison_levels=levels, output_column_name=column,
                                comparison_description=column).configure(
         m_probabilities=[m, 0.01, 0.99 - m], u_probabilities=[u, slip_u, 1 - u - slip_u])
@@ -196,7 +198,7 @@ def prior_match_probability(registry_size: int, matched_share: float = 0.5) -> f
 
 def train(linker: Linker, tables: list, columns: set[str], plan: TrainingPlan) -> tuple[Linker, dict]:
     """Train u by random sampling and m by capped EM; returns the trained linker and a summary."""
-    trained = {"u_max_pairs": plan.u_max_pairs, "em_sessions": []}
+    trained: dict[str, Any] = {"u_max_pairs": plan.u_max_pairs, "em_sessions": []}
     linker.training.estimate_u_using_random_sampling(max_pairs=plan.u_max_pairs, seed=plan.seed)
     if "id_number" in columns:
         linker = Linker(tables, floor_id_near_miss_u(linker.misc.save_model_to_json(), plan.one_slip_u))
@@ -258,7 +260,7 @@ def m_from_true_pairs(document: dict, pairs: list[tuple[dict, dict]], comparison
 
 def _em_blockings(columns: set[str]) -> list[tuple[str, ...]]:
     """Two EM sessions whose blocking columns differ, so every comparison gets trained."""
-    sessions = []
+    sessions: list[tuple[str, ...]] = []
     if "birth_date" in columns:
         sessions.append(("birth_date",))
     name = "name_pinyin" if "name_pinyin" in columns else "name"

@@ -51,7 +51,7 @@ _NOT_LETTER = re.compile(f"[^{LETTER}]")
 class Name:
     """A normalised name, the raw text it came from, and its pinyin."""
 
-    raw: str
+    raw: str | None  # as given
     value: str
     pinyin: str
 
@@ -78,7 +78,8 @@ def normalise_name(raw: str | None) -> Name | Rejection | None:
     if not value:
         return None
     if not _NAME.fullmatch(value):
-        bad = _NOT_LETTER.search(value).group()
+        found = _NOT_LETTER.search(value)
+        bad = found.group() if found else value
         return Rejection(FIELD, raw, f"{FIELD} {value} has a character that is not a letter: '{bad}'")
     return Name(raw, value, name_pinyin(value))
 
@@ -86,7 +87,7 @@ def normalise_name(raw: str | None) -> Name | Rejection | None:
 @functools.cache
 def _syllables() -> frozenset[str]:
     """Every toneless reading pypinyin knows (ü as u), the inventory a romanised name is cut into."""
-    from pypinyin.pinyin_dict import pinyin_dict
+    from pypinyin.pinyin_dict import pinyin_dict  # lazy: a large table, read once and only for romanised names
 
     readings = lazy_pinyin("".join(chr(code) for code in pinyin_dict), errors="ignore")
     return frozenset(r.replace("\u00fc", "u").replace("v", "u") for r in readings if r.isalpha())
@@ -111,11 +112,12 @@ def _cut(letters: str) -> tuple[str, ...]:
             if not syllable and end - start > 1:
                 continue
             cost = (held[0] + (not syllable), held[1] + 1, start)
-            if best[end] is None or cost[:2] < best[end][:2]:
+            kept = best[end]
+            if kept is None or cost[:2] < kept[:2]:
                 best[end] = cost
     pieces, end = [], len(letters)
-    while end > 0 and best[end] is not None:
-        start = best[end][2]
+    while end > 0 and (kept := best[end]) is not None:
+        start = kept[2]
         pieces.append(letters[start:end])
         end = start
     return tuple(reversed(pieces)) if end == 0 else ()

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date
 
+from graph.errors import InvalidInput
 from graph.model import Person
 from graph.store import GraphStore
-from services.errors import InvalidInput
 from services.resolver.id_numbers import IdNumber, normalise_id_number
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from typing import Any
 
 import duckdb
 from splink import Linker, block_on
@@ -97,7 +98,7 @@ def splink_candidates(
 ) -> dict:
     """Score pending records against the registry with Splink; insert candidates ≥ the floor."""
     n_registry, n_pending = prepare_tables(con)
-    stats = {"pending": n_pending, "model": None, "candidates": 0}
+    stats: dict[str, Any] = {"pending": n_pending, "model": None, "candidates": 0}
     if n_pending == 0 or n_registry == 0:
         return stats
     columns = _model_columns(con)

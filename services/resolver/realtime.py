@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.resolver import id_numbers
 from services.resolver.dates import normalise_date
 from services.resolver.match_weights import FieldScore, MatchModel, TermFrequencies

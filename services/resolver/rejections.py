@@ -13,7 +13,7 @@ class Rejection:
     """A value a normaliser refused, with the reason a clerk can act on."""
 
     field: str
-    raw: str
+    raw: str | None
     reason: str
 
     def __str__(self) -> str:

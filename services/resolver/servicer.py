@@ -1,66 +1,45 @@
 """ResolverService: protobuf in, domain calls, protobuf out — a few lines per rpc.
 
-The resolver engine and the round pipeline are passed in as callables, so the servicer knows neither Splink
-nor DuckDB: ``resolve_one(RecordQuery) -> list[Candidate]`` and
-``run_round(round_file, out_dir, on_event) -> summary`` where ``on_event(RoundEvent)`` reports progress.
+The resolver engine and the round pipeline are passed in as callables (services/resolver/batch.py), so the
+servicer knows neither Splink nor DuckDB nor the pipeline: ``resolve_one(RecordQuery) -> list[Candidate]``,
+``run_round(round_file, out_dir, on_event) -> summary`` where ``on_event(RoundEvent)`` reports progress, and
+``output_file(out_dir, name) -> path`` of a finished round's file.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
 
+from graph.errors import NotFound
+from services.resolver.batch import OutputFile, RoundEvent, RoundOutcome, RunRound
 from graph.model import EvidenceEdge, Identifier
 from graph.store import GraphStore
 from services import proto_values as pv
 from services import request_checks as check
-from services.errors import NotFound
 from services.resolver.one_record import Candidate, RecordQuery, ResolveOne
-from services.rounds import outputs
 from services.security.round_paths import RoundRoots
 from silentcert.resolver.v1 import resolver_pb2 as pb
 from silentcert.resolver.v1 import resolver_pb2_grpc
 
 DEFAULT_CANDIDATES = 5
 MAX_CANDIDATES = 100
-
-
-@dataclass(frozen=True)
-class RoundEvent:
-    """One progress event of a running round."""
-
-    stage: str
-    rows_done: int = 0
-    rows_total: int = 0
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class RoundOutcome:
-    """What a finished round reports back: its id, where it wrote, named counts and other figures."""
-
-    round_id: str
-    out_dir: Path
-    counts: Mapping[str, int] = field(default_factory=dict)
-    figures: Mapping[str, float] = field(default_factory=dict)
-
-
-RunRound = Callable[[Path, Path, Callable[[RoundEvent], None]], RoundOutcome]
+CHUNK = 1 << 20  # bytes of a round file per FetchRoundFile message
 
 
 class ResolverServicer(resolver_pb2_grpc.ResolverServiceServicer):
     """`roots` confines the paths of the batch rpcs (services.security.round_paths); none configured: refused."""
 
-    def __init__(self, store: GraphStore, resolve_one: ResolveOne, run_round: RunRound,
+    def __init__(self, store: GraphStore, resolve_one: ResolveOne, run_round: RunRound, output_file: OutputFile,
                  roots: RoundRoots = RoundRoots()):
         self.store = store
         self.resolve_one = resolve_one
         self.run_round = run_round
+        self.output_file = output_file
         self.roots = roots
 
     def ResolveRecord(self, request: pb.ResolveRecordRequest, context: grpc.ServicerContext) -> pb.ResolveRecordResponse:
@@ -89,9 +68,10 @@ class ResolverServicer(resolver_pb2_grpc.ResolverServiceServicer):
     def FetchRoundFile(self, request: pb.FetchRoundFileRequest,
                        context: grpc.ServicerContext) -> Iterator[pb.FetchRoundFileResponse]:
         out_dir = self.roots.out_dir(check.required(request.out_dir, "out_dir"))
-        path = outputs.output_file(out_dir, check.required(request.name, "name"))
-        for chunk in outputs.read_chunks(self.roots.output_file(out_dir, path)):
-            yield pb.FetchRoundFileResponse(chunk=chunk)
+        path = self.output_file(out_dir, check.required(request.name, "name"))
+        with open(self.roots.output_file(out_dir, path), "rb") as handle:
+            while chunk := handle.read(CHUNK):
+                yield pb.FetchRoundFileResponse(chunk=chunk)
 
 
 def _stream_round(run: Callable[[Callable[[RoundEvent], None]], RoundOutcome]) -> Iterator[pb.SubmitRoundResponse]:

@@ -10,6 +10,7 @@ incrementally by ``round run --neo4j``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass
@@ -19,12 +20,14 @@ from pathlib import Path
 import duckdb
 
 from graph import neo4j_bulk
-from graph.audit_key import DEVELOPMENT_KEY
+from graph.audit_key import DEVELOPMENT_KEY, load_audit_key
+from graph.connect import StoreSettings
+from graph.errors import InvalidInput
+from graph.neo4j_local import server
 from graph.neo4j_local.settings import LocalNeo4jSettings
 from services.deathcheck.audit import chain_round_events, read_round_events
-from services.errors import InvalidInput
+from services.rounds.context import DB_NAME, STATE_DIR
 from services.rounds.export_queries import EXPORT_QUERIES
-from services.rounds.pipeline import DB_NAME, STATE_DIR
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,19 @@ class BulkPublished:
     round_id: str
     counts: dict[str, int]  # nodes per label, relationships per type, as GraphStore.counts()
     seconds: dict[str, float]  # per phase: csv, stop, import, start, schema, verify
+
+
+def import_round(settings: LocalNeo4jSettings, out_dir: Path, overwrite: bool = False) -> BulkPublished:
+    """`silentcert neo4j import OUT_DIR`: bulk-load the round with the audit key `serve` will use; a read-only
+    home (the investigators' copy) is loaded writable, because the load builds its indexes after the import, and
+    restarted read-only."""
+    key = load_audit_key(StoreSettings.from_env(neo4j_uri=settings.bolt_uri).audit_key_path)  # as `serve` will
+    writable = dataclasses.replace(settings, read_only=False)
+    done = bulk_publish_round_dir(writable, out_dir, overwrite=overwrite, audit_key=key)
+    if settings.read_only:
+        server.stop(writable)
+        server.start(settings)  # rewrites neo4j.conf: server.databases.default_to_read_only=true
+    return done
 
 
 def bulk_publish_round_dir(settings: LocalNeo4jSettings, out_dir: Path, *, overwrite: bool = False,

@@ -1,16 +1,15 @@
-"""Where a finished round's outputs are, for clients that fetch them (the batch gRPC client)."""
+"""Where a finished round's outputs are, for clients that fetch them (the batch gRPC client): the resolver's
+`output_file`, passed in by services/serving.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-from services.errors import InvalidInput, NotFound
-from services.rounds.pipeline import DB_NAME, STATE_DIR
+from graph.errors import InvalidInput, NotFound
+from services.rounds.context import DB_NAME, STATE_DIR
 from services.rounds.publish import OUTPUT_FILES
 
 OUTPUT_NAMES = (*OUTPUT_FILES, "report.json", "report.html")
-CHUNK = 1 << 20
 
 
 def output_file(out_dir: str | Path, name: str) -> Path:
@@ -24,9 +23,3 @@ def output_file(out_dir: str | Path, name: str) -> Path:
     if not path.is_file():
         raise NotFound(f"{name} is not written yet in {out}: the round has not finished")
     return path
-
-
-def read_chunks(path: Path, size: int = CHUNK) -> Iterator[bytes]:
-    with open(path, "rb") as handle:
-        while chunk := handle.read(size):
-            yield chunk

@@ -18,7 +18,6 @@ import logging
 import os
 import time
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,39 +25,17 @@ from typing import Any
 
 import duckdb
 
+from graph.errors import SilentcertError, StageFailed
 from graph.store import GraphStore
-from services.errors import SilentcertError, StageFailed
+from services.rounds import stages as round_stages
+from services.rounds.context import DB_NAME, STATE_DIR, RoundContext, Stage
 from services.rounds.progress import Progress, silent_progress
 from services.rounds.roundfile import RoundSpec
 from services.settings import RoundSettings
 
 log = logging.getLogger(__name__)
 
-STATE_DIR = "state"
-DB_NAME = "round.duckdb"
 STRING_COMPRESSION = "dict_fsst"  # DuckDB's string compression (dictionary + FSST), slow to write
-
-
-@dataclass
-class RoundContext:
-    """What every stage receives: the working database, the round, its settings, where outputs go."""
-
-    con: duckdb.DuckDBPyConnection
-    spec: RoundSpec
-    settings: RoundSettings
-    out_dir: Path
-    stores: list[GraphStore]
-    progress: Progress
-
-    @property
-    def state_dir(self) -> Path:
-        return self.out_dir / STATE_DIR
-
-
-@dataclass(frozen=True)
-class Stage:
-    name: str
-    run: Callable[[RoundContext], dict[str, Any]]
 
 
 @dataclass
@@ -72,15 +49,12 @@ class RoundSummary:
 
 
 def default_stages() -> list[Stage]:
-    # Imported here so `import services.rounds.pipeline` stays light for the gRPC servers.
-    from services.rounds import stages
-
     return [
-        Stage("ingest", stages.ingest),
-        Stage("resolve", stages.resolve),
-        Stage("score", stages.score),
-        Stage("deathcheck", stages.deathcheck),
-        Stage("publish", stages.publish),
+        Stage("ingest", round_stages.ingest),
+        Stage("resolve", round_stages.resolve),
+        Stage("score", round_stages.score),
+        Stage("deathcheck", round_stages.deathcheck),
+        Stage("publish", round_stages.publish),
     ]
 
 
@@ -164,9 +138,7 @@ def _open(out_dir: Path, spec: RoundSpec) -> duckdb.DuckDBPyConnection:
                 "stats VARCHAR)")
     con.execute("CREATE TABLE IF NOT EXISTS fingerprint (value VARCHAR)")
     stored = con.execute("SELECT value FROM fingerprint").fetchall()
-    if stored and stored[0][0] == _whole_file_fingerprint(spec):  # written before [resources] was left out
-        con.execute("UPDATE fingerprint SET value = ?", [fingerprint])
-    elif stored and stored[0][0] != fingerprint:
+    if stored and stored[0][0] != fingerprint:
         log.warning("inputs of round %s changed since the last run: starting it afresh", spec.round_id)
         con.close()
         path.unlink()
@@ -197,7 +169,7 @@ def _finished_stages(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]
 
 
 # Settings besides [resources] that change how a round runs but not its outputs (chunked scoring gives the same
-# pairs: tests/unit/services/resolver/test_linking.py).
+# pairs: tests/unit/services/resolver/test_resolve_stage.py).
 _HOW_NOT_WHAT = {"linkage": ("predict_chunk_records",)}
 
 
@@ -212,11 +184,6 @@ def round_fingerprint(spec: RoundSpec) -> str:
         if doc.get(table) == {}:  # a table that held only such settings is as good as absent
             del doc[table]
     return _digest(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str).encode(), spec)
-
-
-def _whole_file_fingerprint(spec: RoundSpec) -> str:
-    """The fingerprint of earlier versions: round.toml's bytes, [resources] included."""
-    return _digest(spec.text, spec)
 
 
 def _digest(round_file: bytes, spec: RoundSpec) -> str:

@@ -10,14 +10,20 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from graph.query_table import QueryTable
 from graph.store import RoundExport
 from services.deathcheck.audit import appended, chain_round_events, read_round_events
-from services.rounds.pipeline import RoundContext
+from services.liveness.notices import build_notices
+from services.rounds.context import RoundContext
+from services.rounds.export_queries import EXPORT_QUERIES
+from services.rounds.payments import build_payments
+from services.rounds.report import write_report
 
 # CONTRACT section 3: file -> (columns, the query that produces them in a stable order)
 OUTPUT_FILES: dict[str, str] = {
@@ -40,10 +46,6 @@ OUTPUT_FILES: dict[str, str] = {
 
 
 def publish_round(ctx: RoundContext) -> dict[str, Any]:
-    from services.liveness.notices import build_notices
-    from services.rounds.payments import build_payments
-    from services.rounds.report import write_report
-
     build_notices(ctx.con, ctx.spec.as_of, ctx.spec.round_id, ctx.settings.liveness)
     build_payments(ctx.con, ctx.spec.as_of, ctx.settings.deathcheck.payment_day)
     stats: dict[str, Any] = {}
@@ -84,19 +86,16 @@ def write_csv(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> int:
     """COPY the query to `path` atomically; returns the number of rows."""
     tmp = path.with_name(f".{path.name}.tmp")
     copy = f"COPY ({query}) TO $path (HEADER, DELIMITER ',', QUOTE '\"')"  # the query: one of OUTPUT_FILES
-    rows = con.execute(copy, {"path": str(tmp)}).fetchall()[0][0]
+    rows = int(con.execute(copy, {"path": str(tmp)}).fetchall()[0][0])
     os.replace(tmp, path)
     return rows
 
 
-def round_export(con: duckdb.DuckDBPyConnection, round_id: str, as_of) -> RoundExport:
+def round_export(con: duckdb.DuckDBPyConnection, round_id: str, as_of: date) -> RoundExport:
     """The round's graph as queries over the working database (columns as graph.store.EXPORT_COLUMNS).
 
     Nothing is read here: each store streams the tables in record batches when it publishes them, each scan on a
     cursor of its own (an unfetched result on `con` cannot break the export), so ~10M evidence rows are never held
     in memory at once. `con` must stay open until the stores have published."""
-    from graph.query_table import QueryTable
-    from services.rounds.export_queries import EXPORT_QUERIES
-
     return RoundExport(round_id=round_id, as_of=as_of,
                        **{name: QueryTable(con, query) for name, query in EXPORT_QUERIES.items()})

@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from services.errors import SourceFileError
+from graph.errors import SourceFileError
 from services.rounds.roundfile import FileSpec, file_format
 
 BLOCK_SIZE = 16 << 20

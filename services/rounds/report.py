@@ -248,7 +248,8 @@ def _value(value: Any, tag: str = "span") -> str:
     text = str(value)
     if not any(word in VALUES for part in text.split(" / ") for word in part.split("+")):
         return html.escape(text)
-    return _both(*(html.escape(_words(text, i)) for i in range(len(LANGUAGES))), tag=tag)
+    zh, en = (html.escape(_words(text, i)) for i in range(len(LANGUAGES)))
+    return _both(zh, en, tag=tag)
 
 
 def _words(text: str, language: int) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from services.errors import Forbidden, RoundFileError
+from graph.errors import Forbidden, RoundFileError
 
 KINDS = ("strong", "weak", "death", "face", "in_person")
 
@@ -139,7 +139,7 @@ def _other_registries(doc: dict[str, Any], base: Path, path: Path,
     entries = doc.get("other_registries", [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise RoundFileError(f"{path}: other_registries must be an array of tables ([[other_registries]])")
-    specs = []
+    specs: list[FileSpec] = []
     for i, entry in enumerate(entries):
         name = _required_str(entry, "name", f"[[other_registries]] #{i + 1}", path)
         if name in {"registry", *(s.name for s in specs)}:

@@ -3,37 +3,39 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
 
-from services.rounds.pipeline import RoundContext
+from graph.store import GraphStore
+from services.deathcheck.deathcheck_stage import check_round
+from services.liveness.score_stage import score_round
+from services.resolver.ingest_stage import ingest_round
+from services.resolver.resolve_stage import link_round
+from services.rounds.context import RoundContext
+from services.rounds.payments import HELD_STATES, PREVIOUS_HELD
+from services.rounds.publish import publish_round
 
 
 def ingest(ctx: RoundContext) -> dict[str, Any]:
-    from services.resolver.ingest import ingest_round
-
     return ingest_round(ctx.con, ctx.spec, ctx.progress)
 
 
 def resolve(ctx: RoundContext) -> dict[str, Any]:
-    from services.resolver.linking import link_round
-
     linkage = ctx.settings.linkage
     if linkage.save_model_path is None:
         linkage = dataclasses.replace(linkage, save_model_path=ctx.state_dir / "linkage_model.json")
     steps = ("deterministic", "splink", "identifiers", "links")
     _load_decided(ctx)  # a duplicate pair a reviewer dismissed no longer shares evidence (resolver/dedupe.py)
 
-    def step_done(step: str, _stats: dict) -> None:
+    def step_done(step: str, _stats: dict[str, Any]) -> None:
         ctx.progress.advance("resolve", steps.index(step) + 1, len(steps), unit="passes")
 
     return link_round(ctx.con, linkage, progress=step_done)
 
 
 def score(ctx: RoundContext) -> dict[str, Any]:
-    from services.liveness.round_scoring import score_round
-
     _load_previous(ctx, "previous_periods", lambda store: store.periods(before_round=ctx.spec.round_id),
                    schema=pa.schema([("person_id", pa.string()), ("status", pa.string()),
                                      ("certified_until", pa.date32())]))
@@ -41,16 +43,11 @@ def score(ctx: RoundContext) -> dict[str, Any]:
 
 
 def deathcheck(ctx: RoundContext) -> dict[str, Any]:
-    from services.deathcheck.stage import check_round
-
     _load_decided(ctx)
     return check_round(ctx.con, ctx.spec.as_of, ctx.spec.round_id, ctx.settings.deathcheck)
 
 
 def publish(ctx: RoundContext) -> dict[str, Any]:
-    from services.rounds.payments import HELD_STATES, PREVIOUS_HELD
-    from services.rounds.publish import publish_round
-
     # Read again by a resumed publish: held_periods leaves out this round's own verdicts, so the answer is the same.
     _load_previous(ctx, "previous_held",
                    lambda store: store.held_periods(ctx.spec.round_id, ctx.spec.as_of, HELD_STATES),
@@ -58,7 +55,7 @@ def publish(ctx: RoundContext) -> dict[str, Any]:
     return publish_round(ctx)
 
 
-def _load_previous(ctx: RoundContext, table: str, read, schema: pa.Schema) -> None:
+def _load_previous(ctx: RoundContext, table: str, read: Callable[[GraphStore], pa.Table], schema: pa.Schema) -> None:
     """Copy what the system of record (the last store: Neo4j when configured) knows from earlier rounds."""
     data = read(ctx.stores[-1]) if ctx.stores else schema.empty_table()
     data = data.select(schema.names).cast(schema) if data.num_rows else schema.empty_table()
@@ -74,7 +71,7 @@ def _load_decided(ctx: RoundContext) -> None:
                                      ("note", pa.string())]))
 
 
-def _decided_flags_table(store) -> pa.Table:
+def _decided_flags_table(store: GraphStore) -> pa.Table:
     flags = store.decided_flags()
     return pa.Table.from_pylist([
         {"flag_id": f.flag_id, "status": f.status, "decided_by": f.decided_by, "decided_at": f.decided_at,

@@ -26,7 +26,7 @@ from typing import Any
 
 import grpc
 
-from services.errors import Busy
+from graph.errors import Busy
 from services.grpc_errors import rebuild_handler
 from services.security import roles
 from services.security.access_log import ID_LOOKUPS, PERSON_READS, AccessLog

@@ -24,7 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.security.roles import ROLES
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.security.roles import ROLES
 from services.security.tls import DEFAULT_HOSTS, make_dev_ca
 from services.security.tokens import issue_token

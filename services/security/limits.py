@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from services.errors import Busy, InvalidInput
+from graph.errors import Busy, InvalidInput
 
 
 @dataclass(frozen=True)

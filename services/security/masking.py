@@ -68,7 +68,7 @@ def mask_message(message: Message) -> None:
 
 
 def _mask_nested(field: FieldDescriptor, value) -> None:
-    if field.message_type.GetOptions().map_entry:
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
         _mask_map(value)
     elif _is_repeated(field):
         for item in value:
@@ -79,7 +79,7 @@ def _mask_nested(field: FieldDescriptor, value) -> None:
 
 def _mask_map(mapping) -> None:
     for key in list(mapping.keys()):
-        masker = _MASKERS.get(_field_kind(key))
+        masker = _MASKERS.get(_field_kind(key) or "")
         if masker and isinstance(mapping[key], str):
             mapping[key] = masker(mapping[key])
 
@@ -87,7 +87,7 @@ def _mask_map(mapping) -> None:
 def _masker_for(name: str, identifier_kind: str | None):
     if name == "value" and identifier_kind:
         return _MASKERS[identifier_kind]
-    return _MASKERS.get(_field_kind(name))
+    return _MASKERS.get(_field_kind(name) or "")
 
 
 def _field_kind(name: str) -> str | None:

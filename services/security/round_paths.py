@@ -2,7 +2,7 @@
 
 SubmitRound and FetchRoundFile name paths on the server's file system. Each one must resolve, with ``..`` and every
 symlink followed (``os.path.realpath``), inside the configured roots, or the call is refused with
-:class:`~services.errors.Forbidden` (PERMISSION_DENIED, the trailer names the field):
+:class:`~graph.errors.Forbidden` (PERMISSION_DENIED, the trailer names the field):
 
     round_file, and every file round.toml names        inside an input root or the output root
     (registry, sources, [linkage] model_path, ...)
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.errors import Forbidden
+from graph.errors import Forbidden
 
 NO_ROOTS = ("this server has no --rounds-root: batch rounds are disabled "
             "(start `silentcert serve --rounds-root DIR`)")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import grpc
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.security.access_log import AccessLog
 from services.security.auth import ID_LOOKUP_RATE, AccessInterceptor, Authenticator
 from services.security.client_roles import ClientRoles
@@ -61,6 +61,7 @@ def server_security(settings: SecuritySettings) -> ServerSecurity:
                                                                 id_lookups=settings.id_lookups),
                               access_log)
     _require_safe(settings)
+    assert settings.tls is not None  # _require_safe refuses to serve without TLS
     if access_log is None:
         log.warning("no access log configured: reads of personal data are not recorded")
     tokens = TokenBook(settings.tokens) if settings.tokens else None

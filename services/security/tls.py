@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.security.client_roles import write_client_roles
 
 DEFAULT_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -115,6 +115,8 @@ def _leaf(ca: Issued, subject: x509.Name, days: int, usage: x509.ObjectIdentifie
           alt_names: x509.SubjectAlternativeName | None) -> Issued:
     ca_cert = x509.load_pem_x509_certificate(ca.cert)
     ca_key = serialization.load_pem_private_key(ca.key, password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):  # what dev_ca makes
+        raise InvalidInput("the CA key must be an elliptic-curve key", field="ca")
     key = ec.generate_private_key(ec.SECP256R1())
     builder = (_builder(subject, ca_cert.subject, key, days)
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.security.roles import ROLES
 
 log = logging.getLogger(__name__)

@@ -21,13 +21,13 @@ from clients.grpc_client import SilentcertClient
 from graph.audit_key import load_audit_key
 from graph.connect import StoreSettings, open_store
 from graph.embedded import EmbeddedStore
+from graph.errors import Conflict
 from graph.exports import schema
 from graph.model import AuditEntry
 from graph.store import GraphStore, RoundExport
 from services import serving
 from services.deathcheck.audit import canonical, verify, verify_store
 from services.deathcheck.review import decide
-from services.errors import Conflict
 from services.security.rate_limit import RateLimit
 from services.security.settings import SecuritySettings
 from silentcert.deathcheck.v1 import deathcheck_pb2 as dc

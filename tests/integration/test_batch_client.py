@@ -48,7 +48,7 @@ def test_submit_follow_and_fetch(server, tmp_path, capsys):
 
 def test_fetching_anything_but_an_output_is_refused(server, tmp_path, capsys):
     from clients.grpc_client import SilentcertClient
-    from services.errors import InvalidInput, NotFound
+    from graph.errors import InvalidInput, NotFound
 
     with SilentcertClient(server) as client:
         with pytest.raises(InvalidInput, match="name must be one of"):

@@ -27,9 +27,9 @@ import pytest
 from graph import catalog
 from graph.model import FlagFilter
 from graph.neo4j_local import LocalNeo4jSettings, bolt_settings, server
-from graph.neo4j_local.cli import import_round
 from graph.neo4j_local.home import render_config
 from graph.neo4j_store import Neo4jStore
+from services.rounds.bulk_publish import import_round
 
 BROWSER = Path(__file__).resolve().parents[2] / "graph" / "browser"
 PARAM = re.compile(r"^//\s*:param\s+(\w+)\s*=>\s*(.+)$")

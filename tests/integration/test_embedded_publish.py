@@ -1,6 +1,5 @@
-"""The embedded store's publish on a store file made by an earlier version (primary keys on every relationship
-table): it must publish, republish and relink the same way as on a new file. And the lookup indexes a first publish
-builds after its commit: there after it, after a failed one, and after a kill between the two."""
+"""The embedded store's publish, republish and relink, and the lookup indexes a first publish builds after its
+commit: there after it, after a failed one, and after a kill between the two."""
 
 from __future__ import annotations
 
@@ -10,27 +9,9 @@ import pytest
 from graph.embedded import INDEXES, EmbeddedStore
 from tests.integration.test_store_contract import EXPECTED_COUNTS, small_round
 
-# The relationship tables as the first embedded store made them, with primary keys.
-KEYED_TABLES = """
-CREATE TABLE identifier (kind VARCHAR, value VARCHAR, shared BOOLEAN, PRIMARY KEY (kind, value));
-CREATE TABLE holds (
-    person_id VARCHAR, kind VARCHAR, value VARCHAR, origin VARCHAR, shared BOOLEAN,
-    PRIMARY KEY (person_id, kind, value));
-CREATE TABLE resolved_to (
-    key VARCHAR PRIMARY KEY, person_id VARCHAR, probability DOUBLE, method VARCHAR, round_id VARCHAR);
-CREATE TABLE verdict (
-    person_id VARCHAR, round_id VARCHAR, status VARCHAR, method VARCHAR, source VARCHAR, evidence_at DATE,
-    probability DOUBLE, certified_until DATE, period_state VARCHAR, PRIMARY KEY (person_id, round_id));
-"""
-
-
-@pytest.fixture(params=["new", "keyed"])
-def store(request, tmp_path):
-    path = tmp_path / "graph.duckdb"
-    if request.param == "keyed":
-        with duckdb.connect(str(path)) as con:
-            con.execute(KEYED_TABLES)
-    with EmbeddedStore(path) as opened:
+@pytest.fixture
+def store(tmp_path):
+    with EmbeddedStore(tmp_path / "graph.duckdb") as opened:
         yield opened
 
 
@@ -49,7 +30,7 @@ def test_publish_republish_and_relink(store):
     assert [e.record_id for e in store.evidence("P2")] == ["t1"]
 
 
-def test_identifiers_of_a_keyed_and_a_new_store_read_alike(store):
+def test_a_phone_two_people_hold_reads_as_shared(store):
     store.publish_round(small_round())
     shared = [i for i in store.identifiers("P2") if i.kind == "phone"]
     assert [(i.value, i.shared) for i in shared] == [("13800000002", True)]
@@ -98,16 +79,3 @@ def test_a_store_killed_before_its_indexes_were_built_gets_them_when_opened(tmp_
         assert _indexes(store) == ALL_INDEXES
         assert store.evidence("P2") == evidence
         assert store.counts() == EXPECTED_COUNTS
-
-
-def test_a_store_file_made_before_the_explanation_gets_the_column_when_opened(tmp_path):
-    path = tmp_path / "graph.duckdb"
-    with duckdb.connect(str(path)) as con:  # the pensioner table as it was before the column
-        con.execute("""CREATE TABLE pensioner (
-            person_id VARCHAR PRIMARY KEY, id_number VARCHAR, name VARCHAR, name_pinyin VARCHAR, sex VARCHAR,
-            birth_date DATE, phone VARCHAR, card_no VARCHAR, county_code VARCHAR, unit_id VARCHAR,
-            monthly_pension DOUBLE, status VARCHAR, method VARCHAR, source VARCHAR, evidence_at DATE,
-            probability DOUBLE, certified_until DATE, period_state VARCHAR, round_id VARCHAR)""")
-    with EmbeddedStore(path) as opened:
-        opened.publish_round(small_round())
-        assert opened.person(person_id="P1").explanation.startswith("strong: vaccination on 2021-03-01")

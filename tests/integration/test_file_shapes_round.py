@@ -21,7 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.rounds.pipeline import DB_NAME, STATE_DIR, default_stages, run_round
+from services.rounds.context import DB_NAME, STATE_DIR
+from services.rounds.pipeline import default_stages, run_round
 from services.rounds.roundfile import CHANNEL_COLUMNS, REGISTRY_COLUMNS, allowed_columns, load_round
 from services.settings import RoundSettings
 from synthetic import generate

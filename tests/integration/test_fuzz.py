@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 
 from clients.grpc_client import SilentcertClient
 from graph.embedded import EmbeddedStore
+from graph.errors import SourceFileError
 from graph.exports import schema
 from graph.store import RoundExport
 from services import serving
-from services.errors import SourceFileError
 from services.resolver.dates import normalise_date, normalise_timestamp
 from services.resolver.id_numbers import IdNumber, check_digit, normalise_id_number
 from services.resolver.names import normalise_name

@@ -1,4 +1,4 @@
-"""GetLiveness says why: a round scored for real (services.liveness.round_scoring), published into the embedded store
+"""GetLiveness says why: a round scored for real (services.liveness.score_stage), published into the embedded store
 and served on port 0. A weak certification names the sources seen and the record that dates it; an uncertified
 pensioner with only the sources relatives keep using after a death is told so."""
 
@@ -17,7 +17,7 @@ from graph.exports import schema
 from graph.query_table import QueryTable
 from graph.store import RoundExport
 from services import serving
-from services.liveness.round_scoring import score_round
+from services.liveness.score_stage import score_round
 from services.liveness.settings import LivenessSettings
 from services.security.settings import SecuritySettings
 from silentcert.liveness.v1 import liveness_pb2 as lv

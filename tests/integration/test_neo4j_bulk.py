@@ -18,10 +18,10 @@ import pytest
 
 from clients.rounds import run_round_files
 from graph import catalog
+from graph.errors import Conflict, InvalidInput
 from graph.neo4j_local import LocalNeo4jSettings, bolt_settings, server
 from graph.neo4j_store import Neo4jStore
 from services.deathcheck.audit import append_round_events
-from services.errors import Conflict, InvalidInput
 from services.rounds.bulk_publish import bulk_publish_round_dir
 from services.rounds.publish import round_export
 from synthetic import generate

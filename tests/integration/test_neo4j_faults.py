@@ -26,12 +26,13 @@ import pytest
 from clients.grpc_client import SilentcertClient
 from clients.rounds import EMBEDDED_STORE, open_stores, run_round_files
 from graph.connect import StoreSettings, open_store
+from graph.errors import SourceFileError, StageFailed, StoreUnavailable
 from graph.model import FlagFilter
 from graph.neo4j_local import LocalNeo4jSettings, bolt_settings, server
 from graph.neo4j_store import Neo4jStore
 from services import serving
-from services.errors import SourceFileError, StageFailed, StoreUnavailable
-from services.rounds.pipeline import DB_NAME, STATE_DIR, run_round
+from services.rounds.context import DB_NAME, STATE_DIR
+from services.rounds.pipeline import run_round
 from services.rounds.progress import silent_progress
 from services.rounds.publish import OUTPUT_FILES
 from services.rounds.roundfile import load_round

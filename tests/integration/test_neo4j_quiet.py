@@ -9,9 +9,9 @@ import neo4j
 import pytest
 
 from graph.connect import StoreSettings, open_store
+from graph.errors import StoreUnavailable
 from graph.neo4j_local import LocalNeo4jSettings, bolt_settings
 from graph.neo4j_store import Neo4jStore
-from services.errors import StoreUnavailable
 
 
 def test_applying_the_schema_again_logs_no_notification(neo4j_driver: neo4j.Driver,

@@ -17,11 +17,11 @@ import pytest
 from clients.grpc_client import SilentcertClient
 from graph import catalog
 from graph.audit_key import load_audit_key
+from graph.errors import Conflict
 from graph.model import AuditEntry
 from graph.neo4j_store import Neo4jStore
 from services import serving
 from services.deathcheck.audit import verify
-from services.errors import Conflict
 from services.security.rate_limit import RateLimit
 from services.security.settings import SecuritySettings
 from silentcert.deathcheck.v1 import deathcheck_pb2 as dc

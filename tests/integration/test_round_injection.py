@@ -17,11 +17,13 @@ import pytest
 from clients.grpc_client import SilentcertClient
 from clients.rounds import run_round_files
 from graph.embedded import EmbeddedStore
+from graph.errors import RoundFileError
 from services import serving
-from services.errors import RoundFileError
 from services.resolver.one_record import exact_id_resolver
-from services.rounds.pipeline import RoundContext, Stage, run_round
+from services.rounds.context import RoundContext, Stage
+from services.rounds.pipeline import run_round
 from services.rounds.roundfile import load_round
+from services.rounds.runner import pipeline_runner
 from services.security.round_paths import RoundRoots
 from services.security.settings import SecuritySettings
 from services.settings import RoundSettings
@@ -162,7 +164,7 @@ def server(layout, tmp_path_factory):
     can be swapped per test (`runner["run"]`), the real pipeline by default."""
     with EmbeddedStore(tmp_path_factory.mktemp("round-injection-graph") / "graph.duckdb") as store:
         roots = RoundRoots.of(layout["root"])
-        real = serving.pipeline_runner([store], roots)
+        real = pipeline_runner([store], roots)
         runner = {"run": real, "real": real}
         engines = serving.Engines(resolve_one=exact_id_resolver(store),
                                   run_round=lambda *args: runner["run"](*args))

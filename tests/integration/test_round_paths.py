@@ -12,11 +12,12 @@ from pathlib import Path
 import grpc
 import pytest
 
+from clients import serve_command
 from clients.cli import main as cli_main
 from clients.grpc_client import SilentcertClient
 from graph.embedded import EmbeddedStore
+from graph.errors import Forbidden, InvalidInput
 from services import serving
-from services.errors import Forbidden, InvalidInput
 from services.resolver import server as resolver_server
 from services.resolver.one_record import exact_id_resolver
 from services.security.round_paths import RoundRoots
@@ -179,7 +180,7 @@ def test_serve_refuses_a_rounds_root_that_is_not_a_directory(tmp_path, capsys):
                      "--rounds-root", str(tmp_path / "absent")])
     assert code != 0 and "rounds root" in capsys.readouterr().err
     with pytest.raises(InvalidInput):
-        serving._rounds_settings(argparse.Namespace(rounds_root=None, rounds_out=tmp_path))
+        serve_command._rounds_settings(argparse.Namespace(rounds_root=None, rounds_out=tmp_path))
 
 
 def test_another_registry_outside_the_root_is_refused(client, layout):

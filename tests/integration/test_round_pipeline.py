@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from clients.rounds import run_round_files
-from services.errors import StageFailed
+from graph.errors import StageFailed
 from services.rounds.roundfile import load_round
 from synthetic import generate
 

@@ -18,13 +18,13 @@ from grpc_health.v1 import health_pb2
 from clients.cli import main as cli_main
 from clients.grpc_client import ClientTls, SilentcertClient
 from graph.embedded import EmbeddedStore
+from graph.errors import InvalidInput
 from graph.exports import schema
 from graph.store import RoundExport
 from services import serving
-from services.errors import InvalidInput
 from services.resolver.id_numbers import check_digit
 from services.resolver.one_record import exact_id_resolver
-from services.resolver.servicer import RoundEvent, RoundOutcome
+from services.resolver.batch import RoundEvent, RoundOutcome
 from services.security import roles
 from services.security.access_log import read_lines
 from services.security.rate_limit import RateLimit

@@ -17,11 +17,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from clients.grpc_client import ClientTls, SilentcertClient, open_channel
 from graph.embedded import EmbeddedStore
+from graph.errors import InvalidInput
 from services import serving
-from services.errors import InvalidInput
 from services.proto_values import timestamp
 from services.resolver.one_record import exact_id_resolver
-from services.resolver.servicer import RoundEvent, RoundOutcome
+from services.resolver.batch import RoundEvent, RoundOutcome
 from services.security.limits import StreamLimits
 from services.security.rate_limit import RateLimit
 from services.security.round_paths import RoundRoots

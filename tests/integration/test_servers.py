@@ -21,16 +21,16 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 
 from clients.grpc_client import SilentcertClient
 from graph.embedded import EmbeddedStore
+from graph.errors import Conflict, InvalidInput, NotFound, RoundFileError
 from graph.exports import schema
 from graph.store import RoundExport
 from services import serving
 from services.deathcheck import server as deathcheck_server
-from services.errors import Conflict, InvalidInput, NotFound, RoundFileError
 from services.liveness import server as liveness_server
 from services.resolver import server as resolver_server
 from services.resolver.id_numbers import check_digit
 from services.resolver.one_record import exact_id_resolver
-from services.resolver.servicer import RoundEvent, RoundOutcome
+from services.resolver.batch import RoundEvent, RoundOutcome
 from services.security.round_paths import RoundRoots
 from services.security.settings import SecuritySettings
 from silentcert.deathcheck.v1 import deathcheck_pb2 as dc

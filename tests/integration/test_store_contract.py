@@ -15,17 +15,17 @@ import pyarrow as pa
 import pytest
 
 from graph.embedded import EmbeddedStore
+from graph.errors import Conflict, InvalidInput, NotFound
 from graph.model import AuditEntry, ChannelCertification, Decision, FlagFilter, Identifier, Person
 from graph.neo4j_store import Neo4jStore
 from graph.query_table import QueryTable
 from graph.store import AuditedChange, GraphStore, RoundExport
-from services.errors import Conflict, InvalidInput, NotFound
 
 ROUND = "2021-10"
 AS_OF = date(2021, 10, 31)
 
 
-EXPLAINED = {  # as the round writes them (services/liveness/round_scoring.py), with what the death check adds
+EXPLAINED = {  # as the round writes them (services/liveness/score_stage.py), with what the death check adds
     "P1": "strong: vaccination on 2021-03-01 linked 1.000; certified until 2022-02-28",
     "P2": "none: only sources that relatives of deceased pensioners were seen using this round (bus, telecom): "
           "best log-odds 3.211 < 6.904; P(alive)=0.6000; period 2021-09-30 Death check: flag F2 (shared_phone).",

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from clients.file_modes import PRIVATE, UMASK_VARIABLE, creating_files_with, umask_from_env
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.security.access_log import AccessLog
 from synthetic import generate
 

@@ -67,7 +67,7 @@ def test_no_server_names_the_uri_and_the_way_to_start_one() -> None:
 
 def test_the_first_connection_has_its_own_budget() -> None:
     from graph.connect import open_store
-    from services.errors import StoreUnavailable
+    from graph.errors import StoreUnavailable
 
     settings = StoreSettings(neo4j_uri=f"bolt://127.0.0.1:{_closed_port()}", neo4j_password=SECRET,
                              retry_seconds=600, connect_seconds=0.5)

@@ -9,7 +9,7 @@ import pytest
 
 from graph.connect import StoreSettings, open_store
 from graph.embedded import EmbeddedStore
-from services.errors import StoreUnavailable
+from graph.errors import StoreUnavailable
 
 SECRET = "s3cret-Pa55word"
 

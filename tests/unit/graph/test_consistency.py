@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 
 from graph.consistency import check_appended, decided_status
+from graph.errors import Conflict, InvalidInput, NotFound
 from graph.model import AuditEntry, Decision
-from services.errors import Conflict, InvalidInput, NotFound
 
 AT = datetime(2021, 11, 1, 9)
 

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from graph import exports
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 
 
 def _events(**overrides) -> pa.Table:

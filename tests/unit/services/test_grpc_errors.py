@@ -7,7 +7,7 @@ from concurrent import futures
 import grpc
 import pytest
 
-from services.errors import (
+from graph.errors import (
     Conflict, InvalidInput, NotFound, RoundFileError, SilentcertError, StageFailed, StoreUnavailable,
 )
 from services.grpc_errors import ERROR_TRAILER, FIELD_TRAILER, ErrorInterceptor, status_for

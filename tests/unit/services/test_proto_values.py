@@ -9,7 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.proto_values import enum_domain, enum_value, from_timestamp, iso, timestamp
 from silentcert.deathcheck.v1 import deathcheck_pb2 as dc
 from silentcert.liveness.v1 import liveness_pb2 as lv

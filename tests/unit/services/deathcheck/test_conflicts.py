@@ -3,8 +3,8 @@
 from datetime import date
 
 
+from services.deathcheck.deathcheck_stage import check_round
 from services.deathcheck.settings import DeathCheckSettings
-from services.deathcheck.stage import check_round
 
 MARCH = date(2021, 3, 4)
 

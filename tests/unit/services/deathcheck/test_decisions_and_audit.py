@@ -6,11 +6,11 @@ from datetime import date, datetime, timezone
 import pytest
 
 from graph.embedded import EmbeddedStore
+from graph.errors import Conflict, InvalidInput
 from services.deathcheck.audit import append_round_events, verify
+from services.deathcheck.deathcheck_stage import check_round
 from services.deathcheck.review import decide, decide_flag
 from services.deathcheck.settings import DeathCheckSettings
-from services.deathcheck.stage import check_round
-from services.errors import Conflict, InvalidInput
 from services.rounds.publish import round_export
 
 MARCH = date(2021, 3, 4)

@@ -5,9 +5,9 @@ from datetime import date
 
 import pytest
 
+from services.deathcheck.deathcheck_stage import check_round
 from services.deathcheck.duplicates import window_start
 from services.deathcheck.settings import DeathCheckSettings
-from services.deathcheck.stage import check_round
 from services.resolver.dedupe import PAIRS_TABLE
 
 

@@ -1,9 +1,9 @@
 from datetime import date
 
 
+from services.deathcheck.deathcheck_stage import check_round
 from services.deathcheck.rings import ring_components
 from services.deathcheck.settings import DeathCheckSettings
-from services.deathcheck.stage import check_round
 
 PHONE = "13912345678"
 

@@ -9,7 +9,7 @@ import pytest
 
 from services.liveness.calibration import load_threshold
 from services.liveness.ratios import load_ratios
-from services.liveness.round_scoring import score_round
+from services.liveness.score_stage import score_round
 from services.liveness.scoring import explain_person
 from services.liveness.settings import LivenessSettings
 

@@ -9,7 +9,7 @@ import pytest
 from graph.model import EvidenceEdge
 from services.liveness.calibration import highest_weak_log_odds, load_threshold, threshold_from
 from services.liveness.ratios import LikelihoodRatio
-from services.liveness.round_scoring import score_round
+from services.liveness.score_stage import score_round
 from services.liveness.scoring import weak_score
 from services.liveness.settings import LivenessSettings
 

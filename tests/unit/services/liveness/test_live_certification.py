@@ -8,10 +8,10 @@ import pyarrow as pa
 import pytest
 
 from graph.embedded import EmbeddedStore
+from graph.errors import Conflict, InvalidInput, NotFound
 from graph.exports import schema
 from graph.model import ChannelCertification
 from graph.store import RoundExport
-from services.errors import Conflict, InvalidInput, NotFound
 from services.liveness.live_certification import record_channel_check
 
 

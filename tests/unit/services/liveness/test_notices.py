@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.liveness.notices import build_notices, template_sql
-from services.liveness.round_scoring import score_round
+from services.liveness.score_stage import score_round
 from services.liveness.settings import LivenessSettings
 
 AS_OF = date(2021, 10, 31)

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from services.liveness.periods import add_months, period_state, period_state_sql, resolve_period
-from services.liveness.round_scoring import score_round
+from services.liveness.score_stage import score_round
 from services.liveness.settings import LivenessSettings
 
 AS_OF = date(2021, 10, 31)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from services.liveness.round_scoring import score_round
+from services.liveness.score_stage import score_round
 from services.liveness.settings import LivenessSettings
 
 AS_OF = date(2021, 10, 31)

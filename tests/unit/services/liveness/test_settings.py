@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.liveness.settings import LivenessSettings, SeenRates
 
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 
 from graph.model import EvidenceEdge
 from services.liveness.ratios import LikelihoodRatio
-from services.liveness.round_scoring import score_round
+from services.liveness.score_stage import score_round
 from services.liveness.scoring import weak_score
 from services.liveness.settings import LivenessSettings
 

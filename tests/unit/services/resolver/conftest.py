@@ -32,8 +32,8 @@ def small_round(tmp_path_factory):
     """
     import datetime as dt
 
-    from services.resolver.ingest import ingest_round
-    from services.resolver.linking import link_round
+    from services.resolver.ingest_stage import ingest_round
+    from services.resolver.resolve_stage import link_round
     from services.resolver.settings import LinkageSettings
     from services.rounds.progress import silent_progress
     from services.rounds.roundfile import load_round

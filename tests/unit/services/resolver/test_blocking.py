@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 from splink import DuckDBAPI, Linker, SettingsCreator
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.resolver import blocking
 from services.resolver.registry_index import RegistryIndex
 

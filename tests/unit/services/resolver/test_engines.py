@@ -12,9 +12,9 @@ import sys
 import duckdb
 import pytest
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.resolver.engines import DuckDBEngine, engine_for
-from services.resolver.linking import link_round
+from services.resolver.resolve_stage import link_round
 from services.resolver.settings import LinkageSettings
 
 RECORDS = 3000
@@ -36,7 +36,7 @@ def _round_copy(small_round) -> duckdb.DuckDBPyConnection:
 
 
 def test_importing_the_resolver_does_not_import_pyspark():
-    code = "import sys, services.resolver.linking, services.resolver.engines; print('pyspark' in sys.modules)"
+    code = "import sys, services.resolver.resolve_stage, services.resolver.engines; print('pyspark' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -67,7 +67,7 @@ def test_spark_engine_gives_the_same_links_as_duckdb(small_round):
 
 
 def test_splink_spills_beside_the_round_database_not_in_the_working_directory(tmp_path):
-    from services.resolver.linking import _spill_directory
+    from services.resolver.resolve_stage import _spill_directory
 
     round_db = duckdb.connect()
     assert _spill_directory(round_db) is None  # DuckDB's default, ./.tmp: the engine keeps its own default

@@ -8,9 +8,9 @@ import pyarrow as pa
 import pytest
 
 from graph.embedded import EmbeddedStore
+from graph.errors import InvalidInput
 from graph.exports import schema
 from graph.store import RoundExport
-from services.errors import InvalidInput
 from services.resolver.id_numbers import check_digit
 from services.resolver.one_record import RecordQuery, exact_id_resolver
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from splink import DuckDBAPI, Linker
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.resolver.blocking import NEAR_COLUMNS
 from services.resolver.id_numbers import check_digit, fails_check, neighbours
 from services.resolver.match_weights import MatchModel

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.errors import SourceFileError
+from graph.errors import SourceFileError
 from services.rounds.readers import read_file
 from services.rounds.roundfile import CHANNEL_COLUMNS, REGISTRY_COLUMNS, FileSpec, allowed_columns
 

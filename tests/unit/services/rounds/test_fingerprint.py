@@ -78,9 +78,9 @@ def _finished_stages_after_reopening(out: Path, spec, stored: str) -> list[str]:
         con.close()
 
 
-def test_a_working_database_of_the_earlier_fingerprint_resumes(round_file, tmp_path):
+def test_a_working_database_resumes_only_when_made_from_the_same_inputs(round_file, tmp_path):
     round_file.write_text(ROUND + '\n[resources]\nmemory_limit = "10GB"\n', encoding="utf-8")
     spec = load_round(round_file)
-    earlier = pipeline._whole_file_fingerprint(spec)
-    assert _finished_stages_after_reopening(tmp_path / "earlier", spec, earlier) == ["ingest"]
+    same = pipeline.round_fingerprint(spec)
+    assert _finished_stages_after_reopening(tmp_path / "same", spec, same) == ["ingest"]
     assert _finished_stages_after_reopening(tmp_path / "other", spec, "made from other inputs") == []

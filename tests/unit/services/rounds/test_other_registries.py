@@ -7,9 +7,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from services.errors import RoundFileError
+from graph.errors import RoundFileError
 from services.resolver.id_numbers import upgrade
-from services.resolver.ingest import ingest_round
+from services.resolver.ingest_stage import ingest_round
 from services.rounds.progress import silent_progress
 from services.rounds.roundfile import load_round
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.errors import Forbidden, RoundFileError
+from graph.errors import Forbidden, RoundFileError
 from services.rounds import pipeline
 from services.rounds.roundfile import load_round
 from services.settings import MEMORY_SIZE, ResourceSettings, RoundSettings, dataclass_from_table

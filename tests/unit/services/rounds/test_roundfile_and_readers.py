@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from services.errors import RoundFileError, SourceFileError
+from graph.errors import RoundFileError, SourceFileError
 from services.rounds.readers import read_file
 from services.rounds.roundfile import load_round
 

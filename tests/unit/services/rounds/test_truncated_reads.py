@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.errors import SourceFileError
+from graph.errors import SourceFileError
 from services.rounds.readers import read_file
 from services.rounds.roundfile import FileSpec
 

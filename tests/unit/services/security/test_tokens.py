@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.security.tokens import TokenBook, TokenRejected, issue_token
 
 NOW = datetime(2021, 11, 1, tzinfo=timezone.utc)

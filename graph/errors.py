@@ -1,4 +1,7 @@
-"""The one exception tree of silentcert.
+"""The one exception tree of silentcert: the leaf every layer may import, importing nothing of ours.
+
+It lives at the bottom of `graph/`, the lowest layer, so that graph and services (and the clients above them)
+share one tree without graph importing a service (docs/architecture.md, "Layers").
 
 Every error the project raises on purpose derives from :class:`SilentcertError`; the gRPC
 interceptor maps each class to a status code, the CLI prints its message on one line.

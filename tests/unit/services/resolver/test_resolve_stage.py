@@ -7,9 +7,9 @@ import datetime as dt
 import duckdb
 import pytest
 
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.resolver.id_numbers import check_digit
-from services.resolver.linking import link_round
+from services.resolver.resolve_stage import link_round
 from services.resolver.settings import LinkageSettings
 
 REGISTRY_COLUMNS = (

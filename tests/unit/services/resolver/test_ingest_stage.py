@@ -5,8 +5,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from services.resolver import ingest
-from services.resolver.ingest import ingest_round
+from services.resolver import ingest_stage
+from services.resolver.ingest_stage import ingest_round
 from services.rounds.progress import silent_progress
 from services.rounds.roundfile import load_round
 
@@ -107,7 +107,7 @@ def test_reconciliation_is_exact(con):
 
 @pytest.mark.parametrize("table", ["registry", "records", "rejects", "registry_warnings", "source_counts"])
 def test_files_normalised_in_separate_batches_give_the_same_tables(con, tmp_path, monkeypatch, table):
-    monkeypatch.setattr(ingest, "INGEST_BATCH_ROWS", 1)  # every file a batch of its own, the dictionaries reused
+    monkeypatch.setattr(ingest_stage, "INGEST_BATCH_ROWS", 1)  # every file a batch of its own, the dictionaries reused
     batched = duckdb.connect()
     ingest_round(batched, load_round(tmp_path), silent_progress)
     rows = f"SELECT * FROM {table} ORDER BY ALL"

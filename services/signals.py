@@ -1,0 +1,21 @@
+"""Signal handling of the server processes: SIGTERM or SIGINT asks a server to stop gracefully."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from typing import Any
+
+
+def on_signals(handler: Callable[..., Any]) -> Callable[[], None]:
+    """Install `handler` for SIGTERM and SIGINT (main thread only); returns a function restoring the old ones."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def restore() -> None:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
+
+    return restore
