@@ -18,6 +18,7 @@ from services.errors import SilentcertError
 
 def build_parser() -> argparse.ArgumentParser:
     from clients import demo, review, rounds
+    from clients.console import server as console
     from graph.neo4j_local import cli as neo4j_cli
     from services import serving
     from services.deathcheck import audit_command
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     rounds.register(sub)
     demo.register(sub)
     review.register(sub)
+    console.register(sub)
     serving.register(sub)
     security_cli.register(sub)
     audit_command.register(sub)
