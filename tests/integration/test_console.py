@@ -130,6 +130,7 @@ def test_an_investigator_goes_from_login_to_a_recorded_decision(running_console:
     page.click("form.filters button")
     deaths = [f for f in open_flags if f.kind == "unconfirmed_death"]
     assert listed_flags(page) == [f.flag_id for f in deaths[:50]] and deaths
+    page.screenshot(path=str(shots / "queue.png"))
     the_flag = deaths[0]
     page.fill("input[name=county]", the_flag.county_code)
     page.click("form.filters button")
@@ -137,7 +138,6 @@ def test_an_investigator_goes_from_login_to_a_recorded_decision(running_console:
     assert listed_flags(page) == in_county[:50]
     name = county_name(the_flag.county_code)
     assert f"{the_flag.county_code} {name}" in page.locator("[data-testid=queue]").inner_text()
-    page.screenshot(path=str(shots / "queue.png"), full_page=True)
 
     # the case: the person in full, the cited records with their fields, the timeline, the audit trail
     page.locator(f"tr[data-flag='{the_flag.flag_id}'] a").click()
@@ -155,8 +155,9 @@ def test_an_investigator_goes_from_login_to_a_recorded_decision(running_console:
     assert trail_before == len(store.audit_trail(the_flag.person_id)) >= 1
     link = page.get_by_test_id("browser-link").get_attribute("href")
     assert link.startswith("http://127.0.0.1:7475/browser/?cmd=edit&arg=") and the_flag.person_id in link
-    their_flags = page.get_by_test_id("flags").inner_text()
-    assert all(f.kind in their_flags for f in store.flags(FlagFilter(person_id=the_flag.person_id)))
+    their_flags = [f.kind for f in store.flags(FlagFilter(person_id=the_flag.person_id))]
+    shown = page.get_by_test_id("flags").locator("tbody tr td:first-child").all_inner_texts()
+    assert shown == their_flags and the_flag.kind in shown, "this person's flags, and only theirs"
     page.screenshot(path=str(shots / "case.png"), full_page=True)
 
     # the decision, with a note, recorded under the investigator's own name
