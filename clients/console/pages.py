@@ -127,5 +127,11 @@ def audit_rows(trail: list[pb.AuditEntry], flag_id: str) -> list[dict[str, Any]]
     """The person's audit entries in chain order; those about this flag marked."""
     return [{"seq": e.seq, "at": e.at.ToJsonString(), "actor": e.actor, "action": e.action, "subject": e.subject,
              "sources": ", ".join(e.sources), "before": policy.audit_state(e.before_json),
-             "after": policy.audit_state(e.after_json), "this_flag": e.subject == f"flag:{flag_id}",
+             "after": policy.audit_state(e.after_json), "this_flag": _about(e.subject, flag_id),
              "hash": e.hash[:16]} for e in trail]
+
+
+def _about(subject: str, flag_id: str) -> bool:
+    """Whether an audit entry is about the flag: its decisions ("flag:ID") and the round that raised it
+    ("round:R/flag:ID")."""
+    return subject == f"flag:{flag_id}" or subject.endswith(f"/flag:{flag_id}")

@@ -88,13 +88,16 @@ def test_a_case_shows_the_cited_records_with_their_fields_marks_them_on_the_time
     liveness.evidence[1].occurred_at.FromJsonString("2019-05-16T00:00:00Z")
     trail = [pb.AuditEntry(seq=1, actor="deathcheck", action="flag_raised", subject=f"flag:{detail.flag.flag_id}",
                            after_json=f'{{"id_number": "{ID_NUMBER}"}}'),
-             pb.AuditEntry(seq=2, actor="deathcheck", action="verdict", subject="person:P1", after_json="{}")]
+             pb.AuditEntry(seq=2, actor="deathcheck", action="verdict", subject="round:R/person:P1", after_json="{}"),
+             pb.AuditEntry(seq=3, actor="deathcheck", action="flag_raised",
+                           subject=f"round:R/flag:{detail.flag.flag_id}"),
+             pb.AuditEntry(seq=4, actor="deathcheck", action="flag_raised", subject=f"round:R/flag:x{detail.flag.flag_id}")]
     case = pages.case(detail, [detail.flag], liveness, trail)
     assert [r["fields"]["record_id"] for r in case.records] == ["d1"], "only what the flag cites"
     assert case.records[0]["fields"]["id_number"] == ID_NUMBER and case.records[0]["resolved_to"] == "P1"
     assert case.person["id_number"] == ID_NUMBER and case.person["county"] == "999999"
     assert [(e["record_id"], e["cited"]) for e in case.timeline] == [("d1", True), ("b9", False)]
-    assert [e["this_flag"] for e in case.trail] == [True, False] and ID_NUMBER not in case.trail[0]["after"]
+    assert [e["this_flag"] for e in case.trail] == [True, False, True, False] and ID_NUMBER not in case.trail[0]["after"]
     assert case.decidable, "an escalated flag can be decided again"
     assert [d["name"] for d in case.decisions] == ["Confirm death", "Clear (dismiss)", "Escalate"]
 
