@@ -15,7 +15,9 @@ import pytest
 from clients.console import pages, policy
 from clients.console.app import ConsoleOptions, Services, create_app
 from clients.console.browser import browser_link, neighbourhood_query
+from clients.console.server import ConsoleSettings
 from clients.console.sessions import Sessions
+from services.errors import InvalidInput
 from services.security import roles
 from services.security.tokens import TokenBook, issue_token
 from silentcert.deathcheck.v1 import deathcheck_pb2 as pb
@@ -155,3 +157,20 @@ def test_every_page_is_sent_uncached_and_unframed_and_the_queue_needs_a_session(
         assert answer.headers[header] == value
     assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
     assert client.get("/favicon.ico", base_url="https://localhost").status_code == 404
+
+
+def test_the_console_refuses_to_serve_without_tls_or_to_send_tokens_in_plaintext(tmp_path: Path):
+    tokens = tmp_path / "tokens.json"
+    issue_token(tokens, role=roles.REVIEWER, name="zhang.wei")
+    pem = tmp_path / "server.pem"
+    cases = {
+        "tls-cert": ConsoleSettings(target="localhost:50051", tokens=tokens, ca=pem),
+        "ca": ConsoleSettings(target="localhost:50051", tokens=tokens, tls_cert=pem, tls_key=pem),
+        "tokens": ConsoleSettings(target="localhost:50051", tokens=tmp_path / "none.json", tls_cert=pem,
+                                  tls_key=pem, ca=pem),
+    }
+    for field, settings in cases.items():
+        with pytest.raises(InvalidInput) as refused:
+            settings.check()
+        assert refused.value.field == field
+    ConsoleSettings(target="localhost:50051", tokens=tokens, insecure_dev=True).check()  # development only
