@@ -36,6 +36,7 @@ from services.security.tokens import issue_token
 from synthetic import generate
 
 REVIEWER = "zhang.wei"
+FULL_ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
 DOC_SHOTS = {"login": "console-login.png", "queue": "console-queue.png", "case": "console-case.png",
              "decided": "console-decided.png", "escalated": "console-escalated.png"}
 
@@ -138,11 +139,13 @@ def test_an_investigator_goes_from_login_to_a_recorded_decision(running_console:
     assert listed_flags(page) == in_county[:50]
     name = county_name(the_flag.county_code)
     assert f"{the_flag.county_code} {name}" in page.locator("[data-testid=queue]").inner_text()
+    person = store.person(person_id=the_flag.person_id)
+    queue_html = page.content()
+    assert not FULL_ID_NUMBER.search(queue_html) and person.name not in queue_html, "the queue shows no one in full"
 
     # the case: the person in full, the cited records with their fields, the timeline, the audit trail
     page.locator(f"tr[data-flag='{the_flag.flag_id}'] a").click()
     page.get_by_test_id("person").wait_for()
-    person = store.person(person_id=the_flag.person_id)
     assert person.id_number in page.get_by_test_id("person").inner_text()
     cited = [n for n in store.flag(the_flag.flag_id).nodes if n.label in ("DeathRecord", "Event")]
     records = page.get_by_test_id("records").inner_text()
@@ -184,6 +187,22 @@ def test_an_investigator_goes_from_login_to_a_recorded_decision(running_console:
     assert the_flag.flag_id in listed_flags(page)
     assert f"by {REVIEWER}" in page.locator(f"tr[data-flag='{the_flag.flag_id}']").inner_text()
     page.screenshot(path=str(shots / "escalated.png"), full_page=True)
+
+    # a senior clears it from the escalated queue: a note is required, then the person is restored
+    page.locator(f"tr[data-flag='{the_flag.flag_id}'] a").click()
+    page.check("input[name=action][value=clear]")
+    page.click("[data-testid=decide] button[type=submit]")
+    assert "note" in page.get_by_test_id("error").inner_text()
+    assert store.flag(the_flag.flag_id).flag.status == "escalated", "refused: nothing changed"
+    page.check("input[name=action][value=clear]")
+    page.fill("#note", "seen alive at the township office on 2021-11-02")
+    page.click("[data-testid=decide] button[type=submit]")
+    page.get_by_test_id("recorded").wait_for()
+    assert store.flag(the_flag.flag_id).flag.status == "dismissed"
+    assert page.get_by_test_id("person-status").inner_text() == store.person(person_id=the_flag.person_id).status
+    assert [e.action for e in store.audit_trail(the_flag.person_id)][-2:] == [
+        "decide_flag:escalate", "decide_flag:dismiss"]
+    assert page.get_by_test_id("decide").count() == 0, "a dismissed flag is not decided again"
 
     # every read went to the services under the investigator's name
     reads = [line for line in read_lines(running_console.access_log) if line["person_id"] == the_flag.person_id]
