@@ -25,6 +25,7 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 from clients.console.app import ConsoleOptions, Services, create_app
 from clients.console.sessions import Sessions
 from services.errors import InvalidInput
+from services.serving import on_signals
 from services.security.tokens import TokenBook
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class RunningConsole:
     url: str
 
     def stop(self) -> None:
+        self.server.shutdown_timeout = 1  # requests in flight get a second; a console has no long calls
         self.server.stop()
         self.thread.join(timeout=10)
         self.channel.close()
@@ -137,9 +139,12 @@ def console_command(args: argparse.Namespace) -> int:
                                tls_key=args.tls_key, ca=args.ca, browser_url=args.browser_url,
                                insecure_dev=args.insecure_dev, idle_minutes=args.idle_minutes)
     running = start(settings)
-    print(f"review console on {running.url} (DeathCheck at {settings.target}); Ctrl-C stops it", flush=True)
+    stop = threading.Event()
+    restore = on_signals(lambda *_: stop.set())
     try:
-        running.thread.join()
+        print(f"review console on {running.url} (DeathCheck at {settings.target}); Ctrl-C stops it", flush=True)
+        stop.wait()
     finally:
+        restore()
         running.stop()
     return 0
