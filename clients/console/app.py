@@ -37,6 +37,13 @@ CASE_FLAGS = 200  # a person's flags shown on a case (one page of ListFlags)
 _COUNTY = re.compile(r"\d{6}")
 _LOGIN_CSRF = re.compile(r"[A-Za-z0-9_-]{43}")
 _PUBLIC = {"login", "login_post", "static"}
+LOGIN_REASONS = {
+    "login": "log in with your reviewer token",
+    "logout": "logged out",
+    "token": "your token is no longer accepted (revoked or expired); log in with a valid one",
+    "role": "your token no longer has the reviewer role",
+    "service": "the DeathCheck service no longer accepts your token",
+}
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,7 @@ def create_app(services: Services, tokens: TokenBook, sessions: Sessions, option
         if request.endpoint in _PUBLIC or request.endpoint is None:  # None: no such page, a 404 follows
             return None
         session = sessions.get(request.cookies.get(options.cookie))
-        reason = _still_valid(session, tokens) if session else "log in with your reviewer token"
+        reason = _still_valid(session, tokens) if session else "login"
         if reason:
             if session:
                 sessions.end(session.sid)
@@ -100,7 +107,7 @@ def create_app(services: Services, tokens: TokenBook, sessions: Sessions, option
 
     @app.get("/login")
     def login() -> Response:
-        return _login_page(options, request.args.get("reason", ""), 200)
+        return _login_page(options, LOGIN_REASONS.get(request.args.get("reason", ""), ""), 200)
 
     @app.post("/login")
     def login_post() -> Response:
@@ -123,7 +130,7 @@ def create_app(services: Services, tokens: TokenBook, sessions: Sessions, option
     def logout() -> Response:
         _check_csrf(g.session)
         sessions.end(g.session.sid)
-        response = _to_login("logged out")
+        response = _to_login("logout")
         response.delete_cookie(options.cookie, path="/", secure=options.secure, samesite="Strict")
         return response
 
@@ -179,7 +186,7 @@ def create_app(services: Services, tokens: TokenBook, sessions: Sessions, option
         if code == grpc.StatusCode.UNAUTHENTICATED:
             if g.get("session"):
                 sessions.end(g.session.sid)
-            return _to_login("the DeathCheck service no longer accepts your token")
+            return _to_login("service")
         if code == grpc.StatusCode.PERMISSION_DENIED:
             return _error_page(403, "The DeathCheck service refused this call for your role.")
         log.warning("rpc failed: %s", code)
@@ -199,12 +206,13 @@ def create_app(services: Services, tokens: TokenBook, sessions: Sessions, option
 
 
 def _still_valid(session: Session, tokens: TokenBook) -> str:
-    """'' while the session's token is valid and a reviewer's; else why the session ends."""
+    """'' while the session's token is valid and a reviewer's; else why the session ends (a LOGIN_REASONS key)."""
     try:
         entry = tokens.verify(session.token)
     except TokenRejected as rejected:
-        return f"your token was refused ({rejected}); log in again"
-    return "" if entry.role == REVIEWER else "your token no longer has the reviewer role"
+        log.warning("session of %s ended: %s", session.name, rejected)
+        return "token"
+    return "" if entry.role == REVIEWER else "role"
 
 
 def _refusal(token: str, tokens: TokenBook, services: Services) -> tuple[str, int] | None:
@@ -247,6 +255,7 @@ def _login_page(options: ConsoleOptions, reason: str, status: int) -> Response:
 
 
 def _to_login(reason: str) -> Response:
+    """To the login page, saying why by a key of LOGIN_REASONS (a page never shows text taken from its address)."""
     return redirect(url_for("login", reason=reason), 303)
 
 

@@ -10,6 +10,7 @@ nothing. With SILENTCERT_DOC_SCREENSHOTS=docs/images the screenshots docs/invest
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -48,6 +49,7 @@ class Console:
     reviewer_token: str
     certifier_token: str
     access_log: Path
+    tokens: Path
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +72,7 @@ def running_console(tmp_path_factory) -> Console:
         web = console.start(console.ConsoleSettings(
             target=f"localhost:{services.port}", tokens=tokens, address="127.0.0.1:0", tls_cert=pki / "server.pem",
             tls_key=pki / "server-key.pem", ca=pki / "ca.pem", browser_url="http://127.0.0.1:7475/browser/"))
-        yield Console(store, web.url, reviewer, certifier, access_log)
+        yield Console(store, web.url, reviewer, certifier, access_log, tokens)
         web.stop()
         services.server.stop(0).wait()
         services.security.close()
@@ -241,3 +243,18 @@ def test_a_forged_decision_without_the_sessions_csrf_token_changes_nothing(runni
     assert page.context.request.post(f"{url}/logout", form={}, max_redirects=0).status == 403
     page.goto(f"{url}/queue")
     assert page.url.startswith(f"{url}/queue")
+
+
+def test_a_revoked_token_ends_its_session_at_the_next_page(running_console: Console, browser):
+    page, _ = browser
+    url = running_console.url
+    temporary = issue_token(running_console.tokens, role=roles.REVIEWER, name="temp.reviewer")
+    log_in(page, url, temporary)
+    page.wait_for_url(f"{url}/queue")
+    assert page.get_by_test_id("reviewer").inner_text() == "temp.reviewer"
+    book = json.loads(running_console.tokens.read_text(encoding="utf-8"))
+    book["tokens"] = [t for t in book["tokens"] if t["name"] != "temp.reviewer"]  # revoked: the line removed
+    running_console.tokens.write_text(json.dumps(book), encoding="utf-8")
+    page.goto(f"{url}/queue?status=escalated")
+    assert page.url.startswith(f"{url}/login")
+    assert "no longer accepted" in page.get_by_test_id("reason").inner_text()

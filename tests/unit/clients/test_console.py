@@ -157,6 +157,10 @@ def test_every_page_is_sent_uncached_and_unframed_and_the_queue_needs_a_session(
         assert answer.headers[header] == value
     assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
     assert client.get("/favicon.ico", base_url="https://localhost").status_code == 404
+    # the login page says why by a fixed reason, never with text from its address
+    page = client.get("/login?reason=send+your+token+to+evil.example", base_url="https://localhost")
+    assert "evil.example" not in page.get_data(as_text=True)
+    assert "logged out" in client.get("/login?reason=logout", base_url="https://localhost").get_data(as_text=True)
 
 
 def test_the_console_refuses_to_serve_without_tls_or_to_send_tokens_in_plaintext(tmp_path: Path):
