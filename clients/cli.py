@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from clients import demo, file_modes, logs, review, rounds, serve_command
+from clients.console import server as console
 from graph.errors import SilentcertError
 from graph.neo4j_local import cli as neo4j_cli
 from services.deathcheck import audit_command
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     rounds.register(sub)
     demo.register(sub)
     review.register(sub)
+    console.register(sub)
     serve_command.register(sub)
     security_cli.register(sub)
     audit_command.register(sub)

@@ -263,10 +263,11 @@ class EmbeddedStore(GraphStore):
             f"""SELECT * FROM flag
                 WHERE (?::VARCHAR IS NULL OR kind = ?) AND (?::VARCHAR IS NULL OR severity = ?)
                   AND (?::VARCHAR IS NULL OR county_code = ?) AND (?::VARCHAR IS NULL OR status = ?)
+                  AND (?::VARCHAR IS NULL OR person_id = ?)
                 ORDER BY {_SEVERITY_RANK}, coalesce(overpayment, 0.0) DESC, flag_id
                 LIMIT ? OFFSET ?""",
             [flt.kind, flt.kind, flt.severity, flt.severity, flt.county_code, flt.county_code,
-             flt.status, flt.status, flt.limit, flt.offset],
+             flt.status, flt.status, flt.person_id, flt.person_id, flt.limit, flt.offset],
         )
         return [rows.flag(r) for r in found]
 
@@ -276,7 +277,8 @@ class EmbeddedStore(GraphStore):
             raise NotFound(f"no flag {flag_id!r}")
         person = self._rows("SELECT * FROM pensioner WHERE person_id = ?", [found[0]["person_id"]])
         cited = self._rows(
-            """SELECT e.label, e.key, e.source, e.kind, e.record_id, e.occurred_at, e.passed, q.person_id,
+            """SELECT e.label, e.key, e.source, e.kind, e.record_id, e.occurred_at, e.passed, e.id_number,
+                      e.phone, e.card_no, q.person_id,
                       q.name AS person_name, q.status AS person_status, e.probability, e.method, e.round_id
                FROM flag_citation c JOIN event e ON e.key = c.event_key
                LEFT JOIN pensioner q ON q.person_id = e.person_id

@@ -102,6 +102,7 @@ class FlagFilter:
     status: str | None = None
     limit: int = 100
     offset: int = 0
+    person_id: str | None = None
 
 
 @dataclass(frozen=True)

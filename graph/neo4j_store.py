@@ -245,7 +245,7 @@ class Neo4jStore(GraphStore):
 
     def flags(self, flt: FlagFilter) -> list[Flag]:
         found = self._read_rows("flags", kind=flt.kind, severity=flt.severity, county_code=flt.county_code,
-                                status=flt.status, limit=flt.limit, offset=flt.offset)
+                                status=flt.status, person_id=flt.person_id, limit=flt.limit, offset=flt.offset)
         return [rows.flag(r["row"]) for r in found]
 
     def flag(self, flag_id: str) -> FlagDetail:

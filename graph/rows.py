@@ -62,6 +62,10 @@ def flag(row: dict[str, Any]) -> Flag:
     return Flag(**values)
 
 
+# A cited record's fields as its source sent them (the identifiers are the ones it was observed on).
+RECORD_FIELDS = ("source", "kind", "record_id", "occurred_at", "passed", "id_number", "phone", "card_no")
+
+
 def flag_detail(flag_row: dict[str, Any], person_row: dict[str, Any] | None, cited: list[dict[str, Any]]) -> FlagDetail:
     """The flag, its person and the cited records as a small subgraph (node ids are `Label:key`)."""
     the_flag, the_person = flag(flag_row), person(person_row)
@@ -74,8 +78,7 @@ def flag_detail(flag_row: dict[str, Any], person_row: dict[str, Any] | None, cit
         edges.append(GraphEdge(flag_id, pid, "CONCERNS"))
     for rec in sorted(cited, key=lambda r: r["key"]):
         rid = f"{rec['label']}:{rec['key']}"
-        nodes[rid] = GraphNode(rid, rec["label"], {k: plain(rec[k]) for k in
-                                                   ("source", "kind", "record_id", "occurred_at", "passed")})
+        nodes[rid] = GraphNode(rid, rec["label"], {k: plain(rec.get(k)) for k in RECORD_FIELDS})
         edges.append(GraphEdge(flag_id, rid, "CITES"))
         if rec.get("person_id"):
             pid = _add_pensioner(nodes, rec["person_id"], rec["person_name"], rec["person_status"])

@@ -37,6 +37,7 @@ class DeathCheckServicer(deathcheck_pb2_grpc.DeathCheckServiceServicer):
             severity=pv.enum_domain(pb.FlagSeverity, request.severity, "severity"),
             county_code=check.optional(request.county_code, "county_code"),
             status=pv.enum_domain(pb.FlagStatus, request.status, "status"),
+            person_id=check.optional(request.person_id, "person_id"),
             limit=size + 1, offset=offset,
         )
         flags = self.store.flags(flt)

@@ -375,6 +375,7 @@ def test_list_flags_filters_and_pages(served):
     assert [f.flag_id for f in critical.flags] == ["F1"] and critical.next_page_token == ""
     assert [f.flag_id for f in client.list_flags(county_code="360102").flags] == ["F2"]
     assert [f.flag_id for f in client.list_flags(kind="strong_after_death", status=dc.FLAG_STATUS_OPEN).flags] == ["F1"]
+    assert [f.flag_id for f in client.list_flags(person_id=everything[1].person_id).flags] == ["F2"]
 
 
 @pytest.mark.parametrize(("filters", "field"), [

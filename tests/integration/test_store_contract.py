@@ -269,6 +269,8 @@ def test_flags_filtered_most_severe_first(published: GraphStore):
     assert [f.flag_id for f in published.flags(FlagFilter(status="open"))] == ["F1", "F3", "F2"]
     assert published.flags(FlagFilter(status="confirmed")) == []
     assert [f.flag_id for f in published.flags(FlagFilter(limit=1, offset=1))] == ["F3"]
+    assert [f.flag_id for f in published.flags(FlagFilter(person_id="P2"))] == ["F2"]
+    assert published.flags(FlagFilter(person_id="P404")) == []
     f1 = published.flags(FlagFilter(limit=1))[0]
     assert (f1.person_id, f1.overpayment, f1.status, f1.round_id, f1.ring_id) == ("P3", 5000.0, "open", ROUND, None)
 
@@ -287,6 +289,12 @@ def test_flag_detail_holds_the_cited_records(published: GraphStore):
     }
     death = next(n for n in detail.nodes if n.label == "DeathRecord")
     assert death.properties["occurred_at"] == "2021-05-05T00:00:00"
+    # each cited record as its source sent it, with the identifiers it was observed on
+    assert {k: v for k, v in death.properties.items() if v is not None} == {
+        "source": "police", "kind": "death", "record_id": "d1", "occurred_at": "2021-05-05T00:00:00",
+        "id_number": "110101193803030036"}
+    bus = next(n for n in detail.nodes if n.id == "Event:bus/b2")
+    assert (bus.properties["card_no"], bus.properties["phone"]) == ("C3", None)
     with pytest.raises(NotFound):
         published.flag("F404")
 

@@ -126,6 +126,7 @@ class ListFlagsRequest(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    PERSON_ID_FIELD_NUMBER: _builtins.int
     kind: _builtins.str
     """Flag kind, e.g. "confirmed_death", "strong_after_death", "weak_after_death", "ring"."""
     severity: Global___FlagSeverity.ValueType
@@ -138,6 +139,8 @@ class ListFlagsRequest(_message.Message):
     """Flags per page, 1..1000; 0 means 100."""
     page_token: _builtins.str
     """The next_page_token of the previous page; empty for the first page."""
+    person_id: _builtins.str
+    """Only flags of this pensioner (pension account number)."""
     def __init__(
         self,
         *,
@@ -147,10 +150,11 @@ class ListFlagsRequest(_message.Message):
         status: Global___FlagStatus.ValueType = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        person_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["county_code", b"county_code", "kind", b"kind", "page_size", b"page_size", "page_token", b"page_token", "severity", b"severity", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["county_code", b"county_code", "kind", b"kind", "page_size", b"page_size", "page_token", b"page_token", "person_id", b"person_id", "severity", b"severity", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -326,7 +330,9 @@ Global___PersonSummary: _TypeAlias = PersonSummary  # noqa: Y015
 
 @_typing.final
 class GraphNode(_message.Message):
-    """A node of the evidence subgraph."""
+    """A node of the evidence subgraph. A cited Event or DeathRecord carries the record's fields as its source sent
+    them: source, kind, record_id, occurred_at, passed, and the id_number, phone and card_no it was observed on.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
