@@ -19,6 +19,7 @@ from typing import Any
 import grpc
 from flask import Flask, Response, abort, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from clients.console import pages
 from clients.console.browser import browser_link, neighbourhood_query
@@ -79,7 +80,7 @@ def create_app(services: Services, tokens: TokenBook, sessions: Sessions, option
     query = neighbourhood_query()
 
     @app.before_request
-    def require_session() -> Response | None:
+    def require_session() -> BaseResponse | None:
         g.session = None
         if request.endpoint in _PUBLIC or request.endpoint is None:  # None: no such page, a 404 follows
             return None
@@ -89,12 +90,13 @@ def create_app(services: Services, tokens: TokenBook, sessions: Sessions, option
             if session:
                 sessions.end(session.sid)
             return _to_login(reason)
+        assert session is not None  # a missing session has a reason above
         g.session = session
         g.client = services.as_investigator(session.token)
         return None
 
     @app.after_request
-    def headers(response: Response) -> Response:
+    def headers(response: Response) -> BaseResponse:
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
@@ -106,11 +108,11 @@ def create_app(services: Services, tokens: TokenBook, sessions: Sessions, option
         return response
 
     @app.get("/login")
-    def login() -> Response:
+    def login() -> BaseResponse:
         return _login_page(options, LOGIN_REASONS.get(request.args.get("reason", ""), ""), 200)
 
     @app.post("/login")
-    def login_post() -> Response:
+    def login_post() -> BaseResponse:
         if not _same(request.cookies.get(options.login_cookie), request.form.get("login_csrf")):
             return _login_page(options, "the login form expired; try again", 403)
         token = request.form.get("token", "").strip()
@@ -127,7 +129,7 @@ def create_app(services: Services, tokens: TokenBook, sessions: Sessions, option
         return response
 
     @app.post("/logout")
-    def logout() -> Response:
+    def logout() -> BaseResponse:
         _check_csrf(g.session)
         sessions.end(g.session.sid)
         response = _to_login("logout")
@@ -135,7 +137,7 @@ def create_app(services: Services, tokens: TokenBook, sessions: Sessions, option
         return response
 
     @app.get("/")
-    def home() -> Response:
+    def home() -> BaseResponse:
         return redirect(url_for("queue"))
 
     @app.get("/queue")
@@ -151,7 +153,7 @@ def create_app(services: Services, tokens: TokenBook, sessions: Sessions, option
         return _case_page(request.args.get("flag", ""), error="", recorded=request.args.get("recorded", ""))
 
     @app.post("/case/decide")
-    def decide() -> Response | tuple[str, int]:
+    def decide() -> BaseResponse | tuple[str, int]:
         _check_csrf(g.session)
         flag_id, action = request.form.get("flag", ""), request.form.get("action", "")
         if action not in pages.ACTIONS:
@@ -181,7 +183,7 @@ def create_app(services: Services, tokens: TokenBook, sessions: Sessions, option
                                browser_link=browser_link(options.browser_url, person_id, query))
 
     @app.errorhandler(grpc.RpcError)
-    def rpc_failed(error: grpc.RpcError) -> Response | tuple[str, int]:
+    def rpc_failed(error: grpc.RpcError) -> BaseResponse | tuple[str, int]:
         code = error.code() if isinstance(error, grpc.Call) else None
         if code == grpc.StatusCode.UNAUTHENTICATED:
             if g.get("session"):
@@ -244,7 +246,7 @@ def _check_csrf(session: Session) -> None:
                    "try again.")
 
 
-def _login_page(options: ConsoleOptions, reason: str, status: int) -> Response:
+def _login_page(options: ConsoleOptions, reason: str, status: int) -> BaseResponse:
     # kept while the browser has one: a second login page (another tab) must not void the first one's form
     held = request.cookies.get(options.login_cookie, "")
     login_csrf = held if _LOGIN_CSRF.fullmatch(held) else secrets.token_urlsafe(32)
@@ -254,7 +256,7 @@ def _login_page(options: ConsoleOptions, reason: str, status: int) -> Response:
     return response
 
 
-def _to_login(reason: str) -> Response:
+def _to_login(reason: str) -> BaseResponse:
     """To the login page, saying why by a key of LOGIN_REASONS (a page never shows text taken from its address)."""
     return redirect(url_for("login", reason=reason), 303)
 

@@ -17,7 +17,7 @@ from clients.console.app import ConsoleOptions, Services, create_app
 from clients.console.browser import browser_link, neighbourhood_query
 from clients.console.server import ConsoleSettings
 from clients.console.sessions import Sessions
-from services.errors import InvalidInput
+from graph.errors import InvalidInput
 from services.security import roles
 from services.security.tokens import TokenBook, issue_token
 from silentcert.deathcheck.v1 import deathcheck_pb2 as pb
