@@ -1,6 +1,6 @@
 """A province round as checkpointed stages over one DuckDB working database.
 
-    ingest → resolve → score → deathcheck → publish
+    ingest → resolve → score → deathcheck → forecast → publish
 
 Each stage replaces its own tables (``CREATE OR REPLACE``) and, when it has finished, records itself in the
 ``stages`` table. A run killed anywhere (even ``kill -9``) leaves no row for the unfinished stage, so the next run
@@ -80,6 +80,7 @@ def default_stages() -> list[Stage]:
         Stage("resolve", stages.resolve),
         Stage("score", stages.score),
         Stage("deathcheck", stages.deathcheck),
+        Stage("forecast", stages.forecast),
         Stage("publish", stages.publish),
     ]
 

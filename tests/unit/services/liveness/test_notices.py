@@ -20,7 +20,7 @@ def _round(con, province, settings=LivenessSettings()):
 
 
 def _notices(con) -> dict:
-    return {(p, k): (c, r, m) for p, k, c, r, m in con.execute("SELECT * FROM notices").fetchall()}
+    return {(p, k): (c, r, m) for p, k, c, r, m in con.execute("SELECT person_id, kind, channel, recipient, message FROM notices").fetchall()}
 
 
 def test_the_three_kinds_one_per_person_per_kind(con, province):
