@@ -63,7 +63,7 @@ _RULES = {
                "AND (prev_end IS NULL OR prev_end < $as_of::DATE + $expiring_days)",
                "'sms'", "phone"),
     "reminder": ("status = 'certified' AND ((method = 'carried' AND period_state = 'expiring') OR "
-                 "(period_state = 'valid' AND certified_until <= $as_of::DATE + $early_days "
+                 "(certified_until <= $as_of::DATE + $early_days "
                  "AND lapse_probability >= $early_probability))",
                  "CASE WHEN phone IS NULL THEN 'letter' ELSE 'sms' END", "coalesce(phone, person_id)"),
     "overdue": ("status = 'uncertified' AND period_state IN ('overdue', 'suspended')",
