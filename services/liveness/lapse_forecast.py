@@ -144,7 +144,7 @@ def forecast_lapses(con: duckdb.DuckDBPyConnection, as_of: date, settings: Liven
     exposure = float((as_of - start).days + 1)
     con.execute(_EVENTS, {"weak": WEAK_STREAM, "start": start, "as_of": as_of})
     con.execute(_POPULATION, {"as_of": as_of})
-    people = int(con.execute("SELECT count(*) FROM lf_pop").fetchone()[0])
+    people = int(_one(con, "SELECT count(*) FROM lf_pop", {})[0])
     con.execute(_PER_STREAM)
     con.execute(_PRIORS, {"people": max(people, 1), "exposure": exposure,
                           "shape_lo": SHAPE_RANGE[0], "shape_hi": SHAPE_RANGE[1]})
@@ -171,15 +171,22 @@ def stop_hazard(con: duckdb.DuckDBPyConnection, exposure: float) -> float:
 
 
 def _best(con: duckdb.DuckDBPyConnection, grid: list[float], exposure: float) -> float:
-    return float(con.execute(_STOP_LIKELIHOOD, {"grid": grid, "exposure": exposure}).fetchone()[0])
+    return float(_one(con, _STOP_LIKELIHOOD, {"grid": grid, "exposure": exposure})[0])
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> tuple[Any, ...]:
+    row = con.execute(sql, params).fetchone()
+    if row is None:  # an aggregate always has a row
+        raise RuntimeError(f"no row from {sql.split()[0]}")
+    return row
 
 
 def _stats(con: duckdb.DuckDBPyConnection, people: int, kappa: float) -> dict[str, Any]:
     priors = con.execute("SELECT source, alpha, beta, shape FROM lf_prior ORDER BY source").fetchall()
-    bands = con.execute("""
+    bands = _one(con, """
         SELECT count(*) FILTER (WHERE lapse_probability >= 0.5), avg(lapse_probability),
                quantile_disc(lapse_probability, 0.9)
-        FROM forecast""").fetchone()
+        FROM forecast""", {})
     return {
         "persons": people,
         "likely_to_lapse": int(bands[0] or 0),
