@@ -9,20 +9,20 @@ section 7):
   or ``decides`` in ``evidence``), and a ``weak`` stream of the day a weak window certified them, over the
   round's evidence window (a monthly round's sources are a rolling year: a year of each person's history);
 * per source, a Gamma prior over people's rates, fitted by moments to the counts of the round's own population,
-  and the source's regularity: a Weibull shape from the spread of people's gaps between events;
-* per person and source, the posterior rate (Gamma–Poisson) and the chance the renewal process stays quiet
-  from the last event through the period end;
+  and the source's cadence: the Kaplan-Meier survival of people's gaps between events, each in units of the
+  person's own mean gap;
+* per person and source, the posterior rate (Gamma–Poisson) and the chance the stream stays quiet from the last
+  event through the period end, read off that survival;
 * a population hazard ``kappa`` of a person's evidence stopping altogether (death, moving away, a long stay in
   a home), fitted by maximum likelihood over the population's quiet spells; each person's chance of having
   stopped given how long they have been quiet for their rate.
 
 Reads ``verdicts`` and ``evidence``; writes ``forecast``. Scratch tables are
-TEMP and dropped. Every rate, shape and the hazard are estimated from the round; nothing is a constant.
+TEMP and dropped. Every rate, cadence and the hazard are estimated from the round; nothing is a constant.
 """
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from typing import Any
 
@@ -31,10 +31,8 @@ import duckdb
 from services.liveness.periods import window_start
 from services.liveness.settings import LivenessSettings
 
-SCRATCH = ("lf_events", "lf_pop", "lf_ps", "lf_prior", "lf_person")
+SCRATCH = ("lf_events", "lf_pop", "lf_ps", "lf_prior", "lf_km", "lf_person")
 WEAK_STREAM = "weak"
-# Weibull shapes outside this range are not a cadence any department keeps (a shape of 20 is a gap CV of 6%).
-SHAPE_RANGE = (0.3, 20.0)
 
 # One event per person, stream and day: several records of one visit are one visit.
 _EVENTS = """
@@ -55,56 +53,78 @@ SELECT person_id, certified_until, (certified_until - $as_of::DATE)::INT AS hori
 FROM verdicts WHERE status = 'certified' AND certified_until >= $as_of
 """
 
-# Per person and stream: events, the last one, and the gaps between consecutive events.
+# Per person and stream: events and the last one.
 _PER_STREAM = """
 CREATE OR REPLACE TEMP TABLE lf_ps AS
-SELECT person_id, source, count(*) AS n, max(d) AS last,
-       avg(gap) AS gap_mean, var_pop(gap) AS gap_var, count(gap) AS gaps
-FROM (SELECT e.person_id, e.source, e.d,
-             (e.d - lag(e.d) OVER (PARTITION BY e.person_id, e.source ORDER BY e.d))::DOUBLE AS gap
-      FROM lf_events e SEMI JOIN lf_pop p USING (person_id))
+SELECT person_id, source, count(*) AS n, max(d) AS last
+FROM lf_events e SEMI JOIN lf_pop p USING (person_id)
 GROUP BY ALL
 """
 
 # Per stream, over the whole population (people with no event count as zeros): Gamma(alpha, beta) by moments of the
 # counts (a Poisson count's own variance taken out, so what is left is the spread of rates between people; when
-# nothing is left every person has the mean rate), and the Weibull shape of the gaps, each person's gaps divided by
-# their own mean so that fast and slow visitors pool (k from the pooled coefficient of variation, Justus'
-# approximation k = CV^-1.086; one person's gaps say little, a source's thousands say a lot).
+# nothing is left every person has the mean rate).
 _PRIORS = """
 CREATE OR REPLACE TEMP TABLE lf_prior AS
-WITH m AS (
-    SELECT source, sum(n)::DOUBLE / $people AS mean, sum(n * n)::DOUBLE / $people AS m2,
-           sum(gap_var / (gap_mean * gap_mean) * gaps) FILTER (WHERE gaps >= 2 AND gap_mean > 0)
-             / sum(gaps) FILTER (WHERE gaps >= 2 AND gap_mean > 0) AS cv2
-    FROM lf_ps GROUP BY source
-),
+WITH m AS (SELECT source, sum(n)::DOUBLE / $people AS mean, sum(n * n)::DOUBLE / $people AS m2 FROM lf_ps GROUP BY source),
 g AS (SELECT *, greatest(m2 - mean * mean - mean, mean * 1e-6) AS excess FROM m)
-SELECT source, mean * mean / excess AS alpha, mean * $exposure / excess AS beta,
-       CASE WHEN cv2 IS NULL OR cv2 <= 0 THEN 1.0
-            ELSE greatest($shape_lo, least($shape_hi, pow(sqrt(cv2), -1.086))) END AS shape
-FROM g
+SELECT source, mean * mean / excess AS alpha, mean * $exposure / excess AS beta FROM g
+"""
+
+# The stream's cadence: every gap between a person's consecutive events, and the open gap from their last event to
+# as_of (censored), in units of the person's own mean gap (days x posterior rate), so that weekly and yearly
+# visitors pool; the Kaplan-Meier survival of these gaps per stream (rounded to 1/1000 of a mean gap).
+_GAPS = """
+CREATE OR REPLACE TEMP TABLE lf_km AS
+WITH e AS (
+    SELECT person_id, source, d, lead(d) OVER (PARTITION BY person_id, source ORDER BY d) AS next
+    FROM lf_events SEMI JOIN lf_pop USING (person_id)
+),
+gaps AS (
+    SELECT e.source, round((coalesce(e.next, $as_of::DATE) - e.d) * (r.alpha + s.n) / (r.beta + $exposure), 3) AS u,
+           (e.next IS NOT NULL)::INT AS ended
+    FROM e JOIN lf_ps s USING (person_id, source) JOIN lf_prior r USING (source)
+),
+k AS (SELECT source, u, sum(ended) AS ended, count(*) AS c FROM gaps GROUP BY ALL),
+risk AS (SELECT *, sum(c) OVER (PARTITION BY source ORDER BY u DESC ROWS UNBOUNDED PRECEDING) AS at_risk FROM k)
+SELECT source, u, exp(sum(ln(greatest(1e-12, 1 - ended / at_risk))) OVER (PARTITION BY source ORDER BY u
+                                                                         ROWS UNBOUNDED PRECEDING)) AS s,
+       max(u) OVER (PARTITION BY source) AS u_max
+FROM risk
+"""
+
+# S(u) of a stream from its Kaplan-Meier table: the step at or below u; 1 before the first; past the longest gap seen,
+# the last value times a memoryless tail at the person's own rate (one mean gap per unit of u).
+_SURVIVAL = """
+CASE WHEN {u} > k.u_max THEN k.s * exp(-({u} - k.u_max)) ELSE coalesce(k.s, 1.0) END
 """
 
 # Per person: the stop model's total rate and quiet spell, and log P(no stream fires before the end | active).
-# A stream the person never used fires at its prior rate (memoryless); a used one is a renewal with the source's
-# shape whose mean gap is the posterior rate's inverse, quiet from the last event: log S(g + h) - log S(g).
-_PERSON = """
+# A stream the person never used fires at its prior rate (memoryless); a used one, quiet since the last event for g
+# days, stays quiet h more with S(g + h) / S(g) of its stream's gaps, g and h in the person's mean gaps.
+_PERSON = f"""
 CREATE OR REPLACE TEMP TABLE lf_person AS
-WITH unseen AS (SELECT sum(alpha / (beta + $exposure)) AS rate FROM lf_prior),
+WITH streams AS (
+    SELECT s.person_id, s.source, s.n, s.last, p.horizon,
+           (r.alpha + s.n) / (r.beta + $exposure) AS rate, r.alpha / (r.beta + $exposure) AS prior_rate,
+           ($as_of::DATE - s.last) * (r.alpha + s.n) / (r.beta + $exposure) AS ug,
+           ($as_of::DATE - s.last + p.horizon) * (r.alpha + s.n) / (r.beta + $exposure) AS ugh
+    FROM lf_ps s JOIN lf_prior r USING (source) JOIN lf_pop p USING (person_id)
+),
+at_g AS (
+    SELECT x.*, {_SURVIVAL.format(u="x.ug").strip()} AS s_g
+    FROM streams x ASOF LEFT JOIN lf_km k ON x.source = k.source AND x.ug >= k.u
+),
+at_gh AS (
+    SELECT x.*, {_SURVIVAL.format(u="x.ugh").strip()} AS s_gh
+    FROM at_g x ASOF LEFT JOIN lf_km k ON x.source = k.source AND x.ugh >= k.u
+),
 seen AS (
-    SELECT s.person_id,
-           sum((r.alpha + s.n) / (r.beta + $exposure)) AS rate,
-           sum(r.alpha / (r.beta + $exposure)) AS prior_rate,
-           max(s.last) AS last,
-           sum(pow(($as_of::DATE - s.last) / eta, r.shape) - pow((($as_of::DATE - s.last) + p.horizon) / eta, r.shape))
-             AS log_quiet,
-           sum(s.n) AS events
-    FROM (SELECT s.*, (r.beta + $exposure) / (r.alpha + s.n) / gamma(1 + 1 / r.shape) AS eta
-          FROM lf_ps s JOIN lf_prior r USING (source)) s
-    JOIN lf_prior r USING (source) JOIN lf_pop p USING (person_id)
-    GROUP BY s.person_id
-)
+    SELECT person_id, sum(rate) AS rate, sum(prior_rate) AS prior_rate, max(last) AS last, sum(n) AS events,
+           sum(least(0.0, ln(greatest(s_gh, 1e-300)) - ln(greatest(s_g, 1e-300)))) AS log_quiet
+    FROM at_gh GROUP BY person_id
+),
+unseen AS (SELECT sum(alpha / (beta + $exposure)) AS rate FROM lf_prior)
 SELECT p.person_id, p.certified_until, p.horizon, s.last, coalesce(s.events, 0) AS events,
        u.rate - coalesce(s.prior_rate, 0) + coalesce(s.rate, 0) AS rate,
        coalesce(($as_of::DATE - s.last)::DOUBLE, $exposure) AS quiet,
@@ -146,8 +166,8 @@ def forecast_lapses(con: duckdb.DuckDBPyConnection, as_of: date, settings: Liven
     con.execute(_POPULATION, {"as_of": as_of})
     people = int(_one(con, "SELECT count(*) FROM lf_pop", {})[0])
     con.execute(_PER_STREAM)
-    con.execute(_PRIORS, {"people": max(people, 1), "exposure": exposure,
-                          "shape_lo": SHAPE_RANGE[0], "shape_hi": SHAPE_RANGE[1]})
+    con.execute(_PRIORS, {"people": max(people, 1), "exposure": exposure})
+    con.execute(_GAPS, {"as_of": as_of, "exposure": exposure})
     con.execute(_PERSON, {"as_of": as_of, "exposure": exposure})
     kappa = stop_hazard(con, exposure) if people else 0.0
     con.execute(_FORECAST, {"kappa": kappa})
@@ -182,7 +202,9 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> tu
 
 
 def _stats(con: duckdb.DuckDBPyConnection, people: int, kappa: float) -> dict[str, Any]:
-    priors = con.execute("SELECT source, alpha, beta, shape FROM lf_prior ORDER BY source").fetchall()
+    priors = con.execute("""
+        SELECT r.source, r.alpha, r.beta, min(k.u) FILTER (WHERE k.s <= 0.5) AS median
+        FROM lf_prior r LEFT JOIN lf_km k USING (source) GROUP BY ALL ORDER BY r.source""").fetchall()
     bands = _one(con, """
         SELECT count(*) FILTER (WHERE lapse_probability >= 0.5), avg(lapse_probability),
                quantile_disc(lapse_probability, 0.9)
@@ -194,13 +216,7 @@ def _stats(con: duckdb.DuckDBPyConnection, people: int, kappa: float) -> dict[st
         "top_decile_from": round(float(bands[2]), 6) if bands[2] is not None else None,
         "stop_hazard_per_year": round(kappa * 365.25, 6),
         "streams": {s: {"mean_events_per_year": round(a / b * 365.25, 4) if b else None,
-                        "rate_spread_alpha": round(a, 4), "shape": round(k, 3)}
+                        "rate_spread_alpha": round(a, 4),
+                        "median_gap_in_mean_gaps": round(k, 3) if k is not None else None}
                     for s, a, b, k in priors},
     }
-
-
-def quiet_probability(rate: float, shape: float, quiet: float, horizon: float) -> float:
-    """P(a renewal stream with mean rate ``rate``/day and Weibull ``shape``, quiet for ``quiet`` days, stays quiet
-    ``horizon`` days more): the Python twin of one stream's term in ``_PERSON``, for the docs' worked example."""
-    eta = 1.0 / rate / math.gamma(1.0 + 1.0 / shape)
-    return math.exp((quiet / eta) ** shape - ((quiet + horizon) / eta) ** shape)
