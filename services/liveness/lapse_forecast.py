@@ -31,7 +31,7 @@ import duckdb
 from services.liveness.periods import window_start
 from services.liveness.settings import LivenessSettings
 
-SCRATCH = ("lf_events", "lf_pop", "lf_ps", "lf_prior", "lf_km", "lf_person")
+SCRATCH = ("lf_events", "lf_pop", "lf_ps", "lf_prior", "lf_km", "lf_kmax", "lf_kmd", "lf_person")
 WEAK_STREAM = "weak"
 
 # One event per person, stream and day: several records of one visit are one visit.
@@ -88,16 +88,25 @@ gaps AS (
 k AS (SELECT source, u, sum(ended) AS ended, count(*) AS c FROM gaps GROUP BY ALL),
 risk AS (SELECT *, sum(c) OVER (PARTITION BY source ORDER BY u DESC ROWS UNBOUNDED PRECEDING) AS at_risk FROM k)
 SELECT source, u, exp(sum(ln(greatest(1e-12, 1 - ended / at_risk))) OVER (PARTITION BY source ORDER BY u
-                                                                         ROWS UNBOUNDED PRECEDING)) AS s,
-       max(u) OVER (PARTITION BY source) AS u_max
+                                                                         ROWS UNBOUNDED PRECEDING)) AS s
 FROM risk
 """
 
-# S(u) of a stream from its Kaplan-Meier table: the step at or below u; 1 before the first; past the longest gap seen,
-# the last value times a memoryless tail at the person's own rate (one mean gap per unit of u).
-_SURVIVAL = """
-CASE WHEN {u} > k.u_max THEN k.s * exp(-({u} - k.u_max)) ELSE coalesce(k.s, 1.0) END
+# The Kaplan-Meier table made dense, one row per 1/1000 of a mean gap up to the longest gap seen, so a person's
+# S(u) is an equality join (an ASOF join per stream row was most of the stage's time).
+_KM_DENSE = """
+CREATE OR REPLACE TEMP TABLE lf_kmd AS
+WITH grid AS (
+    SELECT source, unnest(range(0, round(max(u) * 1000)::BIGINT + 1)) AS b FROM lf_km GROUP BY source
+)
+SELECT g.source, g.b, coalesce(last_value(k.s IGNORE NULLS) OVER (PARTITION BY g.source ORDER BY g.b
+                                                                  ROWS UNBOUNDED PRECEDING), 1.0) AS s
+FROM grid g LEFT JOIN lf_km k ON k.source = g.source AND round(k.u * 1000)::BIGINT = g.b
 """
+
+# S(u) of a stream: the step at or below u; past the longest gap seen, the last value times a memoryless tail at
+# the person's own rate (one mean gap per unit of u).
+_SURVIVAL = "CASE WHEN {u} > x.u_max THEN k.s * exp(-({u} - x.u_max)) ELSE k.s END"
 
 # Per person: the stop model's total rate and quiet spell, and log P(no stream fires before the end | active).
 # A stream the person never used fires at its prior rate (memoryless); a used one, quiet since the last event for g
@@ -108,17 +117,17 @@ WITH streams AS (
     SELECT s.person_id, s.source, s.n, s.last, p.horizon,
            (r.alpha + s.n) / (r.beta + $exposure) AS rate, r.alpha / (r.beta + $exposure) AS prior_rate,
            ($as_of::DATE - s.last) * (r.alpha + s.n) / (r.beta + $exposure) AS ug,
-           ($as_of::DATE - s.last + p.horizon) * (r.alpha + s.n) / (r.beta + $exposure) AS ugh
-    FROM lf_ps s JOIN lf_prior r USING (source) JOIN lf_pop p USING (person_id)
+           ($as_of::DATE - s.last + p.horizon) * (r.alpha + s.n) / (r.beta + $exposure) AS ugh, m.u_max, m.b_max
+    FROM lf_ps s JOIN lf_prior r USING (source) JOIN lf_pop p USING (person_id) JOIN lf_kmax m USING (source)
 ),
-at_g AS (
-    SELECT x.*, {_SURVIVAL.format(u="x.ug").strip()} AS s_g
-    FROM streams x ASOF LEFT JOIN lf_km k ON x.source = k.source AND x.ug >= k.u
+buckets AS (
+    SELECT *, least(floor(ug * 1000)::BIGINT, b_max) AS b_g, least(floor(ugh * 1000)::BIGINT, b_max) AS b_gh
+    FROM streams
 ),
-at_gh AS (
-    SELECT x.*, {_SURVIVAL.format(u="x.ugh").strip()} AS s_gh
-    FROM at_g x ASOF LEFT JOIN lf_km k ON x.source = k.source AND x.ugh >= k.u
-),
+at_g AS (SELECT x.*, {_SURVIVAL.format(u="x.ug")} AS s_g
+         FROM buckets x JOIN lf_kmd k ON k.source = x.source AND k.b = x.b_g),
+at_gh AS (SELECT x.*, {_SURVIVAL.format(u="x.ugh")} AS s_gh
+          FROM at_g x JOIN lf_kmd k ON k.source = x.source AND k.b = x.b_gh),
 seen AS (
     SELECT person_id, sum(rate) AS rate, sum(prior_rate) AS prior_rate, max(last) AS last, sum(n) AS events,
            sum(least(0.0, ln(greatest(s_gh, 1e-300)) - ln(greatest(s_g, 1e-300)))) AS log_quiet
@@ -168,6 +177,9 @@ def forecast_lapses(con: duckdb.DuckDBPyConnection, as_of: date, settings: Liven
     con.execute(_PER_STREAM)
     con.execute(_PRIORS, {"people": max(people, 1), "exposure": exposure})
     con.execute(_GAPS, {"as_of": as_of, "exposure": exposure})
+    con.execute("CREATE OR REPLACE TEMP TABLE lf_kmax AS SELECT source, max(u) AS u_max, "
+                "round(max(u) * 1000)::BIGINT AS b_max FROM lf_km GROUP BY source")
+    con.execute(_KM_DENSE)
     con.execute(_PERSON, {"as_of": as_of, "exposure": exposure})
     kappa = stop_hazard(con, exposure) if people else 0.0
     con.execute(_FORECAST, {"kappa": kappa})
