@@ -9,6 +9,7 @@ import duckdb
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
+from services.errors import InvalidInput
 from services.liveness.lapse_forecast import forecast_lapses
 from services.liveness.settings import LivenessSettings
 
@@ -134,3 +135,11 @@ def test_probabilities_lie_in_the_unit_interval_and_grow_as_the_end_nears(histor
             assert all(a >= b - 1e-12 for a, b in zip(probs, probs[1:]))
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("table, field", [({"early_reminder_probability": 1.5}, "early_reminder_probability"),
+                                          ({"early_reminder_days": -1}, "early_reminder_days")])
+def test_bad_early_reminder_settings_are_named(table, field):
+    with pytest.raises(InvalidInput) as caught:
+        LivenessSettings.from_dict(table)
+    assert caught.value.field == field
