@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 AS_OF = "2021-10-31"
-STAGES = ("ingest", "resolve", "score", "deathcheck", "publish")
+STAGES = ("ingest", "resolve", "score", "deathcheck", "forecast", "publish")
 
 
 def run_child(argv: list[str], log: Path) -> dict:

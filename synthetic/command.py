@@ -7,6 +7,7 @@ from pathlib import Path
 
 from synthetic.evidence import MAX_RELATIVE_SOURCES, WORLDS, World
 from synthetic.province import generate
+from synthetic.series import generate_series
 from synthetic.shapes import SHAPES
 
 
@@ -29,8 +30,12 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("generate", help="write a synthetic round directory with ground truth")
     parser.add_argument("--pensioners", type=_positive, required=True, help="number of registry rows")
     parser.add_argument("--seed", type=int, default=1, help="same seed, same bytes")
-    parser.add_argument("--as-of", type=_as_of, required=True, help="reference date of the round, YYYY-MM-DD")
+    parser.add_argument("--as-of", type=_as_of, required=True,
+                        help="reference date of the round (of the first round with --months), YYYY-MM-DD")
     parser.add_argument("--out", type=Path, required=True, help="directory to write (created if missing)")
+    parser.add_argument("--months", type=_months, default=None,
+                        help="write a series: this many consecutive monthly rounds of one province in OUT/YYYY-MM/, "
+                             "with the series' truth in OUT/truth/ (--pensioners is the first round's registry)")
     parser.add_argument("--file-shapes", choices=SHAPES, default="plain",
                         help="plain: each source as its recipe says; messy: unused columns named like working "
                              "columns or each other, shuffled order, BOM, a .csv.gz and an .xlsx source")
@@ -53,6 +58,12 @@ def register(subparsers) -> argparse.ArgumentParser:
                         help="share of living pensioners given a second account in another county (truth only)")
     parser.set_defaults(handler=run)
     return parser
+
+
+def _months(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 120:
+        raise argparse.ArgumentTypeError(f"--months must be a whole number of months from 1 to 120, got {text!r}")
+    return int(text)
 
 
 def _share(flag: str):
@@ -94,6 +105,11 @@ def world_from(args: argparse.Namespace) -> World:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.months is not None:
+        series = generate_series(args.pensioners, args.months, args.seed, args.as_of, args.out, world_from(args),
+                                 shape=args.file_shapes, duplicate_share=args.duplicate_share)
+        print("\n".join(series.lines()))
+        return 0
     summary = generate(args.pensioners, args.seed, args.as_of, args.out, world_from(args), shape=args.file_shapes,
                        duplicate_share=args.duplicate_share)
     print("\n".join(summary.lines()))

@@ -95,7 +95,8 @@ def draw_segments(rng: np.random.Generator, age: np.ndarray, weak_only: float = 
     return np.where(u < none_p, 2, np.where(u < none_p + weak_only, 1, 0)).astype(np.int8)
 
 
-def _eligible(people: People, activity: Activity) -> np.ndarray:
+def eligible(people: People, activity: Activity) -> np.ndarray:
+    """Who can use the activity's source at all (has a card, or holds their own phone line)."""
     if activity.needs == "card":
         return pc.is_valid(people.card_no).to_numpy(zero_copy_only=False)
     if activity.needs == "phone":
@@ -121,7 +122,7 @@ def coverage(rng: np.random.Generator, people: People, segment: np.ndarray) -> d
     for a in ACTIVITIES:
         p = a.coverage * np.where(people.age > 80, a.old_factor, 1.0)
         allowed = (segment == 0) if a.kind == "strong" else (segment < 2)
-        cover[a.source] = allowed & _eligible(people, a) & (rng.random(people.size) < p)
+        cover[a.source] = allowed & eligible(people, a) & (rng.random(people.size) < p)
     for kind, seg in (("strong", 0), ("weak", 1)):
         names = [a.source for a in ACTIVITIES if a.kind == kind and not a.needs]
         lacking = np.flatnonzero((segment == seg) & ~np.any([cover[s] for s in cover if _kind(s) == kind], axis=0))
@@ -171,10 +172,10 @@ def post_death_use(rng: np.random.Generator, people: People, deaths: Deaths, as_
     out = {}
     for source in world.relative_sources:
         a = next(x for x in ACTIVITIES if x.source == source)
-        eligible = _eligible(people, a)
+        ok = eligible(people, a)
         if a.needs == "phone":  # a couple's line after one spouse dies is the survivor's own phone, not misuse
-            eligible &= people.couple_id < 0
-        use = users & eligible & (rng.random(people.size) < world.per_source) & (picked < world.max_sources)
+            ok &= people.couple_id < 0
+        use = users & ok & (rng.random(people.size) < world.per_source) & (picked < world.max_sources)
         picked += use
         who = np.flatnonzero(use)
         start = np.maximum(deaths.date[who] + np.timedelta64(1, "D"), window)

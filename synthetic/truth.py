@@ -76,6 +76,13 @@ def _bits_to_names(bits: np.ndarray) -> pa.Array:
 def write_persons(out: Path, ledger: Ledger, people: People, deaths: Deaths, rings: Rings, segment: np.ndarray,
                   person_ids: pa.Array, legacy_id: np.ndarray, as_of: np.datetime64) -> None:
     """truth/persons.csv: one row per pensioner, in person_id order."""
+    table = persons_table(ledger, people, deaths, rings, segment, person_ids, legacy_id, as_of)
+    files.write_csv(table.sort_by("person_id"), out / "truth" / "persons.csv")
+
+
+def persons_table(ledger: Ledger, people: People, deaths: Deaths, rings: Rings, segment: np.ndarray,
+                  person_ids: pa.Array, legacy_id: np.ndarray, as_of: np.datetime64) -> pa.Table:
+    """The rows of truth/persons.csv, in People order (see docs/generator.md)."""
     n = people.pensioners
     cut = slice(0, n)
     window = as_of - np.timedelta64(365, "D")
@@ -83,7 +90,7 @@ def write_persons(out: Path, ledger: Ledger, people: People, deaths: Deaths, rin
     first_record = ledger.first_death_record[cut]
     has_record = first_record != np.iinfo(np.int64).max
     false_src = deaths.false_source[cut]
-    table = pa.table({
+    return pa.table({
         "person_id": person_ids.slice(0, n),
         "true_id_number": people.id18.slice(0, n),
         "legacy_id_in_registry": pa.array(legacy_id.astype(np.int8)),
@@ -107,7 +114,6 @@ def write_persons(out: Path, ledger: Ledger, people: People, deaths: Deaths, rin
         "face_failed": pa.array(ledger.face_failed[cut].astype(np.int8)),
         "in_person_at": _stamp(ledger.last["in_person"][cut], NEVER),
     })
-    files.write_csv(table.sort_by("person_id"), out / "truth" / "persons.csv")
 
 
 def write_rings(out: Path, rings: Rings, person_ids: pa.Array, death_date: np.ndarray) -> None:

@@ -6,6 +6,9 @@ person *and* their unit or community as one notice with two addressees: channel 
 ``letter+unit``), recipient ``<phone or person_id>;<unit_id>``; without a unit_id it is plain ``sms``/``letter``.
 A ``letter`` recipient is the person_id: the letter goes to the address the agency holds for the account.
 
+Reminders also go, before the expiring window, to people the lapse forecast (lapse_forecast.py) finds likely to
+lapse; ``priority`` orders all reminders by that forecast, the likeliest to lapse first.
+
 Message text comes from operator-editable templates (``templates_dir``/exempt.txt, reminder.txt, overdue.txt),
 Python ``str.format`` style with the placeholders of :data:`PLACEHOLDERS`. Templates are compiled into one SQL
 string expression, so a province's notices are rendered set-wise, not per row in Python.
@@ -40,17 +43,28 @@ PLACEHOLDERS = {
 
 _CANDIDATES = """
 SELECT v.person_id, v.status, v.method, v.certified_until, v.evidence_at, v.period_state,
-       g.name, g.phone, g.unit_id, p.prev_end
+       g.name, g.phone, g.unit_id, p.prev_end, f.lapse_probability
 FROM verdicts v JOIN registry g USING (person_id) LEFT JOIN ({previous}) p USING (person_id)
+LEFT JOIN ({forecast}) f USING (person_id)
 WHERE v.status IN ('certified', 'uncertified')
 """
+
+# The lapse forecast (lapse_forecast.py) when the round made one; without it reminders go by the expiring window.
+_FORECAST = "SELECT person_id, lapse_probability FROM forecast"
+_NO_FORECAST = "SELECT NULL::VARCHAR AS person_id, NULL::DOUBLE AS lapse_probability WHERE false"
+
+# Reminders are sent in this order: the likeliest to lapse first, then the nearest end.
+_PRIORITY = ("CASE WHEN kind = 'reminder' THEN row_number() OVER (PARTITION BY kind ORDER BY "
+             "lapse_probability DESC NULLS LAST, certified_until, person_id) END")
 
 # kind -> (who gets it, channel, recipient)
 _RULES = {
     "exempt": ("status = 'certified' AND method IN ('strong', 'weak') AND phone IS NOT NULL "
                "AND (prev_end IS NULL OR prev_end < $as_of::DATE + $expiring_days)",
                "'sms'", "phone"),
-    "reminder": ("status = 'certified' AND method = 'carried' AND period_state = 'expiring'",
+    "reminder": ("status = 'certified' AND ((method = 'carried' AND period_state = 'expiring') OR "
+                 "(certified_until <= $as_of::DATE + $early_days "
+                 "AND lapse_probability >= $early_probability))",
                  "CASE WHEN phone IS NULL THEN 'letter' ELSE 'sms' END", "coalesce(phone, person_id)"),
     "overdue": ("status = 'uncertified' AND period_state IN ('overdue', 'suspended')",
                 "CASE WHEN phone IS NULL THEN 'letter' ELSE 'sms' END "
@@ -61,23 +75,41 @@ _RULES = {
 
 def build_notices(con: duckdb.DuckDBPyConnection, as_of: date, round_id: str,
                   settings: LivenessSettings) -> dict[str, Any]:
-    """Write ``notices(person_id, kind, channel, recipient, message)`` from the final verdicts; returns counts."""
+    """Write ``notices(person_id, kind, channel, recipient, message, priority)`` from the final verdicts; returns
+    counts. ``priority`` orders the reminders (1 is sent first), empty for the other kinds."""
     selects = [_select(kind, template_sql(load_template(settings.templates_dir, kind))) for kind in KINDS]
-    sql = (f"CREATE OR REPLACE TABLE notices AS WITH c AS ({_CANDIDATES.format(previous=previous_ends_sql(con))}) "
-           f"{' UNION ALL '.join(selects)} ORDER BY person_id, kind")
-    params = {"as_of": as_of, "round_id": round_id, "expiring_days": settings.expiring_days}
+    forecast = _FORECAST if _has_table(con, "forecast") else _NO_FORECAST
+    candidates = _CANDIDATES.format(previous=previous_ends_sql(con), forecast=forecast)
+    sql = (f"CREATE OR REPLACE TABLE notices AS WITH c AS ({candidates}) "
+           f"SELECT person_id, kind, channel, recipient, message, {_PRIORITY} AS priority "
+           f"FROM ({' UNION ALL '.join(selects)}) ORDER BY person_id, kind")
+    params = {"as_of": as_of, "round_id": round_id, "expiring_days": settings.expiring_days,
+              "early_days": settings.early_reminder_days, "early_probability": settings.early_reminder_probability}
     con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
     rows = con.execute("SELECT kind, channel, count(*) FROM notices GROUP BY ALL ORDER BY ALL").fetchall()
     by_kind: dict[str, int] = {k: 0 for k in KINDS}
     for kind, _, n in rows:
         by_kind[kind] += int(n)
-    return {"notices": by_kind, "by_channel": [{"kind": k, "channel": c, "count": int(n)} for k, c, n in rows]}
+    early = con.execute(_EARLY, {"as_of": as_of, "expiring_days": settings.expiring_days}).fetchone()[0]
+    return {"notices": by_kind, "early_reminders": int(early),
+            "by_channel": [{"kind": k, "channel": c, "count": int(n)} for k, c, n in rows]}
+
+
+_EARLY = """
+SELECT count(*) FROM notices n JOIN verdicts v USING (person_id)
+WHERE n.kind = 'reminder' AND v.certified_until > $as_of::DATE + $expiring_days
+"""
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = $name AND NOT temporary",
+                            {"name": name}).fetchall())
 
 
 def _select(kind: str, message_sql: str) -> str:
     where, channel, recipient = _RULES[kind]
     return (f"SELECT person_id, '{kind}' AS kind, {channel} AS channel, {recipient} AS recipient, "
-            f"{message_sql} AS message FROM c WHERE {where}")
+            f"{message_sql} AS message, lapse_probability, certified_until FROM c WHERE {where}")
 
 
 def load_template(directory: Path, kind: str) -> str:

@@ -44,6 +44,8 @@ class LivenessSettings:
     records dated on or after D and needs ``min_weak_sources`` seen sources and P(alive) >= ``certify_probability``,
     raised when needed so that at most ``max_dead_certified`` of the round's labelled dead would pass on their
     post-death records alone (see calibration.py).
+    Reminders: besides everyone whose period is ``expiring``, a reminder goes up to ``early_reminder_days`` before
+    the end to whom the lapse forecast gives at least ``early_reminder_probability`` (lapse_forecast.py).
     Ratios: defaults per source name (``default_rates``, else ``fallback_rates``) are shrunk towards with
     ``ratio_prior_weight`` pseudo-people; dead people count once they have been dead ``min_dead_exposure_days``
     and ``labelled_death_registers`` distinct registers confidently record the death.
@@ -68,19 +70,21 @@ class LivenessSettings:
     fallback_rates: SeenRates = SeenRates(alive=0.6, dead=0.05)
     default_rates: dict[str, SeenRates] = field(default_factory=dict)
     templates_dir: Path = TEMPLATES_DIR
+    early_reminder_days: int = 120
+    early_reminder_probability: float = 0.5
 
     def __post_init__(self) -> None:
         self._check_positive("period_months", "window_months", "source_cap", "ratio_prior_weight",
                              "labelled_death_registers")
         self._check_unit_interval("confident_link", "link_floor", "shared_discount", "min_source_weight",
-                                  "max_dead_certified")
+                                  "max_dead_certified", "early_reminder_probability")
         self._check_open_interval("prior_alive", "certify_probability")
         if self.link_floor > self.confident_link:
             raise InvalidInput("link_floor must not exceed confident_link", field="link_floor")
         if self.min_weak_sources < 2:
             raise InvalidInput("min_weak_sources must be at least 2: one source never certifies alone",
                                field="min_weak_sources")
-        for name in ("expiring_days", "grace_days", "min_dead_exposure_days"):
+        for name in ("expiring_days", "grace_days", "min_dead_exposure_days", "early_reminder_days"):
             if getattr(self, name) < 0:
                 raise InvalidInput(f"{name} must not be negative", field=name)
 

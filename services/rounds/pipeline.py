@@ -1,6 +1,6 @@
 """A province round as checkpointed stages over one DuckDB working database.
 
-    ingest → resolve → score → deathcheck → publish
+    ingest → resolve → score → deathcheck → forecast → publish
 
 Each stage replaces its own tables (``CREATE OR REPLACE``) and, when it has finished, records itself in the
 ``stages`` table. A run killed anywhere (even ``kill -9``) leaves no row for the unfinished stage, so the next run
@@ -54,6 +54,7 @@ def default_stages() -> list[Stage]:
         Stage("resolve", round_stages.resolve),
         Stage("score", round_stages.score),
         Stage("deathcheck", round_stages.deathcheck),
+        Stage("forecast", round_stages.forecast),
         Stage("publish", round_stages.publish),
     ]
 

@@ -37,7 +37,12 @@ OUTPUT_FILES: dict[str, str] = {
     "rejects.csv": "SELECT source, record_id, line, reason FROM rejects ORDER BY source, line, record_id",
     "flags.csv": "SELECT flag_id, person_id, kind, severity, detail FROM flags ORDER BY flag_id",
     "notices.csv": """
-        SELECT person_id, kind, channel, recipient, message FROM notices ORDER BY person_id, kind, channel""",
+        SELECT person_id, kind, channel, recipient, message, priority FROM notices ORDER BY person_id, kind, channel""",
+    "forecast.csv": """
+        SELECT person_id, strftime(certified_until, '%Y-%m-%d') AS certified_until,
+               strftime(last_silent_evidence, '%Y-%m-%d') AS last_silent_evidence,
+               round(lapse_probability, 6) AS lapse_probability, priority
+        FROM forecast ORDER BY priority""",
     "payments.csv": """
         SELECT person_id, action, strftime(effective, '%Y-%m-%d') AS effective, months,
                printf('%.2f', amount) AS amount

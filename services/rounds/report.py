@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,7 @@ def compute_report(con: duckdb.DuckDBPyConnection, spec: RoundSpec) -> dict[str,
         "duplicates": duplicate_accounts(con),
         "weak_evidence": _weak_evidence(con),
         "payments": _payments(con),
+        "lapse_forecast": _lapse_forecast(con, spec.as_of),
         "figures": figures,
     }
 
@@ -108,6 +110,32 @@ def _weak_evidence(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
 def _payments(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     """The money of payments.csv (services.rounds.payments.payment_totals); None before the table exists."""
     return payment_totals(con) if _has_table(con, "payments") else None
+
+
+# The lapse forecast by band of probability: people, of them whose period ends within 60 / 120 days, reminders.
+_LAPSE_BANDS = """
+SELECT CASE WHEN f.lapse_probability >= 0.9 THEN '≥ 0.9' WHEN f.lapse_probability >= 0.5 THEN '0.5–0.9'
+            WHEN f.lapse_probability >= 0.1 THEN '0.1–0.5' ELSE '< 0.1' END AS band,
+       count(*), count(*) FILTER (WHERE f.certified_until <= r.as_of + 60),
+       count(*) FILTER (WHERE f.certified_until <= r.as_of + 120), count(n.person_id),
+       round(sum(f.lapse_probability), 1)
+FROM forecast f CROSS JOIN (SELECT $as_of::DATE AS as_of) r
+LEFT JOIN (SELECT person_id FROM notices WHERE kind = 'reminder') n USING (person_id)
+GROUP BY band ORDER BY min(f.lapse_probability) DESC
+"""
+
+
+def _lapse_forecast(con: duckdb.DuckDBPyConnection, as_of: date) -> list[list[Any]] | None:
+    """[band, people, ending within 60 days, within 120 days, reminded, expected lapses]; None without a forecast."""
+    if not (_has_table(con, "forecast") and _has_table(con, "notices")):
+        return None
+    return [list(row) for row in con.execute(_LAPSE_BANDS, {"as_of": as_of}).fetchall()]
+
+
+def _lapse_table(bands: list[list[Any]] | None) -> str:
+    if bands is None:
+        return f"<p class=muted>{_t('not_computed')}</p>"
+    return _table("lapse_forecast_header", bands)
 
 
 def _payments_table(payments: dict[str, Any] | None) -> str:
@@ -181,7 +209,8 @@ def render_html(report: dict[str, Any], lang: str = "zh") -> str:
     f = report["figures"]
     names = report.get("county_names", {})
     notes = {"channels": _t("carried_note"), "counties": _t("counties_note"), "link_rate": _t("link_rate_note"),
-             "payments": _t("payments_note"), "duplicates": _t("duplicates_note")}
+             "payments": _t("payments_note"), "duplicates": _t("duplicates_note"),
+             "lapse_forecast": _t("lapse_forecast_note")}
     sections = [
         ("channels", _bars(f["channels"], share=True)),
         ("silent_sources", _bars(f["silent_sources"], share=True)),
@@ -190,6 +219,7 @@ def render_html(report: dict[str, Any], lang: str = "zh") -> str:
         ("counties", _county_grid(f["counties"], names)),
         ("notices", _bars(f["notices"])),
         ("payments", _payments_table(report.get("payments"))),
+        ("lapse_forecast", _lapse_table(report.get("lapse_forecast"))),
         ("flags", _table("flags_header", f["flags"], translate_columns=(0,))),
         ("link_rate", _table("link_rate_header", f["link_rate"])),
         ("probability_histogram", _bars(f["probability_histogram"])),

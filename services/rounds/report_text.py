@@ -75,6 +75,17 @@ TEXT: dict[str, tuple[str, str]] = {
         "Suspended: payment held because the certification period lapsed this round; restored: someone suspended "
         "earlier is certified again (or a reviewer cleared a false death) and the months held are paid as arrears; "
         "stopped: a confirmed death, with the pension paid after it to recover. Each person's row is in payments.csv."),
+    "lapse_forecast": ("到期未认证风险预测", "Lapse forecast"),
+    "lapse_forecast_header": ("到期前无新证据的概率|人数|60 天内到期|120 天内到期|已发提醒|预计到期未认证人数",
+                              "P(no new evidence before the end)|people|ending within 60 days|within 120 days|"
+                              "reminded|expected lapses"),
+    "lapse_forecast_note": (
+        "按每人各来源过去一年的记录频率和规律、以及本轮人群中记录中断的比例，估算其认证期到期前不再出现静默证据的概率；"
+        "概率高的人在进入 60 天到期窗口之前（最早 120 天）就会收到提醒，提醒按该概率从高到低排序发送。明细见 forecast.csv。",
+        "For each person with a valid period, the chance that no silent evidence arrives before it ends, from how "
+        "often and how regularly each of their sources saw them over the past year and how often people's evidence "
+        "stops altogether this round. The likely lapsers are reminded before the 60-day expiring window (up to 120 "
+        "days ahead), and reminders are sent in order of that chance. Each person's row is in forecast.csv."),
     "not_computed": ("未计算", "not computed"),
     "duplicates": ("重复账户", "Duplicate accounts"),
     "duplicates_header": ("另一账户所在|对数|两边都在领取|重复发放 ¥", "other account in|pairs|both paid|paid twice ¥"),

@@ -1,4 +1,4 @@
-"""The five stages of a round, each a thin call into the service that owns the work."""
+"""The six stages of a round, each a thin call into the service that owns the work."""
 
 from __future__ import annotations
 
@@ -45,6 +45,12 @@ def score(ctx: RoundContext) -> dict[str, Any]:
 def deathcheck(ctx: RoundContext) -> dict[str, Any]:
     _load_decided(ctx)
     return check_round(ctx.con, ctx.spec.as_of, ctx.spec.round_id, ctx.settings.deathcheck)
+
+
+def forecast(ctx: RoundContext) -> dict[str, Any]:
+    from services.liveness.lapse_forecast import forecast_lapses
+
+    return forecast_lapses(ctx.con, ctx.spec.as_of, ctx.settings.liveness)
 
 
 def publish(ctx: RoundContext) -> dict[str, Any]:

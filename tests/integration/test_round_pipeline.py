@@ -29,7 +29,8 @@ OUTPUT_COLUMNS = {
     "links.csv": ["source", "record_id", "person_id", "match_probability"],
     "rejects.csv": ["source", "record_id", "line", "reason"],
     "flags.csv": ["flag_id", "person_id", "kind", "severity", "detail"],
-    "notices.csv": ["person_id", "kind", "channel", "recipient", "message"],
+    "notices.csv": ["person_id", "kind", "channel", "recipient", "message", "priority"],
+    "forecast.csv": ["person_id", "certified_until", "last_silent_evidence", "lapse_probability", "priority"],
     "payments.csv": ["person_id", "action", "effective", "months", "amount"],
 }
 

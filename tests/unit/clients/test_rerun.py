@@ -35,7 +35,7 @@ def test_rerun_of_a_finished_round_says_so_and_keeps_the_order(tmp_path: Path) -
             "again)") in second
     assert "finished in" not in second
     rows = _stage_rows(first)
-    assert [stage for stage, _ in rows] == ["ingest", "resolve", "score", "deathcheck", "publish"]
+    assert [stage for stage, _ in rows] == ["ingest", "resolve", "score", "deathcheck", "forecast", "publish"]
     assert _stage_rows(second) == rows
 
 

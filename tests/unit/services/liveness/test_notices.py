@@ -20,7 +20,7 @@ def _round(con, province, settings=LivenessSettings()):
 
 
 def _notices(con) -> dict:
-    return {(p, k): (c, r, m) for p, k, c, r, m in con.execute("SELECT * FROM notices").fetchall()}
+    return {(p, k): (c, r, m) for p, k, c, r, m in con.execute("SELECT person_id, kind, channel, recipient, message FROM notices").fetchall()}
 
 
 def test_the_three_kinds_one_per_person_per_kind(con, province):
@@ -90,3 +90,31 @@ def test_missing_template_file_is_named(con, province, tmp_path):
     _round(con, province)
     with pytest.raises(InvalidInput, match="exempt.txt"):
         build_notices(con, AS_OF, "2021-10", LivenessSettings(templates_dir=tmp_path))
+
+
+def test_likely_lapsers_are_reminded_early_and_reminders_go_by_risk(con, province):
+    province.person("EXP_SAFE", certified_until=date(2021, 12, 1))    # expiring: reminded whatever the forecast
+    province.person("EXP_RISKY", certified_until=date(2021, 12, 20))
+    province.person("EARLY", certified_until=date(2022, 2, 1))        # 93 days ahead, likely to lapse
+    province.person("EARLY_SAFE", certified_until=date(2022, 2, 1))   # as far ahead, unlikely to
+    province.person("FAR", certified_until=date(2022, 6, 1))          # likely to lapse, but not for 7 months
+    _round(con, province)
+    con.execute("CREATE TABLE forecast AS SELECT * FROM (VALUES ('EXP_SAFE', 0.05), ('EXP_RISKY', 0.7), "
+                "('EARLY', 0.9), ('EARLY_SAFE', 0.2), ('FAR', 0.95)) t(person_id, lapse_probability)")
+    stats = build_notices(con, AS_OF, "2021-10", LivenessSettings())
+    reminders = con.execute("SELECT person_id, priority FROM notices WHERE kind = 'reminder' "
+                            "ORDER BY priority").fetchall()
+    assert reminders == [("EARLY", 1), ("EXP_RISKY", 2), ("EXP_SAFE", 3)]
+    assert stats["early_reminders"] == 1
+    assert con.execute("SELECT count(*) FROM notices WHERE kind <> 'reminder' AND priority IS NOT NULL"
+                       ).fetchone()[0] == 0
+
+
+def test_without_a_forecast_reminders_go_by_the_expiring_window(con, province):
+    province.person("EXP", certified_until=date(2021, 12, 1))
+    province.person("LATER", certified_until=date(2021, 11, 20))
+    province.person("EARLY", certified_until=date(2022, 2, 1))
+    _round(con, province)
+    build_notices(con, AS_OF, "2021-10", LivenessSettings())
+    assert con.execute("SELECT person_id, priority FROM notices WHERE kind = 'reminder' ORDER BY priority"
+                       ).fetchall() == [("LATER", 1), ("EXP", 2)]
