@@ -27,6 +27,7 @@ indexes, which are built after the commit (:data:`INDEXES`).
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -150,6 +151,10 @@ class EmbeddedStore(GraphStore):
             raise StoreUnavailable(f"embedded store {self.path} cannot be opened (in use by another process?): "
                                    f"{exc}") from exc
         self._audit_lock = threading.Lock()
+        # The file opens in one process, so every write goes through this object: a counter it moves after each
+        # commit is the store's generation (GraphStore.generation).
+        self._writes = itertools.count(1)
+        self._generation = 0
         self._bound(memory_limit, compress_strings)
         if not read_only:
             self.apply_schema()
@@ -191,6 +196,7 @@ class EmbeddedStore(GraphStore):
                     raise
                 cur.execute("COMMIT")
             finally:
+                self._generation = next(self._writes)
                 cur.execute(_CREATE_INDEXES)
         return written
 
@@ -202,6 +208,9 @@ class EmbeddedStore(GraphStore):
                                   WHERE person_id = (SELECT min(person_id) FROM pensioner WHERE id_number = ?)""",
                                [id_number])
         return rows.person(found[0] if found else None)
+
+    def generation(self) -> int:
+        return self._generation
 
     def identifiers(self, person_id: str) -> list[Identifier]:
         held = self._rows("SELECT kind, value, origin FROM holds WHERE person_id = ? ORDER BY kind, value", [person_id])
@@ -333,6 +342,8 @@ class EmbeddedStore(GraphStore):
                 cur.execute("COMMIT")
             except duckdb.TransactionException as clash:
                 raise Conflict(f"a concurrent write changed the same rows; nothing was saved ({clash})") from None
+            finally:
+                self._generation = next(self._writes)
 
     def last_audit(self) -> AuditEntry | None:
         found = self._rows("SELECT * FROM audit ORDER BY seq DESC LIMIT 1")

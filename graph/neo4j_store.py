@@ -49,6 +49,7 @@ class Neo4jStore(GraphStore):
         self.retry_seconds = retry_seconds
         self._close_driver = close_driver
         self._liveness = Coalescer(self._liveness_batch)
+        self._generations = Coalescer(self._generation_batch)
 
     # -- the connection -------------------------------------------------------------------------------------
 
@@ -84,6 +85,14 @@ class Neo4jStore(GraphStore):
             with self._driver.session(database=self.database, **session_config) as session:
                 return session.execute_write(work)
         return self._retrying(attempt)
+
+    def _write_answers(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
+        """A write that may change a liveness answer: it moves the generation in its own transaction."""
+        def both(tx: neo4j.ManagedTransaction) -> T:
+            done = work(tx)
+            _bump_generation(tx)
+            return done
+        return self._write(both)
 
     def _read_rows(self, name: str, **params: Any) -> list[dict[str, Any]]:
         return self._read(lambda tx: [r.data() for r in tx.run(catalog.query(name), params)])
@@ -155,6 +164,7 @@ class Neo4jStore(GraphStore):
                           first=query.replace("publish_", "publish_unlink_"))
         self._batches("flags", "publish_flags", tables["flags"], round_params, progress)
         self._batches("flag_citations", "publish_flag_citations", tables["flag_citations"], {}, progress)
+        self._write(_bump_generation)
         return {name: table.num_rows for name, table in tables.items()}
 
     def _batches(self, table_name: str, query_name: str, table: ExportTable, params: dict[str, Any],
@@ -199,6 +209,16 @@ class Neo4jStore(GraphStore):
         return {r["key"]: (_person_from_text(r["row"]), [_evidence_from_text(e) for e in r["evidence"]])
                 for r in self._read_auto(query, keys=list(keys), since=since, limit=limit)}
 
+    def generation(self) -> tuple[str | None, int]:
+        """(epoch, count) of the Generation node, which every write that can change a liveness answer moves in its
+        own transaction, from any process. Concurrent calls share one read (graph/coalesce.py); a read is sent
+        after every call it answers arrived, so it sees every write committed before them."""
+        return self._generations.get("generation", "")
+
+    def _generation_batch(self, group: str, keys: Sequence[str]) -> dict[str, tuple[str | None, int]]:
+        row = self._read_auto("generation")[0]
+        return dict.fromkeys(keys, (row["epoch"], row["count"]))
+
     def identifiers(self, person_id: str) -> list[Identifier]:
         return [rows.identifier(r["row"]) for r in self._read_rows("identifiers", person_id=person_id)]
 
@@ -207,10 +227,10 @@ class Neo4jStore(GraphStore):
         return [rows.evidence(r["row"]) for r in self._read_rows("evidence", person_id=person_id, since=start)]
 
     def record_certification(self, cert: ChannelCertification, round_id: str) -> None:
-        self._write(lambda tx: _record_certification(tx, cert, round_id))
+        self._write_answers(lambda tx: _record_certification(tx, cert, round_id))
 
     def update_person(self, person: Person) -> None:
-        self._write(lambda tx: _update_person(tx, person))
+        self._write_answers(lambda tx: _update_person(tx, person))
 
     def periods(self, before_round: str | None = None) -> pa.Table:
         def read(tx: neo4j.ManagedTransaction) -> list[list[Any]]:
@@ -253,7 +273,7 @@ class Neo4jStore(GraphStore):
         return [rows.flag(r["row"]) for r in self._read_rows("decided_flags")]
 
     def save_decision(self, decision: Decision) -> Flag:
-        return self._write(lambda tx: _save_decision(tx, decision))
+        return self._write_answers(lambda tx: _save_decision(tx, decision))
 
     # -- audit ----------------------------------------------------------------------------------------------
 
@@ -268,6 +288,7 @@ class Neo4jStore(GraphStore):
                 _record_certification(tx, change.certification, change.certification_round)
             if change.person:
                 _update_person(tx, change.person)
+            _bump_generation(tx)
             head = tx.run(catalog.query("last_audit")).single()
             entry = entry_of(rows.audit_entry(head["row"] if head else None), flag)
             _append_audit(tx, [entry])  # raising rolls every write above back
@@ -353,6 +374,11 @@ def _address(driver: neo4j.Driver) -> str:
     """host:port of the server for messages (the driver keeps no credentials in it)."""
     address = getattr(getattr(driver, "_pool", None), "address", None)
     return f"{address.host}:{address.port}" if address else "the configured address"
+
+
+def _bump_generation(tx: neo4j.ManagedTransaction) -> None:
+    """Move the store's generation (GraphStore.generation) in the write transaction `tx`."""
+    tx.run(catalog.query("bump_generation")).consume()
 
 
 def _record_certification(tx: neo4j.ManagedTransaction, cert: ChannelCertification, round_id: str) -> None:

@@ -72,6 +72,7 @@ class ServeSettings:
     spark_master: str = "local[*]"  # where submitted rounds with `[linkage] engine = "spark"` run; not round.toml's
     max_concurrent_rpcs: int = ServerConfig.max_concurrent_rpcs
     max_rounds: int = 1  # SubmitRound calls running at once
+    answers_kept: int = liveness_server.ANSWERS_KEPT  # GetLiveness answers reused while the store is unchanged
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ def start(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engine
         raise InvalidInput(f"unknown service {unknown}; choose from {', '.join(SERVICES)}", field="service")
     config = liveness_server.LivenessConfig(address=settings.address, max_workers=settings.max_workers,
                                             grace_seconds=settings.grace_seconds,
-                                            period_months=settings.period_months)
+                                            period_months=settings.period_months,
+                                            answers_kept=settings.answers_kept)
     settings.security.streams.check(settings.max_workers)
     for store in stores:
         _require_intact_audit(store)
@@ -261,6 +263,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-concurrent-rpcs", type=int, default=ServeSettings.max_concurrent_rpcs,
                         help="calls in progress at once per process; more are refused with RESOURCE_EXHAUSTED "
                              f"(default {ServeSettings.max_concurrent_rpcs})")
+    parser.add_argument("--answers-kept", type=int, default=ServeSettings.answers_kept,
+                        help="GetLiveness answers kept per process and reused until a write changes the store "
+                             f"(docs/scaling.md); 0 keeps none (default {ServeSettings.answers_kept})")
     parser.add_argument("--max-rounds", type=int, default=ServeSettings.max_rounds,
                         help=f"SubmitRound calls running at once (default {ServeSettings.max_rounds})")
     parser.add_argument("--processes", type=int, default=1,
@@ -351,7 +356,8 @@ def serve_command(args: argparse.Namespace) -> int:
                              processes=_positive(args.processes, "processes"), rounds=_rounds_settings(args),
                              spark_master=args.spark_master,
                              max_concurrent_rpcs=_positive(args.max_concurrent_rpcs, "max-concurrent-rpcs"),
-                             max_rounds=_positive(args.max_rounds, "max-rounds"))
+                             max_rounds=_positive(args.max_rounds, "max-rounds"),
+                             answers_kept=_at_least_zero(args.answers_kept, "answers-kept"))
     store_settings = StoreSettings.from_env(embedded_path=settings.store_path, neo4j_uri=settings.neo4j_uri,
                                             audit_key_file=args.audit_key)
     if settings.processes > 1:
@@ -366,6 +372,12 @@ def serve_command(args: argparse.Namespace) -> int:
 def _positive(value: int, name: str) -> int:
     if value < 1:
         raise InvalidInput(f"--{name} must be at least 1, got {value}", field=name)
+    return value
+
+
+def _at_least_zero(value: int, name: str) -> int:
+    if value < 0:
+        raise InvalidInput(f"--{name} must be 0 or more, got {value}", field=name)
     return value
 
 
