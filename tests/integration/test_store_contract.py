@@ -577,3 +577,17 @@ def test_neo4j_generation_is_shared_by_drivers_and_never_repeats_after_a_clear(r
     first.clear()
     first.publish_round(small_round())
     assert first.generation() != published_once  # the same count again, under a new epoch
+
+
+def test_embedded_batched_lookups_answer_as_lone_ones(tmp_path):
+    """The embedded store's shared query for concurrent GetLiveness calls (several keys) against its lone path."""
+    store = EmbeddedStore(tmp_path / "graph.duckdb")
+    store.publish_round(small_round())
+    for kind, keys in (("person_id", ["P1", "P2", "P3", "nobody"]),
+                       ("id_number", ["110101194001010012", "110101194502020024", "110101190001010011"])):
+        for since, limit in ((None, None), (date(2021, 4, 2), 1), (None, 0)):
+            batch = store._liveness_batch((kind, since, limit), keys)
+            alone = {k: store.person_evidence(since=since, limit=limit, **{kind: k}) for k in keys}
+            assert batch == {k: v for k, v in alone.items() if v is not None}
+            assert len(batch) >= 2
+    store.close()
