@@ -87,12 +87,18 @@ class Neo4jStore(GraphStore):
         return self._retrying(attempt)
 
     def _write_answers(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
-        """A write that may change a liveness answer: it moves the generation in its own transaction."""
+        """A write that may change a liveness answer: it moves the generation in its own transaction (so a process
+        that dies before the next step leaves it moved), and again once that transaction has committed: a reader
+        may see part of a commit being applied (read committed), the generation before the rest, and keep an
+        answer read meanwhile under it; the second move, made after the commit is whole, is the one a call that
+        starts after the write returned compares against."""
         def both(tx: neo4j.ManagedTransaction) -> T:
             done = work(tx)
             _bump_generation(tx)
             return done
-        return self._write(both)
+        done = self._write(both)
+        self._write(_bump_generation)
+        return done
 
     def _read_rows(self, name: str, **params: Any) -> list[dict[str, Any]]:
         return self._read(lambda tx: [r.data() for r in tx.run(catalog.query(name), params)])
@@ -197,16 +203,25 @@ class Neo4jStore(GraphStore):
         """The person and their newest evidence in one query (GetLiveness's read), dates and times as ISO text
         from the queries. Concurrent calls share queries (graph/coalesce.py): one per batch of lookups of a
         kind, `since` and `limit`."""
+        return self.liveness_read(person_id=person_id, id_number=id_number, since=since, limit=limit)[1]
+
+    def liveness_read(self, *, person_id: str | None = None, id_number: str | None = None, since: date | None = None,
+                      limit: int | None = None) -> tuple[tuple[str | None, int] | None,
+                                                         tuple[Person, list[EvidenceEdge]] | None]:
+        """person_evidence() and the generation its query read before any pensioner (None when nobody was found)."""
         start = datetime.combine(since, time()) if since else None
         limit = limit if limit is not None else _NO_LIMIT
         if person_id is not None:
-            return self._liveness.get(("liveness_by_ids", start, limit), person_id)
-        return self._liveness.get(("liveness_by_id_numbers", start, limit), id_number)
+            found = self._liveness.get(("liveness_by_ids", start, limit), person_id)
+        else:
+            found = self._liveness.get(("liveness_by_id_numbers", start, limit), id_number)
+        return (found[0], found[1]) if found else (None, None)
 
     def _liveness_batch(self, group: tuple[str, datetime | None, int],
-                        keys: Sequence[str]) -> dict[str, tuple[Person, list[EvidenceEdge]]]:
+                        keys: Sequence[str]) -> dict[str, tuple[tuple[str | None, int], tuple[Person, list[EvidenceEdge]]]]:
         query, since, limit = group
-        return {r["key"]: (_person_from_text(r["row"]), [_evidence_from_text(e) for e in r["evidence"]])
+        return {r["key"]: (tuple(r["generation"]), (_person_from_text(r["row"]),
+                                                    [_evidence_from_text(e) for e in r["evidence"]]))
                 for r in self._read_auto(query, keys=list(keys), since=since, limit=limit)}
 
     def generation(self) -> tuple[str | None, int]:
@@ -288,12 +303,11 @@ class Neo4jStore(GraphStore):
                 _record_certification(tx, change.certification, change.certification_round)
             if change.person:
                 _update_person(tx, change.person)
-            _bump_generation(tx)
             head = tx.run(catalog.query("last_audit")).single()
             entry = entry_of(rows.audit_entry(head["row"] if head else None), flag)
             _append_audit(tx, [entry])  # raising rolls every write above back
             return flag, entry
-        return self._write(work)
+        return self._write_answers(work)
 
     def round_as_of(self, round_id: str) -> date | None:
         found = self._read_rows("round_as_of", round_id=round_id)

@@ -144,6 +144,13 @@ class GraphStore(ABC):
         equals G. Read it BEFORE the answer. None: the store does not track it, and nothing may be reused."""
         return None
 
+    def liveness_read(self, *, person_id: str | None = None, id_number: str | None = None, since: date | None = None,
+                      limit: int | None = None) -> tuple[Hashable | None, tuple[Person, list[EvidenceEdge]] | None]:
+        """person_evidence() and the generation it was read under (read before it). A store that can read both
+        in one round trip overrides this (GetLiveness calls it for an answer it does not hold)."""
+        generation = self.generation()
+        return generation, self.person_evidence(person_id=person_id, id_number=id_number, since=since, limit=limit)
+
     @abstractmethod
     def record_certification(self, cert: ChannelCertification, round_id: str) -> None:
         """Store a face or in-person check as an Event resolved to the person (idempotent on record_id)."""

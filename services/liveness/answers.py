@@ -2,10 +2,10 @@
 
 A pensioner's answer changes only when a write commits that the store counts in its generation
 (GraphStore.generation: a round publish, a recorded certification, a changed verdict, a reviewer's decision),
-whichever process made it. An answer is kept under the generation read *before* it was read from the store; it is
-given again only while the store still reports that generation, read anew for every call. A write moves the
-generation after (embedded) or with (Neo4j) its commit, so a call that starts after a write returned never gets an
-answer from before it. The cache is dropped whole when the generation moves: writes are rare beside reads.
+whichever process made it. An answer is kept under the generation read *before* it was read from the store (Neo4j:
+by the same query, before any pensioner); it is given again only while the store still reports that generation,
+read anew for every call that finds an answer kept. A write moves the generation after its commit (Neo4j: also
+inside it), so a call that starts after a write returned never gets an answer from before it. The cache is dropped whole when the generation moves: writes are rare beside reads.
 
 Answers are kept serialized: each call gets its own message, which the access interceptor may mask in place.
 """
@@ -46,13 +46,20 @@ class AnswerCache:
             self.hits += 1
             return found
 
+    def holds(self, key: Hashable) -> bool:
+        """Whether an answer is kept for `key` (under whatever generation: get() decides whether it stands)."""
+        return key in self._answers
+
     def put(self, key: Hashable, generation: Hashable | None, answer: bytes) -> None:
-        """Keep `answer`, read from the store after `generation` was read; dropped if the generation moved since."""
+        """Keep `answer`, read from the store under `generation`. Another generation than the kept answers' drops
+        them: generations never repeat, so whichever of the two is older is never reported again and an answer kept
+        under it is never given."""
         if generation is None or not self.capacity:
             return
         with self._lock:
             if generation != self._generation:
-                return
+                self._answers.clear()
+                self._generation = generation
             self._answers[key] = answer
             self._answers.move_to_end(key)
             if len(self._answers) > self.capacity:

@@ -38,11 +38,12 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):
         person_id, id_number, described = _lookup(request)
         since = check.iso_date(request.evidence_since, "evidence_since")
         key = (person_id, id_number, since)
-        generation = self.store.generation()  # before the read: an answer is kept under what it was read after
-        kept = self.answers.get(key, generation)
-        if kept is not None:
-            return pb.GetLivenessResponse.FromString(kept)
-        found = self.store.person_evidence(person_id=person_id, id_number=id_number, since=since, limit=MAX_EVIDENCE)
+        if self.answers.holds(key):  # then the store's generation says whether it still stands
+            kept = self.answers.get(key, self.store.generation())
+            if kept is not None:
+                return pb.GetLivenessResponse.FromString(kept)
+        generation, found = self.store.liveness_read(person_id=person_id, id_number=id_number, since=since,
+                                                     limit=MAX_EVIDENCE)
         if found is None:
             raise NotFound(f"no pensioner with {described}")
         response = pb.GetLivenessResponse(liveness=liveness(*found))

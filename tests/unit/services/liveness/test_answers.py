@@ -55,3 +55,14 @@ def test_capacity_zero_keeps_nothing_and_negative_is_refused():
     assert cache.get("P1", 1) is None
     with pytest.raises(ValueError, match="capacity"):
         AnswerCache(-1)
+
+
+def test_holds_says_whether_an_answer_is_kept_and_a_put_under_another_generation_starts_afresh():
+    cache = AnswerCache(10)
+    assert not cache.holds("P1")
+    cache.put("P1", 1, b"one")  # a miss reads and keeps without asking the cache first
+    assert cache.holds("P1") and cache.get("P1", 1) == b"one"
+    cache.put("P2", 2, b"two")
+    assert not cache.holds("P1") and cache.get("P2", 2) == b"two"
+    cache.put("P1", 1, b"late")  # a slow call read before the write: kept under 1, which is never reported again
+    assert cache.get("P1", 2) is None and not cache.holds("P2")
