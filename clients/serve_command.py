@@ -52,6 +52,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--max-concurrent-rpcs", type=int, default=serving.ServeSettings.max_concurrent_rpcs,
                         help="calls in progress at once per process; more are refused with RESOURCE_EXHAUSTED "
                              f"(default {serving.ServeSettings.max_concurrent_rpcs})")
+    parser.add_argument("--answers-kept", type=int, default=serving.ServeSettings.answers_kept,
+                        help="GetLiveness answers kept per process and reused until a write changes the store "
+                             f"(docs/scaling.md); 0 keeps none (default {serving.ServeSettings.answers_kept})")
     parser.add_argument("--max-rounds", type=int, default=serving.ServeSettings.max_rounds,
                         help=f"SubmitRound calls running at once (default {serving.ServeSettings.max_rounds})")
     parser.add_argument("--processes", type=int, default=1,
@@ -140,7 +143,8 @@ def serve_command(args: argparse.Namespace) -> int:
                              processes=_positive(args.processes, "processes"), rounds=_rounds_settings(args),
                              spark_master=args.spark_master,
                              max_concurrent_rpcs=_positive(args.max_concurrent_rpcs, "max-concurrent-rpcs"),
-                             max_rounds=_positive(args.max_rounds, "max-rounds"))
+                             max_rounds=_positive(args.max_rounds, "max-rounds"),
+                             answers_kept=_at_least_zero(args.answers_kept, "answers-kept"))
     store_settings = StoreSettings.from_env(embedded_path=settings.store_path, neo4j_uri=settings.neo4j_uri,
                                             audit_key_file=args.audit_key)
     if settings.processes > 1:
@@ -149,6 +153,12 @@ def serve_command(args: argparse.Namespace) -> int:
     with open_store(store_settings) as store:
         serving.serve(settings, [store], engines)
     return 0
+
+
+def _at_least_zero(value: int, name: str) -> int:
+    if value < 0:
+        raise InvalidInput(f"--{name} must be 0 or more, got {value}", field=name)
+    return value
 
 
 def _positive(value: int, name: str) -> int:

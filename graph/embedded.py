@@ -26,6 +26,7 @@ indexes, which are built after the commit (:data:`INDEXES`).
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -37,6 +38,7 @@ import duckdb
 import pyarrow as pa
 
 from graph import consistency, rows
+from graph.coalesce import Coalescer
 from graph.embedded_publish import empty, publish
 from graph.errors import Conflict, NotFound, StoreUnavailable
 from graph.model import AuditEntry, ChannelCertification, Decision, EvidenceEdge, Flag, FlagDetail, FlagFilter
@@ -127,6 +129,24 @@ WHERE r.in_state AND (o.as_of IS NULL OR r.as_of > o.as_of)
 GROUP BY ALL ORDER BY h.person_id
 """
 
+# GetLiveness for a batch of concurrent callers (graph/coalesce.py): DuckDB answers a lookup by scanning the table,
+# so a query for many people costs about what one costs. The person per key of $keys (an ID number held twice
+# answers with its lowest person_id, as person() does), then the newest $limit records of each.
+_PEOPLE_BY_IDS = """
+SELECT person_id AS key, * FROM pensioner WHERE person_id IN (SELECT unnest($keys))
+"""
+_PEOPLE_BY_ID_NUMBERS = """
+SELECT id_number AS key, * FROM pensioner
+WHERE person_id IN (SELECT min(person_id) FROM pensioner WHERE id_number IN (SELECT unnest($keys)) GROUP BY id_number)
+"""
+_EVIDENCE_OF = """
+SELECT person_id, source, kind, record_id, occurred_at, probability AS link_probability, method, round_id, passed
+FROM event
+WHERE person_id IN (SELECT unnest($people)) AND ($since::TIMESTAMP IS NULL OR occurred_at >= $since::TIMESTAMP)
+QUALIFY row_number() OVER (PARTITION BY person_id ORDER BY occurred_at DESC, key) <= $limit
+ORDER BY person_id, occurred_at DESC, key
+"""
+_NO_LIMIT = 2**62
 
 DEFAULT_MEMORY_LIMIT = "2GB"
 
@@ -148,6 +168,11 @@ class EmbeddedStore(GraphStore):
             raise StoreUnavailable(f"embedded store {self.path} cannot be opened (in use by another process?): "
                                    f"{exc}") from exc
         self._audit_lock = threading.Lock()
+        # The file opens in one process, so every write goes through this object: a counter it moves after each
+        # commit is the store's generation (GraphStore.generation).
+        self._writes = itertools.count(1)
+        self._generation = 0
+        self._liveness = Coalescer(self._liveness_batch)
         self._bound(memory_limit, compress_strings)
         if not read_only:
             self.apply_schema()
@@ -188,6 +213,7 @@ class EmbeddedStore(GraphStore):
                     raise
                 cur.execute("COMMIT")
             finally:
+                self._generation = next(self._writes)
                 cur.execute(_CREATE_INDEXES)
         return written
 
@@ -199,6 +225,32 @@ class EmbeddedStore(GraphStore):
                                   WHERE person_id = (SELECT min(person_id) FROM pensioner WHERE id_number = ?)""",
                                [id_number])
         return rows.person(found[0] if found else None)
+
+    def person_evidence(self, *, person_id: str | None = None, id_number: str | None = None,
+                        since: date | None = None, limit: int | None = None) -> tuple[Person, list[EvidenceEdge]] | None:
+        """As GraphStore's; concurrent calls share queries (graph/coalesce.py): a lone call runs person() and
+        evidence() (the cheapest for one key), a batch one query for its people and one for their records."""
+        key = person_id if person_id is not None else id_number
+        if key is None:
+            return None
+        return self._liveness.get(("person_id" if person_id is not None else "id_number", since, limit), key)
+
+    def _liveness_batch(self, group: tuple[str, date | None, int | None],
+                        keys: Sequence[str]) -> dict[str, tuple[Person, list[EvidenceEdge]]]:
+        kind, since, limit = group
+        if len(set(keys)) == 1:
+            found = GraphStore.person_evidence(self, since=since, limit=limit, **{kind: keys[0]})
+            return {keys[0]: found} if found else {}
+        people = self._rows(_PEOPLE_BY_IDS if kind == "person_id" else _PEOPLE_BY_ID_NUMBERS, {"keys": list(set(keys))})
+        start = datetime.combine(since, time()) if since else None
+        evidence: dict[str, list[EvidenceEdge]] = {p["person_id"]: [] for p in people}
+        for row in self._rows(_EVIDENCE_OF, {"people": list(evidence), "since": start,
+                                             "limit": limit if limit is not None else _NO_LIMIT}):
+            evidence[row["person_id"]].append(rows.evidence(row))
+        return {p["key"]: (rows.person(p), evidence[p["person_id"]]) for p in people}
+
+    def generation(self) -> int:
+        return self._generation
 
     def identifiers(self, person_id: str) -> list[Identifier]:
         held = self._rows("SELECT kind, value, origin FROM holds WHERE person_id = ? ORDER BY kind, value", [person_id])
@@ -332,6 +384,8 @@ class EmbeddedStore(GraphStore):
                 cur.execute("COMMIT")
             except duckdb.TransactionException as clash:
                 raise Conflict(f"a concurrent write changed the same rows; nothing was saved ({clash})") from None
+            finally:
+                self._generation = next(self._writes)
 
     def last_audit(self) -> AuditEntry | None:
         found = self._rows("SELECT * FROM audit ORDER BY seq DESC LIMIT 1")
@@ -351,7 +405,7 @@ class EmbeddedStore(GraphStore):
     def close(self) -> None:
         self._con.close()
 
-    def _rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    def _rows(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> list[dict[str, Any]]:
         with self._con.cursor() as cur:
             cur.execute(sql, params or [])
             return _dicts(cur)

@@ -29,6 +29,8 @@ from graph.store import AuditedChange, EntryOf, RoundExport
 
 T = TypeVar("T")
 _LivenessQuery = tuple[str, datetime | None, int]  # (statement, since, limit): one coalesced batch
+_Generation = tuple[str | None, int]  # (epoch, count) of the Generation node
+_LivenessRead = tuple[_Generation, tuple[Person, list[EvidenceEdge]]]  # the generation read with the answer
 
 _IDENTIFIER_QUERIES = (("id_number", "publish_id_numbers"), ("phone", "publish_phones"), ("card", "publish_cards"))
 _UNREACHABLE = (ServiceUnavailable, SessionExpired, OSError)
@@ -50,8 +52,8 @@ class Neo4jStore(GraphStore):
         self.batch_size = batch_size
         self.retry_seconds = retry_seconds
         self._close_driver = close_driver
-        self._liveness: Coalescer[_LivenessQuery, str, tuple[Person, list[EvidenceEdge]]] = Coalescer(
-            self._liveness_batch)
+        self._liveness: Coalescer[_LivenessQuery, str, _LivenessRead] = Coalescer(self._liveness_batch)
+        self._generations: Coalescer[str, str, _Generation] = Coalescer(self._generation_batch)
 
     # -- the connection -------------------------------------------------------------------------------------
 
@@ -87,6 +89,20 @@ class Neo4jStore(GraphStore):
             with self._driver.session(database=self.database, **session_config) as session:
                 return session.execute_write(work)
         return self._retrying(attempt)
+
+    def _write_answers(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
+        """A write that may change a liveness answer: it moves the generation in its own transaction (so a process
+        that dies before the next step leaves it moved), and again once that transaction has committed: a reader
+        may see part of a commit being applied (read committed), the generation before the rest, and keep an
+        answer read meanwhile under it; the second move, made after the commit is whole, is the one a call that
+        starts after the write returned compares against."""
+        def both(tx: neo4j.ManagedTransaction) -> T:
+            done = work(tx)
+            _bump_generation(tx)
+            return done
+        done = self._write(both)
+        self._write(_bump_generation)
+        return done
 
     def _read_rows(self, name: str, **params: Any) -> list[dict[str, Any]]:
         return self._read(lambda tx: [r.data() for r in tx.run(catalog.query(name), params)])
@@ -158,6 +174,7 @@ class Neo4jStore(GraphStore):
                           first=query.replace("publish_", "publish_unlink_"))
         self._batches("flags", "publish_flags", tables["flags"], round_params, progress)
         self._batches("flag_citations", "publish_flag_citations", tables["flag_citations"], {}, progress)
+        self._write(_bump_generation)
         return {name: table.num_rows for name, table in tables.items()}
 
     def _batches(self, table_name: str, query_name: str, table: ExportTable, params: dict[str, Any],
@@ -190,19 +207,39 @@ class Neo4jStore(GraphStore):
         """The person and their newest evidence in one query (GetLiveness's read), dates and times as ISO text
         from the queries. Concurrent calls share queries (graph/coalesce.py): one per batch of lookups of a
         kind, `since` and `limit`."""
+        return self.liveness_read(person_id=person_id, id_number=id_number, since=since, limit=limit)[1]
+
+    def liveness_read(self, *, person_id: str | None = None, id_number: str | None = None, since: date | None = None,
+                      limit: int | None = None) -> tuple[_Generation | None, tuple[Person, list[EvidenceEdge]] | None]:
+        """person_evidence() and the generation its query read before any pensioner (None when nobody was found)."""
         start = datetime.combine(since, time()) if since else None
         limit = limit if limit is not None else _NO_LIMIT
         if person_id is not None:
-            return self._liveness.get(("liveness_by_ids", start, limit), person_id)
-        if id_number is None:
-            return None
-        return self._liveness.get(("liveness_by_id_numbers", start, limit), id_number)
+            found = self._liveness.get(("liveness_by_ids", start, limit), person_id)
+        elif id_number is not None:
+            found = self._liveness.get(("liveness_by_id_numbers", start, limit), id_number)
+        else:
+            return None, None
+        return (found[0], found[1]) if found else (None, None)
 
-    def _liveness_batch(self, group: _LivenessQuery,
-                        keys: Sequence[str]) -> dict[str, tuple[Person, list[EvidenceEdge]]]:
+    def _liveness_batch(self, group: _LivenessQuery, keys: Sequence[str]) -> dict[str, _LivenessRead]:
         query, since, limit = group
-        return {r["key"]: (_person_from_text(r["row"]), [_evidence_from_text(e) for e in r["evidence"]])
+        return {r["key"]: (tuple(r["generation"]), (_person_from_text(r["row"]),
+                                                    [_evidence_from_text(e) for e in r["evidence"]]))
                 for r in self._read_auto(query, keys=list(keys), since=since, limit=limit)}
+
+    def generation(self) -> _Generation:
+        """(epoch, count) of the Generation node, which every write that can change a liveness answer moves in its
+        own transaction, from any process. Concurrent calls share one read (graph/coalesce.py); a read is sent
+        after every call it answers arrived, so it sees every write committed before them."""
+        generation = self._generations.get("generation", "")
+        if generation is None:  # _generation_batch answers every key it is given
+            raise RuntimeError("the Generation node's read answered nothing")
+        return generation
+
+    def _generation_batch(self, group: str, keys: Sequence[str]) -> dict[str, _Generation]:
+        row = self._read_auto("generation")[0]
+        return dict.fromkeys(keys, (row["epoch"], row["count"]))
 
     def identifiers(self, person_id: str) -> list[Identifier]:
         return [rows.identifier(r["row"]) for r in self._read_rows("identifiers", person_id=person_id)]
@@ -212,10 +249,10 @@ class Neo4jStore(GraphStore):
         return [rows.evidence(r["row"]) for r in self._read_rows("evidence", person_id=person_id, since=start)]
 
     def record_certification(self, cert: ChannelCertification, round_id: str) -> None:
-        self._write(lambda tx: _record_certification(tx, cert, round_id))
+        self._write_answers(lambda tx: _record_certification(tx, cert, round_id))
 
     def update_person(self, person: Person) -> None:
-        self._write(lambda tx: _update_person(tx, person))
+        self._write_answers(lambda tx: _update_person(tx, person))
 
     def periods(self, before_round: str | None = None) -> pa.Table:
         def read(tx: neo4j.ManagedTransaction) -> list[list[Any]]:
@@ -258,7 +295,7 @@ class Neo4jStore(GraphStore):
         return [rows.flag(r["row"]) for r in self._read_rows("decided_flags")]
 
     def save_decision(self, decision: Decision) -> Flag:
-        return self._write(lambda tx: _save_decision(tx, decision))
+        return self._write_answers(lambda tx: _save_decision(tx, decision))
 
     # -- audit ----------------------------------------------------------------------------------------------
 
@@ -277,7 +314,7 @@ class Neo4jStore(GraphStore):
             entry = entry_of(rows.audit_entry(head["row"] if head else None), flag)
             _append_audit(tx, [entry])  # raising rolls every write above back
             return flag, entry
-        return self._write(work)
+        return self._write_answers(work)
 
     def round_as_of(self, round_id: str) -> date | None:
         found = self._read_rows("round_as_of", round_id=round_id)
@@ -359,6 +396,11 @@ def _address(driver: neo4j.Driver) -> str:
     """host:port of the server for messages (the driver keeps no credentials in it)."""
     address = getattr(getattr(driver, "_pool", None), "address", None)
     return f"{address.host}:{address.port}" if address else "the configured address"
+
+
+def _bump_generation(tx: neo4j.ManagedTransaction) -> None:
+    """Move the store's generation (GraphStore.generation) in the write transaction `tx`."""
+    tx.run(catalog.query("bump_generation")).consume()
 
 
 def _record_certification(tx: neo4j.ManagedTransaction, cert: ChannelCertification, round_id: str) -> None:

@@ -10,7 +10,7 @@ Writes are idempotent: publishing the same round twice, or retrying a failed bat
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -136,6 +136,20 @@ class GraphStore(ABC):
         if person is None:
             return None
         return person, self.evidence(person.person_id, since)[:limit]
+
+    def generation(self) -> Hashable | None:
+        """A value that changes whenever a write that can change what person(), evidence() or person_evidence()
+        answer has committed, whichever process wrote (a round publish, a certification, a person's verdict, a
+        reviewer's decision): an answer read after reading generation G may be reused while generation() still
+        equals G. Read it BEFORE the answer. None: the store does not track it, and nothing may be reused."""
+        return None
+
+    def liveness_read(self, *, person_id: str | None = None, id_number: str | None = None, since: date | None = None,
+                      limit: int | None = None) -> tuple[Hashable | None, tuple[Person, list[EvidenceEdge]] | None]:
+        """person_evidence() and the generation it was read under (read before it). A store that can read both
+        in one round trip overrides this (GetLiveness calls it for an answer it does not hold)."""
+        generation = self.generation()
+        return generation, self.person_evidence(person_id=person_id, id_number=id_number, since=since, limit=limit)
 
     @abstractmethod
     def record_certification(self, cert: ChannelCertification, round_id: str) -> None:

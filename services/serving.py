@@ -60,6 +60,7 @@ class ServeSettings:
     spark_master: str = DEFAULT_SPARK_MASTER
     max_concurrent_rpcs: int = ServerConfig.max_concurrent_rpcs
     max_rounds: int = 1  # SubmitRound calls running at once
+    answers_kept: int = liveness_server.ANSWERS_KEPT  # GetLiveness answers reused while the store is unchanged
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,8 @@ def _binding(name: str, settings: ServeSettings, stores: Sequence[GraphStore], e
     address, workers, grace = settings.address, settings.max_workers, settings.grace_seconds
     if name == "liveness":
         config = liveness_server.LivenessConfig(address, workers, grace_seconds=grace,
-                                                period_months=settings.period_months)
+                                                period_months=settings.period_months,
+                                                answers_kept=settings.answers_kept)
         return liveness_server.binding(config, store)
     if name == "deathcheck":
         return deathcheck_server.binding(deathcheck_server.DeathCheckConfig(address, workers, grace_seconds=grace),

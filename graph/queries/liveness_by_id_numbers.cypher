@@ -1,6 +1,8 @@
 // GetLiveness by ID number for a batch of concurrent callers: as liveness_by_ids.cypher (dates and times as ISO
 // text); of several registry rows carrying one ID number the lowest account number answers (as
-// person_by_id_number.cypher). No row for an unknown ID number.
+// person_by_id_number.cypher). No row for an unknown ID number. `generation` as in liveness_by_ids.cypher.
+OPTIONAL MATCH (g:Generation {name: 'answers'})
+WITH [g.epoch, coalesce(g.count, 0)] AS generation
 UNWIND $keys AS key
 CALL {
   WITH key
@@ -9,7 +11,7 @@ CALL {
   ORDER BY p.person_id
   LIMIT 1
 }
-RETURN key, p {.*, birth_date: toString(p.birth_date), evidence_at: toString(p.evidence_at),
+RETURN key, generation, p {.*, birth_date: toString(p.birth_date), evidence_at: toString(p.evidence_at),
           certified_until: toString(p.certified_until)} AS row, COLLECT {
   MATCH (e)-[t:RESOLVED_TO]->(p)
   WHERE $since IS NULL OR e.occurred_at >= $since

@@ -3,9 +3,12 @@
 // $since (a LocalDateTime) or null for all. No row for an unknown person_id.
 // Dates and times come back as ISO text: Python's fromisoformat reads them several times faster than the
 // driver builds its own temporal objects, the largest cost of this call in the driver.
+// `generation` is the store's (generation.cypher), read before any pensioner: the answers were read under it.
+OPTIONAL MATCH (g:Generation {name: 'answers'})
+WITH [g.epoch, coalesce(g.count, 0)] AS generation
 UNWIND $keys AS key
 MATCH (p:Pensioner {person_id: key})
-RETURN key, p {.*, birth_date: toString(p.birth_date), evidence_at: toString(p.evidence_at),
+RETURN key, generation, p {.*, birth_date: toString(p.birth_date), evidence_at: toString(p.evidence_at),
           certified_until: toString(p.certified_until)} AS row, COLLECT {
   MATCH (e)-[t:RESOLVED_TO]->(p)
   WHERE $since IS NULL OR e.occurred_at >= $since

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from graph.store import GraphStore
 from services.grpc_server import ServerConfig, ServiceBinding, SilentcertServer, build_server
-from services.liveness.servicer import LivenessServicer
+from services.liveness.servicer import ANSWERS_KEPT, LivenessServicer
 from silentcert.liveness.v1 import liveness_pb2, liveness_pb2_grpc
 
 SERVICE_NAME = liveness_pb2.DESCRIPTOR.services_by_name["LivenessService"].full_name
@@ -17,10 +17,11 @@ class LivenessConfig(ServerConfig):
     """Where the liveness service listens, and the period a passed face / in-person check grants."""
 
     period_months: int = 12
+    answers_kept: int = ANSWERS_KEPT  # GetLiveness answers reused until the store's generation moves; 0: none
 
 
 def binding(config: LivenessConfig, store: GraphStore) -> ServiceBinding:
-    servicer = LivenessServicer(store, config.period_months)
+    servicer = LivenessServicer(store, config.period_months, answers_kept=config.answers_kept)
     return ServiceBinding(SERVICE_NAME, servicer, liveness_pb2_grpc.add_LivenessServiceServicer_to_server)
 
 

@@ -12,6 +12,7 @@ from graph.model import ChannelCertification, EvidenceEdge, Person
 from graph.store import GraphStore
 from services import proto_values as pv
 from services import request_checks as check
+from services.liveness.answers import AnswerCache
 from services.liveness.live_certification import record_channel_check
 from services.security.auth import authenticated_caller
 from services.security.roles import ADMIN
@@ -19,14 +20,16 @@ from silentcert.liveness.v1 import liveness_pb2 as pb
 from silentcert.liveness.v1 import liveness_pb2_grpc
 
 MAX_EVIDENCE = 200
+ANSWERS_KEPT = 100_000  # GetLiveness answers reused while the store's generation stands (about 1 KB each)
 
 Lookup = pb.GetLivenessRequest | pb.StreamLivenessRequest | pb.RecordCertificationRequest
 
 
 class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):
     def __init__(self, store: GraphStore, period_months: int = 12, window_months: int = 12,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), answers_kept: int = ANSWERS_KEPT):
         self.store = store
+        self.answers = AnswerCache(answers_kept)
         self.period_months = period_months
         self.window_months = window_months  # how far before its round's as-of date a check may lie
         self.clock = clock
@@ -34,10 +37,18 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):
     def GetLiveness(self, request: pb.GetLivenessRequest, context: grpc.ServicerContext) -> pb.GetLivenessResponse:
         person_id, id_number, described = _lookup(request)
         since = check.iso_date(request.evidence_since, "evidence_since")
-        found = self.store.person_evidence(person_id=person_id, id_number=id_number, since=since, limit=MAX_EVIDENCE)
+        key = (person_id, id_number, since)
+        if self.answers.holds(key):  # then the store's generation says whether it still stands
+            kept = self.answers.get(key, self.store.generation())
+            if kept is not None:
+                return pb.GetLivenessResponse.FromString(kept)
+        generation, found = self.store.liveness_read(person_id=person_id, id_number=id_number, since=since,
+                                                     limit=MAX_EVIDENCE)
         if found is None:
             raise NotFound(f"no pensioner with {described}")
-        return pb.GetLivenessResponse(liveness=liveness(*found))
+        response = pb.GetLivenessResponse(liveness=liveness(*found))
+        self.answers.put(key, generation, response.SerializeToString())
+        return response
 
     def StreamLiveness(self, request_iterator: Iterator[pb.StreamLivenessRequest],
                        context: grpc.ServicerContext) -> Iterator[pb.StreamLivenessResponse]:

@@ -535,3 +535,67 @@ def test_commit_audited_commits_the_change_with_its_entry_or_nothing(published: 
 def test_round_as_of(published: GraphStore):
     assert published.round_as_of(small_round().round_id) == small_round().as_of
     assert published.round_as_of("no-such-round") is None
+
+
+def test_every_write_that_can_change_an_answer_moves_the_generation(published: GraphStore):
+    """GraphStore.generation: the liveness answer cache (services/liveness/answers.py) is exact only if every
+    write path that can change a person's answer moves it, and reads never do."""
+    at = datetime(2021, 11, 2, 15, 30)
+    seen = [published.generation()]
+    assert seen[0] is not None
+    published.person_evidence(person_id="P1")
+    published.flags(FlagFilter())
+    assert published.generation() == seen[0]
+    writes = [
+        lambda: published.record_certification(
+            ChannelCertification("P2", "face", datetime(2021, 11, 5, 9, 0), True, "F-77", "alipay"), "2021-11"),
+        lambda: published.update_person(Person(**{**published.person(person_id="P2").__dict__, "status": "certified"})),
+        lambda: published.save_decision(Decision("F2", "escalate", "r1", "ask the county", at)),
+        lambda: published.commit_audited(AuditedChange(decision=Decision("F2", "dismiss", "r2", "a couple", at)),
+                                         lambda head, flag: _audit(1, "P1", "genesis")),
+        lambda: published.publish_round(small_round()),
+    ]
+    for write in writes:
+        write()
+        seen.append(published.generation())
+    assert len(set(seen)) == len(seen), seen
+
+
+@pytest.mark.neo4j
+def test_neo4j_generation_is_shared_by_drivers_and_never_repeats_after_a_clear(request: pytest.FixtureRequest):
+    import neo4j
+
+    from graph.neo4j_local import LocalNeo4jSettings, bolt_settings
+
+    first = Neo4jStore(_neo4j_driver(request), batch_size=2, retry_seconds=5)
+    first.clear()
+    first.apply_schema()
+    first.publish_round(small_round())
+    uri, user, password = ((os.environ["NEO4J_URI"], os.environ.get("NEO4J_USER", "neo4j"),
+                            os.environ.get("NEO4J_PASSWORD", "")) if os.environ.get("NEO4J_URI")
+                           else bolt_settings(LocalNeo4jSettings.from_env()))
+    with neo4j.GraphDatabase.driver(uri, auth=(user, password)) as other_driver:  # as another process would
+        other = Neo4jStore(other_driver, retry_seconds=5)
+        before = first.generation()
+        assert other.generation() == before
+        other.record_certification(ChannelCertification("P1", "face", datetime(2021, 11, 5), True, "F-9", "a"),
+                                   "2021-11")
+        assert first.generation() != before
+    published_once = first.generation()
+    first.clear()
+    first.publish_round(small_round())
+    assert first.generation() != published_once  # the same count again, under a new epoch
+
+
+def test_embedded_batched_lookups_answer_as_lone_ones(tmp_path):
+    """The embedded store's shared query for concurrent GetLiveness calls (several keys) against its lone path."""
+    store = EmbeddedStore(tmp_path / "graph.duckdb")
+    store.publish_round(small_round())
+    for kind, keys in (("person_id", ["P1", "P2", "P3", "nobody"]),
+                       ("id_number", ["110101194001010012", "110101194502020024", "110101190001010011"])):
+        for since, limit in ((None, None), (date(2021, 4, 2), 1), (None, 0)):
+            batch = store._liveness_batch((kind, since, limit), keys)
+            alone = {k: store.person_evidence(since=since, limit=limit, **{kind: k}) for k in keys}
+            assert batch == {k: v for k, v in alone.items() if v is not None}
+            assert len(batch) >= 2
+    store.close()
