@@ -1,0 +1,113 @@
+"""The one place SQL runs on DuckDB: named statements, ``$parameters`` bound, each statement timed and logged.
+
+Statements are module-level constants beside the code that uses them (the Cypher catalog's discipline, and Splink's
+``*_sql`` builders apart from its one executor). Every value is a ``$parameter``; only identifiers may vary in the
+text (a source's table, a column list from the round's settings), and they go in through :func:`with_idents`,
+which takes them from the caller's allow-list and quotes them with :func:`quote_ident`.
+
+Each statement is logged at DEBUG on ``silentcert.sql`` with its name, its duration and, for statements that report
+one (CREATE TABLE AS, INSERT, COPY), its row count, so ``round run -v`` shows where a round's time goes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import duckdb
+
+log = logging.getLogger("silentcert.sql")
+
+_PARAMETER = re.compile(r"\$([A-Za-z_]\w*)")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SLOT = re.compile(r"\{([A-Za-z_]\w*)\}")
+
+
+def quote_ident(name: str) -> str:
+    """``name`` as a double-quoted SQL identifier; refuses anything but letters, digits and underscores."""
+    if not isinstance(name, str) or not _IDENT.fullmatch(name):
+        raise ValueError(f"not a plain SQL identifier: {name!r} (letters, digits and _ only, not starting with a digit)")
+    return f'"{name}"'
+
+
+def with_idents(template: str, **idents: str | list[str] | tuple[str, ...]) -> str:
+    """``template`` with each ``{slot}`` filled by a quoted identifier (a list: quoted and comma-separated).
+
+    Only the named slots are filled, so other braces (DuckDB struct literals) stay as written; a slot without a
+    value, or a value without a slot, is an error.
+    """
+    used: set[str] = set()
+
+    def fill(match: re.Match[str]) -> str:
+        slot = match.group(1)
+        if slot not in idents:
+            return match.group(0)
+        used.add(slot)
+        value = idents[slot]
+        if isinstance(value, str):
+            return quote_ident(value)
+        return ", ".join(quote_ident(v) for v in value)
+
+    text = _SLOT.sub(fill, template)
+    if unused := set(idents) - used:
+        raise ValueError(f"identifier slots not in the statement: {sorted(unused)}")
+    return text
+
+
+def bind(sql: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The subset of ``params`` the statement names as ``$parameters`` (DuckDB refuses unused ones)."""
+    if not params:
+        return {}
+    names = set(_PARAMETER.findall(sql))
+    return {k: v for k, v in params.items() if k in names}
+
+
+def run(con: duckdb.DuckDBPyConnection, name: str, sql: str,
+        params: Mapping[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+    """Execute the statement ``name`` with the ``$parameters`` it uses from ``params``; returns the cursor.
+
+    The row count is logged only for statements whose result is DuckDB's ``Count`` row (the cursor then has nothing
+    further to read); a SELECT is logged with its duration and read by the caller (or use :func:`fetchall`).
+    """
+    start = time.perf_counter()
+    cur = con.execute(sql, bind(sql, params))
+    if log.isEnabledFor(logging.DEBUG):
+        rows = ""
+        if cur.description is not None and [d[0] for d in cur.description] == ["Count"]:
+            rows = f", {cur.fetchone()[0]} rows"
+        log.debug("sql %s: %.3fs%s", name, time.perf_counter() - start, rows)
+    return cur
+
+
+def run_many(con: duckdb.DuckDBPyConnection, name: str, sql: str, rows: list[Any]) -> None:
+    """Execute the statement ``name`` once per row of positional ``?`` values (an INSERT of rows built in Python)."""
+    start = time.perf_counter()
+    con.executemany(sql, rows)
+    log.debug("sql %s: %.3fs, %d rows", name, time.perf_counter() - start, len(rows))
+
+
+def fetchall(con: duckdb.DuckDBPyConnection, name: str, sql: str,
+             params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    """Every row of the query ``name``; logged with its duration and row count."""
+    start = time.perf_counter()
+    rows = con.execute(sql, bind(sql, params)).fetchall()
+    log.debug("sql %s: %.3fs, %d rows", name, time.perf_counter() - start, len(rows))
+    return rows
+
+
+def fetchone(con: duckdb.DuckDBPyConnection, name: str, sql: str,
+             params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
+    """The first row of the query ``name`` (None when it has none)."""
+    start = time.perf_counter()
+    row = con.execute(sql, bind(sql, params)).fetchone()
+    log.debug("sql %s: %.3fs", name, time.perf_counter() - start)
+    return row
+
+
+def scalar(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+    """The first column of the first row of the query ``name``."""
+    row = fetchone(con, name, sql, params)
+    return None if row is None else row[0]
