@@ -23,6 +23,7 @@ log = logging.getLogger("silentcert.sql")
 
 _PARAMETER = re.compile(r"\$([A-Za-z_]\w*)")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TYPE = re.compile(r"[A-Z]+(\[\])?")
 _SLOT = re.compile(r"\{([A-Za-z_]\w*)\}")
 
 
@@ -33,8 +34,9 @@ def quote_ident(name: str) -> str:
     return f'"{name}"'
 
 
-def with_idents(template: str, **idents: str | list[str] | tuple[str, ...]) -> str:
-    """``template`` with each ``{slot}`` filled by a quoted identifier (a list: quoted and comma-separated).
+def with_idents(template: str, **idents: str | list[str] | tuple[str, ...] | dict[str, str]) -> str:
+    """``template`` with each ``{slot}`` filled by a quoted identifier (a list: quoted and comma-separated; a dict
+    of name to type, for a column list in CREATE TABLE: ``"name" TYPE`` comma-separated).
 
     Only the named slots are filled, so other braces (DuckDB struct literals) stay as written; a slot without a
     value, or a value without a slot, is an error.
@@ -49,12 +51,20 @@ def with_idents(template: str, **idents: str | list[str] | tuple[str, ...]) -> s
         value = idents[slot]
         if isinstance(value, str):
             return quote_ident(value)
+        if isinstance(value, dict):
+            return ", ".join(f"{quote_ident(k)} {_type(t)}" for k, t in value.items())
         return ", ".join(quote_ident(v) for v in value)
 
     text = _SLOT.sub(fill, template)
     if unused := set(idents) - used:
         raise ValueError(f"identifier slots not in the statement: {sorted(unused)}")
     return text
+
+
+def _type(name: str) -> str:
+    if not _TYPE.fullmatch(name):
+        raise ValueError(f"not a plain SQL type name: {name!r}")
+    return name
 
 
 def bind(sql: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
