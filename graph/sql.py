@@ -28,10 +28,11 @@ _SLOT = re.compile(r"\{([A-Za-z_]\w*)\}")
 
 
 def quote_ident(name: str) -> str:
-    """``name`` as a double-quoted SQL identifier; refuses anything but letters, digits and underscores."""
-    if not isinstance(name, str) or not _IDENT.fullmatch(name):
+    """``name`` as a double-quoted SQL identifier (``db.table``: each part quoted); refuses anything but letters,
+    digits and underscores in a part."""
+    if not isinstance(name, str) or not all(_IDENT.fullmatch(part) for part in name.split(".")):
         raise ValueError(f"not a plain SQL identifier: {name!r} (letters, digits and _ only, not starting with a digit)")
-    return f'"{name}"'
+    return ".".join(f'"{part}"' for part in name.split("."))
 
 
 def with_idents(template: str, **idents: str | list[str] | tuple[str, ...] | dict[str, str]) -> str:

@@ -21,7 +21,8 @@ from typing import Any
 import duckdb
 
 from services.errors import InvalidInput
-from services.liveness.periods import previous_ends_sql
+from graph import sql
+from services.liveness.periods import write_previous_ends
 from services.liveness.settings import LivenessSettings
 
 KINDS = ("exempt", "reminder", "overdue")
@@ -38,46 +39,54 @@ PLACEHOLDERS = {
     "round_id": "$round_id",
 }
 
-_CANDIDATES = """
-SELECT v.person_id, v.status, v.method, v.certified_until, v.evidence_at, v.period_state,
-       g.name, g.phone, g.unit_id, p.prev_end
-FROM verdicts v JOIN registry g USING (person_id) LEFT JOIN ({previous}) p USING (person_id)
-WHERE v.status IN ('certified', 'uncertified')
+# Per kind: who gets it, the channel and the recipient. {exempt}, {reminder} and {overdue} are the messages, each a
+# template compiled by template_sql (its literal text bound as parameters, its fields the PLACEHOLDERS).
+_NOTICES = """
+CREATE OR REPLACE TABLE notices AS
+WITH c AS (
+    SELECT v.person_id, v.status, v.method, v.certified_until, v.evidence_at, v.period_state,
+           g.name, g.phone, g.unit_id, p.prev_end
+    FROM verdicts v JOIN registry g USING (person_id) LEFT JOIN nt_prev p USING (person_id)
+    WHERE v.status IN ('certified', 'uncertified')
+)
+SELECT person_id, 'exempt' AS kind, 'sms' AS channel, phone AS recipient, {exempt} AS message FROM c
+WHERE status = 'certified' AND method IN ('strong', 'weak') AND phone IS NOT NULL
+  AND (prev_end IS NULL OR prev_end < $as_of::DATE + $expiring_days)
+UNION ALL
+SELECT person_id, 'reminder' AS kind, CASE WHEN phone IS NULL THEN 'letter' ELSE 'sms' END AS channel,
+       coalesce(phone, person_id) AS recipient, {reminder} AS message FROM c
+WHERE status = 'certified' AND method = 'carried' AND period_state = 'expiring'
+UNION ALL
+SELECT person_id, 'overdue' AS kind,
+       CASE WHEN phone IS NULL THEN 'letter' ELSE 'sms' END || CASE WHEN unit_id IS NULL THEN '' ELSE '+unit' END
+           AS channel,
+       coalesce(phone, person_id) || CASE WHEN unit_id IS NULL THEN '' ELSE ';' || unit_id END AS recipient,
+       {overdue} AS message FROM c
+WHERE status = 'uncertified' AND period_state IN ('overdue', 'suspended')
+ORDER BY person_id, kind
 """
-
-# kind -> (who gets it, channel, recipient)
-_RULES = {
-    "exempt": ("status = 'certified' AND method IN ('strong', 'weak') AND phone IS NOT NULL "
-               "AND (prev_end IS NULL OR prev_end < $as_of::DATE + $expiring_days)",
-               "'sms'", "phone"),
-    "reminder": ("status = 'certified' AND method = 'carried' AND period_state = 'expiring'",
-                 "CASE WHEN phone IS NULL THEN 'letter' ELSE 'sms' END", "coalesce(phone, person_id)"),
-    "overdue": ("status = 'uncertified' AND period_state IN ('overdue', 'suspended')",
-                "CASE WHEN phone IS NULL THEN 'letter' ELSE 'sms' END "
-                "|| CASE WHEN unit_id IS NULL THEN '' ELSE '+unit' END",
-                "coalesce(phone, person_id) || CASE WHEN unit_id IS NULL THEN '' ELSE ';' || unit_id END"),
-}
+_DROP_SCRATCH = "DROP TABLE nt_prev"
+_NOTICE_COUNTS = "SELECT kind, channel, count(*) FROM notices GROUP BY ALL ORDER BY ALL"
 
 
 def build_notices(con: duckdb.DuckDBPyConnection, as_of: date, round_id: str,
                   settings: LivenessSettings) -> dict[str, Any]:
     """Write ``notices(person_id, kind, channel, recipient, message)`` from the final verdicts; returns counts."""
-    selects = [_select(kind, template_sql(load_template(settings.templates_dir, kind))) for kind in KINDS]
-    sql = (f"CREATE OR REPLACE TABLE notices AS WITH c AS ({_CANDIDATES.format(previous=previous_ends_sql(con))}) "
-           f"{' UNION ALL '.join(selects)} ORDER BY person_id, kind")
-    params = {"as_of": as_of, "round_id": round_id, "expiring_days": settings.expiring_days}
-    con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
-    rows = con.execute("SELECT kind, channel, count(*) FROM notices GROUP BY ALL ORDER BY ALL").fetchall()
+    params: dict[str, Any] = {"as_of": as_of, "round_id": round_id, "expiring_days": settings.expiring_days}
+    messages = {}
+    for kind in KINDS:
+        messages[kind], texts = template_sql(load_template(settings.templates_dir, kind), prefix=f"{kind}_text")
+        params.update(texts)
+    write_previous_ends(con, "nt_prev")
+    sql.run(con, "notices", _NOTICES.format(**messages), params)
+    sql.run(con, "drop_notice_scratch", _DROP_SCRATCH)
+    rows = sql.fetchall(con, "notice_counts", _NOTICE_COUNTS)
     by_kind: dict[str, int] = {k: 0 for k in KINDS}
     for kind, _, n in rows:
         by_kind[kind] += int(n)
     return {"notices": by_kind, "by_channel": [{"kind": k, "channel": c, "count": int(n)} for k, c, n in rows]}
 
 
-def _select(kind: str, message_sql: str) -> str:
-    where, channel, recipient = _RULES[kind]
-    return (f"SELECT person_id, '{kind}' AS kind, {channel} AS channel, {recipient} AS recipient, "
-            f"{message_sql} AS message FROM c WHERE {where}")
 
 
 def load_template(directory: Path, kind: str) -> str:
@@ -89,16 +98,21 @@ def load_template(directory: Path, kind: str) -> str:
         raise InvalidInput(f"notice template {path} cannot be read: {exc.strerror}", field="templates_dir") from exc
 
 
-def template_sql(template: str) -> str:
-    """Compile a str.format template into a SQL string expression; unknown or formatted fields are an error."""
+def template_sql(template: str, prefix: str = "text") -> tuple[str, dict[str, str]]:
+    """Compile a str.format template into a SQL string expression and the parameters it binds: each literal part
+    of the template is a parameter ``$<prefix>_<n>``, each field the expression of :data:`PLACEHOLDERS`.
+    Unknown or formatted fields are an error."""
     parts = []
+    texts: dict[str, str] = {}
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
         raise InvalidInput(f"notice template is malformed: {exc}", field="templates_dir") from exc
     for literal, field, spec, conversion in parsed:
         if literal:
-            parts.append("'" + literal.replace("'", "''") + "'")
+            name = f"{prefix}_{len(texts)}"
+            texts[name] = literal
+            parts.append(f"${name}::VARCHAR")
         if field is None:
             continue
         if field not in PLACEHOLDERS or spec or conversion:
@@ -106,4 +120,4 @@ def template_sql(template: str) -> str:
                                f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)} (no format specs)",
                                field="templates_dir")
         parts.append(PLACEHOLDERS[field])
-    return " || ".join(parts) if parts else "''"
+    return (" || ".join(parts) if parts else "''"), texts
