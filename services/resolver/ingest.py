@@ -400,8 +400,8 @@ def ingest_other_registries(con: duckdb.DuckDBPyConnection, spec: RoundSpec) -> 
             _stage_raw(scratch, result, file, 0)
             _record_bad_rows(scratch, result, file)
             _normalise_staged(scratch, spec.as_of)
-            table = sql.run(scratch, "ingest_other_registry", _ALL_REGISTRY).to_arrow_table()
-            rejects = sql.run(scratch, "ingest_other_rejects", _ALL_REJECTS).to_arrow_table()
+            table = sql.arrow(scratch, "ingest_other_registry", _ALL_REGISTRY)
+            rejects = sql.arrow(scratch, "ingest_other_rejects", _ALL_REJECTS)
         finally:
             scratch.close()
         con.register("_other", table)
