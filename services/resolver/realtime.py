@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from graph import sql
 from services.errors import InvalidInput
 from services.resolver import id_numbers
 from services.resolver.dates import normalise_date
@@ -59,7 +60,7 @@ class RealtimeResolver:
         self._settings = settings
         self._model = MatchModel(model_document["splink"])
         with con.cursor() as cur:
-            table = cur.sql(registry_linkage_sql()).to_arrow_table()
+            table = sql.arrow(cur, "realtime_registry", registry_linkage_sql())
         columns = {name: table.column(name).to_pylist() for name in ("person_id", *LINK_COLUMNS)}
         keys = [name_keys(p, n) for p, n in zip(columns["name_pinyin"], columns["name"])]
         columns.update({key: [k[i] for k in keys] for i, key in enumerate(NAME_KEYS)})
