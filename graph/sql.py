@@ -3,7 +3,8 @@
 Statements are module-level constants beside the code that uses them (the Cypher catalog's discipline, and Splink's
 ``*_sql`` builders apart from its one executor). Every value is a ``$parameter``; only identifiers may vary in the
 text (a source's table, a column list from the round's settings), and they go in through :func:`with_idents`,
-which takes them from the caller's allow-list and quotes them with :func:`quote_ident`.
+which takes them from the caller's allow-list and quotes them with :func:`quote_ident`. A statement that reuses
+another catalog statement as a subquery takes it through :func:`compose`.
 
 Each statement is logged at DEBUG on ``silentcert.sql`` with its name, its duration and, for statements that report
 one (CREATE TABLE AS, INSERT, COPY), its row count, so ``round run -v`` shows where a round's time goes.
@@ -63,6 +64,26 @@ def with_idents(template: str, **idents: str | list[str] | tuple[str, ...] | dic
     return text
 
 
+def compose(template: str, **fragments: str) -> str:
+    """``template`` with each ``{slot}`` filled by a SQL fragment that is itself a named statement of a catalog
+    (a SELECT used as a subquery, as Splink chains its ``*_sql`` builders): never text made from data, which goes in
+    as a ``$parameter``. Other braces stay as written; a slot without a fragment is left, a fragment without a slot
+    is an error."""
+    used: set[str] = set()
+
+    def fill(match: re.Match[str]) -> str:
+        slot = match.group(1)
+        if slot not in fragments:
+            return match.group(0)
+        used.add(slot)
+        return fragments[slot]
+
+    text = _SLOT.sub(fill, template)
+    if unused := set(fragments) - used:
+        raise ValueError(f"fragment slots not in the statement: {sorted(unused)}")
+    return text
+
+
 def _type(name: str) -> str:
     if not _TYPE.fullmatch(name):
         raise ValueError(f"not a plain SQL type name: {name!r}")
@@ -89,7 +110,7 @@ def run(con: duckdb.DuckDBPyConnection, name: str, sql: str,
     if log.isEnabledFor(logging.DEBUG):
         rows = ""
         if cur.description is not None and [d[0] for d in cur.description] == ["Count"]:
-            rows = f", {cur.fetchone()[0]} rows"
+            rows = f", {cur.fetchall()[0][0]} rows"
         log.debug("sql %s: %.3fs%s", name, time.perf_counter() - start, rows)
     return cur
 
@@ -121,11 +142,10 @@ def fetchall(con: duckdb.DuckDBPyConnection, name: str, sql: str,
 
 def fetchone(con: duckdb.DuckDBPyConnection, name: str, sql: str,
              params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
-    """The first row of the query ``name`` (None when it has none)."""
-    start = time.perf_counter()
-    row = con.execute(sql, bind(sql, params)).fetchone()
-    log.debug("sql %s: %.3fs", name, time.perf_counter() - start)
-    return row
+    """The first row of the query ``name`` (None when it has none); meant for one-row queries, whose result it reads
+    to the end (a result left half read blocks the connection's next relation)."""
+    rows = fetchall(con, name, sql, params)
+    return rows[0] if rows else None
 
 
 def scalar(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Mapping[str, Any] | None = None) -> Any:
