@@ -45,6 +45,7 @@ UPDATE source_counts SET rejected_rows = r.n
 FROM (SELECT source, count(*) AS n FROM rejects GROUP BY source) r WHERE source_counts.source = r.source
 """
 _DROP_TABLE = "DROP TABLE {table}"
+_DROP_NAME_VALUES = "DROP VIEW IF EXISTS _d_name_values"
 _TOTALS = "SELECT sum(input_rows), sum(rejected_rows) FROM source_counts WHERE source <> 'registry'"
 _PENSIONERS = "SELECT count(*) FROM registry"
 
@@ -73,6 +74,7 @@ def ingest_round(con: duckdb.DuckDBPyConnection, spec: RoundSpec, progress: Prog
             staged = 0
         progress.advance("ingest", index + 1, len(files), unit="files")
     sql.run(con, "ingest_rejected_counts", _REJECTED_COUNTS)
+    sql.run(con, "ingest_drop_name_values", _DROP_NAME_VALUES)
     for table in ["raw_registry", "raw_records", *DICTIONARIES, PINYIN]:
         sql.run(con, "ingest_drop_scratch", sql.with_idents(_DROP_TABLE, table=table))
     others = ingest_other_registries(con, spec)
@@ -195,8 +197,11 @@ def _build_dictionaries(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
                                       for column in _DICTIONARY_SOURCES[table])
         sql.run(con, f"ingest_dictionary{table}", f"CREATE OR REPLACE TEMP TABLE {table} AS "
                 f"WITH _new AS (SELECT DISTINCT raw FROM ({distinct}) WHERE raw IS NOT NULL) {select}")
-    names.build_name_pinyin(con, "(SELECT value AS name FROM _d_name)", into=PINYIN)
+    sql.run(con, "ingest_name_values", _NAME_VALUES)
+    names.build_name_pinyin(con, "_d_name_values", into=PINYIN)
 
+
+_NAME_VALUES = "CREATE OR REPLACE TEMP VIEW _d_name_values AS SELECT value AS name FROM _d_name"
 
 FIELD_MARK = "<field>"  # dictionary reasons name the column only when joined back
 
