@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -90,16 +90,19 @@ def _type(name: str) -> str:
     return name
 
 
-def bind(sql: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The subset of ``params`` the statement names as ``$parameters`` (DuckDB refuses unused ones)."""
+def bind(sql: str, params: Mapping[str, Any] | Sequence[Any] | None) -> dict[str, Any] | list[Any]:
+    """The subset of ``params`` the statement names as ``$parameters`` (DuckDB refuses unused ones); positional
+    values for ``?`` placeholders pass as they are."""
     if not params:
         return {}
+    if not isinstance(params, Mapping):
+        return list(params)
     names = set(_PARAMETER.findall(sql))
     return {k: v for k, v in params.items() if k in names}
 
 
 def run(con: duckdb.DuckDBPyConnection, name: str, sql: str,
-        params: Mapping[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+        params: Mapping[str, Any] | Sequence[Any] | None = None) -> duckdb.DuckDBPyConnection:
     """Execute the statement ``name`` with the ``$parameters`` it uses from ``params``; returns the cursor.
 
     The row count is logged only for statements whose result is DuckDB's ``Count`` row (the cursor then has nothing
@@ -123,7 +126,7 @@ def run_many(con: duckdb.DuckDBPyConnection, name: str, sql: str, rows: list[Any
 
 
 def arrow(con: duckdb.DuckDBPyConnection, name: str, sql: str,
-          params: Mapping[str, Any] | None = None) -> pa.Table:
+          params: Mapping[str, Any] | Sequence[Any] | None = None) -> pa.Table:
     """Every row of the query ``name`` as one arrow table (read from a relation: no extra copy of the rows)."""
     start = time.perf_counter()
     table = con.sql(sql, params=bind(sql, params) or None).to_arrow_table()
@@ -132,7 +135,7 @@ def arrow(con: duckdb.DuckDBPyConnection, name: str, sql: str,
 
 
 def fetchall(con: duckdb.DuckDBPyConnection, name: str, sql: str,
-             params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+             params: Mapping[str, Any] | Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
     """Every row of the query ``name``; logged with its duration and row count."""
     start = time.perf_counter()
     rows = con.execute(sql, bind(sql, params)).fetchall()
@@ -141,14 +144,14 @@ def fetchall(con: duckdb.DuckDBPyConnection, name: str, sql: str,
 
 
 def fetchone(con: duckdb.DuckDBPyConnection, name: str, sql: str,
-             params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
+             params: Mapping[str, Any] | Sequence[Any] | None = None) -> tuple[Any, ...] | None:
     """The first row of the query ``name`` (None when it has none); meant for one-row queries, whose result it reads
     to the end (a result left half read blocks the connection's next relation)."""
     rows = fetchall(con, name, sql, params)
     return rows[0] if rows else None
 
 
-def scalar(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+def scalar(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None) -> Any:
     """The first column of the first row of the query ``name``."""
     row = fetchone(con, name, sql, params)
     return None if row is None else row[0]

@@ -18,7 +18,7 @@ Writes ``duplicate_pairs(person_id, other_person_id, other_registry, match_proba
 ``other_registry`` is NULL for two accounts of this registry (then ``person_id < other_person_id``) and the other
 registry's name otherwise (``other_person_id`` is that registry's person_id). ``open`` is false once a reviewer
 dismissed a flag of the pair (``decided_flags``, when the round loaded them: two people), found by the ids the
-deathcheck gives its ``duplicate_account`` flags (``services/deathcheck/duplicates.flag_id_sql``).
+deathcheck gives its ``duplicate_account`` flags (the ``duplicate_flag_id`` macro of ``services/deathcheck/duplicates``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from splink import Linker, SettingsCreator, block_on
 from splink.blocking_rule_library import And, CustomRule
 
 from graph import sql
-from services.deathcheck.duplicates import flag_id_sql
+from services.deathcheck.duplicates import create_flag_id_macro
 from services.resolver import model
 from services.resolver.engines import LinkageEngine
 from services.resolver.probabilistic import registry_linkage_sql
@@ -164,11 +164,13 @@ _WRITE_PAIRS = """
             FROM p ORDER BY 1, 3 NULLS FIRST, 2
 """
 
-# {mine} and {theirs}: deathcheck.duplicates.flag_id_sql over the pair, as each side's flag
+# each side's flag of the pair: deathcheck.duplicates' duplicate_flag_id macro
 _CLOSE_DISMISSED = """
         UPDATE duplicate_pairs p SET open = false
         WHERE EXISTS (SELECT 1 FROM decided_flags d WHERE d.status = 'dismissed'
-                      AND (d.flag_id = {mine} OR (p.other_registry IS NULL AND d.flag_id = {theirs})))
+                      AND (d.flag_id = duplicate_flag_id(p.person_id, p.other_registry, p.other_person_id)
+                           OR (p.other_registry IS NULL
+                               AND d.flag_id = duplicate_flag_id(p.other_person_id, NULL, p.person_id))))
 """
 
 
@@ -176,9 +178,8 @@ def _close_dismissed(con: duckdb.DuckDBPyConnection) -> None:
     """A pair a reviewer found to be two people (a flag of it dismissed) is not open."""
     if not _has_table(con, "decided_flags"):
         return
-    sql.run(con, "close_dismissed_pairs", sql.compose(
-        _CLOSE_DISMISSED, mine=flag_id_sql("p.person_id", "p.other_registry", "p.other_person_id"),
-        theirs=flag_id_sql("p.other_person_id", "NULL", "p.person_id")))
+    create_flag_id_macro(con)
+    sql.run(con, "close_dismissed_pairs", _CLOSE_DISMISSED)
 
 
 _FILLED = """

@@ -15,7 +15,6 @@ from typing import Any
 
 import duckdb
 
-from services.deathcheck.duplicates import flag_id_sql
 from services.rounds.county_names import county_name
 from services.rounds.payments import payment_totals
 from services.rounds.report_text import HTML_LANG, LANGUAGES, TEXT, VALUES
@@ -82,12 +81,18 @@ def duplicate_accounts(con: duckdb.DuckDBPyConnection) -> list[list[Any]]:
     """[registry, pairs, pairs both paid, money paid a second time] by where the other account is."""
     if not (_has_table(con, "duplicate_pairs") and _has_table(con, "flags")):
         return []
-    return [list(row) for row in con.execute(f"""
-        SELECT coalesce(p.other_registry, 'this registry'), count(*), count(*) FILTER (WHERE f.overpayment > 0),
-               round(coalesce(sum(f.overpayment), 0), 2)
-        FROM duplicate_pairs p
-        JOIN flags f ON f.flag_id = {flag_id_sql('p.person_id', 'p.other_registry', 'p.other_person_id')}
-        GROUP BY 1 ORDER BY 1""").fetchall()]
+    return [list(row) for row in con.execute(_DUPLICATE_ACCOUNTS).fetchall()]
+
+
+# a pair's flag id as deathcheck/duplicates.FLAG_ID_MACRO writes it (the report may read a store opened read-only)
+_DUPLICATE_ACCOUNTS = """
+SELECT coalesce(p.other_registry, 'this registry'), count(*), count(*) FILTER (WHERE f.overpayment > 0),
+       round(coalesce(sum(f.overpayment), 0), 2)
+FROM duplicate_pairs p
+JOIN flags f ON f.flag_id = 'duplicate_account:' || p.person_id || ':' || coalesce(p.other_registry || '/', '')
+                            || p.other_person_id
+GROUP BY 1 ORDER BY 1
+"""
 
 
 def _weak_evidence(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
