@@ -24,6 +24,7 @@ from typing import Any
 
 import duckdb
 
+from graph import sql
 from graph.audit_key import DEVELOPMENT_KEY
 from graph.model import AuditEntry, Person
 from graph.store import GraphStore
@@ -125,10 +126,12 @@ def append_round_events(con: duckdb.DuckDBPyConnection, store: GraphStore) -> in
     return len(entries)
 
 
+_EVENTS = "SELECT {columns} FROM audit_events ORDER BY ordinal"  # quoted: `at` is a keyword
+
+
 def read_round_events(con: duckdb.DuckDBPyConnection) -> RoundEvents | None:
     """The round's events from the working database; None when it has none."""
-    columns = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)  # `at` is a keyword
-    rows = con.execute(f"SELECT {columns} FROM audit_events ORDER BY ordinal").fetchall()
+    rows = sql.fetchall(con, "round_audit_events", sql.with_idents(_EVENTS, columns=EVENT_COLUMNS))
     if not rows:
         return None
     events = [dict(zip(EVENT_COLUMNS, r)) for r in rows]

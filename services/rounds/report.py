@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from graph import sql
 from services.rounds.county_names import county_name
 from services.rounds.payments import payment_totals
 from services.rounds.report_text import HTML_LANG, LANGUAGES, TEXT, VALUES
@@ -54,7 +55,8 @@ FIGURES: dict[str, str] = {
 
 def compute_report(con: duckdb.DuckDBPyConnection, spec: RoundSpec) -> dict[str, Any]:
     """The round's statistics as plain JSON-able data."""
-    figures = {name: [list(row) for row in con.execute(query).fetchall()] for name, query in FIGURES.items()}
+    figures = {name: [list(row) for row in sql.fetchall(con, f"report_{name}", query)]
+               for name, query in FIGURES.items()}
     total = sum(row[1] for row in figures["status"])
     certified = sum(row[1] for row in figures["status"] if row[0] == "certified")
     return {
@@ -81,7 +83,7 @@ def duplicate_accounts(con: duckdb.DuckDBPyConnection) -> list[list[Any]]:
     """[registry, pairs, pairs both paid, money paid a second time] by where the other account is."""
     if not (_has_table(con, "duplicate_pairs") and _has_table(con, "flags")):
         return []
-    return [list(row) for row in con.execute(_DUPLICATE_ACCOUNTS).fetchall()]
+    return [list(row) for row in sql.fetchall(con, "report_duplicate_accounts", _DUPLICATE_ACCOUNTS)]
 
 
 # a pair's flag id as deathcheck/duplicates.FLAG_ID_MACRO writes it (the report may read a store opened read-only)
@@ -95,13 +97,16 @@ GROUP BY 1 ORDER BY 1
 """
 
 
+_WEAK_EVIDENCE = "SELECT stats FROM stages WHERE stage = 'score'"
+
+
 def _weak_evidence(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     """What the score stage found of weak evidence: its calibrated threshold and whether any combination of weak
     sources can reach it this round (when relatives' use of the dead's card and phone reaches the model's ceiling,
     weak evidence certifies nobody, and an operator should see that on the page)."""
     if not _has_table(con, "stages"):
         return None
-    rows = con.execute("SELECT stats FROM stages WHERE stage = 'score'").fetchall()
+    rows = sql.run(con, "weak_evidence", _WEAK_EVIDENCE).fetchall()
     stats = json.loads(rows[0][0]) if rows else {}
     if "weak_can_certify" not in stats:
         return None
@@ -130,17 +135,23 @@ _PAYMENT_ROWS = (("suspended", "monthly_yuan", "suspended this round", "monthly 
                  ("held", "monthly_yuan", "held after the round", "monthly pensions"))
 
 
-def _previous(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
-    rows = con.execute("""
+_PREVIOUS = """
         SELECT count(*), count(*) FILTER (WHERE status = 'certified') FROM previous_periods
-    """).fetchall() if _has_table(con, "previous_periods") else [(0, 0)]
+    """
+
+
+def _previous(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    rows = sql.run(con, "previous", _PREVIOUS).fetchall() if _has_table(con, "previous_periods") else [(0, 0)]
     total, certified = rows[0]
     return {"pensioners": total, "certified": certified,
             "certification_rate": round(certified / total, 6)} if total else None
 
 
+_HAS_TABLE = "SELECT 1 FROM duckdb_tables() WHERE table_name = ?"
+
+
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall())
+    return bool(sql.run(con, "has_table", _HAS_TABLE, [name]).fetchall())
 
 
 def write_report(con: duckdb.DuckDBPyConnection, spec: RoundSpec, out_dir: Path) -> dict[str, Any]:

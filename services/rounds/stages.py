@@ -7,6 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from graph import sql
 from services.rounds.pipeline import RoundContext
 
 
@@ -58,12 +59,15 @@ def publish(ctx: RoundContext) -> dict[str, Any]:
     return publish_round(ctx)
 
 
+_LOAD_PREVIOUS = "CREATE OR REPLACE TABLE {table} AS SELECT * FROM _previous"
+
+
 def _load_previous(ctx: RoundContext, table: str, read, schema: pa.Schema) -> None:
     """Copy what the system of record (the last store: Neo4j when configured) knows from earlier rounds."""
     data = read(ctx.stores[-1]) if ctx.stores else schema.empty_table()
     data = data.select(schema.names).cast(schema) if data.num_rows else schema.empty_table()
     ctx.con.register("_previous", data)
-    ctx.con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _previous")
+    sql.run(ctx.con, f"load_{table}", sql.with_idents(_LOAD_PREVIOUS, table=table))
     ctx.con.unregister("_previous")
 
 
