@@ -27,7 +27,7 @@ class LinkageEngine(ABC):
     def register(self, table: pa.Table, name: str):
         """Register an Arrow table with the engine's db_api; returns a SplinkDataFrame."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 -- optional hook: an engine without resources keeps this no-op
         """Release the engine's resources; the default holds none."""
 
 

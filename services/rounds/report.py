@@ -173,7 +173,7 @@ def _write_atomic(path: Path, text: str) -> None:
 FONT_STACK = ('system-ui,"Noto Sans CJK SC","Source Han Sans SC","PingFang SC","Microsoft YaHei",'
               '"WenQuanYi Micro Hei",sans-serif')
 STYLE = """
-body{font-family:%s;margin:2rem auto;max-width:1100px;color:#1d2733}
+body{font-family:FONT_STACK;margin:2rem auto;max-width:1100px;color:#1d2733}
 h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #dde}
 .kpis{display:flex;gap:1rem;flex-wrap:wrap}.kpi{background:#f3f6fa;border-radius:8px;padding:.8rem 1.2rem}
 .kpi b{display:block;font-size:1.5rem}.grid{display:grid;grid-template-columns:1fr 1fr;gap:1.5rem}
@@ -186,7 +186,7 @@ td:first-child,th:first-child{text-align:left}.muted{color:#667}.wide{grid-colum
 .lang-switch{float:right;font-size:.9rem}.lang-switch label{cursor:pointer;padding:0 .3rem;text-decoration:underline}
 input.lang{display:none}
 #lang-zh:checked~main .en,#lang-en:checked~main .zh{display:none}
-""" % FONT_STACK
+""".replace("FONT_STACK", FONT_STACK)
 PALETTE = ("#2f6fb3", "#e07b39", "#3a9d5d", "#c94a4a", "#8a63b8", "#6b7a8f", "#d4a72c", "#2aa3a3")
 
 

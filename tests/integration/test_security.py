@@ -431,12 +431,12 @@ def test_every_person_read_is_in_the_access_log_and_denied_calls_are_not(secured
                                      lv.StreamLivenessRequest(person_id="nobody")]))
         assert code_of(lambda: reader.get_identifiers("P1")) is grpc.StatusCode.PERMISSION_DENIED
     lines = [line for line in read_lines(log_path)[before:] if "lookup" not in line]
-    assert [(l["caller"], l["role"], l["rpc"].rsplit("/", 1)[1], l["person_id"]) for l in lines] == [
+    assert [(e["caller"], e["role"], e["rpc"].rsplit("/", 1)[1], e["person_id"]) for e in lines] == [
         ("reader-1", "reader", "GetLiveness", "P1"),
         ("reader-1", "reader", "GetLiveness", "P1"),
         ("reader-1", "reader", "StreamLiveness", "P1"),
     ]
-    assert all(datetime.fromisoformat(l["at"]).tzinfo is not None and l["peer"] for l in lines)
+    assert all(datetime.fromisoformat(e["at"]).tzinfo is not None and e["peer"] for e in lines)
     assert ID_1 not in log_path.read_text()
 
 
@@ -452,12 +452,12 @@ def test_lookups_by_id_number_are_logged_found_or_not_with_the_number_masked(sec
                                      lv.StreamLivenessRequest(id_number=ID_1[:-1] + check_digit("36010219400312009"),
                                                               tag="b")]))
     lookups = [line for line in read_lines(log_path)[before:] if line.get("lookup") == "id_number"]
-    assert [(l["rpc"].rsplit("/", 1)[1], l["found"], l["person_id"]) for l in lookups][:1] == \
+    assert [(e["rpc"].rsplit("/", 1)[1], e["found"], e["person_id"]) for e in lookups][:1] == \
         [("GetLiveness", True, "P1")]
-    assert all(l["id_number"].startswith("3601") and "*" in l["id_number"] for l in lookups)
-    assert ("StreamLiveness", True, "P1") in [(l["rpc"].rsplit("/", 1)[1], l["found"], l["person_id"])
-                                             for l in lookups]
-    assert any(not l["found"] and l["person_id"] == "" for l in lookups)
+    assert all(e["id_number"].startswith("3601") and "*" in e["id_number"] for e in lookups)
+    assert ("StreamLiveness", True, "P1") in [(e["rpc"].rsplit("/", 1)[1], e["found"], e["person_id"])
+                                             for e in lookups]
+    assert any(not e["found"] and e["person_id"] == "" for e in lookups)
     assert ID_1 not in log_path.read_text() and missing not in log_path.read_text()
 
 
@@ -485,7 +485,7 @@ def test_list_flags_pages_are_bounded_and_logged_per_person(secured, pki, tokens
         assert code_of(too_big) is grpc.StatusCode.INVALID_ARGUMENT
         assert [f.flag_id for f in reviewer.deathcheck.ListFlags(dc.ListFlagsRequest(page_size=200), timeout=5)
                 .flags] == ["F1"]
-    assert [(l["rpc"].rsplit("/", 1)[1], l["person_id"]) for l in read_lines(log_path)[before:]] == \
+    assert [(e["rpc"].rsplit("/", 1)[1], e["person_id"]) for e in read_lines(log_path)[before:]] == \
         [("ListFlags", "P1")]
 
 
