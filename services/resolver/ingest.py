@@ -20,7 +20,6 @@ import pyarrow as pa
 
 from graph import sql
 from services.resolver import dates, id_numbers, names, phones, sex
-from services.resolver.widths import sql_string
 from services.rounds.progress import Progress
 from services.rounds.readers import ReadResult, read_file
 from services.rounds.roundfile import CHANNEL_COLUMNS, REGISTRY_COLUMNS, FileSpec, RoundSpec
@@ -157,90 +156,101 @@ def _stage_raw(con: duckdb.DuckDBPyConnection, result: ReadResult, file: FileSpe
 # and every batch's joins paid for building their hash tables again.
 
 PINYIN = "_d_pinyin"  # normalised name -> pinyin
+DICTIONARIES = ("_d_id", "_d_time", "_d_name", "_d_phone", "_d_sex")
 
-# the raw columns feeding each dictionary
-_DICTIONARY_SOURCES = {
-    "_d_id": ("raw_registry.id_number", "raw_records.id_number"),
-    "_d_time": ("raw_registry.birth_date", "raw_registry.certified_until", "raw_records.occurred_at",
-                "raw_records.birth_date"),
-    "_d_name": ("raw_registry.name", "raw_records.name"),
-    "_d_phone": ("raw_registry.phone", "raw_records.phone"),
-    "_d_sex": ("raw_registry.sex", "raw_records.sex"),
-}
-DICTIONARIES = tuple(_DICTIONARY_SOURCES)
+# Each dictionary: the distinct raw values of its columns in the staged tables (_new), normalised by the twins of
+# the Python normalisers; {value}, {reason} and the like are their SQL expressions over `raw` (graph.sql.compose).
+_D_ID = """
+CREATE OR REPLACE TEMP TABLE _d_id AS
+WITH _new AS (SELECT DISTINCT raw FROM (SELECT id_number AS raw FROM raw_registry
+                                        UNION ALL SELECT id_number AS raw FROM raw_records) WHERE raw IS NOT NULL)
+SELECT *, CASE WHEN value IS NOT NULL THEN {born} END AS born,
+          CASE WHEN value IS NOT NULL THEN {id_sex} END AS id_sex
+FROM (SELECT raw, {clean} AS clean, {value} AS value, {reason} AS reason FROM _new)
+"""
+_D_TIME = """
+CREATE OR REPLACE TEMP TABLE _d_time AS
+WITH _new AS (SELECT DISTINCT raw FROM (SELECT birth_date AS raw FROM raw_registry
+                                        UNION ALL SELECT certified_until AS raw FROM raw_registry
+                                        UNION ALL SELECT occurred_at AS raw FROM raw_records
+                                        UNION ALL SELECT birth_date AS raw FROM raw_records) WHERE raw IS NOT NULL)
+SELECT raw, {value} AS value, {reason} AS reason FROM _new
+"""
+_D_NAME = """
+CREATE OR REPLACE TEMP TABLE _d_name AS
+WITH _new AS (SELECT DISTINCT raw FROM (SELECT name AS raw FROM raw_registry
+                                        UNION ALL SELECT name AS raw FROM raw_records) WHERE raw IS NOT NULL)
+SELECT raw, {value} AS value, {reason} AS reason FROM _new
+"""
+_D_PHONE = """
+CREATE OR REPLACE TEMP TABLE _d_phone AS
+WITH _new AS (SELECT DISTINCT raw FROM (SELECT phone AS raw FROM raw_registry
+                                        UNION ALL SELECT phone AS raw FROM raw_records) WHERE raw IS NOT NULL)
+SELECT raw, {value} AS value, {reason} AS reason, {local} AS local FROM _new
+"""
+_D_SEX = """
+CREATE OR REPLACE TEMP TABLE _d_sex AS
+WITH _new AS (SELECT DISTINCT raw FROM (SELECT sex AS raw FROM raw_registry
+                                        UNION ALL SELECT sex AS raw FROM raw_records) WHERE raw IS NOT NULL)
+SELECT raw, {value} AS value, {reason} AS reason FROM _new
+"""
 
 
-def _dictionary_selects(as_of: dt.date) -> dict[str, str]:
-    """Per dictionary, the query normalising the distinct raw values of relation `_new(raw)`."""
-    id_value, id_reason = id_numbers.id_number_sql("raw", as_of)
+def _dictionary_statements() -> dict[str, str]:
+    """Per dictionary, its statement with the normalisers' expressions put in (the ID's bind ``$born_by``)."""
+    id_value, id_reason = id_numbers.id_number_sql("raw", "$born_by")
     stamp, stamp_reason = dates.timestamp_sql("raw", FIELD_MARK)
     name_value, name_reason = names.name_sql("raw")
     phone_value, phone_reason, phone_local = phones.phone_sql("raw")
     sex_value, sex_reason = sex.sex_sql("raw")
     return {
-        "_d_id": f"""
-            SELECT *, CASE WHEN value IS NOT NULL THEN {id_numbers.birth_date_sql('value')} END AS born,
-                      CASE WHEN value IS NOT NULL THEN {id_numbers.sex_sql('value')} END AS id_sex
-            FROM (SELECT raw, {id_numbers.clean_sql('raw')} AS clean, {id_value} AS value, {id_reason} AS reason
-                  FROM _new)""",
-        "_d_time": f"SELECT raw, {stamp} AS value, {stamp_reason} AS reason FROM _new",
-        "_d_name": f"SELECT raw, {name_value} AS value, {name_reason} AS reason FROM _new",
-        "_d_phone": f"SELECT raw, {phone_value} AS value, {phone_reason} AS reason, {phone_local} AS local FROM _new",
-        "_d_sex": f"SELECT raw, {sex_value} AS value, {sex_reason} AS reason FROM _new",
+        "_d_id": sql.compose(_D_ID, born=id_numbers.birth_date_sql("value"), id_sex=id_numbers.sex_sql("value"),
+                             clean=id_numbers.clean_sql("raw"), value=id_value, reason=id_reason),
+        "_d_time": sql.compose(_D_TIME, value=stamp, reason=stamp_reason),
+        "_d_name": sql.compose(_D_NAME, value=name_value, reason=name_reason),
+        "_d_phone": sql.compose(_D_PHONE, value=phone_value, reason=phone_reason, local=phone_local),
+        "_d_sex": sql.compose(_D_SEX, value=sex_value, reason=sex_reason),
     }
 
 
 def _build_dictionaries(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
     """The dictionaries of the staged batch: its distinct raw values, normalised."""
-    for table, select in _dictionary_selects(as_of).items():
-        distinct = " UNION ALL ".join(f"SELECT {column.split('.')[1]} AS raw FROM {column.split('.')[0]}"
-                                      for column in _DICTIONARY_SOURCES[table])
-        sql.run(con, f"ingest_dictionary{table}", f"CREATE OR REPLACE TEMP TABLE {table} AS "
-                f"WITH _new AS (SELECT DISTINCT raw FROM ({distinct}) WHERE raw IS NOT NULL) {select}")
+    for table, statement in _dictionary_statements().items():
+        sql.run(con, f"ingest_dictionary{table}", statement, {"born_by": id_numbers.born_by(as_of)})
     sql.run(con, "ingest_name_values", _NAME_VALUES)
     names.build_name_pinyin(con, "_d_name_values", into=PINYIN)
 
 
 _NAME_VALUES = "CREATE OR REPLACE TEMP VIEW _d_name_values AS SELECT value AS name FROM _d_name"
 
-FIELD_MARK = "<field>"  # dictionary reasons name the column only when joined back
+FIELD_MARK = "<field>"  # dictionary reasons name the column only when joined back (the replace() below)
 
-
-def _field(reason: str, field: str) -> str:
-    return f"replace({reason}, {sql_string(FIELD_MARK)}, {sql_string(field)})"
-
-
-def _joins() -> str:
-    """Joins from a raw table aliased `r` to the dictionaries."""
-    return f"""
+# Joins from a raw table aliased `r` to the dictionaries, and the columns registry and records share: identifier-like
+# text trimmed, empty as NULL (cards also lose inner spaces and dashes), county codes of six digits only.
+_JOINS = """
         LEFT JOIN _d_id i ON i.raw = r.id_number
         LEFT JOIN _d_name n ON n.raw = r.name
         LEFT JOIN _d_pinyin py ON py.name = n.value
         LEFT JOIN _d_sex x ON x.raw = r.sex
         LEFT JOIN _d_time b ON b.raw = r.birth_date
         LEFT JOIN _d_phone ph ON ph.raw = r.phone"""
-
-
-def _common_columns() -> str:
-    return f"""
+_COMMON_COLUMNS = """
         nullif(i.clean, '') AS id_number_raw, i.value AS id_number, i.reason AS id_reason,
         n.value AS name, py.pinyin AS name_pinyin, n.reason AS name_reason,
         coalesce(x.value, i.id_sex) AS sex,
         x.reason AS sex_reason,
         coalesce(CAST(b.value AS DATE), i.born) AS birth_date,
-        {_field('b.reason', 'birth_date')} AS birth_reason,
+        replace(b.reason, '<field>', 'birth_date') AS birth_reason,
         ph.value AS phone, ph.reason AS phone_reason, ph.local AS phone_local,
-        {_plain('r.card_no', card=True)} AS card_no,
-        CASE WHEN regexp_matches({_plain('r.county_code')}, '^[0-9]{{6}}$') THEN {_plain('r.county_code')} END
+        nullif(upper(regexp_replace(trim(r.card_no), '[\\s\\-]', '', 'g')), '') AS card_no,
+        CASE WHEN regexp_matches(nullif(trim(r.county_code), ''), '^[0-9]{6}$') THEN nullif(trim(r.county_code), '') END
             AS county_code"""
 
-
-def _plain(expr: str, card: bool = False) -> str:
-    """An identifier-like text column: trimmed, empty as NULL (cards also lose inner spaces and dashes)."""
-    text = f"trim({expr})"
-    if card:
-        text = f"upper(regexp_replace({text}, '[\\s\\-]', '', 'g'))"
-    return f"nullif({text}, '')"
+# Landlines written without an area code take their row's county's; {completed}: phones.completed_phone_sql
+_COMPLETE_LANDLINES = """
+        UPDATE _norm SET phone = {completed}, phone_reason = NULL
+        WHERE phone_local IS NOT NULL AND {completed} IS NOT NULL
+"""
 
 
 def _complete_landlines(con: duckdb.DuckDBPyConnection) -> None:
@@ -250,27 +260,27 @@ def _complete_landlines(con: duckdb.DuckDBPyConnection) -> None:
     their reason (a reject, or a registry warning).
     """
     completed = phones.completed_phone_sql("phone_local", "county_code")
-    sql.run(con, "ingest_complete_landlines", f"""
-        UPDATE _norm SET phone = {completed}, phone_reason = NULL
-        WHERE phone_local IS NOT NULL AND {completed} IS NOT NULL
-    """)
+    sql.run(con, "ingest_complete_landlines", sql.compose(_COMPLETE_LANDLINES, completed=completed))
+
+
+_NORMALISE_REGISTRY = """
+        CREATE OR REPLACE TEMP TABLE _norm AS
+        SELECT r.line, nullif(trim(r.person_id), '') AS person_id, {common},
+               nullif(trim(r.unit_id), '') AS unit_id,
+               try_cast(regexp_replace(trim(r.monthly_pension), '[,¥￥元\\s]', '', 'g') AS DOUBLE) AS monthly_pension,
+               nullif(trim(r.monthly_pension), '') AS pension_text,
+               CAST(u.value AS DATE) AS certified_until,
+               replace(u.reason, '<field>', 'certified_until') AS until_reason
+        FROM raw_registry r {joins} LEFT JOIN _d_time u ON u.raw = r.certified_until
+"""
 
 
 def _ingest_registry(con: duckdb.DuckDBPyConnection) -> None:
-    sql.run(con, "ingest_normalise_registry", f"""
-        CREATE OR REPLACE TEMP TABLE _norm AS
-        SELECT r.line, {_plain('r.person_id')} AS person_id, {_common_columns()},
-               {_plain('r.unit_id')} AS unit_id,
-               try_cast(regexp_replace(trim(r.monthly_pension), '[,¥￥元\\s]', '', 'g') AS DOUBLE) AS monthly_pension,
-               {_plain('r.monthly_pension')} AS pension_text,
-               CAST(u.value AS DATE) AS certified_until,
-               {_field('u.reason', 'certified_until')} AS until_reason
-        FROM raw_registry r {_joins()} LEFT JOIN _d_time u ON u.raw = r.certified_until
-    """)
+    sql.run(con, "ingest_normalise_registry",
+            sql.compose(_NORMALISE_REGISTRY, common=_COMMON_COLUMNS, joins=_JOINS))
     _complete_landlines(con)
     _find_repeats(con, ("person_id",))
     sql.run(con, "ingest_registry", _REGISTRY)
-
 
 _REGISTRY = """
         CREATE OR REPLACE TEMP VIEW _keyed AS
@@ -295,7 +305,9 @@ _REGISTRY = """
 """
 
 
-_REPEATS = "CREATE OR REPLACE TEMP TABLE _repeats AS SELECT {key}, min(line) AS first_line FROM _norm GROUP BY ALL HAVING count(*) > 1"
+_REPEATS = """
+CREATE OR REPLACE TEMP TABLE _repeats AS SELECT {key}, min(line) AS first_line FROM _norm GROUP BY ALL HAVING count(*) > 1
+"""
 
 
 def _find_repeats(con: duckdb.DuckDBPyConnection, key: tuple[str, ...]) -> None:
@@ -307,23 +319,22 @@ def _find_repeats(con: duckdb.DuckDBPyConnection, key: tuple[str, ...]) -> None:
     sql.run(con, "ingest_find_repeats", sql.with_idents(_REPEATS, key=list(key)))
 
 
-def _ingest_records(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
-    passed = "lower(trim(r.passed))"
-    repairable = id_numbers.fails_check_sql("coalesce(id_number_raw, '')")
-    sql.run(con, "ingest_normalise_records", f"""
+_NORMALISE_RECORDS = """
         CREATE OR REPLACE TEMP TABLE _norm AS
-        SELECT r.file_index, r.source, r.kind, r.line, {_plain('r.record_id')} AS record_id,
-               {_common_columns()},
-               {_plain('r.occurred_at')} AS occurred_text, t.value AS occurred_at,
-               {_field('t.reason', 'occurred_at')} AS occurred_reason,
-               {_plain('r.person_id')} AS person_id, nullif({passed}, '') AS passed_text,
-               CASE WHEN {passed} IN ({_sql_list(PASSED_TRUE)}) THEN true
-                    WHEN {passed} IN ({_sql_list(PASSED_FALSE)}) THEN false END AS passed
-        FROM raw_records r {_joins()} LEFT JOIN _d_time t ON t.raw = r.occurred_at
-    """)
-    _complete_landlines(con)
-    _find_repeats(con, ("source", "record_id"))
-    reason = f"""CASE
+        SELECT r.file_index, r.source, r.kind, r.line, nullif(trim(r.record_id), '') AS record_id,
+               {common},
+               nullif(trim(r.occurred_at), '') AS occurred_text, t.value AS occurred_at,
+               replace(t.reason, '<field>', 'occurred_at') AS occurred_reason,
+               nullif(trim(r.person_id), '') AS person_id, nullif(lower(trim(r.passed)), '') AS passed_text,
+               CASE WHEN list_contains($passed_true, lower(trim(r.passed))) THEN true
+                    WHEN list_contains($passed_false, lower(trim(r.passed))) THEN false END AS passed
+        FROM raw_records r {joins} LEFT JOIN _d_time t ON t.raw = r.occurred_at
+"""
+
+# Why a record is rejected (NULL: kept); {repairable}: id_numbers.fails_check_sql over the cleaned raw ID. The
+# reason is computed twice, by _REJECT_RECORDS and _KEEP_RECORDS, rather than materialising _norm again with it (a
+# copy of every record).
+_REJECT_REASON = """CASE
         WHEN record_id IS NULL THEN 'record_id is empty'
         WHEN line <> first_line THEN 'record_id ' || record_id || ' repeats line ' || first_line
         WHEN occurred_text IS NULL THEN 'occurred_at is empty'
@@ -340,18 +351,29 @@ def _ingest_records(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
             THEN coalesce(id_reason, phone_reason, name_reason,
                           'no identifying field: id_number, name, phone and card_no are all empty')
         END"""
-    # the reason is computed twice rather than materialising _norm again with it (a copy of every record)
-    sql.run(con, "ingest_reject_records", f"""
+_REJECT_RECORDS = """
         INSERT INTO rejects
         SELECT source, coalesce(record_id, ''), line, reject_reason
         FROM (SELECT *, {reason} AS reject_reason FROM _norm LEFT JOIN _repeats USING (source, record_id))
-        WHERE reject_reason IS NOT NULL""", {"as_of": as_of})
-    sql.run(con, "ingest_records", f"""
+        WHERE reject_reason IS NOT NULL
+"""
+_KEEP_RECORDS = """
         INSERT INTO records
         SELECT $rid_per_file * file_index + line, source, kind, record_id, line, occurred_at,
                person_id, id_number, id_number_raw, name, name_pinyin, sex, birth_date, phone, card_no,
                county_code, passed
-        FROM _norm LEFT JOIN _repeats USING (source, record_id) WHERE ({reason}) IS NULL""",
+        FROM _norm LEFT JOIN _repeats USING (source, record_id) WHERE ({reason}) IS NULL
+"""
+
+
+def _ingest_records(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
+    sql.run(con, "ingest_normalise_records", sql.compose(_NORMALISE_RECORDS, common=_COMMON_COLUMNS, joins=_JOINS),
+            {"passed_true": list(PASSED_TRUE), "passed_false": list(PASSED_FALSE)})
+    _complete_landlines(con)
+    _find_repeats(con, ("source", "record_id"))
+    reason = sql.compose(_REJECT_REASON, repairable=id_numbers.fails_check_sql("coalesce(id_number_raw, '')"))
+    sql.run(con, "ingest_reject_records", sql.compose(_REJECT_RECORDS, reason=reason), {"as_of": as_of})
+    sql.run(con, "ingest_records", sql.compose(_KEEP_RECORDS, reason=reason),
             {"as_of": as_of, "rid_per_file": RID_PER_FILE})
     sql.run(con, "ingest_drop_norm", _DROP_NORM)
 
@@ -382,10 +404,6 @@ def _record_bad_rows(con: duckdb.DuckDBPyConnection, result: ReadResult, file: F
     con.register("_bad", rows)
     sql.run(con, "ingest_bad_rows", _BAD_ROWS)
     con.unregister("_bad")
-
-
-def _sql_list(values: tuple[str, ...]) -> str:
-    return ", ".join(sql_string(v) for v in values)
 
 
 def ingest_other_registries(con: duckdb.DuckDBPyConnection, spec: RoundSpec) -> dict[str, int]:
