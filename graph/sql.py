@@ -41,8 +41,8 @@ def with_idents(template: str, **idents: str | list[str] | tuple[str, ...] | dic
     """``template`` with each ``{slot}`` filled by a quoted identifier (a list: quoted and comma-separated; a dict
     of name to type, for a column list in CREATE TABLE: ``"name" TYPE`` comma-separated).
 
-    Only the named slots are filled, so other braces (DuckDB struct literals) stay as written; a slot without a
-    value, or a value without a slot, is an error.
+    Only the named slots are filled, so other braces (DuckDB struct literals, a regex's ``{6}``) stay as written and
+    a slot left unnamed is there for :func:`compose`; a value without a slot is an error.
     """
     used: set[str] = set()
 

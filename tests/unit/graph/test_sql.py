@@ -48,3 +48,12 @@ def test_each_statement_is_logged_with_its_name_duration_and_rows(caplog):
     messages = [r.getMessage() for r in caplog.records if r.name == "silentcert.sql"]
     assert messages[0].startswith("sql create_numbers: ") and messages[0].endswith(", 7 rows")
     assert messages[1].startswith("sql read_numbers: ") and messages[1].endswith(", 7 rows")
+
+
+def test_a_catalog_statement_is_composed_in_as_a_subquery_and_positional_values_still_bind():
+    con = duckdb.connect()
+    sql.run(con, "create", CREATE, {"n": 4})
+    outer = "SELECT count(*) FROM ({inner}) WHERE i < ?"
+    assert sql.scalar(con, "composed", sql.compose(outer, inner="SELECT i FROM t"), [3]) == 3
+    with pytest.raises(ValueError, match="not in the statement"):
+        sql.compose(outer, inner="SELECT i FROM t", other="SELECT 1")
