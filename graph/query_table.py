@@ -59,7 +59,7 @@ class QueryTable:
         """The rows in record batches of at most `max_chunksize` rows, streamed from a cursor of their own."""
         cur = self._con.cursor()
         try:
-            yield from cur.sql(self.sql).to_arrow_reader(max_chunksize or DEFAULT_BATCH_ROWS)
+            yield from sql.reader(cur, "query_table_batches", self.sql, max_chunksize or DEFAULT_BATCH_ROWS)
         finally:
             cur.close()
 

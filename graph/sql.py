@@ -134,6 +134,13 @@ def arrow(con: duckdb.DuckDBPyConnection, name: str, sql: str,
     return table
 
 
+def reader(con: duckdb.DuckDBPyConnection, name: str, sql: str, batch_rows: int) -> pa.RecordBatchReader:
+    """The rows of the query ``name`` streamed in record batches of at most ``batch_rows`` (logged when it starts:
+    its time is spent by whoever reads the batches)."""
+    log.debug("sql %s: streamed", name)
+    return con.sql(sql).to_arrow_reader(batch_rows)
+
+
 def fetchall(con: duckdb.DuckDBPyConnection, name: str, sql: str,
              params: Mapping[str, Any] | Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
     """Every row of the query ``name``; logged with its duration and row count."""
