@@ -105,17 +105,37 @@ def run(con: duckdb.DuckDBPyConnection, name: str, sql: str,
         params: Mapping[str, Any] | Sequence[Any] | None = None) -> duckdb.DuckDBPyConnection:
     """Execute the statement ``name`` with the ``$parameters`` it uses from ``params``; returns the cursor.
 
-    The row count is logged only for statements whose result is DuckDB's ``Count`` row (the cursor then has nothing
-    further to read); a SELECT is logged with its duration and read by the caller (or use :func:`fetchall`).
+    The row count is logged for statements whose result is DuckDB's ``Count`` row (CREATE TABLE AS, INSERT, COPY):
+    it is read for the log and handed on to the caller, who may read it too. A SELECT is logged with its duration
+    and read by the caller (or use :func:`fetchall`).
     """
     start = time.perf_counter()
     cur = con.execute(sql, bind(sql, params))
-    if log.isEnabledFor(logging.DEBUG):
-        rows = ""
-        if cur.description is not None and [d[0] for d in cur.description] == ["Count"]:
-            rows = f", {cur.fetchall()[0][0]} rows"
-        log.debug("sql %s: %.3fs%s", name, time.perf_counter() - start, rows)
+    if not log.isEnabledFor(logging.DEBUG):
+        return cur
+    if cur.description is not None and [d[0] for d in cur.description] == ["Count"]:
+        counted = cur.fetchall()
+        log.debug("sql %s: %.3fs, %s rows", name, time.perf_counter() - start, counted[0][0] if counted else 0)
+        return _Counted(cur, counted)  # type: ignore[return-value]
+    log.debug("sql %s: %.3fs", name, time.perf_counter() - start)
     return cur
+
+
+class _Counted:
+    """A cursor whose Count row was read for the log: it answers fetchall/fetchone with that row."""
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]):
+        self._cur, self._rows = cur, rows
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        rows, self._rows = self._rows, []
+        return rows
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._rows.pop(0) if self._rows else None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cur, name)
 
 
 def run_many(con: duckdb.DuckDBPyConnection, name: str, sql: str, rows: list[Any]) -> None:

@@ -45,6 +45,8 @@ def test_each_statement_is_logged_with_its_name_duration_and_rows(caplog):
     with caplog.at_level(logging.DEBUG, logger="silentcert.sql"):
         sql.run(con, "create_numbers", CREATE, {"n": 7})
         sql.fetchall(con, "read_numbers", "SELECT * FROM t")
+        counted = sql.run(con, "insert_numbers", "INSERT INTO t SELECT 100 + range FROM range(3)").fetchall()
+    assert counted == [(3,)]  # the count read for the log is still the caller's
     messages = [r.getMessage() for r in caplog.records if r.name == "silentcert.sql"]
     assert messages[0].startswith("sql create_numbers: ") and messages[0].endswith(", 7 rows")
     assert messages[1].startswith("sql read_numbers: ") and messages[1].endswith(", 7 rows")
