@@ -46,7 +46,7 @@ def main() -> None:
             last = [time.monotonic()]
             begun = last[0]
 
-            def progress(table: str, rows: int) -> None:
+            def progress(table: str, rows: int, last: list[float] = last) -> None:
                 now = time.monotonic()
                 print(f"  {table:15s} {rows:>10} rows {now - last[0]:7.1f} s  peak {peak_gb():.2f} GB", flush=True)
                 last[0] = now

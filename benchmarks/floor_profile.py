@@ -22,11 +22,11 @@ floor.py reads CSV only, so a round with Parquet sources is first copied with th
 from __future__ import annotations
 
 import argparse
-import re
-import shutil
 import json
 import os
+import re
 import resource
+import shutil
 import sys
 import tempfile
 import time

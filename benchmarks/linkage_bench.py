@@ -132,10 +132,12 @@ def generate(path: Path, pensioners: int, records: int, seed: int) -> None:
     registry = registry_table(p, pensioners, rng)
     recs, truth = records_table(p, pensioners, records, rng)
     con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE registry AS SELECT * FROM registry")
-    con.execute("CREATE TABLE records AS SELECT * FROM recs")
     truth_tbl = pa.table({"rid": recs["rid"], "person_id": pa.array(np.where(truth >= 0, np.char.add("P", truth.astype(str)), None))})
-    con.execute("CREATE TABLE truth AS SELECT * FROM truth_tbl")
+    for name, table in (("registry_in", registry), ("records_in", recs), ("truth_in", truth_tbl)):
+        con.register(name, table)
+    con.execute("CREATE TABLE registry AS SELECT * FROM registry_in")
+    con.execute("CREATE TABLE records AS SELECT * FROM records_in")
+    con.execute("CREATE TABLE truth AS SELECT * FROM truth_in")
     con.close()
 
 

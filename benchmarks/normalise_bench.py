@@ -187,7 +187,7 @@ def main() -> None:
     con.execute(f"SET threads = {args.threads}")
     sample = min(args.python_sample, args.rows)
     results = [
-        bench_column(con, "id_numbers", messy_ids(rng, args.rows), lambda c: id_numbers.id_number_sql(c, AS_OF),
+        bench_column(con, "id_numbers", messy_ids(rng, args.rows), lambda c: id_numbers.id_number_sql(c, str(id_numbers.born_by(AS_OF))),
                      lambda v: id_numbers.normalise_id_number(v, AS_OF), sample),
         bench_column(con, "phones", messy_phones(rng, args.rows), phones.phone_sql, phones.normalise_phone, sample),
         bench_column(con, "dates", messy_dates(rng, args.rows), dates.timestamp_sql, dates.normalise_timestamp, sample),

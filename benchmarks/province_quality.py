@@ -26,7 +26,7 @@ from services.liveness.periods import window_start
 from services.liveness.ratios import load_ratios
 from services.liveness.scoring import base_log_odds
 from services.liveness.settings import LivenessSettings
-from services.liveness.weak_windows import steps_sql, windows_sql
+from services.liveness.weak_windows import write_steps, write_windows
 
 STRONG_LINK_PRECISION = 0.999
 LINK_RECALL = 0.99
@@ -207,10 +207,10 @@ def _weak_scores(con: duckdb.DuckDBPyConnection, state: Path, spec: dict) -> Non
     # the base log-odds summed in Python, as score_stage does: scores tied at the top must tie with the
     # calibration's, or a float wobble decides who passes a threshold set just above them
     base = base_log_odds(ratios, settings)
-    rows = "SELECT person_id, source, occurred_at::DATE AS d, weight FROM st.evidence WHERE role = 'weak'"
-    con.execute(f"CREATE TABLE weak_steps AS {steps_sql(rows)}",
-                {"cap": settings.source_cap, "min_weight": settings.min_source_weight})
-    con.execute(f"CREATE TABLE weak_windows AS {windows_sql('weak_steps')}", {"base": base})
+    con.execute("CREATE TEMP VIEW weak_rows AS "
+                "SELECT person_id, source, occurred_at::DATE AS d, weight FROM st.evidence WHERE role = 'weak'")
+    write_steps(con, "weak_steps", "weak_rows", {"cap": settings.source_cap, "min_weight": settings.min_source_weight})
+    write_windows(con, "weak_windows", "weak_steps", base)
     con.execute("""CREATE TABLE weak_scores AS
                    SELECT w.person_id, max(w.log_odds) FILTER (WHERE w.seen >= $min_sources) AS log_odds,
                           max(w.seen) AS seen, any_value(s.relatives_only) AS relatives_only

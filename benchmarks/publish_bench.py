@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -142,7 +142,7 @@ def run(store: GraphStore, export: RoundExport, label: str) -> None:
     for attempt in ("first publish", "republish"):
         marks: dict[str, float] = {}
         started = time.perf_counter()
-        written = store.publish_round(export, progress=lambda table, _: marks.__setitem__(table, time.perf_counter()))
+        written = store.publish_round(export, progress=lambda table, _, marks=marks: marks.__setitem__(table, time.perf_counter()))
         elapsed = time.perf_counter() - started
         total = sum(written.values())
         print(f"{label:9} {attempt:13} {total:>9,} rows in {elapsed:7.1f} s = {total / elapsed:>9,.0f} rows/s")

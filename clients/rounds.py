@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
-from pathlib import Path
-
-import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from clients import logs
 from clients.grpc_client import ClientTls, SilentcertClient, open_channel

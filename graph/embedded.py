@@ -37,115 +37,28 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from graph import consistency, rows
+from graph import consistency, rows, sql
+from graph import embedded_queries as q
 from graph.coalesce import Coalescer
 from graph.embedded_publish import empty, publish
 from graph.errors import Conflict, NotFound, StoreUnavailable
-from graph.model import AuditEntry, ChannelCertification, Decision, EvidenceEdge, Flag, FlagDetail, FlagFilter
-from graph.model import Identifier, Person
+from graph.model import (
+    AuditEntry,
+    ChannelCertification,
+    Decision,
+    EvidenceEdge,
+    Flag,
+    FlagDetail,
+    FlagFilter,
+    Identifier,
+    Person,
+)
 from graph.store import NODE_LABELS, RELATIONSHIP_TYPES, AuditedChange, EntryOf, GraphStore, Progress, RoundExport
 
-TABLES = """
-CREATE TABLE IF NOT EXISTS pensioner (
-    person_id VARCHAR PRIMARY KEY, id_number VARCHAR, name VARCHAR, name_pinyin VARCHAR, sex VARCHAR,
-    birth_date DATE, phone VARCHAR, card_no VARCHAR, county_code VARCHAR, unit_id VARCHAR, monthly_pension DOUBLE,
-    status VARCHAR, method VARCHAR, source VARCHAR, evidence_at DATE, probability DOUBLE, certified_until DATE,
-    period_state VARCHAR, round_id VARCHAR, explanation VARCHAR);
-CREATE TABLE IF NOT EXISTS identifier (kind VARCHAR, value VARCHAR, shared BOOLEAN);
-CREATE TABLE IF NOT EXISTS holds (person_id VARCHAR, kind VARCHAR, value VARCHAR, origin VARCHAR, shared BOOLEAN);
-CREATE TABLE IF NOT EXISTS event (
-    key VARCHAR, label VARCHAR, source VARCHAR, kind VARCHAR, record_id VARCHAR, occurred_at TIMESTAMP,
-    id_number VARCHAR, phone VARCHAR, card_no VARCHAR, passed BOOLEAN, operator VARCHAR,
-    person_id VARCHAR, probability DOUBLE, method VARCHAR, round_id VARCHAR);
-CREATE TABLE IF NOT EXISTS flag (
-    flag_id VARCHAR PRIMARY KEY, person_id VARCHAR, kind VARCHAR, severity VARCHAR, detail VARCHAR,
-    status VARCHAR, overpayment DOUBLE, round_id VARCHAR, county_code VARCHAR, ring_id VARCHAR,
-    decided_by VARCHAR, decided_at VARCHAR, note VARCHAR);
-CREATE TABLE IF NOT EXISTS flag_citation (flag_id VARCHAR, event_key VARCHAR, PRIMARY KEY (flag_id, event_key));
-CREATE TABLE IF NOT EXISTS round (round_id VARCHAR PRIMARY KEY, as_of DATE, published_at TIMESTAMP);
-CREATE TABLE IF NOT EXISTS verdict (
-    person_id VARCHAR, round_id VARCHAR, status VARCHAR, method VARCHAR, source VARCHAR, evidence_at DATE,
-    probability DOUBLE, certified_until DATE, period_state VARCHAR);
-CREATE TABLE IF NOT EXISTS audit (
-    seq BIGINT PRIMARY KEY, "at" VARCHAR, actor VARCHAR, action VARCHAR, person_id VARCHAR, subject VARCHAR,
-    sources VARCHAR[], before VARCHAR, after VARCHAR, prev_hash VARCHAR, hash VARCHAR);
-"""
-
-# The lookup indexes, by table. A publish into an empty table drops its indexes first and builds them after the
-# commit: DuckDB adds each inserted row to an index at commit, on one core, while CREATE INDEX over the committed
-# table builds it in parallel (docs/benchmarks.md, "Embedded publish"). The drop has to be committed before the
-# rows go in: dropped inside the publish's transaction, the commit was as slow as with the indexes kept.
-INDEXES = {
-    "pensioner": {"pensioner_id_number": "id_number"},
-    "holds": {"holds_person": "person_id", "holds_value": "value"},
-    "event": {"event_person": "person_id"},
-    "audit": {"audit_person": "person_id"},
-}
-_INDEX = """
-CREATE INDEX IF NOT EXISTS {name} ON {table} ({column});"""
-_CREATE_INDEXES = "".join(_INDEX.format(name=name, table=table, column=column)
-                          for table, indexes in INDEXES.items() for name, column in indexes.items())
+TABLES = q.TABLES
+INDEXES = q.INDEXES
 _DEFERRED = ("pensioner", "holds", "event")  # tables a round publish fills (audit is appended after it)
 
-_SEVERITY_RANK = ("CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 "
-                  "ELSE 4 END")
-
-_COUNTS = """
-SELECT 'Pensioner', count(*) FROM pensioner
-UNION ALL SELECT CASE kind WHEN 'id_number' THEN 'IdNumber' WHEN 'phone' THEN 'Phone' ELSE 'Card' END, count(*)
-    FROM identifier GROUP BY kind
-UNION ALL SELECT label, count(*) FROM event GROUP BY label
-UNION ALL SELECT 'Flag', count(*) FROM flag
-UNION ALL SELECT 'Round', count(*) FROM round
-UNION ALL SELECT 'AuditEntry', count(*) FROM audit
-UNION ALL SELECT CASE kind WHEN 'id_number' THEN 'HAS_ID' WHEN 'phone' THEN 'HAS_PHONE' ELSE 'HAS_CARD' END, count(*)
-    FROM holds GROUP BY kind
-UNION ALL SELECT 'OBSERVED_ON', count(id_number) + count(phone) + count(card_no) FROM event
-UNION ALL SELECT 'RESOLVED_TO', count(person_id) FROM event
-UNION ALL SELECT 'CONCERNS', count(*) FROM flag JOIN pensioner USING (person_id)
-UNION ALL SELECT 'CITES', count(*) FROM flag_citation
-UNION ALL SELECT 'VERDICT', count(*) FROM verdict
-UNION ALL SELECT 'ABOUT', count(*) FROM audit JOIN pensioner USING (person_id)
-"""
-
-
-# GraphStore.held_periods: the previous round's verdicts in $states, and where each person's run of them began.
-_HELD_PERIODS = """
-WITH previous AS (
-    SELECT round_id, as_of FROM round WHERE round_id <> $round AND as_of < $as_of
-    ORDER BY as_of DESC, round_id DESC LIMIT 1),
-held AS (
-    SELECT v.person_id, v.status, v.period_state FROM verdict v JOIN previous USING (round_id)
-    WHERE list_contains($states, v.period_state)),
-history AS (
-    SELECT v.person_id, r.as_of, list_contains($states, v.period_state) AS in_state
-    FROM verdict v JOIN round r USING (round_id) SEMI JOIN held h USING (person_id)
-    WHERE r.round_id <> $round AND r.as_of <= (SELECT as_of FROM previous)),
-last_other AS (
-    SELECT person_id, max(as_of) FILTER (WHERE NOT in_state) AS as_of FROM history GROUP BY person_id)
-SELECT h.person_id, h.status, h.period_state, min(r.as_of) AS since
-FROM held h JOIN last_other o USING (person_id) JOIN history r USING (person_id)
-WHERE r.in_state AND (o.as_of IS NULL OR r.as_of > o.as_of)
-GROUP BY ALL ORDER BY h.person_id
-"""
-
-# GetLiveness for a batch of concurrent callers (graph/coalesce.py): DuckDB answers a lookup by scanning the table,
-# so a query for many people costs about what one costs. The person per key of $keys (an ID number held twice
-# answers with its lowest person_id, as person() does), then the newest $limit records of each.
-_PEOPLE_BY_IDS = """
-SELECT person_id AS key, * FROM pensioner WHERE person_id IN (SELECT unnest($keys))
-"""
-_PEOPLE_BY_ID_NUMBERS = """
-SELECT id_number AS key, * FROM pensioner
-WHERE person_id IN (SELECT min(person_id) FROM pensioner WHERE id_number IN (SELECT unnest($keys)) GROUP BY id_number)
-"""
-_EVIDENCE_OF = """
-SELECT person_id, source, kind, record_id, occurred_at, probability AS link_probability, method, round_id, passed
-FROM event
-WHERE person_id IN (SELECT unnest($people)) AND ($since::TIMESTAMP IS NULL OR occurred_at >= $since::TIMESTAMP)
-QUALIFY row_number() OVER (PARTITION BY person_id ORDER BY occurred_at DESC, key) <= $limit
-ORDER BY person_id, occurred_at DESC, key
-"""
 _NO_LIMIT = 2**62
 
 DEFAULT_MEMORY_LIMIT = "2GB"
@@ -180,20 +93,20 @@ class EmbeddedStore(GraphStore):
     def _bound(self, memory_limit: str | None, compress_strings: bool) -> None:
         """Memory of the connection; no statement relies on insertion order (every read says ORDER BY)."""
         if memory_limit:
-            self._con.execute("SET memory_limit = $limit", {"limit": memory_limit})
+            sql.run(self._con, "store_memory_limit", q.SET_MEMORY_LIMIT, {"limit": memory_limit})
         if self.path != ":memory:":
-            self._con.execute("SET temp_directory = $spill", {"spill": f"{self.path}.tmp"})
-        self._con.execute("SET preserve_insertion_order = false")
+            sql.run(self._con, "store_spill", q.SET_SPILL, {"spill": f"{self.path}.tmp"})
+        sql.run(self._con, "store_insertion_order", q.NO_INSERTION_ORDER)
         # DuckDB's dictionary+FSST string compression: off by default, since it once made writing the events much
         # slower (docs/benchmarks.md, "String compression") and lookups that scan strings are faster without it.
         # Rounds too big for the disk turn it back on (`[resources] compress_strings`).
         if not compress_strings:
-            self._con.execute("SET disabled_compression_methods = 'dict_fsst'")
+            sql.run(self._con, "store_no_dict_fsst", q.NO_DICT_FSST)
 
     def apply_schema(self) -> None:
         with self._con.cursor() as cur:
-            cur.execute(TABLES)
-            cur.execute(_CREATE_INDEXES)
+            sql.run(cur, "store_tables", q.TABLES)
+            sql.run(cur, "store_indexes", q.CREATE_INDEXES)
 
     def publish_round(self, export: RoundExport, progress: Progress | None = None) -> dict[str, int]:
         """Write the round in one transaction. The indexes of tables it fills from empty are built after it, whether
@@ -203,27 +116,25 @@ class EmbeddedStore(GraphStore):
             for table in _DEFERRED:
                 if empty(cur, table):
                     for index in INDEXES[table]:
-                        cur.execute(f"DROP INDEX IF EXISTS {index}")
+                        sql.run(cur, "store_drop_index", sql.with_idents(q.DROP_INDEX, index=index))
             try:
-                cur.execute("BEGIN TRANSACTION")
+                sql.run(cur, "publish_begin", q.BEGIN)
                 try:
                     written = publish(cur, export, progress)
                 except BaseException:
-                    cur.execute("ROLLBACK")
+                    sql.run(cur, "publish_rollback", q.ROLLBACK)
                     raise
-                cur.execute("COMMIT")
+                sql.run(cur, "publish_commit", q.COMMIT)
             finally:
                 self._generation = next(self._writes)
-                cur.execute(_CREATE_INDEXES)
+                sql.run(cur, "store_indexes", q.CREATE_INDEXES)
         return written
 
     def person(self, *, person_id: str | None = None, id_number: str | None = None) -> Person | None:
         if person_id is not None:
-            found = self._rows("SELECT * FROM pensioner WHERE person_id = ?", [person_id])
+            found = self._rows("person", q.PERSON, {"person_id": person_id})
         else:
-            found = self._rows("""SELECT * FROM pensioner
-                                  WHERE person_id = (SELECT min(person_id) FROM pensioner WHERE id_number = ?)""",
-                               [id_number])
+            found = self._rows("person_by_id_number", q.PERSON_BY_ID_NUMBER, {"id_number": id_number})
         return rows.person(found[0] if found else None)
 
     def person_evidence(self, *, person_id: str | None = None, id_number: str | None = None,
@@ -241,10 +152,11 @@ class EmbeddedStore(GraphStore):
         if len(set(keys)) == 1:
             found = GraphStore.person_evidence(self, since=since, limit=limit, **{kind: keys[0]})
             return {keys[0]: found} if found else {}
-        people = self._rows(_PEOPLE_BY_IDS if kind == "person_id" else _PEOPLE_BY_ID_NUMBERS, {"keys": list(set(keys))})
+        people = self._rows("liveness_people", q.PEOPLE_BY_IDS if kind == "person_id" else q.PEOPLE_BY_ID_NUMBERS,
+                            {"keys": list(set(keys))})
         start = datetime.combine(since, time()) if since else None
         evidence: dict[str, list[EvidenceEdge]] = {p["person_id"]: [] for p in people}
-        for row in self._rows(_EVIDENCE_OF, {"people": list(evidence), "since": start,
+        for row in self._rows("liveness_evidence", q.EVIDENCE_OF, {"people": list(evidence), "since": start,
                                              "limit": limit if limit is not None else _NO_LIMIT}):
             evidence[row["person_id"]].append(rows.evidence(row))
         return {p["key"]: (rows.person(p), evidence[p["person_id"]]) for p in people}
@@ -253,26 +165,12 @@ class EmbeddedStore(GraphStore):
         return self._generation
 
     def identifiers(self, person_id: str) -> list[Identifier]:
-        held = self._rows("SELECT kind, value, origin FROM holds WHERE person_id = ? ORDER BY kind, value", [person_id])
-        if not held:
-            return []
-        values = [h["value"] for h in held]
-        holders = {(r["kind"], r["value"]): r for r in self._rows(
-            f"""SELECT kind, value, count(*) AS holders, bool_or(coalesce(shared, false)) AS shared FROM holds
-                WHERE value IN ({", ".join("?" * len(values))}) GROUP BY kind, value""",
-            values,
-        )}
-        return [rows.identifier({**h, **holders[(h["kind"], h["value"])]}) for h in held]
+        held = self._rows("held_identifiers", q.HELD, {"person_id": person_id})
+        return [rows.identifier({**h, **self._rows("identifier_holders", q.HOLDERS, h)[0]}) for h in held]
 
     def evidence(self, person_id: str, since: date | None = None) -> list[EvidenceEdge]:
         start = datetime.combine(since, time()) if since else None
-        found = self._rows(
-            """SELECT source, kind, record_id, occurred_at, probability AS link_probability, method, round_id, passed
-               FROM event
-               WHERE person_id = ? AND (?::TIMESTAMP IS NULL OR occurred_at >= ?::TIMESTAMP)
-               ORDER BY occurred_at DESC, key""",
-            [person_id, start, start],
-        )
+        found = self._rows("evidence", q.EVIDENCE, {"person_id": person_id, "since": start})
         return [rows.evidence(r) for r in found]
 
     def record_certification(self, cert: ChannelCertification, round_id: str) -> None:
@@ -284,63 +182,31 @@ class EmbeddedStore(GraphStore):
             _update_person(cur, person)
 
     def periods(self, before_round: str | None = None) -> pa.Table:
-        query = """
-            WITH here AS (  -- the pensioners whose latest verdict came from $round, and that verdict's period
-                SELECT p.person_id, p.status, p.certified_until, v.certified_until AS published_until
-                FROM pensioner p LEFT JOIN verdict v ON v.person_id = p.person_id AND v.round_id = $round
-                WHERE p.round_id = $round),
-            live AS (  -- certified by a face or in-person check recorded after $round was published
-                SELECT person_id, status, certified_until FROM here
-                WHERE certified_until > coalesce(published_until, DATE '0001-01-01'))
-            SELECT person_id, status, certified_until FROM pensioner
-            WHERE $round IS NULL OR round_id IS DISTINCT FROM $round
-            UNION ALL
-            SELECT * FROM live
-            UNION ALL
-            SELECT v.person_id, arg_max(v.status, r.as_of), arg_max(v.certified_until, r.as_of)
-            FROM verdict v JOIN round r USING (round_id) SEMI JOIN here h ON h.person_id = v.person_id
-            WHERE v.round_id <> $round AND v.person_id NOT IN (SELECT person_id FROM live)
-            GROUP BY v.person_id
-            ORDER BY person_id"""
         with self._con.cursor() as cur:
-            return cur.sql(query, params={"round": before_round}).to_arrow_table()
+            return sql.arrow(cur, "periods", q.PERIODS, {"round": before_round})
 
     def held_periods(self, round_id: str, as_of: date, states: Sequence[str]) -> pa.Table:
         with self._con.cursor() as cur:
-            return cur.sql(_HELD_PERIODS, params={"round": round_id, "as_of": as_of,
-                                                  "states": list(states)}).to_arrow_table()
+            return sql.arrow(cur, "held_periods", q.HELD_PERIODS,
+                             {"round": round_id, "as_of": as_of, "states": list(states)})
 
     def flags(self, flt: FlagFilter) -> list[Flag]:
-        found = self._rows(
-            f"""SELECT * FROM flag
-                WHERE (?::VARCHAR IS NULL OR kind = ?) AND (?::VARCHAR IS NULL OR severity = ?)
-                  AND (?::VARCHAR IS NULL OR county_code = ?) AND (?::VARCHAR IS NULL OR status = ?)
-                  AND (?::VARCHAR IS NULL OR person_id = ?)
-                ORDER BY {_SEVERITY_RANK}, coalesce(overpayment, 0.0) DESC, flag_id
-                LIMIT ? OFFSET ?""",
-            [flt.kind, flt.kind, flt.severity, flt.severity, flt.county_code, flt.county_code,
-             flt.status, flt.status, flt.person_id, flt.person_id, flt.limit, flt.offset],
-        )
+        found = self._rows("flags", q.FLAGS, {"kind": flt.kind, "severity": flt.severity,
+                                              "county_code": flt.county_code, "status": flt.status,
+                                              "person_id": flt.person_id,
+                                              "limit": flt.limit, "offset": flt.offset})
         return [rows.flag(r) for r in found]
 
     def flag(self, flag_id: str) -> FlagDetail:
-        found = self._rows("SELECT * FROM flag WHERE flag_id = ?", [flag_id])
+        found = self._rows("flag", q.FLAG, {"flag_id": flag_id})
         if not found:
             raise NotFound(f"no flag {flag_id!r}")
-        person = self._rows("SELECT * FROM pensioner WHERE person_id = ?", [found[0]["person_id"]])
-        cited = self._rows(
-            """SELECT e.label, e.key, e.source, e.kind, e.record_id, e.occurred_at, e.passed, e.id_number,
-                      e.phone, e.card_no, q.person_id,
-                      q.name AS person_name, q.status AS person_status, e.probability, e.method, e.round_id
-               FROM flag_citation c JOIN event e ON e.key = c.event_key
-               LEFT JOIN pensioner q ON q.person_id = e.person_id
-               WHERE c.flag_id = ?""",
-            [flag_id],
-        )
+        person = self._rows("person", q.PERSON, {"person_id": found[0]["person_id"]})
+        cited = self._rows("flag_cited", q.CITED, {"flag_id": flag_id})
         return rows.flag_detail(found[0], person[0] if person else None, cited)
 
     def decided_flags(self) -> list[Flag]:
-        return [rows.flag(r) for r in self._rows("SELECT * FROM flag WHERE status <> 'open' ORDER BY flag_id")]
+        return [rows.flag(r) for r in self._rows("decided_flags", q.DECIDED_FLAGS)]
 
     def save_decision(self, decision: Decision) -> Flag:
         with self._transaction() as cur:
@@ -360,13 +226,13 @@ class EmbeddedStore(GraphStore):
                 _record_certification(cur, change.certification, change.certification_round)
             if change.person:
                 _update_person(cur, change.person)
-            head = _dicts(cur.execute("SELECT * FROM audit ORDER BY seq DESC LIMIT 1"))
+            head = _dicts(sql.run(cur, "last_audit", q.LAST_AUDIT))
             entry = entry_of(rows.audit_entry(head[0] if head else None), flag)
             _append_audit(cur, [entry])
         return flag, entry
 
     def round_as_of(self, round_id: str) -> date | None:
-        found = self._rows("SELECT as_of FROM round WHERE round_id = ?", [round_id])
+        found = self._rows("round_as_of", q.ROUND_AS_OF, {"round_id": round_id})
         return found[0]["as_of"] if found else None
 
     @contextmanager
@@ -374,91 +240,83 @@ class EmbeddedStore(GraphStore):
         """A cursor in a transaction, committed when the block ends and rolled back when it raises. A write that
         clashes with a concurrent one fails (DuckDB's optimistic concurrency) and leaves nothing."""
         with self._con.cursor() as cur:
-            cur.execute("BEGIN TRANSACTION")
+            sql.run(cur, "begin", q.BEGIN)
             try:
                 yield cur
             except BaseException:
-                cur.execute("ROLLBACK")
+                sql.run(cur, "rollback", q.ROLLBACK)
                 raise
             try:
-                cur.execute("COMMIT")
+                sql.run(cur, "commit", q.COMMIT)
             except duckdb.TransactionException as clash:
                 raise Conflict(f"a concurrent write changed the same rows; nothing was saved ({clash})") from None
             finally:
                 self._generation = next(self._writes)
 
     def last_audit(self) -> AuditEntry | None:
-        found = self._rows("SELECT * FROM audit ORDER BY seq DESC LIMIT 1")
+        found = self._rows("last_audit", q.LAST_AUDIT)
         return rows.audit_entry(found[0] if found else None)
 
     def audit_trail(self, person_id: str | None = None) -> list[AuditEntry]:
-        found = self._rows("SELECT * FROM audit WHERE ?::VARCHAR IS NULL OR person_id = ? ORDER BY seq",
-                           [person_id, person_id])
+        found = self._rows("audit_trail", q.AUDIT_TRAIL, {"person_id": person_id})
         return [rows.audit_entry(r) for r in found]
 
     def counts(self) -> dict[str, int]:
         found = dict.fromkeys((*NODE_LABELS, *RELATIONSHIP_TYPES), 0)
         with self._con.cursor() as cur:
-            found.update({name: int(n) for name, n in cur.execute(_COUNTS).fetchall()})
+            found.update({name: int(n) for name, n in sql.fetchall(cur, "counts", q.COUNTS)})
         return found
 
     def close(self) -> None:
         self._con.close()
 
-    def _rows(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    def _rows(self, name: str, statement: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         with self._con.cursor() as cur:
-            cur.execute(sql, params or [])
-            return _dicts(cur)
+            return _dicts(sql.run(cur, name, statement, params))
 
 
 def _record_certification(cur: duckdb.DuckDBPyConnection, cert: ChannelCertification, round_id: str) -> None:
     """The check as an Event resolved to the person; Conflict when its record_id is another pensioner's record."""
     key = f"{cert.channel}/{cert.record_id}"
-    if not cur.execute("SELECT 1 FROM pensioner WHERE person_id = ?", [cert.person_id]).fetchone():
+    if not sql.fetchone(cur, "pensioner_exists", q.PENSIONER_EXISTS, {"person_id": cert.person_id}):
         raise NotFound(f"no pensioner {cert.person_id!r}")
-    holders = {r[0] for r in cur.execute("SELECT person_id FROM event WHERE key = ?", [key]).fetchall()}
+    holders = {r[0] for r in sql.fetchall(cur, "event_holders", q.EVENT_HOLDERS, {"key": key})}
     if holders - {cert.person_id, None}:
         raise Conflict(f"record_id {cert.record_id!r} of channel {cert.channel} is already recorded for another "
                        "pensioner")
     occurred_at = cert.occurred_at.replace(tzinfo=None)
-    moved = cur.execute(
-        """UPDATE event SET occurred_at = $at, passed = $passed, operator = $operator, person_id = $person,
-               round_id = $round, probability = CASE WHEN person_id IS NULL THEN 1.0 ELSE probability END,
-               method = CASE WHEN person_id IS NULL THEN 'direct' ELSE method END
-           WHERE key = $key RETURNING key""",
-        {"at": occurred_at, "passed": cert.passed, "operator": cert.operator, "person": cert.person_id,
-         "round": round_id, "key": key}).fetchall()
-    if not moved:
-        cur.execute(
-            """INSERT INTO event (key, label, source, kind, record_id, occurred_at, passed, operator,
-                                  person_id, probability, method, round_id)
-               VALUES (?, 'Event', ?, ?, ?, ?, ?, ?, ?, 1.0, 'direct', ?)""",
-            [key, cert.channel, cert.channel, cert.record_id, occurred_at, cert.passed, cert.operator,
-             cert.person_id, round_id])
+    params = {"at": occurred_at, "passed": cert.passed, "operator": cert.operator, "person": cert.person_id,
+              "round": round_id, "key": key, "channel": cert.channel, "record_id": cert.record_id}
+    if not sql.fetchall(cur, "move_certification", q.MOVE_CERTIFICATION, params):
+        sql.run(cur, "insert_certification", q.INSERT_CERTIFICATION, params)
+
+
+# the verdict fields as "field" = $field, quoted once from graph.rows' fixed list
+_UPDATE_PERSON = q.UPDATE_PERSON.replace(
+    "{assignments}", ", ".join(f"{sql.quote_ident(f)} = ${f}" for f in rows.VERDICT_FIELDS))
 
 
 def _update_person(cur: duckdb.DuckDBPyConnection, person: Person) -> None:
-    values = [getattr(person, f) for f in rows.VERDICT_FIELDS]
-    sets = ", ".join(f"{f} = ?" for f in rows.VERDICT_FIELDS)
-    if not cur.execute(f"UPDATE pensioner SET {sets} WHERE person_id = ? RETURNING person_id",
-                       [*values, person.person_id]).fetchall():
+    params = {f: getattr(person, f) for f in rows.VERDICT_FIELDS}
+    if not sql.fetchall(cur, "update_person", _UPDATE_PERSON, {**params, "person_id": person.person_id}):
         raise NotFound(f"no pensioner {person.person_id!r}")
 
 
 def _save_decision(cur: duckdb.DuckDBPyConnection, decision: Decision) -> Flag:
-    current = cur.execute("SELECT status FROM flag WHERE flag_id = ?", [decision.flag_id]).fetchone()
+    current = sql.fetchone(cur, "flag_status", q.FLAG_STATUS, {"flag_id": decision.flag_id})
     status = consistency.decided_status(current[0] if current else None, decision)
-    cur.execute("UPDATE flag SET status = ?, decided_by = ?, decided_at = ?, note = ? WHERE flag_id = ? RETURNING *",
-                [status, decision.reviewer, decision.decided_at.isoformat(), decision.note, decision.flag_id])
-    return rows.flag(_dicts(cur)[0])
+    decided = sql.run(cur, "decide_flag", q.DECIDE_FLAG,
+                      {"status": status, "decided_by": decision.reviewer, "flag_id": decision.flag_id,
+                       "decided_at": decision.decided_at.isoformat(), "note": decision.note})
+    return rows.flag(_dicts(decided)[0])
 
 
 def _append_audit(cur: duckdb.DuckDBPyConnection, entries: Sequence[AuditEntry]) -> None:
     cur.register("new_audit", pa.Table.from_pylist([rows.audit_row(e) for e in entries]))
     try:
-        stored = cur.execute("SELECT seq, hash FROM audit WHERE seq IN (SELECT seq FROM new_audit)").fetchall()
+        stored = sql.fetchall(cur, "stored_audit", q.STORED_AUDIT)
         consistency.check_appended(entries, stored)
-        cur.execute("INSERT INTO audit BY NAME SELECT * FROM new_audit ON CONFLICT DO NOTHING")
+        sql.run(cur, "append_audit", q.APPEND_AUDIT)
     finally:
         cur.unregister("new_audit")
 

@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from typing import Any
 
 import duckdb
 
-from graph import exports
+from graph import exports, sql
 from graph.store import EXPORT_COLUMNS, ExportTable, Progress, RoundExport
 
 _BATCH_ROWS = 65_536
@@ -36,8 +35,66 @@ _PENSIONER_COLUMNS = EXPORT_COLUMNS["pensioners"]
 _PENSIONER_PLAIN = tuple(c for c in _PENSIONER_COLUMNS if c not in ("person_id", "id_number"))
 _VERDICT_COLUMNS = ("status", "method", "source", "evidence_at", "probability", "certified_until", "period_state")
 _EVENT_PLAIN = ("source", "kind", "record_id", "occurred_at", "id_number", "phone", "card_no", "passed")
-_EVENT_PERSON = "x_events x LEFT JOIN pensioner p ON p.person_id = x.person_id"  # who each record resolves to
 _FLAG_COLUMNS = ("person_id", "kind", "severity", "detail", "overpayment", "ring_id", "county_code")
+
+# The statements. {table}, {columns} and the like are identifiers (graph.sql.with_idents); {rows} is one of the
+# row queries below and {sets}, {on}, {changed} lists of quoted columns (_assign, _equal, _differs), put in by
+# graph.sql.compose.
+_STAGE = "CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM x_stream"
+_COUNT = "SELECT count(*) FROM {table}"
+_ANY_ROW = "SELECT 1 FROM {table} LIMIT 1"
+_CHECK = "SELECT {aggregate} FROM {table}"
+_DROP = "DROP TABLE {table}"
+_ROUND = "INSERT INTO round VALUES ($round_id, $as_of, now()) ON CONFLICT (round_id) DO UPDATE SET as_of = excluded.as_of"
+_INSERT_ALL = "INSERT INTO {table} BY NAME {rows}"
+_UPDATE_CHANGED = "UPDATE {table} SET {sets} FROM ({rows}) n WHERE {on} AND ({changed})"
+_INSERT_NEW = "INSERT INTO {table} BY NAME SELECT n.* FROM ({rows}) n ANTI JOIN {table} t ON {on}"
+_UPDATE_INDEXED = """
+UPDATE {table} SET {column} = s.{column} FROM {source} s
+WHERE {table}.{key} = s.{key} AND {table}.{column} IS DISTINCT FROM s.{column}
+"""
+_PENSIONERS = "INSERT INTO pensioner ({columns}, round_id) SELECT {columns}, $round_id FROM x_pensioners"
+_PENSIONERS_UPSERT = """
+INSERT INTO pensioner ({columns}, round_id) SELECT {columns}, $round_id FROM x_pensioners
+ON CONFLICT (person_id) DO UPDATE SET {sets} WHERE {changed}
+"""
+_VERDICT_ROWS = "SELECT person_id, $round_id AS round_id, {columns} FROM x_pensioners"
+_HELD_IDENTIFIERS = """
+SELECT kind, value, bool_or(coalesce(shared, false)) AS shared FROM (
+    SELECT x.* FROM x_identifiers x SEMI JOIN pensioner p ON p.person_id = x.person_id) GROUP BY ALL
+"""
+_HOLDS = """
+SELECT person_id, kind, value, origin, coalesce(shared, false) AS shared FROM (
+    SELECT x.* FROM x_identifiers x SEMI JOIN pensioner p ON p.person_id = x.person_id)
+"""
+# who each record resolves to: the events joined to the pensioners (the x columns are _EVENT_PLAIN)
+_RESOLVED_EVENTS = """
+SELECT x.key, CASE WHEN x.kind = 'death' THEN 'DeathRecord' ELSE 'Event' END AS label,
+       x.source, x.kind, x.record_id, x.occurred_at, x.id_number, x.phone, x.card_no, x.passed, p.person_id,
+       CASE WHEN p.person_id IS NOT NULL THEN x.match_probability END AS probability,
+       CASE WHEN p.person_id IS NOT NULL THEN x.method END AS method,
+       CASE WHEN p.person_id IS NOT NULL THEN $round_id END AS round_id
+FROM x_events x LEFT JOIN pensioner p ON p.person_id = x.person_id
+"""
+_RESOLVE_CHANGED = """
+UPDATE event SET person_id = n.person_id
+FROM (SELECT x.key, p.person_id FROM x_events x LEFT JOIN pensioner p ON p.person_id = x.person_id) n
+WHERE event.key = n.key AND event.person_id IS DISTINCT FROM n.person_id
+"""
+_OBSERVED = """
+SELECT 'id_number' AS kind, id_number AS value, false AS shared FROM x_events WHERE id_number IS NOT NULL
+UNION SELECT 'phone', phone, false FROM x_events WHERE phone IS NOT NULL
+UNION SELECT 'card', card_no, false FROM x_events WHERE card_no IS NOT NULL
+"""
+_FLAGS = "INSERT INTO flag (flag_id, {columns}, status, round_id) SELECT flag_id, {columns}, 'open', $round_id FROM x_flags"
+_FLAGS_UPSERT = """
+INSERT INTO flag (flag_id, {columns}, status, round_id) SELECT flag_id, {columns}, 'open', $round_id FROM x_flags
+ON CONFLICT (flag_id) DO UPDATE SET {sets} WHERE {changed}
+"""
+_CITATIONS = """
+SELECT c.flag_id, c.event_key FROM x_flag_citations c
+SEMI JOIN flag f ON f.flag_id = c.flag_id SEMI JOIN event e ON e.key = c.event_key
+"""
 
 
 def publish(cur: duckdb.DuckDBPyConnection, export: RoundExport, progress: Progress | None) -> dict[str, int]:
@@ -47,9 +104,8 @@ def publish(cur: duckdb.DuckDBPyConnection, export: RoundExport, progress: Progr
         exports.check_columns(name, table)
     written = {name: _stage(cur, name, table) for name, table in tables.items()}
     for name in tables:
-        exports.check_rows(name, functools.partial(_staged_scalar, cur, name))
-    cur.execute("INSERT INTO round VALUES (?, ?, now()) ON CONFLICT (round_id) DO UPDATE SET as_of = excluded.as_of",
-                [export.round_id, export.as_of])
+        exports.check_rows(name, functools.partial(_check, cur, name))
+    sql.run(cur, "publish_round", _ROUND, {"round_id": export.round_id, "as_of": export.as_of})
     steps = (("pensioners", _pensioners), ("identifiers", _identifiers), ("events", _events),
              ("flags", _flags), ("flag_citations", _flag_citations))
     for name, step in steps:
@@ -57,124 +113,108 @@ def publish(cur: duckdb.DuckDBPyConnection, export: RoundExport, progress: Progr
         if progress:
             progress(name, written[name])
     for name in tables:
-        cur.execute(f"DROP TABLE x_{name}")
+        sql.run(cur, "publish_drop_staged", sql.with_idents(_DROP, table=f"x_{name}"))
     return written
+
+
+def _check(cur: duckdb.DuckDBPyConnection, name: str, aggregate: str) -> object:
+    """One aggregate of graph.exports' row checks over the staged x_<name>."""
+    statement = sql.compose(sql.with_idents(_CHECK, table=f"x_{name}"), aggregate=aggregate)
+    return sql.scalar(cur, f"publish_check_{name}", statement)
 
 
 def _stage(cur: duckdb.DuckDBPyConnection, name: str, table: ExportTable) -> int:
     """Stream one export table into the temporary table x_<name>; returns its rows."""
     cur.register("x_stream", exports.reader(name, table, _BATCH_ROWS))
     try:
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE x_{name} AS SELECT * FROM x_stream")
+        sql.run(cur, f"publish_stage_{name}", sql.with_idents(_STAGE, table=f"x_{name}"))
     except duckdb.Error:
         with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses it; raise what aborted it
             cur.unregister("x_stream")
         raise
     cur.unregister("x_stream")
-    return int(cur.execute(f"SELECT count(*) FROM x_{name}").fetchall()[0][0])
+    return int(sql.scalar(cur, f"publish_staged_{name}", sql.with_idents(_COUNT, table=f"x_{name}")))
 
 
 def empty(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return not cur.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
+    return not sql.fetchall(cur, f"empty_{table}", sql.with_idents(_ANY_ROW, table=table))
 
 
-def _upsert_set(table: str, columns: tuple[str, ...]) -> str:
-    """SET every column from the new row, only where something differs (a republish rewrites nothing)."""
-    sets = ", ".join(f"{c} = excluded.{c}" for c in columns)
-    changed = " OR ".join(f"{table}.{c} IS DISTINCT FROM excluded.{c}" for c in columns)
-    return f"{sets} WHERE {changed}"
+def _assign(source: str, columns: tuple[str, ...]) -> str:
+    """``"c" = source."c"`` for each column (quoted by graph.sql.quote_ident)."""
+    q = sql.quote_ident
+    return ", ".join(f"{q(c)} = {source}.{q(c)}" for c in columns)
+
+
+def _equal(left: str, right: str, columns: tuple[str, ...]) -> str:
+    q = sql.quote_ident
+    return " AND ".join(f"{left}.{q(c)} = {right}.{q(c)}" for c in columns)
+
+
+def _differs(left: str, right: str, columns: tuple[str, ...]) -> str:
+    q = sql.quote_ident
+    return " OR ".join(f"{left}.{q(c)} IS DISTINCT FROM {right}.{q(c)}" for c in columns)
 
 
 def _merge(cur: duckdb.DuckDBPyConnection, table: str, rows: str, keys: tuple[str, ...], plain: tuple[str, ...],
            params: dict[str, object] | None = None) -> None:
     """Merge the rows of the query `rows` into `table` by `keys`, with or without a constraint on them: `plain`
     columns set where they differ (never an indexed column), rows with new keys inserted."""
+    target = sql.quote_ident(table)
     if empty(cur, table):
-        cur.execute(f"INSERT INTO {table} BY NAME {rows}", params)
+        sql.run(cur, f"publish_{table}", sql.compose(sql.with_idents(_INSERT_ALL, table=table), rows=rows), params)
         return
     if plain:
-        sets = ", ".join(f"{c} = n.{c}" for c in plain)
-        changed = " OR ".join(f"{table}.{c} IS DISTINCT FROM n.{c}" for c in plain)
-        on = " AND ".join(f"{table}.{k} = n.{k}" for k in keys)
-        cur.execute(f"UPDATE {table} SET {sets} FROM ({rows}) n WHERE {on} AND ({changed})", params)
-    on = " AND ".join(f"t.{k} = n.{k}" for k in keys)
-    cur.execute(f"INSERT INTO {table} BY NAME SELECT n.* FROM ({rows}) n ANTI JOIN {table} t ON {on}", params)
+        update = sql.compose(sql.with_idents(_UPDATE_CHANGED, table=table), rows=rows, sets=_assign("n", plain),
+                             on=_equal(target, "n", keys), changed=_differs(target, "n", plain))
+        sql.run(cur, f"publish_{table}_changed", update, params)
+    insert = sql.compose(sql.with_idents(_INSERT_NEW, table=table), rows=rows, on=_equal("t", "n", keys))
+    sql.run(cur, f"publish_{table}_new", insert, params)
 
 
 def _update_indexed(cur: duckdb.DuckDBPyConnection, table: str, column: str, source: str, key: str) -> None:
     """Set one indexed column from `source` on just the rows where it changed."""
-    cur.execute(
-        f"""UPDATE {table} SET {column} = s.{column} FROM {source} s
-            WHERE {table}.{key} = s.{key} AND {table}.{column} IS DISTINCT FROM s.{column}"""
-    )
+    sql.run(cur, f"publish_{table}_{column}",
+            sql.with_idents(_UPDATE_INDEXED, table=table, column=column, source=source, key=key))
 
 
 def _pensioners(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
-    cols = ", ".join(_PENSIONER_COLUMNS)
     first = empty(cur, "pensioner")
-    upsert = f"ON CONFLICT (person_id) DO UPDATE SET {_upsert_set('pensioner', (*_PENSIONER_PLAIN, 'round_id'))}"
-    cur.execute(
-        f"""INSERT INTO pensioner ({cols}, round_id) SELECT {cols}, $round_id FROM x_pensioners
-            {"" if first else upsert}""",
-        {"round_id": round_id},
-    )
+    if first:
+        statement = sql.with_idents(_PENSIONERS, columns=_PENSIONER_COLUMNS)
+    else:
+        plain = (*_PENSIONER_PLAIN, "round_id")
+        statement = sql.compose(sql.with_idents(_PENSIONERS_UPSERT, columns=_PENSIONER_COLUMNS),
+                                sets=_assign("excluded", plain), changed=_differs('"pensioner"', "excluded", plain))
+    sql.run(cur, "publish_pensioners", statement, {"round_id": round_id})
     if not first:
         _update_indexed(cur, "pensioner", "id_number", "x_pensioners", "person_id")
-    verdict = ", ".join(_VERDICT_COLUMNS)
-    _merge(cur, "verdict", f"SELECT person_id, $round_id AS round_id, {verdict} FROM x_pensioners",
+    _merge(cur, "verdict", sql.with_idents(_VERDICT_ROWS, columns=_VERDICT_COLUMNS),
            ("person_id", "round_id"), _VERDICT_COLUMNS, {"round_id": round_id})
 
 
 def _identifiers(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
-    held = "SELECT x.* FROM x_identifiers x SEMI JOIN pensioner p ON p.person_id = x.person_id"
-    _merge(cur, "identifier",
-           f"SELECT kind, value, bool_or(coalesce(shared, false)) AS shared FROM ({held}) GROUP BY ALL",
-           ("kind", "value"), ("shared",))
-    _merge(cur, "holds",
-           f"SELECT person_id, kind, value, origin, coalesce(shared, false) AS shared FROM ({held})",
-           ("person_id", "kind", "value"), ("origin", "shared"))
+    _merge(cur, "identifier", _HELD_IDENTIFIERS, ("kind", "value"), ("shared",))
+    _merge(cur, "holds", _HOLDS, ("person_id", "kind", "value"), ("origin", "shared"))
 
 
 def _events(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
-    resolved = f"""
-        SELECT x.key, CASE WHEN x.kind = 'death' THEN 'DeathRecord' ELSE 'Event' END AS label,
-               {", ".join(f"x.{c}" for c in _EVENT_PLAIN)}, p.person_id,
-               CASE WHEN p.person_id IS NOT NULL THEN x.match_probability END AS probability,
-               CASE WHEN p.person_id IS NOT NULL THEN x.method END AS method,
-               CASE WHEN p.person_id IS NOT NULL THEN $round_id END AS round_id
-        FROM {_EVENT_PERSON}"""
     if not empty(cur, "event"):  # who a record resolves to: set on just the rows where it changed
-        cur.execute(
-            f"""UPDATE event SET person_id = n.person_id FROM (SELECT x.key, p.person_id FROM {_EVENT_PERSON}) n
-                WHERE event.key = n.key AND event.person_id IS DISTINCT FROM n.person_id"""
-        )
-    _merge(cur, "event", resolved, ("key",), ("label", *_EVENT_PLAIN, "probability", "method", "round_id"),
+        sql.run(cur, "publish_event_resolved", _RESOLVE_CHANGED)
+    _merge(cur, "event", _RESOLVED_EVENTS, ("key",), ("label", *_EVENT_PLAIN, "probability", "method", "round_id"),
            {"round_id": round_id})
-    observed = """SELECT 'id_number' AS kind, id_number AS value, false AS shared FROM x_events
-                  WHERE id_number IS NOT NULL
-                  UNION SELECT 'phone', phone, false FROM x_events WHERE phone IS NOT NULL
-                  UNION SELECT 'card', card_no, false FROM x_events WHERE card_no IS NOT NULL"""
-    _merge(cur, "identifier", observed, ("kind", "value"), ())
+    _merge(cur, "identifier", _OBSERVED, ("kind", "value"), ())
 
 
 def _flags(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
-    cols = ", ".join(_FLAG_COLUMNS)
-    cur.execute(
-        f"""INSERT INTO flag (flag_id, {cols}, status, round_id)
-            SELECT flag_id, {cols}, 'open', $round_id FROM x_flags
-            {"" if empty(cur, "flag") else
-             f"ON CONFLICT (flag_id) DO UPDATE SET {_upsert_set('flag', (*_FLAG_COLUMNS, 'round_id'))}"}""",
-        {"round_id": round_id},
-    )
+    if empty(cur, "flag"):
+        statement = sql.with_idents(_FLAGS, columns=_FLAG_COLUMNS)
+    else:
+        plain = (*_FLAG_COLUMNS, "round_id")
+        statement = sql.compose(sql.with_idents(_FLAGS_UPSERT, columns=_FLAG_COLUMNS),
+                                sets=_assign("excluded", plain), changed=_differs('"flag"', "excluded", plain))
+    sql.run(cur, "publish_flags", statement, {"round_id": round_id})
 
 
 def _flag_citations(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
-    _merge(cur, "flag_citation",
-           """SELECT c.flag_id, c.event_key FROM x_flag_citations c
-              SEMI JOIN flag f ON f.flag_id = c.flag_id SEMI JOIN event e ON e.key = c.event_key""",
-           ("flag_id", "event_key"), ())
-
-
-def _staged_scalar(cur: duckdb.DuckDBPyConnection, name: str, select: str) -> Any:
-    """One aggregate `select` over the staged copy of export table `name` (exports.check_rows)."""
-    return cur.execute(f"SELECT {select} FROM x_{name}").fetchall()[0][0]
+    _merge(cur, "flag_citation", _CITATIONS, ("flag_id", "event_key"), ())

@@ -32,74 +32,84 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 import neo4j
 import pyarrow as pa
 
-from graph import catalog, exports, rows
+from graph import catalog, exports, rows, sql
 from graph.errors import Conflict, StageFailed
+from graph.model import AuditEntry
 from graph.neo4j_local import bulk_import, server
 from graph.neo4j_local.settings import LocalNeo4jSettings
 from graph.neo4j_store import Neo4jStore
-from graph.model import AuditEntry
 from graph.store import EXPORT_COLUMNS, NODE_LABELS, RELATIONSHIP_TYPES, RoundExport
 
 log = logging.getLogger(__name__)
 
-_TIMESTAMP = "strftime(e.occurred_at, '%Y-%m-%dT%H:%M:%S')"  # as Neo4jStore sends it: whole seconds
-_IS_DEATH = "coalesce(e.kind = 'death', false)"
-_ROUND = "(SELECT round_id FROM bulk_round)"
-_ROUND_NODE = 0  # the one Round node's import ID
 ARRAY_DELIMITER = "\x1f"  # between the elements of a list property (an audit entry's sources)
-_IDENTIFIERS = (("IdNumber", "id_number", "id_number", "HAS_ID"), ("Phone", "phone", "phone", "HAS_PHONE"),
-                ("Card", "card", "card_no", "HAS_CARD"))
+
+# The SQL catalog of the import files: one query per node label and relationship type, written out whole. Import
+# IDs are row ids; the one Round node is 0; a record's occurred_at is written in whole seconds, as Neo4jStore sends
+# it; Event and DeathRecord split the events on kind = 'death'; HAS_* edges go to known pensioners only (the join to
+# bulk_pensioners drops the others, as the MATCH does).
 
 # Identifier nodes of the three kinds, materialised once (bulk_identifier_nodes) so that their row ids are the
-# import IDs the HAS_* and OBSERVED_ON files point at.
-IDENTIFIER_NODES_SQL = " UNION ALL ".join(f"""
+# import IDs the HAS_* and OBSERVED_ON files point at: held values (MATCHed to a known pensioner first; the last
+# holder in person_id order sets `shared`), plus values only seen on records (merged by OBSERVED_ON, no `shared`).
+IDENTIFIER_NODES = """
+CREATE OR REPLACE TEMP TABLE bulk_identifier_nodes AS
         (WITH held AS (
             SELECT value, arg_max_null(shared, person_id) AS shared FROM bulk_identifiers
-            WHERE kind = '{kind}' AND person_id IN (SELECT person_id FROM bulk_pensioners) GROUP BY value),
-        seen AS (SELECT DISTINCT {column} AS value FROM bulk_events WHERE {column} IS NOT NULL)
-        SELECT '{kind}' AS kind, value, shared FROM held FULL JOIN seen USING (value))"""
-    for _, kind, column, _ in _IDENTIFIERS)
-
-
-def _identifier_nodes(kind: str) -> str:
-    """Held values (MATCHed to a known pensioner first; the last holder in person_id order sets `shared`), plus
-    values only seen on records (merged by OBSERVED_ON, no `shared`)."""
-    return f"""
-        SELECT rowid AS ":ID(Identifier)", value, shared AS "shared:boolean"
-        FROM bulk_identifier_nodes WHERE kind = '{kind}'"""
-
-
-def _record_nodes(death: bool) -> str:
-    return f"""
-        SELECT e.rowid AS ":ID(Record)", e.key, e.source, e.kind, e.record_id,
-               {_TIMESTAMP} AS "occurred_at:localdatetime", e.passed AS "passed:boolean"
-        FROM bulk_events e WHERE {_IS_DEATH} = {str(death).lower()}"""
-
+            WHERE kind = 'id_number' AND person_id IN (SELECT person_id FROM bulk_pensioners) GROUP BY value),
+        seen AS (SELECT DISTINCT id_number AS value FROM bulk_events WHERE id_number IS NOT NULL)
+        SELECT 'id_number' AS kind, value, shared FROM held FULL JOIN seen USING (value)) UNION ALL
+        (WITH held AS (
+            SELECT value, arg_max_null(shared, person_id) AS shared FROM bulk_identifiers
+            WHERE kind = 'phone' AND person_id IN (SELECT person_id FROM bulk_pensioners) GROUP BY value),
+        seen AS (SELECT DISTINCT phone AS value FROM bulk_events WHERE phone IS NOT NULL)
+        SELECT 'phone' AS kind, value, shared FROM held FULL JOIN seen USING (value)) UNION ALL
+        (WITH held AS (
+            SELECT value, arg_max_null(shared, person_id) AS shared FROM bulk_identifiers
+            WHERE kind = 'card' AND person_id IN (SELECT person_id FROM bulk_pensioners) GROUP BY value),
+        seen AS (SELECT DISTINCT card_no AS value FROM bulk_events WHERE card_no IS NOT NULL)
+        SELECT 'card' AS kind, value, shared FROM held FULL JOIN seen USING (value))
+"""
 
 NODE_SQL: dict[str, str] = {
-    "Round": f"""
-        SELECT {_ROUND_NODE} AS ":ID(Round)", round_id, as_of AS "as_of:date", published_at AS "published_at:datetime"
+    "Round": """
+        SELECT 0 AS ":ID(Round)", round_id, as_of AS "as_of:date", published_at AS "published_at:datetime"
         FROM bulk_round""",
-    "Pensioner": f"""
+    "Pensioner": """
         SELECT rowid AS ":ID(Pensioner)", person_id, id_number, name, name_pinyin, sex,
                birth_date AS "birth_date:date", phone, card_no, county_code, unit_id,
                monthly_pension AS "monthly_pension:double", status, method, source,
                evidence_at AS "evidence_at:date", probability AS "probability:double",
-               certified_until AS "certified_until:date", period_state, {_ROUND} AS round_id, explanation
+               certified_until AS "certified_until:date", period_state, (SELECT round_id FROM bulk_round) AS round_id,
+               explanation
         FROM bulk_pensioners""",
-    **{label: _identifier_nodes(kind) for label, kind, _, _ in _IDENTIFIERS},
-    "Event": _record_nodes(death=False),
-    "DeathRecord": _record_nodes(death=True),
-    "Flag": f"""
+    "IdNumber": """
+        SELECT rowid AS ":ID(Identifier)", value, shared AS "shared:boolean"
+        FROM bulk_identifier_nodes WHERE kind = 'id_number'""",
+    "Phone": """
+        SELECT rowid AS ":ID(Identifier)", value, shared AS "shared:boolean"
+        FROM bulk_identifier_nodes WHERE kind = 'phone'""",
+    "Card": """
+        SELECT rowid AS ":ID(Identifier)", value, shared AS "shared:boolean"
+        FROM bulk_identifier_nodes WHERE kind = 'card'""",
+    "Event": """
+        SELECT e.rowid AS ":ID(Record)", e.key, e.source, e.kind, e.record_id,
+               strftime(e.occurred_at, '%Y-%m-%dT%H:%M:%S') AS "occurred_at:localdatetime", e.passed AS "passed:boolean"
+        FROM bulk_events e WHERE coalesce(e.kind = 'death', false) = false""",
+    "DeathRecord": """
+        SELECT e.rowid AS ":ID(Record)", e.key, e.source, e.kind, e.record_id,
+               strftime(e.occurred_at, '%Y-%m-%dT%H:%M:%S') AS "occurred_at:localdatetime", e.passed AS "passed:boolean"
+        FROM bulk_events e WHERE coalesce(e.kind = 'death', false) = true""",
+    "Flag": """
         SELECT rowid AS ":ID(Flag)", flag_id, 'open' AS status, person_id, kind, severity, detail,
-               overpayment AS "overpayment:double", ring_id, county_code, {_ROUND} AS round_id
+               overpayment AS "overpayment:double", ring_id, county_code, (SELECT round_id FROM bulk_round) AS round_id
         FROM bulk_flags""",
     "AuditEntry": """
         SELECT rowid AS ":ID(Audit)", seq AS "seq:long", "at", actor, "action", person_id, subject,
@@ -107,30 +117,36 @@ NODE_SQL: dict[str, str] = {
         FROM bulk_audit""",
 }
 
-
-def _holds(kind: str) -> str:
-    """Edges to known pensioners only (the join to bulk_pensioners drops the others, as the MATCH does)."""
-    return f"""
-        SELECT p.rowid AS ":START_ID(Pensioner)", n.rowid AS ":END_ID(Identifier)", i.origin
-        FROM bulk_identifiers i JOIN bulk_pensioners p USING (person_id)
-             JOIN bulk_identifier_nodes n ON n.kind = i.kind AND n.value = i.value
-        WHERE i.kind = '{kind}'"""
-
-
 RELATIONSHIP_SQL: dict[str, str] = {
-    "VERDICT": f"""
-        SELECT rowid AS ":START_ID(Pensioner)", {_ROUND_NODE} AS ":END_ID(Round)",
+    "VERDICT": """
+        SELECT rowid AS ":START_ID(Pensioner)", 0 AS ":END_ID(Round)",
                status, method, source, evidence_at AS "evidence_at:date", probability AS "probability:double",
                certified_until AS "certified_until:date", period_state
         FROM bulk_pensioners""",
-    **{rel: _holds(kind) for _, kind, _, rel in _IDENTIFIERS},
-    "OBSERVED_ON": " UNION ALL ".join(
-        f"""SELECT e.rowid AS ":START_ID(Record)", n.rowid AS ":END_ID(Identifier)"
-            FROM bulk_events e JOIN bulk_identifier_nodes n ON n.kind = '{kind}' AND n.value = e.{column}"""
-        for _, kind, column, _ in _IDENTIFIERS),
-    "RESOLVED_TO": f"""
+    "HAS_ID": """
+        SELECT p.rowid AS ":START_ID(Pensioner)", n.rowid AS ":END_ID(Identifier)", i.origin
+        FROM bulk_identifiers i JOIN bulk_pensioners p USING (person_id)
+             JOIN bulk_identifier_nodes n ON n.kind = i.kind AND n.value = i.value
+        WHERE i.kind = 'id_number'""",
+    "HAS_PHONE": """
+        SELECT p.rowid AS ":START_ID(Pensioner)", n.rowid AS ":END_ID(Identifier)", i.origin
+        FROM bulk_identifiers i JOIN bulk_pensioners p USING (person_id)
+             JOIN bulk_identifier_nodes n ON n.kind = i.kind AND n.value = i.value
+        WHERE i.kind = 'phone'""",
+    "HAS_CARD": """
+        SELECT p.rowid AS ":START_ID(Pensioner)", n.rowid AS ":END_ID(Identifier)", i.origin
+        FROM bulk_identifiers i JOIN bulk_pensioners p USING (person_id)
+             JOIN bulk_identifier_nodes n ON n.kind = i.kind AND n.value = i.value
+        WHERE i.kind = 'card'""",
+    "OBSERVED_ON": """SELECT e.rowid AS ":START_ID(Record)", n.rowid AS ":END_ID(Identifier)"
+            FROM bulk_events e JOIN bulk_identifier_nodes n ON n.kind = 'id_number' AND n.value = e.id_number
+            UNION ALL SELECT e.rowid AS ":START_ID(Record)", n.rowid AS ":END_ID(Identifier)"
+            FROM bulk_events e JOIN bulk_identifier_nodes n ON n.kind = 'phone' AND n.value = e.phone
+            UNION ALL SELECT e.rowid AS ":START_ID(Record)", n.rowid AS ":END_ID(Identifier)"
+            FROM bulk_events e JOIN bulk_identifier_nodes n ON n.kind = 'card' AND n.value = e.card_no""",
+    "RESOLVED_TO": """
         SELECT e.rowid AS ":START_ID(Record)", p.rowid AS ":END_ID(Pensioner)",
-               e.match_probability AS "probability:double", e.method, {_ROUND} AS round_id
+               e.match_probability AS "probability:double", e.method, (SELECT round_id FROM bulk_round) AS round_id
         FROM bulk_events e JOIN bulk_pensioners p USING (person_id)""",
     "CONCERNS": """
         SELECT f.rowid AS ":START_ID(Flag)", p.rowid AS ":END_ID(Pensioner)"
@@ -157,12 +173,21 @@ class ImportFiles:
     rows: dict[str, int]
 
 
+_FROM_ARROW = "CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM bulk_arrow"
+# {columns}: each export column cast to its type (_typed_columns); {query}: the export's query (export_queries)
+_EXPORT_TABLE = "CREATE OR REPLACE TEMP TABLE {table} AS SELECT {columns} FROM ({query})"
+_ROUND_TABLE = "CREATE OR REPLACE TEMP TABLE bulk_round (round_id VARCHAR, as_of DATE, published_at VARCHAR)"
+_ROUND_ROW = "INSERT INTO bulk_round VALUES ($round_id, $as_of, $published_at)"
+_COPY = "COPY ({query}) TO $path (FORMAT csv, HEADER)"
+_AUDIT = "CREATE OR REPLACE TEMP TABLE bulk_audit AS SELECT * FROM bulk_audit_arrow"
+
+
 def register_export(con: duckdb.DuckDBPyConnection, export: RoundExport) -> None:
     """Copy a RoundExport's tables (conformed: typed, one row per key) into the temporary tables the SQL reads
     (tables: their row ids are the import IDs)."""
     for name in EXPORT_COLUMNS:
         con.register("bulk_arrow", exports.conform(name, getattr(export, name)))
-        con.execute(f"CREATE OR REPLACE TEMP TABLE bulk_{name} AS SELECT * FROM bulk_arrow")
+        sql.run(con, f"bulk_{name}", sql.with_idents(_FROM_ARROW, table=f"bulk_{name}"))
         con.unregister("bulk_arrow")
 
 
@@ -171,8 +196,14 @@ def create_export_views(con: duckdb.DuckDBPyConnection, export_queries: dict[str
     connection is enough). Tables, not views: the events are read by seven of the files, and a view would join
     records and links seven times. The queries' final ORDER BY is dropped: the import does not care for order."""
     for name, query in export_queries.items():
-        columns = ", ".join(f'CAST("{c}" AS {_sql_type(name, c)}) AS "{c}"' for c in EXPORT_COLUMNS[name])
-        con.execute(f"CREATE OR REPLACE TEMP TABLE bulk_{name} AS SELECT {columns} FROM ({_unordered(query)})")
+        statement = sql.with_idents(_EXPORT_TABLE, table=f"bulk_{name}")
+        sql.run(con, f"bulk_{name}", sql.compose(statement, columns=_typed_columns(name), query=_unordered(query)))
+
+
+def _typed_columns(table: str) -> str:
+    """``CAST("c" AS TYPE) AS "c"`` for each export column (names quoted by graph.sql, types from _sql_type)."""
+    q = sql.quote_ident
+    return ", ".join(f"CAST({q(c)} AS {_sql_type(table, c)}) AS {q(c)}" for c in EXPORT_COLUMNS[table])
 
 
 def _unordered(query: str) -> str:
@@ -186,16 +217,17 @@ def write_import_files(con: duckdb.DuckDBPyConnection, round_id: str, as_of: dat
     the entries the trail of the new database starts with."""
     folder.mkdir(parents=True, exist_ok=True)
     _register_audit(con, audit)
-    published_at = published_at or datetime.now(timezone.utc)
-    con.execute("CREATE OR REPLACE TEMP TABLE bulk_round (round_id VARCHAR, as_of DATE, published_at VARCHAR)")
-    con.execute("INSERT INTO bulk_round VALUES (?, ?, ?)",
-                [round_id, as_of, published_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE bulk_identifier_nodes AS {IDENTIFIER_NODES_SQL}")
+    published_at = published_at or datetime.now(UTC)
+    sql.run(con, "bulk_round", _ROUND_TABLE)
+    published = published_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    sql.run(con, "bulk_round_row", _ROUND_ROW, {"round_id": round_id, "as_of": as_of, "published_at": published})
+    sql.run(con, "bulk_identifier_nodes", IDENTIFIER_NODES)
     rows: dict[str, int] = {}
     paths: dict[str, list[Path]] = {}
     for name, query in {**NODE_SQL, **RELATIONSHIP_SQL}.items():
         path = folder / f"{name}.csv"
-        rows[name] = con.execute(f"COPY ({query}) TO $path (FORMAT csv, HEADER)", {"path": str(path)}).fetchall()[0][0]
+        rows[name] = sql.run(con, f"bulk_file_{name}", sql.compose(_COPY, query=query), {"path": str(path)}
+                             ).fetchall()[0][0]
         paths[name] = [path]
     return ImportFiles(folder, {k: paths[k] for k in NODE_SQL}, {k: paths[k] for k in RELATIONSHIP_SQL}, rows)
 
@@ -209,7 +241,7 @@ def _register_audit(con: duckdb.DuckDBPyConnection, entries: Sequence[AuditEntry
                               f"{row['sources']!r}")
         row["sources"] = ARRAY_DELIMITER.join(row["sources"])
     con.register("bulk_audit_arrow", pa.Table.from_pylist(stored, schema=_AUDIT_SCHEMA))
-    con.execute("CREATE OR REPLACE TEMP TABLE bulk_audit AS SELECT * FROM bulk_audit_arrow")
+    sql.run(con, "bulk_audit", _AUDIT)
     con.unregister("bulk_audit_arrow")
 
 

@@ -22,10 +22,28 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop
 from graph import catalog, consistency, exports, rows
 from graph.coalesce import Coalescer
 from graph.errors import Conflict, NotFound, StoreUnavailable
-from graph.model import AuditEntry, ChannelCertification, Decision, EvidenceEdge, Flag, FlagDetail, FlagFilter
-from graph.model import Identifier, Person
-from graph.store import EXPORT_COLUMNS, NODE_LABELS, RELATIONSHIP_TYPES, ExportTable, GraphStore, Progress
-from graph.store import AuditedChange, EntryOf, RoundExport
+from graph.model import (
+    AuditEntry,
+    ChannelCertification,
+    Decision,
+    EvidenceEdge,
+    Flag,
+    FlagDetail,
+    FlagFilter,
+    Identifier,
+    Person,
+)
+from graph.store import (
+    EXPORT_COLUMNS,
+    NODE_LABELS,
+    RELATIONSHIP_TYPES,
+    AuditedChange,
+    EntryOf,
+    ExportTable,
+    GraphStore,
+    Progress,
+    RoundExport,
+)
 
 T = TypeVar("T")
 _LivenessQuery = tuple[str, datetime | None, int]  # (statement, since, limit): one coalesced batch

@@ -17,7 +17,14 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from graph import sql
+
 DEFAULT_BATCH_ROWS = 131_072
+
+# {query}: the table's own query (a named statement of its catalog, graph/exports or services/rounds/export_queries);
+# {aggregate}: one aggregate expression of graph.exports' checks
+_COLUMNS = "SELECT * FROM ({query}) LIMIT 0"
+_SCALAR = "SELECT {aggregate} FROM ({query})"
 
 
 class QueryTable:
@@ -39,20 +46,20 @@ class QueryTable:
     def column_names(self) -> list[str]:
         if self._column_names is None:
             with self._con.cursor() as cur:
-                cur.execute(f"SELECT * FROM ({self.sql}) LIMIT 0")
-                self._column_names = [d[0] for d in cur.description]
+                described = sql.run(cur, "query_table_columns", sql.compose(_COLUMNS, query=self.sql))
+                self._column_names = [d[0] for d in described.description]
         return self._column_names
 
     def scalar(self, select: str) -> Any:
         """One value computed over the rows, e.g. ``scalar("count(DISTINCT key)")``."""
         with self._con.cursor() as cur:
-            return cur.execute(f"SELECT {select} FROM ({self.sql})").fetchall()[0][0]
+            return sql.scalar(cur, "query_table_scalar", sql.compose(_SCALAR, aggregate=select, query=self.sql))
 
     def to_batches(self, max_chunksize: int | None = None) -> Iterator[pa.RecordBatch]:
         """The rows in record batches of at most `max_chunksize` rows, streamed from a cursor of their own."""
         cur = self._con.cursor()
         try:
-            yield from cur.sql(self.sql).to_arrow_reader(max_chunksize or DEFAULT_BATCH_ROWS)
+            yield from sql.reader(cur, "query_table_batches", self.sql, max_chunksize or DEFAULT_BATCH_ROWS)
         finally:
             cur.close()
 

@@ -6,7 +6,7 @@ Enum values follow the buf STANDARD naming ``<ENUM>_<VALUE>``; the domain uses t
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
@@ -62,7 +62,7 @@ def iso(value: date | None) -> str:
     return (value.date() if isinstance(value, datetime) else value).isoformat()
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def timestamp(value: datetime | None) -> Timestamp | None:
@@ -70,7 +70,7 @@ def timestamp(value: datetime | None) -> Timestamp | None:
     if value is None:
         return None
     # timedelta arithmetic in C, exact to the microsecond (Timestamp.FromDatetime is slower pure Python)
-    since = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)) - _EPOCH
+    since = (value if value.tzinfo else value.replace(tzinfo=UTC)) - _EPOCH
     return Timestamp(seconds=since.days * 86400 + since.seconds, nanos=since.microseconds * 1000)
 
 
@@ -82,7 +82,7 @@ def from_timestamp(ts: Timestamp, field: str) -> datetime:
     if ts.seconds == 0 and ts.nanos == 0:
         raise InvalidInput(f"{field} is required", field=field)
     try:
-        when = ts.ToDatetime(tzinfo=timezone.utc)
+        when = ts.ToDatetime(tzinfo=UTC)
     except (ValueError, OverflowError):  # outside years 1..9999 or nanos out of range
         raise InvalidInput(f"{field} is not a valid instant (seconds {ts.seconds}, nanos {ts.nanos})",
                            field=field) from None

@@ -25,8 +25,8 @@ from clients.console import pages
 from clients.console.browser import browser_link, neighbourhood_query
 from clients.console.sessions import Session, Sessions
 from clients.grpc_client import BearerToken, SilentcertClient
-from services.deathcheck.effects import EFFECTS
 from graph.errors import Conflict, Forbidden, InvalidInput, NotFound, SilentcertError
+from services.deathcheck.effects import EFFECTS
 from services.rounds.county_names import COUNTIES
 from services.security.roles import REVIEWER
 from services.security.tokens import TokenBook, TokenRejected

@@ -25,8 +25,8 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 from clients.console.app import ConsoleOptions, Services, create_app
 from clients.console.sessions import Sessions
 from graph.errors import InvalidInput
-from services.serving import on_signals
 from services.security.tokens import TokenBook
+from services.serving import on_signals
 
 log = logging.getLogger(__name__)
 

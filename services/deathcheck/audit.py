@@ -19,11 +19,12 @@ import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
+from graph import sql
 from graph.audit_key import DEVELOPMENT_KEY
 from graph.model import AuditEntry, Person
 from graph.store import GraphStore
@@ -125,15 +126,17 @@ def append_round_events(con: duckdb.DuckDBPyConnection, store: GraphStore) -> in
     return len(entries)
 
 
+_EVENTS = "SELECT {columns} FROM audit_events ORDER BY ordinal"  # quoted: `at` is a keyword
+
+
 def read_round_events(con: duckdb.DuckDBPyConnection) -> RoundEvents | None:
     """The round's events from the working database; None when it has none."""
-    columns = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)  # `at` is a keyword
-    rows = con.execute(f"SELECT {columns} FROM audit_events ORDER BY ordinal").fetchall()
+    rows = sql.fetchall(con, "round_audit_events", sql.with_idents(_EVENTS, columns=EVENT_COLUMNS))
     if not rows:
         return None
     events = [dict(zip(EVENT_COLUMNS, r)) for r in rows]
     for e in events:  # the stage writes UTC times without a zone
-        e["at"] = e["at"].replace(tzinfo=timezone.utc) if e["at"].tzinfo is None else e["at"]
+        e["at"] = e["at"].replace(tzinfo=UTC) if e["at"].tzinfo is None else e["at"]
     round_id = events[0]["subject"].split("/", 1)[0].removeprefix("round:")
     return RoundEvents(events, _digest(events), f"round:{round_id}")
 

@@ -27,30 +27,35 @@ from datetime import date
 
 import duckdb
 
-from services.deathcheck.payments import payments_between_sql
+from graph import sql
+from services.deathcheck.payments import create_payments_macro
 from services.deathcheck.settings import DeathCheckSettings
 
 DEATH_KINDS = ("confirmed_death", "activity_after_death", "weak_activity_after_death", "register_disagreement",
                "unconfirmed_death", "uncertain_death_link", "possible_death_record")
 
-RAISED_COLUMNS = ("flag_id VARCHAR, person_id VARCHAR, kind VARCHAR, severity VARCHAR, detail VARCHAR, "
-                  "overpayment DOUBLE, ring_id VARCHAR, county_code VARCHAR, outcome VARCHAR")
+_RAISED = """
+CREATE OR REPLACE TEMP TABLE raised (flag_id VARCHAR, person_id VARCHAR, kind VARCHAR, severity VARCHAR,
+    detail VARCHAR, overpayment DOUBLE, ring_id VARCHAR, county_code VARCHAR, outcome VARCHAR)
+"""
+_CITED = "CREATE OR REPLACE TEMP TABLE cited (flag_id VARCHAR, rid BIGINT)"
 
 
 def start_flags(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"CREATE OR REPLACE TEMP TABLE raised ({RAISED_COLUMNS})")
-    con.execute("CREATE OR REPLACE TEMP TABLE cited (flag_id VARCHAR, rid BIGINT)")
+    sql.run(con, "raised", _RAISED)
+    sql.run(con, "cited", _CITED)
 
 
 def death_flags(con: duckdb.DuckDBPyConnection, as_of: date, settings: DeathCheckSettings) -> None:
     """Primary and secondary flags of every person with a death, and uncertain death links."""
     _post_death_activity(con)
     _death_facts(con, as_of, settings)
-    con.execute(_PRIMARY, {"tolerance": int(settings.date_tolerance_days), "needs": _confirmation_rule(settings)})
-    con.execute(_SECONDARY)
-    con.execute(_UNCERTAIN_LINKS)
+    sql.run(con, "primary_flags", _PRIMARY,
+            {"tolerance": int(settings.date_tolerance_days), "needs": _confirmation_rule(settings)})
+    sql.run(con, "secondary_flags", _SECONDARY)
+    sql.run(con, "uncertain_death_links", _UNCERTAIN_LINKS)
     _possible_death_records(con)
-    con.execute(_DEATH_CITATIONS)
+    sql.run(con, "death_citations", sql.compose(_DEATH_CITATIONS, alive_before=_ALIVE_BEFORE))
 
 
 def _confirmation_rule(settings: DeathCheckSettings) -> str:
@@ -61,9 +66,7 @@ def _confirmation_rule(settings: DeathCheckSettings) -> str:
     return rule
 
 
-def home_visits(con: duckdb.DuckDBPyConnection, as_of: date, settings: DeathCheckSettings) -> None:
-    """Very old pensioners with no evidence for a long time, unless a death flag already covers them."""
-    con.execute("""
+_HOME_VISITS = """
         INSERT INTO raised
         WITH seen AS (
             SELECT l.person_id, max(CAST(r.occurred_at AS DATE)) AS last_seen
@@ -88,12 +91,15 @@ def home_visits(con: duckdb.DuckDBPyConnection, as_of: date, settings: DeathChec
           AND (o.last_seen IS NULL
                OR o.last_seen < $as_of - to_months($months))
           AND o.person_id NOT IN (SELECT person_id FROM raised WHERE outcome IS NOT NULL)
-    """, {"as_of": as_of, "months": int(settings.home_visit_months), "age": int(settings.home_visit_age)})
+    """
 
 
-def _post_death_activity(con: duckdb.DuckDBPyConnection) -> None:
-    """Records resolved (auto or review band) to a dead person and dated after the death."""
-    con.execute("""
+def home_visits(con: duckdb.DuckDBPyConnection, as_of: date, settings: DeathCheckSettings) -> None:
+    """Very old pensioners with no evidence for a long time, unless a death flag already covers them."""
+    sql.run(con, "home_visits", _HOME_VISITS, {"as_of": as_of, "months": int(settings.home_visit_months), "age": int(settings.home_visit_age)})
+
+
+_POST_DEATH_ACTIVITY = """
         CREATE OR REPLACE TEMP TABLE post_death AS
         SELECT d.person_id, r.rid, r.source, r.kind, CAST(r.occurred_at AS DATE) AS seen_on, l.band,
                CASE WHEN r.kind = 'strong' OR (r.kind IN ('face', 'in_person') AND coalesce(r.passed, true))
@@ -102,7 +108,12 @@ def _post_death_activity(con: duckdb.DuckDBPyConnection) -> None:
         JOIN links l ON l.person_id = d.person_id
         JOIN records r ON r.rid = l.rid
         WHERE r.kind <> 'death' AND l.band IN ('auto', 'review') AND CAST(r.occurred_at AS DATE) > d.death_date
-    """)
+    """
+
+
+def _post_death_activity(con: duckdb.DuckDBPyConnection) -> None:
+    """Records resolved (auto or review band) to a dead person and dated after the death."""
+    sql.run(con, "post_death_activity", _POST_DEATH_ACTIVITY)
 
 
 # Strong evidence `e` that doubts the date, not the death: on or after the earliest report's day and not after the
@@ -113,8 +124,13 @@ _ALIVE_BEFORE = ("e.seen_on >= d.first_reported AND e.seen_on <= d.death_date "
 
 
 def _death_facts(con: duckdb.DuckDBPyConnection, as_of: date, settings: DeathCheckSettings) -> None:
-    months = payments_between_sql("d.death_date", "$as_of", settings.payment_day)
-    con.execute(f"""
+    create_payments_macro(con)
+    sql.run(con, "death_facts", sql.compose(_DEATH_FACTS, alive_before=_ALIVE_BEFORE),
+            {"as_of": as_of, "payment_day": int(settings.payment_day)})
+
+
+# {alive_before}: _ALIVE_BEFORE
+_DEATH_FACTS = """
         CREATE OR REPLACE TEMP TABLE death_facts AS
         WITH activity AS (
             SELECT person_id,
@@ -136,10 +152,11 @@ def _death_facts(con: duckdb.DuckDBPyConnection, as_of: date, settings: DeathChe
             SELECT d.person_id, count(*) AS alive_between, max(e.seen_on) AS last_alive,
                    string_agg(DISTINCT e.source, ',' ORDER BY e.source) AS alive_sources
             FROM deaths d JOIN death_strong e USING (person_id)
-            WHERE {_ALIVE_BEFORE} GROUP BY d.person_id)
+            WHERE {alive_before} GROUP BY d.person_id)
         SELECT d.*, g.county_code, coalesce(g.monthly_pension, 0.0) AS monthly_pension,
-               {months} AS months_paid,
-               round({months} * coalesce(g.monthly_pension, 0.0), 2) AS overpayment,
+               payments_between(d.death_date, $as_of, $payment_day) AS months_paid,
+               round(payments_between(d.death_date, $as_of, $payment_day) * coalesce(g.monthly_pension, 0.0), 2)
+                 AS overpayment,
                coalesce(a.strong_after, 0) AS strong_after, a.first_strong, a.strong_sources,
                coalesce(a.weak_after, 0) AS weak_after, a.last_weak, a.weak_sources, p.report_list,
                coalesce(b.alive_between, 0) AS alive_between, b.last_alive, b.alive_sources,
@@ -151,7 +168,7 @@ def _death_facts(con: duckdb.DuckDBPyConnection, as_of: date, settings: DeathChe
         FROM deaths d JOIN registry g USING (person_id)
         LEFT JOIN activity a USING (person_id) LEFT JOIN reports p USING (person_id)
         LEFT JOIN alive_before b USING (person_id)
-    """, {"as_of": as_of})
+"""
 
 
 _PRIMARY = """
@@ -223,9 +240,7 @@ _UNCERTAIN_LINKS = """
     GROUP BY r.person_id
 """
 
-def _possible_death_records(con: duckdb.DuckDBPyConnection) -> None:
-    """``possible_death_record`` flags: unlinked death records whose best candidate lies below the review band."""
-    con.execute("""
+_POSSIBLE_DEATH = """
         CREATE OR REPLACE TEMP TABLE possible_death AS
         SELECT c.person_id, r.rid, r.source, r.record_id, CAST(r.occurred_at AS DATE) AS death_date,
                c.match_probability
@@ -234,8 +249,13 @@ def _possible_death_records(con: duckdb.DuckDBPyConnection) -> None:
           AND c.person_id IN (SELECT person_id FROM registry)
           AND c.person_id NOT IN (SELECT person_id FROM death_reports)
         QUALIFY rank() OVER (PARTITION BY r.rid ORDER BY c.match_probability DESC) = 1
-    """)
-    con.execute(_POSSIBLE_DEATH_RECORDS)
+    """
+
+
+def _possible_death_records(con: duckdb.DuckDBPyConnection) -> None:
+    """``possible_death_record`` flags: unlinked death records whose best candidate lies below the review band."""
+    sql.run(con, "possible_death", _POSSIBLE_DEATH)
+    sql.run(con, "possible_death_records", _POSSIBLE_DEATH_RECORDS)
 
 
 # The hold: a certification on evidence dated after the earliest such record waits for the reviewer; one on earlier
@@ -255,7 +275,8 @@ _POSSIBLE_DEATH_RECORDS = """
     GROUP BY p.person_id
 """
 
-_DEATH_CITATIONS = f"""
+# {alive_before}: _ALIVE_BEFORE
+_DEATH_CITATIONS = """
     INSERT INTO cited
     SELECT f.flag_id, r.rid FROM raised f JOIN death_reports r USING (person_id)
     WHERE f.kind IN ('confirmed_death', 'activity_after_death', 'register_disagreement', 'unconfirmed_death',
@@ -267,7 +288,7 @@ _DEATH_CITATIONS = f"""
        OR (f.kind = 'activity_after_death' AND p.strength = 'strong')
     UNION ALL
     SELECT f.flag_id, e.rid FROM raised f JOIN deaths d USING (person_id) JOIN death_strong e USING (person_id)
-    WHERE f.kind = 'register_disagreement' AND {_ALIVE_BEFORE}
+    WHERE f.kind = 'register_disagreement' AND {alive_before}
     UNION ALL
     SELECT f.flag_id, p.rid FROM raised f JOIN possible_death p USING (person_id)
     WHERE f.kind = 'possible_death_record'

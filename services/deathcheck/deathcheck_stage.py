@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from graph import sql
 from services.deathcheck.conflicts import death_flags, home_visits, start_flags
 from services.deathcheck.duplicates import duplicate_flags, share_certification
 from services.deathcheck.effects import effect_rows
@@ -21,7 +22,10 @@ from services.deathcheck.rings import find_rings
 from services.deathcheck.round_audit import write_audit_events
 from services.deathcheck.settings import DeathCheckSettings
 
-DECIDED_FLAGS = ("flag_id VARCHAR, status VARCHAR, decided_by VARCHAR, decided_at TIMESTAMPTZ, note VARCHAR")
+_DECIDED_FLAGS = """
+CREATE TABLE IF NOT EXISTS decided_flags (flag_id VARCHAR, status VARCHAR, decided_by VARCHAR, decided_at TIMESTAMPTZ,
+                                          note VARCHAR)
+"""
 
 
 def check_round(con: duckdb.DuckDBPyConnection, as_of: date, round_id: str,
@@ -43,25 +47,26 @@ def check_round(con: duckdb.DuckDBPyConnection, as_of: date, round_id: str,
     return {**_stats(con), "rings": rings, "duplicate_pairs": pairs, "certified_by_twin": shared}
 
 
-def _decided(con: duckdb.DuckDBPyConnection) -> None:
-    """``decided``: this round's flags a reviewer decided in an earlier run, with the effect of the decision."""
-    con.execute(f"CREATE TABLE IF NOT EXISTS decided_flags ({DECIDED_FLAGS})")
-    con.execute("CREATE OR REPLACE TEMP TABLE flag_effects (kind VARCHAR, status VARCHAR, effect VARCHAR)")
-    con.executemany("INSERT INTO flag_effects VALUES (?, ?, ?)", effect_rows())
-    con.execute("""
+_FLAG_EFFECTS = "CREATE OR REPLACE TEMP TABLE flag_effects (kind VARCHAR, status VARCHAR, effect VARCHAR)"
+_FLAG_EFFECT_ROWS = "INSERT INTO flag_effects VALUES (?, ?, ?)"
+_DECIDED_RULES = """
         CREATE OR REPLACE TEMP TABLE decided AS
         SELECT f.flag_id, f.person_id, f.kind, d.status, d.decided_by, CAST(d.decided_at AS VARCHAR) AS decided_at,
                CASE WHEN e.effect = 'restore' AND f.outcome IS NULL THEN 'none' ELSE e.effect END AS effect
         FROM raised f JOIN decided_flags d USING (flag_id)
         JOIN flag_effects e ON e.kind = f.kind AND e.status = d.status
-    """)
+    """
 
 
-def _outcomes(con: duckdb.DuckDBPyConnection) -> None:
-    """``outcomes(person_id, outcome, flag_id, by_decision)``: deceased, review or restore, one row a person.
+def _decided(con: duckdb.DuckDBPyConnection) -> None:
+    """``decided``: this round's flags a reviewer decided in an earlier run, with the effect of the decision."""
+    sql.run(con, "decided_flags", _DECIDED_FLAGS)
+    sql.run(con, "flag_effects", _FLAG_EFFECTS)
+    sql.run_many(con, "flag_effect_rows", _FLAG_EFFECT_ROWS, effect_rows())
+    sql.run(con, "decided_rules", _DECIDED_RULES)
 
-    A decision beats the rules: deceased over hold over restore."""
-    con.execute("""
+
+_OUTCOMES = """
         CREATE OR REPLACE TEMP TABLE outcomes AS
         WITH auto AS (  -- review beats deceased: evidence of life is never overruled automatically
             SELECT person_id,
@@ -80,20 +85,29 @@ def _outcomes(con: duckdb.DuckDBPyConnection) -> None:
         SELECT person_id, coalesce(d.outcome, a.outcome) AS outcome, coalesce(d.flag_id, a.flag_id) AS flag_id,
                d.person_id IS NOT NULL AS by_decision
         FROM auto a FULL JOIN by_decision d USING (person_id)
-    """)
+    """
 
 
-def _write_flags(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("""
+def _outcomes(con: duckdb.DuckDBPyConnection) -> None:
+    """``outcomes(person_id, outcome, flag_id, by_decision)``: deceased, review or restore, one row a person.
+
+    A decision beats the rules: deceased over hold over restore."""
+    sql.run(con, "outcomes", _OUTCOMES)
+
+
+_WRITE_FLAGS = """
         CREATE OR REPLACE TABLE flags AS
         SELECT flag_id, person_id, kind, severity, detail, overpayment, ring_id, county_code
         FROM raised ORDER BY flag_id;
         CREATE OR REPLACE TABLE flag_citations AS SELECT DISTINCT flag_id, rid FROM cited ORDER BY flag_id, rid;
-    """)
+    """
 
 
-def _amend_verdicts(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("""
+def _write_flags(con: duckdb.DuckDBPyConnection) -> None:
+    sql.run(con, "write_flags", _WRITE_FLAGS)
+
+
+_AMEND_VERDICTS = """
         UPDATE verdicts SET
             status = o.outcome,
             period_state = CASE WHEN o.outcome = 'deceased' THEN 'ended' ELSE 'suspended' END,
@@ -107,18 +121,14 @@ def _amend_verdicts(con: duckdb.DuckDBPyConnection) -> None:
               FROM outcomes o LEFT JOIN deaths d USING (person_id) LEFT JOIN raised f USING (flag_id)
               WHERE o.outcome IN ('deceased', 'review')) o
         WHERE verdicts.person_id = o.person_id
-    """)
+    """
 
 
-def _keep_earlier_deaths(con: duckdb.DuckDBPyConnection) -> None:
-    """A death confirmed in an earlier round stays: next month's registers need not report it again.
+def _amend_verdicts(con: duckdb.DuckDBPyConnection) -> None:
+    sql.run(con, "amend_verdicts", _AMEND_VERDICTS)
 
-    Strong evidence or a passed check since then sends the person to review instead; a deceased person's period
-    end never moves backward."""
-    earlier = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'previous_periods'").fetchall()
-    if not earlier[0][0]:
-        return
-    con.execute("""
+
+_KEEP_EARLIER_DEATHS = """
         UPDATE verdicts SET
             status = k.status,
             period_state = CASE k.status WHEN 'review' THEN 'suspended' ELSE 'ended' END,
@@ -132,17 +142,34 @@ def _keep_earlier_deaths(con: duckdb.DuckDBPyConnection) -> None:
               FROM verdicts v JOIN previous_periods p USING (person_id)
               WHERE p.status = 'deceased') k
         WHERE verdicts.person_id = k.person_id
-    """)
+    """
+_HAS_PREVIOUS_PERIODS = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'previous_periods'"
+
+
+def _keep_earlier_deaths(con: duckdb.DuckDBPyConnection) -> None:
+    """A death confirmed in an earlier round stays: next month's registers need not report it again.
+
+    Strong evidence or a passed check since then sends the person to review instead; a deceased person's period
+    end never moves backward."""
+    earlier = sql.run(con, "has_previous_periods", _HAS_PREVIOUS_PERIODS).fetchall()
+    if not earlier[0][0]:
+        return
+    sql.run(con, "keep_earlier_deaths", _KEEP_EARLIER_DEATHS)
+
+
+_DEATH_COUNTS = "SELECT count(*), count(*) FILTER (WHERE confirmed), count(*) FILTER (WHERE conflict) FROM deaths"
+_FLAG_COUNTS = "SELECT kind, count(*) FROM flags GROUP BY kind ORDER BY kind"
+_OUTCOME_COUNTS = "SELECT outcome, count(*) FROM outcomes GROUP BY outcome ORDER BY 1"
+_OVERPAYMENT = "SELECT coalesce(sum(overpayment), 0) FROM flags WHERE kind = 'confirmed_death'"
+_DECISIONS_KEPT = "SELECT count(*) FROM decided"
 
 
 def _stats(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    deaths, confirmed, conflicts = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE confirmed), count(*) FILTER (WHERE conflict) FROM deaths").fetchone()
-    by_kind = dict(con.execute("SELECT kind, count(*) FROM flags GROUP BY kind ORDER BY kind").fetchall())
-    outcomes = dict(con.execute("SELECT outcome, count(*) FROM outcomes GROUP BY outcome ORDER BY 1").fetchall())
-    overpayment = con.execute(
-        "SELECT coalesce(sum(overpayment), 0) FROM flags WHERE kind = 'confirmed_death'").fetchone()[0]
-    kept = con.execute("SELECT count(*) FROM decided").fetchone()[0]
+    deaths, confirmed, conflicts = sql.run(con, "death_counts", _DEATH_COUNTS).fetchone()
+    by_kind = dict(sql.run(con, "flag_counts", _FLAG_COUNTS).fetchall())
+    outcomes = dict(sql.run(con, "outcome_counts", _OUTCOME_COUNTS).fetchall())
+    overpayment = sql.run(con, "overpayment", _OVERPAYMENT).fetchone()[0]
+    kept = sql.run(con, "decisions_kept", _DECISIONS_KEPT).fetchone()[0]
     return {"deaths": deaths, "confirmed_deaths": confirmed, "date_conflicts": conflicts, "flags": sum(by_kind.values()),
             "flags_by_kind": by_kind, "deceased": outcomes.get("deceased", 0), "review": outcomes.get("review", 0),
             "restored_by_decision": outcomes.get("restore", 0), "decisions_kept": kept,

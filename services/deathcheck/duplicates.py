@@ -29,17 +29,25 @@ from datetime import date
 
 import duckdb
 
+from graph import sql
 from services.deathcheck.payments import payments_between
 from services.deathcheck.settings import DeathCheckSettings
 
 KIND = "duplicate_account"
 
 
-def flag_id_sql(person: str, other_registry: str, other_person: str) -> str:
-    """SQL: the id of the ``duplicate_account`` flag on `person` for its pair with `other_person` (of
-    `other_registry`, NULL for this registry); independent of the round, so a decision is found again."""
-    return (f"'{KIND}:' || {person} || ':' || coalesce({other_registry} || '/', '') "
-            f"|| {other_person}")
+# The macro duplicate_flag_id(person, other_registry, other_person): the id of the duplicate_account (KIND) flag on
+# person for its pair with other_person (of other_registry, NULL for this registry); independent of the round, so a
+# decision is found again.
+FLAG_ID_MACRO = """
+CREATE OR REPLACE TEMP MACRO duplicate_flag_id(person, other_registry, other_person) AS
+'duplicate_account:' || person || ':' || coalesce(other_registry || '/', '') || other_person
+"""
+
+
+def create_flag_id_macro(con: duckdb.DuckDBPyConnection) -> None:
+    """Define the ``duplicate_flag_id`` macro on ``con``."""
+    sql.run(con, "duplicate_flag_id_macro", FLAG_ID_MACRO)
 
 
 def window_start(as_of: date, months: int) -> date:
@@ -49,6 +57,9 @@ def window_start(as_of: date, months: int) -> date:
     return date(year, month + 1, min(as_of.day, calendar.monthrange(year, month + 1)[1]))
 
 
+_PAIR_COUNT = "SELECT count(*) FROM duplicate_pairs"
+
+
 def duplicate_flags(con: duckdb.DuckDBPyConnection, as_of: date, settings: DeathCheckSettings) -> int:
     """Append the flags of every duplicate pair to ``raised``; returns the number of pairs."""
     if not _has_table(con, "duplicate_pairs"):
@@ -56,15 +67,20 @@ def duplicate_flags(con: duckdb.DuckDBPyConnection, as_of: date, settings: Death
     start = window_start(as_of, settings.duplicate_months)
     months = payments_between(start, as_of, settings.payment_day)
     _sides(con, months)
-    con.execute(f"""
+    create_flag_id_macro(con)
+    sql.run(con, "duplicate_flags", _DUPLICATE_FLAGS, {"months": months, "start": start, "as_of": as_of})
+    return sql.run(con, "duplicate_pair_count", _PAIR_COUNT).fetchall()[0][0]
+
+
+_DUPLICATE_FLAGS = """
         INSERT INTO raised
-        SELECT {flag_id_sql('s.pid', 's.other_registry', 's.other_id')}, s.pid, '{KIND}',
+        SELECT duplicate_flag_id(s.pid, s.other_registry, s.other_id), s.pid, 'duplicate_account',
                CASE WHEN s.paid AND s.other_paid AND s.band = 'auto' THEN 'critical'
                     WHEN s.paid AND s.other_paid THEN 'high' ELSE 'medium' END,
-               format('Possibly the same person as {{}} account {{}} (line {{}}, county {{}}; match probability '
-                      || '{{:.3f}}, {{}} band). This account: registry line {{}}, county {{}}, {{:.2f}} a month, {{}}; '
-                      || 'the other: {{:.2f}} a month, {{}}. {{}} monthly payments from {{}} to {{}} (the round''s '
-                      || 'window: account start dates are unknown): {{:.2f}} paid to the two accounts, {{:.2f}} of '
+               format('Possibly the same person as {} account {} (line {}, county {}; match probability '
+                      || '{:.3f}, {} band). This account: registry line {}, county {}, {:.2f} a month, {}; '
+                      || 'the other: {:.2f} a month, {}. {} monthly payments from {} to {} (the round''s '
+                      || 'window: account start dates are unknown): {:.2f} paid to the two accounts, {:.2f} of '
                       || 'it a second time.',
                       coalesce(s.other_registry, 'registry'), s.other_id, coalesce(s.other_line::VARCHAR, '?'),
                       coalesce(s.other_county, '?'), s.match_probability, s.band, s.line,
@@ -73,8 +89,18 @@ def duplicate_flags(con: duckdb.DuckDBPyConnection, as_of: date, settings: Death
                       $months * (coalesce(s.pension, 0) + coalesce(s.other_pension, 0)), s.at_stake),
                s.at_stake, NULL, s.county_code, NULL
         FROM dup_sides s
-    """, {"months": months, "start": start, "as_of": as_of})
-    return con.execute("SELECT count(*) FROM duplicate_pairs").fetchall()[0][0]
+"""
+
+
+_SHARE_CERTIFICATION = """
+        UPDATE verdicts SET status = t.status, method = t.method, source = t.source, evidence_at = t.evidence_at,
+            probability = greatest(verdicts.probability, t.probability), certified_until = t.certified_until,
+            period_state = t.period_state,
+            explanation = t.explanation || ' Evidence shared with duplicate account ' || t.person_id
+                          || ': it matched both accounts (flag ' || t.flag_id || ').'
+        FROM dup_shared t WHERE verdicts.person_id = t.pid
+    """
+_SHARED_COUNT = "SELECT count(*) FROM dup_shared"
 
 
 def share_certification(con: duckdb.DuckDBPyConnection) -> int:
@@ -83,7 +109,13 @@ def share_certification(con: duckdb.DuckDBPyConnection) -> int:
     a candidate of this account too; returns the number of verdicts changed."""
     if not _has_table(con, "duplicate_pairs"):
         return 0
-    con.execute(f"""
+    create_flag_id_macro(con)
+    sql.run(con, "duplicate_shared", _SHARED)
+    sql.run(con, "share_certification", _SHARE_CERTIFICATION)
+    return sql.run(con, "shared_count", _SHARED_COUNT).fetchall()[0][0]
+
+
+_SHARED = """
         CREATE OR REPLACE TEMP TABLE dup_shared AS
         WITH sides AS (
             SELECT person_id AS pid, other_person_id AS twin FROM duplicate_pairs
@@ -98,32 +130,32 @@ def share_certification(con: duckdb.DuckDBPyConnection) -> int:
                  AND (e.role = 'decides' OR (t.method = 'weak' AND e.role = 'weak'))
             JOIN link_candidates c ON c.rid = e.rid AND c.person_id = s.pid
             GROUP BY ALL)
-        SELECT s.pid, t.*, {flag_id_sql('s.pid', 'NULL', 's.twin')} AS flag_id
+        SELECT s.pid, t.*, duplicate_flag_id(s.pid, NULL, s.twin) AS flag_id
         FROM shared s JOIN verdicts t ON t.person_id = s.twin JOIN verdicts v ON v.person_id = s.pid
         WHERE v.status <> 'certified' OR v.certified_until < t.certified_until
         QUALIFY row_number() OVER (PARTITION BY s.pid ORDER BY t.certified_until DESC, t.person_id) = 1
-    """)
-    con.execute("""
-        UPDATE verdicts SET status = t.status, method = t.method, source = t.source, evidence_at = t.evidence_at,
-            probability = greatest(verdicts.probability, t.probability), certified_until = t.certified_until,
-            period_state = t.period_state,
-            explanation = t.explanation || ' Evidence shared with duplicate account ' || t.person_id
-                          || ': it matched both accounts (flag ' || t.flag_id || ').'
-        FROM dup_shared t WHERE verdicts.person_id = t.pid
-    """)
-    return con.execute("SELECT count(*) FROM dup_shared").fetchall()[0][0]
+"""
+
+
+_PAID_TEXT = """
+        CREATE OR REPLACE TEMP MACRO paid_text(p) AS CASE WHEN p THEN 'being paid' ELSE 'not being paid' END;
+    """
 
 
 def _sides(con: duckdb.DuckDBPyConnection, months: int) -> None:
     """``dup_sides``: one row per (account of ours, the other account) with what each is paid."""
-    others = ("SELECT registry, person_id, line, county_code, monthly_pension FROM other_registries"
-              if _has_table(con, "other_registries") else
-              "SELECT NULL::VARCHAR AS registry, NULL::VARCHAR AS person_id, NULL::BIGINT AS line, "
-              "NULL::VARCHAR AS county_code, NULL::DOUBLE AS monthly_pension WHERE false")
-    con.execute("""
-        CREATE OR REPLACE TEMP MACRO paid_text(p) AS CASE WHEN p THEN 'being paid' ELSE 'not being paid' END;
-    """)
-    con.execute(f"""
+    others = _OTHER_ACCOUNTS if _has_table(con, "other_registries") else _NO_OTHER_ACCOUNTS
+    sql.run(con, "paid_text_macro", _PAID_TEXT)
+    sql.run(con, "duplicate_sides", sql.compose(_SIDES, others=others), {"months": months})
+
+
+_OTHER_ACCOUNTS = "SELECT registry, person_id, line, county_code, monthly_pension FROM other_registries"
+_NO_OTHER_ACCOUNTS = """
+SELECT NULL::VARCHAR AS registry, NULL::VARCHAR AS person_id, NULL::BIGINT AS line, NULL::VARCHAR AS county_code,
+       NULL::DOUBLE AS monthly_pension WHERE false
+"""
+# {others}: _OTHER_ACCOUNTS, or _NO_OTHER_ACCOUNTS when the round names no other registry
+_SIDES = """
         CREATE OR REPLACE TEMP TABLE dup_sides AS
         WITH sides AS (
             SELECT person_id AS pid, other_person_id AS other_id, other_registry, match_probability, band
@@ -147,8 +179,11 @@ def _sides(con: duckdb.DuckDBPyConnection, months: int) -> None:
         SELECT *, CASE WHEN paid AND other_paid
                        THEN $months * least(coalesce(pension, 0), coalesce(other_pension, 0)) ELSE 0.0 END AS at_stake
         FROM joined
-    """, {"months": months})
+"""
+
+
+_HAS_TABLE = "SELECT count(*) FROM duckdb_tables() WHERE table_name = $name"
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0])
+    return bool(sql.scalar(con, "has_table", _HAS_TABLE, {"name": name}))

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import duckdb
+
+from graph import sql
+
 
 def payments_between(start: date, end: date, payment_day: int) -> int:
     """Number of payment days p with start < p <= end (0 when end is not after start)."""
@@ -15,10 +19,16 @@ def payments_between(start: date, end: date, payment_day: int) -> int:
     return max(0, last - first + 1)
 
 
-def payments_between_sql(start: str, end: str, payment_day: int) -> str:
-    """The same count as a DuckDB expression over two DATE expressions."""
-    day = int(payment_day)
-    return (
-        f"greatest(0, (year({end}) * 12 + month({end}) - CASE WHEN day({end}) < {day} THEN 1 ELSE 0 END)"
-        f" - (year({start}) * 12 + month({start}) + CASE WHEN day({start}) >= {day} THEN 1 ELSE 0 END) + 1)"
-    )
+# The same count in SQL: the macro payments_between(start_day, end_day, payment_day) over two DATEs (a macro is
+# inlined where it is called).
+PAYMENTS_MACRO = """
+CREATE OR REPLACE TEMP MACRO payments_between(start_day, end_day, payment_day) AS
+greatest(0, (year(end_day) * 12 + month(end_day) - CASE WHEN day(end_day) < payment_day THEN 1 ELSE 0 END)
+            - (year(start_day) * 12 + month(start_day) + CASE WHEN day(start_day) >= payment_day THEN 1 ELSE 0 END)
+            + 1)
+"""
+
+
+def create_payments_macro(con: duckdb.DuckDBPyConnection) -> None:
+    """Define the ``payments_between`` macro on ``con``."""
+    sql.run(con, "payments_macro", PAYMENTS_MACRO)

@@ -27,17 +27,21 @@ import duckdb
 import networkx as nx
 import pyarrow as pa
 
+from graph import sql
 from services.deathcheck.settings import DeathCheckSettings
+
+_RING_MEMBERS = "CREATE OR REPLACE TEMP TABLE ring_members AS SELECT * FROM _ring_members"
+_SUSPICIOUS_EDGES = "SELECT person_id, kind || ':' || value FROM suspicious_holds"
 
 
 def find_rings(con: duckdb.DuckDBPyConnection, settings: DeathCheckSettings) -> int:
     """Write temp ``ring_members(person_id, ring_id)`` and flag every member; returns the number of rings."""
     _suspicious_identifiers(con, settings)
-    edges = con.execute("SELECT person_id, kind || ':' || value FROM suspicious_holds").fetchall()
+    edges = sql.run(con, "suspicious_edges", _SUSPICIOUS_EDGES).fetchall()
     members = ring_components(edges, settings.ring_min_size)
     con.register("_ring_members", pa.table({"person_id": pa.array([m[0] for m in members], pa.string()),
                                            "ring_id": pa.array([m[1] for m in members], pa.string())}))
-    con.execute("CREATE OR REPLACE TEMP TABLE ring_members AS SELECT * FROM _ring_members")
+    sql.run(con, "ring_members", _RING_MEMBERS)
     con.unregister("_ring_members")
     return _flag_members(con, settings.ring_min_score)
 
@@ -61,7 +65,14 @@ def ring_components(edges: list[tuple[str, str]], min_size: int) -> list[tuple[s
 
 def _suspicious_identifiers(con: duckdb.DuckDBPyConnection, s: DeathCheckSettings) -> None:
     """``suspicious_holds(person_id, kind, value)``: holdings of shared identifiers no family explains."""
-    con.execute(f"""
+    sql.run(con, "shared_holds", _SHARED_HOLDS)
+    sql.run(con, "family_values", _FAMILY_VALUES,
+            {"family_size": int(s.family_max_size), "family_gap": int(s.family_max_age_gap),
+             "couple_gap": int(s.couple_max_age_gap)})
+    sql.run(con, "suspicious_holds", _SUSPICIOUS_HOLDS)
+
+
+_SHARED_HOLDS = """
         CREATE OR REPLACE TEMP TABLE shared_holds AS
         WITH holds AS (
             SELECT DISTINCT i.person_id, i.kind, i.value FROM identifiers i
@@ -70,18 +81,19 @@ def _suspicious_identifiers(con: duckdb.DuckDBPyConnection, s: DeathCheckSetting
             SELECT *, count(*) OVER (PARTITION BY kind, value) AS holders FROM holds)
         SELECT c.person_id, c.kind, c.value, c.holders, left(g.name, 1) AS surname, g.sex, g.county_code,
                g.birth_date
-        FROM counted c JOIN registry g USING (person_id) WHERE c.holders >= 2;
-
+        FROM counted c JOIN registry g USING (person_id) WHERE c.holders >= 2
+"""
+_FAMILY_VALUES = """
         CREATE OR REPLACE TEMP TABLE family_values AS
-        WITH small AS (SELECT * FROM shared_holds WHERE holders <= {int(s.family_max_size)}),
+        WITH small AS (SELECT * FROM shared_holds WHERE holders <= $family_size),
         pairs AS (
             SELECT a.kind, a.value, a.person_id AS pa, b.person_id AS pb
             FROM small a JOIN small b ON a.kind = b.kind AND a.value = b.value AND a.person_id < b.person_id
             WHERE a.county_code = b.county_code
               AND ((a.surname = b.surname
-                    AND abs(date_diff('year', a.birth_date, b.birth_date)) <= {int(s.family_max_age_gap)})
+                    AND abs(date_diff('year', a.birth_date, b.birth_date)) <= $family_gap)
                    OR (a.sex <> b.sex
-                       AND abs(date_diff('year', a.birth_date, b.birth_date)) <= {int(s.couple_max_age_gap)}))),
+                       AND abs(date_diff('year', a.birth_date, b.birth_date)) <= $couple_gap))),
         related AS (
             SELECT kind, value, count(DISTINCT person_id) AS related_holders, count(*) / 2 AS pair_count FROM (
                 SELECT kind, value, pa AS person_id FROM pairs UNION ALL SELECT kind, value, pb FROM pairs)
@@ -96,32 +108,15 @@ def _suspicious_identifiers(con: duckdb.DuckDBPyConnection, s: DeathCheckSetting
         -- two holders, a man and a woman of one county: a couple at any age gap
         SELECT kind, value FROM shared_holds WHERE holders = 2 GROUP BY kind, value
         HAVING count(DISTINCT county_code) = 1 AND count(county_code) = 2
-           AND count(DISTINCT sex) = 2 AND count(sex) = 2;
-
+           AND count(DISTINCT sex) = 2 AND count(sex) = 2
+"""
+_SUSPICIOUS_HOLDS = """
         CREATE OR REPLACE TEMP TABLE suspicious_holds AS
-        SELECT h.person_id, h.kind, h.value FROM shared_holds h ANTI JOIN family_values f USING (kind, value);
-    """)
+        SELECT h.person_id, h.kind, h.value FROM shared_holds h ANTI JOIN family_values f USING (kind, value)
+"""
 
 
-def _flag_members(con: duckdb.DuckDBPyConnection, min_score: float) -> int:
-    """Flag the members of every candidate that is a ring (module docstring); returns the number of rings."""
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE ring_scores AS
-        WITH member_facts AS (
-            SELECT m.person_id, m.ring_id, d.person_id IS NOT NULL AS dead,
-                   m.person_id IN (SELECT person_id FROM death_reports) AS reported,
-                   coalesce(f.strong_after + f.weak_after, 0) > 0 AS active_after
-            FROM ring_members m LEFT JOIN deaths d USING (person_id) LEFT JOIN death_facts f USING (person_id)),
-        ring AS (
-            SELECT ring_id, count(*) AS size, count(*) FILTER (WHERE dead) AS dead,
-                   count(*) FILTER (WHERE reported) AS reported, count(*) FILTER (WHERE active_after) AS active
-            FROM member_facts GROUP BY ring_id)
-        SELECT *, round(0.35 * least(1.0, (size - 2) / 4.0) + 0.45 * dead / size
-                        + 0.2 * CASE WHEN active > 0 THEN 1 ELSE 0 END, 3) AS score
-        FROM ring;
-        DELETE FROM ring_scores WHERE reported = 0 AND active = 0 AND score < {float(min_score)};
-    """)
-    con.execute("""
+_RING_FLAGS = """
         INSERT INTO raised
         WITH member_facts AS (
             SELECT m.person_id, m.ring_id, d.person_id IS NOT NULL AS dead, coalesce(f.overpayment, 0.0) AS op
@@ -146,5 +141,31 @@ def _flag_members(con: duckdb.DuckDBPyConnection, min_score: float) -> int:
         UNION ALL
         SELECT f.flag_id, p.rid FROM raised f JOIN post_death p USING (person_id)
         WHERE f.kind = 'shared_identifier_ring';
-    """)
-    return con.execute("SELECT count(*) FROM ring_scores").fetchone()[0]
+    """
+_RING_COUNT = "SELECT count(*) FROM ring_scores"
+
+
+def _flag_members(con: duckdb.DuckDBPyConnection, min_score: float) -> int:
+    """Flag the members of every candidate that is a ring (module docstring); returns the number of rings."""
+    sql.run(con, "ring_scores", _RING_SCORES)
+    sql.run(con, "drop_weak_rings", _DROP_WEAK_RINGS, {"min_score": float(min_score)})
+    sql.run(con, "ring_flags", _RING_FLAGS)
+    return sql.run(con, "ring_count", _RING_COUNT).fetchone()[0]
+
+
+_RING_SCORES = """
+        CREATE OR REPLACE TEMP TABLE ring_scores AS
+        WITH member_facts AS (
+            SELECT m.person_id, m.ring_id, d.person_id IS NOT NULL AS dead,
+                   m.person_id IN (SELECT person_id FROM death_reports) AS reported,
+                   coalesce(f.strong_after + f.weak_after, 0) > 0 AS active_after
+            FROM ring_members m LEFT JOIN deaths d USING (person_id) LEFT JOIN death_facts f USING (person_id)),
+        ring AS (
+            SELECT ring_id, count(*) AS size, count(*) FILTER (WHERE dead) AS dead,
+                   count(*) FILTER (WHERE reported) AS reported, count(*) FILTER (WHERE active_after) AS active
+            FROM member_facts GROUP BY ring_id)
+        SELECT *, round(0.35 * least(1.0, (size - 2) / 4.0) + 0.45 * dead / size
+                        + 0.2 * CASE WHEN active > 0 THEN 1 ELSE 0 END, 3) AS score
+        FROM ring
+"""
+_DROP_WEAK_RINGS = "DELETE FROM ring_scores WHERE reported = 0 AND active = 0 AND score < $min_score"

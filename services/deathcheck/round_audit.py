@@ -11,18 +11,15 @@ from datetime import date
 
 import duckdb
 
-STATE = "struct_pack(status := {p}.status, method := {p}.method, source := {p}.source, " \
-        "probability := {p}.probability, certified_until := {p}.certified_until, period_state := {p}.period_state)"
+from graph import sql
 
-
-def write_audit_events(con: duckdb.DuckDBPyConnection, as_of: date, round_id: str) -> int:
-    """Write ``audit_events``; call before the verdicts are amended (their state is the `before`)."""
-    con.execute("""
+_FLAG_SOURCES = """
         CREATE OR REPLACE TEMP TABLE flag_sources AS
         SELECT c.flag_id, list(DISTINCT r.source || '/' || r.record_id ORDER BY r.source || '/' || r.record_id)
                  AS sources
-        FROM cited c JOIN records r USING (rid) GROUP BY c.flag_id""")
-    con.execute(f"""
+        FROM cited c JOIN records r USING (rid) GROUP BY c.flag_id"""
+
+_AUDIT_EVENTS = """
         CREATE OR REPLACE TABLE audit_events AS
         WITH changed AS (
             SELECT o.person_id, o.flag_id, o.outcome, o.by_decision, f.overpayment, v.*
@@ -32,7 +29,9 @@ def write_audit_events(con: duckdb.DuckDBPyConnection, as_of: date, round_id: st
             SELECT 1 AS rank, c.person_id, 'round:' || $round_id || '/person:' || c.person_id AS subject,
                    CASE c.outcome WHEN 'deceased' THEN 'status_deceased' ELSE 'status_review' END AS action,
                    s.sources,
-                   to_json({STATE.format(p='c')}) AS before,
+                   to_json(struct_pack(status := c.status, method := c.method, source := c.source,
+                       probability := c.probability, certified_until := c.certified_until,
+                       period_state := c.period_state)) AS before,
                    to_json(struct_pack(status := c.outcome, method := c.method, source := c.source,
                        probability := CASE WHEN c.outcome = 'deceased' THEN 0.0 ELSE c.probability END,
                        certified_until := c.certified_until,
@@ -57,5 +56,13 @@ def write_audit_events(con: duckdb.DuckDBPyConnection, as_of: date, round_id: st
                'deathcheck' AS actor, action, person_id, subject, coalesce(sources, []::VARCHAR[]) AS sources,
                CAST(before AS VARCHAR) AS before, CAST(after AS VARCHAR) AS after
         FROM events ORDER BY ordinal
-    """, {"as_of": as_of, "round_id": round_id})
-    return con.execute("SELECT count(*) FROM audit_events").fetchone()[0]
+"""
+
+_COUNT = "SELECT count(*) FROM audit_events"
+
+
+def write_audit_events(con: duckdb.DuckDBPyConnection, as_of: date, round_id: str) -> int:
+    """Write ``audit_events``; call before the verdicts are amended (their state is the `before`)."""
+    sql.run(con, "audit_flag_sources", _FLAG_SOURCES)
+    sql.run(con, "audit_events", _AUDIT_EVENTS, {"as_of": as_of, "round_id": round_id})
+    return sql.scalar(con, "audit_events_count", _COUNT)

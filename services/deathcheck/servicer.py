@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import grpc
@@ -25,7 +25,7 @@ MAX_PAGE = 200  # a reviewer reads a page; more per call only helps someone copy
 
 
 class DeathCheckServicer(deathcheck_pb2_grpc.DeathCheckServiceServicer):
-    def __init__(self, store: GraphStore, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+    def __init__(self, store: GraphStore, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self.store = store
         self.clock = clock
 

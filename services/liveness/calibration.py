@@ -22,19 +22,37 @@ from typing import Any
 
 import duckdb
 
+from graph import sql
 from services.liveness.ratios import LikelihoodRatio
 from services.liveness.scoring import base_log_odds, source_delta
 from services.liveness.settings import LivenessSettings
-from services.liveness.weak_windows import reach_sql, steps_sql, windows_sql
+from services.liveness.weak_windows import write_reach, write_steps, write_windows
 
-_DEAD_STEPS = """
-CREATE OR REPLACE TEMP TABLE lv_dead_steps AS
-{steps}
+_LABELLED_COUNT = "SELECT count(*) FROM {labelled}"
+
+# the labelled dead's weak records dated on or after their death: what relatives produced
+_DEAD_ROWS = """
+CREATE OR REPLACE TEMP VIEW lv_dead_rows AS
+SELECT e.person_id, e.source, e.d, e.raw_weight AS weight FROM {evidence} e
+JOIN {labelled} dead USING (person_id)
+WHERE e.kind = 'weak' AND e.raw_weight IS NOT NULL AND e.d >= dead.death_date
 """
 
-_DEAD_WINDOWS = "CREATE OR REPLACE TEMP TABLE lv_dead_win AS {windows}"
+_DEAD_REACH = "SELECT reach FROM lv_dead_reach ORDER BY reach DESC"
 
-_DEAD_REACH = "SELECT reach FROM ({reach}) ORDER BY reach DESC"
+_CALIBRATION = """
+CREATE OR REPLACE TABLE weak_calibration AS SELECT $configured::DOUBLE AS configured_log_odds,
+       $labelled::BIGINT AS dead_labelled, $scored::BIGINT AS dead_with_sources, $threshold::DOUBLE AS threshold_log_odds
+"""
+
+_THRESHOLD = "SELECT threshold_log_odds FROM weak_calibration"
+_DEAD_LABELLED = "SELECT dead_labelled FROM weak_calibration"
+_CREATE_OPERATING = """
+CREATE OR REPLACE TABLE weak_operating_points (threshold_log_odds DOUBLE, living_certified BIGINT,
+    weak_only_certified BIGINT, living BIGINT, labelled_dead BIGINT, dead_certified_after_death BIGINT,
+    this_round BOOLEAN)
+"""
+_INSERT_OPERATING = "INSERT INTO weak_operating_points VALUES (?, ?, ?, ?, ?, ?, ?)"
 
 
 def calibrate_threshold(con: duckdb.DuckDBPyConnection, settings: LivenessSettings, base: float, *,
@@ -42,21 +60,17 @@ def calibrate_threshold(con: duckdb.DuckDBPyConnection, settings: LivenessSettin
     """The round's weak threshold in log-odds; writes ``weak_calibration`` and leaves ``lv_dead_win`` (the labelled
     dead's post-death windows) for :func:`operating_points`. ``labelled`` names the labelled dead (person_id,
     death_date); needs ``lv_ratios`` (score_stage)."""
-    labelled_n = con.execute(f"SELECT count(*) FROM {labelled}").fetchone()[0]
-    rows = (f"SELECT e.person_id, e.source, e.d, e.raw_weight AS weight FROM {evidence} e "
-            f"JOIN {labelled} dead USING (person_id) "
-            f"WHERE e.kind = 'weak' AND e.raw_weight IS NOT NULL AND e.d >= dead.death_date")
-    con.execute(_DEAD_STEPS.format(steps=steps_sql(rows)),
+    labelled_n = sql.scalar(con, "labelled_dead", sql.with_idents(_LABELLED_COUNT, labelled=labelled))
+    sql.run(con, "dead_rows", sql.with_idents(_DEAD_ROWS, evidence=evidence, labelled=labelled))
+    write_steps(con, "lv_dead_steps", "lv_dead_rows",
                 {"cap": settings.source_cap, "min_weight": settings.min_source_weight})
-    con.execute(_DEAD_WINDOWS.format(windows=windows_sql("lv_dead_steps")), {"base": base})
-    scores = [row[0] for row in con.execute(_DEAD_REACH.format(reach=reach_sql("lv_dead_win")),
-                                            {"min_sources": settings.min_weak_sources}).fetchall()]
+    write_windows(con, "lv_dead_win", "lv_dead_steps", base)
+    write_reach(con, "lv_dead_reach", "lv_dead_win", settings.min_weak_sources)
+    scores = [row[0] for row in sql.fetchall(con, "dead_reach", _DEAD_REACH)]
     threshold = threshold_from(scores, labelled_n, settings)
-    con.execute("CREATE OR REPLACE TABLE weak_calibration AS SELECT $configured::DOUBLE AS configured_log_odds, "
-                "$labelled::BIGINT AS dead_labelled, $scored::BIGINT AS dead_with_sources, "
-                "$threshold::DOUBLE AS threshold_log_odds",
-                {"configured": settings.certify_log_odds, "labelled": labelled_n, "scored": len(scores),
-                 "threshold": threshold})
+    sql.run(con, "weak_calibration", _CALIBRATION,
+            {"configured": settings.certify_log_odds, "labelled": labelled_n, "scored": len(scores),
+             "threshold": threshold})
     return threshold
 
 
@@ -80,11 +94,12 @@ def highest_weak_log_odds(ratios: Iterable[LikelihoodRatio], settings: LivenessS
 
 def load_threshold(con: duckdb.DuckDBPyConnection) -> float:
     """The stored threshold of the round in this database (what the servicer passes to explain_person)."""
-    return float(con.execute("SELECT threshold_log_odds FROM weak_calibration").fetchone()[0])
+    return float(sql.scalar(con, "weak_threshold", _THRESHOLD))
 
 
 # Per threshold: people without a death record certified (by anything, weak included at that threshold) and the
-# labelled dead whose post-death windows alone would reach it. Needs lv_ev, lv_deaths, lv_prev, lv_win, lv_dead_win.
+# labelled dead whose post-death windows alone would reach it. Needs lv_ev, lv_deaths, lv_prev, lv_reach,
+# lv_dead_reach.
 _OPERATING = """
 WITH living AS (
     SELECT g.person_id,
@@ -93,10 +108,10 @@ WITH living AS (
     FROM registry g
     LEFT JOIN lv_prev pp USING (person_id)
     LEFT JOIN (SELECT person_id, true AS certifies FROM lv_ev WHERE role = 'certifies' GROUP BY ALL) c USING (person_id)
-    LEFT JOIN ({living_reach}) r USING (person_id)
+    LEFT JOIN lv_reach r USING (person_id)
     WHERE g.person_id NOT IN (SELECT person_id FROM lv_deaths)
 ),
-dead AS ({dead_reach}),
+dead AS (SELECT * FROM lv_dead_reach),
 grid AS (SELECT unnest($thresholds::DOUBLE[]) AS t)
 SELECT t,
        (SELECT count(*) FROM living WHERE otherwise_certified OR reach >= t) AS living_certified,
@@ -112,20 +127,17 @@ def operating_points(con: duckdb.DuckDBPyConnection, as_of: date, settings: Live
     """The trade-off the round's own labelled data implies, written to ``weak_operating_points``: for a range of
     thresholds, people without a death record who would be certified versus labelled dead who would be certified
     on their post-death records; ``this_round`` marks the calibrated threshold."""
-    labelled = con.execute("SELECT dead_labelled FROM weak_calibration").fetchone()[0]
+    labelled = sql.scalar(con, "dead_labelled", _DEAD_LABELLED)
     grid = threshold_grid(threshold)
-    rows = con.execute(_OPERATING.format(living_reach=reach_sql("lv_win"), dead_reach=reach_sql("lv_dead_win")),
-                       {"as_of": as_of, "min_sources": settings.min_weak_sources, "thresholds": grid}).fetchall()
+    rows = sql.fetchall(con, "weak_operating_points", _OPERATING, {"as_of": as_of, "thresholds": grid})
     points = [{"threshold_log_odds": round(t, 4), "living_certified": int(lc), "weak_only_certified": int(wc),
                "living": int(n), "living_certified_share": round(lc / n, 6) if n else None,
                "labelled_dead": int(labelled), "dead_certified_after_death": int(dc),
                "dead_certified_share": round(dc / labelled, 6) if labelled else None,
                "this_round": t == threshold} for t, lc, wc, n, dc in rows]
-    con.execute("CREATE OR REPLACE TABLE weak_operating_points (threshold_log_odds DOUBLE, living_certified BIGINT, "
-                "weak_only_certified BIGINT, living BIGINT, labelled_dead BIGINT, dead_certified_after_death BIGINT, "
-                "this_round BOOLEAN)")
-    con.executemany("INSERT INTO weak_operating_points VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(t, lc, wc, n, labelled, dc, t == threshold) for t, lc, wc, n, dc in rows])
+    sql.run(con, "create_weak_operating_points", _CREATE_OPERATING)
+    sql.run_many(con, "insert_weak_operating_points", _INSERT_OPERATING,
+                 [(t, lc, wc, n, labelled, dc, t == threshold) for t, lc, wc, n, dc in rows])
     return points
 
 

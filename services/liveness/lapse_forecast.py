@@ -104,14 +104,12 @@ SELECT g.source, g.b, coalesce(last_value(k.s IGNORE NULLS) OVER (PARTITION BY g
 FROM grid g LEFT JOIN lf_km k ON k.source = g.source AND round(k.u * 1000)::BIGINT = g.b
 """
 
-# S(u) of a stream: the step at or below u; past the longest gap seen, the last value times a memoryless tail at
-# the person's own rate (one mean gap per unit of u).
-_SURVIVAL = "CASE WHEN {u} > x.u_max THEN k.s * exp(-({u} - x.u_max)) ELSE k.s END"
-
 # Per person: the stop model's total rate and quiet spell, and log P(no stream fires before the end | active).
 # A stream the person never used fires at its prior rate (memoryless); a used one, quiet since the last event for g
-# days, stays quiet h more with S(g + h) / S(g) of its stream's gaps, g and h in the person's mean gaps.
-_PERSON = f"""
+# days, stays quiet h more with S(g + h) / S(g) of its stream's gaps, g and h in the person's mean gaps. S(u) of a
+# stream (s_g, s_gh): the step at or below u; past the longest gap seen, the last value times a memoryless tail at
+# the person's own rate (one mean gap per unit of u).
+_PERSON = """
 CREATE OR REPLACE TEMP TABLE lf_person AS
 WITH streams AS (
     SELECT s.person_id, s.source, s.n, s.last, p.horizon,
@@ -124,9 +122,9 @@ buckets AS (
     SELECT *, least(floor(ug * 1000)::BIGINT, b_max) AS b_g, least(floor(ugh * 1000)::BIGINT, b_max) AS b_gh
     FROM streams
 ),
-at_g AS (SELECT x.*, {_SURVIVAL.format(u="x.ug")} AS s_g
+at_g AS (SELECT x.*, CASE WHEN x.ug > x.u_max THEN k.s * exp(-(x.ug - x.u_max)) ELSE k.s END AS s_g
          FROM buckets x JOIN lf_kmd k ON k.source = x.source AND k.b = x.b_g),
-at_gh AS (SELECT x.*, {_SURVIVAL.format(u="x.ugh")} AS s_gh
+at_gh AS (SELECT x.*, CASE WHEN x.ugh > x.u_max THEN k.s * exp(-(x.ugh - x.u_max)) ELSE k.s END AS s_gh
           FROM at_g x JOIN lf_kmd k ON k.source = x.source AND k.b = x.b_gh),
 seen AS (
     SELECT person_id, sum(rate) AS rate, sum(prior_rate) AS prior_rate, max(last) AS last, sum(n) AS events,

@@ -14,7 +14,7 @@ in one transaction.
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from graph.errors import InvalidInput, NotFound
 from graph.model import AuditEntry, ChannelCertification, Person
@@ -31,7 +31,7 @@ def record_channel_check(store: GraphStore, cert: ChannelCertification, period_m
                          now: datetime | None = None, window_months: int = 12) -> tuple[Person, bool]:
     """Store the check and apply it; returns the pensioner afterwards and whether the period moved forward.
     `now` is the server's time (default: the clock); times without a zone are UTC."""
-    now = _utc(now or datetime.now(timezone.utc))
+    now = _utc(now or datetime.now(UTC))
     cert = dataclasses.replace(cert, occurred_at=_utc(cert.occurred_at))
     person = store.person(person_id=cert.person_id)
     if person is None:
@@ -60,7 +60,7 @@ def _check_date(occurred_at: datetime, earliest: date, now: datetime) -> None:
 
 
 def _utc(when: datetime) -> datetime:
-    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
 
 
 def _certified(person: Person, cert: ChannelCertification, period_months: int) -> Person | None:

@@ -23,8 +23,9 @@ from typing import Any
 
 import duckdb
 
+from graph import sql
 from graph.errors import InvalidInput
-from services.liveness.periods import previous_ends_sql
+from services.liveness.periods import write_previous_ends
 from services.liveness.settings import LivenessSettings
 
 KINDS = ("exempt", "reminder", "overdue")
@@ -41,75 +42,79 @@ PLACEHOLDERS = {
     "round_id": "$round_id",
 }
 
-_CANDIDATES = """
-SELECT v.person_id, v.status, v.method, v.certified_until, v.evidence_at, v.period_state,
-       g.name, g.phone, g.unit_id, p.prev_end, f.lapse_probability
-FROM verdicts v JOIN registry g USING (person_id) LEFT JOIN ({previous}) p USING (person_id)
-LEFT JOIN ({forecast}) f USING (person_id)
-WHERE v.status IN ('certified', 'uncertified')
+# Per kind: who gets it, the channel and the recipient. {exempt}, {reminder} and {overdue} are the messages, each a
+# template compiled by template_sql (its literal text bound as parameters, its fields the PLACEHOLDERS). Reminders
+# also go, up to $early_days before the end, to people the lapse forecast (nt_forecast) finds likely to lapse, and
+# are numbered in the order they are sent: the likeliest to lapse first, then the nearest end.
+_NOTICES = """
+CREATE OR REPLACE TABLE notices AS
+WITH c AS (
+    SELECT v.person_id, v.status, v.method, v.certified_until, v.evidence_at, v.period_state,
+           g.name, g.phone, g.unit_id, p.prev_end, f.lapse_probability
+    FROM verdicts v JOIN registry g USING (person_id) LEFT JOIN nt_prev p USING (person_id)
+    LEFT JOIN nt_forecast f USING (person_id)
+    WHERE v.status IN ('certified', 'uncertified')
+), n AS (
+    SELECT person_id, 'exempt' AS kind, 'sms' AS channel, phone AS recipient, {exempt} AS message,
+           lapse_probability, certified_until FROM c
+    WHERE status = 'certified' AND method IN ('strong', 'weak') AND phone IS NOT NULL
+      AND (prev_end IS NULL OR prev_end < $as_of::DATE + $expiring_days)
+    UNION ALL
+    SELECT person_id, 'reminder' AS kind, CASE WHEN phone IS NULL THEN 'letter' ELSE 'sms' END AS channel,
+           coalesce(phone, person_id) AS recipient, {reminder} AS message, lapse_probability, certified_until FROM c
+    WHERE status = 'certified' AND ((method = 'carried' AND period_state = 'expiring')
+          OR (certified_until <= $as_of::DATE + $early_days AND lapse_probability >= $early_probability))
+    UNION ALL
+    SELECT person_id, 'overdue' AS kind,
+           CASE WHEN phone IS NULL THEN 'letter' ELSE 'sms' END || CASE WHEN unit_id IS NULL THEN '' ELSE '+unit' END
+               AS channel,
+           coalesce(phone, person_id) || CASE WHEN unit_id IS NULL THEN '' ELSE ';' || unit_id END AS recipient,
+           {overdue} AS message, lapse_probability, certified_until FROM c
+    WHERE status = 'uncertified' AND period_state IN ('overdue', 'suspended')
+)
+SELECT person_id, kind, channel, recipient, message,
+       CASE WHEN kind = 'reminder' THEN row_number() OVER (PARTITION BY kind ORDER BY
+            lapse_probability DESC NULLS LAST, certified_until, person_id) END AS priority
+FROM n ORDER BY person_id, kind
 """
-
 # The lapse forecast (lapse_forecast.py) when the round made one; without it reminders go by the expiring window.
-_FORECAST = "SELECT person_id, lapse_probability FROM forecast"
-_NO_FORECAST = "SELECT NULL::VARCHAR AS person_id, NULL::DOUBLE AS lapse_probability WHERE false"
-
-# Reminders are sent in this order: the likeliest to lapse first, then the nearest end.
-_PRIORITY = ("CASE WHEN kind = 'reminder' THEN row_number() OVER (PARTITION BY kind ORDER BY "
-             "lapse_probability DESC NULLS LAST, certified_until, person_id) END")
-
-# kind -> (who gets it, channel, recipient)
-_RULES = {
-    "exempt": ("status = 'certified' AND method IN ('strong', 'weak') AND phone IS NOT NULL "
-               "AND (prev_end IS NULL OR prev_end < $as_of::DATE + $expiring_days)",
-               "'sms'", "phone"),
-    "reminder": ("status = 'certified' AND ((method = 'carried' AND period_state = 'expiring') OR "
-                 "(certified_until <= $as_of::DATE + $early_days "
-                 "AND lapse_probability >= $early_probability))",
-                 "CASE WHEN phone IS NULL THEN 'letter' ELSE 'sms' END", "coalesce(phone, person_id)"),
-    "overdue": ("status = 'uncertified' AND period_state IN ('overdue', 'suspended')",
-                "CASE WHEN phone IS NULL THEN 'letter' ELSE 'sms' END "
-                "|| CASE WHEN unit_id IS NULL THEN '' ELSE '+unit' END",
-                "coalesce(phone, person_id) || CASE WHEN unit_id IS NULL THEN '' ELSE ';' || unit_id END"),
-}
-
-
-def build_notices(con: duckdb.DuckDBPyConnection, as_of: date, round_id: str,
-                  settings: LivenessSettings) -> dict[str, Any]:
-    """Write ``notices(person_id, kind, channel, recipient, message, priority)`` from the final verdicts; returns
-    counts. ``priority`` orders the reminders (1 is sent first), empty for the other kinds."""
-    selects = [_select(kind, template_sql(load_template(settings.templates_dir, kind))) for kind in KINDS]
-    forecast = _FORECAST if _has_table(con, "forecast") else _NO_FORECAST
-    candidates = _CANDIDATES.format(previous=previous_ends_sql(con), forecast=forecast)
-    sql = (f"CREATE OR REPLACE TABLE notices AS WITH c AS ({candidates}) "
-           f"SELECT person_id, kind, channel, recipient, message, {_PRIORITY} AS priority "
-           f"FROM ({' UNION ALL '.join(selects)}) ORDER BY person_id, kind")
-    params = {"as_of": as_of, "round_id": round_id, "expiring_days": settings.expiring_days,
-              "early_days": settings.early_reminder_days, "early_probability": settings.early_reminder_probability}
-    con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
-    rows = con.execute("SELECT kind, channel, count(*) FROM notices GROUP BY ALL ORDER BY ALL").fetchall()
-    by_kind: dict[str, int] = {k: 0 for k in KINDS}
-    for kind, _, n in rows:
-        by_kind[kind] += int(n)
-    early = con.execute(_EARLY, {"as_of": as_of, "expiring_days": settings.expiring_days}).fetchone()[0]
-    return {"notices": by_kind, "early_reminders": int(early),
-            "by_channel": [{"kind": k, "channel": c, "count": int(n)} for k, c, n in rows]}
-
-
+_FORECAST_OF_ROUND = "CREATE OR REPLACE TEMP TABLE nt_forecast AS SELECT person_id, lapse_probability FROM forecast"
+_NO_FORECAST = ("CREATE OR REPLACE TEMP TABLE nt_forecast AS "
+                "SELECT NULL::VARCHAR AS person_id, NULL::DOUBLE AS lapse_probability WHERE false")
+_HAS_FORECAST = "SELECT 1 FROM duckdb_tables() WHERE table_name = 'forecast' AND NOT temporary"
+_DROP_PREVIOUS = "DROP TABLE nt_prev"
+_DROP_FORECAST = "DROP TABLE nt_forecast"
+_NOTICE_COUNTS = "SELECT kind, channel, count(*) FROM notices GROUP BY ALL ORDER BY ALL"
 _EARLY = """
 SELECT count(*) FROM notices n JOIN verdicts v USING (person_id)
 WHERE n.kind = 'reminder' AND v.certified_until > $as_of::DATE + $expiring_days
 """
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = $name AND NOT temporary",
-                            {"name": name}).fetchall())
-
-
-def _select(kind: str, message_sql: str) -> str:
-    where, channel, recipient = _RULES[kind]
-    return (f"SELECT person_id, '{kind}' AS kind, {channel} AS channel, {recipient} AS recipient, "
-            f"{message_sql} AS message, lapse_probability, certified_until FROM c WHERE {where}")
+def build_notices(con: duckdb.DuckDBPyConnection, as_of: date, round_id: str,
+                  settings: LivenessSettings) -> dict[str, Any]:
+    """Write ``notices(person_id, kind, channel, recipient, message, priority)`` from the final verdicts; returns
+    counts. ``priority`` orders the reminders (1 is sent first), empty for the other kinds."""
+    params: dict[str, Any] = {"as_of": as_of, "round_id": round_id, "expiring_days": settings.expiring_days,
+                              "early_days": settings.early_reminder_days,
+                              "early_probability": settings.early_reminder_probability}
+    messages = {}
+    for kind in KINDS:
+        messages[kind], texts = template_sql(load_template(settings.templates_dir, kind), prefix=f"{kind}_text")
+        params.update(texts)
+    write_previous_ends(con, "nt_prev")
+    has_forecast = sql.fetchall(con, "has_forecast", _HAS_FORECAST)
+    sql.run(con, "notice_forecast", _FORECAST_OF_ROUND if has_forecast else _NO_FORECAST)
+    sql.run(con, "notices", _NOTICES.format(**messages), params)
+    sql.run(con, "drop_notice_previous", _DROP_PREVIOUS)
+    sql.run(con, "drop_notice_forecast", _DROP_FORECAST)
+    rows = sql.fetchall(con, "notice_counts", _NOTICE_COUNTS)
+    by_kind: dict[str, int] = {k: 0 for k in KINDS}
+    for kind, _, n in rows:
+        by_kind[kind] += int(n)
+    early = sql.scalar(con, "early_reminders", _EARLY, {"as_of": as_of, "expiring_days": settings.expiring_days})
+    return {"notices": by_kind, "early_reminders": int(early),
+            "by_channel": [{"kind": k, "channel": c, "count": int(n)} for k, c, n in rows]}
 
 
 def load_template(directory: Path, kind: str) -> str:
@@ -121,16 +126,21 @@ def load_template(directory: Path, kind: str) -> str:
         raise InvalidInput(f"notice template {path} cannot be read: {exc.strerror}", field="templates_dir") from exc
 
 
-def template_sql(template: str) -> str:
-    """Compile a str.format template into a SQL string expression; unknown or formatted fields are an error."""
+def template_sql(template: str, prefix: str = "text") -> tuple[str, dict[str, str]]:
+    """Compile a str.format template into a SQL string expression and the parameters it binds: each literal part
+    of the template is a parameter ``$<prefix>_<n>``, each field the expression of :data:`PLACEHOLDERS`.
+    Unknown or formatted fields are an error."""
     parts = []
+    texts: dict[str, str] = {}
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
         raise InvalidInput(f"notice template is malformed: {exc}", field="templates_dir") from exc
     for literal, field, spec, conversion in parsed:
         if literal:
-            parts.append("'" + literal.replace("'", "''") + "'")
+            name = f"{prefix}_{len(texts)}"
+            texts[name] = literal
+            parts.append(f"${name}::VARCHAR")
         if field is None:
             continue
         if field not in PLACEHOLDERS or spec or conversion:
@@ -138,4 +148,4 @@ def template_sql(template: str) -> str:
                                f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)} (no format specs)",
                                field="templates_dir")
         parts.append(PLACEHOLDERS[field])
-    return " || ".join(parts) if parts else "''"
+    return (" || ".join(parts) if parts else "''"), texts

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 import duckdb
 
+from graph import sql
 from services.liveness.settings import LivenessSettings
 
 STATES = ("valid", "expiring", "overdue", "suspended", "ended")
@@ -43,14 +44,24 @@ def period_state(end: date | None, as_of: date, settings: LivenessSettings) -> s
     return "suspended" if (as_of - end).days > settings.grace_days else "overdue"
 
 
-def period_state_sql(end: str, as_of: str, settings: LivenessSettings) -> str:
-    """The SQL twin of :func:`period_state` over the column expression ``end`` and date expression ``as_of``."""
-    return (
-        f"CASE WHEN {end} IS NULL THEN 'overdue' "
-        f"WHEN {end} >= {as_of} THEN CASE WHEN {end} <= {as_of} + {settings.expiring_days} "
-        f"THEN 'expiring' ELSE 'valid' END "
-        f"WHEN {as_of} - {end} > {settings.grace_days} THEN 'suspended' ELSE 'overdue' END"
-    )
+# The SQL twin of period_state: the macro period_state_of(end, as_of, expiring_days, grace_days) (a macro is
+# inlined where it is called, so it costs what the CASE written out would).
+PERIOD_STATE_MACRO = """
+CREATE OR REPLACE TEMP MACRO period_state_of(end_day, as_of, expiring_days, grace_days) AS
+CASE WHEN end_day IS NULL THEN 'overdue'
+     WHEN end_day >= as_of THEN CASE WHEN end_day <= as_of + expiring_days THEN 'expiring' ELSE 'valid' END
+     WHEN as_of - end_day > grace_days THEN 'suspended' ELSE 'overdue' END
+"""
+
+
+def create_period_state_macro(con: duckdb.DuckDBPyConnection) -> None:
+    """Define ``period_state_of`` on ``con``; statements call it with :func:`period_params`."""
+    sql.run(con, "period_state_macro", PERIOD_STATE_MACRO)
+
+
+def period_params(as_of: date, settings: LivenessSettings) -> dict[str, object]:
+    """The parameters a statement calling ``period_state_of($as_of::DATE, $expiring_days, $grace_days)`` binds."""
+    return {"as_of": as_of, "expiring_days": settings.expiring_days, "grace_days": settings.grace_days}
 
 
 def previous_end(registry_end: date | None, previous_end_: date | None) -> date | None:
@@ -59,19 +70,24 @@ def previous_end(registry_end: date | None, previous_end_: date | None) -> date 
     return max(known) if known else None
 
 
-def previous_ends_sql(con: duckdb.DuckDBPyConnection) -> str:
-    """SELECT (person_id, prev_end) for every registry person: the SQL twin of :func:`previous_end`.
+def write_previous_ends(con: duckdb.DuckDBPyConnection, into: str) -> None:
+    """TEMP table ``into`` (person_id, prev_end) for every registry person: the SQL twin of :func:`previous_end`.
 
     ``previous_periods`` (the last round's result from the graph store) may be absent on a first round; the
     periods of people it lists as deceased are not carried.
     """
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'previous_periods' "
-                         "AND NOT temporary").fetchone()[0]
-    previous = ("SELECT person_id, max(certified_until) AS certified_until FROM previous_periods "
-                "WHERE status IS DISTINCT FROM 'deceased' GROUP BY person_id") if exists else \
-        "SELECT NULL::VARCHAR AS person_id, NULL::DATE AS certified_until WHERE false"
-    return (f"SELECT g.person_id, greatest(g.certified_until, pp.certified_until) AS prev_end "
-            f"FROM registry g LEFT JOIN ({previous}) pp USING (person_id)")
+    exists = sql.scalar(con, "previous_periods_exist", _PREVIOUS_EXISTS)
+    sql.run(con, "previous_ends", sql.with_idents(_PREVIOUS_ENDS if exists else _FIRST_ROUND_ENDS, into=into))
+
+
+_PREVIOUS_EXISTS = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'previous_periods' AND NOT temporary"
+_PREVIOUS_ENDS = """
+CREATE OR REPLACE TEMP TABLE {into} AS
+SELECT g.person_id, greatest(g.certified_until, pp.certified_until) AS prev_end
+FROM registry g LEFT JOIN (SELECT person_id, max(certified_until) AS certified_until FROM previous_periods
+                           WHERE status IS DISTINCT FROM 'deceased' GROUP BY person_id) pp USING (person_id)
+"""
+_FIRST_ROUND_ENDS = "CREATE OR REPLACE TEMP TABLE {into} AS SELECT g.person_id, g.certified_until AS prev_end FROM registry g"
 
 
 @dataclass(frozen=True)

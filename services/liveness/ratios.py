@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from graph import sql
 from services.liveness.settings import LivenessSettings
 
 COLUMNS = ("source", "p_seen_alive", "p_seen_dead", "lr", "n_alive", "n_dead", "estimated", "seen_dead")
@@ -69,6 +70,13 @@ def ratio_for(source: str, counts: tuple[int, int, int, int], settings: Liveness
     )
 
 
+_CREATE_RATIOS = """
+CREATE OR REPLACE TABLE likelihood_ratios (source VARCHAR, p_seen_alive DOUBLE, p_seen_dead DOUBLE, lr DOUBLE,
+                                           n_alive BIGINT, n_dead BIGINT, estimated BOOLEAN, seen_dead BIGINT)
+"""
+_INSERT_RATIOS = "INSERT INTO likelihood_ratios VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_LOAD_RATIOS = "SELECT {columns} FROM {table}"
+
 _COUNTS_SQL = """
 WITH sources AS (SELECT DISTINCT source FROM records WHERE kind = 'weak'),
 alive AS (
@@ -100,8 +108,9 @@ def estimate_ratios(con: duckdb.DuckDBPyConnection, settings: LivenessSettings, 
     link_probability), ``deaths`` its death cut-off table (person_id: anyone with a linked death record) and
     ``labelled`` its labelled dead (person_id, death_date).
     """
-    rows = con.execute(_COUNTS_SQL.format(evidence=evidence, deaths=deaths, labelled=labelled),
-                       {"floor": settings.link_floor}).fetchall()
+    rows = sql.fetchall(con, "ratio_counts",
+                        sql.with_idents(_COUNTS_SQL, evidence=evidence, deaths=deaths, labelled=labelled),
+                        {"floor": settings.link_floor})
     ratios = {row[0]: ratio_for(row[0], tuple(row[1:]), settings) for row in rows}
     write_ratios(con, ratios.values())
     return ratios
@@ -109,16 +118,16 @@ def estimate_ratios(con: duckdb.DuckDBPyConnection, settings: LivenessSettings, 
 
 def write_ratios(con: duckdb.DuckDBPyConnection, ratios) -> None:
     """(Re)create ``likelihood_ratios`` from LikelihoodRatio objects."""
-    con.execute("CREATE OR REPLACE TABLE likelihood_ratios (source VARCHAR, p_seen_alive DOUBLE, "
-                "p_seen_dead DOUBLE, lr DOUBLE, n_alive BIGINT, n_dead BIGINT, estimated BOOLEAN, seen_dead BIGINT)")
+    sql.run(con, "likelihood_ratios", _CREATE_RATIOS)
     rows = [(r.source, r.p_seen_alive, r.p_seen_dead, r.lr, r.n_alive, r.n_dead, r.estimated, r.seen_dead)
             for r in ratios]
     if rows:
-        con.executemany("INSERT INTO likelihood_ratios VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        sql.run_many(con, "likelihood_ratio_rows", _INSERT_RATIOS, rows)
 
 
 def load_ratios(con: duckdb.DuckDBPyConnection, table: str = "likelihood_ratios") -> dict[str, LikelihoodRatio]:
     """Read a stored ratio table back (what the servicer hands to ``explain_person``)."""
-    rows = con.execute(f"SELECT {', '.join(c for c in COLUMNS if c != 'lr')} FROM {table}").fetchall()
+    rows = sql.fetchall(con, "load_ratios",
+                        sql.with_idents(_LOAD_RATIOS, columns=[c for c in COLUMNS if c != "lr"], table=table))
     return {r[0]: LikelihoodRatio(r[0], r[1], r[2], int(r[3]), int(r[4]), bool(r[5]), int(r[6] or 0))
             for r in rows}

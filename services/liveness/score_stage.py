@@ -15,15 +15,17 @@ from typing import Any
 
 import duckdb
 
+from graph import sql
 from services.liveness.calibration import calibrate_threshold, highest_weak_log_odds, operating_points
-from services.liveness.periods import period_state_sql, previous_ends_sql, window_start
+from services.liveness.periods import create_period_state_macro, period_params, window_start, write_previous_ends
 from services.liveness.ratios import LikelihoodRatio, estimate_ratios
 from services.liveness.scoring import LOG_ODDS_CLAMP, base_log_odds, sigmoid
 from services.liveness.settings import LivenessSettings
-from services.liveness.weak_windows import reach_sql, steps_sql, windows_sql
+from services.liveness.weak_windows import write_reach, write_steps, write_windows
 
-SCRATCH = ("lv_deaths", "lv_ev", "lv_labelled", "lv_ratios", "lv_steps", "lv_win", "lv_src", "lv_weak", "lv_best", "lv_prev",
-           "lv_dead_steps", "lv_dead_win")
+SCRATCH = ("lv_deaths", "lv_ev", "lv_labelled", "lv_ratios", "lv_steps", "lv_win", "lv_reach", "lv_src", "lv_weak",
+           "lv_best", "lv_prev", "lv_dead_steps", "lv_dead_win", "lv_dead_reach")
+_SCRATCH_VIEWS = ("lv_weak_rows", "lv_dead_rows")
 
 _DEATHS = """
 CREATE OR REPLACE TEMP TABLE lv_deaths AS
@@ -86,16 +88,11 @@ WHERE d.confident AND d.latest_confident <= $as_of - INTERVAL ($exposure) DAY AN
                   AND e.kind IN ('strong', 'face', 'in_person'))
 """
 
-_STEPS = f"""
-CREATE OR REPLACE TEMP TABLE lv_steps AS
-{steps_sql("SELECT person_id, source, d, weight FROM lv_ev WHERE role = 'weak'")}
-"""
-
-_WINDOWS = f"CREATE OR REPLACE TEMP TABLE lv_win AS {windows_sql('lv_steps')}"
+_WEAK_ROWS = "CREATE OR REPLACE TEMP VIEW lv_weak_rows AS SELECT person_id, source, d, weight FROM lv_ev WHERE role = 'weak'"
 
 # The window each person's verdict reads (scoring.pick_window): the latest that certifies, else the best with
 # enough sources (latest on a tie), else the whole window; with the record that dates it and the sources seen.
-_WEAK = f"""
+_WEAK = """
 CREATE OR REPLACE TEMP TABLE lv_weak AS
 WITH picked AS (
     SELECT *, seen >= $min_sources AND log_odds >= $threshold AS certifies FROM lv_win
@@ -107,7 +104,6 @@ WITH picked AS (
         CASE WHEN seen >= $min_sources THEN d END DESC NULLS LAST,
         d ASC) = 1
 ),
-reach AS ({reach_sql('lv_win')}),
 overall AS (  -- sources seen over the whole evidence window, and whether relatives were seen using all of them
     SELECT person_id, count(*) AS n, string_agg(source, ', ' ORDER BY source) AS sources,
            bool_and(relatives) AS relatives_only
@@ -121,10 +117,10 @@ dating AS (
     QUALIFY row_number() OVER (PARTITION BY e.person_id ORDER BY e.weight DESC, e.source, e.record_id) = 1
 )
 SELECT p.person_id, p.d AS window_from, p.log_odds, p.seen, p.certifies,
-       1.0 / (1.0 + exp(-greatest(-{LOG_ODDS_CLAMP}, least({LOG_ODDS_CLAMP}, p.log_odds)))) AS probability,
+       1.0 / (1.0 + exp(-greatest(-$clamp, least($clamp, p.log_odds)))) AS probability,
        r.reach, o.n AS sources_overall, o.sources AS sources_overall_list, coalesce(o.relatives_only, false)
        AS relatives_only, d.dated_source, d.dated_record
-FROM picked p LEFT JOIN reach r USING (person_id) LEFT JOIN overall o USING (person_id)
+FROM picked p LEFT JOIN lv_reach r USING (person_id) LEFT JOIN overall o USING (person_id)
 LEFT JOIN dating d USING (person_id)
 """
 
@@ -192,7 +188,7 @@ SELECT person_id,
        CASE WHEN method IN ('strong', 'weak', 'face', 'in_person') THEN d END AS evidence_at,
        probability,
        certified_until,
-       {state} AS period_state,
+       period_state_of(certified_until, $as_of::DATE, $expiring_days, $grace_days) AS period_state,
        CASE
          WHEN method IN ('strong', 'face', 'in_person') THEN
            printf('%s: %s on %s linked %.3f; certified until %s', method, source, d::VARCHAR, decision_p, until)
@@ -236,24 +232,25 @@ LEFT JOIN verdicts v ON v.person_id = e.person_id
 def score_round(con: duckdb.DuckDBPyConnection, as_of: date, settings: LivenessSettings) -> dict[str, Any]:
     """Score every registry person; returns the stage statistics (counts by status, method, state, source)."""
     params = _params(as_of, settings)
-    _previous_periods(con)
-    con.execute(_DEATHS, _pick(params, "confident", "floor"))
-    con.execute(_EVIDENCE, _pick(params, "confident", "floor", "start", "as_of", "discount"))
-    con.execute(_LABELLED, {**_pick(params, "as_of", "confident"), "exposure": settings.min_dead_exposure_days,
-                            "registers": settings.labelled_death_registers})
+    write_previous_ends(con, "lv_prev")
+    create_period_state_macro(con)
+    sql.run(con, "lv_deaths", _DEATHS, params)
+    sql.run(con, "lv_ev", _EVIDENCE, params)
+    sql.run(con, "lv_labelled", _LABELLED, params)
     ratios = estimate_ratios(con, settings, evidence="lv_ev", deaths="lv_deaths", labelled="lv_labelled")
     base = _write_ratio_logs(con, ratios, settings)
-    con.execute(_STEPS, _pick(params, "cap", "min_weight"))
-    con.execute(_WINDOWS, {"base": base})
+    sql.run(con, "lv_weak_rows", _WEAK_ROWS)
+    write_steps(con, "lv_steps", "lv_weak_rows", params)
+    write_windows(con, "lv_win", "lv_steps", base)
+    write_reach(con, "lv_reach", "lv_win", settings.min_weak_sources)
     threshold = calibrate_threshold(con, settings, base, evidence="lv_ev", labelled="lv_labelled")
-    con.execute(_WEAK, {**_pick(params, "min_sources", "min_weight"), "threshold": threshold})
-    con.execute(_SOURCES)
-    con.execute(_SEEN_LIST, _pick(params, "min_weight"))
-    con.execute(_BEST)
-    con.execute(_VERDICTS.format(state=period_state_sql("certified_until", "$as_of::DATE", settings)),
-                {**_pick(params, "months", "as_of", "min_sources"), "base_probability": sigmoid(base),
-                 "threshold": threshold})
-    con.execute(_EVIDENCE_OUT)
+    params = {**params, "threshold": threshold, "base_probability": sigmoid(base)}
+    sql.run(con, "lv_weak", _WEAK, params)
+    sql.run(con, "lv_src", _SOURCES)
+    sql.run(con, "lv_seen", _SEEN_LIST, params)
+    sql.run(con, "lv_best", _BEST)
+    sql.run(con, "verdicts", _VERDICTS, params)
+    sql.run(con, "evidence", _EVIDENCE_OUT)
     points = operating_points(con, as_of, settings, threshold)
     highest = highest_weak_log_odds(ratios.values(), settings)
     stats = {**_stats(con, ratios), "weak_threshold_log_odds": round(threshold, 4),
@@ -261,9 +258,15 @@ def score_round(con: duckdb.DuckDBPyConnection, as_of: date, settings: LivenessS
              # persons' scores are rounded to 1e-9 (_WEAK): a tie at the ceiling stays below a threshold above it
              "weak_can_certify": round(highest, 9) >= threshold,
              "weak_operating_points": points}
+    for view in _SCRATCH_VIEWS:
+        sql.run(con, "drop_scoring_scratch", sql.with_idents(_DROP_VIEW, view=view))
     for table in SCRATCH + ("lv_seen",):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+        sql.run(con, "drop_scoring_scratch", sql.with_idents(_DROP_TABLE, table=table))
     return stats
+
+
+_DROP_VIEW = "DROP VIEW IF EXISTS {view}"
+_DROP_TABLE = "DROP TABLE IF EXISTS {table}"
 
 
 def _params(as_of: date, settings: LivenessSettings) -> dict[str, Any]:
@@ -272,39 +275,39 @@ def _params(as_of: date, settings: LivenessSettings) -> dict[str, Any]:
         "floor": settings.link_floor, "discount": settings.shared_discount,
         "cap": settings.source_cap, "min_sources": settings.min_weak_sources,
         "min_weight": settings.min_source_weight,
-        "months": settings.period_months,
+        "months": settings.period_months, "clamp": LOG_ODDS_CLAMP,
+        "exposure": settings.min_dead_exposure_days, "registers": settings.labelled_death_registers,
+        **period_params(as_of, settings),
     }
-
-
-def _pick(params: dict[str, Any], *names: str) -> dict[str, Any]:
-    return {n: params[n] for n in names}
-
-
-def _previous_periods(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"CREATE OR REPLACE TEMP TABLE lv_prev AS {previous_ends_sql(con)}")
 
 
 def _write_ratio_logs(con: duckdb.DuckDBPyConnection, ratios: dict[str, LikelihoodRatio],
                       settings: LivenessSettings) -> float:
     """Log ratios per source for the SQL; returns the base log-odds (prior + every source unseen)."""
-    con.execute("CREATE OR REPLACE TEMP TABLE lv_ratios (source VARCHAR, seen_lr DOUBLE, unseen_lr DOUBLE, "
-                "relatives BOOLEAN)")
+    sql.run(con, "lv_ratios", _RATIOS)
     rows = [(r.source, r.seen_log_ratio, r.unseen_log_ratio, r.seen_dead > 0) for r in ratios.values()]
     if rows:
-        con.executemany("INSERT INTO lv_ratios VALUES (?, ?, ?, ?)", rows)
+        sql.run_many(con, "lv_ratios_rows", _RATIO_ROWS, rows)
     return base_log_odds(ratios.values(), settings)
+
+
+_RATIOS = "CREATE OR REPLACE TEMP TABLE lv_ratios (source VARCHAR, seen_lr DOUBLE, unseen_lr DOUBLE, relatives BOOLEAN)"
+_RATIO_ROWS = "INSERT INTO lv_ratios VALUES (?, ?, ?, ?)"
+_COUNTS = "SELECT {column}, count(*) FROM verdicts GROUP BY 1 ORDER BY 1"
+_BY_SOURCE = "SELECT method, source, count(*) FROM verdicts WHERE source IS NOT NULL GROUP BY ALL ORDER BY ALL"
+_ROLES = "SELECT role, count(*) FROM evidence GROUP BY 1 ORDER BY 1"
+_PERSONS = "SELECT count(*) FROM verdicts"
 
 
 def _stats(con: duckdb.DuckDBPyConnection, ratios: dict[str, LikelihoodRatio]) -> dict[str, Any]:
     def counts(column: str) -> dict[str, int]:
-        rows = con.execute(f"SELECT {column}, count(*) FROM verdicts GROUP BY 1 ORDER BY 1").fetchall()
+        rows = sql.fetchall(con, f"verdict_counts_{column}", sql.with_idents(_COUNTS, column=column))
         return {str(k): int(n) for k, n in rows}
 
-    by_source = con.execute("SELECT method, source, count(*) FROM verdicts WHERE source IS NOT NULL "
-                            "GROUP BY ALL ORDER BY ALL").fetchall()
-    roles = con.execute("SELECT role, count(*) FROM evidence GROUP BY 1 ORDER BY 1").fetchall()
+    by_source = sql.fetchall(con, "verdicts_by_source", _BY_SOURCE)
+    roles = sql.fetchall(con, "evidence_roles", _ROLES)
     return {
-        "persons": int(con.execute("SELECT count(*) FROM verdicts").fetchone()[0]),
+        "persons": int(sql.scalar(con, "verdict_persons", _PERSONS)),
         "status": counts("status"),
         "method": counts("method"),
         "period_state": counts("period_state"),

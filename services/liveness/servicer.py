@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import grpc
 
@@ -27,7 +27,7 @@ Lookup = pb.GetLivenessRequest | pb.StreamLivenessRequest | pb.RecordCertificati
 
 class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):
     def __init__(self, store: GraphStore, period_months: int = 12, window_months: int = 12,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), answers_kept: int = ANSWERS_KEPT):
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), answers_kept: int = ANSWERS_KEPT):
         self.store = store
         self.answers = AnswerCache(answers_kept)
         self.period_months = period_months

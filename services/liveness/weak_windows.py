@@ -11,16 +11,21 @@ the scores it is compared with. :func:`services.liveness.scoring.windows` is the
 
 from __future__ import annotations
 
+from typing import Any
 
-def steps_sql(rows: str) -> str:
-    """(person_id, source, d, total, capped, delta, step, seen_step) per person, source and record day.
+import duckdb
 
-    ``rows`` is a SELECT of (person_id, source, d, weight). ``total`` is the source's weight over the records dated
-    on or after d, ``capped`` it capped at $cap, ``delta`` what the source adds to the base log-odds at that
-    weight (never negative, scoring.source_delta), ``step`` and ``seen_step`` what moving the window start back to d adds to the log-odds and to the
-    count of sources seen (weight >= $min_weight). Needs ``lv_ratios(source, seen_lr, unseen_lr)``."""
-    return f"""
-WITH days AS (SELECT person_id, source, d, sum(weight) AS w FROM ({rows}) GROUP BY ALL),
+from graph import sql
+
+# (person_id, source, d, total, capped, delta, step, seen_step) per person, source and record day, into {into}.
+# {rows} is a table or view of (person_id, source, d, weight). ``total`` is the source's weight over the records
+# dated on or after d, ``capped`` it capped at $cap, ``delta`` what the source adds to the base log-odds at that
+# weight (never negative, scoring.source_delta), ``step`` and ``seen_step`` what moving the window start back to d
+# adds to the log-odds and to the count of sources seen (weight >= $min_weight). Needs
+# ``lv_ratios(source, seen_lr, unseen_lr)``.
+STEPS = """
+CREATE OR REPLACE TEMP TABLE {into} AS
+WITH days AS (SELECT person_id, source, d, sum(weight) AS w FROM {rows} GROUP BY ALL),
 run AS (
     SELECT *, least($cap, round(sum(w) OVER (PARTITION BY person_id, source ORDER BY d DESC
                                              ROWS UNBOUNDED PRECEDING), 9)) AS capped,
@@ -38,21 +43,34 @@ SELECT p.person_id, p.source, p.d, p.total, p.capped,
 FROM prev p JOIN lv_ratios r USING (source)
 """
 
-
-def windows_sql(steps: str) -> str:
-    """(person_id, d, log_odds, seen) per person and window start d, from a steps table (:func:`steps_sql`).
-
-    ``log_odds`` = $base + the running sum of steps, rounded to 1e-9 as the Python twin rounds it, so a score tied
-    with a calibration score stays tied."""
-    return f"""
+# (person_id, d, log_odds, seen) per person and window start d, from a steps table ({steps}, STEPS), into {into}.
+# ``log_odds`` = $base + the running sum of steps, rounded to 1e-9 as the Python twin rounds it, so a score tied
+# with a calibration score stays tied.
+WINDOWS = """
+CREATE OR REPLACE TEMP TABLE {into} AS
 SELECT person_id, d, round($base + sum(step) OVER w, 9) AS log_odds, (sum(seen) OVER w)::BIGINT AS seen
 FROM (SELECT person_id, d, sum(step) AS step, sum(seen_step) AS seen FROM {steps} GROUP BY ALL)
 WINDOW w AS (PARTITION BY person_id ORDER BY d DESC ROWS UNBOUNDED PRECEDING)
 """
 
-
-def reach_sql(windows: str) -> str:
-    """(person_id, reach): the best log-odds of any window with $min_sources sources seen."""
-    return f"""
+# (person_id, reach) into {into}: the best log-odds of any window of {windows} with $min_sources sources seen.
+REACH = """
+CREATE OR REPLACE TEMP TABLE {into} AS
 SELECT person_id, max(log_odds) AS reach FROM {windows} WHERE seen >= $min_sources GROUP BY person_id
 """
+
+
+def write_steps(con: duckdb.DuckDBPyConnection, into: str, rows: str, params: dict[str, Any]) -> None:
+    """:data:`STEPS` from the table or view ``rows`` into ``into`` (binds $cap and $min_weight)."""
+    sql.run(con, f"weak_steps_{into}", sql.with_idents(STEPS, into=into, rows=rows), params)
+
+
+def write_windows(con: duckdb.DuckDBPyConnection, into: str, steps: str, base: float) -> None:
+    """:data:`WINDOWS` from the steps table ``steps`` into ``into``."""
+    sql.run(con, f"weak_windows_{into}", sql.with_idents(WINDOWS, into=into, steps=steps), {"base": base})
+
+
+def write_reach(con: duckdb.DuckDBPyConnection, into: str, windows: str, min_sources: int) -> None:
+    """:data:`REACH` of the windows table ``windows`` into ``into``."""
+    sql.run(con, f"weak_reach_{into}", sql.with_idents(REACH, into=into, windows=windows),
+            {"min_sources": min_sources})

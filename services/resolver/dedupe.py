@@ -18,7 +18,7 @@ Writes ``duplicate_pairs(person_id, other_person_id, other_registry, match_proba
 ``other_registry`` is NULL for two accounts of this registry (then ``person_id < other_person_id``) and the other
 registry's name otherwise (``other_person_id`` is that registry's person_id). ``open`` is false once a reviewer
 dismissed a flag of the pair (``decided_flags``, when the round loaded them: two people), found by the ids the
-deathcheck gives its ``duplicate_account`` flags (``services/deathcheck/duplicates.flag_id_sql``).
+deathcheck gives its ``duplicate_account`` flags (the ``duplicate_flag_id`` macro of ``services/deathcheck/duplicates``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ import duckdb
 from splink import Linker, SettingsCreator, block_on
 from splink.blocking_rule_library import And, CustomRule
 
-from services.deathcheck.duplicates import flag_id_sql
+from graph import sql
+from services.deathcheck.duplicates import create_flag_id_macro
 from services.resolver import model
 from services.resolver.engines import LinkageEngine
 from services.resolver.probabilistic import registry_linkage_sql
@@ -48,31 +49,49 @@ PAIRS_TABLE = """
 """
 
 
+# Every account as the model sees it ({registry}: probabilistic.registry_linkage_sql), home true for this
+# registry's rows; _WITH_OTHERS adds the other registries' ({others}: the same over other_registries).
+_HOME = """
+SELECT NULL::VARCHAR AS registry, true AS home, person_id, id_number, id_valid, name, name_pinyin, birth_date, sex,
+       phone
+FROM ({registry})
+"""
+_WITH_OTHERS = """
+SELECT NULL::VARCHAR AS registry, true AS home, person_id, id_number, id_valid, name, name_pinyin, birth_date, sex,
+       phone
+FROM ({registry})
+UNION ALL
+SELECT registry, false, person_id, id_number, id_valid, name, name_pinyin, birth_date, sex, phone FROM ({others})
+"""
+_ACCOUNTS = """
+CREATE OR REPLACE TEMP TABLE _dd_accounts AS
+SELECT row_number() OVER (ORDER BY home DESC, registry, person_id) AS unique_id, * FROM ({accounts})
+"""
+_COUNT_ACCOUNTS = "SELECT count(*) FROM _dd_accounts"
+_ACCOUNTS_ARROW = "SELECT * EXCLUDE (person_id, registry) FROM _dd_accounts ORDER BY unique_id"
+_DROP_ACCOUNTS = "DROP TABLE IF EXISTS _dd_accounts"
+_PAIR_COUNTS = """
+SELECT coalesce(other_registry, 'registry'), band, count(*) FROM duplicate_pairs GROUP BY ALL ORDER BY ALL
+"""
+
+
 def accounts_sql(con: duckdb.DuckDBPyConnection) -> str:
     """Every account as the model sees it, ``home`` true for this registry's rows."""
-    cols = "person_id, id_number, id_valid, name, name_pinyin, birth_date, sex, phone"
-    home = f"SELECT NULL::VARCHAR AS registry, true AS home, {cols} FROM ({registry_linkage_sql()})"
     if not _has_table(con, "other_registries"):
-        return home
-    other = registry_linkage_sql("other_registries", extra="registry")
-    return f"{home} UNION ALL SELECT registry, false, {cols} FROM ({other})"
+        return sql.compose(_HOME, registry=registry_linkage_sql())
+    return sql.compose(_WITH_OTHERS, registry=registry_linkage_sql(),
+                       others=registry_linkage_sql("other_registries", keep=("registry",)))
 
 
 def find_duplicates(con: duckdb.DuckDBPyConnection, settings: LinkageSettings, engine: LinkageEngine) -> dict:
     """Write ``duplicate_pairs`` (module docstring); returns counts by band and registry."""
-    con.execute(PAIRS_TABLE)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _dd_accounts AS
-        SELECT row_number() OVER (ORDER BY home DESC, registry, person_id) AS unique_id, *
-        FROM ({accounts_sql(con)})
-    """)
+    sql.run(con, "duplicate_pairs_table", PAIRS_TABLE)
+    sql.run(con, "dd_accounts", sql.compose(_ACCOUNTS, accounts=accounts_sql(con)))
     try:
-        n = con.execute("SELECT count(*) FROM _dd_accounts").fetchall()[0][0]
+        n = sql.scalar(con, "dd_accounts_count", _COUNT_ACCOUNTS)
         if n < 2:
             return {"accounts": n, "pairs": {}}
-        accounts = engine.register(con.sql(
-            "SELECT * EXCLUDE (person_id, registry) FROM _dd_accounts ORDER BY unique_id").to_arrow_table(),
-            "accounts")
+        accounts = engine.register(sql.arrow(con, "dd_accounts_arrow", _ACCOUNTS_ARROW), "accounts")
         columns = set(PERSON_COLUMNS) - _absent(con)
         linker = _linker(accounts, columns, settings, n, _exact_pairs(con))
         predictions = linker.inference.predict(threshold_match_probability=settings.review_floor)
@@ -81,9 +100,8 @@ def find_duplicates(con: duckdb.DuckDBPyConnection, settings: LinkageSettings, e
         _write_pairs(con, pairs, settings)
         _close_dismissed(con)
     finally:
-        con.execute("DROP TABLE IF EXISTS _dd_accounts")
-    rows = con.execute("SELECT coalesce(other_registry, 'registry'), band, count(*) FROM duplicate_pairs "
-                       "GROUP BY ALL ORDER BY ALL").fetchall()
+        sql.run(con, "drop_dd_accounts", _DROP_ACCOUNTS)
+    rows = sql.fetchall(con, "duplicate_pair_counts", _PAIR_COUNTS)
     counts: dict[str, dict[str, int]] = {}
     for registry, band, k in rows:
         counts.setdefault(registry, {})[band] = k
@@ -114,20 +132,28 @@ def _linker(accounts, columns: set[str], settings: LinkageSettings, n: int, exac
 
 def _exact_pairs(con: duckdb.DuckDBPyConnection) -> int:
     """Pairs of accounts with the same ID number or the same name pinyin and birth date."""
-    return con.execute("""
+    return sql.scalar(con, "dd_exact_pairs", _EXACT_PAIRS)
+
+
+_EXACT_PAIRS = """
         SELECT count(*) FROM (
             SELECT a.unique_id, b.unique_id FROM _dd_accounts a JOIN _dd_accounts b USING (id_number)
             WHERE a.unique_id < b.unique_id AND (a.home OR b.home)
             UNION
             SELECT a.unique_id, b.unique_id FROM _dd_accounts a JOIN _dd_accounts b USING (name_pinyin, birth_date)
             WHERE a.unique_id < b.unique_id AND (a.home OR b.home))
-    """).fetchall()[0][0]
+"""
 
 
 def _write_pairs(con: duckdb.DuckDBPyConnection, pairs, settings: LinkageSettings) -> None:
     con.register("_dd_pairs", pairs)
     try:
-        con.execute("""
+        sql.run(con, "duplicate_pairs", _WRITE_PAIRS, {"auto": settings.auto_threshold})
+    finally:
+        con.unregister("_dd_pairs")
+
+
+_WRITE_PAIRS = """
             INSERT INTO duplicate_pairs
             WITH p AS (
                 SELECT CASE WHEN a.home AND (NOT b.home OR a.person_id < b.person_id) THEN a ELSE b END AS x,
@@ -138,28 +164,36 @@ def _write_pairs(con: duckdb.DuckDBPyConnection, pairs, settings: LinkageSetting
             SELECT x.person_id, y.person_id, y.registry, match_probability,
                    CASE WHEN match_probability >= $auto THEN 'auto' ELSE 'review' END, true
             FROM p ORDER BY 1, 3 NULLS FIRST, 2
-        """, {"auto": settings.auto_threshold})
-    finally:
-        con.unregister("_dd_pairs")
+"""
+
+# each side's flag of the pair: deathcheck.duplicates' duplicate_flag_id macro
+_CLOSE_DISMISSED = """
+        UPDATE duplicate_pairs p SET open = false
+        WHERE EXISTS (SELECT 1 FROM decided_flags d WHERE d.status = 'dismissed'
+                      AND (d.flag_id = duplicate_flag_id(p.person_id, p.other_registry, p.other_person_id)
+                           OR (p.other_registry IS NULL
+                               AND d.flag_id = duplicate_flag_id(p.other_person_id, NULL, p.person_id))))
+"""
 
 
 def _close_dismissed(con: duckdb.DuckDBPyConnection) -> None:
     """A pair a reviewer found to be two people (a flag of it dismissed) is not open."""
     if not _has_table(con, "decided_flags"):
         return
-    mine, theirs = (flag_id_sql("p.person_id", "p.other_registry", "p.other_person_id"),
-                    flag_id_sql("p.other_person_id", "NULL", "p.person_id"))
-    con.execute(f"""
-        UPDATE duplicate_pairs p SET open = false
-        WHERE EXISTS (SELECT 1 FROM decided_flags d WHERE d.status = 'dismissed'
-                      AND (d.flag_id = {mine} OR (p.other_registry IS NULL AND d.flag_id = {theirs})))
-    """)
+    create_flag_id_macro(con)
+    sql.run(con, "close_dismissed_pairs", _CLOSE_DISMISSED)
+
+
+_FILLED = """
+SELECT count(id_number), count(name), count(birth_date), count(sex), count(phone), coalesce(bool_or(id_valid), false)
+FROM _dd_accounts
+"""
+_HAS_TABLE = "SELECT count(*) FROM duckdb_tables() WHERE table_name = $name"
 
 
 def _absent(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Columns no account fills (a comparison on them would only add noise to u)."""
-    filled = con.execute("SELECT count(id_number), count(name), count(birth_date), count(sex), count(phone), "
-                         "coalesce(bool_or(id_valid), false) FROM _dd_accounts").fetchall()[0]
+    filled = sql.fetchall(con, "dd_filled_columns", _FILLED)[0]
     names = ("id_number", "name", "birth_date", "sex", "phone")
     absent = {c for c, k in zip(names, filled[:5]) if not k}
     if "name" in absent:
@@ -168,7 +202,7 @@ def _absent(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0])
+    return bool(sql.scalar(con, "has_table", _HAS_TABLE, {"name": name}))
 
 
 def merge_pair_candidates(con: duckdb.DuckDBPyConnection, settings: LinkageSettings) -> int:
@@ -177,7 +211,16 @@ def merge_pair_candidates(con: duckdb.DuckDBPyConnection, settings: LinkageSetti
     over the pair, and is no longer shared when the pair holds every holder; Splink's, scored per account, is the
     pair's best. Every account of the pair keeps the candidate (the link goes to one of them; the deathcheck gives
     the other the verdict). Returns the number of candidates changed."""
-    con.execute("""
+    sql.run(con, "dd_group", _GROUP)
+    try:
+        sql.run(con, "dd_merged", _MERGED, {"cap": float(settings.shared_identifier_cap)})
+        sql.run(con, "merge_pair_candidates", _MERGE_CANDIDATES)
+        return sql.scalar(con, "merged_candidates", _MERGED_COUNT)
+    finally:
+        sql.run(con, "drop_dd_group", _DROP_GROUP)
+
+
+_GROUP = """
         CREATE OR REPLACE TEMP TABLE _dd_group AS
         WITH edges AS (
             SELECT person_id, other_person_id FROM duplicate_pairs
@@ -185,9 +228,8 @@ def merge_pair_candidates(con: duckdb.DuckDBPyConnection, settings: LinkageSetti
         SELECT person_id, min(grp) AS grp FROM (
             SELECT person_id, person_id AS grp FROM edges UNION ALL
             SELECT other_person_id, person_id FROM edges) GROUP BY person_id
-    """)
-    try:
-        con.execute(f"""
+"""
+_MERGED = """
             CREATE OR REPLACE TEMP TABLE _dd_merged AS
             WITH touched AS (  -- only the records with a candidate in a pair, not every candidate of the round
                 SELECT DISTINCT rid FROM link_candidates JOIN _dd_group USING (person_id)),
@@ -200,16 +242,16 @@ def merge_pair_candidates(con: duckdb.DuckDBPyConnection, settings: LinkageSetti
                        CASE WHEN bool_or(shared) THEN sum(match_probability)
                             ELSE max(match_probability) END AS p
                 FROM c WHERE grp IS NOT NULL GROUP BY rid, grp HAVING count(*) > 1)
-            SELECT rid, grp, least(p, CASE WHEN still_shared THEN {float(settings.shared_identifier_cap)}
-                                         ELSE 1.0 END) AS p, still_shared
+            SELECT rid, grp, least(p, CASE WHEN still_shared THEN $cap ELSE 1.0 END) AS p, still_shared
             FROM per_group
-        """)
-        con.execute("""
+"""
+_MERGE_CANDIDATES = """
             UPDATE link_candidates c SET match_probability = m.p, shared = m.still_shared
             FROM _dd_merged m, _dd_group g
             WHERE c.rid = m.rid AND g.person_id = c.person_id AND g.grp = m.grp
-        """)
-        return con.execute("SELECT coalesce(sum(1), 0) FROM link_candidates c JOIN _dd_group g USING (person_id) "
-                           "JOIN _dd_merged m ON m.rid = c.rid AND m.grp = g.grp").fetchall()[0][0]
-    finally:
-        con.execute("DROP TABLE IF EXISTS _dd_group; DROP TABLE IF EXISTS _dd_merged")
+"""
+_MERGED_COUNT = """
+SELECT coalesce(sum(1), 0) FROM link_candidates c JOIN _dd_group g USING (person_id)
+JOIN _dd_merged m ON m.rid = c.rid AND m.grp = g.grp
+"""
+_DROP_GROUP = "DROP TABLE IF EXISTS _dd_group; DROP TABLE IF EXISTS _dd_merged"

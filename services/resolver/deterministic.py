@@ -7,23 +7,20 @@ from __future__ import annotations
 
 import duckdb
 
+from graph import sql
 
-def direct_candidates(con: duckdb.DuckDBPyConnection) -> int:
-    """Face / in-person records that name a registry person_id link to that person."""
-    return _insert(con, """
+# Face / in-person records that name a registry person_id link to that person.
+_DIRECT = """
+        INSERT INTO link_candidates
         SELECT r.rid, g.person_id, 1.0, 'direct', false
         FROM records r JOIN registry g USING (person_id)
         WHERE r.kind IN ('face', 'in_person')
-    """)
+"""
 
-
-def id_number_candidates(con: duckdb.DuckDBPyConnection) -> int:
-    """A valid ID number equal to a registry ID, birth date and sex not contradicting.
-
-    An ID number the registry holds for k > 1 persons (a duplicate enrolment) gives each
-    holder 1/k, marked shared, so it lands in review, never in auto.
-    """
-    return _insert(con, """
+# A valid ID number equal to a registry ID, birth date and sex not contradicting; an ID number the registry holds
+# for k > 1 persons (a duplicate enrolment) gives each holder 1/k, marked shared, so it lands in review, never auto.
+_ID_NUMBER = """
+        INSERT INTO link_candidates
         WITH holders AS (
             SELECT id_number, count(*) AS k FROM registry
             WHERE id_number IS NOT NULL GROUP BY id_number
@@ -36,14 +33,21 @@ def id_number_candidates(con: duckdb.DuckDBPyConnection) -> int:
           AND (r.birth_date IS NULL OR g.birth_date IS NULL OR r.birth_date = g.birth_date)
           AND (r.sex IS NULL OR g.sex IS NULL OR r.sex = g.sex)
           AND NOT EXISTS (SELECT 1 FROM link_candidates c WHERE c.rid = r.rid)
-    """)
+"""
+_COUNT = "SELECT count(*) FROM link_candidates"
 
 
-def _insert(con: duckdb.DuckDBPyConnection, select_sql: str) -> int:
-    before = _count(con)
-    con.execute(f"INSERT INTO link_candidates {select_sql}")
-    return _count(con) - before
+def direct_candidates(con: duckdb.DuckDBPyConnection) -> int:
+    """Face / in-person records that name a registry person_id link to that person (:data:`_DIRECT`)."""
+    return _insert(con, "direct_candidates", _DIRECT)
 
 
-def _count(con: duckdb.DuckDBPyConnection) -> int:
-    return con.execute("SELECT count(*) FROM link_candidates").fetchall()[0][0]
+def id_number_candidates(con: duckdb.DuckDBPyConnection) -> int:
+    """A valid ID number equal to a registry ID, birth date and sex not contradicting (:data:`_ID_NUMBER`)."""
+    return _insert(con, "id_number_candidates", _ID_NUMBER)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, name: str, statement: str) -> int:
+    before = sql.scalar(con, "link_candidates_count", _COUNT)
+    sql.run(con, name, statement)
+    return sql.scalar(con, "link_candidates_count", _COUNT) - before

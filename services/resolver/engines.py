@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 import duckdb
 import pyarrow as pa
 
+from graph import sql
 from graph.errors import InvalidInput
 
 
@@ -27,8 +28,16 @@ class LinkageEngine(ABC):
     def register(self, table: pa.Table, name: str):
         """Register an Arrow table with the engine's db_api; returns a SplinkDataFrame."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 -- optional hook: an engine without resources keeps this no-op
         """Release the engine's resources; the default holds none."""
+
+
+_NO_INSERTION_ORDER = "SET preserve_insertion_order = false"
+_SPILL = "SET temp_directory = $spill"
+_MEMORY_LIMIT = "SET memory_limit = $limit"
+_THREADS = "SET threads = $threads"
+_ALLOWED_DIRECTORIES = "SET allowed_directories = $spill"
+_NO_EXTERNAL_ACCESS = "SET enable_external_access = false"
 
 
 class DuckDBEngine(LinkageEngine):
@@ -46,15 +55,15 @@ class DuckDBEngine(LinkageEngine):
 
         self._con = duckdb.connect()
         if temp_directory:  # else DuckDB spills to ./.tmp, wherever the process was started
-            self._con.execute("SET temp_directory = $spill", {"spill": temp_directory})
+            sql.run(self._con, "spill", _SPILL, {"spill": temp_directory})
         if memory_limit:
-            self._con.execute("SET memory_limit = $limit", {"limit": memory_limit})
+            sql.run(self._con, "memory_limit", _MEMORY_LIMIT, {"limit": memory_limit})
         if threads:
-            self._con.execute("SET threads = $threads", {"threads": int(threads)})
-        self._con.execute("SET preserve_insertion_order = false")
+            sql.run(self._con, "threads", _THREADS, {"threads": int(threads)})
+        sql.run(self._con, "no_insertion_order", _NO_INSERTION_ORDER)
         if temp_directory:
-            self._con.execute("SET allowed_directories = $spill", {"spill": [temp_directory.rstrip("/") + "/"]})
-            self._con.execute("SET enable_external_access = false")
+            sql.run(self._con, "allowed_directories", _ALLOWED_DIRECTORIES, {"spill": [temp_directory.rstrip("/") + "/"]})
+            sql.run(self._con, "no_external_access", _NO_EXTERNAL_ACCESS)
         self._api = DuckDBAPI(self._con)
 
     def db_api(self):

@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from graph import sql
 from services.resolver.dates import calendar_date_sql, is_calendar_date
 from services.resolver.rejections import Rejection
 from services.resolver.widths import WHITESPACE, delete_sql, half_width_sql, sql_string, to_half_width
@@ -184,24 +185,35 @@ def check_digit_sql(first17: str) -> str:
     return f"substr({sql_string(CHECK_CHARS)}, CAST(({terms}) % 11 AS INTEGER) + 1, 1)"
 
 
-def id_number_sql(expr: str, as_of: date | None = None) -> tuple[str, str]:
+#: The latest birth date a valid number may carry, as the YYYYMMDD integer the SQL compares: today's by default; a
+#: round binds ``$born_by`` (:func:`born_by`) and passes ``"$born_by"``.
+TODAY_YMD = "CAST(strftime(current_date, '%Y%m%d') AS INTEGER)"
+
+
+def born_by(as_of: date) -> int:
+    """The ``$born_by`` parameter of a round dated ``as_of``."""
+    return int(as_of.strftime("%Y%m%d"))
+
+
+def id_number_sql(expr: str, born_by: str = TODAY_YMD) -> tuple[str, str]:
     """``(normalised, reason)`` SQL expressions over a column expression, set-wise.
 
     ``normalised`` is the 18-character number or NULL; ``reason`` is the rejection text or NULL. Both
     are NULL for an empty value. Feed the normalised value to :func:`birth_date_sql` and :func:`sex_sql`.
+    ``born_by`` is the SQL integer (YYYYMMDD) a birth date may not pass (:data:`TODAY_YMD`, or ``"$born_by"``).
     """
-    fields = id_number_struct_sql(expr, as_of)
+    fields = id_number_struct_sql(expr, born_by)
     return f"({fields}).value", f"({fields}).reason"
 
 
-def id_number_struct_sql(expr: str, as_of: date | None = None) -> str:
+def id_number_struct_sql(expr: str, born_by: str = TODAY_YMD) -> str:
     """One ``STRUCT(value, reason)`` expression: the rules evaluated once when both are selected.
 
     DuckDB has no per-row ``let``; each stage is bound by a ``list_transform`` over a one-element list,
     so the cleaned text and the 17-digit body are computed once per row, and the check digit and
     birth date come from integer arithmetic rather than string slicing.
     """
-    limit = int(as_of.strftime("%Y%m%d")) if as_of else "CAST(strftime(current_date, '%Y%m%d') AS INTEGER)"
+    limit = born_by
     body = (
         "CASE WHEN regexp_full_match(v, '[0-9]{17}[0-9X]') THEN substr(v, 1, 17) "
         "WHEN regexp_full_match(v, '[0-9]{15}') THEN substr(v, 1, 6) || '19' || substr(v, 7, 9) END"
@@ -232,12 +244,14 @@ def neighbours_sql(source: str) -> str:
     The neighbours are not filtered by their own check here: they are joined against valid IDs (a registry
     index), which pass it by construction, so a hash join does the filtering.
     """
-    bad = f"SELECT rid, v FROM {source} WHERE {fails_check_sql('v')}"
-    chars = ", ".join(sql_string(c) for c in "0123456789X")
-    return f"""
-        WITH bad AS ({bad})
+    return sql.compose(sql.with_idents(_NEIGHBOURS, source=source), fails_check=fails_check_sql("v"))
+
+
+# {source}: a table of (rid, v); {fails_check}: fails_check_sql over v
+_NEIGHBOURS = """
+        WITH bad AS (SELECT rid, v FROM {source} WHERE {fails_check})
         SELECT rid, substr(v, 1, p - 1) || c || substr(v, p + 1) AS near
-        FROM bad, range(1, 19) t(p), unnest([{chars}]) u(c)
+        FROM bad, range(1, 19) t(p), unnest(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'X']) u(c)
         WHERE c <> substr(v, p, 1) AND (p = 18 OR c <> 'X')
         UNION ALL
         SELECT rid, substr(v, 1, p - 1) || substr(v, p + 1, 1) || substr(v, p, 1) || substr(v, p + 2) AS near

@@ -202,11 +202,11 @@ def train(linker: Linker, tables: list, columns: set[str], plan: TrainingPlan) -
     linker.training.estimate_u_using_random_sampling(max_pairs=plan.u_max_pairs, seed=plan.seed)
     if "id_number" in columns:
         linker = Linker(tables, floor_id_near_miss_u(linker.misc.save_model_to_json(), plan.one_slip_u))
-    for blocking in _em_blockings(columns):
+    for em_columns in _em_blockings(columns):
         linker.training.estimate_parameters_using_expectation_maximisation(
-            block_on(*blocking), max_pairs=plan.em_max_pairs, estimate_without_term_frequencies=True
+            block_on(*em_columns), max_pairs=plan.em_max_pairs, estimate_without_term_frequencies=True
         )
-        trained["em_sessions"].append("+".join(blocking))
+        trained["em_sessions"].append("+".join(em_columns))
     return linker, trained
 
 

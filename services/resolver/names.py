@@ -30,6 +30,7 @@ import duckdb
 import pyarrow as pa
 from pypinyin import lazy_pinyin
 
+from graph import sql
 from services.resolver.rejections import Rejection
 from services.resolver.traditional import SIMPLIFIED, TRADITIONAL
 from services.resolver.widths import WHITESPACE, delete_sql, half_width_sql, sql_string, to_half_width, translate_sql
@@ -143,10 +144,14 @@ def name_keys(pinyin: str | None, name: str | None = None) -> tuple[str | None, 
     return " ".join(sorted(pieces)), "".join(sorted(p[0] for p in pieces))
 
 
+_DISTINCT_NAMES = "SELECT DISTINCT name, name_pinyin FROM {names} WHERE name_pinyin IS NOT NULL"
+_NAME_KEYS = "CREATE OR REPLACE TEMP TABLE {into} AS SELECT * FROM _name_keys"
+
+
 def build_name_keys(con: duckdb.DuckDBPyConnection, names: str, into: str) -> str:
     """Create temporary table ``into(name, name_pinyin, name_syllables, name_initials)`` for every distinct
-    (name, pinyin) of ``names`` (a table or parenthesised query with those columns), computed once per value."""
-    values = con.execute(f"SELECT DISTINCT name, name_pinyin FROM {names} WHERE name_pinyin IS NOT NULL").fetchall()
+    (name, pinyin) of ``names`` (a table or view with those columns), computed once per value."""
+    values = sql.fetchall(con, "distinct_names", sql.with_idents(_DISTINCT_NAMES, names=names))
     keys = [name_keys(pinyin, name) for name, pinyin in values]
     table = pa.table({"name": pa.array([v[0] for v in values], pa.string()),
                       "name_pinyin": pa.array([v[1] for v in values], pa.string()),
@@ -154,7 +159,7 @@ def build_name_keys(con: duckdb.DuckDBPyConnection, names: str, into: str) -> st
                       "name_initials": pa.array([k[1] for k in keys], pa.string())})
     con.register("_name_keys", table)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS SELECT * FROM _name_keys")
+        sql.run(con, "name_keys", sql.with_idents(_NAME_KEYS, into=into))
     finally:
         con.unregister("_name_keys")
     return into
@@ -184,37 +189,45 @@ def name_sql(expr: str) -> tuple[str, str]:
 def build_name_pinyin(con: duckdb.DuckDBPyConnection, names: str, into: str = "name_pinyin") -> str:
     """Create temporary table ``into(name, pinyin)`` for every distinct normalised name in ``names``.
 
-    ``names`` is a table name or a parenthesised query whose column ``name`` holds names already
+    ``names`` is a table or view whose column ``name`` holds names already
     normalised by :func:`name_sql`. Readings are computed once per distinct character not yet in the
     connection's character table (kept across calls, so later sources reuse earlier readings). Join it
     with ``LEFT JOIN <into> USING (name)`` or ``ON <into>.name = <normalised name>``. Returns ``into``.
     """
-    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {CHAR_TABLE} (ch VARCHAR PRIMARY KEY, pinyin VARCHAR NOT NULL)")
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {into}__chars AS "
-        f"SELECT name, unnest(string_split(name, '')) AS ch, generate_subscripts(string_split(name, ''), 1) AS pos "
-        f"FROM (SELECT DISTINCT name FROM {names} WHERE name IS NOT NULL AND name <> '')"
-    )
-    _add_char_readings(con, f"{into}__chars")
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {into} AS "
-        f"SELECT n.name, string_agg(c.pinyin, '' ORDER BY n.pos) AS pinyin "
-        f"FROM {into}__chars n JOIN {CHAR_TABLE} c USING (ch) GROUP BY n.name"
-    )
-    con.execute(f"DROP TABLE {into}__chars")
+    chars = f"{into}__chars"
+    sql.run(con, "char_readings_table", sql.with_idents(_CHAR_TABLE, table=CHAR_TABLE))
+    sql.run(con, "name_chars", sql.with_idents(_NAME_CHARS, into=chars, names=names))
+    _add_char_readings(con, chars)
+    sql.run(con, "name_pinyin", sql.with_idents(_NAME_PINYIN, into=into, chars=chars, readings=CHAR_TABLE))
+    sql.run(con, "drop_name_chars", sql.with_idents(_DROP, table=chars))
     return into
 
 
+_CHAR_TABLE = "CREATE TEMP TABLE IF NOT EXISTS {table} (ch VARCHAR PRIMARY KEY, pinyin VARCHAR NOT NULL)"
+_NAME_CHARS = """
+CREATE OR REPLACE TEMP TABLE {into} AS
+SELECT name, unnest(string_split(name, '')) AS ch, generate_subscripts(string_split(name, ''), 1) AS pos
+FROM (SELECT DISTINCT name FROM {names} WHERE name IS NOT NULL AND name <> '')
+"""
+_NAME_PINYIN = """
+CREATE OR REPLACE TEMP TABLE {into} AS
+SELECT n.name, string_agg(c.pinyin, '' ORDER BY n.pos) AS pinyin FROM {chars} n JOIN {readings} c USING (ch)
+GROUP BY n.name
+"""
+_DROP = "DROP TABLE {table}"
+_MISSING_READINGS = "SELECT DISTINCT ch FROM {chars} ANTI JOIN {readings} USING (ch)"
+_ADD_READINGS = "INSERT INTO {readings} SELECT ch, pinyin FROM _new_char_readings"
+
+
 def _add_char_readings(con: duckdb.DuckDBPyConnection, chars_table: str) -> None:
-    missing = con.execute(
-        f"SELECT DISTINCT ch FROM {chars_table} ANTI JOIN {CHAR_TABLE} USING (ch)"
-    ).fetchall()
+    missing = sql.fetchall(con, "missing_char_readings",
+                           sql.with_idents(_MISSING_READINGS, chars=chars_table, readings=CHAR_TABLE))
     if not missing:
         return
     chars = [row[0] for row in missing]
     readings = pa.table({"ch": chars, "pinyin": [char_pinyin(c) for c in chars]})
     con.register("_new_char_readings", readings)
     try:
-        con.execute(f"INSERT INTO {CHAR_TABLE} SELECT ch, pinyin FROM _new_char_readings")
+        sql.run(con, "add_char_readings", sql.with_idents(_ADD_READINGS, readings=CHAR_TABLE))
     finally:
         con.unregister("_new_char_readings")

@@ -10,86 +10,102 @@ from typing import Any
 import duckdb
 from splink import Linker, block_on
 
+from graph import sql
 from services.resolver import model
 from services.resolver.blocking import NEAR_COLUMNS
 from services.resolver.engines import LinkageEngine
 from services.resolver.id_numbers import fails_check_sql, neighbours_sql
-from services.resolver.identifier_graph import identifier_only_filter
 from services.resolver.names import build_name_keys, name_keys
 from services.resolver.settings import LinkageSettings
 
 log = logging.getLogger(__name__)
 
-# A typo'd ID usually fails its check digit, so the normaliser leaves id_number NULL; the
-# model still compares the cleaned raw digits, which is how a typo is recognised.
-_ID_FOR_LINKAGE = """coalesce({a}.id_number, CASE WHEN length(cleaned) BETWEEN 16 AND 19 THEN cleaned END)"""
-_CLEAN_RAW = """upper(regexp_replace(translate(coalesce({a}.id_number_raw, ''),
-    '０１２３４５６７８９ｘＸ', '0123456789XX'), '[^0-9Xx]', '', 'g')) AS cleaned"""
-# id_valid: the ID passed validation (the validated column holds a resident ID), so the model's
-# "both valid, different" level can tell two people apart from a typo. A non-resident identifier
-# mapped onto id_number (FEBRL's social security number) is not 18 characters and counts as unvalidated.
-_ID_VALID = """coalesce(regexp_full_match({a}.id_number, '[0-9]{{17}}[0-9X]'), false)"""
-_COLUMNS = "name, name_pinyin, sex, birth_date, phone, county_code, card_no"
-_NEAR = ", ".join(NEAR_COLUMNS)
-_NO_NEAR = ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in NEAR_COLUMNS)
-_KEYS = ", ".join(model.NAME_KEYS)
-
-
-def registry_linkage_sql(table: str = "registry", extra: str = "") -> str:
-    """The registry (or a table of its columns) as the model sees it: ``unique_id`` = rank of person_id (1-based);
-    ``extra`` names more columns to keep (``dedupe.py``: the name of another registry)."""
-    return f"""
-        WITH c AS (SELECT *, {_CLEAN_RAW.format(a='g')} FROM {table} g)
-        SELECT row_number() OVER (ORDER BY person_id) AS unique_id, person_id, {extra + ',' if extra else ''}
-               {_ID_FOR_LINKAGE.format(a='c')} AS id_number, {_ID_VALID.format(a='c')} AS id_valid, {_COLUMNS}
+# The registry (or {table} of its columns) as the model sees it: unique_id = rank of person_id (1-based), {keep}:
+# person_id and any further columns (dedupe.py: the name of another registry). A typo'd ID usually fails its check
+# digit, so the normaliser leaves id_number NULL; the model still compares the cleaned raw digits, which is how a
+# typo is recognised. id_valid: the ID passed validation (the validated column holds a resident ID), so the model's
+# "both valid, different" level can tell two people apart from a typo. A non-resident identifier mapped onto
+# id_number (FEBRL's social security number) is not 18 characters and counts as unvalidated.
+_REGISTRY_LINKAGE = """
+        WITH c AS (SELECT *, upper(regexp_replace(translate(coalesce(g.id_number_raw, ''),
+                       '０１２３４５６７８９ｘＸ', '0123456789XX'), '[^0-9Xx]', '', 'g')) AS cleaned FROM {table} g)
+        SELECT row_number() OVER (ORDER BY person_id) AS unique_id, {keep},
+               coalesce(c.id_number, CASE WHEN length(cleaned) BETWEEN 16 AND 19 THEN cleaned END) AS id_number,
+               coalesce(regexp_full_match(c.id_number, '[0-9]{17}[0-9X]'), false) AS id_valid,
+               name, name_pinyin, sex, birth_date, phone, county_code, card_no
         FROM c
-    """
+"""
+
+# The records still without a candidate, as the model sees them (the same columns as _REGISTRY_LINKAGE), leaving
+# out those with a phone or card and nothing else that identifies (identifier_graph links them).
+_PENDING = """
+        CREATE OR REPLACE TEMP TABLE _lk_pending AS
+        WITH c AS (
+            SELECT *, upper(regexp_replace(translate(coalesce(r.id_number_raw, ''),
+                       '０１２３４５６７８９ｘＸ', '0123456789XX'), '[^0-9Xx]', '', 'g')) AS cleaned FROM records r
+            WHERE NOT EXISTS (SELECT 1 FROM link_candidates l WHERE l.rid = r.rid)
+              AND NOT (r.id_number IS NULL AND r.id_number_raw IS NULL AND r.name IS NULL AND r.birth_date IS NULL
+                       AND (r.phone IS NOT NULL OR r.card_no IS NOT NULL))
+              AND (r.id_number IS NOT NULL OR r.id_number_raw IS NOT NULL
+                   OR r.name IS NOT NULL OR r.birth_date IS NOT NULL)
+        )
+        SELECT rid AS unique_id,
+               coalesce(c.id_number, CASE WHEN length(cleaned) BETWEEN 16 AND 19 THEN cleaned END) AS id_number,
+               coalesce(regexp_full_match(c.id_number, '[0-9]{17}[0-9X]'), false) AS id_valid,
+               name, name_pinyin, sex, birth_date, phone, county_code, card_no
+        FROM c
+"""
+_COLUMNS = ("name", "name_pinyin", "sex", "birth_date", "phone", "county_code", "card_no")
+
+_LK_REGISTRY = "CREATE OR REPLACE TEMP TABLE _lk_registry AS {registry}"
+_NAMES = """
+CREATE OR REPLACE TEMP VIEW _lk_names AS
+SELECT name, name_pinyin FROM _lk_registry UNION SELECT name, name_pinyin FROM _lk_pending
+"""
+# the near IDs (blocking.NEAR_COLUMNS) and name keys (model.NAME_KEYS) joined on
+_WITH_KEYS = """
+        CREATE OR REPLACE TEMP TABLE _lk_pending AS
+        SELECT p.*, n.* EXCLUDE (rid), k.* EXCLUDE (name, name_pinyin)
+        FROM _lk_pending p LEFT JOIN _lk_near n ON n.rid = p.unique_id
+        LEFT JOIN _lk_keys k ON k.name_pinyin = p.name_pinyin AND k.name IS NOT DISTINCT FROM p.name;
+        CREATE OR REPLACE TEMP TABLE _lk_registry AS
+        SELECT g.*, k.* EXCLUDE (name, name_pinyin) FROM _lk_registry g
+        LEFT JOIN _lk_keys k ON k.name_pinyin = g.name_pinyin AND k.name IS NOT DISTINCT FROM g.name;
+        DROP TABLE _lk_near; DROP TABLE _lk_keys; DROP VIEW _lk_names;
+"""
 
 
-def _near_ids(con: duckdb.DuckDBPyConnection) -> None:
-    """``_lk_near(rid, id_near, id_near_2)``: for a pending record whose ID fails its check, the registry's valid
-    IDs one substitution or adjacent transposition away (``id_numbers.neighbours_sql`` joined on the ID index)."""
-    picks = ", ".join(f"near[{i + 1}] AS {c}" for i, c in enumerate(NEAR_COLUMNS))
-    con.execute(f"""
+def registry_linkage_sql(table: str = "registry", keep: tuple[str, ...] = ()) -> str:
+    """The SELECT of :data:`_REGISTRY_LINKAGE` over ``table``, keeping person_id and the columns ``keep``."""
+    return sql.with_idents(_REGISTRY_LINKAGE, table=table, keep=["person_id", *keep])
+
+
+# (rid, id_near, id_near_2): for a pending record whose ID fails its check, the registry's valid IDs one
+# substitution or adjacent transposition away ({neighbours}: id_numbers.neighbours_sql, joined on the ID index)
+_NEAR_IDS = """
         CREATE OR REPLACE TEMP TABLE _lk_near AS
         WITH failing AS (SELECT unique_id AS rid, id_number AS v FROM _lk_pending WHERE NOT id_valid),
         held AS (SELECT DISTINCT id_number FROM _lk_registry WHERE id_valid)
-        SELECT rid, {picks} FROM (
+        SELECT rid, near[1] AS id_near, near[2] AS id_near_2 FROM (
             SELECT n.rid, list(n.near ORDER BY n.near) AS near
-            FROM ({neighbours_sql('failing')}) n JOIN held h ON h.id_number = n.near GROUP BY n.rid)
-    """)
+            FROM ({neighbours}) n JOIN held h ON h.id_number = n.near GROUP BY n.rid)
+"""
+assert NEAR_COLUMNS == ("id_near", "id_near_2"), "_NEAR_IDS names the near columns"
+
+
+def _near_ids(con: duckdb.DuckDBPyConnection) -> None:
+    """``_lk_near(rid, id_near, id_near_2)`` (:data:`_NEAR_IDS`)."""
+    sql.run(con, "lk_near", sql.compose(_NEAR_IDS, neighbours=neighbours_sql("failing")))
 
 
 def prepare_tables(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     """Make ``_lk_registry`` and ``_lk_pending`` (records still without a candidate)."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_registry AS {registry_linkage_sql()}")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _lk_pending AS
-        WITH c AS (
-            SELECT *, {_CLEAN_RAW.format(a='r')} FROM records r
-            WHERE NOT EXISTS (SELECT 1 FROM link_candidates l WHERE l.rid = r.rid)
-              AND NOT ({identifier_only_filter()})
-              AND (r.id_number IS NOT NULL OR r.id_number_raw IS NOT NULL
-                   OR r.name IS NOT NULL OR r.birth_date IS NOT NULL)
-        )
-        SELECT rid AS unique_id, {_ID_FOR_LINKAGE.format(a='c')} AS id_number,
-               {_ID_VALID.format(a='c')} AS id_valid, {_COLUMNS}
-        FROM c
-    """)
+    sql.run(con, "lk_registry", sql.compose(_LK_REGISTRY, registry=registry_linkage_sql()))
+    sql.run(con, "lk_pending", _PENDING)
     _near_ids(con)
-    build_name_keys(con, "(SELECT name, name_pinyin FROM _lk_registry UNION SELECT name, name_pinyin FROM _lk_pending)",
-                    "_lk_keys")
-    keys = ", ".join(f"k.{c}" for c in model.NAME_KEYS)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _lk_pending AS
-        SELECT p.*, {', '.join(f'n.{c}' for c in NEAR_COLUMNS)}, {keys}
-        FROM _lk_pending p LEFT JOIN _lk_near n ON n.rid = p.unique_id
-        LEFT JOIN _lk_keys k ON k.name_pinyin = p.name_pinyin AND k.name IS NOT DISTINCT FROM p.name;
-        CREATE OR REPLACE TEMP TABLE _lk_registry AS
-        SELECT g.*, {keys} FROM _lk_registry g
-        LEFT JOIN _lk_keys k ON k.name_pinyin = g.name_pinyin AND k.name IS NOT DISTINCT FROM g.name;
-        DROP TABLE _lk_near; DROP TABLE _lk_keys;
-    """)
+    sql.run(con, "lk_names", _NAMES)
+    build_name_keys(con, "_lk_names", "_lk_keys")
+    sql.run(con, "lk_name_keys", _WITH_KEYS)
     return _count(con, "_lk_registry"), _count(con, "_lk_pending")
 
 
@@ -153,32 +169,51 @@ def _linker(con, registry, pending, columns, settings, n_registry, n_pending) ->
     return linker, {"source": "trained", **trained, "one_slip_u": slip_u, "m_true_pairs": len(pairs)}
 
 
+_ONE_SLIP = """
+SELECT count(*), sum((id_near IS NOT NULL)::INT + (id_near_2 IS NOT NULL)::INT)
+FROM _lk_pending WHERE NOT id_valid AND {fails_check}
+"""
+
+
 def one_slip_u(con: duckdb.DuckDBPyConnection, n_registry: int) -> float | None:
     """u of "one slip away": registry IDs found among the neighbourhoods of the pending records' failing IDs, per
     failing ID, over the registry's size — an upper bound, since the holder the ID was meant for counts as a chance
     agreement too. None without failing IDs (the model's floor stays)."""
-    failing, found = con.execute(f"""
-        SELECT count(*), sum(({NEAR_COLUMNS[0]} IS NOT NULL)::INT + ({NEAR_COLUMNS[1]} IS NOT NULL)::INT)
-        FROM _lk_pending WHERE NOT id_valid AND {fails_check_sql('id_number')}
-    """).fetchone()
+    failing, found = sql.fetchone(con, "one_slip_u", sql.compose(_ONE_SLIP, fails_check=fails_check_sql("id_number")))
     if not failing or not found:
         return None
     return found / failing / max(n_registry, 1)
 
 
 _PAIR_COLUMNS = ("name", "name_pinyin", "phone", "card_no", "county_code")
+# the registry side's _PAIR_COLUMNS, then the record side's
+_TRUE_PAIRS = """
+SELECT g.name, g.name_pinyin, g.phone, g.card_no, g.county_code, r.name, r.name_pinyin, r.phone, r.card_no,
+       r.county_code
+FROM link_candidates c JOIN records r USING (rid) JOIN registry g ON g.person_id = c.person_id
+WHERE c.method = 'deterministic' AND NOT c.shared
+ORDER BY hash(c.rid + $seed) LIMIT $limit
+"""
+_HAS_VALID = "SELECT coalesce(bool_or(id_valid), false) FROM _lk_registry"
+_LINKAGE_PENDING = """
+SELECT unique_id, id_number, id_valid, {columns} FROM _lk_pending ORDER BY unique_id
+"""
+_LINKAGE_REGISTRY = """
+SELECT unique_id, id_number, id_valid, {columns}, CAST(NULL AS VARCHAR) AS id_near, CAST(NULL AS VARCHAR) AS id_near_2
+FROM _lk_registry ORDER BY unique_id
+"""
+_INSERT_PAIRS = """
+INSERT INTO link_candidates
+SELECT p.rid, g.person_id, p.match_probability, 'splink', false
+FROM _lk_pairs p JOIN _lk_registry g ON g.unique_id = p.pidx
+"""
+_COUNT = "SELECT count(*) FROM {table}"
 
 
 def _true_pairs(con: duckdb.DuckDBPyConnection, limit: int, seed: int) -> list[tuple[dict, dict]]:
     """Up to ``limit`` (registry, record) rows of the round's deterministic links, in a fixed pseudo-random order,
     with the columns of ``model.MEASURED_M`` and the name keys."""
-    columns = ", ".join(f"{side}.{c}" for side in ("g", "r") for c in _PAIR_COLUMNS)
-    rows = con.execute(f"""
-        SELECT {columns}
-        FROM link_candidates c JOIN records r USING (rid) JOIN registry g ON g.person_id = c.person_id
-        WHERE c.method = 'deterministic' AND NOT c.shared
-        ORDER BY hash(c.rid + $seed) LIMIT $limit
-    """, {"seed": seed, "limit": limit}).fetchall()
+    rows = sql.fetchall(con, "true_pairs", _TRUE_PAIRS, {"seed": seed, "limit": limit})
     n = len(_PAIR_COLUMNS)
     return [(_pair_row(row[:n]), _pair_row(row[n:])) for row in rows]
 
@@ -190,30 +225,27 @@ def _pair_row(values: tuple) -> dict:
 
 def _model_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
     """The model's columns; ``id_valid`` only when the registry holds resident IDs (not FEBRL's numbers)."""
-    has_valid = con.execute("SELECT coalesce(bool_or(id_valid), false) FROM _lk_registry").fetchall()[0][0]
+    has_valid = sql.scalar(con, "lk_has_valid_ids", _HAS_VALID)
     columns = set(model.LINK_COLUMNS) | set(model.NAME_KEYS) | set(NEAR_COLUMNS)
     return columns - (set() if has_valid else {"id_valid", *NEAR_COLUMNS})
 
 
 def _linkage_arrow(con: duckdb.DuckDBPyConnection, table: str):
     # Ordered: Splink samples by position, so the same round must reach it in the same order every run.
-    near = _NEAR if table == "_lk_pending" else _NO_NEAR
-    query = f"SELECT unique_id, id_number, id_valid, {_COLUMNS}, {_KEYS}, {near} FROM {table} ORDER BY unique_id"
-    return con.sql(query).to_arrow_table()
+    columns = [*_COLUMNS, *model.NAME_KEYS]
+    if table == "_lk_pending":
+        return sql.arrow(con, "lk_pending_arrow", sql.with_idents(_LINKAGE_PENDING, columns=[*columns, *NEAR_COLUMNS]))
+    return sql.arrow(con, "lk_registry_arrow", sql.with_idents(_LINKAGE_REGISTRY, columns=columns))
 
 
 def _insert_pairs(con: duckdb.DuckDBPyConnection, pairs) -> int:
     con.register("_lk_pairs", pairs)
     try:
-        con.execute("""
-            INSERT INTO link_candidates
-            SELECT p.rid, g.person_id, p.match_probability, 'splink', false
-            FROM _lk_pairs p JOIN _lk_registry g ON g.unique_id = p.pidx
-        """)
+        sql.run(con, "splink_candidates", _INSERT_PAIRS)
     finally:
         con.unregister("_lk_pairs")
     return len(pairs)
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    return sql.scalar(con, f"count{table}", sql.with_idents(_COUNT, table=table))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from graph import sql
 from graph.errors import InvalidInput
 from services.resolver import id_numbers
 from services.resolver.dates import normalise_date
@@ -30,8 +31,8 @@ from services.resolver.one_record import FieldWeight, RecordQuery, ResolveOne
 from services.resolver.phones import normalise_phone
 from services.resolver.probabilistic import registry_linkage_sql
 from services.resolver.registry_index import RegistryIndex
-from services.resolver.sex import normalise_sex
 from services.resolver.settings import LinkageSettings
+from services.resolver.sex import normalise_sex
 
 _FIELDS = (*LINK_COLUMNS, *NAME_KEYS)
 _NOT_ID_CHARACTER = re.compile("[^0-9X]")
@@ -59,7 +60,7 @@ class RealtimeResolver:
         self._settings = settings
         self._model = MatchModel(model_document["splink"])
         with con.cursor() as cur:
-            table = cur.sql(registry_linkage_sql()).to_arrow_table()
+            table = sql.arrow(cur, "realtime_registry", registry_linkage_sql())
         columns = {name: table.column(name).to_pylist() for name in ("person_id", *LINK_COLUMNS)}
         keys = [name_keys(p, n) for p, n in zip(columns["name_pinyin"], columns["name"])]
         columns.update({key: [k[i] for k in keys] for i, key in enumerate(NAME_KEYS)})

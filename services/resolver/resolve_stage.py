@@ -17,25 +17,62 @@ owns the transaction (the round pipeline wraps the stage in one).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 
+from graph import sql
 from services.resolver import dedupe, deterministic, identifier_graph, probabilistic
 from services.resolver.engines import LinkageEngine, engine_for
 from services.resolver.settings import LinkageSettings
 
 Progress = Callable[[str, dict], None]
 
-# Among equally probable candidates the more direct evidence wins, then the lower person_id,
+_SPILL = "SELECT current_setting('temp_directory')"
+_DROP_SCRATCH = "DROP TABLE IF EXISTS _lk_registry; DROP TABLE IF EXISTS _lk_pending"
+_CANDIDATES = """
+        CREATE OR REPLACE TABLE link_candidates (
+            rid BIGINT NOT NULL, person_id VARCHAR NOT NULL, match_probability DOUBLE NOT NULL,
+            method VARCHAR NOT NULL, shared BOOLEAN NOT NULL
+        )
+"""
+# A record's best candidate: among equally probable ones the more direct evidence wins, then the lower person_id,
 # so reruns give the same links.
-_METHOD_RANK = "CASE method WHEN 'direct' THEN 0 WHEN 'deterministic' THEN 1 WHEN 'splink' THEN 2 ELSE 3 END"
+_BEST = """
+        SELECT * FROM link_candidates
+        QUALIFY row_number() OVER (
+            PARTITION BY rid ORDER BY match_probability DESC,
+            CASE method WHEN 'direct' THEN 0 WHEN 'deterministic' THEN 1 WHEN 'splink' THEN 2 ELSE 3 END,
+            person_id) = 1
+"""
+_CONFIDENT = """
+        CREATE OR REPLACE TEMP TABLE _lk_confident AS
+        SELECT rid, person_id FROM ({best})
+        WHERE match_probability >= $auto AND NOT shared
+"""
+_DROP_CONFIDENT = "DROP TABLE IF EXISTS _lk_confident"
+_LINKS = """
+        CREATE OR REPLACE TABLE links AS
+        WITH best AS ({best}),
+        banded AS (
+            SELECT r.rid, r.source, r.record_id, b.person_id, b.match_probability, b.method,
+                   CASE WHEN b.match_probability >= $auto THEN 'auto'
+                        WHEN b.match_probability >= $floor THEN 'review'
+                        ELSE 'none' END AS band
+            FROM records r LEFT JOIN best b USING (rid)
+        )
+        SELECT rid, source, record_id,
+               CASE WHEN band = 'none' THEN NULL ELSE person_id END AS person_id,
+               coalesce(match_probability, 0.0) AS match_probability, method, band
+        FROM banded
+"""
+_BANDS = "SELECT band, count(*) FROM links GROUP BY band ORDER BY band"
 
 
 def _spill_directory(con: duckdb.DuckDBPyConnection) -> str | None:
     """Where Splink's own DuckDB spills: next to the round database's spill, when that has one."""
-    spill = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
+    spill = sql.scalar(con, "spill_directory", _SPILL)
     return str(Path(spill) / "linkage") if spill and spill != ".tmp" else None
 
 
@@ -68,60 +105,29 @@ def link_round(
     finally:
         if own_engine:
             engine.close()
-        con.execute("DROP TABLE IF EXISTS _lk_registry; DROP TABLE IF EXISTS _lk_pending")
+        sql.run(con, "drop_linkage_scratch", _DROP_SCRATCH)
     stats["seconds"] = round(time.perf_counter() - started, 2)
     report("links", stats["links"])
     return stats
 
 
 def _create_candidates(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("""
-        CREATE OR REPLACE TABLE link_candidates (
-            rid BIGINT NOT NULL, person_id VARCHAR NOT NULL, match_probability DOUBLE NOT NULL,
-            method VARCHAR NOT NULL, shared BOOLEAN NOT NULL
-        )
-    """)
+    sql.run(con, "link_candidates_table", _CANDIDATES)
 
 
 def _identifier_pass(con: duckdb.DuckDBPyConnection, settings: LinkageSettings) -> dict:
     """Identifiers from the registry and confident links, then phone/card-only candidates."""
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _lk_confident AS
-        SELECT rid, person_id FROM ({_best_candidates_sql()})
-        WHERE match_probability >= $auto AND NOT shared
-    """, {"auto": float(settings.auto_threshold)})
+    sql.run(con, "lk_confident", sql.compose(_CONFIDENT, best=_BEST), {"auto": float(settings.auto_threshold)})
     try:
         held = identifier_graph.build_identifiers(con, "_lk_confident")
     finally:
-        con.execute("DROP TABLE IF EXISTS _lk_confident")
+        sql.run(con, "drop_lk_confident", _DROP_CONFIDENT)
     return {"identifiers": held, "candidates": identifier_graph.identifier_candidates(con, settings)}
-
-
-def _best_candidates_sql() -> str:
-    return f"""
-        SELECT * FROM link_candidates
-        QUALIFY row_number() OVER (
-            PARTITION BY rid ORDER BY match_probability DESC, {_METHOD_RANK}, person_id) = 1
-    """
 
 
 def write_links(con: duckdb.DuckDBPyConnection, settings: LinkageSettings) -> dict:
     """``links``: exactly one row per record — its best candidate, banded by the thresholds."""
-    auto, floor = settings.auto_threshold, settings.review_floor
-    con.execute(f"""
-        CREATE OR REPLACE TABLE links AS
-        WITH best AS ({_best_candidates_sql()}),
-        banded AS (
-            SELECT r.rid, r.source, r.record_id, b.person_id, b.match_probability, b.method,
-                   CASE WHEN b.match_probability >= {auto} THEN 'auto'
-                        WHEN b.match_probability >= {floor} THEN 'review'
-                        ELSE 'none' END AS band
-            FROM records r LEFT JOIN best b USING (rid)
-        )
-        SELECT rid, source, record_id,
-               CASE WHEN band = 'none' THEN NULL ELSE person_id END AS person_id,
-               coalesce(match_probability, 0.0) AS match_probability, method, band
-        FROM banded
-    """)
-    rows = con.execute("SELECT band, count(*) FROM links GROUP BY band ORDER BY band").fetchall()
+    sql.run(con, "links", sql.compose(_LINKS, best=_BEST),
+            {"auto": float(settings.auto_threshold), "floor": float(settings.review_floor)})
+    rows = sql.fetchall(con, "link_bands", _BANDS)
     return {band: n for band, n in rows}

@@ -11,16 +11,15 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import grpc
 
 from graph.errors import NotFound
-from services.resolver.batch import OutputFile, RoundEvent, RoundOutcome, RunRound
 from graph.model import EvidenceEdge, Identifier
 from graph.store import GraphStore
 from services import proto_values as pv
 from services import request_checks as check
+from services.resolver.batch import OutputFile, RoundEvent, RoundOutcome, RunRound
 from services.resolver.one_record import Candidate, RecordQuery, ResolveOne
 from services.security.round_paths import RoundRoots
 from silentcert.resolver.v1 import resolver_pb2 as pb

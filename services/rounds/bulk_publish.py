@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from graph import neo4j_bulk
+from graph import neo4j_bulk, sql
 from graph.audit_key import DEVELOPMENT_KEY, load_audit_key
 from graph.connect import StoreSettings
 from graph.errors import InvalidInput
@@ -79,6 +79,9 @@ def bulk_publish_round_dir(settings: LocalNeo4jSettings, out_dir: Path, *, overw
     return BulkPublished(round_id, load.counts, seconds)
 
 
+_FINISHED_ROUND_DB = "SELECT count(*) FROM stages WHERE stage = 'publish'"
+
+
 def _finished_round_db(out_dir: Path) -> Path:
     database = out_dir / STATE_DIR / DB_NAME
     if not database.exists():
@@ -86,7 +89,7 @@ def _finished_round_db(out_dir: Path) -> Path:
                            field="out_dir")
     con = duckdb.connect(str(database), read_only=True)
     try:
-        finished = con.execute("SELECT count(*) FROM stages WHERE stage = 'publish'").fetchall()[0][0]
+        finished = sql.run(con, "finished_round_db", _FINISHED_ROUND_DB).fetchall()[0][0]
     finally:
         con.close()
     if not finished:

@@ -30,7 +30,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from services.deathcheck.payments import payments_between_sql
+from graph import sql
+from services.deathcheck.payments import create_payments_macro
 
 HELD_STATES = ("suspended", "ended")  # period states under which no pension is paid
 
@@ -58,8 +59,9 @@ FROM (
     SELECT person_id, action, pension,
            CASE action WHEN 'stop' THEN coalesce(death_date, $as_of::DATE) ELSE $as_of::DATE END AS effective,
            CASE action WHEN 'suspend' THEN 0
-                       WHEN 'restore' THEN {restored}
-                       ELSE coalesce({overpaid}, 0) END AS months
+                       WHEN 'restore' THEN payments_between(since, $as_of::DATE, $payment_day)
+                       ELSE coalesce(payments_between(death_date, coalesce(since, $as_of::DATE), $payment_day), 0)
+                  END AS months
     FROM payment_changes WHERE action IS NOT NULL
 )
 ORDER BY person_id
@@ -70,23 +72,24 @@ def build_payments(con: duckdb.DuckDBPyConnection, as_of: date, payment_day: int
     """Write ``payments`` from the final ``verdicts``, ``registry``, ``deaths`` and ``previous_held`` (absent: no
     earlier round); returns people and yuan per action."""
     _ensure_previous_held(con)
-    con.execute(_CHANGES, {"held": list(HELD_STATES)})
-    restored = payments_between_sql("since", "$as_of::DATE", payment_day)
-    overpaid = payments_between_sql("death_date", "coalesce(since, $as_of::DATE)", payment_day)
-    con.execute(_PAYMENTS.format(restored=restored, overpaid=overpaid), {"as_of": as_of})
-    con.execute("DROP TABLE payment_changes")
+    sql.run(con, "payment_changes", _CHANGES, {"held": list(HELD_STATES)})
+    create_payments_macro(con)
+    sql.run(con, "payments", _PAYMENTS, {"as_of": as_of, "payment_day": int(payment_day)})
+    sql.run(con, "drop_payment_changes", _DROP_CHANGES)
     return payment_totals(con)
 
 
 def payment_totals(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The money of the round's payments: people and yuan per action (for ``suspended`` the monthly pensions
     stopped), and ``held``: everyone whose payments stay suspended after the round, with their monthly pensions."""
-    rows = con.execute(_TOTALS, {"held": list(HELD_STATES)}).fetchall()
+    rows = sql.fetchall(con, "payment_totals", _TOTALS, {"held": list(HELD_STATES)})
     found = {kind: (int(people), round(float(yuan), 2)) for kind, people, yuan in rows}
     return {kind: {"people": found.get(kind, (0, 0.0))[0], unit: found.get(kind, (0, 0.0))[1]}
             for kind, unit in _TOTAL_UNITS.items()}
 
 
+_DROP_CHANGES = "DROP TABLE payment_changes"
+_PREVIOUS_HELD = "CREATE TABLE IF NOT EXISTS previous_held (person_id VARCHAR, status VARCHAR, period_state VARCHAR, since DATE)"
 _TOTAL_UNITS = {"suspended": "monthly_yuan", "restored": "arrears_yuan", "stopped": "overpayment_yuan",
                 "held": "monthly_yuan"}
 _TOTALS = """
@@ -101,5 +104,4 @@ WHERE list_contains($held, v.period_state) AND v.status <> 'deceased'
 
 
 def _ensure_previous_held(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("CREATE TABLE IF NOT EXISTS previous_held (person_id VARCHAR, status VARCHAR, period_state VARCHAR, "
-                "since DATE)")
+    sql.run(con, "previous_held", _PREVIOUS_HELD)

@@ -19,12 +19,13 @@ import os
 import time
 import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from graph import sql
 from graph.errors import SilentcertError, StageFailed
 from graph.store import GraphStore
 from services.rounds import stages as round_stages
@@ -91,6 +92,10 @@ def run_round(
         con.close()
 
 
+_STAGE_DONE = "INSERT OR REPLACE INTO stages VALUES (?, ?, ?)"
+_CHECKPOINT = "CHECKPOINT"
+
+
 def _run_stage(ctx: RoundContext, stage: Stage) -> dict[str, Any]:
     ctx.progress.stage_started(stage.name)
     started = time.monotonic()
@@ -103,13 +108,19 @@ def _run_stage(ctx: RoundContext, stage: Stage) -> dict[str, Any]:
         hint = _OUT_OF_MEMORY_HINT if _out_of_memory(exc) else ""
         raise StageFailed(f"stage '{stage.name}' failed: {exc}; {hint}rerun the round to resume from it") from exc
     stats = {**stats, "seconds": round(time.monotonic() - started, 3)}
-    ctx.con.execute(
-        "INSERT OR REPLACE INTO stages VALUES (?, ?, ?)",
-        [stage.name, datetime.now(timezone.utc), json.dumps(stats, default=str)],
-    )
-    ctx.con.execute("CHECKPOINT")
+    sql.run(ctx.con, "stage_done", _STAGE_DONE, [stage.name, datetime.now(UTC), json.dumps(stats, default=str)])
+    sql.run(ctx.con, "checkpoint", _CHECKPOINT)
     ctx.progress.stage_finished(stage.name, stats)
     return stats
+
+
+_MEMORY_LIMIT = "SET memory_limit = $limit"
+_SPILL = "SET temp_directory = $spill"
+_NO_INSERTION_ORDER = "SET preserve_insertion_order = false"
+_ALLOWED_DIRECTORIES = "SET allowed_directories = $allowed"
+_NO_EXTERNAL_ACCESS = "SET enable_external_access = false"
+_DISABLED_COMPRESSION = "SET disabled_compression_methods = $methods"
+_THREADS = "SET threads = $threads"
 
 
 def _bound(con: duckdb.DuckDBPyConnection, settings: RoundSettings, out_dir: Path) -> None:
@@ -118,16 +129,23 @@ def _bound(con: duckdb.DuckDBPyConnection, settings: RoundSettings, out_dir: Pat
     Then the connection is confined to `out_dir`: the inputs are read by Python (readers.py), so DuckDB needs no
     file outside it, and once external access is off it cannot be turned back on nor the directories widened."""
     resources = settings.resources
-    con.execute("SET memory_limit = $limit", {"limit": resources.memory_limit})
-    con.execute("SET temp_directory = $spill", {"spill": str(out_dir / STATE_DIR / "spill")})
-    con.execute("SET preserve_insertion_order = false")
+    sql.run(con, "memory_limit", _MEMORY_LIMIT, {"limit": resources.memory_limit})
+    sql.run(con, "spill", _SPILL, {"spill": str(out_dir / STATE_DIR / "spill")})
+    sql.run(con, "no_insertion_order", _NO_INSERTION_ORDER)
     if not resources.compress_strings:
-        con.execute("SET disabled_compression_methods = $methods", {"methods": STRING_COMPRESSION})
+        sql.run(con, "disabled_compression", _DISABLED_COMPRESSION, {"methods": STRING_COMPRESSION})
     if resources.threads:
-        con.execute("SET threads = $threads", {"threads": int(resources.threads)})
+        sql.run(con, "threads", _THREADS, {"threads": int(resources.threads)})
     allowed = sorted({str(out_dir.absolute()) + "/", os.path.realpath(out_dir) + "/"})
-    con.execute("SET allowed_directories = $allowed", {"allowed": allowed})
-    con.execute("SET enable_external_access = false")
+    sql.run(con, "allowed_directories", _ALLOWED_DIRECTORIES, {"allowed": allowed})
+    sql.run(con, "no_external_access", _NO_EXTERNAL_ACCESS)
+
+
+_STAGES_TABLE = ("CREATE TABLE IF NOT EXISTS stages (stage VARCHAR PRIMARY KEY, finished_at TIMESTAMPTZ, "
+                "stats VARCHAR)")
+_FINGERPRINT_TABLE = "CREATE TABLE IF NOT EXISTS fingerprint (value VARCHAR)"
+_INSERT_FINGERPRINT = "INSERT INTO fingerprint VALUES (?)"
+_FINGERPRINT = "SELECT value FROM fingerprint"
 
 
 def _open(out_dir: Path, spec: RoundSpec) -> duckdb.DuckDBPyConnection:
@@ -135,10 +153,9 @@ def _open(out_dir: Path, spec: RoundSpec) -> duckdb.DuckDBPyConnection:
     path = out_dir / STATE_DIR / DB_NAME
     fingerprint = round_fingerprint(spec)
     con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE IF NOT EXISTS stages (stage VARCHAR PRIMARY KEY, finished_at TIMESTAMPTZ, "
-                "stats VARCHAR)")
-    con.execute("CREATE TABLE IF NOT EXISTS fingerprint (value VARCHAR)")
-    stored = con.execute("SELECT value FROM fingerprint").fetchall()
+    sql.run(con, "stages_table", _STAGES_TABLE)
+    sql.run(con, "fingerprint_table", _FINGERPRINT_TABLE)
+    stored = sql.run(con, "fingerprint", _FINGERPRINT).fetchall()
     if stored and stored[0][0] != fingerprint:
         log.warning("inputs of round %s changed since the last run: starting it afresh", spec.round_id)
         con.close()
@@ -146,7 +163,7 @@ def _open(out_dir: Path, spec: RoundSpec) -> duckdb.DuckDBPyConnection:
         path.with_suffix(".duckdb.wal").unlink(missing_ok=True)
         return _open(out_dir, spec)
     if not stored:
-        con.execute("INSERT INTO fingerprint VALUES (?)", [fingerprint])
+        sql.run(con, "insert_fingerprint", _INSERT_FINGERPRINT, [fingerprint])
     return con
 
 
@@ -165,8 +182,11 @@ def _out_of_memory(exc: BaseException | None) -> bool:
     return False
 
 
+_FINISHED_STAGES = "SELECT stage, stats FROM stages"
+
+
 def _finished_stages(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
-    return {name: json.loads(stats) for name, stats in con.execute("SELECT stage, stats FROM stages").fetchall()}
+    return {name: json.loads(stats) for name, stats in sql.run(con, "finished_stages", _FINISHED_STAGES).fetchall()}
 
 
 # Settings besides [resources] that change how a round runs but not its outputs (chunked scoring gives the same

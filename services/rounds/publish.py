@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from graph import sql
 from graph.query_table import QueryTable
 from graph.store import RoundExport
 from services.deathcheck.audit import appended, chain_round_events, read_round_events
@@ -80,18 +81,22 @@ def publish_round(ctx: RoundContext) -> dict[str, Any]:
 @contextmanager
 def _memory_limit(con: duckdb.DuckDBPyConnection, limit: str, *, restore: str) -> Iterator[None]:
     """Bound the working database to `limit` (DuckDB evicts down to it) while the stores write, then `restore`."""
-    con.execute("SET memory_limit = $limit", {"limit": limit})
+    sql.run(con, "publish_memory_limit", _MEMORY_LIMIT, {"limit": limit})
     try:
         yield
     finally:
-        con.execute("SET memory_limit = $limit", {"limit": restore})
+        sql.run(con, "publish_memory_restored", _MEMORY_LIMIT, {"limit": restore})
+
+
+_MEMORY_LIMIT = "SET memory_limit = $limit"
+# {query}: one of OUTPUT_FILES' queries
+_COPY_CSV = """COPY ({query}) TO $path (HEADER, DELIMITER ',', QUOTE '"')"""
 
 
 def write_csv(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> int:
     """COPY the query to `path` atomically; returns the number of rows."""
     tmp = path.with_name(f".{path.name}.tmp")
-    copy = f"COPY ({query}) TO $path (HEADER, DELIMITER ',', QUOTE '\"')"  # the query: one of OUTPUT_FILES
-    rows = int(con.execute(copy, {"path": str(tmp)}).fetchall()[0][0])
+    rows = int(sql.run(con, f"write_{path.stem}", sql.compose(_COPY_CSV, query=query), {"path": str(tmp)}).fetchall()[0][0])
     os.replace(tmp, path)
     return rows
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from services.deathcheck.duplicates import flag_id_sql
+from graph import sql
 from services.rounds.county_names import county_name
 from services.rounds.payments import payment_totals
 from services.rounds.report_text import HTML_LANG, LANGUAGES, TEXT, VALUES
@@ -56,7 +56,8 @@ FIGURES: dict[str, str] = {
 
 def compute_report(con: duckdb.DuckDBPyConnection, spec: RoundSpec) -> dict[str, Any]:
     """The round's statistics as plain JSON-able data."""
-    figures = {name: [list(row) for row in con.execute(query).fetchall()] for name, query in FIGURES.items()}
+    figures = {name: [list(row) for row in sql.fetchall(con, f"report_{name}", query)]
+               for name, query in FIGURES.items()}
     total = sum(row[1] for row in figures["status"])
     certified = sum(row[1] for row in figures["status"] if row[0] == "certified")
     return {
@@ -84,12 +85,21 @@ def duplicate_accounts(con: duckdb.DuckDBPyConnection) -> list[list[Any]]:
     """[registry, pairs, pairs both paid, money paid a second time] by where the other account is."""
     if not (_has_table(con, "duplicate_pairs") and _has_table(con, "flags")):
         return []
-    return [list(row) for row in con.execute(f"""
-        SELECT coalesce(p.other_registry, 'this registry'), count(*), count(*) FILTER (WHERE f.overpayment > 0),
-               round(coalesce(sum(f.overpayment), 0), 2)
-        FROM duplicate_pairs p
-        JOIN flags f ON f.flag_id = {flag_id_sql('p.person_id', 'p.other_registry', 'p.other_person_id')}
-        GROUP BY 1 ORDER BY 1""").fetchall()]
+    return [list(row) for row in sql.fetchall(con, "report_duplicate_accounts", _DUPLICATE_ACCOUNTS)]
+
+
+# a pair's flag id as deathcheck/duplicates.FLAG_ID_MACRO writes it (the report may read a store opened read-only)
+_DUPLICATE_ACCOUNTS = """
+SELECT coalesce(p.other_registry, 'this registry'), count(*), count(*) FILTER (WHERE f.overpayment > 0),
+       round(coalesce(sum(f.overpayment), 0), 2)
+FROM duplicate_pairs p
+JOIN flags f ON f.flag_id = 'duplicate_account:' || p.person_id || ':' || coalesce(p.other_registry || '/', '')
+                            || p.other_person_id
+GROUP BY 1 ORDER BY 1
+"""
+
+
+_WEAK_EVIDENCE = "SELECT stats FROM stages WHERE stage = 'score'"
 
 
 def _weak_evidence(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -98,7 +108,7 @@ def _weak_evidence(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     weak evidence certifies nobody, and an operator should see that on the page)."""
     if not _has_table(con, "stages"):
         return None
-    rows = con.execute("SELECT stats FROM stages WHERE stage = 'score'").fetchall()
+    rows = sql.run(con, "weak_evidence", _WEAK_EVIDENCE).fetchall()
     stats = json.loads(rows[0][0]) if rows else {}
     if "weak_can_certify" not in stats:
         return None
@@ -153,17 +163,23 @@ _PAYMENT_ROWS = (("suspended", "monthly_yuan", "suspended this round", "monthly 
                  ("held", "monthly_yuan", "held after the round", "monthly pensions"))
 
 
-def _previous(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
-    rows = con.execute("""
+_PREVIOUS = """
         SELECT count(*), count(*) FILTER (WHERE status = 'certified') FROM previous_periods
-    """).fetchall() if _has_table(con, "previous_periods") else [(0, 0)]
+    """
+
+
+def _previous(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    rows = sql.run(con, "previous", _PREVIOUS).fetchall() if _has_table(con, "previous_periods") else [(0, 0)]
     total, certified = rows[0]
     return {"pensioners": total, "certified": certified,
             "certification_rate": round(certified / total, 6)} if total else None
 
 
+_HAS_TABLE = "SELECT 1 FROM duckdb_tables() WHERE table_name = ?"
+
+
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall())
+    return bool(sql.run(con, "has_table", _HAS_TABLE, [name]).fetchall())
 
 
 def write_report(con: duckdb.DuckDBPyConnection, spec: RoundSpec, out_dir: Path) -> dict[str, Any]:
@@ -185,7 +201,7 @@ def _write_atomic(path: Path, text: str) -> None:
 FONT_STACK = ('system-ui,"Noto Sans CJK SC","Source Han Sans SC","PingFang SC","Microsoft YaHei",'
               '"WenQuanYi Micro Hei",sans-serif')
 STYLE = """
-body{font-family:%s;margin:2rem auto;max-width:1100px;color:#1d2733}
+body{font-family:FONT_STACK;margin:2rem auto;max-width:1100px;color:#1d2733}
 h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #dde}
 .kpis{display:flex;gap:1rem;flex-wrap:wrap}.kpi{background:#f3f6fa;border-radius:8px;padding:.8rem 1.2rem}
 .kpi b{display:block;font-size:1.5rem}.grid{display:grid;grid-template-columns:1fr 1fr;gap:1.5rem}
@@ -198,7 +214,7 @@ td:first-child,th:first-child{text-align:left}.muted{color:#667}.wide{grid-colum
 .lang-switch{float:right;font-size:.9rem}.lang-switch label{cursor:pointer;padding:0 .3rem;text-decoration:underline}
 input.lang{display:none}
 #lang-zh:checked~main .en,#lang-en:checked~main .zh{display:none}
-""" % FONT_STACK
+""".replace("FONT_STACK", FONT_STACK)
 PALETTE = ("#2f6fb3", "#e07b39", "#3a9d5d", "#c94a4a", "#8a63b8", "#6b7a8f", "#d4a72c", "#2aa3a3")
 
 

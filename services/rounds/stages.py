@@ -8,6 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from graph import sql
 from graph.store import GraphStore
 from services.deathcheck.deathcheck_stage import check_round
 from services.liveness.score_stage import score_round
@@ -61,12 +62,15 @@ def publish(ctx: RoundContext) -> dict[str, Any]:
     return publish_round(ctx)
 
 
+_LOAD_PREVIOUS = "CREATE OR REPLACE TABLE {table} AS SELECT * FROM _previous"
+
+
 def _load_previous(ctx: RoundContext, table: str, read: Callable[[GraphStore], pa.Table], schema: pa.Schema) -> None:
     """Copy what the system of record (the last store: Neo4j when configured) knows from earlier rounds."""
     data = read(ctx.stores[-1]) if ctx.stores else schema.empty_table()
     data = data.select(schema.names).cast(schema) if data.num_rows else schema.empty_table()
     ctx.con.register("_previous", data)
-    ctx.con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _previous")
+    sql.run(ctx.con, f"load_{table}", sql.with_idents(_LOAD_PREVIOUS, table=table))
     ctx.con.unregister("_previous")
 
 

@@ -106,7 +106,7 @@ def _identifier_kind(message: Message) -> str | None:
     kind, value = fields.get("kind"), fields.get("value")
     if kind is None or value is None or kind.enum_type is None:
         return None
-    enum_value = kind.enum_type.values_by_number.get(getattr(message, "kind"))
+    enum_value = kind.enum_type.values_by_number.get(getattr(message, "kind"))  # noqa: B009  (a field found by its descriptor: Message has no typed .kind)
     return _KIND_MASKS.get(enum_value.name) if enum_value else None
 
 

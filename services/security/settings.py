@@ -15,8 +15,8 @@ from graph.errors import InvalidInput
 from services.security.access_log import AccessLog
 from services.security.auth import ID_LOOKUP_RATE, AccessInterceptor, Authenticator
 from services.security.client_roles import ClientRoles
-from services.security.rate_limit import RateLimit, RateLimiter
 from services.security.limits import StreamLimits
+from services.security.rate_limit import RateLimit, RateLimiter
 from services.security.tls import TlsFiles, server_credentials
 from services.security.tokens import TokenBook
 

@@ -9,7 +9,7 @@ import dataclasses
 import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import duckdb
 import grpc
@@ -98,8 +98,8 @@ def _decided_store(tmp_path) -> tuple[StoreSettings, GraphStore]:
     settings = StoreSettings(embedded_path=tmp_path / "graph.duckdb")
     store = open_store(settings)
     store.publish_round(flagged_export(2))
-    decide(store, "F0", "escalate", "reviewer-1", "check", datetime(2021, 11, 2, tzinfo=timezone.utc))
-    decide(store, "F1", "escalate", "reviewer-1", "check", datetime(2021, 11, 3, tzinfo=timezone.utc))
+    decide(store, "F0", "escalate", "reviewer-1", "check", datetime(2021, 11, 2, tzinfo=UTC))
+    decide(store, "F1", "escalate", "reviewer-1", "check", datetime(2021, 11, 3, tzinfo=UTC))
     return settings, store
 
 

@@ -9,6 +9,7 @@ Set SILENTCERT_DOC_SCREENSHOTS=docs/images to refresh the screenshots docs/inves
 
 from __future__ import annotations
 
+import csv
 import http.client
 import importlib.util
 import os
@@ -17,7 +18,6 @@ import shutil
 import threading
 import time
 import urllib.request
-import csv
 from dataclasses import dataclass, replace
 from pathlib import Path
 

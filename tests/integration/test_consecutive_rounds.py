@@ -57,7 +57,7 @@ def rounds(tmp_path_factory):
         open_deaths = graph.flags(FlagFilter(kind="unconfirmed_death", status="open"))
         assert open_deaths, "the October round raised no unconfirmed death to review"
         dismissed = decide(graph, open_deaths[0].flag_id, "dismiss", "reviewer-1", "seen at the bank in person",
-                           dt.datetime(2021, 11, 2, tzinfo=dt.timezone.utc))
+                           dt.datetime(2021, 11, 2, tzinfo=dt.UTC))
     _november_round(october, base / "round-11", boosted)
     run_round_files(base / "round-11" / "round.toml", base / "out-11", store=store, neo4j_uri=None)
     return base, boosted, dismissed

@@ -9,6 +9,7 @@ import pytest
 from graph.embedded import INDEXES, EmbeddedStore
 from tests.integration.test_store_contract import EXPECTED_COUNTS, small_round
 
+
 @pytest.fixture
 def store(tmp_path):
     with EmbeddedStore(tmp_path / "graph.duckdb") as opened:

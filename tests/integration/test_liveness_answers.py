@@ -10,7 +10,7 @@ import os
 import socket
 import subprocess
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import grpc
@@ -31,7 +31,7 @@ from tests.integration.test_servers import ID_1, sample_export
 
 REPO = Path(__file__).resolve().parents[2]
 CHECK = dict(person_id="P1", channel=lv.CERTIFICATION_CHANNEL_FACE,
-             occurred_at=datetime(2021, 11, 20, 9, 0, tzinfo=timezone.utc), passed=True, record_id="K-77",
+             occurred_at=datetime(2021, 11, 20, 9, 0, tzinfo=UTC), passed=True, record_id="K-77",
              operator="kiosk-12")
 
 

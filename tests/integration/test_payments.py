@@ -102,7 +102,7 @@ def rounds(tmp_path_factory):
         open_deaths = graph.flags(FlagFilter(kind="unconfirmed_death", status="open"))
         valid = [f for f in open_deaths if verdicts[f.person_id]["certified_until"] >= DECEMBER.isoformat()]
         cleared = decide(graph, valid[0].flag_id, "dismiss", "reviewer-1", "seen at the bank in person",
-                         dt.datetime(2021, 11, 2, tzinfo=dt.timezone.utc))
+                         dt.datetime(2021, 11, 2, tzinfo=dt.UTC))
     _december_round(base / "round-10", base / "round-12", boosted, newly_dead, early_dead)
     run_round_files(base / "round-12" / "round.toml", base / "out-12", store=store, neo4j_uri=None)
     return {"base": base, "store": store, "registry": {r["person_id"]: r for r in _rows(base / "round-10" /

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import timezone
+from datetime import UTC
 
 import neo4j
 import pytest
@@ -60,7 +60,7 @@ def _flag(driver: neo4j.Driver, flag_id: str) -> dict:
 
 def _entry(e: dc.AuditEntry) -> AuditEntry:
     """A GetAuditTrail entry back as the domain entry the chain's hashes were computed over."""
-    return AuditEntry(seq=e.seq, at=e.at.ToDatetime(tzinfo=timezone.utc), actor=e.actor, action=e.action,
+    return AuditEntry(seq=e.seq, at=e.at.ToDatetime(tzinfo=UTC), actor=e.actor, action=e.action,
                       person_id=e.person_id or None, subject=e.subject, sources=tuple(e.sources),
                       before=json.loads(e.before_json), after=json.loads(e.after_json), prev_hash=e.prev_hash,
                       hash=e.hash)

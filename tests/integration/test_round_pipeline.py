@@ -8,8 +8,8 @@ import hashlib
 import json
 import os
 import shutil
-import struct
 import signal
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -109,9 +109,9 @@ def test_rerunning_a_finished_round_changes_nothing(round_dir, finished):
 def test_the_store_holds_the_rounds_audit_chain(finished):
     """Publish chains the round's events on a thread while the store writes: the trail must still be whole."""
     from clients.rounds import EMBEDDED_STORE
-    from graph.embedded import EmbeddedStore
     from graph.audit_key import load_audit_key
     from graph.connect import StoreSettings
+    from graph.embedded import EmbeddedStore
     from services.deathcheck.audit import ROUND_CLOSED, verify
 
     with duckdb.connect(str(finished / "state" / "round.duckdb"), read_only=True) as con:

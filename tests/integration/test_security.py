@@ -4,10 +4,9 @@ rate limits, and `serve` refusing to run unprotected."""
 
 from __future__ import annotations
 
-import tempfile
-
 import logging
-from datetime import date, datetime, timedelta, timezone
+import tempfile
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import grpc
@@ -22,9 +21,9 @@ from graph.errors import InvalidInput
 from graph.exports import schema
 from graph.store import RoundExport
 from services import serving
+from services.resolver.batch import RoundEvent, RoundOutcome
 from services.resolver.id_numbers import check_digit
 from services.resolver.one_record import exact_id_resolver
-from services.resolver.batch import RoundEvent, RoundOutcome
 from services.security import roles
 from services.security.access_log import read_lines
 from services.security.rate_limit import RateLimit
@@ -86,7 +85,7 @@ def pki(tmp_path_factory) -> Path:
 def tokens(pki) -> dict[str, str]:
     path = pki / "tokens.json"
     issued = {role: issue_token(path, role=role, name=f"{role}-1") for role in roles.ROLES}
-    past = lambda: datetime.now(timezone.utc) - timedelta(days=2)  # noqa: E731
+    past = lambda: datetime.now(UTC) - timedelta(days=2)  # noqa: E731
     issued["expired"] = issue_token(path, role=roles.ADMIN, name="old-admin", days=1, clock=past)
     return issued
 
@@ -160,7 +159,7 @@ CALLS = {
     "/silentcert.liveness.v1.LivenessService/RecordCertification":
         lambda c: c.liveness.RecordCertification(lv.RecordCertificationRequest(
             person_id="P1", channel=lv.CERTIFICATION_CHANNEL_FACE, passed=True, record_id="K-1", operator="",
-            occurred_at=_ts(datetime(2021, 11, 1, tzinfo=timezone.utc))), timeout=5),
+            occurred_at=_ts(datetime(2021, 11, 1, tzinfo=UTC))), timeout=5),
     "/silentcert.deathcheck.v1.DeathCheckService/ListFlags":
         lambda c: c.deathcheck.ListFlags(dc.ListFlagsRequest(), timeout=5),
     "/silentcert.deathcheck.v1.DeathCheckService/GetFlag":
@@ -431,12 +430,12 @@ def test_every_person_read_is_in_the_access_log_and_denied_calls_are_not(secured
                                      lv.StreamLivenessRequest(person_id="nobody")]))
         assert code_of(lambda: reader.get_identifiers("P1")) is grpc.StatusCode.PERMISSION_DENIED
     lines = [line for line in read_lines(log_path)[before:] if "lookup" not in line]
-    assert [(l["caller"], l["role"], l["rpc"].rsplit("/", 1)[1], l["person_id"]) for l in lines] == [
+    assert [(e["caller"], e["role"], e["rpc"].rsplit("/", 1)[1], e["person_id"]) for e in lines] == [
         ("reader-1", "reader", "GetLiveness", "P1"),
         ("reader-1", "reader", "GetLiveness", "P1"),
         ("reader-1", "reader", "StreamLiveness", "P1"),
     ]
-    assert all(datetime.fromisoformat(l["at"]).tzinfo is not None and l["peer"] for l in lines)
+    assert all(datetime.fromisoformat(e["at"]).tzinfo is not None and e["peer"] for e in lines)
     assert ID_1 not in log_path.read_text()
 
 
@@ -452,12 +451,12 @@ def test_lookups_by_id_number_are_logged_found_or_not_with_the_number_masked(sec
                                      lv.StreamLivenessRequest(id_number=ID_1[:-1] + check_digit("36010219400312009"),
                                                               tag="b")]))
     lookups = [line for line in read_lines(log_path)[before:] if line.get("lookup") == "id_number"]
-    assert [(l["rpc"].rsplit("/", 1)[1], l["found"], l["person_id"]) for l in lookups][:1] == \
+    assert [(e["rpc"].rsplit("/", 1)[1], e["found"], e["person_id"]) for e in lookups][:1] == \
         [("GetLiveness", True, "P1")]
-    assert all(l["id_number"].startswith("3601") and "*" in l["id_number"] for l in lookups)
-    assert ("StreamLiveness", True, "P1") in [(l["rpc"].rsplit("/", 1)[1], l["found"], l["person_id"])
-                                             for l in lookups]
-    assert any(not l["found"] and l["person_id"] == "" for l in lookups)
+    assert all(e["id_number"].startswith("3601") and "*" in e["id_number"] for e in lookups)
+    assert ("StreamLiveness", True, "P1") in [(e["rpc"].rsplit("/", 1)[1], e["found"], e["person_id"])
+                                             for e in lookups]
+    assert any(not e["found"] and e["person_id"] == "" for e in lookups)
     assert ID_1 not in log_path.read_text() and missing not in log_path.read_text()
 
 
@@ -485,7 +484,7 @@ def test_list_flags_pages_are_bounded_and_logged_per_person(secured, pki, tokens
         assert code_of(too_big) is grpc.StatusCode.INVALID_ARGUMENT
         assert [f.flag_id for f in reviewer.deathcheck.ListFlags(dc.ListFlagsRequest(page_size=200), timeout=5)
                 .flags] == ["F1"]
-    assert [(l["rpc"].rsplit("/", 1)[1], l["person_id"]) for l in read_lines(log_path)[before:]] == \
+    assert [(e["rpc"].rsplit("/", 1)[1], e["person_id"]) for e in read_lines(log_path)[before:]] == \
         [("ListFlags", "P1")]
 
 
@@ -558,12 +557,12 @@ def test_a_reviewer_decides_under_their_own_name(secured, pki, tokens):
 
 def _certify(c, **changes):
     fields = dict(person_id="P1", channel=lv.CERTIFICATION_CHANNEL_FACE, passed=True, record_id="K-7",
-                  operator="", occurred_at=_ts(datetime(2021, 11, 2, tzinfo=timezone.utc)))
+                  operator="", occurred_at=_ts(datetime(2021, 11, 2, tzinfo=UTC)))
     return c.liveness.RecordCertification(lv.RecordCertificationRequest(**{**fields, **changes}), timeout=5)
 
 
-@pytest.mark.parametrize("when, says", [(datetime(2199, 12, 31, tzinfo=timezone.utc), "in the future"),
-                                        (datetime(2020, 1, 1, tzinfo=timezone.utc), "before the evidence window")])
+@pytest.mark.parametrize("when, says", [(datetime(2199, 12, 31, tzinfo=UTC), "in the future"),
+                                        (datetime(2020, 1, 1, tzinfo=UTC), "before the evidence window")])
 def test_a_certifier_cannot_certify_in_the_future_or_before_the_window(secured, pki, tokens, when, says):
     running, _ = secured
     with client(running, pki, tokens["certifier"]) as c:

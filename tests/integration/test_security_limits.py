@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -20,8 +20,8 @@ from graph.embedded import EmbeddedStore
 from graph.errors import InvalidInput
 from services import serving
 from services.proto_values import timestamp
-from services.resolver.one_record import exact_id_resolver
 from services.resolver.batch import RoundEvent, RoundOutcome
+from services.resolver.one_record import exact_id_resolver
 from services.security.limits import StreamLimits
 from services.security.rate_limit import RateLimit
 from services.security.round_paths import RoundRoots
@@ -108,7 +108,7 @@ def test_a_certifier_cannot_certify_into_the_future_from_outside(served_process,
     with SilentcertClient(f"127.0.0.1:{served_process}", timeout=5, token=tokens["certifier"], tls=_tls(pki)) as c:
         request = lv.RecordCertificationRequest(person_id="P1", channel=lv.CERTIFICATION_CHANNEL_FACE, passed=True,
                                                 record_id="K-2199", operator="certifier-1",
-                                                occurred_at=timestamp(datetime(2199, 12, 31, tzinfo=timezone.utc)))
+                                                occurred_at=timestamp(datetime(2199, 12, 31, tzinfo=UTC)))
         with pytest.raises(grpc.RpcError) as refused:
             c.liveness.RecordCertification(request, timeout=5)
         assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 import threading
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import grpc
@@ -28,9 +28,9 @@ from services import serving
 from services.deathcheck import server as deathcheck_server
 from services.liveness import server as liveness_server
 from services.resolver import server as resolver_server
+from services.resolver.batch import RoundEvent, RoundOutcome
 from services.resolver.id_numbers import check_digit
 from services.resolver.one_record import exact_id_resolver
-from services.resolver.batch import RoundEvent, RoundOutcome
 from services.security.round_paths import RoundRoots
 from services.security.settings import SecuritySettings
 from silentcert.deathcheck.v1 import deathcheck_pb2 as dc
@@ -326,7 +326,7 @@ def test_stream_liveness_answers_every_lookup_in_order(served):
 def test_record_certification_extends_the_period_once(served, store):
     _, client = served
     check = dict(person_id="P1", channel=lv.CERTIFICATION_CHANNEL_FACE,
-                 occurred_at=datetime(2021, 11, 20, 9, 0, tzinfo=timezone.utc), passed=True, record_id="K-77",
+                 occurred_at=datetime(2021, 11, 20, 9, 0, tzinfo=UTC), passed=True, record_id="K-77",
                  operator="kiosk-12")
     first = client.record_certification(**check)
     assert first.period_extended and first.liveness.certified_until == "2022-11-20"
@@ -339,7 +339,7 @@ def test_record_certification_extends_the_period_once(served, store):
 
 def test_record_certification_failed_or_in_review_does_not_certify(served):
     _, client = served
-    base = dict(channel=lv.CERTIFICATION_CHANNEL_IN_PERSON, occurred_at=datetime(2021, 11, 1, tzinfo=timezone.utc),
+    base = dict(channel=lv.CERTIFICATION_CHANNEL_IN_PERSON, occurred_at=datetime(2021, 11, 1, tzinfo=UTC),
                 operator="clerk-3")
     failed = client.record_certification(person_id="P1", passed=False, record_id="X1", **base)
     assert not failed.period_extended and failed.liveness.certified_until == "2022-09-01"
@@ -356,7 +356,7 @@ def test_record_certification_failed_or_in_review_does_not_certify(served):
 def test_record_certification_bad_request_names_the_field(served, changes, field):
     _, client = served
     fields = dict(person_id="P1", channel=lv.CERTIFICATION_CHANNEL_FACE,
-                  occurred_at=datetime(2021, 11, 1, tzinfo=timezone.utc), passed=True, record_id="R", operator="o")
+                  occurred_at=datetime(2021, 11, 1, tzinfo=UTC), passed=True, record_id="R", operator="o")
     fields.update(changes)
     with pytest.raises(InvalidInput) as caught:
         client.record_certification(**fields)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -53,7 +53,7 @@ def files(tmp_path: Path) -> neo4j_bulk.ImportFiles:
     )
     con = duckdb.connect()
     neo4j_bulk.register_export(con, export)
-    published = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
+    published = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
     return neo4j_bulk.write_import_files(con, export.round_id, export.as_of, tmp_path, published_at=published,
                                          audit=_audit(published))
 
@@ -138,7 +138,7 @@ def test_rows_per_file_are_the_expected_counts(files):
 
 
 def test_audit_entries_are_nodes_about_known_people(files):
-    entries = _audit(datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc))
+    entries = _audit(datetime(2026, 11, 28, 10, 0, tzinfo=UTC))
     stored = sorted(_rows(files, "AuditEntry"), key=lambda r: int(r["seq:long"]))
     assert [(r["seq:long"], r["hash"], r["prev_hash"]) for r in stored] == [
         (str(e.seq), e.hash, e.prev_hash) for e in entries]

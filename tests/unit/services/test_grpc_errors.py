@@ -8,7 +8,13 @@ import grpc
 import pytest
 
 from graph.errors import (
-    Conflict, InvalidInput, NotFound, RoundFileError, SilentcertError, StageFailed, StoreUnavailable,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    RoundFileError,
+    SilentcertError,
+    StageFailed,
+    StoreUnavailable,
 )
 from services.grpc_errors import ERROR_TRAILER, FIELD_TRAILER, ErrorInterceptor, status_for
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -43,12 +43,12 @@ def test_unknown_or_forbidden_unspecified_names_the_field():
 @given(st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2100, 1, 1)))
 def test_naive_datetimes_are_utc_and_round_trip(moment):
     back = from_timestamp(timestamp(moment), "at")
-    assert back == moment.replace(tzinfo=timezone.utc)
+    assert back == moment.replace(tzinfo=UTC)
 
 
 def test_aware_datetimes_keep_their_instant():
     moment = datetime(2021, 5, 1, 8, 0, tzinfo=timezone(timedelta(hours=8)))
-    assert from_timestamp(timestamp(moment), "at") == datetime(2021, 5, 1, 0, 0, tzinfo=timezone.utc)
+    assert from_timestamp(timestamp(moment), "at") == datetime(2021, 5, 1, 0, 0, tzinfo=UTC)
 
 
 def test_unset_timestamp_is_invalid_and_dates_render_iso():

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from synthetic import generate
+
 AS_OF = date(2021, 10, 31)
 
 REGISTRY_COLUMNS = ["person_id", "id_number", "name", "sex", "birth_date", "phone", "card_no", "county_code",

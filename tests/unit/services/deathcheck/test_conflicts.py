@@ -2,7 +2,6 @@
 
 from datetime import date
 
-
 from services.deathcheck.deathcheck_stage import check_round
 from services.deathcheck.settings import DeathCheckSettings
 

@@ -1,7 +1,7 @@
 """Reviewer decisions kept on a rerun, the audit chain, and decisions through a real EmbeddedStore."""
 
 import dataclasses
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -14,7 +14,7 @@ from services.deathcheck.settings import DeathCheckSettings
 from services.rounds.publish import round_export
 
 MARCH = date(2021, 3, 4)
-NOW = datetime(2021, 12, 20, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2021, 12, 20, 9, 30, tzinfo=UTC)
 
 
 def run(province):

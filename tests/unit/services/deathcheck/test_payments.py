@@ -1,10 +1,11 @@
+import functools
 from datetime import date
 
 import duckdb
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.deathcheck.payments import payments_between, payments_between_sql
+from services.deathcheck.payments import create_payments_macro, payments_between
 
 
 def test_counts_payment_days_strictly_after_the_start_up_to_the_end():
@@ -18,6 +19,13 @@ def test_counts_payment_days_strictly_after_the_start_up_to_the_end():
 @given(st.dates(date(2000, 1, 1), date(2030, 12, 31)), st.dates(date(2000, 1, 1), date(2030, 12, 31)),
        st.integers(1, 28))
 def test_sql_and_python_agree(start, end, day):
-    sql = payments_between_sql("$s::DATE", "$e::DATE", day)
-    got = duckdb.execute(f"SELECT {sql}", {"s": start, "e": end}).fetchone()[0]
+    got = _macro_connection().execute("SELECT payments_between($s::DATE, $e::DATE, $day)", {"s": start, "e": end, "day": day}
+                      ).fetchone()[0]
     assert got == payments_between(start, end, day)
+
+
+@functools.cache
+def _macro_connection() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()  # one for every example: connecting takes longer than hypothesis's deadline allows
+    create_payments_macro(con)
+    return con

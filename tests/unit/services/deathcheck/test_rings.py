@@ -1,6 +1,5 @@
 from datetime import date
 
-
 from services.deathcheck.deathcheck_stage import check_round
 from services.deathcheck.rings import ring_components
 from services.deathcheck.settings import DeathCheckSettings

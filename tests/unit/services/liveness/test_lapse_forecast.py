@@ -7,7 +7,9 @@ from datetime import date, timedelta
 
 import duckdb
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from graph.errors import InvalidInput
 from services.liveness.lapse_forecast import forecast_lapses

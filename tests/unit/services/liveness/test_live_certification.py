@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pyarrow as pa
 import pytest
@@ -76,7 +76,7 @@ def test_a_record_id_stays_bound_to_its_pensioner(store):
                                       (date(2199, 1, 1), "in the future")])
 def test_a_check_outside_the_window_or_in_the_future_is_refused(store, day, why):
     with pytest.raises(InvalidInput, match=why) as refused:
-        record_channel_check(store, check("A", day), now=datetime(2021, 12, 1, tzinfo=timezone.utc))
+        record_channel_check(store, check("A", day), now=datetime(2021, 12, 1, tzinfo=UTC))
     assert refused.value.field == "occurred_at" and store.evidence("A") == []
     assert store.person(person_id="A").certified_until == date(2021, 3, 31)
 

@@ -7,7 +7,13 @@ from datetime import date, timedelta
 import duckdb
 import pytest
 
-from services.liveness.periods import add_months, period_state, period_state_sql, resolve_period
+from services.liveness.periods import (
+    add_months,
+    create_period_state_macro,
+    period_params,
+    period_state,
+    resolve_period,
+)
 from services.liveness.score_stage import score_round
 from services.liveness.settings import LivenessSettings
 
@@ -41,9 +47,10 @@ BOUNDARIES = [
 @pytest.mark.parametrize(("end", "state"), BOUNDARIES)
 def test_period_state_at_the_boundaries_in_python_and_sql(end, state):
     assert period_state(end, AS_OF, S) == state
-    sql = period_state_sql("e", "$as_of::DATE", S)
-    assert duckdb.execute(f"SELECT {sql} FROM (SELECT $end::DATE AS e)", {"as_of": AS_OF, "end": end}
-                          ).fetchone()[0] == state
+    con = duckdb.connect()
+    create_period_state_macro(con)
+    query = "SELECT period_state_of($end::DATE, $as_of::DATE, $expiring_days, $grace_days)"
+    assert con.execute(query, {**period_params(AS_OF, S), "end": end}).fetchone()[0] == state
 
 
 def test_resolve_period_never_moves_backward():

@@ -30,8 +30,10 @@ def _round_copy(small_round) -> duckdb.DuckDBPyConnection:
     # Records without a valid ID number first: those are the ones the Splink pass scores.
     records = source.sql(f"SELECT * FROM records ORDER BY id_number IS NULL DESC, rid LIMIT {RECORDS}").to_arrow_table()
     con = duckdb.connect()
-    con.execute("CREATE TABLE registry AS SELECT * FROM registry")
-    con.execute("CREATE TABLE records AS SELECT * FROM records")
+    con.register("registry_in", registry)
+    con.register("records_in", records)
+    con.execute("CREATE TABLE registry AS SELECT * FROM registry_in")
+    con.execute("CREATE TABLE records AS SELECT * FROM records_in")
     return con
 
 

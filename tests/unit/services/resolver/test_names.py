@@ -4,7 +4,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.resolver.names import CHAR_TABLE, Name, build_name_pinyin, name_keys, name_pinyin, name_sql, normalise_name
+from services.resolver.names import (
+    CHAR_TABLE,
+    Name,
+    build_name_pinyin,
+    name_keys,
+    name_pinyin,
+    name_sql,
+    normalise_name,
+)
 from services.resolver.rejections import Rejection
 from services.resolver.traditional import SIMPLIFIED, TRADITIONAL
 

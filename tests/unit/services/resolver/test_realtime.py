@@ -144,7 +144,7 @@ def test_registry_index_finds_exactly_the_pairs_splink_blocks(resolver, splink_p
 
 def test_realtime_finds_the_person_the_batch_linked_by_splink(small_round, resolver):
     con, _, _ = small_round
-    linked = con.sql(f"""
+    linked = con.sql("""
         SELECT l.person_id, r.id_number_raw, r.name, r.sex, r.birth_date, r.phone, r.card_no, r.county_code
         FROM links l JOIN records r USING (rid) WHERE l.method = 'splink' AND l.band = 'auto' ORDER BY rid
     """).fetchall()

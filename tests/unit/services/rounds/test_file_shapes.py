@@ -218,7 +218,7 @@ def test_a_broken_workbook_or_gzip_is_refused_as_a_whole(tmp_path):
     (tmp_path / "s.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
     with pytest.raises(SourceFileError, match="s.xlsx is not a readable .xlsx workbook"):
         read_file(FileSpec("bus", "weak", tmp_path / "s.xlsx"))
-    whole = gzip.compress("record_id,occurred_at\n".encode() + b"B1,2021-05-01\n" * 1000)
+    whole = gzip.compress(b"record_id,occurred_at\n" + b"B1,2021-05-01\n" * 1000)
     (tmp_path / "s.csv.gz").write_bytes(whole[: len(whole) // 2])
     with pytest.raises(SourceFileError, match="s.csv.gz is not a whole gzip file"):
         read_file(FileSpec("bus", "weak", tmp_path / "s.csv.gz"))

@@ -1,12 +1,12 @@
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from graph.errors import InvalidInput
 from services.security.tokens import TokenBook, TokenRejected, issue_token
 
-NOW = datetime(2021, 11, 1, tzinfo=timezone.utc)
+NOW = datetime(2021, 11, 1, tzinfo=UTC)
 
 
 def test_issued_token_verifies_with_its_role_and_is_stored_hashed(tmp_path):
