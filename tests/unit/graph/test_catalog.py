@@ -52,7 +52,7 @@ def test_schema_statements_are_idempotent_and_cover_the_keys():
 
 def test_constraints_are_told_from_plain_indexes():
     statements = catalog.schema_statements()
-    assert sum(map(catalog.is_constraint, statements)) == 9 and not all(map(catalog.is_constraint, statements))
+    assert sum(map(catalog.is_constraint, statements)) == 10 and not all(map(catalog.is_constraint, statements))
     assert all(("REQUIRE" in s) == catalog.is_constraint(s) for s in statements)
 
 
