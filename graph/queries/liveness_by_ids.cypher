@@ -3,12 +3,18 @@
 // $since (a LocalDateTime) or null for all. No row for an unknown person_id.
 // Dates and times come back as ISO text: Python's fromisoformat reads them several times faster than the
 // driver builds its own temporal objects, the largest cost of this call in the driver.
+// A publish in progress is read as a whole per person (graph/neo4j_publish.py): the pensioner's properties are
+// read once (row) and a record linked by the publish (RESOLVED_TO gen) shows only once row.gen reaches it, a link
+// it retired (gone) until then; a pensioner new to the graph is unknown while pending.
 UNWIND $keys AS key
 MATCH (p:Pensioner {person_id: key})
-RETURN key, p {.*, birth_date: toString(p.birth_date), evidence_at: toString(p.evidence_at),
-          certified_until: toString(p.certified_until)} AS row, COLLECT {
+WHERE p.pending IS NULL
+WITH key, p, p {.*, birth_date: toString(p.birth_date), evidence_at: toString(p.evidence_at),
+                certified_until: toString(p.certified_until)} AS row
+RETURN key, row, COLLECT {
   MATCH (e)-[t:RESOLVED_TO]->(p)
-  WHERE $since IS NULL OR e.occurred_at >= $since
+  WHERE ($since IS NULL OR e.occurred_at >= $since) AND coalesce(t.gen, 0) <= coalesce(row.gen, 0)
+    AND (t.gone IS NULL OR t.gone > coalesce(row.gen, 0))
   WITH e, t
   ORDER BY e.occurred_at DESC, e.key
   LIMIT $limit
