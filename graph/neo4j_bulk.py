@@ -39,7 +39,7 @@ import duckdb
 import neo4j
 import pyarrow as pa
 
-from graph import catalog, exports, rows
+from graph import catalog, exports, neo4j_publish, rows
 from graph.neo4j_local import bulk_import, server
 from graph.neo4j_local.settings import LocalNeo4jSettings
 from graph.neo4j_store import Neo4jStore
@@ -79,21 +79,24 @@ def _identifier_nodes(kind: str) -> str:
 def _record_nodes(death: bool) -> str:
     return f"""
         SELECT e.rowid AS ":ID(Record)", e.key, e.source, e.kind, e.record_id,
-               {_TIMESTAMP} AS "occurred_at:localdatetime", e.passed AS "passed:boolean"
-        FROM bulk_events e WHERE {_IS_DEATH} = {str(death).lower()}"""
+               {_TIMESTAMP} AS "occurred_at:localdatetime", e.passed AS "passed:boolean", h.h AS "h:long",
+               h.l AS "l:long"
+        FROM bulk_events e JOIN bulk_event_hash h USING (key) WHERE {_IS_DEATH} = {str(death).lower()}"""
 
 
 NODE_SQL: dict[str, str] = {
     "Round": f"""
-        SELECT {_ROUND_NODE} AS ":ID(Round)", round_id, as_of AS "as_of:date", published_at AS "published_at:datetime"
+        SELECT {_ROUND_NODE} AS ":ID(Round)", round_id, as_of AS "as_of:date", published_at AS "published_at:datetime",
+               1 AS "gen:long"
         FROM bulk_round""",
     "Pensioner": f"""
-        SELECT rowid AS ":ID(Pensioner)", person_id, id_number, name, name_pinyin, sex,
+        SELECT b.rowid AS ":ID(Pensioner)", person_id, id_number, name, name_pinyin, sex,
                birth_date AS "birth_date:date", phone, card_no, county_code, unit_id,
                monthly_pension AS "monthly_pension:double", status, method, source,
                evidence_at AS "evidence_at:date", probability AS "probability:double",
-               certified_until AS "certified_until:date", period_state, {_ROUND} AS round_id, explanation
-        FROM bulk_pensioners""",
+               certified_until AS "certified_until:date", period_state, {_ROUND} AS round_id, explanation,
+               h.h AS "h:long", h.hi AS "hi:long", 1 AS "gen:long"
+        FROM bulk_pensioners b JOIN bulk_pensioner_hash h USING (person_id)""",
     **{label: _identifier_nodes(kind) for label, kind, _, _ in _IDENTIFIERS},
     "Event": _record_nodes(death=False),
     "DeathRecord": _record_nodes(death=True),
@@ -130,7 +133,7 @@ RELATIONSHIP_SQL: dict[str, str] = {
         for _, kind, column, _ in _IDENTIFIERS),
     "RESOLVED_TO": f"""
         SELECT e.rowid AS ":START_ID(Record)", p.rowid AS ":END_ID(Pensioner)",
-               e.match_probability AS "probability:double", e.method, {_ROUND} AS round_id
+               e.match_probability AS "probability:double", e.method, {_ROUND} AS round_id, 1 AS "gen:long"
         FROM bulk_events e JOIN bulk_pensioners p USING (person_id)""",
     "CONCERNS": """
         SELECT f.rowid AS ":START_ID(Flag)", p.rowid AS ":END_ID(Pensioner)"
@@ -191,6 +194,8 @@ def write_import_files(con: duckdb.DuckDBPyConnection, round_id: str, as_of: dat
     con.execute("INSERT INTO bulk_round VALUES (?, ?, ?)",
                 [round_id, as_of, published_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")])
     con.execute(f"CREATE OR REPLACE TEMP TABLE bulk_identifier_nodes AS {IDENTIFIER_NODES_SQL}")
+    # the hashes and generation an incremental publish stores, so the next one sends only what changed
+    neo4j_publish.hash_tables(con, "bulk_", round_id, temp=True)
     rows: dict[str, int] = {}
     paths: dict[str, list[Path]] = {}
     for name, query in {**NODE_SQL, **RELATIONSHIP_SQL}.items():

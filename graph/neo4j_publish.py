@@ -49,27 +49,39 @@ _IDENTIFIER_KINDS = (("id_number", "id_numbers", "phone"), ("phone", "phones", "
 _EVENT_VALUE_COLUMNS = (("id_number", "id_numbers"), ("phone", "phones"), ("card_no", "cards"))
 
 # The hashes compared with what the graph holds (63 bits: Neo4j integers are signed). DuckDB's hash() may change
-# between DuckDB versions: then every row reads as changed once and is rewritten, nothing worse.
+# between DuckDB versions: then every row reads as changed once and is rewritten, nothing worse. `{p}` is the prefix
+# of the staged export tables (x_ here, bulk_ in graph/neo4j_bulk.py, which writes the same hashes), `{temp}` TEMP
+# or nothing.
 EVENT_HASHES_SQL = """
-    CREATE OR REPLACE TABLE x_event_hash AS
+    CREATE OR REPLACE {temp} TABLE {p}event_hash AS
     SELECT key, person_id,
            (hash(source, kind, record_id, occurred_at, id_number, phone, card_no, passed) >> 1)::BIGINT AS h,
            (hash(person_id, match_probability, method) >> 1)::BIGINT AS l
-    FROM x_events"""
+    FROM {p}events"""
 PENSIONER_HASHES_SQL = """
-    CREATE OR REPLACE TABLE x_pensioner_hash AS
+    CREATE OR REPLACE {temp} TABLE {p}pensioner_hash AS
     WITH records AS (
         SELECT person_id, bit_xor((hash(key, h, l) >> 1)::BIGINT) AS fingerprint
-        FROM x_event_hash WHERE person_id IS NOT NULL GROUP BY person_id),
+        FROM {p}event_hash WHERE person_id IS NOT NULL GROUP BY person_id),
     held AS (
         SELECT person_id, bit_xor((hash(kind, value, shared, origin) >> 1)::BIGINT) AS hi
-        FROM x_identifiers GROUP BY person_id)
+        FROM {p}identifiers GROUP BY person_id)
     SELECT x.person_id,
            (hash($round_id, x.id_number, x.name, x.name_pinyin, x.sex, x.birth_date, x.phone, x.card_no,
                  x.county_code, x.unit_id, x.monthly_pension, x.status, x.method, x.source, x.evidence_at,
                  x.probability, x.certified_until, x.period_state, x.explanation, r.fingerprint) >> 1)::BIGINT AS h,
            coalesce(held.hi, 0) AS hi
-    FROM x_pensioners x LEFT JOIN records r USING (person_id) LEFT JOIN held USING (person_id)"""
+    FROM {p}pensioners x LEFT JOIN records r USING (person_id) LEFT JOIN held USING (person_id)"""
+
+
+def hash_tables(con: duckdb.DuckDBPyConnection, prefix: str, round_id: str, *, temp: bool) -> None:
+    """{prefix}event_hash (key, person_id, h, l) and {prefix}pensioner_hash (person_id, h, hi) over the staged
+    {prefix}events, {prefix}identifiers and {prefix}pensioners tables: what a publish stores and compares."""
+    kind = "TEMP" if temp else ""
+    con.execute(EVENT_HASHES_SQL.format(p=prefix, temp=kind))
+    con.execute(PENSIONER_HASHES_SQL.format(p=prefix, temp=kind), {"round_id": round_id})
+
+
 # What the graph holds, read back by publish_state_*.cypher
 STATE_TABLES_SQL = (
     "CREATE OR REPLACE TABLE s_pensioners (person_id VARCHAR, h BIGINT, hi BIGINT)",
@@ -164,8 +176,7 @@ class _Publish:
         written = {name: self._stage(name, table) for name, table in tables.items()}
         for name in tables:
             exports.check_rows(name, lambda select, n=name: self._scalar(f"SELECT {select} FROM x_{n}"))
-        self.con.execute(EVENT_HASHES_SQL)
-        self.con.execute(PENSIONER_HASHES_SQL, {"round_id": self.export.round_id})
+        hash_tables(self.con, "x_", self.export.round_id, temp=False)
         self._lap("stage")
         self._read_state()
         self.con.execute(PENSIONER_DIFF_SQL)
