@@ -2,6 +2,13 @@
 
     python benchmarks/neo4j_publish_bench.py --pensioners 1000000 [--seed 7] [--cache DIR]
     python benchmarks/neo4j_publish_bench.py --pensioners 50000 --unwind      # also time UNWIND on the same round
+    python benchmarks/neo4j_publish_bench.py --rounds OUT1 OUT2 [OUT1 ...]    # publish rounds one after the other
+
+`--rounds` publishes finished rounds in order with `Neo4jStore.publish_round` into the server of
+SILENTCERT_NEO4J_HOME / SILENTCERT_NEO4J_BOLT_PORT (started if it is not running; its database is emptied first:
+a test server only), as `round run --neo4j` does in its publish stage, and prints per round the seconds, the rows
+the round's graph holds (its export: what a publish of everything writes) and, from `last_publish`, the rows
+actually sent, with both rates.
 
 The round (generated and run on the embedded store) is cached as CACHE/gen-N-sSEED and CACHE/out-N-sSEED;
 `--round-out DIR` uses an already finished round directory instead (read-only). Both publishes go into a throwaway
@@ -30,6 +37,7 @@ from graph.neo4j_local import LocalNeo4jSettings, bolt_settings, install, server
 from graph.neo4j_store import Neo4jStore  # noqa: E402
 from services.deathcheck.audit import append_round_events  # noqa: E402
 from services.rounds.bulk_publish import bulk_publish_round_dir  # noqa: E402
+from services.rounds.export_queries import EXPORT_QUERIES  # noqa: E402
 from services.rounds.publish import round_export  # noqa: E402
 
 AS_OF = "2021-10-31"
@@ -87,6 +95,56 @@ def unwind(settings: LocalNeo4jSettings, out: Path, batch_size: int) -> dict:
     return _result(sum(seconds.values()), counts, {k: round(v, 2) for k, v in seconds.items()})
 
 
+def series(out_dirs: list[Path], batch_size: int, writers: int) -> list[dict]:
+    """Publish each finished round after the other into the configured server, emptied first."""
+    settings = LocalNeo4jSettings.from_env()
+    server.start(settings)
+    uri, user, password = bolt_settings(settings)
+    results = []
+    options = {"batch_size": batch_size} | ({"writers": writers} if writers else {})
+    with Neo4jStore(neo4j.GraphDatabase.driver(uri, auth=(user, password)), close_driver=True, **options) as store:
+        store.clear()
+        store.apply_schema()
+        store.await_indexes()
+        for out in out_dirs:
+            results.append(_publish_one(store, out))
+    return results
+
+
+def _publish_one(store: Neo4jStore, out: Path) -> dict:
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    con = duckdb.connect(str(out / "state" / "round.duckdb"), read_only=True)
+    before = store.counts()
+    export = round_export(con, report["round_id"], date.fromisoformat(report["as_of"]))
+    graph_rows = _export_graph_rows(con)
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    store.publish_round(export)
+    seconds = time.perf_counter() - started
+    con.close()
+    after = store.counts()
+    sent = getattr(store, "last_publish", None)
+    result = {"round": str(out), "seconds": round(seconds, 1), "load_before": load,
+              "round_graph_rows": graph_rows, "round_graph_rows_per_s": round(graph_rows / seconds),
+              "added": {k: after[k] - before[k] for k in after if after[k] != before[k]}}
+    if sent is not None:
+        result |= {"rows_sent": sent.rows_sent, "sent": sent.sent, "phases": sent.seconds}
+    return result
+
+
+def _export_graph_rows(con: duckdb.DuckDBPyConnection) -> int:
+    """Nodes and relationships a publish of the whole round writes: a pensioner and its VERDICT; an identifier
+    row (HAS_*; its node counted once per value); a record, its RESOLVED_TO and its OBSERVED_ON edges; a flag and
+    CONCERNS; a citation."""
+    q = EXPORT_QUERIES
+    return con.execute(f"""
+        SELECT (SELECT 2 * count(*) FROM ({q['pensioners']}))
+             + (SELECT count(*) + count(DISTINCT (kind, value)) FROM ({q['identifiers']}))
+             + (SELECT 2 * count(*) + count(id_number) + count(phone) + count(card_no) FROM ({q['events']}))
+             + (SELECT 2 * count(*) FROM ({q['flags']}))
+             + (SELECT count(*) FROM ({q['flag_citations']}))""").fetchall()[0][0]
+
+
 def _result(total: float, counts: dict[str, int], seconds: dict[str, float]) -> dict:
     rows = sum(counts.values())
     return {"seconds": round(total, 1), "rows": rows, "rows_per_s": round(rows / total), "phases": seconds,
@@ -119,10 +177,15 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/neo4j-publish-bench"))
     parser.add_argument("--round-out", type=Path, help="a finished round directory to publish instead")
     parser.add_argument("--unwind", action="store_true", help="also time the UNWIND publish of the same round")
-    parser.add_argument("--batch-size", type=int, default=20000, help="UNWIND rows per transaction")
+    parser.add_argument("--batch-size", type=int, default=10000, help="UNWIND rows per transaction")
+    parser.add_argument("--writers", type=int, default=0, help="sessions writing at once (0: the store's default)")
+    parser.add_argument("--rounds", type=Path, nargs="+", help="finished rounds to publish one after the other")
     parser.add_argument("--no-bulk", action="store_true", help="skip the bulk import")
     parser.add_argument("--keep-running", action="store_true", help="leave the throwaway server running")
     args = parser.parse_args()
+    if args.rounds:
+        print(json.dumps(series(args.rounds, args.batch_size, args.writers), indent=2))
+        return
     out = args.round_out or finished_round(args.pensioners, args.seed, args.cache)
     settings = throwaway_home(args.cache)
     result: dict = {"round": str(out), "load_before": os.getloadavg()[0]}

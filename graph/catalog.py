@@ -2,7 +2,7 @@
 
 One statement a file, ``$parameters`` only; the file name is the query's name::
 
-    catalog.query("publish_pensioners")
+    catalog.query("publish_pensioner_verdicts")
 
 The schema (constraints and indexes) lives in ``graph/schema.cypher`` and comes out as a list of statements.
 No other module holds Cypher text.

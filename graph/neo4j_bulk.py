@@ -39,7 +39,7 @@ import duckdb
 import neo4j
 import pyarrow as pa
 
-from graph import catalog, exports, rows, sql
+from graph import catalog, exports, neo4j_publish, rows, sql
 from graph.errors import Conflict, StageFailed
 from graph.model import AuditEntry
 from graph.neo4j_local import bulk_import, server
@@ -80,16 +80,17 @@ CREATE OR REPLACE TEMP TABLE bulk_identifier_nodes AS
 
 NODE_SQL: dict[str, str] = {
     "Round": """
-        SELECT 0 AS ":ID(Round)", round_id, as_of AS "as_of:date", published_at AS "published_at:datetime"
+        SELECT 0 AS ":ID(Round)", round_id, as_of AS "as_of:date", published_at AS "published_at:datetime",
+               1 AS "gen:long"
         FROM bulk_round""",
     "Pensioner": """
-        SELECT rowid AS ":ID(Pensioner)", person_id, id_number, name, name_pinyin, sex,
+        SELECT b.rowid AS ":ID(Pensioner)", person_id, id_number, name, name_pinyin, sex,
                birth_date AS "birth_date:date", phone, card_no, county_code, unit_id,
                monthly_pension AS "monthly_pension:double", status, method, source,
                evidence_at AS "evidence_at:date", probability AS "probability:double",
                certified_until AS "certified_until:date", period_state, (SELECT round_id FROM bulk_round) AS round_id,
-               explanation
-        FROM bulk_pensioners""",
+               explanation, h.h AS "h:long", h.hi AS "hi:long", 1 AS "gen:long"
+        FROM bulk_pensioners b JOIN bulk_pensioner_hash h USING (person_id)""",
     "IdNumber": """
         SELECT rowid AS ":ID(Identifier)", value, shared AS "shared:boolean"
         FROM bulk_identifier_nodes WHERE kind = 'id_number'""",
@@ -101,12 +102,14 @@ NODE_SQL: dict[str, str] = {
         FROM bulk_identifier_nodes WHERE kind = 'card'""",
     "Event": """
         SELECT e.rowid AS ":ID(Record)", e.key, e.source, e.kind, e.record_id,
-               strftime(e.occurred_at, '%Y-%m-%dT%H:%M:%S') AS "occurred_at:localdatetime", e.passed AS "passed:boolean"
-        FROM bulk_events e WHERE coalesce(e.kind = 'death', false) = false""",
+               strftime(e.occurred_at, '%Y-%m-%dT%H:%M:%S') AS "occurred_at:localdatetime", e.passed AS "passed:boolean",
+               h.h AS "h:long", h.l AS "l:long"
+        FROM bulk_events e JOIN bulk_event_hash h USING (key) WHERE coalesce(e.kind = 'death', false) = false""",
     "DeathRecord": """
         SELECT e.rowid AS ":ID(Record)", e.key, e.source, e.kind, e.record_id,
-               strftime(e.occurred_at, '%Y-%m-%dT%H:%M:%S') AS "occurred_at:localdatetime", e.passed AS "passed:boolean"
-        FROM bulk_events e WHERE coalesce(e.kind = 'death', false) = true""",
+               strftime(e.occurred_at, '%Y-%m-%dT%H:%M:%S') AS "occurred_at:localdatetime", e.passed AS "passed:boolean",
+               h.h AS "h:long", h.l AS "l:long"
+        FROM bulk_events e JOIN bulk_event_hash h USING (key) WHERE coalesce(e.kind = 'death', false) = true""",
     "Flag": """
         SELECT rowid AS ":ID(Flag)", flag_id, 'open' AS status, person_id, kind, severity, detail,
                overpayment AS "overpayment:double", ring_id, county_code, (SELECT round_id FROM bulk_round) AS round_id
@@ -146,7 +149,7 @@ RELATIONSHIP_SQL: dict[str, str] = {
             FROM bulk_events e JOIN bulk_identifier_nodes n ON n.kind = 'card' AND n.value = e.card_no""",
     "RESOLVED_TO": """
         SELECT e.rowid AS ":START_ID(Record)", p.rowid AS ":END_ID(Pensioner)",
-               e.match_probability AS "probability:double", e.method, (SELECT round_id FROM bulk_round) AS round_id
+               e.match_probability AS "probability:double", e.method, (SELECT round_id FROM bulk_round) AS round_id, 1 AS "gen:long"
         FROM bulk_events e JOIN bulk_pensioners p USING (person_id)""",
     "CONCERNS": """
         SELECT f.rowid AS ":START_ID(Flag)", p.rowid AS ":END_ID(Pensioner)"
@@ -222,6 +225,8 @@ def write_import_files(con: duckdb.DuckDBPyConnection, round_id: str, as_of: dat
     published = published_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
     sql.run(con, "bulk_round_row", _ROUND_ROW, {"round_id": round_id, "as_of": as_of, "published_at": published})
     sql.run(con, "bulk_identifier_nodes", IDENTIFIER_NODES)
+    # the hashes and generation an incremental publish stores, so the next one sends only what changed
+    neo4j_publish.hash_tables(con, "bulk_", round_id, temp=True)
     rows: dict[str, int] = {}
     paths: dict[str, list[Path]] = {}
     for name, query in {**NODE_SQL, **RELATIONSHIP_SQL}.items():

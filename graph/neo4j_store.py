@@ -9,17 +9,28 @@ bounded exponential backoff, then raises :class:`graph.errors.StoreUnavailable`.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, time
 from typing import Any, TypeVar
 
 import neo4j
 import pyarrow as pa
-import pyarrow.compute as pc
-from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired, TransientError
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
+from neo4j.exceptions import (
+    AuthError,
+    ServiceUnavailable,
+    SessionExpired,
+    TransientError,
+)
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+)
 
-from graph import catalog, consistency, exports, rows
+from graph import catalog, consistency, neo4j_publish, rows
 from graph.coalesce import Coalescer
 from graph.errors import Conflict, NotFound, StoreUnavailable
 from graph.model import (
@@ -34,12 +45,10 @@ from graph.model import (
     Person,
 )
 from graph.store import (
-    EXPORT_COLUMNS,
     NODE_LABELS,
     RELATIONSHIP_TYPES,
     AuditedChange,
     EntryOf,
-    ExportTable,
     GraphStore,
     Progress,
     RoundExport,
@@ -50,7 +59,6 @@ _LivenessQuery = tuple[str, datetime | None, int]  # (statement, since, limit): 
 _Generation = tuple[str | None, int]  # (epoch, count) of the Generation node
 _LivenessRead = tuple[_Generation, tuple[Person, list[EvidenceEdge]]]  # the generation read with the answer
 
-_IDENTIFIER_QUERIES = (("id_number", "publish_id_numbers"), ("phone", "publish_phones"), ("card", "publish_cards"))
 _UNREACHABLE = (ServiceUnavailable, SessionExpired, OSError)
 _NO_LIMIT = 2**62  # Cypher's LIMIT takes no null
 _TRANSIENT_TRIES = 3  # an auto-commit read retried on TransientError (a managed transaction's driver would)
@@ -61,13 +69,16 @@ _QUIET_SCHEMA = {"notifications_disabled_classifications": [neo4j.NotificationDi
 
 
 class Neo4jStore(GraphStore):
-    """The graph in a Neo4j database. `retry_seconds` bounds how long an unreachable server is waited for."""
+    """The graph in a Neo4j database. `retry_seconds` bounds how long an unreachable server is waited for;
+    `batch_size` rows go in one write transaction of a publish, `writers` of them at once."""
 
-    def __init__(self, driver: neo4j.Driver, database: str = "neo4j", batch_size: int = 20000, *,
-                 retry_seconds: float = 60.0, close_driver: bool = False):
+    def __init__(self, driver: neo4j.Driver, database: str = "neo4j", batch_size: int = 10000, *,
+                 writers: int = 2, retry_seconds: float = 60.0, close_driver: bool = False):
         self._driver = driver
         self.database = database
         self.batch_size = batch_size
+        self.writers = writers  # sessions writing a publish's batches at once
+        self.last_publish: neo4j_publish.PublishStats | None = None
         self.retry_seconds = retry_seconds
         self._close_driver = close_driver
         self._liveness: Coalescer[_LivenessQuery, str, _LivenessRead] = Coalescer(self._liveness_batch)
@@ -175,41 +186,37 @@ class Neo4jStore(GraphStore):
         self._retrying(run)
 
     def publish_round(self, export: RoundExport, progress: Progress | None = None) -> dict[str, int]:
-        tables = {name: getattr(export, name) for name in EXPORT_COLUMNS}
-        for name, table in tables.items():
-            exports.check(name, table)
-        round_params = {"round_id": export.round_id}
-        progress = _cumulative(progress)
-        self._write(lambda tx: tx.run(catalog.query("publish_round_node"), round_id=export.round_id,
-                                      as_of=export.as_of).consume())
-        self._batches("pensioners", "publish_pensioners", tables["pensioners"], round_params, progress)
-        for kind, query in _IDENTIFIER_QUERIES:
-            self._batches("identifiers", query, tables["identifiers"], round_params, progress,
-                          keep=functools.partial(_of_kind, kind=kind), drop=("kind",))
-        for death, query in ((False, "publish_events"), (True, "publish_death_records")):
-            self._batches("events", query, tables["events"], round_params, progress,
-                          keep=exports.is_death if death else (lambda b: pc.invert(exports.is_death(b))),
-                          first=query.replace("publish_", "publish_unlink_"))
-        self._batches("flags", "publish_flags", tables["flags"], round_params, progress)
-        self._batches("flag_citations", "publish_flag_citations", tables["flag_citations"], {}, progress)
+        """Only what changed since the graph's last publish is written, and readers see each person wholly before
+        or after it (graph/neo4j_publish.py); what was sent is kept in `last_publish`."""
+        written, self.last_publish = neo4j_publish.publish(self, export, progress)
         self._write(_bump_generation)
-        return {name: table.num_rows for name, table in tables.items()}
+        return written
 
-    def _batches(self, table_name: str, query_name: str, table: ExportTable, params: dict[str, Any],
-                 progress: Progress | None, keep: Callable[[pa.RecordBatch], pa.Array] | None = None,
-                 drop: tuple[str, ...] = (), first: str | None = None) -> None:
-        """UNWIND the rows `keep` selects through one query (after query `first` in the same transaction, when
-        given), `batch_size` rows per managed write transaction; the table is read in record batches, never whole."""
-        queries = [catalog.query(name) for name in (first, query_name) if name]
+    def write_rows(self, query_name: str, rows: list[dict[str, Any]], params: dict[str, Any]) -> None:
+        """UNWIND `rows` through one query in one managed write transaction (retried as a whole)."""
+        query = catalog.query(query_name)
+        self._write(lambda tx: tx.run(query, params, rows=rows).consume())
 
-        def write(tx: neo4j.ManagedTransaction, batch: list[dict[str, Any]]) -> None:
-            for query in queries:
-                tx.run(query, params, rows=batch).consume()
-        for chunk in exports.rebatch(exports.batches(table_name, table, self.batch_size), self.batch_size, keep):
-            batch = _temporal_as_text(chunk.drop_columns(list(drop))).to_pylist()
-            self._write(functools.partial(write, batch=batch))
-            if progress:
-                progress(table_name, len(batch))
+    def write_one(self, query_name: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The single row one write statement returns."""
+        query = catalog.query(query_name)
+        return self._write(lambda tx: tx.run(query, params).single(strict=True).data())
+
+    def run_auto(self, query_name: str, params: dict[str, Any]) -> None:
+        """One statement in an auto-commit transaction (CALL { } IN TRANSACTIONS needs one)."""
+        def run() -> None:
+            with self._driver.session(database=self.database) as session:
+                session.run(catalog.query(query_name), params).consume()
+        self._retrying(run)
+
+    def read_chunks(self, query_name: str, chunk: int) -> Iterator[list[tuple[Any, ...]]]:
+        """The records of one read statement, `chunk` at a time as tuples, streamed from an auto-commit read."""
+        # the hashes' property keys do not exist before the first publish: no warning for that
+        with self._driver.session(database=self.database, default_access_mode=neo4j.READ_ACCESS,
+                                  notifications_disabled_classifications=["UNRECOGNIZED"]) as session:
+            result = self._retrying(lambda: session.run(catalog.query(query_name)))
+            while batch := [tuple(r) for r in itertools.islice(result, chunk)]:
+                yield batch
 
     # -- people and evidence --------------------------------------------------------------------------------
 
@@ -387,29 +394,6 @@ def _evidence_from_text(row: dict[str, Any]) -> EvidenceEdge:
     return rows.evidence(row | {"occurred_at": datetime.fromisoformat(row["occurred_at"])})
 
 
-def _temporal_as_text(table: pa.Table) -> pa.Table:
-    """Dates and timestamps as ISO text, which the queries turn back into Cypher temporals with date() and
-    localdatetime(): the driver encodes Python dates and datetimes one by one in Python, several times slower."""
-    for i, column in enumerate(table.schema):
-        if pa.types.is_date(column.type):
-            table = table.set_column(i, column.name, pc.strftime(table.column(i), format="%Y-%m-%d"))
-        elif pa.types.is_timestamp(column.type):
-            table = table.set_column(i, column.name, pc.strftime(table.column(i), format="%Y-%m-%dT%H:%M:%S"))
-    return table
-
-
-def _cumulative(progress: Progress | None) -> Progress | None:
-    """Turn per-batch row counts into rows done per export table (one table may take several queries)."""
-    if progress is None:
-        return None
-    done: dict[str, int] = {}
-
-    def report(table_name: str, rows_in_batch: int) -> None:
-        done[table_name] = done.get(table_name, 0) + rows_in_batch
-        progress(table_name, done[table_name])
-    return report
-
-
 def _address(driver: neo4j.Driver) -> str:
     """host:port of the server for messages (the driver keeps no credentials in it)."""
     address = getattr(getattr(driver, "_pool", None), "address", None)
@@ -441,10 +425,6 @@ def _update_person(tx: neo4j.ManagedTransaction, person: Person) -> None:
 
 def _run_one(tx: neo4j.ManagedTransaction, statement: str) -> None:
     tx.run(statement).consume()
-
-
-def _of_kind(batch: pa.RecordBatch, kind: str) -> pa.Array:
-    return pc.equal(batch.column("kind"), kind)
 
 
 def _save_decision(tx: neo4j.ManagedTransaction, decision: Decision) -> Flag:

@@ -32,6 +32,8 @@ CREATE INDEX event_source IF NOT EXISTS FOR (n:Event) ON (n.source);
 CREATE INDEX death_record_source IF NOT EXISTS FOR (n:DeathRecord) ON (n.source);
 CREATE INDEX audit_entry_person_id IF NOT EXISTS FOR (n:AuditEntry) ON (n.person_id);
 CREATE INDEX resolved_to_round_id IF NOT EXISTS FOR ()-[r:RESOLVED_TO]-() ON (r.round_id);
+// Links a publish retired (graph/neo4j_publish.py), deleted once no reader sees them.
+CREATE INDEX resolved_to_gone IF NOT EXISTS FOR ()-[r:RESOLVED_TO]-() ON (r.gone);
 
 // The store's generation (GraphStore.generation): one node, moved by every write that can change a liveness answer.
 CREATE CONSTRAINT generation_name IF NOT EXISTS FOR (n:Generation) REQUIRE n.name IS UNIQUE;

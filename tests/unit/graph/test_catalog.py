@@ -17,7 +17,7 @@ CYPHER_IN_A_STRING = re.compile(
 
 
 def test_every_query_loads_without_comments():
-    assert "publish_pensioners" in catalog.names()
+    assert "publish_pensioner_verdicts" in catalog.names()
     for name in catalog.names():
         text = catalog.query(name)
         assert text and "//" not in text.splitlines()[0], name
@@ -36,7 +36,7 @@ def test_queries_take_parameters_not_formatted_values():
 
 
 def test_unknown_query_names_the_known_ones():
-    with pytest.raises(catalog.UnknownQuery, match="no query 'publish_everything'.*publish_pensioners"):
+    with pytest.raises(catalog.UnknownQuery, match="no query 'publish_everything'.*publish_pensioner_verdicts"):
         catalog.query("publish_everything")
 
 

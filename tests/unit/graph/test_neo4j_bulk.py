@@ -127,8 +127,11 @@ def test_values_are_typed_as_the_unwind_publish_sends_them(files):
     assert person["explanation"] == EXPLAINED  # a string property, commas and quotes kept
     assert _rows(files, "Event")[0]["occurred_at:localdatetime"] == "2021-05-01T09:30:15"
     assert _rows(files, "Round") == [{":ID(Round)": "0", "round_id": "2021-10", "as_of:date": "2021-10-31",
-                                      "published_at:datetime": "2026-11-28T10:00:00Z"}]
+                                      "published_at:datetime": "2026-11-28T10:00:00Z", "gen:long": "1"}]
     assert _rows(files, "Flag")[0]["status"] == "open"
+    # the hashes the next incremental publish compares with (graph/neo4j_publish.py), on every pensioner and record
+    assert all(r["h:long"] and r["hi:long"] and r["gen:long"] == "1" for r in _rows(files, "Pensioner"))
+    assert all(r["h:long"] and r["l:long"] for r in _rows(files, "Event"))
 
 
 def test_rows_per_file_are_the_expected_counts(files):

@@ -1,0 +1,305 @@
+"""Publishing a round into Neo4j by difference: only what is new or changed since the graph's last publish is sent.
+
+The round's tables are staged in a private DuckDB (streamed in record batches, held under `memory_limit`, spilled to
+a temporary directory) and hashed there: per record its content (`h`) and its link to a person (`l`), per pensioner
+the row, the round and a fingerprint of their records (`h`) and of their identifier rows (`hi`). The graph keeps the
+hashes it was last written with (Event/DeathRecord `h`, `l`; Pensioner `h`, `hi`); they are read back once per
+publish (`publish_state_*.cypher`) and compared in SQL, so an unchanged record, identifier or pensioner is not
+sent at all. New records are CREATEd (their key was not in the graph), not MERGEd; changed ones are set in place.
+A node or edge written without hashes (the bulk import, an older publish) reads as changed and is rewritten once.
+
+Readers see a person wholly before or wholly after the publish (GetLiveness in a loop during a publish:
+tests/integration/test_neo4j_publish_readers.py). Each publish has a generation, one more than the last
+(`publish_generation.cypher`). It writes in three phases:
+
+1. pensioners new to the graph (`pending`, unknown to readers), their identifiers, and every new or changed
+   record: a new link is a RESOLVED_TO edge carrying `gen` (the publish's generation), an old link it replaces is
+   marked `gone` (same generation), not deleted;
+2. every pensioner whose hash changed — in a new round, all of them: the node's verdict, `gen` and the round's
+   VERDICT edge in one write. Readers show a link only when `gen <= p.gen` and hide it when `gone <= p.gen`
+   (`liveness_by_*.cypher`), so this one write switches the person from the old records to the new;
+3. flags and citations (merged, as few as reviewers see), then the retired links are deleted.
+
+A publish killed half-way is run again: what it wrote carries its hashes and is skipped, the rest is written.
+A record whose content (not its link) changed under the same key — a department's correction — is set in place,
+which readers see at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from graph import exports, sql
+from graph.store import EXPORT_COLUMNS, Progress, RoundExport
+
+_STAGE_ROWS = 65_536
+_STATE_CHUNK = 100_000
+_LABELS = (("Event", False, "events"), ("DeathRecord", True, "death_records"))
+_IDENTIFIER_KINDS = (("id_number", "id_numbers", "phone"), ("phone", "phones", "phone"), ("card", "cards", "card_no"))
+_EVENT_VALUE_COLUMNS = (("id_number", "id_numbers"), ("phone", "phones"), ("card_no", "cards"))
+
+# The hashes compared with what the graph holds (63 bits: Neo4j integers are signed). DuckDB's hash() may change
+# between DuckDB versions: then every row reads as changed once and is rewritten, nothing worse. `{p}` is the prefix
+# of the staged export tables (x_ here, bulk_ in graph/neo4j_bulk.py, which writes the same hashes), `{temp}` TEMP
+# or nothing.
+EVENT_HASHES_SQL = """
+    CREATE OR REPLACE {temp} TABLE {p}event_hash AS
+    SELECT key, person_id,
+           (hash(source, kind, record_id, occurred_at, id_number, phone, card_no, passed) >> 1)::BIGINT AS h,
+           (hash(person_id, match_probability, method) >> 1)::BIGINT AS l
+    FROM {p}events"""
+PENSIONER_HASHES_SQL = """
+    CREATE OR REPLACE {temp} TABLE {p}pensioner_hash AS
+    WITH records AS (
+        SELECT person_id, bit_xor((hash(key, h, l) >> 1)::BIGINT) AS fingerprint
+        FROM {p}event_hash WHERE person_id IS NOT NULL GROUP BY person_id),
+    held AS (
+        SELECT person_id, bit_xor((hash(kind, value, shared, origin) >> 1)::BIGINT) AS hi
+        FROM {p}identifiers GROUP BY person_id)
+    SELECT x.person_id,
+           (hash($round_id, x.id_number, x.name, x.name_pinyin, x.sex, x.birth_date, x.phone, x.card_no,
+                 x.county_code, x.unit_id, x.monthly_pension, x.status, x.method, x.source, x.evidence_at,
+                 x.probability, x.certified_until, x.period_state, x.explanation, r.fingerprint) >> 1)::BIGINT AS h,
+           coalesce(held.hi, 0) AS hi
+    FROM {p}pensioners x LEFT JOIN records r USING (person_id) LEFT JOIN held USING (person_id)"""
+
+
+def hash_tables(con: duckdb.DuckDBPyConnection, prefix: str, round_id: str, *, temp: bool) -> None:
+    """{prefix}event_hash (key, person_id, h, l) and {prefix}pensioner_hash (person_id, h, hi) over the staged
+    {prefix}events, {prefix}identifiers and {prefix}pensioners tables: what a publish stores and compares."""
+    kind = "TEMP" if temp else ""
+    con.execute(EVENT_HASHES_SQL.format(p=prefix, temp=kind))
+    con.execute(PENSIONER_HASHES_SQL.format(p=prefix, temp=kind), {"round_id": round_id})
+
+
+# What the graph holds, read back by publish_state_*.cypher
+STATE_TABLES_SQL = (
+    "CREATE OR REPLACE TABLE s_pensioners (person_id VARCHAR, h BIGINT, hi BIGINT)",
+    "CREATE OR REPLACE TABLE s_events (key VARCHAR, h BIGINT, l BIGINT)",
+)
+# Pensioners whose row, round or records changed, with a flag for those new to the graph
+PENSIONER_DIFF_SQL = """
+    CREATE OR REPLACE TABLE d_pensioners AS
+    SELECT x.*, hx.h, hx.hi, s.person_id IS NULL AS new, s.hi IS DISTINCT FROM hx.hi AS held_changed
+    FROM x_pensioners x JOIN x_pensioner_hash hx USING (person_id) LEFT JOIN s_pensioners s USING (person_id)
+    WHERE s.h IS DISTINCT FROM hx.h OR s.hi IS DISTINCT FROM hx.hi"""
+EVENT_DIFF_SQL = """
+    CREATE OR REPLACE TABLE d_events AS
+    SELECT x.*, hx.h, hx.l, s.key IS NULL AS new, s.l IS DISTINCT FROM hx.l AS relink,
+           coalesce(x.kind = 'death', false) AS death
+    FROM x_events x JOIN x_event_hash hx USING (key) LEFT JOIN s_events s USING (key)
+    WHERE s.key IS NULL OR s.h IS DISTINCT FROM hx.h OR s.l IS DISTINCT FROM hx.l"""
+NEW_PENSIONERS_SQL = "SELECT person_id FROM d_pensioners WHERE new"
+CHANGED_IDENTIFIERS_SQL = """
+    SELECT i.person_id, i.value, i.shared, i.origin
+    FROM x_identifiers i JOIN d_pensioners d USING (person_id)
+    WHERE d.held_changed AND i.kind = $kind"""
+# Identifier values the new records carry, merged once before the records are created (one column per kind)
+NEW_RECORD_VALUES_SQL = {
+    column: sql.with_idents("SELECT DISTINCT {column} AS value FROM d_events WHERE new AND {column} IS NOT NULL",
+                            column=column)
+    for column, _ in _EVENT_VALUE_COLUMNS
+}
+# Ordered by person: the parallel writers' batches then lock disjoint pensioners
+RECORDS_SQL = """
+    SELECT key, source, kind, record_id, occurred_at, person_id, match_probability, method, id_number, phone,
+           card_no, passed, h, l, relink
+    FROM d_events WHERE new = $new AND death = $death ORDER BY person_id"""
+PENSIONER_ROWS_SQL = sql.with_idents("SELECT {columns}, h, hi FROM d_pensioners ORDER BY person_id",
+                                     columns=list(EXPORT_COLUMNS["pensioners"]))
+COUNT_SQL = "SELECT count(*) FROM {table}"  # table: one of this module's staging tables
+CHECK_SQL = "SELECT {aggregate} FROM {table}"  # aggregate: one of graph.exports' row checks
+STAGE_SQL = "CREATE OR REPLACE TABLE {table} AS SELECT * FROM x_stream"
+STATE_CHUNK_SQL = "INSERT INTO {table} SELECT * FROM s_chunk"
+
+
+class PublishTarget(Protocol):
+    """What the diff publish needs from the Neo4j store (graph.neo4j_store.Neo4jStore)."""
+
+    batch_size: int
+    writers: int
+
+    def write_rows(self, query_name: str, rows: list[dict[str, Any]], params: dict[str, Any]) -> None: ...
+
+    def write_one(self, query_name: str, params: dict[str, Any]) -> dict[str, Any]: ...
+
+    def run_auto(self, query_name: str, params: dict[str, Any]) -> None: ...
+
+    def read_chunks(self, query_name: str, chunk: int) -> Iterator[list[tuple[Any, ...]]]: ...
+
+
+@dataclass
+class PublishStats:
+    """What one publish sent: rows per step (a row is one UNWIND row: a node and its edges), and seconds per phase."""
+
+    generation: int = 0
+    sent: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rows_sent(self) -> int:
+        return sum(self.sent.values())
+
+
+def publish(target: PublishTarget, export: RoundExport, progress: Progress | None = None,
+            memory_limit: str = "2GB") -> tuple[dict[str, int], PublishStats]:
+    """Write what changed of `export`; returns the rows of each export table and what was sent."""
+    tables = {name: getattr(export, name) for name in EXPORT_COLUMNS}
+    for name, table in tables.items():
+        exports.check_columns(name, table)
+    spill = tempfile.mkdtemp(prefix="silentcert-neo4j-publish-")
+    con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": spill,
+                                 "preserve_insertion_order": False})
+    con.execute("SET enable_progress_bar = false")
+    try:
+        return _Publish(target, con, export, progress).run(tables)
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+class _Publish:
+    def __init__(self, target: PublishTarget, con: duckdb.DuckDBPyConnection, export: RoundExport,
+                 progress: Progress | None):
+        self.target, self.con, self.export, self.progress = target, con, export, progress
+        self.stats = PublishStats()
+        self.params: dict[str, Any] = {"round_id": export.round_id}
+        self._clock = time.perf_counter()
+
+    def run(self, tables: dict[str, Any]) -> tuple[dict[str, int], PublishStats]:
+        written = {name: self._stage(name, table) for name, table in tables.items()}
+        for name in tables:
+            exports.check_rows(name, functools.partial(self._check, f"x_{name}"))
+        hash_tables(self.con, "x_", self.export.round_id, temp=False)
+        self._lap("stage")
+        self._read_state()
+        self.con.execute(PENSIONER_DIFF_SQL)
+        self.con.execute(EVENT_DIFF_SQL)
+        self._lap("diff")
+        opened = self.target.write_one("publish_generation", {"round_id": self.export.round_id,
+                                                              "as_of": self.export.as_of})
+        self.stats.generation = self.params["gen"] = opened["gen"]
+        self._records_and_identifiers()
+        self._lap("records")
+        self._pump("pensioners", PENSIONER_ROWS_SQL, {},
+                   "publish_pensioner_verdicts_again" if opened["existed"] else "publish_pensioner_verdicts")
+        self._done("pensioners", written)
+        self._done("identifiers", written)
+        self._done("events", written)
+        self._lap("pensioners")
+        self._flags(tables)
+        self._done("flags", written)
+        self._done("flag_citations", written)
+        self.target.run_auto("publish_drop_retired_links", {"gen": self.params["gen"]})
+        self._lap("flags_and_cleanup")
+        return written, self.stats
+
+    # -- phases ---------------------------------------------------------------------------------------------
+
+    def _records_and_identifiers(self) -> None:
+        self._pump("pending_pensioners", NEW_PENSIONERS_SQL, {}, "publish_pending_pensioners")
+        for kind, plural, _ in _IDENTIFIER_KINDS:
+            self._pump(f"identifiers_{kind}", CHANGED_IDENTIFIERS_SQL, {"kind": kind}, f"publish_{plural}",
+                       workers=1)
+        for column, plural in _EVENT_VALUE_COLUMNS:
+            self._pump(f"{plural}_nodes", NEW_RECORD_VALUES_SQL[column], {}, f"publish_{plural}_nodes", workers=1)
+        for _, death, plural in _LABELS:
+            self._pump(f"new_{plural}", RECORDS_SQL, {"new": True, "death": death}, f"publish_new_{plural}")
+            self._pump(f"changed_{plural}", RECORDS_SQL, {"new": False, "death": death},
+                       f"publish_changed_{plural}")
+
+    def _flags(self, tables: dict[str, Any]) -> None:
+        """Flags and citations are few (a reviewer's queue): merged whole, as before, so a decided flag keeps its
+        decision (publish_flags.cypher)."""
+        self._pump("flags", "SELECT * FROM x_flags", {}, "publish_flags", workers=1)
+        self._pump("flag_citations", "SELECT * FROM x_flag_citations", {}, "publish_flag_citations", workers=1)
+
+    # -- plumbing -------------------------------------------------------------------------------------------
+
+    def _stage(self, name: str, table: Any) -> int:
+        """Stream one export table into the temporary table x_<name>; returns its rows."""
+        self.con.register("x_stream", exports.reader(name, table, _STAGE_ROWS))
+        try:
+            self.con.execute(sql.with_idents(STAGE_SQL, table=f"x_{name}"))
+        finally:
+            self.con.unregister("x_stream")
+        return int(self._scalar(sql.with_idents(COUNT_SQL, table=f"x_{name}")))
+
+    def _read_state(self) -> None:
+        """The hashes the graph holds, into s_pensioners and s_events (columns as the queries return them)."""
+        for statement in STATE_TABLES_SQL:
+            self.con.execute(statement)
+        for table, query, types in (("s_pensioners", "publish_state_pensioners", (pa.string(), pa.int64(), pa.int64())),
+                                    ("s_events", "publish_state_events", (pa.string(), pa.int64(), pa.int64()))):
+            for chunk in self.target.read_chunks(query, _STATE_CHUNK):
+                arrays = [pa.array(list(column), t) for column, t in zip(zip(*chunk), types)]
+                self.con.register("s_chunk", pa.table(arrays, names=[f"c{i}" for i in range(len(arrays))]))
+                self.con.execute(sql.with_idents(STATE_CHUNK_SQL, table=table))
+                self.con.unregister("s_chunk")
+            self._lap(f"read_{table}")
+
+    def _pump(self, step: str, sql: str, sql_params: dict[str, Any], query: str, workers: int | None = None) -> None:
+        """Write the rows of `sql` through `query`, batch_size rows a transaction, on `workers` sessions at once
+        (the store's `writers`): the next batches are read from DuckDB while earlier ones are written."""
+        workers = workers or self.target.writers
+        sent = 0
+        cur = self.con.cursor()
+        try:
+            reader = cur.sql(sql, params=sql_params or None).to_arrow_reader(self.target.batch_size)
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="neo4j-publish") as pool:
+                pending: list[Future[None]] = []
+                for batch in _rebatched(reader, self.target.batch_size):
+                    rows = _temporal_as_text(batch).to_pylist()
+                    pending.append(pool.submit(self.target.write_rows, query, rows, self.params))
+                    sent += len(rows)
+                    while len(pending) > workers:
+                        pending.pop(0).result()
+                for done in pending:
+                    done.result()
+        finally:
+            cur.close()
+        if sent:
+            self.stats.sent[step] = sent
+
+    def _done(self, name: str, written: dict[str, int]) -> None:
+        if self.progress:
+            self.progress(name, written[name])
+
+    def _check(self, table: str, aggregate: str) -> Any:
+        """One aggregate of graph.exports' row checks over the staged `table`."""
+        return self._scalar(sql.compose(sql.with_idents(CHECK_SQL, table=table), aggregate=aggregate))
+
+    def _scalar(self, sql: str) -> Any:
+        return self.con.execute(sql).fetchall()[0][0]
+
+    def _lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.stats.seconds[phase] = round(now - self._clock, 2)
+        self._clock = now
+
+
+def _rebatched(reader: pa.RecordBatchReader, size: int) -> Iterator[pa.Table]:
+    yield from exports.rebatch(iter(reader), size)
+
+
+def _temporal_as_text(table: pa.Table) -> pa.Table:
+    """Dates and timestamps as ISO text, which the queries turn back into Cypher temporals with date() and
+    localdatetime(): the driver encodes Python dates and datetimes one by one in Python, several times slower."""
+    for i, column in enumerate(table.schema):
+        if pa.types.is_date(column.type):
+            table = table.set_column(i, column.name, pc.strftime(table.column(i), format="%Y-%m-%d"))
+        elif pa.types.is_timestamp(column.type):
+            table = table.set_column(i, column.name, pc.strftime(table.column(i), format="%Y-%m-%dT%H:%M:%S"))
+    return table
+
