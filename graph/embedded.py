@@ -37,7 +37,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from graph import consistency, rows
+from graph import consistency, embedded_retention, rows
 from graph.embedded_publish import empty, publish
 from graph.model import AuditEntry, ChannelCertification, Decision, EvidenceEdge, Flag, FlagDetail, FlagFilter
 from graph.model import Identifier, Person
@@ -193,6 +193,10 @@ class EmbeddedStore(GraphStore):
             finally:
                 cur.execute(_CREATE_INDEXES)
         return written
+
+    def apply_retention(self, since: date) -> dict[str, int]:
+        with self._transaction() as cur:
+            return embedded_retention.prune(cur, since)
 
     def person(self, *, person_id: str | None = None, id_number: str | None = None) -> Person | None:
         if person_id is not None:

@@ -223,6 +223,22 @@ class Neo4jStore(GraphStore):
             "certified_until": pa.array([rows.native(d) for d in until], pa.date32()),
         })
 
+    def apply_retention(self, since: date) -> dict[str, int]:
+        """The retention rule (graph/queries/retention_*.cypher), each statement in write transactions of
+        `batch_size` deletions until nothing is left to drop."""
+        params = {"events": {"since": f"{since.isoformat()}T00:00:00"}, "identifiers": {},
+                  "verdicts": {"since": since.isoformat()}}
+        dropped = {}
+        for kind, extra in params.items():
+            dropped[kind] = 0
+            while True:
+                n = self._write(lambda tx, q=f"retention_{kind}", x=extra: tx.run(
+                    catalog.query(q), x, batch=self.batch_size).single()["dropped"])
+                dropped[kind] += n
+                if n < self.batch_size:
+                    break
+        return dropped
+
     def held_periods(self, round_id: str, as_of: date, states: Sequence[str]) -> pa.Table:
         def read(tx: neo4j.ManagedTransaction) -> list[list[Any]]:
             return tx.run(catalog.query("held_periods"), round_id=round_id, as_of=as_of,

@@ -117,6 +117,11 @@ class GraphStore(ABC):
         Flags already decided by a reviewer keep their status and decision."""
 
     @abstractmethod
+    def apply_retention(self, since: date) -> dict[str, int]:
+        """Drop what is older than the certification window starting on `since`, except what the retention rule
+        keeps (docs/graph.md, "Retention"); returns what was dropped per kind. Idempotent; a publish applies it."""
+
+    @abstractmethod
     def person(self, *, person_id: str | None = None, id_number: str | None = None) -> Person | None:
         """One pensioner by account number or normalised ID number, or None."""
 

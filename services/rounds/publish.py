@@ -17,6 +17,7 @@ import duckdb
 
 from graph.store import RoundExport
 from services.deathcheck.audit import appended, chain_round_events, read_round_events
+from services.liveness.periods import window_start
 from services.rounds.pipeline import RoundContext
 
 # CONTRACT section 3: file -> (columns, the query that produces them in a stable order)
@@ -67,6 +68,8 @@ def publish_round(ctx: RoundContext) -> dict[str, Any]:
             if chained is not None:
                 store.append_audit(chained.result())
             stats[type(store).__name__] = sum(written.values())
+            stats[f"{type(store).__name__}_retention"] = store.apply_retention(
+                window_start(ctx.spec.as_of, ctx.settings.liveness))
     return stats
 
 
