@@ -26,16 +26,18 @@ import statistics
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
+
+import duckdb
 
 from clients import logs
 from clients.grpc_client import SilentcertClient
 from clients.rounds import load_round_and_settings, open_stores, run_loaded_round
 from graph.connect import StoreSettings
-from graph.store import GraphStore
 from services import serving
 from services.deathcheck.effects import effect
+from services.errors import Conflict, InvalidInput, NotFound
 from services.security.rate_limit import RateLimit
 from services.security.settings import SecuritySettings
 from silentcert.deathcheck.v1 import deathcheck_pb2
@@ -51,6 +53,7 @@ class RoundFigures:
     round_id: str
     seconds: float
     store_bytes: int | None
+    store_used_bytes: int | None
     store_entities: int | None
     liveness_p50_ms: float
     liveness_p99_ms: float
@@ -97,12 +100,15 @@ class SeriesRunner:
     def out(self, round_id: str) -> Path:
         return self.work / "out" / round_id
 
-    def run(self, rounds: int | None = None, report=print) -> list[RoundFigures]:
+    def run(self, rounds: int | None = None, report=print, save=None) -> list[RoundFigures]:
+        """Every round (or the first `rounds`); `report` gets each round's table row, `save` the figures so far."""
         figures = []
         plan = series_rounds(self.series)[:rounds]
         for k, (round_id, round_file) in enumerate(plan):
             figures.append(self.run_round(round_id, round_file, last=k == len(plan) - 1))
             report(format_row(figures[-1]))
+            if save:
+                save(figures)
         return figures
 
     def run_round(self, round_id: str, round_file: Path, last: bool) -> RoundFigures:
@@ -126,6 +132,7 @@ class SeriesRunner:
             finally:
                 running.server.stop(0).wait()
         figures.store_bytes = store_bytes(self.store_path)
+        figures.store_used_bytes = used_bytes(self.store_path)
         return figures
 
     def _store_settings(self) -> StoreSettings:
@@ -144,7 +151,7 @@ class SeriesRunner:
         for row in payments:
             actions[row["action"]].append(row)
         return RoundFigures(
-            round_id=round_id, seconds=seconds, store_bytes=None, store_entities=None,
+            round_id=round_id, seconds=seconds, store_bytes=None, store_used_bytes=None, store_entities=None,
             liveness_p50_ms=0.0, liveness_p99_ms=0.0,
             certified=sum(v["status"] == "certified" for v in verdicts.values()),
             suspended=len(actions["suspend"]), restored=len(actions["restore"]), stopped=len(actions["stop"]),
@@ -171,10 +178,10 @@ class SeriesRunner:
             try:
                 client.record_certification(
                     person_id=row["person_id"], channel=liveness_pb2.CERTIFICATION_CHANNEL_FACE,
-                    occurred_at=datetime.fromisoformat(row["occurred_at"]).replace(tzinfo=timezone.utc),
+                    occurred_at=datetime.fromisoformat(row["occurred_at"]).replace(tzinfo=UTC),
                     passed=row["passed"] == "1", record_id=row["record_id"], operator=FACE_APP)
                 figures.certifications_recorded += 1
-            except Exception:  # counted: a check the service refuses (e.g. an unknown account) is a figure
+            except (NotFound, Conflict, InvalidInput):  # counted: a check the service refuses is a figure
                 figures.certifications_refused += 1
         visits = {r["person_id"]: r for r in self.reviews.get(round_id, [])}
         decided: dict[str, int] = defaultdict(int)
@@ -205,7 +212,16 @@ def store_bytes(path: Path) -> int:
     return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
 
 
-HEADER = (f"{'round':<8} {'seconds':>8} {'store MB':>9} {'entities':>10} {'p50 ms':>7} {'p99 ms':>7} "
+def used_bytes(path: Path) -> int:
+    """The blocks the embedded store's tables use: the file keeps blocks freed by deletes and reuses them."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        used, size = con.execute(USED_BLOCKS).fetchone()
+    return int(used) * int(size)
+
+
+USED_BLOCKS = "SELECT used_blocks, block_size FROM pragma_database_size()"
+
+HEADER = (f"{'round':<8} {'seconds':>8} {'file MB':>8} {'used MB':>8} {'entities':>10} {'p50 ms':>7} {'p99 ms':>7} "
           f"{'certified':>9} {'suspend':>7} {'restore':>7} {'stop':>5} {'arrears':>10} {'dead cert':>9} "
           f"{'living held':>11} {'events dropped':>14}")
 
@@ -213,7 +229,7 @@ HEADER = (f"{'round':<8} {'seconds':>8} {'store MB':>9} {'entities':>10} {'p50 m
 def format_row(f: RoundFigures) -> str:
     dropped = sum(r.get("events", 0) for r in f.retention.values())
     entities = f"{f.store_entities:,}" if f.store_entities is not None else "-"
-    return (f"{f.round_id:<8} {f.seconds:>8.1f} {(f.store_bytes or 0) / 1e6:>9.1f} {entities:>10} "
+    return (f"{f.round_id:<8} {f.seconds:>8.1f} {(f.store_bytes or 0) / 1e6:>8.1f} {(f.store_used_bytes or 0) / 1e6:>8.1f} {entities:>10} "
             f"{f.liveness_p50_ms:>7.2f} {f.liveness_p99_ms:>7.2f} {f.certified:>9,} {f.suspended:>7,} "
             f"{f.restored:>7,} {f.stopped:>5,} {f.arrears_yuan:>10,.0f} {f.dead_certified:>9,} "
             f"{f.living_held:>11,} {dropped:>14,}")
@@ -235,12 +251,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--work {args.work} is not empty: the series needs a fresh store")
     logs.configure(args.verbose)
     args.work.mkdir(parents=True, exist_ok=True)
-    print(HEADER)
-    figures = SeriesRunner(args.series, args.work, args.neo4j, args.sample).run(args.rounds)
     path = args.json or args.work / "series_bench.json"
-    path.write_text(json.dumps({"series": str(args.series), "neo4j": bool(args.neo4j), "cpus": os.cpu_count(),
-                                "run_on": date.today().isoformat(), "rounds": [asdict(f) for f in figures]},
-                               indent=1) + "\n", encoding="utf-8")
+
+    def save(figures: list[RoundFigures]) -> None:  # after every round: a long series interrupted keeps its figures
+        path.write_text(json.dumps({"series": str(args.series), "neo4j": bool(args.neo4j), "cpus": os.cpu_count(),
+                                    "run_on": date.today().isoformat(), "rounds": [asdict(f) for f in figures]},
+                                   indent=1) + "\n", encoding="utf-8")
+    print(HEADER)
+    SeriesRunner(args.series, args.work, args.neo4j, args.sample).run(args.rounds, save=save)
     print(f"figures: {path}")
     return 0
 

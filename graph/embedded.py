@@ -39,9 +39,26 @@ import pyarrow as pa
 
 from graph import consistency, embedded_retention, rows
 from graph.embedded_publish import empty, publish
-from graph.model import AuditEntry, ChannelCertification, Decision, EvidenceEdge, Flag, FlagDetail, FlagFilter
-from graph.model import Identifier, Person
-from graph.store import NODE_LABELS, RELATIONSHIP_TYPES, AuditedChange, EntryOf, GraphStore, Progress, RoundExport
+from graph.model import (
+    AuditEntry,
+    ChannelCertification,
+    Decision,
+    EvidenceEdge,
+    Flag,
+    FlagDetail,
+    FlagFilter,
+    Identifier,
+    Person,
+)
+from graph.store import (
+    NODE_LABELS,
+    RELATIONSHIP_TYPES,
+    AuditedChange,
+    EntryOf,
+    GraphStore,
+    Progress,
+    RoundExport,
+)
 from services.errors import Conflict, NotFound, StoreUnavailable
 
 TABLES = """

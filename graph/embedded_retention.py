@@ -6,9 +6,10 @@ The rule (docs/graph.md, "Retention") is the same in both stores (the Neo4j twin
   source (the evidence a period or an explanation may still rest on); records nobody resolves to go;
 - death records are kept whatever their age (they are what makes a pensioner deceased, and few);
 - an identifier nobody holds and no remaining record carries goes with its last record;
-- a verdict of a round before ``$since`` is dropped when the person's verdict of the round before it had the same
-  status and period state and a later verdict exists: the first verdict of every run of states stays (held_periods
-  dates a suspension from it) and so does the latest (periods carries it).
+- a verdict that repeats the person's verdict of the round before (same status, period state and period end) is
+  dropped once two later rounds are published: the first verdict of every run stays (held_periods dates a
+  suspension from it), the latest stays (periods carries it), and the two latest rounds stay whole (a rerun of
+  the latest round reads the one before it).
 
 Flags, decisions and the audit chain are never touched: an audit entry names its records by key and carries their
 content in its hash, so it stays verifiable after the record itself is dropped.
@@ -46,14 +47,16 @@ WHERE identifier.kind = gone.kind AND identifier.value = gone.value
 RETENTION_VERDICTS = """
 DELETE FROM verdict USING (
     SELECT person_id, round_id FROM (
-        SELECT v.person_id, v.round_id, r.as_of,
+        SELECT v.person_id, v.round_id, v.round_id IN (
+                   SELECT round_id FROM round ORDER BY as_of DESC, round_id DESC LIMIT 2) AS recent,
                lag(v.status) OVER w IS NOT DISTINCT FROM v.status
                    AND lag(v.period_state) OVER w IS NOT DISTINCT FROM v.period_state
+                   AND lag(v.certified_until) OVER w IS NOT DISTINCT FROM v.certified_until
                    AND lag(v.round_id) OVER w IS NOT NULL AS repeats,
                lead(v.round_id) OVER w IS NOT NULL AS superseded
         FROM verdict v JOIN round r USING (round_id)
         WINDOW w AS (PARTITION BY v.person_id ORDER BY r.as_of, v.round_id))
-    WHERE as_of < $since AND repeats AND superseded
+    WHERE repeats AND superseded AND NOT recent
 ) gone
 WHERE verdict.person_id = gone.person_id AND verdict.round_id = gone.round_id
 """

@@ -15,15 +15,44 @@ from typing import Any, TypeVar
 import neo4j
 import pyarrow as pa
 import pyarrow.compute as pc
-from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired, TransientError
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
+from neo4j.exceptions import (
+    AuthError,
+    ServiceUnavailable,
+    SessionExpired,
+    TransientError,
+)
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+)
 
 from graph import catalog, consistency, exports, rows
 from graph.coalesce import Coalescer
-from graph.model import AuditEntry, ChannelCertification, Decision, EvidenceEdge, Flag, FlagDetail, FlagFilter
-from graph.model import Identifier, Person
-from graph.store import EXPORT_COLUMNS, NODE_LABELS, RELATIONSHIP_TYPES, ExportTable, GraphStore, Progress
-from graph.store import AuditedChange, EntryOf, RoundExport
+from graph.model import (
+    AuditEntry,
+    ChannelCertification,
+    Decision,
+    EvidenceEdge,
+    Flag,
+    FlagDetail,
+    FlagFilter,
+    Identifier,
+    Person,
+)
+from graph.store import (
+    EXPORT_COLUMNS,
+    NODE_LABELS,
+    RELATIONSHIP_TYPES,
+    AuditedChange,
+    EntryOf,
+    ExportTable,
+    GraphStore,
+    Progress,
+    RoundExport,
+)
 from services.errors import Conflict, NotFound, StoreUnavailable
 
 T = TypeVar("T")
@@ -227,7 +256,7 @@ class Neo4jStore(GraphStore):
         """The retention rule (graph/queries/retention_*.cypher), each statement in write transactions of
         `batch_size` deletions until nothing is left to drop."""
         params = {"events": {"since": f"{since.isoformat()}T00:00:00"}, "identifiers": {},
-                  "verdicts": {"since": since.isoformat()}}
+                  "verdicts": {}}
         dropped = {}
         for kind, extra in params.items():
             dropped[kind] = 0

@@ -22,7 +22,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from synthetic import channels, duplicates, evidence, files, registry, rings, shapes, timeline, truth
+from synthetic import (
+    channels,
+    duplicates,
+    evidence,
+    files,
+    registry,
+    rings,
+    shapes,
+    timeline,
+    truth,
+)
 from synthetic.deaths import Deaths
 from synthetic.events import Draws
 from synthetic.population import People, draw_people
@@ -85,7 +95,7 @@ def generate_series(pensioners: int, months: int, seed: int, as_of: date, out: P
     as_ofs = round_dates(as_of, months)
     days = np.array(as_ofs, dtype="datetime64[D]")
     span = timeline.Span(start=days[0] - EXTRACT, first=days[0], last=days[-1])
-    total = pensioners + int(round(pensioners * timeline.JOIN_RATE * (months - 1)))
+    total = pensioners + round(pensioners * timeline.JOIN_RATE * (months - 1))
     people = draw_people(_stream(seed, "people"), total, span.last)
     died = timeline.draw_deaths(_stream(seed, "deaths"), people.age, total, span)
     join = timeline.draw_joins(_stream(seed, "joins"), people, pensioners, months, days)

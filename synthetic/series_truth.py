@@ -12,7 +12,8 @@ import numpy as np
 import pyarrow as pa
 
 from synthetic import dates, files, truth
-from synthetic.deaths import SOURCES as DEATH_SOURCES, Deaths
+from synthetic.deaths import SOURCES as DEATH_SOURCES
+from synthetic.deaths import Deaths
 from synthetic.evidence import SEGMENTS, World
 from synthetic.population import People
 from synthetic.rings import Rings

@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from synthetic import counties, phones
-from synthetic.deaths import IN_WINDOW, OLDER, SOURCES as DEATH_SOURCES, Deaths, _shift
+from synthetic.deaths import IN_WINDOW, OLDER, Deaths, _shift
+from synthetic.deaths import SOURCES as DEATH_SOURCES
 from synthetic.events import Draws, spread
 from synthetic.evidence import ACTIVITIES, MEAN_POST_DEATH_EVENTS, World, eligible
 from synthetic.population import People

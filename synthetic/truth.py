@@ -13,7 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from synthetic import dates, files
-from synthetic.deaths import SOURCES as DEATH_SOURCES, Deaths
+from synthetic.deaths import SOURCES as DEATH_SOURCES
+from synthetic.deaths import Deaths
 from synthetic.evidence import SEGMENTS, World
 from synthetic.population import People
 from synthetic.rings import Rings

@@ -1,8 +1,11 @@
-// Retention (docs/graph.md): up to $batch VERDICT edges to Rounds dated before $since (ISO date) that repeat the
-// status and period state of the person's verdict of the round before and are followed by a later verdict. The
-// first verdict of every run of states stays (held_periods dates a suspension from it), so does the latest.
+// Retention (docs/graph.md): up to $batch VERDICT edges that repeat the person's verdict of the round before (same
+// status, period state and period end) and are followed by a later verdict, on Rounds other than the two latest.
+// The first verdict of every run stays (held_periods dates a suspension from it), so does the latest.
+MATCH (latest:Round)
+WITH latest ORDER BY latest.as_of DESC, latest.round_id DESC LIMIT 2
+WITH collect(latest.round_id) AS recent
 MATCH (p:Pensioner)-[v:VERDICT]->(rd:Round)
-WHERE rd.as_of < date($since)
+WHERE NOT rd.round_id IN recent
   AND EXISTS {
     MATCH (p)-[:VERDICT]->(next:Round)
     WHERE next.as_of > rd.as_of OR (next.as_of = rd.as_of AND next.round_id > rd.round_id) }
@@ -14,6 +17,7 @@ CALL (p, rd) {
 }
 WITH v, prev
 WHERE prev.status = v.status AND coalesce(prev.period_state, '') = coalesce(v.period_state, '')
+  AND coalesce(prev.certified_until, date('0001-01-01')) = coalesce(v.certified_until, date('0001-01-01'))
 WITH v LIMIT $batch
 DELETE v
 RETURN count(*) AS dropped
