@@ -1,6 +1,7 @@
 """Synthetic province generator: a messy round directory plus its ground truth."""
 
 from synthetic.province import Summary, generate
+from synthetic.series import SeriesSummary, generate_series
 
 
 def register(subparsers):
@@ -10,4 +11,4 @@ def register(subparsers):
     return add_generate(subparsers)
 
 
-__all__ = ["Summary", "generate", "register"]
+__all__ = ["SeriesSummary", "Summary", "generate", "generate_series", "register"]

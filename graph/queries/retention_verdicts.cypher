@@ -7,8 +7,8 @@ WITH collect(latest.round_id) AS recent
 MATCH (p:Pensioner)-[v:VERDICT]->(rd:Round)
 WHERE NOT rd.round_id IN recent
   AND EXISTS {
-    MATCH (p)-[:VERDICT]->(next:Round)
-    WHERE next.as_of > rd.as_of OR (next.as_of = rd.as_of AND next.round_id > rd.round_id) }
+    MATCH (p)-[:VERDICT]->(after:Round)
+    WHERE after.as_of > rd.as_of OR (after.as_of = rd.as_of AND after.round_id > rd.round_id) }
 CALL (p, rd) {
   MATCH (p)-[prev:VERDICT]->(pr:Round)
   WHERE pr.as_of < rd.as_of OR (pr.as_of = rd.as_of AND pr.round_id < rd.round_id)
