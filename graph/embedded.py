@@ -37,7 +37,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from graph import consistency, rows, sql
+from graph import consistency, embedded_retention, rows, sql
 from graph import embedded_queries as q
 from graph.coalesce import Coalescer
 from graph.embedded_publish import empty, publish
@@ -129,6 +129,10 @@ class EmbeddedStore(GraphStore):
                 self._generation = next(self._writes)
                 sql.run(cur, "store_indexes", q.CREATE_INDEXES)
         return written
+
+    def apply_retention(self, since: date) -> dict[str, int]:
+        with self._transaction() as cur:
+            return embedded_retention.prune(cur, since)
 
     def person(self, *, person_id: str | None = None, id_number: str | None = None) -> Person | None:
         if person_id is not None:

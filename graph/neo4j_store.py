@@ -290,6 +290,22 @@ class Neo4jStore(GraphStore):
             "certified_until": pa.array([rows.native(d) for d in until], pa.date32()),
         })
 
+    def apply_retention(self, since: date) -> dict[str, int]:
+        """The retention rule (graph/queries/retention_*.cypher), each statement in write transactions of
+        `batch_size` deletions until nothing is left to drop."""
+        params: dict[str, dict[str, Any]] = {"events": {"since": f"{since.isoformat()}T00:00:00"},
+                                              "identifiers": {}, "verdicts": {}}
+        dropped = {}
+        for kind, extra in params.items():
+            dropped[kind] = 0
+            while True:
+                n = self._write(functools.partial(_retention_batch, query=catalog.query(f"retention_{kind}"),
+                                                  params=extra, batch=self.batch_size))
+                dropped[kind] += n
+                if n < self.batch_size:
+                    break
+        return dropped
+
     def held_periods(self, round_id: str, as_of: date, states: Sequence[str]) -> pa.Table:
         def read(tx: neo4j.ManagedTransaction) -> list[list[Any]]:
             return tx.run(catalog.query("held_periods"), round_id=round_id, as_of=as_of,
@@ -421,6 +437,11 @@ def _update_person(tx: neo4j.ManagedTransaction, person: Person) -> None:
     params = {f: getattr(person, f) for f in ("person_id", *rows.VERDICT_FIELDS)}
     if not tx.run(catalog.query("update_person"), params).data():
         raise NotFound(f"no pensioner {person.person_id!r}")
+
+
+def _retention_batch(tx: neo4j.ManagedTransaction, query: str, params: dict[str, Any], batch: int) -> int:
+    """One batch of a retention statement's deletions; how many it dropped."""
+    return int(tx.run(query, params, batch=batch).single(strict=True)["dropped"])
 
 
 def _run_one(tx: neo4j.ManagedTransaction, statement: str) -> None:

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Protocol, Self
 
 import pyarrow as pa
 
@@ -115,6 +115,11 @@ class GraphStore(ABC):
         """Merge one round into the graph in batches; returns rows written per table. Idempotent.
 
         Flags already decided by a reviewer keep their status and decision."""
+
+    @abstractmethod
+    def apply_retention(self, since: date) -> dict[str, int]:
+        """Drop what is older than the certification window starting on `since`, except what the retention rule
+        keeps (docs/graph.md, "Retention"); returns what was dropped per kind. Idempotent; a publish applies it."""
 
     @abstractmethod
     def person(self, *, person_id: str | None = None, id_number: str | None = None) -> Person | None:
@@ -223,7 +228,7 @@ class GraphStore(ABC):
     def close(self) -> None:
         """Release the connection or driver."""
 
-    def __enter__(self) -> GraphStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -2,5 +2,6 @@
 
 from synthetic.command import register
 from synthetic.province import Summary, generate
+from synthetic.series import SeriesSummary, generate_series
 
-__all__ = ["Summary", "generate", "register"]
+__all__ = ["SeriesSummary", "Summary", "generate", "generate_series", "register"]

@@ -36,7 +36,8 @@ class Summary:
             f"truth: {self.out / 'truth'}", f"took {self.seconds:.1f}s"]
 
 
-def _stream(seed: int, label: str) -> np.random.Generator:
+def stream(seed: int, label: str) -> np.random.Generator:
+    """The random stream of one stage: the same seed and label draw the same numbers, whatever other stages do."""
     return np.random.default_rng([seed, zlib.crc32(label.encode())])
 
 
@@ -53,27 +54,27 @@ def generate(pensioners: int, seed: int, as_of: date, out: Path, world: evidence
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     day = np.datetime64(as_of, "D")
-    people = draw_people(_stream(seed, "people"), pensioners, day)
-    died = deaths.draw_deaths(_stream(seed, "deaths"), people.age, pensioners, day)
-    ring_set = rings.draw_rings(_stream(seed, "rings"), people, died.date)
-    ids = registry.person_ids(_stream(seed, "person_ids"), people)
+    people = draw_people(stream(seed, "people"), pensioners, day)
+    died = deaths.draw_deaths(stream(seed, "deaths"), people.age, pensioners, day)
+    ring_set = rings.draw_rings(stream(seed, "rings"), people, died.date)
+    ids = registry.person_ids(stream(seed, "person_ids"), people)
     phone, card = rings.registry_overrides(people, ring_set)
-    reg = registry.build_registry(_stream(seed, "registry"), people, ids, phone, card, day)
+    reg = registry.build_registry(stream(seed, "registry"), people, ids, phone, card, day)
     if duplicate_share > 0:  # second accounts of living pensioners; which they are only in truth/duplicates.csv
-        reg.table, pairs = duplicates.second_accounts(_stream(seed, "duplicates"), reg.table, people, ids,
+        reg.table, pairs = duplicates.second_accounts(stream(seed, "duplicates"), reg.table, people, ids,
                                                       np.isnat(died.date), duplicate_share)
         (out / "truth").mkdir(exist_ok=True)
         files.write_csv(pairs, out / "truth" / "duplicates.csv")
-    files.write_csv(shapes.with_unused_columns(_stream(seed, "shape:registry"), reg.table, shape), out / "registry.csv")
-    segment = evidence.draw_segments(_stream(seed, "segments"), people.age, world.weak_only)
+    files.write_csv(shapes.with_unused_columns(stream(seed, "shape:registry"), reg.table, shape), out / "registry.csv")
+    segment = evidence.draw_segments(stream(seed, "segments"), people.age, world.weak_only)
     draws = _all_draws(seed, people, died, ring_set, segment, day, world)
     ledger = truth.Ledger(people, out)
     rows = {}
     specs = tuple(shapes.shaped(spec, shape) for spec in SPECS)
     for spec in specs:
-        table, source_truth = render(_stream(seed, "render:" + spec.name), spec, draws.pop(spec.name), people, ids)
+        table, source_truth = render(stream(seed, "render:" + spec.name), spec, draws.pop(spec.name), people, ids)
         rows[spec.name] = table.num_rows
-        table = shapes.with_unused_columns(_stream(seed, "shape:" + spec.name), table, shape)
+        table = shapes.with_unused_columns(stream(seed, "shape:" + spec.name), table, shape)
         shapes.write_source(table, out / spec.file, spec, shape)
         ledger.add(spec.kind, spec.name, source_truth)
     truth.write_persons(out, ledger, people, died, ring_set, segment, ids, reg.legacy_id, day)
@@ -87,16 +88,16 @@ def generate(pensioners: int, seed: int, as_of: date, out: Path, world: evidence
 
 def _all_draws(seed: int, people, died, ring_set, segment, day, world: evidence.World) -> dict[str, Draws]:
     """Every source's records before rendering."""
-    cover = evidence.coverage(_stream(seed, "coverage"), people, segment)
-    parts = {k: [v] for k, v in evidence.activity_draws(_stream(seed, "activity"), people, died, cover, day).items()}
-    parts["inpatient"].append(evidence.before_death_admissions(_stream(seed, "admissions"), died, day))
-    users, post = evidence.post_death_use(_stream(seed, "post_death"), people, died, day, world)
+    cover = evidence.coverage(stream(seed, "coverage"), people, segment)
+    parts = {k: [v] for k, v in evidence.activity_draws(stream(seed, "activity"), people, died, cover, day).items()}
+    parts["inpatient"].append(evidence.before_death_admissions(stream(seed, "admissions"), died, day))
+    users, post = evidence.post_death_use(stream(seed, "post_death"), people, died, day, world)
     for source, d in post.items():
         parts[source].append(d)
-    for source, d in rings.operator_draws(_stream(seed, "ring_use"), ring_set, day).items():
+    for source, d in rings.operator_draws(stream(seed, "ring_use"), ring_set, day).items():
         parts[source].append(d)
-    for source, d in deaths.register_draws(_stream(seed, "registers"), died, day).items():
+    for source, d in deaths.register_draws(stream(seed, "registers"), died, day).items():
         parts[source] = [d]
-    parts["face"] = [channels.face_draws(_stream(seed, "face"), segment, died.date, people.pensioners, users, day)]
-    parts["in_person"] = [channels.in_person_draws(_stream(seed, "in_person"), segment, died.date, people.pensioners, day)]
+    parts["face"] = [channels.face_draws(stream(seed, "face"), segment, died.date, people.pensioners, users, day)]
+    parts["in_person"] = [channels.in_person_draws(stream(seed, "in_person"), segment, died.date, people.pensioners, day)]
     return {source: Draws.concat(ds) for source, ds in parts.items()}

@@ -22,11 +22,21 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from synthetic import channels, duplicates, evidence, files, registry, rings, shapes, timeline, truth
+from synthetic import (
+    channels,
+    duplicates,
+    evidence,
+    files,
+    registry,
+    rings,
+    shapes,
+    timeline,
+    truth,
+)
 from synthetic.deaths import Deaths
 from synthetic.events import Draws
 from synthetic.population import People, draw_people
-from synthetic.province import _stream
+from synthetic.province import stream
 from synthetic.render import render
 from synthetic.roundfile import write_round_toml
 from synthetic.series_truth import SeriesFacts, write_series_truth
@@ -85,24 +95,24 @@ def generate_series(pensioners: int, months: int, seed: int, as_of: date, out: P
     as_ofs = round_dates(as_of, months)
     days = np.array(as_ofs, dtype="datetime64[D]")
     span = timeline.Span(start=days[0] - EXTRACT, first=days[0], last=days[-1])
-    total = pensioners + int(round(pensioners * timeline.JOIN_RATE * (months - 1)))
-    people = draw_people(_stream(seed, "people"), total, span.last)
-    died = timeline.draw_deaths(_stream(seed, "deaths"), people.age, total, span)
-    join = timeline.draw_joins(_stream(seed, "joins"), people, pensioners, months, days)
+    total = pensioners + round(pensioners * timeline.JOIN_RATE * (months - 1))
+    people = draw_people(stream(seed, "people"), total, span.last)
+    died = timeline.draw_deaths(stream(seed, "deaths"), people.age, total, span)
+    join = timeline.draw_joins(stream(seed, "joins"), people, pensioners, months, days)
     died.date[:total][(join > 0) & (died.date[:total] < days[np.maximum(join - 1, 0)])] = np.datetime64("NaT")
-    ring_set = rings.draw_rings(_stream(seed, "rings"), people, died.date)
-    ids = registry.person_ids(_stream(seed, "person_ids"), people)
+    ring_set = rings.draw_rings(stream(seed, "rings"), people, died.date)
+    ids = registry.person_ids(stream(seed, "person_ids"), people)
     phone, card = rings.registry_overrides(people, ring_set)
-    reg = registry.build_registry(_stream(seed, "registry"), people, ids, phone, card, span.first)
+    reg = registry.build_registry(stream(seed, "registry"), people, ids, phone, card, span.first)
     reg.table = _enrolled(reg.table, ids, join, as_ofs)
     pairs = None
     if duplicate_share > 0:
-        reg.table, pairs = duplicates.second_accounts(_stream(seed, "duplicates"), reg.table, people, ids,
+        reg.table, pairs = duplicates.second_accounts(stream(seed, "duplicates"), reg.table, people, ids,
                                                       np.isnat(died.date), duplicate_share)
-    segment = evidence.draw_segments(_stream(seed, "segments"), people.age, world.weak_only)
+    segment = evidence.draw_segments(stream(seed, "segments"), people.age, world.weak_only)
     draws, users = _all_draws(seed, people, died, ring_set, segment, span, world)
-    changes = timeline.draw_changes(_stream(seed, "changes"), people, died, ring_set.ring_of, span)
-    ext = timeline.with_aliases(_stream(seed, "aliases"), people, changes)
+    changes = timeline.draw_changes(stream(seed, "changes"), people, died, ring_set.ring_of, span)
+    ext = timeline.with_aliases(stream(seed, "aliases"), people, changes)
     owner = np.concatenate([np.arange(people.size), changes.person])
     ext_ids = ids.take(pa.array(owner))
     specs = tuple(shapes.shaped(spec, shape) for spec in SPECS)
@@ -119,7 +129,7 @@ def generate_series(pensioners: int, months: int, seed: int, as_of: date, out: P
                         segment=segment, as_ofs=as_ofs, users=users)
     face = next(r for r in rendered if r.spec.name == "face")
     registers = [r for r in rendered if r.spec.kind == "death"]
-    write_series_truth(_stream(seed, "reviews"), out, facts, face.truth, face.moment, registers, world, pairs)
+    write_series_truth(stream(seed, "reviews"), out, facts, face.truth, face.moment, registers, world, pairs)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -128,30 +138,30 @@ def _all_draws(seed: int, people: People, died: Deaths, ring_set: rings.Rings, s
                span: timeline.Span, world: evidence.World) -> tuple[dict[str, Draws], np.ndarray]:
     """Every source's records over the span: a year's draws of the single-round generator per year back from
     the last as_of (who uses which source stays the same), relatives' use and the registers over the whole span."""
-    cover = evidence.coverage(_stream(seed, "coverage"), people, segment)
-    users, post = timeline.post_death_use(_stream(seed, "post_death"), people, died, span, world)
+    cover = evidence.coverage(stream(seed, "coverage"), people, segment)
+    users, post = timeline.post_death_use(stream(seed, "post_death"), people, died, span, world)
     parts: dict[str, list[Draws]] = {}
     for b in range(math.ceil(span.years)):
         end = span.last - b * timeline.YEAR
-        for source, d in evidence.activity_draws(_stream(seed, f"activity:{b}"), people, died, cover, end).items():
+        for source, d in evidence.activity_draws(stream(seed, f"activity:{b}"), people, died, cover, end).items():
             parts.setdefault(source, []).append(d)
-        parts["inpatient"].append(evidence.before_death_admissions(_stream(seed, f"admissions:{b}"), died, end))
-        for source, d in rings.operator_draws(_stream(seed, f"ring_use:{b}"), ring_set, end).items():
+        parts["inpatient"].append(evidence.before_death_admissions(stream(seed, f"admissions:{b}"), died, end))
+        for source, d in rings.operator_draws(stream(seed, f"ring_use:{b}"), ring_set, end).items():
             parts[source].append(d)
-        parts.setdefault("face", []).append(channels.face_draws(_stream(seed, f"face:{b}"), segment, died.date,
+        parts.setdefault("face", []).append(channels.face_draws(stream(seed, f"face:{b}"), segment, died.date,
                                                                  people.pensioners, users, end))
         parts.setdefault("in_person", []).append(channels.in_person_draws(
-            _stream(seed, f"in_person:{b}"), segment, died.date, people.pensioners, end))
+            stream(seed, f"in_person:{b}"), segment, died.date, people.pensioners, end))
     for source, d in post.items():
         parts[source].append(d)
-    for source, d in timeline.register_draws(_stream(seed, "registers"), died, span).items():
+    for source, d in timeline.register_draws(stream(seed, "registers"), died, span).items():
         parts[source] = [d]
     return {source: Draws.concat(ds) for source, ds in parts.items()}, users
 
 
 def _render(seed: int, spec: SourceSpec, draws: Draws, people: People, ids: pa.Array,
             owner: np.ndarray) -> _Rendered:
-    table, src_truth = render(_stream(seed, "render:" + spec.name), spec, draws, people, ids)
+    table, src_truth = render(stream(seed, "render:" + spec.name), spec, draws, people, ids)
     moment = pc.cast(pc.strptime(src_truth["occurred_at"], "%Y-%m-%d %H:%M:%S", "s"), pa.int64()).to_numpy()
     moment = moment.astype("datetime64[s]")
     lag = src_truth["lag"].to_numpy() if "lag" in src_truth.column_names else np.zeros(len(moment), np.int64)
@@ -172,7 +182,7 @@ def _write_round(seed: int, out: Path, m: int, day: np.datetime64, as_of: date, 
     rid = as_of.strftime("%Y-%m")
     out.mkdir(parents=True, exist_ok=True)
     table = _registry_of(reg.table, ext, ids, join, changes, m, day)
-    files.write_csv(shapes.with_unused_columns(_stream(seed, f"shape:{rid}:registry"), table, shape),
+    files.write_csv(shapes.with_unused_columns(stream(seed, f"shape:{rid}:registry"), table, shape),
                     out / "registry.csv")
     ledger = truth.Ledger(people, out)
     joined = np.concatenate([join <= m, np.zeros(people.size - people.pensioners, bool)])
@@ -182,7 +192,7 @@ def _write_round(seed: int, out: Path, m: int, day: np.datetime64, as_of: date, 
         src = r.table.filter(pa.array(keep))
         src_truth = _round_truth(r.truth.filter(pa.array(keep)), joined)
         rows += src.num_rows
-        src = shapes.with_unused_columns(_stream(seed, f"shape:{rid}:{r.spec.name}"), src, shape)
+        src = shapes.with_unused_columns(stream(seed, f"shape:{rid}:{r.spec.name}"), src, shape)
         shapes.write_source(src, out / r.spec.file, r.spec, shape)
         ledger.add(r.spec.kind, r.spec.name, src_truth)
     deaths_m = _deaths_by(died, day)

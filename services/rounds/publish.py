@@ -21,6 +21,7 @@ from graph.query_table import QueryTable
 from graph.store import RoundExport
 from services.deathcheck.audit import appended, chain_round_events, read_round_events
 from services.liveness.notices import build_notices
+from services.liveness.periods import window_start
 from services.rounds.context import RoundContext
 from services.rounds.export_queries import EXPORT_QUERIES
 from services.rounds.payments import build_payments
@@ -75,6 +76,8 @@ def publish_round(ctx: RoundContext) -> dict[str, Any]:
             if chained is not None:
                 store.append_audit(chained.result())
             stats[type(store).__name__] = sum(written.values())
+            stats[f"{type(store).__name__}_retention"] = store.apply_retention(
+                window_start(ctx.spec.as_of, ctx.settings.liveness))
     return stats
 
 
