@@ -155,7 +155,7 @@ def test_a_round_out_of_store_memory_resumes_at_publish_with_more(round_dir, fin
     con = duckdb.connect(str(out / "state" / "round.duckdb"), read_only=True)
     finished_stages = {stage for (stage,) in con.execute("SELECT stage FROM stages").fetchall()}
     con.close()
-    assert finished_stages == {"ingest", "resolve", "score", "deathcheck"}
+    assert finished_stages == {"ingest", "resolve", "score", "deathcheck", "forecast"}
     round_file.write_text(text + '\n[resources]\nstore_memory_limit = "1GB"\n', encoding="utf-8")
     summary = run_round_files(round_file, out, store=None, neo4j_uri=None)
     assert summary.resumed_from == "publish"
