@@ -203,11 +203,24 @@ def train(linker: Linker, tables: list, columns: set[str], plan: TrainingPlan) -
     if "id_number" in columns:
         linker = Linker(tables, floor_id_near_miss_u(linker.misc.save_model_to_json(), plan.one_slip_u))
     for em_columns in _em_blockings(columns):
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            block_on(*em_columns), max_pairs=plan.em_max_pairs, estimate_without_term_frequencies=True
-        )
-        trained["em_sessions"].append("+".join(em_columns))
+        session = "+".join(em_columns)
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*em_columns), max_pairs=plan.em_max_pairs, estimate_without_term_frequencies=True
+            )
+        except ValueError as exc:
+            # Splink trains on a copy of the model and refuses an m or u that underflows float64 (a level almost
+            # never seen among a small round's matches): the model keeps what it had before this session.
+            if _UNDERFLOW not in str(exc):
+                raise
+            log.warning("EM blocked on %s gave up (%s); the model keeps its parameters from before it", session, exc)
+            trained.setdefault("em_sessions_refused", []).append(session)
+            continue
+        trained["em_sessions"].append(session)
     return linker, trained
+
+
+_UNDERFLOW = "below the minimum allowed value"  # Splink's message for an m/u under M_U_CLAMP_MIN
 
 
 def floor_id_near_miss_u(document: dict, one_slip_u: float | None = None) -> dict:
