@@ -11,7 +11,7 @@ floor's share it stands for:
 
     ingest      ↔ read        every file into DuckDB (GB18030 decoded first, as floor.py does)
     resolve     ↔ join        the exact joins to the registry
-    score + deathcheck ↔ aggregate   one row per person (the latest evidence date)
+    score + deathcheck + forecast ↔ aggregate   one row per person (the latest evidence date)
     publish     ↔ write       links and verdicts written out
 
 Runs alternate (floor, phased floor, round) `--repeat` times so a change in the machine's load shows in all three.
@@ -40,7 +40,7 @@ from benchmarks.round_bench import generate, run_child, run_round  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_FLOOR = REPO.parent / "shared" / "bench" / "floor.py"
-PHASE_OF_STAGE = {"ingest": "read", "resolve": "join", "score": "aggregate", "deathcheck": "aggregate",
+PHASE_OF_STAGE = {"ingest": "read", "resolve": "join", "score": "aggregate", "deathcheck": "aggregate", "forecast": "aggregate",
                   "publish": "write"}
 KEYS = ("id_number", "card_no", "phone", "person_id")
 
