@@ -5,6 +5,7 @@ Every person gets a segment: ``strong`` (at least one strong source), ``weak_onl
 keep using their card, phone or bank account.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,6 +168,20 @@ def post_death_use(rng: np.random.Generator, people: People, deaths: Deaths, as_
     before the registers are drawn)."""
     window = as_of - np.timedelta64(365, "D")
     dead = ~np.isnat(deaths.date) & (deaths.date > window - np.timedelta64(365, "D"))
+
+    def draw(source: str, who: np.ndarray) -> Draws:
+        start = np.maximum(deaths.date[who] + np.timedelta64(1, "D"), window)
+        mean = MEAN_POST_DEATH_EVENTS[source]
+        return spread(rng, who, 1 + rng.poisson(mean - 1, len(who)), start, np.full(len(who), as_of))
+
+    return relatives_using(rng, people, deaths, dead, world, draw)
+
+
+def relatives_using(rng: np.random.Generator, people: People, deaths: Deaths, dead: np.ndarray, world: World,
+                    draw: Callable[[str, np.ndarray], Draws]) -> tuple[np.ndarray, dict[str, Draws]]:
+    """Which of the ``dead`` have a relative using their things, source by source within the world's shares and
+    caps, and that use's events: ``draw(source, users)`` (tagged ``post_death`` here). The single round and the
+    series (synthetic.timeline) differ only in the span ``draw`` spreads the events over."""
     users = dead & (rng.random(people.size) < world.relatives)
     picked = np.zeros(people.size, np.int64)
     out = {}
@@ -177,10 +192,7 @@ def post_death_use(rng: np.random.Generator, people: People, deaths: Deaths, as_
             ok &= people.couple_id < 0
         use = users & ok & (rng.random(people.size) < world.per_source) & (picked < world.max_sources)
         picked += use
-        who = np.flatnonzero(use)
-        start = np.maximum(deaths.date[who] + np.timedelta64(1, "D"), window)
-        mean = MEAN_POST_DEATH_EVENTS[source]
-        d = spread(rng, who, 1 + rng.poisson(mean - 1, len(who)), start, np.full(len(who), as_of))
+        d = draw(source, np.flatnonzero(use))
         d.tags["post_death"] = np.ones(len(d), bool)
         out[source] = d
     if world.unreported is not None:

@@ -18,7 +18,7 @@ from synthetic import counties, phones
 from synthetic.deaths import IN_WINDOW, OLDER, Deaths, _shift
 from synthetic.deaths import SOURCES as DEATH_SOURCES
 from synthetic.events import Draws, spread
-from synthetic.evidence import ACTIVITIES, MEAN_POST_DEATH_EVENTS, World, eligible
+from synthetic.evidence import MEAN_POST_DEATH_EVENTS, World, relatives_using
 from synthetic.population import People
 
 YEAR = np.timedelta64(365, "D")
@@ -124,27 +124,14 @@ def post_death_use(rng: np.random.Generator, people: People, deaths: Deaths, spa
     """Relatives keep using a dead person's card, phone or bank book from the death to the end of the series
     (synthetic.evidence.post_death_use over the series' span; events scale with the months of use)."""
     dead = ~np.isnat(deaths.date) & (deaths.date > span.start - YEAR)
-    users = dead & (rng.random(people.size) < world.relatives)
-    picked = np.zeros(people.size, np.int64)
-    out = {}
-    for source in world.relative_sources:
-        a = next(x for x in ACTIVITIES if x.source == source)
-        ok = eligible(people, a)
-        if a.needs == "phone":
-            ok &= people.couple_id < 0
-        use = users & ok & (rng.random(people.size) < world.per_source) & (picked < world.max_sources)
-        picked += use
-        who = np.flatnonzero(use)
+
+    def draw(source: str, who: np.ndarray) -> Draws:
         start = np.maximum(deaths.date[who] + np.timedelta64(1, "D"), span.start)
-        years = np.maximum((span.last - start) / YEAR, 0.0)  # type: ignore[operator]  # numpy types timedelta / timedelta as unsupported; it is a float array
+        years = np.maximum((span.last - start) / YEAR, 0.0)  # type: ignore[operator]  # numpy: timedelta / timedelta is a float array
         counts = 1 + rng.poisson((MEAN_POST_DEATH_EVENTS[source] - 1) * np.maximum(years, 1.0), len(who))
-        d = spread(rng, who, counts, start, np.full(len(who), span.last))
-        d.tags["post_death"] = np.ones(len(d), bool)
-        out[source] = d
-    if world.unreported is not None:
-        used = users & (picked > 0)
-        deaths.unreported[used] = rng.random(int(used.sum())) < world.unreported
-    return users, out
+        return spread(rng, who, counts, start, np.full(len(who), span.last))
+
+    return relatives_using(rng, people, deaths, dead, world, draw)
 
 
 def draw_changes(rng: np.random.Generator, people: People, deaths: Deaths, ring_of: np.ndarray,
