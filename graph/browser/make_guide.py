@@ -21,8 +21,10 @@ INTRO = """<h3>silentcert: investigating death-check flags</h3>
       <p>Start with the next three slides: the round's most urgent flags, its rings and its counties. Every
       <code>:param</code> on the later slides takes the round's most urgent case; replace its value with one from
       those lists to look at another. The queries are also in <code>graph/browser/queries.cypher</code>.</p>
-      <p>Decide a flag with <code>silentcert review decide FLAG_ID confirm|clear|escalate</code> (the
-      DeathCheckService), never by editing the graph here: the audit chain would not record it.</p>"""
+      <p>Decide a flag in the review console (<code>silentcert console</code>, docs/investigation.md) or with
+      <code>silentcert review decide FLAG_ID confirm|clear|escalate</code>: both go through the DeathCheckService
+      under your own name, recorded in the audit chain. The investigators' Browser copy is read-only (never edit a
+      flag here: a change made in the graph would bypass the audit chain).</p>"""
 
 
 def slide(body: str) -> str:
