@@ -15,26 +15,18 @@ import os
 import re
 import shutil
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import pytest
 
-from clients.cli import main
 from clients.console import server as console
-from clients.rounds import run_round_files
-from graph.audit_key import load_audit_key
 from graph.embedded import EmbeddedStore
 from graph.model import FlagFilter
-from services import serving
 from services.rounds.county_names import county_name
 from services.security import roles
 from services.security.access_log import read_lines
-from services.security.rate_limit import RateLimit
-from services.security.settings import SecuritySettings
-from services.security.tls import TlsFiles
 from services.security.tokens import issue_token
-from synthetic import generate
+from tests.integration.reviewed_round import reviewed_round
 
 REVIEWER = "zhang.wei"
 FULL_ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
@@ -55,27 +47,15 @@ class Console:
 @pytest.fixture(scope="module")
 def running_console(tmp_path_factory) -> Console:
     base = tmp_path_factory.mktemp("console")
-    generate(pensioners=1500, seed=11, as_of=date(2021, 10, 31), out=base / "round")
-    run_round_files(base / "round" / "round.toml", base / "out", store=None, neo4j_uri=None)
-    pki = base / "pki"
-    assert main(["security", "dev-ca", "--out", str(pki)]) == 0
-    tokens = pki / "tokens.json"
-    reviewer = issue_token(tokens, role=roles.REVIEWER, name=REVIEWER)
-    certifier = issue_token(tokens, role=roles.CERTIFIER, name="counter.7")
     access_log = base / "access-log.jsonl"
-    security = SecuritySettings(tls=TlsFiles(pki / "server.pem", pki / "server-key.pem"), tokens=tokens,
-                                access_log=access_log, rate=RateLimit(1_000, 1_000))
-    with EmbeddedStore(base / "out" / "graph.duckdb") as store:
-        store.audit_key = load_audit_key(base / "out" / "graph.duckdb.audit-key")
-        services = serving.start(serving.ServeSettings(address="127.0.0.1:0", grace_seconds=0, security=security),
-                                 [store])
+    with reviewed_round(base, REVIEWER, access_log) as served:
         web = console.start(console.ConsoleSettings(
-            target=f"localhost:{services.port}", tokens=tokens, address="127.0.0.1:0", tls_cert=pki / "server.pem",
-            tls_key=pki / "server-key.pem", ca=pki / "ca.pem", browser_url="http://127.0.0.1:7475/browser/"))
-        yield Console(store, web.url, reviewer, certifier, access_log, tokens)
+            target=f"localhost:{served.port}", tokens=served.tokens, address="127.0.0.1:0",
+            tls_cert=served.pki / "server.pem", tls_key=served.pki / "server-key.pem", ca=served.pki / "ca.pem",
+            browser_url="http://127.0.0.1:7475/browser/"))
+        yield Console(served.store, web.url, served.reviewer_token, served.certifier_token, access_log,
+                      served.tokens)
         web.stop()
-        services.server.stop(0).wait()
-        services.security.close()
 
 
 @pytest.fixture

@@ -9,23 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import pytest
 
 from clients.cli import main
-from clients.rounds import run_round_files
-from graph.audit_key import load_audit_key
 from graph.embedded import EmbeddedStore
 from graph.model import FlagFilter
-from services import serving
-from services.security import roles
-from services.security.rate_limit import RateLimit
-from services.security.settings import SecuritySettings
-from services.security.tls import TlsFiles
-from services.security.tokens import issue_token
-from synthetic import generate
+from tests.integration.reviewed_round import reviewed_round
 
 REVIEWER = "reviewer.li"
 
@@ -44,23 +35,9 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Served:
-    base = tmp_path_factory.mktemp("review-cli")
-    generate(pensioners=1500, seed=11, as_of=date(2021, 10, 31), out=base / "round")
-    run_round_files(base / "round" / "round.toml", base / "out", store=None, neo4j_uri=None)
-    pki = base / "pki"
-    assert main(["security", "dev-ca", "--out", str(pki)]) == 0
-    tokens = pki / "tokens.json"
-    reviewer = issue_token(tokens, role=roles.REVIEWER, name=REVIEWER)
-    certifier = issue_token(tokens, role=roles.CERTIFIER, name="counter.7")
-    security = SecuritySettings(tls=TlsFiles(pki / "server.pem", pki / "server-key.pem"), tokens=tokens,
-                                rate=RateLimit(1_000, 1_000))
-    with EmbeddedStore(base / "out" / "graph.duckdb") as store:
-        store.audit_key = load_audit_key(base / "out" / "graph.duckdb.audit-key")  # serve verifies the chain at start
-        running = serving.start(serving.ServeSettings(address="127.0.0.1:0", grace_seconds=0, security=security),
-                                [store])
-        yield Served(store, f"localhost:{running.port}", pki / "ca.pem", reviewer, certifier)
-        running.server.stop(0).wait()
-        running.security.close()
+    with reviewed_round(tmp_path_factory.mktemp("review-cli"), REVIEWER) as running:
+        yield Served(running.store, f"localhost:{running.port}", running.pki / "ca.pem", running.reviewer_token,
+                     running.certifier_token)
 
 
 def review(capsys, *argv: str) -> tuple[int, str, str]:
