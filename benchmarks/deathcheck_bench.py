@@ -18,8 +18,8 @@ from datetime import date
 
 import duckdb
 
-from services.deathcheck.deathcheck_stage import check_round
-from services.deathcheck.settings import DeathCheckSettings
+from silentcert.services.deathcheck.deathcheck_stage import check_round
+from silentcert.services.deathcheck.settings import DeathCheckSettings
 
 AS_OF = date(2021, 10, 31)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import duckdb
 
-from graph.embedded import EmbeddedStore
-from services.rounds.publish import round_export
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.services.rounds.publish import round_export
 
 
 def peak_gb() -> float:

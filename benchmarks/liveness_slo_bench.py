@@ -41,7 +41,7 @@ import numpy as np
 
 from benchmarks.liveness_rpc_bench import LIVENESS, free_port, neo4j_pid, process_cpu, tree_cpu
 from benchmarks.publish_bench import synthetic_round
-from graph.store import RoundExport
+from silentcert.graph.store import RoundExport
 
 ROUND_ID = "bench-2021-10"  # the id synthetic_round publishes under
 TIMEOUT_S = 10.0
@@ -160,13 +160,13 @@ def prepare_store(args: argparse.Namespace, work: Path) -> tuple[list[str], list
     export = synthetic_round(args.pensioners, args.events or 5 * args.pensioners, args.seed)
     people = _sample(export, args.people, args.seed)
     if args.neo4j:
-        from graph.connect import StoreSettings, open_store
+        from silentcert.graph.connect import StoreSettings, open_store
 
         with open_store(StoreSettings.from_env(neo4j_uri=args.neo4j)) as store:
             _publish_once(store, export)
         env = {"SILENTCERT_AUDIT_KEY_FILE": str(work / "audit.key")}
         return ["--neo4j", args.neo4j], people, env
-    from graph.embedded import EmbeddedStore
+    from silentcert.graph.embedded import EmbeddedStore
 
     path = work / f"store-{args.pensioners}-{args.seed}.duckdb"
     with EmbeddedStore(path) as store:
@@ -191,8 +191,8 @@ def _sample(export: RoundExport, n: int, seed: int) -> list[tuple[str, str]]:
 
 def credentials(work: Path, connections: int) -> tuple[list[str], str, tuple[str, ...]]:
     """TLS and token flags for serve, the CA clients trust, one reader token per connection."""
-    from services.security.tls import make_dev_ca
-    from services.security.tokens import issue_token
+    from silentcert.services.security.tls import make_dev_ca
+    from silentcert.services.security.tokens import issue_token
 
     pki, tokens_file = work / "pki", work / "tokens.json"
     if not (pki / "ca.pem").exists():
@@ -208,7 +208,7 @@ def start_server(port: int, flags: list[str], env: dict[str, str], work: Path,
                  tree: Path | None) -> subprocess.Popen:
     """`silentcert serve --service liveness` on `port`, from `tree` (another checkout) when given."""
     env = os.environ | env | ({"PYTHONPATH": str(tree)} if tree else {})
-    command = [sys.executable, "-m", "clients.cli", "serve", "--service", "liveness",
+    command = [sys.executable, "-m", "silentcert.clients.cli", "serve", "--service", "liveness",
                "--address", f"127.0.0.1:{port}", "--grace", "1", *flags]
     log = (work / "server.log").open("a")
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, cwd=tree or Path.cwd(), env=env)

@@ -33,12 +33,12 @@ import neo4j
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from graph.neo4j_local import LocalNeo4jSettings, bolt_settings, install, server  # noqa: E402
-from graph.neo4j_store import Neo4jStore  # noqa: E402
-from services.deathcheck.audit import append_round_events  # noqa: E402
-from services.rounds.bulk_publish import bulk_publish_round_dir  # noqa: E402
-from services.rounds.export_queries import EXPORT_QUERIES  # noqa: E402
-from services.rounds.publish import round_export  # noqa: E402
+from silentcert.graph.neo4j_local import LocalNeo4jSettings, bolt_settings, install, server  # noqa: E402
+from silentcert.graph.neo4j_store import Neo4jStore  # noqa: E402
+from silentcert.services.deathcheck.audit import append_round_events  # noqa: E402
+from silentcert.services.rounds.bulk_publish import bulk_publish_round_dir  # noqa: E402
+from silentcert.services.rounds.export_queries import EXPORT_QUERIES  # noqa: E402
+from silentcert.services.rounds.publish import round_export  # noqa: E402
 
 AS_OF = "2021-10-31"
 

@@ -16,9 +16,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from services.resolver import dates, id_numbers, names, phones
-from services.resolver.traditional import SIMPLIFIED, TRADITIONAL
-from services.resolver.widths import FULL_WIDTH, HALF_WIDTH
+from silentcert.services.resolver import dates, id_numbers, names, phones
+from silentcert.services.resolver.traditional import SIMPLIFIED, TRADITIONAL
+from silentcert.services.resolver.widths import FULL_WIDTH, HALF_WIDTH
 
 AS_OF = date(2021, 10, 31)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import duckdb
 
-from services.liveness.calibration import highest_weak_log_odds
-from services.liveness.periods import window_start
-from services.liveness.ratios import load_ratios
-from services.liveness.scoring import base_log_odds
-from services.liveness.settings import LivenessSettings
-from services.liveness.weak_windows import write_steps, write_windows
+from silentcert.services.liveness.calibration import highest_weak_log_odds
+from silentcert.services.liveness.periods import window_start
+from silentcert.services.liveness.ratios import load_ratios
+from silentcert.services.liveness.scoring import base_log_odds
+from silentcert.services.liveness.settings import LivenessSettings
+from silentcert.services.liveness.weak_windows import write_steps, write_windows
 
 STRONG_LINK_PRECISION = 0.999
 LINK_RECALL = 0.99

@@ -22,9 +22,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graph.connect import StoreSettings, open_store
-from graph.neo4j_store import Neo4jStore
-from graph.store import GraphStore, RoundExport
+from silentcert.graph.connect import StoreSettings, open_store
+from silentcert.graph.neo4j_store import Neo4jStore
+from silentcert.graph.store import GraphStore, RoundExport
 
 
 def _ids(prefix: str, numbers: np.ndarray) -> pa.Array:

@@ -23,12 +23,12 @@ from pathlib import Path
 import duckdb
 import grpc
 
-from services import serving
-from services.resolver.one_record import RecordQuery
-from services.security.rate_limit import RateLimit
-from services.security.settings import SecuritySettings
 from silentcert.resolver.v1 import resolver_pb2 as pb
 from silentcert.resolver.v1 import resolver_pb2_grpc
+from silentcert.services import serving
+from silentcert.services.resolver.one_record import RecordQuery
+from silentcert.services.security.rate_limit import RateLimit
+from silentcert.services.security.settings import SecuritySettings
 
 FIELDS = ("id_number_raw", "name", "sex", "birth_date", "phone", "card_no", "county_code")
 
@@ -39,12 +39,12 @@ def build_round(work: Path, pensioners: int, seed: int) -> tuple[Path, Path]:
     model_path, db_path = state / "linkage_model.json", state / "round.duckdb"
     if model_path.exists() and db_path.exists():
         return model_path, db_path
-    from services.resolver.ingest_stage import ingest_round
-    from services.resolver.resolve_stage import link_round
-    from services.resolver.settings import LinkageSettings
-    from services.rounds.progress import silent_progress
-    from services.rounds.roundfile import load_round
-    from synthetic.province import generate
+    from silentcert.services.resolver.ingest_stage import ingest_round
+    from silentcert.services.resolver.resolve_stage import link_round
+    from silentcert.services.resolver.settings import LinkageSettings
+    from silentcert.services.rounds.progress import silent_progress
+    from silentcert.services.rounds.roundfile import load_round
+    from silentcert.synthetic.province import generate
 
     started = time.perf_counter()
     generate(pensioners, seed, dt.date(2021, 10, 31), work / "round")
@@ -94,7 +94,7 @@ def run(model_path: Path, db_path: Path, requests: int, seed: int) -> dict:
     load_seconds = time.perf_counter() - started
     rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     rows = sample_records(db_path, requests, seed)
-    from graph.embedded import EmbeddedStore
+    from silentcert.graph.embedded import EmbeddedStore
 
     with tempfile.TemporaryDirectory() as tmp, EmbeddedStore(Path(tmp) / "graph.duckdb") as store:
         running = serving.start(settings, [store], engines)

@@ -31,17 +31,17 @@ from pathlib import Path
 
 import duckdb
 
-from clients import logs
-from clients.grpc_client import SilentcertClient
-from clients.rounds import load_round_and_settings, open_stores, run_loaded_round
-from graph.connect import StoreSettings
-from graph.errors import Conflict, InvalidInput, NotFound
-from services import serving
-from services.deathcheck.effects import effect
-from services.security.rate_limit import RateLimit
-from services.security.settings import SecuritySettings
+from silentcert.clients import logs
+from silentcert.clients.grpc_client import SilentcertClient
+from silentcert.clients.rounds import load_round_and_settings, open_stores, run_loaded_round
 from silentcert.deathcheck.v1 import deathcheck_pb2
+from silentcert.graph.connect import StoreSettings
+from silentcert.graph.errors import Conflict, InvalidInput, NotFound
 from silentcert.liveness.v1 import liveness_pb2
+from silentcert.services import serving
+from silentcert.services.deathcheck.effects import effect
+from silentcert.services.security.rate_limit import RateLimit
+from silentcert.services.security.settings import SecuritySettings
 
 REVIEWER = "home-visit"
 FACE_APP = "face-app"

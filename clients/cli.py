@@ -13,14 +13,14 @@ import os
 import sys
 from collections.abc import Sequence
 
-from clients import demo, file_modes, logs, review, rounds, serve_command
-from clients.console import server as console
-from graph.errors import SilentcertError
-from graph.neo4j_local import cli as neo4j_cli
-from services.deathcheck import audit_command
-from services.rounds import bulk_publish
-from services.security import command as security_cli
-from synthetic import command as synthetic_cli
+from silentcert.clients import demo, file_modes, logs, review, rounds, serve_command
+from silentcert.clients.console import server as console
+from silentcert.graph.errors import SilentcertError
+from silentcert.graph.neo4j_local import cli as neo4j_cli
+from silentcert.services.deathcheck import audit_command
+from silentcert.services.rounds import bulk_publish
+from silentcert.services.security import command as security_cli
+from silentcert.synthetic import command as synthetic_cli
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,9 +8,9 @@ import json
 import shutil
 from pathlib import Path
 
-from clients import logs
-from clients.rounds import print_summary, run_round_files
-from synthetic import generate
+from silentcert.clients import logs
+from silentcert.clients.rounds import print_summary, run_round_files
+from silentcert.synthetic import generate
 
 DEMO_MARKER = "demo.json"  # the county the demo generated in its directory
 

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from graph.errors import InvalidInput
+from silentcert.graph.errors import InvalidInput
 
 UMASK_VARIABLE = "SILENTCERT_UMASK"
 PRIVATE = 0o077

@@ -24,12 +24,12 @@ from typing import Any, NamedTuple, TypeVar
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from graph.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound, SilentcertError, StoreUnavailable
-from services.grpc_errors import ERROR_TRAILER, FIELD_TRAILER
-from services.proto_values import timestamp
 from silentcert.deathcheck.v1 import deathcheck_pb2, deathcheck_pb2_grpc
+from silentcert.graph.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound, SilentcertError, StoreUnavailable
 from silentcert.liveness.v1 import liveness_pb2, liveness_pb2_grpc
 from silentcert.resolver.v1 import resolver_pb2, resolver_pb2_grpc
+from silentcert.services.grpc_errors import ERROR_TRAILER, FIELD_TRAILER
+from silentcert.services.proto_values import timestamp
 
 T = TypeVar("T")
 

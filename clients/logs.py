@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 LOG_FILE = "silentcert.log"
-OWN_PACKAGES = frozenset({"silentcert", "services", "graph", "clients", "synthetic", "benchmarks"})
+OWN_PACKAGES = frozenset({"silentcert", "benchmarks"})
 _FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _OURS = "_silentcert_handler"  # marks the handlers this module added
 

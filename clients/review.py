@@ -23,11 +23,11 @@ from pathlib import Path
 import grpc
 from google.protobuf.json_format import MessageToDict
 
-from clients.grpc_client import ClientTls, SilentcertClient, open_channel
-from graph.errors import InvalidInput
-from services.deathcheck.effects import EFFECTS
-from services.deathcheck.servicer import MAX_PAGE  # the server's largest page
+from silentcert.clients.grpc_client import ClientTls, SilentcertClient, open_channel
 from silentcert.deathcheck.v1 import deathcheck_pb2 as pb
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.deathcheck.effects import EFFECTS
+from silentcert.services.deathcheck.servicer import MAX_PAGE  # the server's largest page
 
 ACTIONS = {"confirm": pb.DECISION_ACTION_CONFIRM, "clear": pb.DECISION_ACTION_DISMISS,
            "dismiss": pb.DECISION_ACTION_DISMISS, "escalate": pb.DECISION_ACTION_ESCALATE}

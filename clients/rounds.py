@@ -10,15 +10,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from clients import logs
-from clients.grpc_client import ClientTls, SilentcertClient, open_channel
-from graph.connect import StoreSettings, open_store
-from graph.store import GraphStore
-from services.rounds.outputs import OUTPUT_NAMES
-from services.rounds.pipeline import RoundSummary, default_stages, run_round
-from services.rounds.progress import ConsoleProgress
-from services.rounds.roundfile import RoundSpec, load_round
-from services.settings import RoundSettings
+from silentcert.clients import logs
+from silentcert.clients.grpc_client import ClientTls, SilentcertClient, open_channel
+from silentcert.graph.connect import StoreSettings, open_store
+from silentcert.graph.store import GraphStore
+from silentcert.services.rounds.outputs import OUTPUT_NAMES
+from silentcert.services.rounds.pipeline import RoundSummary, default_stages, run_round
+from silentcert.services.rounds.progress import ConsoleProgress
+from silentcert.services.rounds.roundfile import RoundSpec, load_round
+from silentcert.services.settings import RoundSettings
 
 EMBEDDED_STORE = "graph.duckdb"
 FIRST_CONNECT_SECONDS = 5.0  # a round's Neo4j must answer within this; a restart mid-round gets retry_seconds

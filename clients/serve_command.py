@@ -20,16 +20,16 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from graph.connect import StoreSettings, open_store
-from graph.errors import InvalidInput
-from services import serving
-from services.security.auth import ID_LOOKUP_RATE
-from services.security.limits import StreamLimits
-from services.security.rate_limit import RateLimit
-from services.security.round_paths import RoundRoots
-from services.security.settings import SecuritySettings
-from services.security.tls import TlsFiles
-from services.server_processes import serve_processes
+from silentcert.graph.connect import StoreSettings, open_store
+from silentcert.graph.errors import InvalidInput
+from silentcert.services import serving
+from silentcert.services.security.auth import ID_LOOKUP_RATE
+from silentcert.services.security.limits import StreamLimits
+from silentcert.services.security.rate_limit import RateLimit
+from silentcert.services.security.round_paths import RoundRoots
+from silentcert.services.security.settings import SecuritySettings
+from silentcert.services.security.tls import TlsFiles
+from silentcert.services.server_processes import serve_processes
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:

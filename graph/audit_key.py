@@ -13,7 +13,7 @@ import secrets
 import stat
 from pathlib import Path
 
-from graph.errors import InvalidInput
+from silentcert.graph.errors import InvalidInput
 
 DEVELOPMENT_KEY = b"silentcert development audit key (public: never for real data)"
 KEY_BYTES = 32

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import neo4j
 
-from graph.audit_key import load_audit_key
-from graph.embedded import DEFAULT_MEMORY_LIMIT, EmbeddedStore
-from graph.errors import StoreUnavailable
-from graph.neo4j_store import Neo4jStore
-from graph.store import GraphStore
+from silentcert.graph.audit_key import load_audit_key
+from silentcert.graph.embedded import DEFAULT_MEMORY_LIMIT, EmbeddedStore
+from silentcert.graph.errors import StoreUnavailable
+from silentcert.graph.neo4j_store import Neo4jStore
+from silentcert.graph.store import GraphStore
 
 DEFAULT_EMBEDDED_PATH = Path("silentcert-graph.duckdb")
 DEFAULT_NEO4J_AUDIT_KEY = Path("silentcert-audit.key")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from graph.errors import Conflict, InvalidInput, NotFound
-from graph.model import AuditEntry, Decision
+from silentcert.graph.errors import Conflict, InvalidInput, NotFound
+from silentcert.graph.model import AuditEntry, Decision
 
 STATUS_OF_ACTION = {"confirm": "confirmed", "dismiss": "dismissed", "escalate": "escalated"}
 FINAL_STATUSES = ("confirmed", "dismissed")

@@ -37,12 +37,12 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from graph import consistency, embedded_retention, rows, sql
-from graph import embedded_queries as q
-from graph.coalesce import Coalescer
-from graph.embedded_publish import empty, publish
-from graph.errors import Conflict, NotFound, StoreUnavailable
-from graph.model import (
+from silentcert.graph import consistency, embedded_retention, rows, sql
+from silentcert.graph import embedded_queries as q
+from silentcert.graph.coalesce import Coalescer
+from silentcert.graph.embedded_publish import empty, publish
+from silentcert.graph.errors import Conflict, NotFound, StoreUnavailable
+from silentcert.graph.model import (
     AuditEntry,
     ChannelCertification,
     Decision,
@@ -53,7 +53,15 @@ from graph.model import (
     Identifier,
     Person,
 )
-from graph.store import NODE_LABELS, RELATIONSHIP_TYPES, AuditedChange, EntryOf, GraphStore, Progress, RoundExport
+from silentcert.graph.store import (
+    NODE_LABELS,
+    RELATIONSHIP_TYPES,
+    AuditedChange,
+    EntryOf,
+    GraphStore,
+    Progress,
+    RoundExport,
+)
 
 TABLES = q.TABLES
 INDEXES = q.INDEXES

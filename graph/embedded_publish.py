@@ -26,8 +26,8 @@ import functools
 
 import duckdb
 
-from graph import exports, sql
-from graph.store import EXPORT_COLUMNS, ExportTable, Progress, RoundExport
+from silentcert.graph import exports, sql
+from silentcert.graph.store import EXPORT_COLUMNS, ExportTable, Progress, RoundExport
 
 _BATCH_ROWS = 65_536
 

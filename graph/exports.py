@@ -16,9 +16,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graph.errors import InvalidInput
-from graph.query_table import QueryTable
-from graph.store import EXPORT_COLUMNS, ExportTable
+from silentcert.graph.errors import InvalidInput
+from silentcert.graph.query_table import QueryTable
+from silentcert.graph.store import EXPORT_COLUMNS, ExportTable
 
 _TYPES: dict[str, pa.DataType] = {
     "birth_date": pa.date32(),

@@ -39,13 +39,13 @@ import duckdb
 import neo4j
 import pyarrow as pa
 
-from graph import catalog, exports, neo4j_publish, rows, sql
-from graph.errors import Conflict, StageFailed
-from graph.model import AuditEntry
-from graph.neo4j_local import bulk_import, server
-from graph.neo4j_local.settings import LocalNeo4jSettings
-from graph.neo4j_store import Neo4jStore
-from graph.store import EXPORT_COLUMNS, NODE_LABELS, RELATIONSHIP_TYPES, RoundExport
+from silentcert.graph import catalog, exports, neo4j_publish, rows, sql
+from silentcert.graph.errors import Conflict, StageFailed
+from silentcert.graph.model import AuditEntry
+from silentcert.graph.neo4j_local import bulk_import, server
+from silentcert.graph.neo4j_local.settings import LocalNeo4jSettings
+from silentcert.graph.neo4j_store import Neo4jStore
+from silentcert.graph.store import EXPORT_COLUMNS, NODE_LABELS, RELATIONSHIP_TYPES, RoundExport
 
 log = logging.getLogger(__name__)
 

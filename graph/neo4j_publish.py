@@ -40,8 +40,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graph import exports, sql
-from graph.store import EXPORT_COLUMNS, Progress, RoundExport
+from silentcert.graph import exports, sql
+from silentcert.graph.store import EXPORT_COLUMNS, Progress, RoundExport
 
 _STAGE_ROWS = 65_536
 _STATE_CHUNK = 100_000

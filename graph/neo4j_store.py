@@ -30,10 +30,10 @@ from tenacity import (
     wait_exponential,
 )
 
-from graph import catalog, consistency, neo4j_publish, rows
-from graph.coalesce import Coalescer
-from graph.errors import Conflict, NotFound, StoreUnavailable
-from graph.model import (
+from silentcert.graph import catalog, consistency, neo4j_publish, rows
+from silentcert.graph.coalesce import Coalescer
+from silentcert.graph.errors import Conflict, NotFound, StoreUnavailable
+from silentcert.graph.model import (
     AuditEntry,
     ChannelCertification,
     Decision,
@@ -44,7 +44,7 @@ from graph.model import (
     Identifier,
     Person,
 )
-from graph.store import (
+from silentcert.graph.store import (
     NODE_LABELS,
     RELATIONSHIP_TYPES,
     AuditedChange,

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from graph import sql
+from silentcert.graph import sql
 
 DEFAULT_BATCH_ROWS = 131_072
 

@@ -11,7 +11,7 @@ from dataclasses import fields
 from datetime import date, datetime
 from typing import Any, overload
 
-from graph.model import AuditEntry, EvidenceEdge, Flag, FlagDetail, GraphEdge, GraphNode, Identifier, Person
+from silentcert.graph.model import AuditEntry, EvidenceEdge, Flag, FlagDetail, GraphEdge, GraphNode, Identifier, Person
 
 _PERSON_FIELDS = tuple(f.name for f in fields(Person))
 _FLAG_FIELDS = tuple(f.name for f in fields(Flag))

@@ -17,8 +17,8 @@ from typing import Protocol, Self
 
 import pyarrow as pa
 
-from graph.audit_key import DEVELOPMENT_KEY
-from graph.model import (
+from silentcert.graph.audit_key import DEVELOPMENT_KEY
+from silentcert.graph.model import (
     AuditEntry,
     ChannelCertification,
     Decision,

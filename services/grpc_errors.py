@@ -23,7 +23,7 @@ from typing import Any
 
 import grpc
 
-from graph.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound, SilentcertError, StoreUnavailable
+from silentcert.graph.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound, SilentcertError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from graph.errors import InvalidInput
-from services.grpc_errors import ErrorInterceptor
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.grpc_errors import ErrorInterceptor
 
 MAX_METADATA_BYTES = 16 * 1024  # headers: a bearer token and a few trailers, never more
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from graph.errors import InvalidInput
+from silentcert.graph.errors import InvalidInput
 
 if TYPE_CHECKING:  # the generic wrapper exists only in the type stubs
     from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper

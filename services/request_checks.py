@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from graph.errors import InvalidInput
-from services.resolver.id_numbers import IdNumber, normalise_id_number
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.resolver.id_numbers import IdNumber, normalise_id_number
 
 MAX_TEXT = 256
 _SEXES = {"M": "M", "F": "F", "男": "M", "女": "F"}

@@ -26,10 +26,10 @@ from dataclasses import replace
 from multiprocessing.process import BaseProcess
 from queue import Empty
 
-from graph.connect import StoreSettings, open_store
-from graph.errors import InvalidInput
-from services.serving import ServeSettings, announce_serving, model_engines, serve
-from services.signals import on_signals
+from silentcert.graph.connect import StoreSettings, open_store
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.serving import ServeSettings, announce_serving, model_engines, serve
+from silentcert.services.signals import on_signals
 
 log = logging.getLogger(__name__)
 

@@ -14,23 +14,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from graph.errors import Conflict, InvalidInput
-from graph.store import GraphStore
-from services.deathcheck import server as deathcheck_server
-from services.deathcheck.audit import verify_store
-from services.grpc_server import ServerConfig, ServiceBinding, SilentcertServer, build_server
-from services.liveness import server as liveness_server
-from services.resolver import server as resolver_server
-from services.resolver.batch import RunRound
-from services.resolver.one_record import ResolveOne, exact_id_resolver
-from services.resolver.realtime import model_resolver, open_resolver
-from services.resolver.settings import LinkageSettings
-from services.rounds import outputs
-from services.rounds.runner import DEFAULT_SPARK_MASTER, pipeline_runner
-from services.security.limits import bounded_rounds
-from services.security.round_paths import RoundRoots
-from services.security.settings import SecuritySettings, ServerSecurity, server_security
-from services.signals import on_signals
+from silentcert.graph.errors import Conflict, InvalidInput
+from silentcert.graph.store import GraphStore
+from silentcert.services.deathcheck import server as deathcheck_server
+from silentcert.services.deathcheck.audit import verify_store
+from silentcert.services.grpc_server import ServerConfig, ServiceBinding, SilentcertServer, build_server
+from silentcert.services.liveness import server as liveness_server
+from silentcert.services.resolver import server as resolver_server
+from silentcert.services.resolver.batch import RunRound
+from silentcert.services.resolver.one_record import ResolveOne, exact_id_resolver
+from silentcert.services.resolver.realtime import model_resolver, open_resolver
+from silentcert.services.resolver.settings import LinkageSettings
+from silentcert.services.rounds import outputs
+from silentcert.services.rounds.runner import DEFAULT_SPARK_MASTER, pipeline_runner
+from silentcert.services.security.limits import bounded_rounds
+from silentcert.services.security.round_paths import RoundRoots
+from silentcert.services.security.settings import SecuritySettings, ServerSecurity, server_security
+from silentcert.services.signals import on_signals
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from graph.errors import InvalidInput, RoundFileError
-from services.deathcheck.settings import DeathCheckSettings
-from services.liveness.settings import LivenessSettings
-from services.resolver.settings import LinkageSettings
-from services.rounds.roundfile import RoundSpec
+from silentcert.graph.errors import InvalidInput, RoundFileError
+from silentcert.services.deathcheck.settings import DeathCheckSettings
+from silentcert.services.liveness.settings import LivenessSettings
+from silentcert.services.resolver.settings import LinkageSettings
+from silentcert.services.rounds.roundfile import RoundSpec
 
 T = TypeVar("T")
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from synthetic.events import Draws, spread
+from silentcert.synthetic.events import Draws, spread
 
 
 def face_draws(rng: np.random.Generator, segment: np.ndarray, death_date: np.ndarray, pensioners: int,

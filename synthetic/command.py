@@ -5,10 +5,10 @@ import dataclasses
 from datetime import date
 from pathlib import Path
 
-from synthetic.evidence import MAX_RELATIVE_SOURCES, WORLDS, World
-from synthetic.province import generate
-from synthetic.series import generate_series
-from synthetic.shapes import SHAPES
+from silentcert.synthetic.evidence import MAX_RELATIVE_SOURCES, WORLDS, World
+from silentcert.synthetic.province import generate
+from silentcert.synthetic.series import generate_series
+from silentcert.synthetic.shapes import SHAPES
 
 
 def _as_of(text: str) -> date:
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the subcommand standalone: ``python -m synthetic.command generate ...``."""
+    """Run the subcommand standalone: ``python -m silentcert.synthetic.command generate ...``."""
     parser = argparse.ArgumentParser(prog="silentcert")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

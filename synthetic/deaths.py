@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synthetic.events import Draws
+from silentcert.synthetic.events import Draws
 
 SOURCES = ("police", "civil_affairs", "health", "village")
 # coverage of deaths within the window, and of older deaths still in the registry

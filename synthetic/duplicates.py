@@ -10,8 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from synthetic import names
-from synthetic.population import People
+from silentcert.synthetic import names
+from silentcert.synthetic.population import People
 
 ID_FORMS = ("same", "legacy", "typo")
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow.compute as pc
 
-from synthetic.deaths import Deaths
-from synthetic.events import Draws, spread
-from synthetic.population import People
+from silentcert.synthetic.deaths import Deaths
+from silentcert.synthetic.events import Draws, spread
+from silentcert.synthetic.population import People
 
 SEGMENTS = ("strong", "weak_only", "none")
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from graph.errors import SilentcertError
+from silentcert.graph.errors import SilentcertError
 
 WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
 CHECK_CHARS = np.frombuffer(b"10X98765432", dtype=np.uint8)

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from synthetic import counties, id_numbers, names, noise, phones
+from silentcert.synthetic import counties, id_numbers, names, noise, phones
 
 
 @dataclass

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from synthetic import channels, deaths, duplicates, evidence, files, registry, rings, shapes, truth
-from synthetic.events import Draws
-from synthetic.population import draw_people
-from synthetic.render import render
-from synthetic.roundfile import write_round_toml
-from synthetic.sources import SPECS
+from silentcert.synthetic import channels, deaths, duplicates, evidence, files, registry, rings, shapes, truth
+from silentcert.synthetic.events import Draws
+from silentcert.synthetic.population import draw_people
+from silentcert.synthetic.render import render
+from silentcert.synthetic.roundfile import write_round_toml
+from silentcert.synthetic.sources import SPECS
 
 
 @dataclass

@@ -6,8 +6,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from synthetic import dates, id_numbers, names, noise, phones
-from synthetic.population import People
+from silentcert.synthetic import dates, id_numbers, names, noise, phones
+from silentcert.synthetic.population import People
 
 
 @dataclass

@@ -7,10 +7,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from synthetic import dates, names, noise, phones
-from synthetic.events import Draws
-from synthetic.population import People
-from synthetic.sources import SourceSpec
+from silentcert.synthetic import dates, names, noise, phones
+from silentcert.synthetic.events import Draws
+from silentcert.synthetic.population import People
+from silentcert.synthetic.sources import SourceSpec
 
 GARBLED = ("id_number", "name", "sex", "birth_date", "phone", "card_no", "county_code", "person_id")
 EXTRAS = {

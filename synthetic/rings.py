@@ -7,8 +7,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from synthetic.events import Draws, spread
-from synthetic.population import People
+from silentcert.synthetic.events import Draws, spread
+from silentcert.synthetic.population import People
 
 
 @dataclass

@@ -3,8 +3,8 @@
 from datetime import date
 from pathlib import Path
 
-from synthetic.shapes import XLSX_SHEET
-from synthetic.sources import SourceSpec
+from silentcert.synthetic.shapes import XLSX_SHEET
+from silentcert.synthetic.sources import SourceSpec
 
 
 def _toml_str(value: str) -> str:

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from synthetic import (
+from silentcert.synthetic import (
     channels,
     duplicates,
     evidence,
@@ -33,14 +33,14 @@ from synthetic import (
     timeline,
     truth,
 )
-from synthetic.deaths import Deaths
-from synthetic.events import Draws
-from synthetic.population import People, draw_people
-from synthetic.province import stream
-from synthetic.render import render
-from synthetic.roundfile import write_round_toml
-from synthetic.series_truth import SeriesFacts, write_series_truth
-from synthetic.sources import SPECS, SourceSpec
+from silentcert.synthetic.deaths import Deaths
+from silentcert.synthetic.events import Draws
+from silentcert.synthetic.population import People, draw_people
+from silentcert.synthetic.province import stream
+from silentcert.synthetic.render import render
+from silentcert.synthetic.roundfile import write_round_toml
+from silentcert.synthetic.series_truth import SeriesFacts, write_series_truth
+from silentcert.synthetic.sources import SPECS, SourceSpec
 
 EXTRACT = np.timedelta64(365, "D")  # what an evidence source sends each month: its records of the past year
 

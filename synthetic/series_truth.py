@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from synthetic import dates, files, truth
-from synthetic.deaths import SOURCES as DEATH_SOURCES
-from synthetic.deaths import Deaths
-from synthetic.evidence import SEGMENTS, World
-from synthetic.population import People
-from synthetic.rings import Rings
-from synthetic.timeline import CHANGES, Changes
+from silentcert.synthetic import dates, files, truth
+from silentcert.synthetic.deaths import SOURCES as DEATH_SOURCES
+from silentcert.synthetic.deaths import Deaths
+from silentcert.synthetic.evidence import SEGMENTS, World
+from silentcert.synthetic.population import People
+from silentcert.synthetic.rings import Rings
+from silentcert.synthetic.timeline import CHANGES, Changes
 
 VISIT_CHANCE = 0.6   # a month, that a reviewer visits a person a register names (the queue is worked in turn)
 VISIT_DAYS = 20      # visits fall within this many days after a round

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from synthetic import files
-from synthetic.sources import SourceSpec
+from silentcert.synthetic import files
+from silentcert.synthetic.sources import SourceSpec
 
 SHAPES = ("plain", "messy")
 

@@ -14,12 +14,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from synthetic import counties, phones
-from synthetic.deaths import IN_WINDOW, OLDER, Deaths, _shift
-from synthetic.deaths import SOURCES as DEATH_SOURCES
-from synthetic.events import Draws, spread
-from synthetic.evidence import MEAN_POST_DEATH_EVENTS, World, relatives_using
-from synthetic.population import People
+from silentcert.synthetic import counties, phones
+from silentcert.synthetic.deaths import IN_WINDOW, OLDER, Deaths, _shift
+from silentcert.synthetic.deaths import SOURCES as DEATH_SOURCES
+from silentcert.synthetic.events import Draws, spread
+from silentcert.synthetic.evidence import MEAN_POST_DEATH_EVENTS, World, relatives_using
+from silentcert.synthetic.population import People
 
 YEAR = np.timedelta64(365, "D")
 MONTH = np.timedelta64(30, "D")

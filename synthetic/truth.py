@@ -12,12 +12,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from synthetic import dates, files
-from synthetic.deaths import SOURCES as DEATH_SOURCES
-from synthetic.deaths import Deaths
-from synthetic.evidence import SEGMENTS, World
-from synthetic.population import People
-from synthetic.rings import Rings
+from silentcert.synthetic import dates, files
+from silentcert.synthetic.deaths import SOURCES as DEATH_SOURCES
+from silentcert.synthetic.deaths import Deaths
+from silentcert.synthetic.evidence import SEGMENTS, World
+from silentcert.synthetic.population import People
+from silentcert.synthetic.rings import Rings
 
 LINK_COLUMNS = ("source", "record_id", "row", "person_id", "occurred_at", "malformed", "malformed_kind",
                 "post_death", "false_death", "ring_operator", "passed", "noise")

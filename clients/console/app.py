@@ -21,15 +21,15 @@ from flask import Flask, Response, abort, g, redirect, render_template, request,
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from clients.console import pages
-from clients.console.browser import browser_link, neighbourhood_query
-from clients.console.sessions import Session, Sessions
-from clients.grpc_client import BearerToken, SilentcertClient
-from graph.errors import Conflict, Forbidden, InvalidInput, NotFound, SilentcertError
-from services.deathcheck.effects import EFFECTS
-from services.rounds.county_names import COUNTIES
-from services.security.roles import REVIEWER
-from services.security.tokens import TokenBook, TokenRejected
+from silentcert.clients.console import pages
+from silentcert.clients.console.browser import browser_link, neighbourhood_query
+from silentcert.clients.console.sessions import Session, Sessions
+from silentcert.clients.grpc_client import BearerToken, SilentcertClient
+from silentcert.graph.errors import Conflict, Forbidden, InvalidInput, NotFound, SilentcertError
+from silentcert.services.deathcheck.effects import EFFECTS
+from silentcert.services.rounds.county_names import COUNTIES
+from silentcert.services.security.roles import REVIEWER
+from silentcert.services.security.tokens import TokenBook, TokenRejected
 
 log = logging.getLogger(__name__)
 

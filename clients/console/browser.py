@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from urllib.parse import urlencode
 
-import graph
+from silentcert import graph
 
 SAVED_QUERIES = Path(graph.__file__).parent / "browser" / "queries.cypher"
 NEIGHBOURHOOD = "One pensioner's whole neighbourhood"

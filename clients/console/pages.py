@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from clients.console import policy
-from services.deathcheck.effects import EFFECTS
-from services.rounds.county_names import county_name
+from silentcert.clients.console import policy
 from silentcert.deathcheck.v1 import deathcheck_pb2 as pb
 from silentcert.liveness.v1 import liveness_pb2 as lpb
+from silentcert.services.deathcheck.effects import EFFECTS
+from silentcert.services.rounds.county_names import county_name
 
 STATUSES = ("open", "escalated", "confirmed", "dismissed", "any")
 SEVERITIES = ("critical", "high", "medium", "low")

@@ -17,7 +17,7 @@ investigator's name (a GetFlag, a GetLiveness and a GetAuditTrail call).
 
 from __future__ import annotations
 
-from services.security.masking import mask_id_number, mask_phone, mask_text
+from silentcert.services.security.masking import mask_id_number, mask_phone, mask_text
 
 __all__ = ["queue_text", "audit_state", "mask_id_number", "mask_phone"]
 

@@ -22,11 +22,11 @@ import grpc
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
-from clients.console.app import ConsoleOptions, Services, create_app
-from clients.console.sessions import Sessions
-from graph.errors import InvalidInput
-from services.security.tokens import TokenBook
-from services.serving import on_signals
+from silentcert.clients.console.app import ConsoleOptions, Services, create_app
+from silentcert.clients.console.sessions import Sessions
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.security.tokens import TokenBook
+from silentcert.services.serving import on_signals
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@
 See docs/neo4j.md.
 """
 
-from graph.neo4j_local.bulk_import import ImportResult, bulk_import
-from graph.neo4j_local.server import ServerStatus, bolt_settings, install, start, status, stop
-from graph.neo4j_local.settings import LocalNeo4jSettings
+from silentcert.graph.neo4j_local.bulk_import import ImportResult, bulk_import
+from silentcert.graph.neo4j_local.server import ServerStatus, bolt_settings, install, start, status, stop
+from silentcert.graph.neo4j_local.settings import LocalNeo4jSettings
 
 __all__ = [
     "ImportResult",

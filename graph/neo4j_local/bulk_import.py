@@ -13,11 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from graph.errors import Conflict, StageFailed
-from graph.neo4j_local import jvm
-from graph.neo4j_local.server import running_pid
-from graph.neo4j_local.settings import LocalNeo4jSettings
-from graph.neo4j_local.tools import java_executable
+from silentcert.graph.errors import Conflict, StageFailed
+from silentcert.graph.neo4j_local import jvm
+from silentcert.graph.neo4j_local.server import running_pid
+from silentcert.graph.neo4j_local.settings import LocalNeo4jSettings
+from silentcert.graph.neo4j_local.tools import java_executable
 
 DATABASE = "neo4j"
 IMPORT_LOG = "import.log"  # the tool's output, in the server's logs directory

@@ -1,7 +1,7 @@
 """`silentcert neo4j start | stop | status | import OUT_DIR`: the local Neo4j server from the command line.
 
 Loading a round is the rounds' business (services.rounds.bulk_publish): the CLI's composition root passes it in as
-`import_round`, so graph imports no service; without it (`python -m graph.neo4j_local`) there is no `import`.
+`import_round`, so graph imports no service; without it (`python -m silentcert.graph.neo4j_local`) there is no `import`.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
 
-from graph.errors import InvalidInput
-from graph.neo4j_local import home, server
-from graph.neo4j_local.bulk_import import IMPORT_LOG
-from graph.neo4j_local.settings import USER, LocalNeo4jSettings
-from graph.store import NODE_LABELS, RELATIONSHIP_TYPES
+from silentcert.graph.errors import InvalidInput
+from silentcert.graph.neo4j_local import home, server
+from silentcert.graph.neo4j_local.bulk_import import IMPORT_LOG
+from silentcert.graph.neo4j_local.settings import USER, LocalNeo4jSettings
+from silentcert.graph.store import NODE_LABELS, RELATIONSHIP_TYPES
 
 
 class ImportedRound(Protocol):

@@ -8,10 +8,10 @@ import subprocess
 from importlib import resources
 from pathlib import Path
 
-from graph.errors import InvalidInput, StoreUnavailable
-from graph.neo4j_local import jvm
-from graph.neo4j_local.settings import LocalNeo4jSettings
-from graph.neo4j_local.tools import java_executable, mvn_executable
+from silentcert.graph.errors import InvalidInput, StoreUnavailable
+from silentcert.graph.neo4j_local import jvm
+from silentcert.graph.neo4j_local.settings import LocalNeo4jSettings
+from silentcert.graph.neo4j_local.tools import java_executable, mvn_executable
 
 LIB_MARKER = ".silentcert-complete"
 SUBDIRS = ("conf", "data", "logs", "run", "import", "plugins")
@@ -27,7 +27,7 @@ def fetch_jars(settings: LocalNeo4jSettings) -> None:
     """Copy the server's runtime jars and the Browser jar into HOME/lib with Maven."""
     mvn = mvn_executable()
     settings.lib_dir.mkdir(parents=True, exist_ok=True)
-    pom = resources.files("graph.neo4j_local") / "pom.xml"
+    pom = resources.files("silentcert.graph.neo4j_local") / "pom.xml"
     with resources.as_file(pom) as pom_path:
         command = [
             mvn, "-q", "-B", "-f", str(pom_path),

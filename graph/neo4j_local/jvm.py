@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from graph.neo4j_local.settings import LocalNeo4jSettings
+from silentcert.graph.neo4j_local.settings import LocalNeo4jSettings
 
 SERVER_MAIN = "org.neo4j.server.CommunityEntryPoint"
 ADMIN_MAIN = "org.neo4j.cli.AdminTool"

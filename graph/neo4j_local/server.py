@@ -18,10 +18,10 @@ from pathlib import Path
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
 
-from graph.errors import StoreUnavailable
-from graph.neo4j_local import home, jvm
-from graph.neo4j_local.settings import USER, LocalNeo4jSettings
-from graph.neo4j_local.tools import java_executable
+from silentcert.graph.errors import StoreUnavailable
+from silentcert.graph.neo4j_local import home, jvm
+from silentcert.graph.neo4j_local.settings import USER, LocalNeo4jSettings
+from silentcert.graph.neo4j_local.tools import java_executable
 
 # Servers started by this Python process, kept so they can be reaped (no zombie, no ResourceWarning).
 _children: dict[int, subprocess.Popen[bytes]] = {}

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from graph.errors import InvalidInput
+from silentcert.graph.errors import InvalidInput
 
 NEO4J_VERSION = "5.26.30"
 BROWSER_VERSION = "5.24.0"

@@ -6,7 +6,7 @@ import re
 import shutil
 import subprocess
 
-from graph.errors import ToolMissing
+from silentcert.graph.errors import ToolMissing
 
 MIN_JAVA = 17
 

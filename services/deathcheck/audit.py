@@ -24,10 +24,10 @@ from typing import Any
 
 import duckdb
 
-from graph import sql
-from graph.audit_key import DEVELOPMENT_KEY
-from graph.model import AuditEntry, Person
-from graph.store import GraphStore
+from silentcert.graph import sql
+from silentcert.graph.audit_key import DEVELOPMENT_KEY
+from silentcert.graph.model import AuditEntry, Person
+from silentcert.graph.store import GraphStore
 
 GENESIS = "0" * 64
 ROUND_ACTOR = "deathcheck"

@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from graph.connect import StoreSettings, open_store
-from graph.errors import InvalidInput
-from services.deathcheck.audit import verify_store
+from silentcert.graph.connect import StoreSettings, open_store
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.deathcheck.audit import verify_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -27,9 +27,9 @@ from datetime import date
 
 import duckdb
 
-from graph import sql
-from services.deathcheck.payments import create_payments_macro
-from services.deathcheck.settings import DeathCheckSettings
+from silentcert.graph import sql
+from silentcert.services.deathcheck.payments import create_payments_macro
+from silentcert.services.deathcheck.settings import DeathCheckSettings
 
 DEATH_KINDS = ("confirmed_death", "activity_after_death", "weak_activity_after_death", "register_disagreement",
                "unconfirmed_death", "uncertain_death_link", "possible_death_record")

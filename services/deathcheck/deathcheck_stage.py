@@ -13,14 +13,14 @@ from typing import Any
 
 import duckdb
 
-from graph import sql
-from services.deathcheck.conflicts import death_flags, home_visits, start_flags
-from services.deathcheck.duplicates import duplicate_flags, share_certification
-from services.deathcheck.effects import effect_rows
-from services.deathcheck.merge import merge_deaths
-from services.deathcheck.rings import find_rings
-from services.deathcheck.round_audit import write_audit_events
-from services.deathcheck.settings import DeathCheckSettings
+from silentcert.graph import sql
+from silentcert.services.deathcheck.conflicts import death_flags, home_visits, start_flags
+from silentcert.services.deathcheck.duplicates import duplicate_flags, share_certification
+from silentcert.services.deathcheck.effects import effect_rows
+from silentcert.services.deathcheck.merge import merge_deaths
+from silentcert.services.deathcheck.rings import find_rings
+from silentcert.services.deathcheck.round_audit import write_audit_events
+from silentcert.services.deathcheck.settings import DeathCheckSettings
 
 _DECIDED_FLAGS = """
 CREATE TABLE IF NOT EXISTS decided_flags (flag_id VARCHAR, status VARCHAR, decided_by VARCHAR, decided_at TIMESTAMPTZ,

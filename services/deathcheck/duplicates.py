@@ -29,9 +29,9 @@ from datetime import date
 
 import duckdb
 
-from graph import sql
-from services.deathcheck.payments import payments_between
-from services.deathcheck.settings import DeathCheckSettings
+from silentcert.graph import sql
+from silentcert.services.deathcheck.payments import payments_between
+from silentcert.services.deathcheck.settings import DeathCheckSettings
 
 KIND = "duplicate_account"
 

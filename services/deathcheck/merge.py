@@ -28,8 +28,8 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from graph import sql
-from services.deathcheck.settings import DeathCheckSettings
+from silentcert.graph import sql
+from silentcert.services.deathcheck.settings import DeathCheckSettings
 
 _DEATH_COUNT = "SELECT count(*) FROM deaths"
 

@@ -9,7 +9,7 @@ from datetime import date
 
 import duckdb
 
-from graph import sql
+from silentcert.graph import sql
 
 
 def payments_between(start: date, end: date, payment_day: int) -> int:

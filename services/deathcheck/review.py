@@ -19,13 +19,13 @@ import dataclasses
 from datetime import date, datetime
 from typing import Any
 
-from graph.errors import Conflict, InvalidInput
-from graph.model import AuditEntry, Decision, Flag, FlagDetail, Person
-from graph.store import AuditedChange, GraphStore
-from services.deathcheck.audit import chain_entry, person_state
-from services.deathcheck.effects import effect
-from services.deathcheck.payments import payments_between
-from services.deathcheck.settings import DeathCheckSettings
+from silentcert.graph.errors import Conflict, InvalidInput
+from silentcert.graph.model import AuditEntry, Decision, Flag, FlagDetail, Person
+from silentcert.graph.store import AuditedChange, GraphStore
+from silentcert.services.deathcheck.audit import chain_entry, person_state
+from silentcert.services.deathcheck.effects import effect
+from silentcert.services.deathcheck.payments import payments_between
+from silentcert.services.deathcheck.settings import DeathCheckSettings
 
 ACTIONS = ("confirm", "dismiss", "escalate")
 DECIDABLE = ("open", "escalated")

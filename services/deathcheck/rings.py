@@ -27,8 +27,8 @@ import duckdb
 import networkx as nx
 import pyarrow as pa
 
-from graph import sql
-from services.deathcheck.settings import DeathCheckSettings
+from silentcert.graph import sql
+from silentcert.services.deathcheck.settings import DeathCheckSettings
 
 _RING_MEMBERS = "CREATE OR REPLACE TEMP TABLE ring_members AS SELECT * FROM _ring_members"
 _SUSPICIOUS_EDGES = "SELECT person_id, kind || ':' || value FROM suspicious_holds"

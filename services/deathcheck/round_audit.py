@@ -11,7 +11,7 @@ from datetime import date
 
 import duckdb
 
-from graph import sql
+from silentcert.graph import sql
 
 _FLAG_SOURCES = """
         CREATE OR REPLACE TEMP TABLE flag_sources AS

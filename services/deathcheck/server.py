@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from graph.store import GraphStore
-from services.deathcheck.servicer import DeathCheckServicer
-from services.grpc_server import ServerConfig, ServiceBinding, SilentcertServer, build_server
 from silentcert.deathcheck.v1 import deathcheck_pb2, deathcheck_pb2_grpc
+from silentcert.graph.store import GraphStore
+from silentcert.services.deathcheck.servicer import DeathCheckServicer
+from silentcert.services.grpc_server import ServerConfig, ServiceBinding, SilentcertServer, build_server
 
 SERVICE_NAME = deathcheck_pb2.DESCRIPTOR.services_by_name["DeathCheckService"].full_name
 

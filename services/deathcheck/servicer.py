@@ -9,16 +9,16 @@ from typing import Any
 
 import grpc
 
-from graph.errors import InvalidInput
-from graph.model import AuditEntry, Decision, Flag, FlagFilter, GraphEdge, GraphNode, Person
-from graph.store import GraphStore
-from services import proto_values as pv
-from services import request_checks as check
-from services.deathcheck.review import decide_flag
-from services.security.auth import authenticated_caller
-from services.security.roles import REVIEWER
 from silentcert.deathcheck.v1 import deathcheck_pb2 as pb
 from silentcert.deathcheck.v1 import deathcheck_pb2_grpc
+from silentcert.graph.errors import InvalidInput
+from silentcert.graph.model import AuditEntry, Decision, Flag, FlagFilter, GraphEdge, GraphNode, Person
+from silentcert.graph.store import GraphStore
+from silentcert.services import proto_values as pv
+from silentcert.services import request_checks as check
+from silentcert.services.deathcheck.review import decide_flag
+from silentcert.services.security.auth import authenticated_caller
+from silentcert.services.security.roles import REVIEWER
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 200  # a reviewer reads a page; more per call only helps someone copying the flags out

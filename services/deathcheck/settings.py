@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from graph.errors import InvalidInput
+from silentcert.graph.errors import InvalidInput
 
 
 @dataclass(frozen=True)

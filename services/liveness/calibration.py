@@ -22,11 +22,11 @@ from typing import Any
 
 import duckdb
 
-from graph import sql
-from services.liveness.ratios import LikelihoodRatio
-from services.liveness.scoring import base_log_odds, source_delta
-from services.liveness.settings import LivenessSettings
-from services.liveness.weak_windows import write_reach, write_steps, write_windows
+from silentcert.graph import sql
+from silentcert.services.liveness.ratios import LikelihoodRatio
+from silentcert.services.liveness.scoring import base_log_odds, source_delta
+from silentcert.services.liveness.settings import LivenessSettings
+from silentcert.services.liveness.weak_windows import write_reach, write_steps, write_windows
 
 _LABELLED_COUNT = "SELECT count(*) FROM {labelled}"
 

@@ -28,8 +28,8 @@ from typing import Any
 
 import duckdb
 
-from services.liveness.periods import window_start
-from services.liveness.settings import LivenessSettings
+from silentcert.services.liveness.periods import window_start
+from silentcert.services.liveness.settings import LivenessSettings
 
 SCRATCH = ("lf_events", "lf_pop", "lf_ps", "lf_prior", "lf_km", "lf_kmax", "lf_kmd", "lf_person")
 WEAK_STREAM = "weak"

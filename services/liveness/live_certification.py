@@ -16,11 +16,11 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
-from graph.errors import InvalidInput, NotFound
-from graph.model import AuditEntry, ChannelCertification, Person
-from graph.store import AuditedChange, GraphStore
-from services.deathcheck.audit import chain_entry, person_state
-from services.liveness.periods import add_months
+from silentcert.graph.errors import InvalidInput, NotFound
+from silentcert.graph.model import AuditEntry, ChannelCertification, Person
+from silentcert.graph.store import AuditedChange, GraphStore
+from silentcert.services.deathcheck.audit import chain_entry, person_state
+from silentcert.services.liveness.periods import add_months
 
 LIVE_ROUND = "live"  # round_id of checks recorded between rounds
 CLOCK_SKEW = timedelta(minutes=5)  # a kiosk's clock a little ahead of the server's is not a future check

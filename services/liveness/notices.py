@@ -23,10 +23,10 @@ from typing import Any
 
 import duckdb
 
-from graph import sql
-from graph.errors import InvalidInput
-from services.liveness.periods import write_previous_ends
-from services.liveness.settings import LivenessSettings
+from silentcert.graph import sql
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.liveness.periods import write_previous_ends
+from silentcert.services.liveness.settings import LivenessSettings
 
 KINDS = ("exempt", "reminder", "overdue")
 _CN_DATE = "'%Y年%-m月%-d日'"

@@ -13,8 +13,8 @@ from datetime import date, timedelta
 
 import duckdb
 
-from graph import sql
-from services.liveness.settings import LivenessSettings
+from silentcert.graph import sql
+from silentcert.services.liveness.settings import LivenessSettings
 
 STATES = ("valid", "expiring", "overdue", "suspended", "ended")
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from graph import sql
-from services.liveness.settings import LivenessSettings
+from silentcert.graph import sql
+from silentcert.services.liveness.settings import LivenessSettings
 
 COLUMNS = ("source", "p_seen_alive", "p_seen_dead", "lr", "n_alive", "n_dead", "estimated", "seen_dead")
 

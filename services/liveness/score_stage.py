@@ -15,13 +15,18 @@ from typing import Any
 
 import duckdb
 
-from graph import sql
-from services.liveness.calibration import calibrate_threshold, highest_weak_log_odds, operating_points
-from services.liveness.periods import create_period_state_macro, period_params, window_start, write_previous_ends
-from services.liveness.ratios import LikelihoodRatio, estimate_ratios
-from services.liveness.scoring import LOG_ODDS_CLAMP, base_log_odds, sigmoid
-from services.liveness.settings import LivenessSettings
-from services.liveness.weak_windows import write_reach, write_steps, write_windows
+from silentcert.graph import sql
+from silentcert.services.liveness.calibration import calibrate_threshold, highest_weak_log_odds, operating_points
+from silentcert.services.liveness.periods import (
+    create_period_state_macro,
+    period_params,
+    window_start,
+    write_previous_ends,
+)
+from silentcert.services.liveness.ratios import LikelihoodRatio, estimate_ratios
+from silentcert.services.liveness.scoring import LOG_ODDS_CLAMP, base_log_odds, sigmoid
+from silentcert.services.liveness.settings import LivenessSettings
+from silentcert.services.liveness.weak_windows import write_reach, write_steps, write_windows
 
 SCRATCH = ("lv_deaths", "lv_ev", "lv_labelled", "lv_ratios", "lv_steps", "lv_win", "lv_reach", "lv_src", "lv_weak",
            "lv_best", "lv_prev", "lv_dead_steps", "lv_dead_win", "lv_dead_reach")

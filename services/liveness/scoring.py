@@ -24,10 +24,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from graph.model import EvidenceEdge, Person
-from services.liveness.periods import period_state, resolve_period, window_start
-from services.liveness.ratios import LikelihoodRatio, ratio_for
-from services.liveness.settings import LivenessSettings
+from silentcert.graph.model import EvidenceEdge, Person
+from silentcert.services.liveness.periods import period_state, resolve_period, window_start
+from silentcert.services.liveness.ratios import LikelihoodRatio, ratio_for
+from silentcert.services.liveness.settings import LivenessSettings
 
 CERTIFYING_KINDS = ("strong", "face", "in_person")
 PRIORITY = {"in_person": 4, "face": 3, "strong": 2, "weak": 1}

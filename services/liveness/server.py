@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from graph.store import GraphStore
-from services.grpc_server import ServerConfig, ServiceBinding, SilentcertServer, build_server
-from services.liveness.servicer import ANSWERS_KEPT, LivenessServicer
+from silentcert.graph.store import GraphStore
 from silentcert.liveness.v1 import liveness_pb2, liveness_pb2_grpc
+from silentcert.services.grpc_server import ServerConfig, ServiceBinding, SilentcertServer, build_server
+from silentcert.services.liveness.servicer import ANSWERS_KEPT, LivenessServicer
 
 SERVICE_NAME = liveness_pb2.DESCRIPTOR.services_by_name["LivenessService"].full_name
 

@@ -7,17 +7,17 @@ from datetime import UTC, datetime
 
 import grpc
 
-from graph.errors import InvalidInput, NotFound
-from graph.model import ChannelCertification, EvidenceEdge, Person
-from graph.store import GraphStore
-from services import proto_values as pv
-from services import request_checks as check
-from services.liveness.answers import AnswerCache
-from services.liveness.live_certification import record_channel_check
-from services.security.auth import authenticated_caller
-from services.security.roles import ADMIN
+from silentcert.graph.errors import InvalidInput, NotFound
+from silentcert.graph.model import ChannelCertification, EvidenceEdge, Person
+from silentcert.graph.store import GraphStore
 from silentcert.liveness.v1 import liveness_pb2 as pb
 from silentcert.liveness.v1 import liveness_pb2_grpc
+from silentcert.services import proto_values as pv
+from silentcert.services import request_checks as check
+from silentcert.services.liveness.answers import AnswerCache
+from silentcert.services.liveness.live_certification import record_channel_check
+from silentcert.services.security.auth import authenticated_caller
+from silentcert.services.security.roles import ADMIN
 
 MAX_EVIDENCE = 200
 ANSWERS_KEPT = 100_000  # GetLiveness answers reused while the store's generation stands (about 1 KB each)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from graph.errors import InvalidInput
+from silentcert.graph.errors import InvalidInput
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 

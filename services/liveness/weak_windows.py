@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from graph import sql
+from silentcert.graph import sql
 
 # (person_id, source, d, total, capped, delta, step, seen_step) per person, source and record day, into {into}.
 # {rows} is a table or view of (person_id, source, d, weight). ``total`` is the source's weight over the records

@@ -21,7 +21,7 @@ Python (:func:`area_code_of`) and SQL (:func:`area_code_sql`) read the same tabl
 
 from __future__ import annotations
 
-from services.resolver.widths import sql_string
+from silentcert.services.resolver.widths import sql_string
 
 PREFECTURE_AREA_CODES: dict[str, str] = {
     # Jiangxi 江西

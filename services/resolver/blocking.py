@@ -33,8 +33,8 @@ from dataclasses import dataclass
 
 from splink.blocking_rule_library import And, CustomRule, block_on
 
-from graph.errors import InvalidInput
-from services.resolver.id_numbers import neighbours
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.resolver.id_numbers import neighbours
 
 #: The columns a rule may name (the linkage tables' canonical columns; docs/architecture.md).
 RULE_COLUMNS = ("id_number", "name", "name_pinyin", "birth_date", "sex", "phone", "county_code", "card_no")

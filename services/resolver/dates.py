@@ -17,8 +17,8 @@ import calendar
 import re
 from datetime import date, datetime
 
-from services.resolver.rejections import Rejection
-from services.resolver.widths import WHITESPACE, half_width_sql, sql_string, strip_sql, to_half_width
+from silentcert.services.resolver.rejections import Rejection
+from silentcert.services.resolver.widths import WHITESPACE, half_width_sql, sql_string, strip_sql, to_half_width
 
 EARLIEST_YEAR = 1800
 LATEST_YEAR = 2200

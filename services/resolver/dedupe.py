@@ -29,12 +29,12 @@ import duckdb
 from splink import Linker, SettingsCreator, block_on
 from splink.blocking_rule_library import And, CustomRule
 
-from graph import sql
-from services.deathcheck.duplicates import create_flag_id_macro
-from services.resolver import model
-from services.resolver.engines import LinkageEngine
-from services.resolver.probabilistic import registry_linkage_sql
-from services.resolver.settings import LinkageSettings
+from silentcert.graph import sql
+from silentcert.services.deathcheck.duplicates import create_flag_id_macro
+from silentcert.services.resolver import model
+from silentcert.services.resolver.engines import LinkageEngine
+from silentcert.services.resolver.probabilistic import registry_linkage_sql
+from silentcert.services.resolver.settings import LinkageSettings
 
 #: The person's columns (module docstring: why not county_code and card_no).
 PERSON_COLUMNS = ("id_number", "id_valid", "name", "name_pinyin", "birth_date", "sex", "phone")

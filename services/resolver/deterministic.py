@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import duckdb
 
-from graph import sql
+from silentcert.graph import sql
 
 # Face / in-person records that name a registry person_id link to that person.
 _DIRECT = """

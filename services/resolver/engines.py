@@ -13,8 +13,8 @@ from abc import ABC, abstractmethod
 import duckdb
 import pyarrow as pa
 
-from graph import sql
-from graph.errors import InvalidInput
+from silentcert.graph import sql
+from silentcert.graph.errors import InvalidInput
 
 
 class LinkageEngine(ABC):

@@ -26,10 +26,10 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from graph import sql
-from services.resolver.dates import calendar_date_sql, is_calendar_date
-from services.resolver.rejections import Rejection
-from services.resolver.widths import WHITESPACE, delete_sql, half_width_sql, sql_string, to_half_width
+from silentcert.graph import sql
+from silentcert.services.resolver.dates import calendar_date_sql, is_calendar_date
+from silentcert.services.resolver.rejections import Rejection
+from silentcert.services.resolver.widths import WHITESPACE, delete_sql, half_width_sql, sql_string, to_half_width
 
 FIELD = "id_number"
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

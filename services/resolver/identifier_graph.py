@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import duckdb
 
-from graph import sql
-from services.resolver.settings import LinkageSettings
+from silentcert.graph import sql
+from silentcert.services.resolver.settings import LinkageSettings
 
 # identifiers held by the registry's persons and by the persons of {confident_links}(rid, person_id)
 _IDENTIFIERS = """

@@ -18,11 +18,11 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from graph import sql
-from services.resolver import dates, id_numbers, names, phones, sex
-from services.rounds.progress import Progress
-from services.rounds.readers import ReadResult, read_file
-from services.rounds.roundfile import CHANNEL_COLUMNS, REGISTRY_COLUMNS, FileSpec, RoundSpec
+from silentcert.graph import sql
+from silentcert.services.resolver import dates, id_numbers, names, phones, sex
+from silentcert.services.rounds.progress import Progress
+from silentcert.services.rounds.readers import ReadResult, read_file
+from silentcert.services.rounds.roundfile import CHANNEL_COLUMNS, REGISTRY_COLUMNS, FileSpec, RoundSpec
 
 # A record's surrogate key: its file's place in round.toml and its line, so it is stable across runs and needs
 # no sort to assign.

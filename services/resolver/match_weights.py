@@ -29,7 +29,7 @@ from typing import Any
 
 import jellyfish
 
-from graph.errors import InvalidInput
+from silentcert.graph.errors import InvalidInput
 
 M_U_CLAMP_MIN = 1e-300  # splink.internals.comparison_level
 _SECONDS_PER_DAY = 86400

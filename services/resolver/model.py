@@ -23,9 +23,9 @@ import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 
-from graph.errors import InvalidInput
-from services.resolver import blocking
-from services.resolver.match_weights import MatchModel
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.resolver import blocking
+from silentcert.services.resolver.match_weights import MatchModel
 
 MODEL_FORMAT = "silentcert-linkage-model"
 MODEL_VERSION = 1

@@ -30,10 +30,17 @@ import duckdb
 import pyarrow as pa
 from pypinyin import lazy_pinyin
 
-from graph import sql
-from services.resolver.rejections import Rejection
-from services.resolver.traditional import SIMPLIFIED, TRADITIONAL
-from services.resolver.widths import WHITESPACE, delete_sql, half_width_sql, sql_string, to_half_width, translate_sql
+from silentcert.graph import sql
+from silentcert.services.resolver.rejections import Rejection
+from silentcert.services.resolver.traditional import SIMPLIFIED, TRADITIONAL
+from silentcert.services.resolver.widths import (
+    WHITESPACE,
+    delete_sql,
+    half_width_sql,
+    sql_string,
+    to_half_width,
+    translate_sql,
+)
 
 FIELD = "name"
 DOTS = "\u00b7\u30fb\uff65\u2027\u2022\u2219\u22c5\u0387\u16eb."

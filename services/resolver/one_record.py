@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date
 
-from graph.errors import InvalidInput
-from graph.model import Person
-from graph.store import GraphStore
-from services.resolver.id_numbers import IdNumber, normalise_id_number
+from silentcert.graph.errors import InvalidInput
+from silentcert.graph.model import Person
+from silentcert.graph.store import GraphStore
+from silentcert.services.resolver.id_numbers import IdNumber, normalise_id_number
 
 
 @dataclass(frozen=True)

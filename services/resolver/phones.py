@@ -18,9 +18,9 @@ distinct value: :func:`phone_sql` (value, reason, and the local number when that
 
 import re
 
-from services.resolver.area_codes import area_code_of, area_code_sql
-from services.resolver.rejections import Rejection
-from services.resolver.widths import WHITESPACE, delete_sql, half_width_sql, sql_string, to_half_width
+from silentcert.services.resolver.area_codes import area_code_of, area_code_sql
+from silentcert.services.resolver.rejections import Rejection
+from silentcert.services.resolver.widths import WHITESPACE, delete_sql, half_width_sql, sql_string, to_half_width
 
 FIELD = "phone"
 SEPARATORS = "-.()" + "\u2010\u2011\u2012\u2013\u2014\u2212\u30fc"  # ASCII plus dash look-alikes

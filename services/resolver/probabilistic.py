@@ -10,13 +10,13 @@ from typing import Any
 import duckdb
 from splink import Linker, block_on
 
-from graph import sql
-from services.resolver import model
-from services.resolver.blocking import NEAR_COLUMNS
-from services.resolver.engines import LinkageEngine
-from services.resolver.id_numbers import fails_check_sql, neighbours_sql
-from services.resolver.names import build_name_keys, name_keys
-from services.resolver.settings import LinkageSettings
+from silentcert.graph import sql
+from silentcert.services.resolver import model
+from silentcert.services.resolver.blocking import NEAR_COLUMNS
+from silentcert.services.resolver.engines import LinkageEngine
+from silentcert.services.resolver.id_numbers import fails_check_sql, neighbours_sql
+from silentcert.services.resolver.names import build_name_keys, name_keys
+from silentcert.services.resolver.settings import LinkageSettings
 
 log = logging.getLogger(__name__)
 

@@ -19,20 +19,20 @@ from pathlib import Path
 
 import duckdb
 
-from graph import sql
-from graph.errors import InvalidInput
-from services.resolver import id_numbers
-from services.resolver.dates import normalise_date
-from services.resolver.match_weights import FieldScore, MatchModel, TermFrequencies
-from services.resolver.model import LINK_COLUMNS, NAME_KEYS, load_model
-from services.resolver.names import Name, name_keys, normalise_name
-from services.resolver.one_record import Candidate as ServiceCandidate
-from services.resolver.one_record import FieldWeight, RecordQuery, ResolveOne
-from services.resolver.phones import normalise_phone
-from services.resolver.probabilistic import registry_linkage_sql
-from services.resolver.registry_index import RegistryIndex
-from services.resolver.settings import LinkageSettings
-from services.resolver.sex import normalise_sex
+from silentcert.graph import sql
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.resolver import id_numbers
+from silentcert.services.resolver.dates import normalise_date
+from silentcert.services.resolver.match_weights import FieldScore, MatchModel, TermFrequencies
+from silentcert.services.resolver.model import LINK_COLUMNS, NAME_KEYS, load_model
+from silentcert.services.resolver.names import Name, name_keys, normalise_name
+from silentcert.services.resolver.one_record import Candidate as ServiceCandidate
+from silentcert.services.resolver.one_record import FieldWeight, RecordQuery, ResolveOne
+from silentcert.services.resolver.phones import normalise_phone
+from silentcert.services.resolver.probabilistic import registry_linkage_sql
+from silentcert.services.resolver.registry_index import RegistryIndex
+from silentcert.services.resolver.settings import LinkageSettings
+from silentcert.services.resolver.sex import normalise_sex
 
 _FIELDS = (*LINK_COLUMNS, *NAME_KEYS)
 _NOT_ID_CHARACTER = re.compile("[^0-9X]")

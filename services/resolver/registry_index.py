@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from services.resolver.blocking import Key, gap_of, probe_of, row_key
+from silentcert.services.resolver.blocking import Key, gap_of, probe_of, row_key
 
 _Map = dict[object, int | list[int]]
 

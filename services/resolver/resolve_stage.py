@@ -22,10 +22,10 @@ from pathlib import Path
 
 import duckdb
 
-from graph import sql
-from services.resolver import dedupe, deterministic, identifier_graph, probabilistic
-from services.resolver.engines import LinkageEngine, engine_for
-from services.resolver.settings import LinkageSettings
+from silentcert.graph import sql
+from silentcert.services.resolver import dedupe, deterministic, identifier_graph, probabilistic
+from silentcert.services.resolver.engines import LinkageEngine, engine_for
+from silentcert.services.resolver.settings import LinkageSettings
 
 Progress = Callable[[str, dict], None]
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from graph.errors import NotFound
-from graph.store import GraphStore
-from services.grpc_server import ServerConfig, ServiceBinding, SilentcertServer, build_server
-from services.resolver.batch import OutputFile, RunRound
-from services.resolver.one_record import ResolveOne
-from services.resolver.servicer import ResolverServicer
-from services.security.round_paths import RoundRoots
+from silentcert.graph.errors import NotFound
+from silentcert.graph.store import GraphStore
 from silentcert.resolver.v1 import resolver_pb2, resolver_pb2_grpc
+from silentcert.services.grpc_server import ServerConfig, ServiceBinding, SilentcertServer, build_server
+from silentcert.services.resolver.batch import OutputFile, RunRound
+from silentcert.services.resolver.one_record import ResolveOne
+from silentcert.services.resolver.servicer import ResolverServicer
+from silentcert.services.security.round_paths import RoundRoots
 
 SERVICE_NAME = resolver_pb2.DESCRIPTOR.services_by_name["ResolverService"].full_name
 

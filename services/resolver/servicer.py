@@ -14,16 +14,16 @@ from collections.abc import Callable, Iterator
 
 import grpc
 
-from graph.errors import NotFound
-from graph.model import EvidenceEdge, Identifier
-from graph.store import GraphStore
-from services import proto_values as pv
-from services import request_checks as check
-from services.resolver.batch import OutputFile, RoundEvent, RoundOutcome, RunRound
-from services.resolver.one_record import Candidate, RecordQuery, ResolveOne
-from services.security.round_paths import RoundRoots
+from silentcert.graph.errors import NotFound
+from silentcert.graph.model import EvidenceEdge, Identifier
+from silentcert.graph.store import GraphStore
 from silentcert.resolver.v1 import resolver_pb2 as pb
 from silentcert.resolver.v1 import resolver_pb2_grpc
+from silentcert.services import proto_values as pv
+from silentcert.services import request_checks as check
+from silentcert.services.resolver.batch import OutputFile, RoundEvent, RoundOutcome, RunRound
+from silentcert.services.resolver.one_record import Candidate, RecordQuery, ResolveOne
+from silentcert.services.security.round_paths import RoundRoots
 
 DEFAULT_CANDIDATES = 5
 MAX_CANDIDATES = 100

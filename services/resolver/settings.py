@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from graph.errors import InvalidInput
+from silentcert.graph.errors import InvalidInput
 
 #: The blocking rules of a round unless ``[linkage] blocking`` names others; the named rules and what each is for
 #: are in ``services/resolver/blocking.py``.

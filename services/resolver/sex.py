@@ -7,8 +7,15 @@ Accepted (trimmed, full-width folded, case-insensitive): ``M``/``男``/``1``/``m
 
 import string
 
-from services.resolver.rejections import Rejection
-from services.resolver.widths import WHITESPACE, half_width_sql, sql_string, strip_sql, to_half_width, translate_sql
+from silentcert.services.resolver.rejections import Rejection
+from silentcert.services.resolver.widths import (
+    WHITESPACE,
+    half_width_sql,
+    sql_string,
+    strip_sql,
+    to_half_width,
+    translate_sql,
+)
 
 FIELD = "sex"
 CODES = {

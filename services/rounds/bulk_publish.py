@@ -19,15 +19,15 @@ from pathlib import Path
 
 import duckdb
 
-from graph import neo4j_bulk, sql
-from graph.audit_key import DEVELOPMENT_KEY, load_audit_key
-from graph.connect import StoreSettings
-from graph.errors import InvalidInput
-from graph.neo4j_local import server
-from graph.neo4j_local.settings import LocalNeo4jSettings
-from services.deathcheck.audit import chain_round_events, read_round_events
-from services.rounds.context import DB_NAME, STATE_DIR
-from services.rounds.export_queries import EXPORT_QUERIES
+from silentcert.graph import neo4j_bulk, sql
+from silentcert.graph.audit_key import DEVELOPMENT_KEY, load_audit_key
+from silentcert.graph.connect import StoreSettings
+from silentcert.graph.errors import InvalidInput
+from silentcert.graph.neo4j_local import server
+from silentcert.graph.neo4j_local.settings import LocalNeo4jSettings
+from silentcert.services.deathcheck.audit import chain_round_events, read_round_events
+from silentcert.services.rounds.context import DB_NAME, STATE_DIR
+from silentcert.services.rounds.export_queries import EXPORT_QUERIES
 
 log = logging.getLogger(__name__)
 

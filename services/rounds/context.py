@@ -13,10 +13,10 @@ from typing import Any
 
 import duckdb
 
-from graph.store import GraphStore
-from services.rounds.progress import Progress
-from services.rounds.roundfile import RoundSpec
-from services.settings import RoundSettings
+from silentcert.graph.store import GraphStore
+from silentcert.services.rounds.progress import Progress
+from silentcert.services.rounds.roundfile import RoundSpec
+from silentcert.services.settings import RoundSettings
 
 STATE_DIR = "state"  # under the round's output directory
 DB_NAME = "round.duckdb"  # the working database, in STATE_DIR

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graph.errors import InvalidInput, NotFound
-from services.rounds.context import DB_NAME, STATE_DIR
-from services.rounds.publish import OUTPUT_FILES
+from silentcert.graph.errors import InvalidInput, NotFound
+from silentcert.services.rounds.context import DB_NAME, STATE_DIR
+from silentcert.services.rounds.publish import OUTPUT_FILES
 
 OUTPUT_NAMES = (*OUTPUT_FILES, "report.json", "report.html")
 

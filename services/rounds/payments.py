@@ -30,8 +30,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from graph import sql
-from services.deathcheck.payments import create_payments_macro
+from silentcert.graph import sql
+from silentcert.services.deathcheck.payments import create_payments_macro
 
 HELD_STATES = ("suspended", "ended")  # period states under which no pension is paid
 

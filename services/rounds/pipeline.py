@@ -25,14 +25,14 @@ from typing import Any
 
 import duckdb
 
-from graph import sql
-from graph.errors import SilentcertError, StageFailed
-from graph.store import GraphStore
-from services.rounds import stages as round_stages
-from services.rounds.context import DB_NAME, STATE_DIR, RoundContext, Stage
-from services.rounds.progress import Progress, silent_progress
-from services.rounds.roundfile import RoundSpec
-from services.settings import RoundSettings
+from silentcert.graph import sql
+from silentcert.graph.errors import SilentcertError, StageFailed
+from silentcert.graph.store import GraphStore
+from silentcert.services.rounds import stages as round_stages
+from silentcert.services.rounds.context import DB_NAME, STATE_DIR, RoundContext, Stage
+from silentcert.services.rounds.progress import Progress, silent_progress
+from silentcert.services.rounds.roundfile import RoundSpec
+from silentcert.services.settings import RoundSettings
 
 log = logging.getLogger(__name__)
 

@@ -16,16 +16,16 @@ from typing import Any
 
 import duckdb
 
-from graph import sql
-from graph.query_table import QueryTable
-from graph.store import RoundExport
-from services.deathcheck.audit import appended, chain_round_events, read_round_events
-from services.liveness.notices import build_notices
-from services.liveness.periods import window_start
-from services.rounds.context import RoundContext
-from services.rounds.export_queries import EXPORT_QUERIES
-from services.rounds.payments import build_payments
-from services.rounds.report import write_report
+from silentcert.graph import sql
+from silentcert.graph.query_table import QueryTable
+from silentcert.graph.store import RoundExport
+from silentcert.services.deathcheck.audit import appended, chain_round_events, read_round_events
+from silentcert.services.liveness.notices import build_notices
+from silentcert.services.liveness.periods import window_start
+from silentcert.services.rounds.context import RoundContext
+from silentcert.services.rounds.export_queries import EXPORT_QUERIES
+from silentcert.services.rounds.payments import build_payments
+from silentcert.services.rounds.report import write_report
 
 # CONTRACT section 3: file -> (columns, the query that produces them in a stable order)
 OUTPUT_FILES: dict[str, str] = {

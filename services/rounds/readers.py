@@ -31,8 +31,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from graph.errors import SourceFileError
-from services.rounds.roundfile import FileSpec, file_format
+from silentcert.graph.errors import SourceFileError
+from silentcert.services.rounds.roundfile import FileSpec, file_format
 
 BLOCK_SIZE = 16 << 20
 

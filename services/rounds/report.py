@@ -16,11 +16,11 @@ from typing import Any
 
 import duckdb
 
-from graph import sql
-from services.rounds.county_names import county_name
-from services.rounds.payments import payment_totals
-from services.rounds.report_text import HTML_LANG, LANGUAGES, TEXT, VALUES
-from services.rounds.roundfile import RoundSpec
+from silentcert.graph import sql
+from silentcert.services.rounds.county_names import county_name
+from silentcert.services.rounds.payments import payment_totals
+from silentcert.services.rounds.report_text import HTML_LANG, LANGUAGES, TEXT, VALUES
+from silentcert.services.rounds.roundfile import RoundSpec
 
 # name -> query; each returns rows of (label, value[, value...]) in display order
 FIGURES: dict[str, str] = {

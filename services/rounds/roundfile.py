@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from graph.errors import Forbidden, RoundFileError
+from silentcert.graph.errors import Forbidden, RoundFileError
 
 KINDS = ("strong", "weak", "death", "face", "in_person")
 

@@ -8,14 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from graph.errors import Forbidden
-from graph.store import GraphStore
-from services.resolver.batch import RoundEvent, RoundOutcome, RunRound
-from services.rounds.pipeline import run_round
-from services.rounds.progress import CallbackProgress
-from services.rounds.roundfile import load_round
-from services.security.round_paths import RoundRoots
-from services.settings import RoundSettings
+from silentcert.graph.errors import Forbidden
+from silentcert.graph.store import GraphStore
+from silentcert.services.resolver.batch import RoundEvent, RoundOutcome, RunRound
+from silentcert.services.rounds.pipeline import run_round
+from silentcert.services.rounds.progress import CallbackProgress
+from silentcert.services.rounds.roundfile import load_round
+from silentcert.services.security.round_paths import RoundRoots
+from silentcert.services.settings import RoundSettings
 
 DEFAULT_SPARK_MASTER = "local[*]"
 

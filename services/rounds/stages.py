@@ -8,15 +8,15 @@ from typing import Any
 
 import pyarrow as pa
 
-from graph import sql
-from graph.store import GraphStore
-from services.deathcheck.deathcheck_stage import check_round
-from services.liveness.score_stage import score_round
-from services.resolver.ingest_stage import ingest_round
-from services.resolver.resolve_stage import link_round
-from services.rounds.context import RoundContext
-from services.rounds.payments import HELD_STATES, PREVIOUS_HELD
-from services.rounds.publish import publish_round
+from silentcert.graph import sql
+from silentcert.graph.store import GraphStore
+from silentcert.services.deathcheck.deathcheck_stage import check_round
+from silentcert.services.liveness.score_stage import score_round
+from silentcert.services.resolver.ingest_stage import ingest_round
+from silentcert.services.resolver.resolve_stage import link_round
+from silentcert.services.rounds.context import RoundContext
+from silentcert.services.rounds.payments import HELD_STATES, PREVIOUS_HELD
+from silentcert.services.rounds.publish import publish_round
 
 
 def ingest(ctx: RoundContext) -> dict[str, Any]:
@@ -49,7 +49,7 @@ def deathcheck(ctx: RoundContext) -> dict[str, Any]:
 
 
 def forecast(ctx: RoundContext) -> dict[str, Any]:
-    from services.liveness.lapse_forecast import forecast_lapses
+    from silentcert.services.liveness.lapse_forecast import forecast_lapses
 
     return forecast_lapses(ctx.con, ctx.spec.as_of, ctx.settings.liveness)
 

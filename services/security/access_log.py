@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from services.security.masking import mask_id_number
+from silentcert.services.security.masking import mask_id_number
 
 _RESOLVER = "/silentcert.resolver.v1.ResolverService/"
 _LIVENESS = "/silentcert.liveness.v1.LivenessService/"

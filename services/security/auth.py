@@ -26,15 +26,15 @@ from typing import Any
 
 import grpc
 
-from graph.errors import Busy
-from services.grpc_errors import rebuild_handler
-from services.security import roles
-from services.security.access_log import ID_LOOKUPS, PERSON_READS, AccessLog
-from services.security.client_roles import ClientRoles
-from services.security.limits import StreamGate, StreamLimits, bounded_requests
-from services.security.masking import mask_message
-from services.security.rate_limit import RateLimit, RateLimiter
-from services.security.tokens import TokenBook, TokenRejected
+from silentcert.graph.errors import Busy
+from silentcert.services.grpc_errors import rebuild_handler
+from silentcert.services.security import roles
+from silentcert.services.security.access_log import ID_LOOKUPS, PERSON_READS, AccessLog
+from silentcert.services.security.client_roles import ClientRoles
+from silentcert.services.security.limits import StreamGate, StreamLimits, bounded_requests
+from silentcert.services.security.masking import mask_message
+from silentcert.services.security.rate_limit import RateLimit, RateLimiter
+from silentcert.services.security.tokens import TokenBook, TokenRejected
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 
-from graph.errors import InvalidInput
-from services.security.roles import ROLES
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.security.roles import ROLES
 
 
 @dataclass(frozen=True)

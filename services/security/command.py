@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from graph.errors import InvalidInput
-from services.security.roles import ROLES
-from services.security.tls import DEFAULT_HOSTS, make_dev_ca
-from services.security.tokens import issue_token
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.security.roles import ROLES
+from silentcert.services.security.tls import DEFAULT_HOSTS, make_dev_ca
+from silentcert.services.security.tokens import issue_token
 
 
 def register(sub: argparse._SubParsersAction) -> None:

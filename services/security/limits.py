@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from graph.errors import Busy, InvalidInput
+from silentcert.graph.errors import Busy, InvalidInput
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graph.errors import Forbidden
+from silentcert.graph.errors import Forbidden
 
 NO_ROOTS = ("this server has no --rounds-root: batch rounds are disabled "
             "(start `silentcert serve --rounds-root DIR`)")

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import grpc
 
-from graph.errors import InvalidInput
-from services.security.access_log import AccessLog
-from services.security.auth import ID_LOOKUP_RATE, AccessInterceptor, Authenticator
-from services.security.client_roles import ClientRoles
-from services.security.limits import StreamLimits
-from services.security.rate_limit import RateLimit, RateLimiter
-from services.security.tls import TlsFiles, server_credentials
-from services.security.tokens import TokenBook
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.security.access_log import AccessLog
+from silentcert.services.security.auth import ID_LOOKUP_RATE, AccessInterceptor, Authenticator
+from silentcert.services.security.client_roles import ClientRoles
+from silentcert.services.security.limits import StreamLimits
+from silentcert.services.security.rate_limit import RateLimit, RateLimiter
+from silentcert.services.security.tls import TlsFiles, server_credentials
+from silentcert.services.security.tokens import TokenBook
 
 log = logging.getLogger(__name__)
 

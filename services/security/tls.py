@@ -27,8 +27,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from graph.errors import InvalidInput
-from services.security.client_roles import write_client_roles
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.security.client_roles import write_client_roles
 
 DEFAULT_HOSTS = ("localhost", "127.0.0.1", "::1")
 

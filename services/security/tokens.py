@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from graph.errors import InvalidInput
-from services.security.roles import ROLES
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.security.roles import ROLES
 
 log = logging.getLogger(__name__)
 

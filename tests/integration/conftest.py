@@ -16,8 +16,8 @@ from pathlib import Path
 import neo4j
 import pytest
 
-from graph.neo4j_local import LocalNeo4jSettings, bolt_settings, server
-from graph.neo4j_local.server import install
+from silentcert.graph.neo4j_local import LocalNeo4jSettings, bolt_settings, server
+from silentcert.graph.neo4j_local.server import install
 
 NEO4J_FIXTURES = {"neo4j_driver", "neo4j_settings"}
 
@@ -66,9 +66,9 @@ def published_round(neo4j_settings: LocalNeo4jSettings, neo4j_driver: neo4j.Driv
                     tmp_path_factory: pytest.TempPathFactory) -> PublishedRound:
     """A small synthetic round (1,500 pensioners) run and published into the emptied local Neo4j, once per
     module. Other modules clear the database, so a module checks it within its own tests."""
-    from clients.rounds import run_round_files
-    from graph.neo4j_store import Neo4jStore
-    from synthetic import generate
+    from silentcert.clients.rounds import run_round_files
+    from silentcert.graph.neo4j_store import Neo4jStore
+    from silentcert.synthetic import generate
 
     uri, user, password = bolt_settings(neo4j_settings)
     base = tmp_path_factory.mktemp("published")

@@ -9,17 +9,17 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from clients.cli import main
-from clients.rounds import run_round_files
-from graph.audit_key import load_audit_key
-from graph.embedded import EmbeddedStore
-from services import serving
-from services.security import roles
-from services.security.rate_limit import RateLimit
-from services.security.settings import SecuritySettings
-from services.security.tls import TlsFiles
-from services.security.tokens import issue_token
-from synthetic import generate
+from silentcert.clients.cli import main
+from silentcert.clients.rounds import run_round_files
+from silentcert.graph.audit_key import load_audit_key
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.services import serving
+from silentcert.services.security import roles
+from silentcert.services.security.rate_limit import RateLimit
+from silentcert.services.security.settings import SecuritySettings
+from silentcert.services.security.tls import TlsFiles
+from silentcert.services.security.tokens import issue_token
+from silentcert.synthetic import generate
 
 
 @dataclass(frozen=True)

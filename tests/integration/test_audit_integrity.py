@@ -16,21 +16,21 @@ import grpc
 import pyarrow as pa
 import pytest
 
-from clients.cli import main as cli_main
-from clients.grpc_client import SilentcertClient
-from graph.audit_key import load_audit_key
-from graph.connect import StoreSettings, open_store
-from graph.embedded import EmbeddedStore
-from graph.errors import Conflict
-from graph.exports import schema
-from graph.model import AuditEntry
-from graph.store import GraphStore, RoundExport
-from services import serving
-from services.deathcheck.audit import canonical, verify, verify_store
-from services.deathcheck.review import decide
-from services.security.rate_limit import RateLimit
-from services.security.settings import SecuritySettings
+from silentcert.clients.cli import main as cli_main
+from silentcert.clients.grpc_client import SilentcertClient
 from silentcert.deathcheck.v1 import deathcheck_pb2 as dc
+from silentcert.graph.audit_key import load_audit_key
+from silentcert.graph.connect import StoreSettings, open_store
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.graph.errors import Conflict
+from silentcert.graph.exports import schema
+from silentcert.graph.model import AuditEntry
+from silentcert.graph.store import GraphStore, RoundExport
+from silentcert.services import serving
+from silentcert.services.deathcheck.audit import canonical, verify, verify_store
+from silentcert.services.deathcheck.review import decide
+from silentcert.services.security.rate_limit import RateLimit
+from silentcert.services.security.settings import SecuritySettings
 
 FLAGS = 24
 
@@ -83,7 +83,7 @@ def test_racing_decisions_never_leave_a_decided_flag_without_its_entry(tmp_path)
 
 
 def test_racing_decisions_on_neo4j_never_leave_a_decided_flag_without_its_entry(neo4j_driver):
-    from graph.neo4j_store import Neo4jStore
+    from silentcert.graph.neo4j_store import Neo4jStore
 
     store = Neo4jStore(neo4j_driver, retry_seconds=5)
     store.clear()

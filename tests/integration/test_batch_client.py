@@ -7,13 +7,13 @@ import re
 
 import pytest
 
-from clients.cli import main
-from graph.embedded import EmbeddedStore
-from services import serving
-from services.rounds.outputs import OUTPUT_NAMES
-from services.security.round_paths import RoundRoots
-from services.security.settings import SecuritySettings
-from synthetic import generate
+from silentcert.clients.cli import main
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.services import serving
+from silentcert.services.rounds.outputs import OUTPUT_NAMES
+from silentcert.services.security.round_paths import RoundRoots
+from silentcert.services.security.settings import SecuritySettings
+from silentcert.synthetic import generate
 
 
 @pytest.fixture
@@ -47,8 +47,8 @@ def test_submit_follow_and_fetch(server, tmp_path, capsys):
 
 
 def test_fetching_anything_but_an_output_is_refused(server, tmp_path, capsys):
-    from clients.grpc_client import SilentcertClient
-    from graph.errors import InvalidInput, NotFound
+    from silentcert.clients.grpc_client import SilentcertClient
+    from silentcert.graph.errors import InvalidInput, NotFound
 
     with SilentcertClient(server) as client:
         with pytest.raises(InvalidInput, match="name must be one of"):

@@ -24,12 +24,12 @@ from pathlib import Path
 import neo4j
 import pytest
 
-from graph import catalog
-from graph.model import FlagFilter
-from graph.neo4j_local import LocalNeo4jSettings, bolt_settings, server
-from graph.neo4j_local.home import render_config
-from graph.neo4j_store import Neo4jStore
-from services.rounds.bulk_publish import import_round
+from silentcert.graph import catalog
+from silentcert.graph.model import FlagFilter
+from silentcert.graph.neo4j_local import LocalNeo4jSettings, bolt_settings, server
+from silentcert.graph.neo4j_local.home import render_config
+from silentcert.graph.neo4j_store import Neo4jStore
+from silentcert.services.rounds.bulk_publish import import_round
 
 BROWSER = Path(__file__).resolve().parents[2] / "graph" / "browser"
 PARAM = re.compile(r"^//\s*:param\s+(\w+)\s*=>\s*(.+)$")

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from clients.rounds import run_round_files
-from graph.embedded import EmbeddedStore
-from graph.model import FlagFilter
-from services.deathcheck.review import decide
-from synthetic import generate
+from silentcert.clients.rounds import run_round_files
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.graph.model import FlagFilter
+from silentcert.services.deathcheck.review import decide
+from silentcert.synthetic import generate
 
 OCTOBER = dt.date(2021, 10, 31)
 NOVEMBER = dt.date(2021, 11, 30)

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from clients.console import server as console
-from graph.embedded import EmbeddedStore
-from graph.model import FlagFilter
-from services.rounds.county_names import county_name
-from services.security import roles
-from services.security.access_log import read_lines
-from services.security.tokens import issue_token
+from silentcert.clients.console import server as console
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.graph.model import FlagFilter
+from silentcert.services.rounds.county_names import county_name
+from silentcert.services.security import roles
+from silentcert.services.security.access_log import read_lines
+from silentcert.services.security.tokens import issue_token
 from tests.integration.reviewed_round import reviewed_round
 
 REVIEWER = "zhang.wei"

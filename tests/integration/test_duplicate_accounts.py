@@ -14,8 +14,8 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from clients.rounds import run_round_files
-from synthetic import generate
+from silentcert.clients.rounds import run_round_files
+from silentcert.synthetic import generate
 
 AS_OF = dt.date(2021, 10, 31)
 PAIRS = 5

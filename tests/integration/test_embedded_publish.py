@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from graph.embedded import INDEXES, EmbeddedStore
+from silentcert.graph.embedded import INDEXES, EmbeddedStore
 from tests.integration.test_store_contract import EXPECTED_COUNTS, small_round
 
 

@@ -21,11 +21,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.rounds.context import DB_NAME, STATE_DIR
-from services.rounds.pipeline import default_stages, run_round
-from services.rounds.roundfile import CHANNEL_COLUMNS, REGISTRY_COLUMNS, allowed_columns, load_round
-from services.settings import RoundSettings
-from synthetic import generate
+from silentcert.services.rounds.context import DB_NAME, STATE_DIR
+from silentcert.services.rounds.pipeline import default_stages, run_round
+from silentcert.services.rounds.roundfile import CHANNEL_COLUMNS, REGISTRY_COLUMNS, allowed_columns, load_round
+from silentcert.services.settings import RoundSettings
+from silentcert.synthetic import generate
 
 WORKING_NAMES = ["line", "rid", "kind", "source", "band", "method", "match_probability", "file_index",
                  "id_number_raw", "name_pinyin", "c0", "c3", "column_2", "person_id", "passed", "county_name"]
@@ -158,7 +158,7 @@ def test_a_messy_province_runs_as_the_plain_one(tmp_path):
     and an .xlsx source) gives the same outputs as the plain shape of the same seed, through the whole round."""
     from datetime import date
 
-    from clients.rounds import run_round_files
+    from silentcert.clients.rounds import run_round_files
 
     outputs = {}
     for shape in ("plain", "messy"):

@@ -19,25 +19,25 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clients.grpc_client import SilentcertClient
-from graph.embedded import EmbeddedStore
-from graph.errors import SourceFileError
-from graph.exports import schema
-from graph.store import RoundExport
-from services import serving
-from services.resolver.dates import normalise_date, normalise_timestamp
-from services.resolver.id_numbers import IdNumber, check_digit, normalise_id_number
-from services.resolver.names import normalise_name
-from services.resolver.phones import normalise_phone
-from services.resolver.rejections import Rejection
-from services.rounds.readers import read_file
-from services.rounds.roundfile import FileSpec
-from services.security.rate_limit import RateLimit
-from services.security.round_paths import RoundRoots
-from services.security.settings import SecuritySettings
+from silentcert.clients.grpc_client import SilentcertClient
 from silentcert.deathcheck.v1 import deathcheck_pb2 as dc
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.graph.errors import SourceFileError
+from silentcert.graph.exports import schema
+from silentcert.graph.store import RoundExport
 from silentcert.liveness.v1 import liveness_pb2 as lv
 from silentcert.resolver.v1 import resolver_pb2 as rs
+from silentcert.services import serving
+from silentcert.services.resolver.dates import normalise_date, normalise_timestamp
+from silentcert.services.resolver.id_numbers import IdNumber, check_digit, normalise_id_number
+from silentcert.services.resolver.names import normalise_name
+from silentcert.services.resolver.phones import normalise_phone
+from silentcert.services.resolver.rejections import Rejection
+from silentcert.services.rounds.readers import read_file
+from silentcert.services.rounds.roundfile import FileSpec
+from silentcert.services.security.rate_limit import RateLimit
+from silentcert.services.security.round_paths import RoundRoots
+from silentcert.services.security.settings import SecuritySettings
 
 EXAMPLES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 ID_1 = "36010219400312001" + check_digit("36010219400312001")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from clients.rounds import run_round_files
-from synthetic.series import generate_series
+from silentcert.clients.rounds import run_round_files
+from silentcert.synthetic.series import generate_series
 
 FIRST = dt.date(2021, 3, 31)
 

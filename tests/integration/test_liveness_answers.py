@@ -18,15 +18,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from clients.grpc_client import SilentcertClient
-from graph.embedded import EmbeddedStore
-from graph.neo4j_local import bolt_settings
-from graph.neo4j_store import Neo4jStore
-from graph.store import RoundExport
-from services import serving
-from services.security.settings import SecuritySettings
+from silentcert.clients.grpc_client import SilentcertClient
 from silentcert.deathcheck.v1 import deathcheck_pb2 as dc
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.graph.neo4j_local import bolt_settings
+from silentcert.graph.neo4j_store import Neo4jStore
+from silentcert.graph.store import RoundExport
 from silentcert.liveness.v1 import liveness_pb2 as lv
+from silentcert.services import serving
+from silentcert.services.security.settings import SecuritySettings
 from tests.integration.test_servers import ID_1, sample_export
 
 REPO = Path(__file__).resolve().parents[2]
@@ -108,7 +108,7 @@ def test_two_processes_over_neo4j_answer_anew_after_writes_from_anywhere(tmp_pat
     store.publish_round(first_round())
     port = _free_port()
     uri, user, password = bolt_settings(neo4j_settings)
-    proc = subprocess.Popen([sys.executable, "-m", "clients.cli", "serve", "--service", "liveness", "--service",
+    proc = subprocess.Popen([sys.executable, "-m", "silentcert.clients.cli", "serve", "--service", "liveness", "--service",
                              "deathcheck", "--neo4j", uri, "--address", f"127.0.0.1:{port}", "--processes", "2",
                              "--grace", "1", "--insecure-dev", "--access-log", str(tmp_path / "access.jsonl")],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

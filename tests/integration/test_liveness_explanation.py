@@ -11,16 +11,16 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from clients.grpc_client import SilentcertClient
-from graph.embedded import EmbeddedStore
-from graph.exports import schema
-from graph.query_table import QueryTable
-from graph.store import RoundExport
-from services import serving
-from services.liveness.score_stage import score_round
-from services.liveness.settings import LivenessSettings
-from services.security.settings import SecuritySettings
+from silentcert.clients.grpc_client import SilentcertClient
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.graph.exports import schema
+from silentcert.graph.query_table import QueryTable
+from silentcert.graph.store import RoundExport
 from silentcert.liveness.v1 import liveness_pb2 as lv
+from silentcert.services import serving
+from silentcert.services.liveness.score_stage import score_round
+from silentcert.services.liveness.settings import LivenessSettings
+from silentcert.services.security.settings import SecuritySettings
 
 AS_OF = date(2021, 10, 31)
 ROUND = "2021-10"

@@ -13,16 +13,16 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from clients.grpc_client import ClientTls, SilentcertClient
-from graph.embedded import EmbeddedStore
-from graph.exports import schema
-from graph.store import RoundExport
-from services import serving
-from services.resolver.id_numbers import check_digit
-from services.security.rate_limit import RateLimit
-from services.security.settings import SecuritySettings
-from services.security.tls import TlsFiles, make_dev_ca
-from services.security.tokens import issue_token
+from silentcert.clients.grpc_client import ClientTls, SilentcertClient
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.graph.exports import schema
+from silentcert.graph.store import RoundExport
+from silentcert.services import serving
+from silentcert.services.resolver.id_numbers import check_digit
+from silentcert.services.security.rate_limit import RateLimit
+from silentcert.services.security.settings import SecuritySettings
+from silentcert.services.security.tls import TlsFiles, make_dev_ca
+from silentcert.services.security.tokens import issue_token
 
 CALLERS = 50
 SECONDS = 5.0
@@ -56,7 +56,7 @@ def store(request, tmp_path):
     if request.param == "embedded":
         the_store = EmbeddedStore(tmp_path / "graph.duckdb")
     else:
-        from graph.neo4j_store import Neo4jStore
+        from silentcert.graph.neo4j_store import Neo4jStore
         the_store = Neo4jStore(request.getfixturevalue("neo4j_driver"), retry_seconds=5)
         the_store.clear()  # the test server's database is this test's alone
     the_store.apply_schema()

@@ -16,15 +16,15 @@ import duckdb
 import neo4j
 import pytest
 
-from clients.rounds import run_round_files
-from graph import catalog
-from graph.errors import Conflict, InvalidInput
-from graph.neo4j_local import LocalNeo4jSettings, bolt_settings, server
-from graph.neo4j_store import Neo4jStore
-from services.deathcheck.audit import append_round_events
-from services.rounds.bulk_publish import bulk_publish_round_dir
-from services.rounds.publish import round_export
-from synthetic import generate
+from silentcert.clients.rounds import run_round_files
+from silentcert.graph import catalog
+from silentcert.graph.errors import Conflict, InvalidInput
+from silentcert.graph.neo4j_local import LocalNeo4jSettings, bolt_settings, server
+from silentcert.graph.neo4j_store import Neo4jStore
+from silentcert.services.deathcheck.audit import append_round_events
+from silentcert.services.rounds.bulk_publish import bulk_publish_round_dir
+from silentcert.services.rounds.publish import round_export
+from silentcert.synthetic import generate
 
 AS_OF = dt.date(2021, 10, 31)
 pytestmark = pytest.mark.neo4j

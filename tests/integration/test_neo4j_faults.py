@@ -23,23 +23,23 @@ import grpc
 import neo4j
 import pytest
 
-from clients.grpc_client import SilentcertClient
-from clients.rounds import EMBEDDED_STORE, open_stores, run_round_files
-from graph.connect import StoreSettings, open_store
-from graph.errors import SourceFileError, StageFailed, StoreUnavailable
-from graph.model import FlagFilter
-from graph.neo4j_local import LocalNeo4jSettings, bolt_settings, server
-from graph.neo4j_store import Neo4jStore
-from services import serving
-from services.rounds.context import DB_NAME, STATE_DIR
-from services.rounds.pipeline import run_round
-from services.rounds.progress import silent_progress
-from services.rounds.publish import OUTPUT_FILES
-from services.rounds.roundfile import load_round
-from services.security.settings import SecuritySettings
-from services.settings import RoundSettings
+from silentcert.clients.grpc_client import SilentcertClient
+from silentcert.clients.rounds import EMBEDDED_STORE, open_stores, run_round_files
+from silentcert.graph.connect import StoreSettings, open_store
+from silentcert.graph.errors import SourceFileError, StageFailed, StoreUnavailable
+from silentcert.graph.model import FlagFilter
+from silentcert.graph.neo4j_local import LocalNeo4jSettings, bolt_settings, server
+from silentcert.graph.neo4j_store import Neo4jStore
 from silentcert.liveness.v1 import liveness_pb2 as lv
-from synthetic import generate
+from silentcert.services import serving
+from silentcert.services.rounds.context import DB_NAME, STATE_DIR
+from silentcert.services.rounds.pipeline import run_round
+from silentcert.services.rounds.progress import silent_progress
+from silentcert.services.rounds.publish import OUTPUT_FILES
+from silentcert.services.rounds.roundfile import load_round
+from silentcert.services.security.settings import SecuritySettings
+from silentcert.services.settings import RoundSettings
+from silentcert.synthetic import generate
 
 pytestmark = pytest.mark.neo4j
 

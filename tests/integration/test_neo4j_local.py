@@ -11,10 +11,10 @@ from pathlib import Path
 import neo4j
 import pytest
 
-from graph import catalog
-from graph.errors import Conflict
-from graph.neo4j_local import LocalNeo4jSettings, bolt_settings, bulk_import, install, server
-from graph.neo4j_store import Neo4jStore
+from silentcert.graph import catalog
+from silentcert.graph.errors import Conflict
+from silentcert.graph.neo4j_local import LocalNeo4jSettings, bolt_settings, bulk_import, install, server
+from silentcert.graph.neo4j_store import Neo4jStore
 
 
 def test_status_reports_the_running_server(neo4j_settings: LocalNeo4jSettings):

@@ -11,14 +11,14 @@ from datetime import date, datetime, timedelta
 import pyarrow as pa
 import pytest
 
-from clients.grpc_client import SilentcertClient
-from graph.errors import NotFound
-from graph.exports import schema
-from graph.neo4j_store import Neo4jStore
-from graph.store import RoundExport
-from services import serving
-from services.security.round_paths import RoundRoots
-from services.security.settings import SecuritySettings
+from silentcert.clients.grpc_client import SilentcertClient
+from silentcert.graph.errors import NotFound
+from silentcert.graph.exports import schema
+from silentcert.graph.neo4j_store import Neo4jStore
+from silentcert.graph.store import RoundExport
+from silentcert.services import serving
+from silentcert.services.security.round_paths import RoundRoots
+from silentcert.services.security.settings import SecuritySettings
 
 PEOPLE = 240
 NEWCOMERS = 30  # pensioners only the second round has

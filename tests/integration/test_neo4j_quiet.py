@@ -8,10 +8,10 @@ import logging
 import neo4j
 import pytest
 
-from graph.connect import StoreSettings, open_store
-from graph.errors import StoreUnavailable
-from graph.neo4j_local import LocalNeo4jSettings, bolt_settings
-from graph.neo4j_store import Neo4jStore
+from silentcert.graph.connect import StoreSettings, open_store
+from silentcert.graph.errors import StoreUnavailable
+from silentcert.graph.neo4j_local import LocalNeo4jSettings, bolt_settings
+from silentcert.graph.neo4j_store import Neo4jStore
 
 
 def test_applying_the_schema_again_logs_no_notification(neo4j_driver: neo4j.Driver,

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from clients.rounds import run_round_files
-from synthetic import generate
+from silentcert.clients.rounds import run_round_files
+from silentcert.synthetic import generate
 
 AS_OF = dt.date(2021, 10, 31)
 QUALITY = Path(__file__).resolve().parents[2] / "benchmarks" / "province_quality.py"

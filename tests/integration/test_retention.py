@@ -8,9 +8,9 @@ from datetime import date, datetime
 import pyarrow as pa
 import pytest
 
-from graph.embedded import EmbeddedStore
-from graph.neo4j_store import Neo4jStore
-from graph.store import GraphStore, RoundExport
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.graph.neo4j_store import Neo4jStore
+from silentcert.graph.store import GraphStore, RoundExport
 from tests.integration.test_store_contract import (
     _citations,
     _events,

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from clients.cli import main
-from graph.embedded import EmbeddedStore
-from graph.model import FlagFilter
+from silentcert.clients.cli import main
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.graph.model import FlagFilter
 from tests.integration.reviewed_round import reviewed_round
 
 REVIEWER = "reviewer.li"

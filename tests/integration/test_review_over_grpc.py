@@ -14,17 +14,17 @@ from datetime import UTC
 import neo4j
 import pytest
 
-from clients.grpc_client import SilentcertClient
-from graph import catalog
-from graph.audit_key import load_audit_key
-from graph.errors import Conflict
-from graph.model import AuditEntry
-from graph.neo4j_store import Neo4jStore
-from services import serving
-from services.deathcheck.audit import verify
-from services.security.rate_limit import RateLimit
-from services.security.settings import SecuritySettings
+from silentcert.clients.grpc_client import SilentcertClient
 from silentcert.deathcheck.v1 import deathcheck_pb2 as dc
+from silentcert.graph import catalog
+from silentcert.graph.audit_key import load_audit_key
+from silentcert.graph.errors import Conflict
+from silentcert.graph.model import AuditEntry
+from silentcert.graph.neo4j_store import Neo4jStore
+from silentcert.services import serving
+from silentcert.services.deathcheck.audit import verify
+from silentcert.services.security.rate_limit import RateLimit
+from silentcert.services.security.settings import SecuritySettings
 
 REVIEWER = "reviewer.zhang"
 FORGER = "nobody.in.particular"

@@ -14,21 +14,21 @@ import duckdb
 import grpc
 import pytest
 
-from clients.grpc_client import SilentcertClient
-from clients.rounds import run_round_files
-from graph.embedded import EmbeddedStore
-from graph.errors import RoundFileError
-from services import serving
-from services.resolver.one_record import exact_id_resolver
-from services.rounds.context import RoundContext, Stage
-from services.rounds.pipeline import run_round
-from services.rounds.roundfile import load_round
-from services.rounds.runner import pipeline_runner
-from services.security.round_paths import RoundRoots
-from services.security.settings import SecuritySettings
-from services.settings import RoundSettings
+from silentcert.clients.grpc_client import SilentcertClient
+from silentcert.clients.rounds import run_round_files
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.graph.errors import RoundFileError
 from silentcert.resolver.v1 import resolver_pb2 as rs
-from synthetic import generate
+from silentcert.services import serving
+from silentcert.services.resolver.one_record import exact_id_resolver
+from silentcert.services.rounds.context import RoundContext, Stage
+from silentcert.services.rounds.pipeline import run_round
+from silentcert.services.rounds.roundfile import load_round
+from silentcert.services.rounds.runner import pipeline_runner
+from silentcert.services.security.round_paths import RoundRoots
+from silentcert.services.security.settings import SecuritySettings
+from silentcert.services.settings import RoundSettings
+from silentcert.synthetic import generate
 
 AS_OF = dt.date(2021, 10, 31)
 REPO = Path(__file__).resolve().parents[2]
@@ -149,7 +149,7 @@ def test_the_command_line_refuses_an_injected_round_file(layout):
     pwned = layout["base"] / "pwned-cli.csv"
     toml = variant(layout, "cli", f'\n[resources]\nmemory_limit = "{memory_injection(pwned)}"\n')
     out = layout["base"] / "out-cli"
-    done = subprocess.run([sys.executable, "-m", "clients.cli", "round", "run", str(toml), "--out", str(out)],
+    done = subprocess.run([sys.executable, "-m", "silentcert.clients.cli", "round", "run", str(toml), "--out", str(out)],
                           cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode != 0, done.stdout
     assert "[resources] memory_limit must be a memory size" in done.stderr

@@ -12,18 +12,18 @@ from pathlib import Path
 import grpc
 import pytest
 
-from clients import serve_command
-from clients.cli import main as cli_main
-from clients.grpc_client import SilentcertClient
-from graph.embedded import EmbeddedStore
-from graph.errors import Forbidden, InvalidInput
-from services import serving
-from services.resolver import server as resolver_server
-from services.resolver.one_record import exact_id_resolver
-from services.security.round_paths import RoundRoots
-from services.security.settings import SecuritySettings
+from silentcert.clients import serve_command
+from silentcert.clients.cli import main as cli_main
+from silentcert.clients.grpc_client import SilentcertClient
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.graph.errors import Forbidden, InvalidInput
 from silentcert.resolver.v1 import resolver_pb2 as rs
-from synthetic import generate
+from silentcert.services import serving
+from silentcert.services.resolver import server as resolver_server
+from silentcert.services.resolver.one_record import exact_id_resolver
+from silentcert.services.security.round_paths import RoundRoots
+from silentcert.services.security.settings import SecuritySettings
+from silentcert.synthetic import generate
 
 AS_OF = dt.date(2021, 10, 31)
 

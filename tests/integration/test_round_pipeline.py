@@ -18,10 +18,10 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from clients.rounds import run_round_files
-from graph.errors import StageFailed
-from services.rounds.roundfile import load_round
-from synthetic import generate
+from silentcert.clients.rounds import run_round_files
+from silentcert.graph.errors import StageFailed
+from silentcert.services.rounds.roundfile import load_round
+from silentcert.synthetic import generate
 
 AS_OF = dt.date(2021, 10, 31)
 OUTPUT_COLUMNS = {
@@ -108,11 +108,11 @@ def test_rerunning_a_finished_round_changes_nothing(round_dir, finished):
 
 def test_the_store_holds_the_rounds_audit_chain(finished):
     """Publish chains the round's events on a thread while the store writes: the trail must still be whole."""
-    from clients.rounds import EMBEDDED_STORE
-    from graph.audit_key import load_audit_key
-    from graph.connect import StoreSettings
-    from graph.embedded import EmbeddedStore
-    from services.deathcheck.audit import ROUND_CLOSED, verify
+    from silentcert.clients.rounds import EMBEDDED_STORE
+    from silentcert.graph.audit_key import load_audit_key
+    from silentcert.graph.connect import StoreSettings
+    from silentcert.graph.embedded import EmbeddedStore
+    from silentcert.services.deathcheck.audit import ROUND_CLOSED, verify
 
     with duckdb.connect(str(finished / "state" / "round.duckdb"), read_only=True) as con:
         events = con.execute("SELECT subject FROM audit_events ORDER BY ordinal").fetchall()
@@ -129,7 +129,7 @@ def test_killed_round_resumes_to_the_same_outputs(round_dir, finished, tmp_path,
     """kill -9 as the stage starts (its progress line read from the round's own stderr): the rerun says it resumed
     there, not earlier and not later, and writes byte-identical outputs."""
     out = tmp_path / "killed"
-    command = [sys.executable, "-m", "clients.cli", "round", "run", str(round_dir / "round.toml"), "--out", str(out)]
+    command = [sys.executable, "-m", "silentcert.clients.cli", "round", "run", str(round_dir / "round.toml"), "--out", str(out)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
     for line in process.stderr:
@@ -202,7 +202,7 @@ document.body.textContent = "RESULT" + JSON.stringify(
 def test_report_chinese_renders_as_glyphs_not_empty_boxes(finished, tmp_path, chromium):
     """Each Chinese character of the page, drawn in the page's font stack, has a glyph of its own; with no CJK font
     every one is the same empty box, as two characters no font has are (checked too, so the probe can tell)."""
-    from services.rounds.report import FONT_STACK
+    from silentcert.services.rounds.report import FONT_STACK
 
     page = (finished / "report.html").read_text(encoding="utf-8")
     chars = "".join(dict.fromkeys(c for c in page if "\u4e00" <= c <= "\u9fff"))[:12]

@@ -14,29 +14,29 @@ import pyarrow as pa
 import pytest
 from grpc_health.v1 import health_pb2
 
-from clients.cli import main as cli_main
-from clients.grpc_client import ClientTls, SilentcertClient
-from graph.embedded import EmbeddedStore
-from graph.errors import InvalidInput
-from graph.exports import schema
-from graph.store import RoundExport
-from services import serving
-from services.resolver.batch import RoundEvent, RoundOutcome
-from services.resolver.id_numbers import check_digit
-from services.resolver.one_record import exact_id_resolver
-from services.security import roles
-from services.security.access_log import read_lines
-from services.security.rate_limit import RateLimit
-from services.security.round_paths import RoundRoots
-from services.security.settings import SecuritySettings
-from services.security.tls import Issued, TlsFiles, issue_client, make_dev_ca
-from services.security.tokens import issue_token
+from silentcert.clients.cli import main as cli_main
+from silentcert.clients.grpc_client import ClientTls, SilentcertClient
 from silentcert.deathcheck.v1 import deathcheck_pb2 as dc
 from silentcert.deathcheck.v1 import deathcheck_pb2_grpc
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.graph.errors import InvalidInput
+from silentcert.graph.exports import schema
+from silentcert.graph.store import RoundExport
 from silentcert.liveness.v1 import liveness_pb2 as lv
 from silentcert.liveness.v1 import liveness_pb2_grpc
 from silentcert.resolver.v1 import resolver_pb2 as rs
 from silentcert.resolver.v1 import resolver_pb2_grpc
+from silentcert.services import serving
+from silentcert.services.resolver.batch import RoundEvent, RoundOutcome
+from silentcert.services.resolver.id_numbers import check_digit
+from silentcert.services.resolver.one_record import exact_id_resolver
+from silentcert.services.security import roles
+from silentcert.services.security.access_log import read_lines
+from silentcert.services.security.rate_limit import RateLimit
+from silentcert.services.security.round_paths import RoundRoots
+from silentcert.services.security.settings import SecuritySettings
+from silentcert.services.security.tls import Issued, TlsFiles, issue_client, make_dev_ca
+from silentcert.services.security.tokens import issue_token
 
 ID_1 = "36010219400312001" + check_digit("36010219400312001")
 PHONE_1 = "13800008000"
@@ -174,7 +174,7 @@ CALLS = {
 
 
 def _ts(when: datetime):
-    from services.proto_values import timestamp
+    from silentcert.services.proto_values import timestamp
     return timestamp(when)
 
 
@@ -244,7 +244,7 @@ class _Header(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientIntercepto
         self.pair = pair
 
     def _with(self, details):
-        from clients.grpc_client import _CallDetails
+        from silentcert.clients.grpc_client import _CallDetails
         return _CallDetails(details.method, details.timeout, [*(details.metadata or ()), self.pair],
                             details.credentials, details.wait_for_ready, getattr(details, "compression", None))
 

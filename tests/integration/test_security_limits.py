@@ -15,20 +15,20 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from clients.grpc_client import ClientTls, SilentcertClient, open_channel
-from graph.embedded import EmbeddedStore
-from graph.errors import InvalidInput
-from services import serving
-from services.proto_values import timestamp
-from services.resolver.batch import RoundEvent, RoundOutcome
-from services.resolver.one_record import exact_id_resolver
-from services.security.limits import StreamLimits
-from services.security.rate_limit import RateLimit
-from services.security.round_paths import RoundRoots
-from services.security.settings import SecuritySettings
-from services.security.tls import TlsFiles
+from silentcert.clients.grpc_client import ClientTls, SilentcertClient, open_channel
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.graph.errors import InvalidInput
 from silentcert.liveness.v1 import liveness_pb2 as lv
 from silentcert.resolver.v1 import resolver_pb2 as rs
+from silentcert.services import serving
+from silentcert.services.proto_values import timestamp
+from silentcert.services.resolver.batch import RoundEvent, RoundOutcome
+from silentcert.services.resolver.one_record import exact_id_resolver
+from silentcert.services.security.limits import StreamLimits
+from silentcert.services.security.rate_limit import RateLimit
+from silentcert.services.security.round_paths import RoundRoots
+from silentcert.services.security.settings import SecuritySettings
+from silentcert.services.security.tls import TlsFiles
 from tests.integration.test_security import ROUND_OUT, code_of, one_person_export, pki, tokens  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,7 +47,7 @@ def served_process(pki, tokens, tmp_path):
     with EmbeddedStore(graph_file) as s:
         s.publish_round(one_person_export())
     proc = subprocess.Popen(
-        [sys.executable, "-m", "clients.cli", "serve", "--store", str(graph_file), "--address", "127.0.0.1:0",
+        [sys.executable, "-m", "silentcert.clients.cli", "serve", "--store", str(graph_file), "--address", "127.0.0.1:0",
          "--tls-cert", str(pki / "server.pem"), "--tls-key", str(pki / "server-key.pem"),
          "--tokens", str(pki / "tokens.json"), "--access-log", str(tmp_path / "access.jsonl"), "--grace", "0"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -13,8 +13,8 @@ import duckdb
 import pytest
 
 from benchmarks.series_bench import SeriesRunner, read_csv
-from services.liveness.periods import add_months
-from synthetic.series import generate_series, round_dates
+from silentcert.services.liveness.periods import add_months
+from silentcert.synthetic.series import generate_series, round_dates
 
 FIRST = date(2021, 10, 31)
 MONTHS = 5
@@ -145,9 +145,9 @@ def test_a_series_on_neo4j_stays_flat_and_keeps_only_what_the_rule_keeps(neo4j_s
                                                                           tmp_path_factory):
     """The same series with Neo4j as the system of record: the graph's nodes and relationships stop growing with the
     rounds, and no Event older than the window is left that the rule would drop."""
-    from graph import catalog
-    from graph.neo4j_local import bolt_settings
-    from graph.neo4j_store import Neo4jStore
+    from silentcert.graph import catalog
+    from silentcert.graph.neo4j_local import bolt_settings
+    from silentcert.graph.neo4j_store import Neo4jStore
 
     uri, user, password = bolt_settings(neo4j_settings)
     base = tmp_path_factory.mktemp("series-neo4j")

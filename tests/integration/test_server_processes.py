@@ -10,11 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from clients.cli import main as cli_main
-from clients.grpc_client import SilentcertClient
-from graph.neo4j_local import bolt_settings
-from graph.neo4j_store import Neo4jStore
-from services.security.access_log import read_lines
+from silentcert.clients.cli import main as cli_main
+from silentcert.clients.grpc_client import SilentcertClient
+from silentcert.graph.neo4j_local import bolt_settings
+from silentcert.graph.neo4j_store import Neo4jStore
+from silentcert.services.security.access_log import read_lines
 from tests.integration.test_servers import sample_export
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,7 +39,7 @@ def test_two_processes_share_one_port_and_stop_together(tmp_path, neo4j_driver, 
     store.apply_schema()
     store.publish_round(sample_export())
     uri, user, password = bolt_settings(neo4j_settings)
-    proc = subprocess.Popen([sys.executable, "-m", "clients.cli", "serve", "--service", "liveness", "--neo4j", uri,
+    proc = subprocess.Popen([sys.executable, "-m", "silentcert.clients.cli", "serve", "--service", "liveness", "--neo4j", uri,
                              "--address", f"127.0.0.1:{port}", "--processes", "2", "--grace", "1",
                              "--insecure-dev", "--access-log", str(log_file)],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -19,23 +19,23 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
-from clients.grpc_client import SilentcertClient
-from graph.embedded import EmbeddedStore
-from graph.errors import Conflict, InvalidInput, NotFound, RoundFileError
-from graph.exports import schema
-from graph.store import RoundExport
-from services import serving
-from services.deathcheck import server as deathcheck_server
-from services.liveness import server as liveness_server
-from services.resolver import server as resolver_server
-from services.resolver.batch import RoundEvent, RoundOutcome
-from services.resolver.id_numbers import check_digit
-from services.resolver.one_record import exact_id_resolver
-from services.security.round_paths import RoundRoots
-from services.security.settings import SecuritySettings
+from silentcert.clients.grpc_client import SilentcertClient
 from silentcert.deathcheck.v1 import deathcheck_pb2 as dc
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.graph.errors import Conflict, InvalidInput, NotFound, RoundFileError
+from silentcert.graph.exports import schema
+from silentcert.graph.store import RoundExport
 from silentcert.liveness.v1 import liveness_pb2 as lv
 from silentcert.resolver.v1 import resolver_pb2 as rs
+from silentcert.services import serving
+from silentcert.services.deathcheck import server as deathcheck_server
+from silentcert.services.liveness import server as liveness_server
+from silentcert.services.resolver import server as resolver_server
+from silentcert.services.resolver.batch import RoundEvent, RoundOutcome
+from silentcert.services.resolver.id_numbers import check_digit
+from silentcert.services.resolver.one_record import exact_id_resolver
+from silentcert.services.security.round_paths import RoundRoots
+from silentcert.services.security.settings import SecuritySettings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -469,9 +469,9 @@ def test_serve_stops_gracefully_on_sigterm(tmp_path):
         s.publish_round(sample_export())
     script = textwrap.dedent(f"""
         from pathlib import Path
-        from graph.embedded import EmbeddedStore
-        from services import serving
-        from services.security.settings import SecuritySettings
+        from silentcert.graph.embedded import EmbeddedStore
+        from silentcert.services import serving
+        from silentcert.services.security.settings import SecuritySettings
         with EmbeddedStore(Path({str(graph_file)!r})) as store:
             serving.serve(serving.ServeSettings(address="127.0.0.1:0", grace_seconds=1,
                                                 security=SecuritySettings(insecure_dev=True)), [store])

@@ -14,12 +14,12 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from graph.embedded import EmbeddedStore
-from graph.errors import Conflict, InvalidInput, NotFound
-from graph.model import AuditEntry, ChannelCertification, Decision, FlagFilter, Identifier, Person
-from graph.neo4j_store import Neo4jStore
-from graph.query_table import QueryTable
-from graph.store import AuditedChange, GraphStore, RoundExport
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.graph.errors import Conflict, InvalidInput, NotFound
+from silentcert.graph.model import AuditEntry, ChannelCertification, Decision, FlagFilter, Identifier, Person
+from silentcert.graph.neo4j_store import Neo4jStore
+from silentcert.graph.query_table import QueryTable
+from silentcert.graph.store import AuditedChange, GraphStore, RoundExport
 
 ROUND = "2021-10"
 AS_OF = date(2021, 10, 31)
@@ -119,7 +119,7 @@ def _neo4j_driver(request: pytest.FixtureRequest):
         pass
     import neo4j
 
-    from graph.neo4j_local import LocalNeo4jSettings, bolt_settings, status
+    from silentcert.graph.neo4j_local import LocalNeo4jSettings, bolt_settings, status
 
     if os.environ.get("NEO4J_URI"):
         uri, user, password = (os.environ["NEO4J_URI"], os.environ.get("NEO4J_USER", "neo4j"),
@@ -565,7 +565,7 @@ def test_every_write_that_can_change_an_answer_moves_the_generation(published: G
 def test_neo4j_generation_is_shared_by_drivers_and_never_repeats_after_a_clear(request: pytest.FixtureRequest):
     import neo4j
 
-    from graph.neo4j_local import LocalNeo4jSettings, bolt_settings
+    from silentcert.graph.neo4j_local import LocalNeo4jSettings, bolt_settings
 
     first = Neo4jStore(_neo4j_driver(request), batch_size=2, retry_seconds=5)
     first.clear()

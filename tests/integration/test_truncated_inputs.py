@@ -16,10 +16,10 @@ from pathlib import Path
 import pyarrow.csv as pacsv
 import pytest
 
-from clients.cli import main as cli_main
-from graph.embedded import EmbeddedStore
-from services.rounds.publish import OUTPUT_FILES
-from synthetic import generate
+from silentcert.clients.cli import main as cli_main
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.services.rounds.publish import OUTPUT_FILES
+from silentcert.synthetic import generate
 
 AS_OF = dt.date(2021, 10, 31)
 

@@ -12,16 +12,16 @@ from pathlib import Path
 import grpc
 import pytest
 
-from clients.console import pages, policy
-from clients.console.app import ConsoleOptions, Services, create_app
-from clients.console.browser import browser_link, neighbourhood_query
-from clients.console.server import ConsoleSettings
-from clients.console.sessions import Sessions
-from graph.errors import InvalidInput
-from services.security import roles
-from services.security.tokens import TokenBook, issue_token
+from silentcert.clients.console import pages, policy
+from silentcert.clients.console.app import ConsoleOptions, Services, create_app
+from silentcert.clients.console.browser import browser_link, neighbourhood_query
+from silentcert.clients.console.server import ConsoleSettings
+from silentcert.clients.console.sessions import Sessions
 from silentcert.deathcheck.v1 import deathcheck_pb2 as pb
+from silentcert.graph.errors import InvalidInput
 from silentcert.liveness.v1 import liveness_pb2 as lpb
+from silentcert.services.security import roles
+from silentcert.services.security.tokens import TokenBook, issue_token
 
 ID_NUMBER = "360729196106153241"
 

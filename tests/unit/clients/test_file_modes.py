@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from clients.file_modes import PRIVATE, UMASK_VARIABLE, creating_files_with, umask_from_env
-from graph.errors import InvalidInput
-from services.security.access_log import AccessLog
-from synthetic import generate
+from silentcert.clients.file_modes import PRIVATE, UMASK_VARIABLE, creating_files_with, umask_from_env
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.security.access_log import AccessLog
+from silentcert.synthetic import generate
 
 REPO = Path(__file__).resolve().parents[3]
 PERSONAL = ("verdicts.csv", "links.csv", "rejects.csv", "flags.csv", "notices.csv", "graph.duckdb",
@@ -30,7 +30,7 @@ def _round_run(tmp_path: Path, env: dict[str, str]) -> Path:
     round_dir, out = tmp_path / "round", tmp_path / "out"
     if not round_dir.exists():
         generate(pensioners=300, seed=5, as_of=dt.date(2021, 10, 31), out=round_dir)
-    run = subprocess.run([sys.executable, "-m", "clients.cli", "round", "run", str(round_dir), "--out", str(out)],
+    run = subprocess.run([sys.executable, "-m", "silentcert.clients.cli", "round", "run", str(round_dir), "--out", str(out)],
                          cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     return out

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from clients import logs
+from silentcert.clients import logs
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -32,12 +32,12 @@ def test_libraries_go_to_the_file_and_own_records_to_the_console(root_logging, t
     logs.configure(verbose=False)
     path = logs.log_to_file(tmp_path / "out")
     logging.getLogger("splink.internals.estimate_u").warning("You are using the default value for `max_pairs`")
-    logging.getLogger("services.rounds.pipeline").warning("inputs of round X changed")
+    logging.getLogger("silentcert.services.rounds.pipeline").warning("inputs of round X changed")
     logging.getLogger("silentcert.round").info("ingest done")
     logging.getLogger("neo4j").error("connection lost")
     console = capsys.readouterr().err
     assert "max_pairs" not in console
-    assert "WARNING services.rounds.pipeline: inputs of round X changed" in console
+    assert "WARNING silentcert.services.rounds.pipeline: inputs of round X changed" in console
     assert "ingest done" in console and "INFO" not in console
     assert "connection lost" in console  # a library's error is never only in the file
     for handler in root_logging.handlers:
@@ -72,7 +72,7 @@ def test_the_file_is_attached_once(root_logging, tmp_path) -> None:
 def test_demo_console_is_progress_and_a_summary(tmp_path: Path) -> None:
     """The README's first command, as a newcomer runs it: no warning, a short console, the rest in the log file."""
     env = {**os.environ, "HOME": str(tmp_path / "home")}
-    run = subprocess.run([sys.executable, "-m", "clients.cli", "demo", "--dir", str(tmp_path / "demo"),
+    run = subprocess.run([sys.executable, "-m", "silentcert.clients.cli", "demo", "--dir", str(tmp_path / "demo"),
                           "--pensioners", "2000"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "WARNING" not in run.stderr, run.stderr

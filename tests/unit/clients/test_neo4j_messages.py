@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from neo4j.exceptions import AuthError, ServiceUnavailable
 
-from graph.connect import StoreSettings, connection_failure
-from synthetic import generate
+from silentcert.graph.connect import StoreSettings, connection_failure
+from silentcert.synthetic import generate
 
 REPO = Path(__file__).resolve().parents[3]
 SECRET = "s3cret-Pa55word"
@@ -33,7 +33,7 @@ def test_round_run_without_a_server_fails_in_seconds_before_any_work(tmp_path: P
     env = {**os.environ, "NEO4J_PASSWORD": SECRET}
     env.pop("SILENTCERT_NEO4J_RETRY_SECONDS", None)
     started = time.monotonic()
-    run = subprocess.run([sys.executable, "-m", "clients.cli", "round", "run", str(tmp_path / "round"), "--out",
+    run = subprocess.run([sys.executable, "-m", "silentcert.clients.cli", "round", "run", str(tmp_path / "round"), "--out",
                           str(tmp_path / "out"), "--neo4j", uri], cwd=REPO, env=env, capture_output=True, text=True,
                          timeout=120)
     seconds = time.monotonic() - started
@@ -66,8 +66,8 @@ def test_no_server_names_the_uri_and_the_way_to_start_one() -> None:
 
 
 def test_the_first_connection_has_its_own_budget() -> None:
-    from graph.connect import open_store
-    from graph.errors import StoreUnavailable
+    from silentcert.graph.connect import open_store
+    from silentcert.graph.errors import StoreUnavailable
 
     settings = StoreSettings(neo4j_uri=f"bolt://127.0.0.1:{_closed_port()}", neo4j_password=SECRET,
                              retry_seconds=600, connect_seconds=0.5)

@@ -8,13 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from synthetic import generate
+from silentcert.synthetic import generate
 
 REPO = Path(__file__).resolve().parents[3]
 
 
 def _round_run(round_dir: Path, out: Path) -> str:
-    run = subprocess.run([sys.executable, "-m", "clients.cli", "round", "run", str(round_dir), "--out", str(out)],
+    run = subprocess.run([sys.executable, "-m", "silentcert.clients.cli", "round", "run", str(round_dir), "--out", str(out)],
                          cwd=REPO, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     return run.stdout
@@ -41,7 +41,7 @@ def test_rerun_of_a_finished_round_says_so_and_keeps_the_order(tmp_path: Path) -
 
 def test_the_demo_run_again_reuses_its_county_and_says_it_has_nothing_to_do(tmp_path: Path) -> None:
     def demo(*extra: str) -> subprocess.CompletedProcess:
-        run = subprocess.run([sys.executable, "-m", "clients.cli", "demo", "--dir", str(tmp_path), *extra],
+        run = subprocess.run([sys.executable, "-m", "silentcert.clients.cli", "demo", "--dir", str(tmp_path), *extra],
                              cwd=REPO, capture_output=True, text=True, timeout=600)
         assert run.returncode == 0, run.stderr[-3000:]
         return run

@@ -27,7 +27,7 @@ def _readme_outputs() -> list[str]:
 
 def _serve_briefly(work: Path, env: dict[str, str]) -> None:
     """`silentcert serve` with its default store and access log, in `work`, until it says it is serving."""
-    server = subprocess.Popen([sys.executable, "-m", "clients.cli", "serve", "--insecure-dev", "--address",
+    server = subprocess.Popen([sys.executable, "-m", "silentcert.clients.cli", "serve", "--insecure-dev", "--address",
                                "127.0.0.1:0"], cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                               text=True)
     try:
@@ -47,7 +47,7 @@ def test_demo_and_readme_commands_leave_git_status_clean(tmp_path: Path) -> None
     _git(work, "add", ".gitignore")
     _git(work, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "ignore")
     env = {**os.environ, "HOME": str(tmp_path / "home"), "PYTHONPATH": str(REPO)}
-    subprocess.run([sys.executable, "-m", "clients.cli", "demo", "--pensioners", "600"], cwd=work, env=env,
+    subprocess.run([sys.executable, "-m", "silentcert.clients.cli", "demo", "--pensioners", "600"], cwd=work, env=env,
                    check=True, capture_output=True, timeout=600)
     assert (work / "silentcert-demo").is_dir()
     _serve_briefly(work, env)

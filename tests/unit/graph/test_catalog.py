@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from graph import catalog
-from graph.store import NODE_LABELS, RELATIONSHIP_TYPES
+from silentcert.graph import catalog
+from silentcert.graph.store import NODE_LABELS, RELATIONSHIP_TYPES
 
 REPO = Path(__file__).resolve().parents[3]
 CYPHER_IN_A_STRING = re.compile(

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from graph.coalesce import Coalescer
+from silentcert.graph.coalesce import Coalescer
 
 
 class Recorder:

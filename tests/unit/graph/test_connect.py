@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from graph.connect import StoreSettings, open_store
-from graph.embedded import EmbeddedStore
-from graph.errors import StoreUnavailable
+from silentcert.graph.connect import StoreSettings, open_store
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.graph.errors import StoreUnavailable
 
 SECRET = "s3cret-Pa55word"
 

@@ -6,9 +6,9 @@ from datetime import datetime
 
 import pytest
 
-from graph.consistency import check_appended, decided_status
-from graph.errors import Conflict, InvalidInput, NotFound
-from graph.model import AuditEntry, Decision
+from silentcert.graph.consistency import check_appended, decided_status
+from silentcert.graph.errors import Conflict, InvalidInput, NotFound
+from silentcert.graph.model import AuditEntry, Decision
 
 AT = datetime(2021, 11, 1, 9)
 

@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta, timezone
 import pyarrow as pa
 import pytest
 
-from graph import exports
-from graph.errors import InvalidInput
+from silentcert.graph import exports
+from silentcert.graph.errors import InvalidInput
 
 
 def _events(**overrides) -> pa.Table:

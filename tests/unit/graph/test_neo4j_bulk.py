@@ -10,10 +10,10 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from graph import neo4j_bulk
-from graph.exports import schema
-from graph.store import RoundExport
-from services.deathcheck.audit import chain_entry
+from silentcert.graph import neo4j_bulk
+from silentcert.graph.exports import schema
+from silentcert.graph.store import RoundExport
+from silentcert.services.deathcheck.audit import chain_entry
 
 
 def _table(name: str, rows: list[dict]) -> pa.Table:

@@ -9,9 +9,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from graph import exports
-from graph.errors import InvalidInput
-from graph.query_table import QueryTable
+from silentcert.graph import exports
+from silentcert.graph.errors import InvalidInput
+from silentcert.graph.query_table import QueryTable
 
 EVENTS = """SELECT 'bus/' || i AS key, 'bus' AS source, CASE WHEN i % 4 = 0 THEN 'death' ELSE 'weak' END AS kind,
                    i::VARCHAR AS record_id, TIMESTAMP '2021-05-01 08:00' + INTERVAL (i) MINUTE AS occurred_at,

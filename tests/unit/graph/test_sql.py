@@ -7,7 +7,7 @@ import logging
 import duckdb
 import pytest
 
-from graph import sql
+from silentcert.graph import sql
 
 CREATE = "CREATE TABLE t AS SELECT range AS i FROM range($n)"
 PICK = "SELECT i FROM {table} WHERE i >= $low ORDER BY i"

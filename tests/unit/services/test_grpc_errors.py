@@ -7,7 +7,7 @@ from concurrent import futures
 import grpc
 import pytest
 
-from graph.errors import (
+from silentcert.graph.errors import (
     Conflict,
     InvalidInput,
     NotFound,
@@ -16,7 +16,7 @@ from graph.errors import (
     StageFailed,
     StoreUnavailable,
 )
-from services.grpc_errors import ERROR_TRAILER, FIELD_TRAILER, ErrorInterceptor, status_for
+from silentcert.services.grpc_errors import ERROR_TRAILER, FIELD_TRAILER, ErrorInterceptor, status_for
 
 CASES = [
     (InvalidInput("must be an ISO date", field="birth_date"), grpc.StatusCode.INVALID_ARGUMENT),

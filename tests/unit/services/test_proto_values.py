@@ -9,10 +9,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from graph.errors import InvalidInput
-from services.proto_values import enum_domain, enum_value, from_timestamp, iso, timestamp
 from silentcert.deathcheck.v1 import deathcheck_pb2 as dc
+from silentcert.graph.errors import InvalidInput
 from silentcert.liveness.v1 import liveness_pb2 as lv
+from silentcert.services.proto_values import enum_domain, enum_value, from_timestamp, iso, timestamp
 
 
 @pytest.mark.parametrize("enum", [lv.LivenessStatus, lv.CertificationMethod, lv.PeriodState, lv.EvidenceKind,

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from graph.errors import InvalidInput
-from services import request_checks as check
-from services.resolver.id_numbers import check_digit
+from silentcert.graph.errors import InvalidInput
+from silentcert.services import request_checks as check
+from silentcert.services.resolver.id_numbers import check_digit
 
 VALID_ID = "36010219400312001" + check_digit("36010219400312001")
 

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from synthetic import generate
+from silentcert.synthetic import generate
 
 AS_OF = date(2021, 10, 31)
 

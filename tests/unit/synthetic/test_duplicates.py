@@ -3,8 +3,8 @@
 import csv
 from datetime import date
 
-from services.resolver.id_numbers import upgrade
-from synthetic import generate
+from silentcert.services.resolver.id_numbers import upgrade
+from silentcert.synthetic import generate
 
 AS_OF = date(2021, 10, 31)
 

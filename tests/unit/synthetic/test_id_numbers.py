@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from synthetic import id_numbers
+from silentcert.synthetic import id_numbers
 
 
 def _crowd(n: int, rng: np.random.Generator):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from synthetic import generate
+from silentcert.synthetic import generate
 
 AS_OF = date(2021, 10, 31)
 
@@ -149,7 +149,7 @@ def test_messy_and_malformed_rows_are_labelled(small_round):
 
 
 def test_the_messy_shape_is_reproducible_and_keeps_the_records(tmp_path):
-    from synthetic.shapes import XLSX_SHEET
+    from silentcert.synthetic.shapes import XLSX_SHEET
 
     first, second = (generate(60, 4, date(2021, 10, 31), tmp_path / name, shape="messy") for name in ("a", "b"))
     assert _digests(first.out) == _digests(second.out)

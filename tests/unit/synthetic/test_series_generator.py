@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from synthetic.command import main
-from synthetic.series import generate_series, round_dates
+from silentcert.synthetic.command import main
+from silentcert.synthetic.series import generate_series, round_dates
 
 FIRST = date(2021, 1, 31)
 MONTHS = 5

@@ -9,9 +9,9 @@ from collections import Counter
 
 import pytest
 
-from synthetic import generate
-from synthetic.command import register, world_from
-from synthetic.evidence import WORLDS, World
+from silentcert.synthetic import generate
+from silentcert.synthetic.command import register, world_from
+from silentcert.synthetic.evidence import WORLDS, World
 
 from .conftest import AS_OF
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from graph.errors import InvalidInput, StageFailed
-from graph.neo4j_local import home, jvm
-from graph.neo4j_local.bulk_import import import_arguments
-from graph.neo4j_local.settings import NEO4J_VERSION, LocalNeo4jSettings
-from graph.neo4j_local.tools import java_major_version
+from silentcert.graph.errors import InvalidInput, StageFailed
+from silentcert.graph.neo4j_local import home, jvm
+from silentcert.graph.neo4j_local.bulk_import import import_arguments
+from silentcert.graph.neo4j_local.settings import NEO4J_VERSION, LocalNeo4jSettings
+from silentcert.graph.neo4j_local.tools import java_major_version
 
 
 def test_from_env_reads_only_its_own_variables(tmp_path: Path):

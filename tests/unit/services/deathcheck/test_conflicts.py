@@ -2,8 +2,8 @@
 
 from datetime import date
 
-from services.deathcheck.deathcheck_stage import check_round
-from services.deathcheck.settings import DeathCheckSettings
+from silentcert.services.deathcheck.deathcheck_stage import check_round
+from silentcert.services.deathcheck.settings import DeathCheckSettings
 
 MARCH = date(2021, 3, 4)
 

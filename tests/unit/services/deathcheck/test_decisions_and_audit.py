@@ -5,13 +5,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from graph.embedded import EmbeddedStore
-from graph.errors import Conflict, InvalidInput
-from services.deathcheck.audit import append_round_events, verify
-from services.deathcheck.deathcheck_stage import check_round
-from services.deathcheck.review import decide, decide_flag
-from services.deathcheck.settings import DeathCheckSettings
-from services.rounds.publish import round_export
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.graph.errors import Conflict, InvalidInput
+from silentcert.services.deathcheck.audit import append_round_events, verify
+from silentcert.services.deathcheck.deathcheck_stage import check_round
+from silentcert.services.deathcheck.review import decide, decide_flag
+from silentcert.services.deathcheck.settings import DeathCheckSettings
+from silentcert.services.rounds.publish import round_export
 
 MARCH = date(2021, 3, 4)
 NOW = datetime(2021, 12, 20, 9, 30, tzinfo=UTC)
@@ -165,5 +165,5 @@ def test_bad_decisions_are_refused(province, store):
 
 
 def _decision(flag_id, action):
-    from graph.model import Decision
+    from silentcert.graph.model import Decision
     return Decision(flag_id, action, "li.reviewer", "checked", NOW)

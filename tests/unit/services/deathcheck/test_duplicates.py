@@ -5,10 +5,10 @@ from datetime import date
 
 import pytest
 
-from services.deathcheck.deathcheck_stage import check_round
-from services.deathcheck.duplicates import window_start
-from services.deathcheck.settings import DeathCheckSettings
-from services.resolver.dedupe import PAIRS_TABLE
+from silentcert.services.deathcheck.deathcheck_stage import check_round
+from silentcert.services.deathcheck.duplicates import window_start
+from silentcert.services.deathcheck.settings import DeathCheckSettings
+from silentcert.services.resolver.dedupe import PAIRS_TABLE
 
 
 def run(province):

@@ -2,9 +2,9 @@ from datetime import date
 
 import pytest
 
-from graph.errors import InvalidInput
-from services.deathcheck.merge import merge_deaths
-from services.deathcheck.settings import DeathCheckSettings
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.deathcheck.merge import merge_deaths
+from silentcert.services.deathcheck.settings import DeathCheckSettings
 
 MARCH = date(2021, 3, 4)
 

@@ -5,7 +5,7 @@ import duckdb
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.deathcheck.payments import create_payments_macro, payments_between
+from silentcert.services.deathcheck.payments import create_payments_macro, payments_between
 
 
 def test_counts_payment_days_strictly_after_the_start_up_to_the_end():

@@ -1,8 +1,8 @@
 from datetime import date
 
-from services.deathcheck.deathcheck_stage import check_round
-from services.deathcheck.rings import ring_components
-from services.deathcheck.settings import DeathCheckSettings
+from silentcert.services.deathcheck.deathcheck_stage import check_round
+from silentcert.services.deathcheck.rings import ring_components
+from silentcert.services.deathcheck.settings import DeathCheckSettings
 
 PHONE = "13912345678"
 

@@ -9,8 +9,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from graph.model import EvidenceEdge, Person
-from services.liveness.periods import previous_end
+from silentcert.graph.model import EvidenceEdge, Person
+from silentcert.services.liveness.periods import previous_end
 
 AS_OF = date(2021, 10, 31)
 

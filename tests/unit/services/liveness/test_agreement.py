@@ -7,11 +7,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.liveness.calibration import load_threshold
-from services.liveness.ratios import load_ratios
-from services.liveness.score_stage import score_round
-from services.liveness.scoring import explain_person
-from services.liveness.settings import LivenessSettings
+from silentcert.services.liveness.calibration import load_threshold
+from silentcert.services.liveness.ratios import load_ratios
+from silentcert.services.liveness.score_stage import score_round
+from silentcert.services.liveness.scoring import explain_person
+from silentcert.services.liveness.settings import LivenessSettings
 
 AS_OF = date(2021, 10, 31)
 WEAK = ("telecom", "card_spending", "outpatient", "bus_rides")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.liveness.answers import AnswerCache
+from silentcert.services.liveness.answers import AnswerCache
 
 
 def test_an_answer_is_given_again_while_the_generation_stands():

@@ -6,12 +6,12 @@ from datetime import date, datetime
 
 import pytest
 
-from graph.model import EvidenceEdge
-from services.liveness.calibration import highest_weak_log_odds, load_threshold, threshold_from
-from services.liveness.ratios import LikelihoodRatio
-from services.liveness.score_stage import score_round
-from services.liveness.scoring import weak_score
-from services.liveness.settings import LivenessSettings
+from silentcert.graph.model import EvidenceEdge
+from silentcert.services.liveness.calibration import highest_weak_log_odds, load_threshold, threshold_from
+from silentcert.services.liveness.ratios import LikelihoodRatio
+from silentcert.services.liveness.score_stage import score_round
+from silentcert.services.liveness.scoring import weak_score
+from silentcert.services.liveness.settings import LivenessSettings
 
 AS_OF = date(2021, 10, 31)
 

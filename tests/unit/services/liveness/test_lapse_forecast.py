@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from graph.errors import InvalidInput
-from services.liveness.lapse_forecast import forecast_lapses
-from services.liveness.settings import LivenessSettings
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.liveness.lapse_forecast import forecast_lapses
+from silentcert.services.liveness.settings import LivenessSettings
 
 AS_OF = date(2021, 10, 31)
 SETTINGS = LivenessSettings()

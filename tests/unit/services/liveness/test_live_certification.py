@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime
 import pyarrow as pa
 import pytest
 
-from graph.embedded import EmbeddedStore
-from graph.errors import Conflict, InvalidInput, NotFound
-from graph.exports import schema
-from graph.model import ChannelCertification
-from graph.store import RoundExport
-from services.liveness.live_certification import record_channel_check
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.graph.errors import Conflict, InvalidInput, NotFound
+from silentcert.graph.exports import schema
+from silentcert.graph.model import ChannelCertification
+from silentcert.graph.store import RoundExport
+from silentcert.services.liveness.live_certification import record_channel_check
 
 
 def _table(name, rows):

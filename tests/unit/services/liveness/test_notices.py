@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
-from graph.errors import InvalidInput
-from services.liveness.notices import build_notices, template_sql
-from services.liveness.score_stage import score_round
-from services.liveness.settings import LivenessSettings
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.liveness.notices import build_notices, template_sql
+from silentcert.services.liveness.score_stage import score_round
+from silentcert.services.liveness.settings import LivenessSettings
 
 AS_OF = date(2021, 10, 31)
 

@@ -7,15 +7,15 @@ from datetime import date, timedelta
 import duckdb
 import pytest
 
-from services.liveness.periods import (
+from silentcert.services.liveness.periods import (
     add_months,
     create_period_state_macro,
     period_params,
     period_state,
     resolve_period,
 )
-from services.liveness.score_stage import score_round
-from services.liveness.settings import LivenessSettings
+from silentcert.services.liveness.score_stage import score_round
+from silentcert.services.liveness.settings import LivenessSettings
 
 AS_OF = date(2021, 10, 31)
 S = LivenessSettings(expiring_days=60, grace_days=90)

@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
-from services.liveness.ratios import LikelihoodRatio, load_ratios, ratio_for, shrink
-from services.liveness.score_stage import score_round
-from services.liveness.settings import LivenessSettings, SeenRates
+from silentcert.services.liveness.ratios import LikelihoodRatio, load_ratios, ratio_for, shrink
+from silentcert.services.liveness.score_stage import score_round
+from silentcert.services.liveness.settings import LivenessSettings, SeenRates
 
 AS_OF = date(2021, 10, 31)
 

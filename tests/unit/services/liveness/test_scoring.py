@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from services.liveness.score_stage import score_round
-from services.liveness.settings import LivenessSettings
+from silentcert.services.liveness.score_stage import score_round
+from silentcert.services.liveness.settings import LivenessSettings
 
 AS_OF = date(2021, 10, 31)
 SETTINGS = LivenessSettings()

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from graph.errors import InvalidInput
-from services.liveness.settings import LivenessSettings, SeenRates
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.liveness.settings import LivenessSettings, SeenRates
 
 
 def test_from_dict_reads_the_liveness_table():

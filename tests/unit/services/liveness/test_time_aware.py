@@ -8,11 +8,11 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from graph.model import EvidenceEdge
-from services.liveness.ratios import LikelihoodRatio
-from services.liveness.score_stage import score_round
-from services.liveness.scoring import weak_score
-from services.liveness.settings import LivenessSettings
+from silentcert.graph.model import EvidenceEdge
+from silentcert.services.liveness.ratios import LikelihoodRatio
+from silentcert.services.liveness.score_stage import score_round
+from silentcert.services.liveness.scoring import weak_score
+from silentcert.services.liveness.settings import LivenessSettings
 
 AS_OF = date(2021, 10, 31)
 SETTINGS = LivenessSettings()
@@ -122,7 +122,7 @@ def test_relatives_activity_after_a_death_never_moves_a_certification_across_it(
 
 
 def test_the_report_section_marks_this_rounds_threshold():
-    from services.rounds.report import weak_operating_section
+    from silentcert.services.rounds.report import weak_operating_section
 
     points = [{"threshold_log_odds": t, "living_certified": 90 + k, "weak_only_certified": k, "living": 100,
                "living_certified_share": (90 + k) / 100, "labelled_dead": 50, "dead_certified_after_death": 5 - k,

@@ -32,12 +32,12 @@ def small_round(tmp_path_factory):
     """
     import datetime as dt
 
-    from services.resolver.ingest_stage import ingest_round
-    from services.resolver.resolve_stage import link_round
-    from services.resolver.settings import LinkageSettings
-    from services.rounds.progress import silent_progress
-    from services.rounds.roundfile import load_round
-    from synthetic.province import generate
+    from silentcert.services.resolver.ingest_stage import ingest_round
+    from silentcert.services.resolver.resolve_stage import link_round
+    from silentcert.services.resolver.settings import LinkageSettings
+    from silentcert.services.rounds.progress import silent_progress
+    from silentcert.services.rounds.roundfile import load_round
+    from silentcert.synthetic.province import generate
 
     root = tmp_path_factory.mktemp("small_round")
     generate(1500, 11, dt.date(2021, 10, 31), root / "round")

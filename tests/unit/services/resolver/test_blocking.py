@@ -9,9 +9,9 @@ import pyarrow as pa
 import pytest
 from splink import DuckDBAPI, Linker, SettingsCreator
 
-from graph.errors import InvalidInput
-from services.resolver import blocking
-from services.resolver.registry_index import RegistryIndex
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.resolver import blocking
+from silentcert.services.resolver.registry_index import RegistryIndex
 
 BORN = date(1950, 1, 1)
 COLUMNS = ("unique_id", "id_number", "name", "name_pinyin", "birth_date", "county_code")

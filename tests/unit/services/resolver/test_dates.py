@@ -4,8 +4,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.resolver.dates import date_sql, normalise_date, normalise_timestamp, timestamp_sql
-from services.resolver.rejections import Rejection
+from silentcert.services.resolver.dates import date_sql, normalise_date, normalise_timestamp, timestamp_sql
+from silentcert.services.resolver.rejections import Rejection
 
 days = st.dates(min_value=date(1800, 1, 1), max_value=date(2200, 12, 31))
 times = st.times().map(lambda t: t.replace(microsecond=0))

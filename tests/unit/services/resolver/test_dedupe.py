@@ -9,10 +9,10 @@ import random
 import duckdb
 import pytest
 
-from services.resolver.dedupe import PAIRS_TABLE, find_duplicates, merge_pair_candidates
-from services.resolver.engines import DuckDBEngine
-from services.resolver.id_numbers import check_digit
-from services.resolver.settings import LinkageSettings
+from silentcert.services.resolver.dedupe import PAIRS_TABLE, find_duplicates, merge_pair_candidates
+from silentcert.services.resolver.engines import DuckDBEngine
+from silentcert.services.resolver.id_numbers import check_digit
+from silentcert.services.resolver.settings import LinkageSettings
 
 REGISTRY_COLUMNS = (
     "person_id VARCHAR, id_number VARCHAR, id_number_raw VARCHAR, name VARCHAR, name_pinyin VARCHAR, "

@@ -12,10 +12,10 @@ import sys
 import duckdb
 import pytest
 
-from graph.errors import InvalidInput
-from services.resolver.engines import DuckDBEngine, engine_for
-from services.resolver.resolve_stage import link_round
-from services.resolver.settings import LinkageSettings
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.resolver.engines import DuckDBEngine, engine_for
+from silentcert.services.resolver.resolve_stage import link_round
+from silentcert.services.resolver.settings import LinkageSettings
 
 RECORDS = 3000
 # Both engines score with the model's priors: EM on a different engine draws different random
@@ -38,7 +38,7 @@ def _round_copy(small_round) -> duckdb.DuckDBPyConnection:
 
 
 def test_importing_the_resolver_does_not_import_pyspark():
-    code = "import sys, services.resolver.resolve_stage, services.resolver.engines; print('pyspark' in sys.modules)"
+    code = "import sys, silentcert.services.resolver.resolve_stage, silentcert.services.resolver.engines; print('pyspark' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -53,7 +53,7 @@ def test_unknown_engine_is_refused():
 @pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs Java 17 on PATH")
 def test_spark_engine_gives_the_same_links_as_duckdb(small_round):
     pytest.importorskip("pyspark", reason="pip install .[spark]")
-    from services.resolver.engines import SparkEngine
+    from silentcert.services.resolver.engines import SparkEngine
 
     on_duckdb = _round_copy(small_round)
     duck_stats = link_round(on_duckdb, PRIORS, engine=DuckDBEngine(memory_limit="1GB"))
@@ -69,7 +69,7 @@ def test_spark_engine_gives_the_same_links_as_duckdb(small_round):
 
 
 def test_splink_spills_beside_the_round_database_not_in_the_working_directory(tmp_path):
-    from services.resolver.resolve_stage import _spill_directory
+    from silentcert.services.resolver.resolve_stage import _spill_directory
 
     round_db = duckdb.connect()
     assert _spill_directory(round_db) is None  # DuckDB's default, ./.tmp: the engine keeps its own default

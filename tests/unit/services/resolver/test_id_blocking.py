@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.resolver.blocking import row_key
-from services.resolver.settings import DEFAULT_BLOCKING
+from silentcert.services.resolver.blocking import row_key
+from silentcert.services.resolver.settings import DEFAULT_BLOCKING
 
 ID_RULES = [name for name in DEFAULT_BLOCKING if name.startswith("id_")]
 REGISTERED = "36010219500101123X"

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.resolver.id_numbers import (
+from silentcert.services.resolver.id_numbers import (
     IdNumber,
     birth_date_of,
     birth_date_sql,
@@ -18,8 +18,8 @@ from services.resolver.id_numbers import (
     sex_of,
     sex_sql,
 )
-from services.resolver.rejections import Rejection
-from services.resolver.widths import FULL_WIDTH, HALF_WIDTH
+from silentcert.services.resolver.rejections import Rejection
+from silentcert.services.resolver.widths import FULL_WIDTH, HALF_WIDTH
 
 AS_OF = date(2021, 10, 31)
 # The worked example printed in GB 11643-1999 itself, so the check digit is not tested against itself.

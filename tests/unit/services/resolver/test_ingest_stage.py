@@ -5,10 +5,10 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from services.resolver import ingest_stage
-from services.resolver.ingest_stage import ingest_round
-from services.rounds.progress import silent_progress
-from services.rounds.roundfile import load_round
+from silentcert.services.resolver import ingest_stage
+from silentcert.services.resolver.ingest_stage import ingest_round
+from silentcert.services.rounds.progress import silent_progress
+from silentcert.services.rounds.roundfile import load_round
 
 REGISTRY = """person_id,id_number,name,sex,birth_date,phone,card_no,county_code,unit_id,monthly_pension,certified_until
 P1,360102195001011231,王明,男,1950-01-01,+86 138-0013-8000,C001,360102,U1,"3,200.5",2021-03-01

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from splink import DuckDBAPI, Linker
 
-from services.resolver import model
-from services.resolver.names import name_keys
+from silentcert.services.resolver import model
+from silentcert.services.resolver.names import name_keys
 
 COLUMNS = {*model.LINK_COLUMNS, *model.NAME_KEYS}
 

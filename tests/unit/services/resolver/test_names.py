@@ -4,7 +4,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.resolver.names import (
+from silentcert.services.resolver.names import (
     CHAR_TABLE,
     Name,
     build_name_pinyin,
@@ -13,8 +13,8 @@ from services.resolver.names import (
     name_sql,
     normalise_name,
 )
-from services.resolver.rejections import Rejection
-from services.resolver.traditional import SIMPLIFIED, TRADITIONAL
+from silentcert.services.resolver.rejections import Rejection
+from silentcert.services.resolver.traditional import SIMPLIFIED, TRADITIONAL
 
 COMMON = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤明名华伟芳娜敏静丽强磊军洋勇艳杰娟涛超秀霞平刚桂英"
 simplified_names = st.text(st.sampled_from(COMMON + SIMPLIFIED), min_size=1, max_size=4)

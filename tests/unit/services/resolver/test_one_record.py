@@ -7,12 +7,12 @@ from datetime import date
 import pyarrow as pa
 import pytest
 
-from graph.embedded import EmbeddedStore
-from graph.errors import InvalidInput
-from graph.exports import schema
-from graph.store import RoundExport
-from services.resolver.id_numbers import check_digit
-from services.resolver.one_record import RecordQuery, exact_id_resolver
+from silentcert.graph.embedded import EmbeddedStore
+from silentcert.graph.errors import InvalidInput
+from silentcert.graph.exports import schema
+from silentcert.graph.store import RoundExport
+from silentcert.services.resolver.id_numbers import check_digit
+from silentcert.services.resolver.one_record import RecordQuery, exact_id_resolver
 
 ID = "11010119370615002" + check_digit("11010119370615002")
 

@@ -4,10 +4,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.resolver.area_codes import AREA_CODE_BY_PREFIX, RETIRED_PREFECTURES, area_code_of
-from services.resolver.phones import completed_phone_sql, normalise_phone, phone_sql
-from services.resolver.rejections import Rejection
-from services.resolver.widths import FULL_WIDTH, HALF_WIDTH
+from silentcert.services.resolver.area_codes import AREA_CODE_BY_PREFIX, RETIRED_PREFECTURES, area_code_of
+from silentcert.services.resolver.phones import completed_phone_sql, normalise_phone, phone_sql
+from silentcert.services.resolver.rejections import Rejection
+from silentcert.services.resolver.widths import FULL_WIDTH, HALF_WIDTH
 
 mobiles = st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True)
 area_codes = st.one_of(

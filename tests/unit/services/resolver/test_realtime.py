@@ -12,17 +12,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from splink import DuckDBAPI, Linker
 
-from graph.errors import InvalidInput
-from services.resolver.blocking import NEAR_COLUMNS
-from services.resolver.id_numbers import check_digit, fails_check, neighbours
-from services.resolver.match_weights import MatchModel
-from services.resolver.model import LINK_COLUMNS, NAME_KEYS, blocking_rules, load_model
-from services.resolver.names import name_keys
-from services.resolver.one_record import RecordQuery
-from services.resolver.probabilistic import registry_linkage_sql
-from services.resolver.realtime import RealtimeResolver, linkage_record, model_resolver
-from services.resolver.registry_index import RegistryIndex
-from services.resolver.settings import DEFAULT_BLOCKING, LinkageSettings
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.resolver.blocking import NEAR_COLUMNS
+from silentcert.services.resolver.id_numbers import check_digit, fails_check, neighbours
+from silentcert.services.resolver.match_weights import MatchModel
+from silentcert.services.resolver.model import LINK_COLUMNS, NAME_KEYS, blocking_rules, load_model
+from silentcert.services.resolver.names import name_keys
+from silentcert.services.resolver.one_record import RecordQuery
+from silentcert.services.resolver.probabilistic import registry_linkage_sql
+from silentcert.services.resolver.realtime import RealtimeResolver, linkage_record, model_resolver
+from silentcert.services.resolver.registry_index import RegistryIndex
+from silentcert.services.resolver.settings import DEFAULT_BLOCKING, LinkageSettings
 
 COLUMNS = "id_number, name, name_pinyin, sex, birth_date, phone, county_code, card_no"
 # The round's rules plus a wide one, so that Splink's pairs reach every level of every comparison (the round's
@@ -250,11 +250,11 @@ def test_unknown_model_level_is_refused_at_load(small_round):
 def test_serve_with_model_answers_resolve_record_over_grpc(small_round, tmp_path):
     import grpc
 
-    from graph.embedded import EmbeddedStore
-    from services import serving
-    from services.security.settings import SecuritySettings
+    from silentcert.graph.embedded import EmbeddedStore
     from silentcert.resolver.v1 import resolver_pb2 as pb
     from silentcert.resolver.v1 import resolver_pb2_grpc
+    from silentcert.services import serving
+    from silentcert.services.security.settings import SecuritySettings
 
     con, _, model_path = small_round
     con.execute("CHECKPOINT")

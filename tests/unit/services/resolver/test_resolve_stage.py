@@ -7,10 +7,10 @@ import datetime as dt
 import duckdb
 import pytest
 
-from graph.errors import InvalidInput
-from services.resolver.id_numbers import check_digit
-from services.resolver.resolve_stage import link_round
-from services.resolver.settings import LinkageSettings
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.resolver.id_numbers import check_digit
+from silentcert.services.resolver.resolve_stage import link_round
+from silentcert.services.resolver.settings import LinkageSettings
 
 REGISTRY_COLUMNS = (
     "person_id VARCHAR, id_number VARCHAR, id_number_raw VARCHAR, name VARCHAR, name_pinyin VARCHAR, "
@@ -270,8 +270,8 @@ def test_thresholds_must_be_ordered():
 
 
 def test_realtime_resolve_returns_candidates_with_per_field_weights(linked):
-    from services.resolver.model import load_model
-    from services.resolver.realtime import RealtimeResolver
+    from silentcert.services.resolver.model import load_model
+    from silentcert.services.resolver.realtime import RealtimeResolver
 
     con, _, model_path = linked
     resolver = RealtimeResolver(con, load_model(model_path), LinkageSettings())

@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.resolver.rejections import Rejection
-from services.resolver.sex import normalise_sex, sex_sql
+from silentcert.services.resolver.rejections import Rejection
+from silentcert.services.resolver.sex import normalise_sex, sex_sql
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graph.errors import SourceFileError
-from services.rounds.readers import read_file
-from services.rounds.roundfile import CHANNEL_COLUMNS, REGISTRY_COLUMNS, FileSpec, allowed_columns
+from silentcert.graph.errors import SourceFileError
+from silentcert.services.rounds.readers import read_file
+from silentcert.services.rounds.roundfile import CHANNEL_COLUMNS, REGISTRY_COLUMNS, FileSpec, allowed_columns
 
 # Names a department might give columns the round never reads: the pipeline's own working names, other kinds'
 # contract names, empty, blank, Chinese.

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from services.rounds import pipeline
-from services.rounds.roundfile import load_round
+from silentcert.services.rounds import pipeline
+from silentcert.services.rounds.roundfile import load_round
 
 ROUND = """
 [round]

@@ -7,11 +7,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from graph.errors import RoundFileError
-from services.resolver.id_numbers import upgrade
-from services.resolver.ingest_stage import ingest_round
-from services.rounds.progress import silent_progress
-from services.rounds.roundfile import load_round
+from silentcert.graph.errors import RoundFileError
+from silentcert.services.resolver.id_numbers import upgrade
+from silentcert.services.resolver.ingest_stage import ingest_round
+from silentcert.services.rounds.progress import silent_progress
+from silentcert.services.rounds.roundfile import load_round
 
 ROUND = """
 [round]

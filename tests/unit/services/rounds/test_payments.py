@@ -7,8 +7,8 @@ from datetime import date
 import duckdb
 import pytest
 
-from services.rounds.payments import build_payments
-from services.rounds.publish import OUTPUT_FILES, write_csv
+from silentcert.services.rounds.payments import build_payments
+from silentcert.services.rounds.publish import OUTPUT_FILES, write_csv
 
 AS_OF = date(2021, 12, 31)
 PAYMENT_DAY = 15

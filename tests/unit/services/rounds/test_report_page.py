@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from services.rounds.county_names import county_name
-from services.rounds.report import FONT_STACK, render_html
-from services.rounds.report_text import TEXT, VALUES
+from silentcert.services.rounds.county_names import county_name
+from silentcert.services.rounds.report import FONT_STACK, render_html
+from silentcert.services.rounds.report_text import TEXT, VALUES
 
 
 def _report() -> dict:

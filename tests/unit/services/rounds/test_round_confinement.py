@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graph.errors import Forbidden, RoundFileError
-from services.rounds import pipeline
-from services.rounds.roundfile import load_round
-from services.settings import MEMORY_SIZE, ResourceSettings, RoundSettings, dataclass_from_table
+from silentcert.graph.errors import Forbidden, RoundFileError
+from silentcert.services.rounds import pipeline
+from silentcert.services.rounds.roundfile import load_round
+from silentcert.services.settings import MEMORY_SIZE, ResourceSettings, RoundSettings, dataclass_from_table
 
 ROUND = """
 [round]
@@ -172,7 +172,7 @@ def test_a_number_setting_given_as_text_is_refused(section, key):
 
 def test_the_round_splink_engine_touches_only_its_spill_directory(tmp_path):
     """A model file a round names carries SQL (Splink's comparison levels); its connection cannot reach files."""
-    from services.resolver.engines import DuckDBEngine
+    from silentcert.services.resolver.engines import DuckDBEngine
 
     spill = tmp_path / "spill"
     engine = DuckDBEngine(memory_limit="512MB", temp_directory=str(spill))

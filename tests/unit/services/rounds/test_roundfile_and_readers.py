@@ -9,9 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from graph.errors import RoundFileError, SourceFileError
-from services.rounds.readers import read_file
-from services.rounds.roundfile import load_round
+from silentcert.graph.errors import RoundFileError, SourceFileError
+from silentcert.services.rounds.readers import read_file
+from silentcert.services.rounds.roundfile import load_round
 
 ROUND = """
 [round]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from graph.errors import SourceFileError
-from services.rounds.readers import read_file
-from services.rounds.roundfile import FileSpec
+from silentcert.graph.errors import SourceFileError
+from silentcert.services.rounds.readers import read_file
+from silentcert.services.rounds.roundfile import FileSpec
 
 ROWS = "record_id,occurred_at,name\n" + "".join(f"R{i},2021-09-{i % 28 + 1:02d},王建国{i}\n" for i in range(50))
 

@@ -1,7 +1,7 @@
-from services.security.masking import mask_id_number, mask_message, mask_phone
 from silentcert.deathcheck.v1 import deathcheck_pb2 as dc
 from silentcert.liveness.v1 import liveness_pb2 as lv
 from silentcert.resolver.v1 import resolver_pb2 as rs
+from silentcert.services.security.masking import mask_id_number, mask_message, mask_phone
 
 
 def test_id_numbers_keep_region_and_last_four():

@@ -1,4 +1,4 @@
-from services.security.rate_limit import RateLimit, RateLimiter
+from silentcert.services.security.rate_limit import RateLimit, RateLimiter
 
 
 class Clock:

@@ -1,7 +1,7 @@
-from services.security import roles
 from silentcert.deathcheck.v1 import deathcheck_pb2
 from silentcert.liveness.v1 import liveness_pb2
 from silentcert.resolver.v1 import resolver_pb2
+from silentcert.services.security import roles
 
 
 def test_every_rpc_of_every_service_is_in_the_table():

@@ -1,7 +1,7 @@
 from cryptography import x509
 
-from services.security.client_roles import ClientRoles
-from services.security.tls import identity_of, make_dev_ca
+from silentcert.services.security.client_roles import ClientRoles
+from silentcert.services.security.tls import identity_of, make_dev_ca
 
 
 def test_dev_ca_writes_certificates_and_private_keys(tmp_path):

@@ -3,8 +3,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from graph.errors import InvalidInput
-from services.security.tokens import TokenBook, TokenRejected, issue_token
+from silentcert.graph.errors import InvalidInput
+from silentcert.services.security.tokens import TokenBook, TokenRejected, issue_token
 
 NOW = datetime(2021, 11, 1, tzinfo=UTC)
 
