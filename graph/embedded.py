@@ -138,9 +138,9 @@ class EmbeddedStore(GraphStore):
                 sql.run(cur, "store_indexes", q.CREATE_INDEXES)
         return written
 
-    def apply_retention(self, since: date) -> dict[str, int]:
+    def apply_retention(self, since: date, held_states: Sequence[str]) -> dict[str, int]:
         with self._transaction() as cur:
-            return embedded_retention.prune(cur, since)
+            return embedded_retention.prune(cur, since, held_states)
 
     def person(self, *, person_id: str | None = None, id_number: str | None = None) -> Person | None:
         if person_id is not None:

@@ -9,7 +9,10 @@ The rule (docs/graph.md, "Retention") is the same in both stores (the Neo4j twin
 - a verdict that repeats the person's verdict of the round before (same status, period state and period end) is
   dropped once two later rounds are published: the first verdict of every run stays (held_periods dates a
   suspension from it), the latest stays (periods carries it), and the two latest rounds stay whole (a rerun of
-  the latest round reads the one before it).
+  the latest round reads the one before it);
+- a verdict of a round dated before ``$since`` is dropped unless it is the person's latest such verdict or the
+  first verdict of the held run (period state in ``$held``) that latest one ends: what held_periods dates a
+  suspension, and so its arrears, from. So the verdict history is bounded by the window, not by the rounds.
 
 Flags, decisions and the audit chain are never touched: an audit entry names its records by key and carries their
 content in its hash, so it stays verifiable after the record itself is dropped.
@@ -17,9 +20,12 @@ content in its hash, so it stays verifiable after the record itself is dropped.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import duckdb
+
+from silentcert.graph import sql
 
 RETENTION_EVENTS = """
 DELETE FROM event USING (
@@ -61,13 +67,30 @@ DELETE FROM verdict USING (
 WHERE verdict.person_id = gone.person_id AND verdict.round_id = gone.round_id
 """
 
-STEPS = (("events", RETENTION_EVENTS), ("identifiers", RETENTION_IDENTIFIERS), ("verdicts", RETENTION_VERDICTS))
+RETENTION_OLD_VERDICTS = """
+DELETE FROM verdict USING (
+    SELECT person_id, round_id FROM (
+        SELECT v.person_id, v.round_id,
+               row_number() OVER newest = 1 AS latest,
+               coalesce(list_contains($held, v.period_state), false) AS held,
+               lag(coalesce(list_contains($held, v.period_state), false)) OVER oldest AS held_before,
+               bool_or(NOT coalesce(list_contains($held, v.period_state), false)) OVER later AS paid_later
+        FROM verdict v JOIN round r USING (round_id)
+        WHERE r.as_of < $since
+        WINDOW newest AS (PARTITION BY v.person_id ORDER BY r.as_of DESC, v.round_id DESC),
+               oldest AS (PARTITION BY v.person_id ORDER BY r.as_of, v.round_id),
+               later AS (PARTITION BY v.person_id ORDER BY r.as_of, v.round_id
+                         ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING))
+    WHERE NOT latest AND NOT (held AND NOT coalesce(held_before, false) AND NOT coalesce(paid_later, false))
+) gone
+WHERE verdict.person_id = gone.person_id AND verdict.round_id = gone.round_id
+"""
+
+STEPS = (("events", RETENTION_EVENTS), ("identifiers", RETENTION_IDENTIFIERS), ("verdicts", RETENTION_VERDICTS),
+         ("old_verdicts", RETENTION_OLD_VERDICTS))
 
 
-def prune(cur: duckdb.DuckDBPyConnection, since: date) -> dict[str, int]:
+def prune(cur: duckdb.DuckDBPyConnection, since: date, held: Sequence[str]) -> dict[str, int]:
     """Apply the rule inside the caller's transaction; returns the rows dropped per table."""
-    dropped = {}
-    for name, statement in STEPS:
-        params = {"since": since} if "$since" in statement else None
-        dropped[name] = cur.execute(statement, params).fetchall()[0][0]
-    return dropped
+    params = {"since": since, "held": list(held)}
+    return {name: int(sql.scalar(cur, f"retention_{name}", statement, params)) for name, statement in STEPS}

@@ -290,11 +290,12 @@ class Neo4jStore(GraphStore):
             "certified_until": pa.array([rows.native(d) for d in until], pa.date32()),
         })
 
-    def apply_retention(self, since: date) -> dict[str, int]:
+    def apply_retention(self, since: date, held_states: Sequence[str]) -> dict[str, int]:
         """The retention rule (graph/queries/retention_*.cypher), each statement in write transactions of
         `batch_size` deletions until nothing is left to drop."""
         params: dict[str, dict[str, Any]] = {"events": {"since": f"{since.isoformat()}T00:00:00"},
-                                              "identifiers": {}, "verdicts": {}}
+                                              "identifiers": {}, "verdicts": {},
+                                              "old_verdicts": {"since": since.isoformat(), "held": list(held_states)}}
         dropped = {}
         for kind, extra in params.items():
             dropped[kind] = 0

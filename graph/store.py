@@ -117,9 +117,10 @@ class GraphStore(ABC):
         Flags already decided by a reviewer keep their status and decision."""
 
     @abstractmethod
-    def apply_retention(self, since: date) -> dict[str, int]:
+    def apply_retention(self, since: date, held_states: Sequence[str]) -> dict[str, int]:
         """Drop what is older than the certification window starting on `since`, except what the retention rule
-        keeps (docs/graph.md, "Retention"); returns what was dropped per kind. Idempotent; a publish applies it."""
+        keeps (docs/graph.md, "Retention"; `held_states` are the period states held_periods is asked for, whose
+        runs' first verdicts stay); returns what was dropped per kind. Idempotent; a publish applies it."""
 
     @abstractmethod
     def person(self, *, person_id: str | None = None, id_number: str | None = None) -> Person | None:

@@ -24,7 +24,7 @@ from silentcert.services.liveness.notices import build_notices
 from silentcert.services.liveness.periods import window_start
 from silentcert.services.rounds.context import RoundContext
 from silentcert.services.rounds.export_queries import EXPORT_QUERIES
-from silentcert.services.rounds.payments import build_payments
+from silentcert.services.rounds.payments import HELD_STATES, build_payments
 from silentcert.services.rounds.report import write_report
 
 # CONTRACT section 3: file -> (columns, the query that produces them in a stable order)
@@ -77,7 +77,7 @@ def publish_round(ctx: RoundContext) -> dict[str, Any]:
                 store.append_audit(chained.result())
             stats[type(store).__name__] = sum(written.values())
             stats[f"{type(store).__name__}_retention"] = store.apply_retention(
-                window_start(ctx.spec.as_of, ctx.settings.liveness))
+                window_start(ctx.spec.as_of, ctx.settings.liveness), HELD_STATES)
     return stats
 
 

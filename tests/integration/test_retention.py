@@ -28,6 +28,7 @@ OLDER = [  # two older records of sources P1 has later records of, one carrying 
 ]
 NAMES = ("key", "source", "kind", "record_id", "occurred_at", "person_id", "match_probability", "method",
          "id_number", "phone", "card_no", "passed")
+HELD = ("suspended", "ended")  # services.rounds.payments.HELD_STATES
 ROUNDS = (("2021-10", date(2021, 10, 31)), ("2021-11", date(2021, 11, 30)), ("2021-12", date(2021, 12, 31)),
           ("2022-01", date(2022, 1, 31)))
 
@@ -64,18 +65,18 @@ def test_old_evidence_goes_except_what_a_flag_cites_or_a_period_rests_on(store: 
     store.publish_round(_round(*ROUNDS[0], _with_older()))
     before = store.counts()
     assert (before["Event"], before["Card"], before["Phone"]) == (8, 3, 3)
-    assert store.apply_retention(SINCE)["events"] == 3  # v0 and b0 (P1 has later ones), u1 (nobody's)
+    assert store.apply_retention(SINCE, HELD)["events"] == 3  # v0 and b0 (P1 has later ones), u1 (nobody's)
     after = store.counts()
     assert after["Event"] == 5 and after["DeathRecord"] == 1  # the death record stays whatever its age
     assert (after["Card"], after["Phone"]) == (2, 2)  # C9 and the unresolved phone went with their last records
     kept = {e.record_id for p in ("P1", "P2", "P3") for e in store.evidence(p)}
     assert kept >= {"v1", "b1", "f1", "t1", "b2"} and not kept & {"v0", "b0"}  # b2: old, cited by F1
-    assert store.apply_retention(SINCE) == {"events": 0, "identifiers": 0, "verdicts": 0}  # idempotent
+    assert store.apply_retention(SINCE, HELD) == {"events": 0, "identifiers": 0, "verdicts": 0, "old_verdicts": 0}  # idempotent
 
 
 def test_nothing_in_the_window_is_dropped(store: GraphStore):
     store.publish_round(_round(*ROUNDS[0], _with_older()))
-    assert store.apply_retention(date(2020, 11, 1)) == {"events": 0, "identifiers": 0, "verdicts": 0}
+    assert store.apply_retention(date(2020, 11, 1), HELD) == {"events": 0, "identifiers": 0, "verdicts": 0, "old_verdicts": 0}
     assert store.counts()["Event"] == 8
 
 
@@ -86,8 +87,28 @@ def test_repeated_verdicts_are_compressed_and_the_period_history_reads_the_same(
     periods = store.periods(before_round="2022-01").to_pylist()
     assert held == [{"person_id": "P2", "status": "review", "period_state": "overdue", "since": date(2021, 10, 31)}]
     assert store.counts()["VERDICT"] == 12
-    assert store.apply_retention(SINCE)["verdicts"] == 3  # the second round's repeats; the two latest stay whole
+    assert store.apply_retention(SINCE, HELD)["verdicts"] == 3  # the second round's repeats; the two latest stay whole
     assert store.counts()["VERDICT"] == 9
     assert store.held_periods("2022-01", date(2022, 1, 31), ("overdue",)).to_pylist() == held
     assert store.periods(before_round="2022-01").to_pylist() == periods
     assert store.periods().to_pylist()[1]["status"] == "certified"
+
+
+def test_verdicts_before_the_window_keep_only_what_the_periods_and_payments_read(store: GraphStore):
+    """Before the window, a person keeps their latest verdict and the first verdict of the held run it ends (where
+    held_periods dates the suspension from, and so the arrears of a later restore): the history stops growing."""
+    for (round_id, as_of), state in zip(ROUNDS, ("valid", "suspended", "suspended", "suspended")):
+        store.publish_round(_round(round_id, as_of, p2_state=state))
+    held = store.held_periods("2022-01", date(2022, 1, 31), HELD).to_pylist()
+    periods = store.periods(before_round="2022-01").to_pylist()
+    assert held == [{"person_id": "P2", "status": "certified", "period_state": "suspended", "since": date(2021, 11, 30)},
+                    {"person_id": "P3", "status": "deceased", "period_state": "ended", "since": date(2021, 10, 31)}]
+    window = date(2022, 1, 15)  # the first three rounds are before it
+    dropped = store.apply_retention(window, HELD)
+    # repeats: P1's and P3's second round; before the window: P1's first (its latest there is the third round's)
+    # and P2's first (paid, before the held run that starts in the second round); P3's first starts its held run
+    assert (dropped["verdicts"], dropped["old_verdicts"]) == (2, 2)
+    assert store.counts()["VERDICT"] == 8
+    assert store.held_periods("2022-01", date(2022, 1, 31), HELD).to_pylist() == held
+    assert store.periods(before_round="2022-01").to_pylist() == periods
+    assert store.apply_retention(window, HELD)["old_verdicts"] == 0  # idempotent
