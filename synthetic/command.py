@@ -117,12 +117,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the subcommand standalone: ``python -m silentcert.synthetic.command generate ...``."""
+    """Run the subcommand standalone: ``python -m silentcert.synthetic generate ...`` (synthetic/__main__.py)."""
     parser = argparse.ArgumentParser(prog="silentcert")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return args.handler(args)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
