@@ -11,6 +11,7 @@ import pyarrow as pa
 from silentcert.graph import sql
 from silentcert.graph.store import GraphStore
 from silentcert.services.deathcheck.deathcheck_stage import check_round
+from silentcert.services.liveness.lapse_forecast import forecast_lapses
 from silentcert.services.liveness.score_stage import score_round
 from silentcert.services.resolver.ingest_stage import ingest_round
 from silentcert.services.resolver.resolve_stage import link_round
@@ -49,8 +50,6 @@ def deathcheck(ctx: RoundContext) -> dict[str, Any]:
 
 
 def forecast(ctx: RoundContext) -> dict[str, Any]:
-    from silentcert.services.liveness.lapse_forecast import forecast_lapses
-
     return forecast_lapses(ctx.con, ctx.spec.as_of, ctx.settings.liveness)
 
 
