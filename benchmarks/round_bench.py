@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pensioners", type=int, required=True)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/silentcert-bench"))
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "silentcert-bench")
     parser.add_argument("--quality", action="store_true", help="score the round against the truth afterwards")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
