@@ -21,6 +21,8 @@ from datetime import date
 
 import duckdb
 
+from silentcert.graph import sql
+
 RETENTION_EVENTS = """
 DELETE FROM event USING (
     SELECT e.key FROM event e
@@ -68,6 +70,5 @@ def prune(cur: duckdb.DuckDBPyConnection, since: date) -> dict[str, int]:
     """Apply the rule inside the caller's transaction; returns the rows dropped per table."""
     dropped = {}
     for name, statement in STEPS:
-        params = {"since": since} if "$since" in statement else None
-        dropped[name] = cur.execute(statement, params).fetchall()[0][0]
+        dropped[name] = int(sql.scalar(cur, f"retention_{name}", statement, {"since": since}))
     return dropped
