@@ -200,8 +200,8 @@ def _weak_scores(con: duckdb.DuckDBPyConnection, state: Path, spec: dict) -> Non
     as_of = spec["round"]["as_of"]
     con.execute(f"ATTACH '{state}' AS st (READ_ONLY)")
     ratios = load_ratios(con, "st.likelihood_ratios").values()
-    con.execute("CREATE TABLE lv_ratios (source VARCHAR, seen_lr DOUBLE, unseen_lr DOUBLE)")
-    con.executemany("INSERT INTO lv_ratios VALUES (?, ?, ?)",
+    con.execute("CREATE TABLE source_log_ratios (source VARCHAR, seen_lr DOUBLE, unseen_lr DOUBLE)")
+    con.executemany("INSERT INTO source_log_ratios VALUES (?, ?, ?)",
                     [(r.source, r.seen_log_ratio, r.unseen_log_ratio) for r in ratios])
     con.execute("CREATE TABLE relatives_sources AS SELECT source FROM st.likelihood_ratios WHERE seen_dead > 0")
     # the base log-odds summed in Python, as score_stage does: scores tied at the top must tie with the
