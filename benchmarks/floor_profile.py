@@ -37,6 +37,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.round_bench import generate, run_child, run_round  # noqa: E402
+from silentcert.graph import sql  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_FLOOR = REPO.parent / "shared" / "bench" / "floor.py"
@@ -44,8 +45,14 @@ PHASE_OF_STAGE = {"ingest": "read", "resolve": "join", "score": "aggregate", "de
                   "publish": "write"}
 KEYS = ("id_number", "card_no", "phone", "person_id")
 
-READ_CSV = "CREATE TABLE {table} AS SELECT * FROM read_csv($path, all_varchar = true, header = true, " \
-           "ignore_errors = true, null_padding = true)"
+SET_INSERTION_ORDER = "SET preserve_insertion_order = false"
+READ_CSV = """CREATE TABLE {table} AS SELECT * FROM read_csv($path, all_varchar = true, header = true,
+              ignore_errors = true, null_padding = true)"""
+DESCRIBE = "DESCRIBE {table}"
+# one source's rows as (source, record_id, key, kind, at): the source's name and its key's kind are the two ? values
+SOURCE_SELECT = "SELECT ? AS source, {record_id} AS record_id, {key} AS k, ? AS kind, {at} AS at FROM {table}"
+# {selects}: every source's SOURCE_SELECT, joined by UNION ALL
+SOURCE_ROWS = "CREATE TABLE source_rows AS {selects}"
 REGISTRY_KEYS = """CREATE TABLE keys AS
   SELECT person_id, 'id_number' AS kind, id_number AS k FROM reg UNION ALL
   SELECT person_id, 'card_no', card_no FROM reg UNION ALL
@@ -54,9 +61,9 @@ LINKS = """CREATE TABLE links AS SELECT r.source, r.record_id, k.person_id, r.at
   FROM source_rows r LEFT JOIN keys k ON k.kind = r.kind AND k.k = r.k"""
 VERDICTS = """CREATE TABLE verdicts AS SELECT g.person_id, max(l.at) AS evidence_at
   FROM reg g LEFT JOIN links l USING (person_id) GROUP BY 1"""
-WRITE_LINKS = "COPY (SELECT source, record_id, person_id FROM links) TO '{path}' (HEADER)"
-WRITE_VERDICTS = "COPY verdicts TO '{path}' (HEADER)"
-PARQUET_AS_CSV = "COPY (SELECT * FROM read_parquet($path)) TO '{path}' (HEADER)"
+WRITE_LINKS = "COPY (SELECT source, record_id, person_id FROM links) TO $path (HEADER)"
+WRITE_VERDICTS = "COPY verdicts TO $path (HEADER)"
+PARQUET_AS_CSV = "COPY (SELECT * FROM read_parquet($source)) TO $target (HEADER)"
 PARQUET_FILE = re.compile(r'^(file\s*=\s*")([^"]+)\.parquet(")', re.MULTILINE)
 
 
@@ -74,15 +81,11 @@ def csv_only(round_dir: Path) -> Path:
     with duckdb.connect() as con:
         for name in parquet:
             target = (copy / name).with_suffix(".csv")
-            con.execute(PARQUET_AS_CSV.format(path=target), {"path": str(round_dir / name)})
+            sql.run(con, "parquet_as_csv", PARQUET_AS_CSV, {"source": str(round_dir / name), "target": str(target)})
             (copy / name).unlink()
+    (copy / "round.toml").unlink()  # a hard link to the round's own round.toml: write a new file, not into it
     (copy / "round.toml").write_text(PARQUET_FILE.sub(r"\1\2.csv\3", text), encoding="utf-8")
     return copy
-
-
-def quoted(name: str) -> str:
-    """A column or table name as a DuckDB identifier."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def decoded(path: Path, encoding: str | None, tmp: Path) -> Path:
@@ -103,42 +106,46 @@ def phased_floor(round_dir: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         con = duckdb.connect()
-        con.execute("SET preserve_insertion_order = false")
+        sql.run(con, "insertion_order", SET_INSERTION_ORDER)
         start = time.perf_counter()
-        con.execute(READ_CSV.format(table="reg"), {"path": str(round_dir / spec["registry"]["file"])})
-        selects = []
+        sql.run(con, "read_registry", sql.with_idents(READ_CSV, table="reg"),
+                {"path": str(round_dir / spec["registry"]["file"])})
+        selects, values = [], []
         for i, source in enumerate(spec["sources"]):
             path = decoded(round_dir / source["file"], source.get("encoding"), tmp)
-            con.execute(READ_CSV.format(table=f"s{i}"), {"path": str(path)})
-            selects += _source_select(con, i, source)
+            sql.run(con, f"read_{source['name']}", sql.with_idents(READ_CSV, table=f"s{i}"), {"path": str(path)})
+            if selected := _source_select(con, i, source):
+                selects.append(selected[0])
+                values += selected[1]
         seconds["read"] = time.perf_counter() - start
         start = time.perf_counter()
-        con.execute("CREATE TABLE source_rows AS " + " UNION ALL ".join(selects))
-        con.execute(REGISTRY_KEYS)
-        con.execute(LINKS)
+        sql.run(con, "source_rows", sql.compose(SOURCE_ROWS, selects=" UNION ALL ".join(selects)), values)
+        sql.run(con, "registry_keys", REGISTRY_KEYS)
+        sql.run(con, "links", LINKS)
         seconds["join"] = time.perf_counter() - start
         start = time.perf_counter()
-        con.execute(VERDICTS)
+        sql.run(con, "verdicts", VERDICTS)
         seconds["aggregate"] = time.perf_counter() - start
         start = time.perf_counter()
-        con.execute(WRITE_LINKS.format(path=tmp / "links.csv"))
-        con.execute(WRITE_VERDICTS.format(path=tmp / "verdicts.csv"))
+        sql.run(con, "write_links", WRITE_LINKS, {"path": str(tmp / "links.csv")})
+        sql.run(con, "write_verdicts", WRITE_VERDICTS, {"path": str(tmp / "verdicts.csv")})
         seconds["write"] = time.perf_counter() - start
         con.close()
     return {k: round(v, 2) for k, v in seconds.items()} | {
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
 
 
-def _source_select(con: duckdb.DuckDBPyConnection, i: int, source: dict) -> list[str]:
-    """The source's rows as (source, record_id, key, kind, at), keyed by its first identifier floor.py uses."""
+def _source_select(con: duckdb.DuckDBPyConnection, i: int, source: dict) -> tuple[str, list[str]] | None:
+    """The source's SOURCE_SELECT, keyed by its first identifier floor.py uses, with its two values; None when
+    it has none of them."""
     columns = source.get("columns", {})
-    have = {row[0] for row in con.execute(f"DESCRIBE s{i}").fetchall()}
+    have = {row[0] for row in sql.fetchall(con, f"describe_{source['name']}", sql.with_idents(DESCRIBE, table=f"s{i}"))}
     key = next((k for k in KEYS if columns.get(k, k) in have), None)
     if key is None:
-        return []
-    col = lambda name: quoted(columns.get(name, name))  # noqa: E731
-    return [f"SELECT '{source['name']}' AS source, {col('record_id')} AS record_id, {col(key)} AS k, "
-            f"'{key}' AS kind, {col('occurred_at')} AS at FROM s{i}"]
+        return None
+    select = sql.with_idents(SOURCE_SELECT, record_id=columns.get("record_id", "record_id"), key=columns.get(key, key),
+                             at=columns.get("occurred_at", "occurred_at"), table=f"s{i}")
+    return select, [source["name"], key]
 
 
 def child_json(argv: list[str], log: Path) -> dict:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 
+from silentcert.graph import sql
 from silentcert.synthetic.evidence import WORLDS
 from silentcert.synthetic.series import generate_series
 
@@ -69,8 +70,9 @@ def score_series(rounds: list[Path]) -> dict:
     for m, here in enumerate(rounds[:-LEAD_MONTHS]):
         later = rounds[m + LEAD_MONTHS]
         later_as_of = json.loads((later / "report.json").read_text(encoding="utf-8"))["as_of"]
-        row = con.execute(_MONTH, {"forecast": str(here / "forecast.csv"), "verdicts": str(later / "verdicts.csv"),
-                                   "top": TOP_SHARE, "later_as_of": date.fromisoformat(later_as_of)}).fetchone()
+        row = sql.one(con, "lapse_month", _MONTH,
+                      {"forecast": str(here / "forecast.csv"), "verdicts": str(later / "verdicts.csv"),
+                       "top": TOP_SHARE, "later_as_of": date.fromisoformat(later_as_of)})
         lapsed, caught, baseline, people, due, expected_due, lapsed_due, auc = row
         months.append({"month": here.name, "lapsed_by": later.name, "forecast": int(people or 0),
                        "lapsed": int(lapsed), "in_top_10pct": int(caught), "baseline_in_top_10pct": int(baseline),

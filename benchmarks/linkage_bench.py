@@ -23,6 +23,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from silentcert.graph import sql
+
 SYLLABLES = 400          # pinyin syllables, each written with 3 homophone characters
 COUNTIES = 120
 _WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
@@ -126,6 +128,18 @@ def records_table(p: dict, pensioners: int, n: int, rng: np.random.Generator) ->
     return table, np.where(owner < pensioners, owner, -1)
 
 
+FROM_ARROW = "CREATE TABLE {table} AS SELECT * FROM {arrow}"
+SET_MEMORY_LIMIT = "SET memory_limit = $limit"
+QUALITY = """
+SELECT count(*) FILTER (l.person_id IS NOT NULL AND l.band = 'auto'),
+       count(*) FILTER (l.band = 'auto' AND l.person_id = t.person_id),
+       count(*) FILTER (t.person_id IS NOT NULL),
+       count(*) FILTER (l.person_id IS NOT NULL AND l.person_id = t.person_id),
+       count(*) FILTER (l.person_id IS NOT NULL)
+FROM links l JOIN truth t USING (rid)
+"""
+
+
 def generate(path: Path, pensioners: int, records: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     p = people(rng, int(pensioners * 1.5))
@@ -135,9 +149,8 @@ def generate(path: Path, pensioners: int, records: int, seed: int) -> None:
     truth_tbl = pa.table({"rid": recs["rid"], "person_id": pa.array(np.where(truth >= 0, np.char.add("P", truth.astype(str)), None))})
     for name, table in (("registry_in", registry), ("records_in", recs), ("truth_in", truth_tbl)):
         con.register(name, table)
-    con.execute("CREATE TABLE registry AS SELECT * FROM registry_in")
-    con.execute("CREATE TABLE records AS SELECT * FROM records_in")
-    con.execute("CREATE TABLE truth AS SELECT * FROM truth_in")
+    for name in ("registry", "records", "truth"):
+        sql.run(con, f"bench_{name}", sql.with_idents(FROM_ARROW, table=name, arrow=f"{name}_in"))
     con.close()
 
 
@@ -148,7 +161,7 @@ def link(path: Path) -> dict:
     from silentcert.services.resolver.settings import LinkageSettings
 
     con = duckdb.connect(str(path))
-    con.execute("SET memory_limit = '1GB'")
+    sql.run(con, "memory_limit", SET_MEMORY_LIMIT, {"limit": "1GB"})
     started = time.perf_counter()
     stats = link_round(con, LinkageSettings(), engine=DuckDBEngine(memory_limit="1500MB"))
     seconds = time.perf_counter() - started
@@ -156,14 +169,7 @@ def link(path: Path) -> dict:
 
 
 def quality(con: duckdb.DuckDBPyConnection) -> dict:
-    row = con.execute("""
-        SELECT count(*) FILTER (l.person_id IS NOT NULL AND l.band = 'auto'),
-               count(*) FILTER (l.band = 'auto' AND l.person_id = t.person_id),
-               count(*) FILTER (t.person_id IS NOT NULL),
-               count(*) FILTER (l.person_id IS NOT NULL AND l.person_id = t.person_id),
-               count(*) FILTER (l.person_id IS NOT NULL)
-        FROM links l JOIN truth t USING (rid)
-    """).fetchall()[0]
+    row = sql.one(con, "quality", QUALITY)
     auto, auto_ok, true_total, linked_ok, linked = row
     return {"auto_precision": round(auto_ok / max(auto, 1), 5), "auto_recall": round(auto_ok / max(true_total, 1), 5),
             "review_or_better_precision": round(linked_ok / max(linked, 1), 5),

@@ -23,6 +23,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from silentcert.graph import sql
 from silentcert.services.liveness.notices import build_notices
 from silentcert.services.liveness.score_stage import score_round
 from silentcert.services.liveness.settings import LivenessSettings
@@ -102,26 +103,44 @@ def _write(con, rng, n, person, kind, source, offset, passed) -> None:
     }
     for name, table in tables.items():
         con.register("_t", table)
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _t")
+        sql.run(con, f"bench_{name}", sql.with_idents(FROM_ARROW, table=name))
         con.unregister("_t")
-    con.execute("UPDATE links SET match_probability = NULL WHERE person_id IS NULL")
-    con.execute("CREATE OR REPLACE TABLE link_candidates AS SELECT rid, person_id, match_probability, method, "
-                "hash(rid) % 100 < 3 AS shared FROM links WHERE person_id IS NOT NULL")
-    con.execute("CREATE OR REPLACE TABLE previous_periods AS SELECT person_id, 'certified' AS status, "
-                "certified_until FROM registry WHERE certified_until IS NOT NULL")
+    sql.run(con, "unlinked_probability", UNLINKED_PROBABILITY)
+    sql.run(con, "link_candidates", LINK_CANDIDATES)
+    sql.run(con, "previous_periods", PREVIOUS_PERIODS)
+
+
+FROM_ARROW = "CREATE OR REPLACE TABLE {table} AS SELECT * FROM _t"
+UNLINKED_PROBABILITY = "UPDATE links SET match_probability = NULL WHERE person_id IS NULL"
+# every link its record's candidate; 3 % of them through a shared identifier
+LINK_CANDIDATES = """
+CREATE OR REPLACE TABLE link_candidates AS SELECT rid, person_id, match_probability, method,
+       hash(rid) % 100 < 3 AS shared FROM links WHERE person_id IS NOT NULL
+"""
+PREVIOUS_PERIODS = """
+CREATE OR REPLACE TABLE previous_periods AS SELECT person_id, 'certified' AS status, certified_until
+FROM registry WHERE certified_until IS NOT NULL
+"""
+# the certified share of the alive with evidence, and of the dead on evidence dated after their death
+QUALITY = """
+WITH t AS (SELECT 'P' || lpad(i::VARCHAR, 7, '0') AS person_id, dead,
+                  $as_of::DATE + death_off::INTEGER AS death_date FROM _truth),
+     seen AS (SELECT DISTINCT person_id FROM evidence)
+SELECT avg(CASE WHEN v.status = 'certified' THEN 1.0 ELSE 0.0 END)
+           FILTER (WHERE NOT t.dead AND s.person_id IS NOT NULL),
+       avg(CASE WHEN v.status = 'certified' AND v.evidence_at >= t.death_date THEN 1.0 ELSE 0.0 END)
+           FILTER (WHERE t.dead)
+FROM verdicts v JOIN t USING (person_id) LEFT JOIN seen s USING (person_id)
+"""
+RECORD_COUNT = "SELECT count(*) FROM records"
+BEGIN = "BEGIN"
+COMMIT = "COMMIT"
 
 
 def quality(con, truth: dict[str, np.ndarray]) -> dict[str, float]:
     n = len(truth["dead"])
     con.register("_truth", pa.table({"i": np.arange(n), "dead": truth["dead"], "death_off": truth["death_off"]}))
-    row = con.execute("""
-        WITH t AS (SELECT 'P' || lpad(i::VARCHAR, 7, '0') AS person_id, dead,
-                          $as_of::DATE + death_off::INTEGER AS death_date FROM _truth),
-             seen AS (SELECT DISTINCT person_id FROM evidence)
-        SELECT avg(CASE WHEN v.status = 'certified' THEN 1.0 ELSE 0.0 END) FILTER (WHERE NOT t.dead AND s.person_id IS NOT NULL),
-               avg(CASE WHEN v.status = 'certified' AND v.evidence_at >= t.death_date THEN 1.0 ELSE 0.0 END)
-                   FILTER (WHERE t.dead)
-        FROM verdicts v JOIN t USING (person_id) LEFT JOIN seen s USING (person_id)""", {"as_of": AS_OF}).fetchone()
+    row = sql.one(con, "quality", QUALITY, {"as_of": AS_OF})
     return {"alive_with_evidence_certified": round(row[0], 5), "dead_certified_after_death": round(row[1], 6)}
 
 
@@ -136,12 +155,12 @@ def main() -> None:
         t0 = time.perf_counter()
         truth = build(con, args.pensioners, args.seed)
         built = time.perf_counter() - t0
-        records = con.execute("SELECT count(*) FROM records").fetchone()[0]
+        records = sql.scalar(con, "record_count", RECORD_COUNT)
         settings = LivenessSettings()
         t1 = time.perf_counter()
-        con.execute("BEGIN")
+        sql.run(con, "begin", BEGIN)
         stats = score_round(con, AS_OF, settings)
-        con.execute("COMMIT")
+        sql.run(con, "commit", COMMIT)
         scored = time.perf_counter() - t1
         t2 = time.perf_counter()
         notices = build_notices(con, AS_OF, "bench", settings)

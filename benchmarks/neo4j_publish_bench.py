@@ -33,6 +33,7 @@ import neo4j
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from silentcert.graph import sql  # noqa: E402
 from silentcert.graph.neo4j_local import LocalNeo4jSettings, bolt_settings, install, server  # noqa: E402
 from silentcert.graph.neo4j_store import Neo4jStore  # noqa: E402
 from silentcert.services.deathcheck.audit import append_round_events  # noqa: E402
@@ -132,17 +133,22 @@ def _publish_one(store: Neo4jStore, out: Path) -> dict:
     return result
 
 
+# the rows a publish of the whole round writes; each {slot} is the export query of that table (EXPORT_QUERIES)
+GRAPH_ROWS = """
+SELECT (SELECT 2 * count(*) FROM ({pensioners}))
+     + (SELECT count(*) + count(DISTINCT (kind, value)) FROM ({identifiers}))
+     + (SELECT 2 * count(*) + count(id_number) + count(phone) + count(card_no) FROM ({events}))
+     + (SELECT 2 * count(*) FROM ({flags}))
+     + (SELECT count(*) FROM ({flag_citations}))
+"""
+PUBLISH_FINISHED = "SELECT count(*) FROM stages WHERE stage = 'publish'"
+
+
 def _export_graph_rows(con: duckdb.DuckDBPyConnection) -> int:
     """Nodes and relationships a publish of the whole round writes: a pensioner and its VERDICT; an identifier
     row (HAS_*; its node counted once per value); a record, its RESOLVED_TO and its OBSERVED_ON edges; a flag and
     CONCERNS; a citation."""
-    q = EXPORT_QUERIES
-    return con.execute(f"""
-        SELECT (SELECT 2 * count(*) FROM ({q['pensioners']}))
-             + (SELECT count(*) + count(DISTINCT (kind, value)) FROM ({q['identifiers']}))
-             + (SELECT 2 * count(*) + count(id_number) + count(phone) + count(card_no) FROM ({q['events']}))
-             + (SELECT 2 * count(*) FROM ({q['flags']}))
-             + (SELECT count(*) FROM ({q['flag_citations']}))""").fetchall()[0][0]
+    return int(sql.scalar(con, "export_graph_rows", sql.compose(GRAPH_ROWS, **EXPORT_QUERIES)))
 
 
 def _result(total: float, counts: dict[str, int], seconds: dict[str, float]) -> dict:
@@ -157,7 +163,7 @@ def _finished(out: Path) -> bool:
         return False
     con = duckdb.connect(str(database), read_only=True)
     try:
-        return bool(con.execute("SELECT count(*) FROM stages WHERE stage = 'publish'").fetchall()[0][0])
+        return bool(sql.scalar(con, "publish_finished", PUBLISH_FINISHED))
     finally:
         con.close()
 

@@ -16,6 +16,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from silentcert.graph import sql
 from silentcert.services.resolver import dates, id_numbers, names, phones
 from silentcert.services.resolver.traditional import SIMPLIFIED, TRADITIONAL
 from silentcert.services.resolver.widths import FULL_WIDTH, HALF_WIDTH
@@ -105,21 +106,36 @@ def _mess_name(name: str, kind: int) -> str:
     return name
 
 
+LOAD = "CREATE OR REPLACE TABLE {table} AS SELECT * FROM _bench_in"
+# {value}, {reason}: a normaliser's SQL expressions over the column v (its *_sql builder)
+NORMALISE = "CREATE OR REPLACE TABLE {out} AS SELECT v, {value} AS value, {reason} AS reason FROM {raw}"
+REJECTED = "SELECT count(*) FROM {table} WHERE reason IS NOT NULL"
+NAMES = "CREATE OR REPLACE TABLE out_names AS SELECT v, {value} AS name, {reason} AS reason FROM raw_names"
+NAMES_ONCE_EACH = """
+CREATE OR REPLACE TABLE out_names_d AS WITH d AS (SELECT DISTINCT v FROM raw_names)
+SELECT r.v, n.name, n.reason FROM raw_names r
+LEFT JOIN (SELECT v, {value} AS name, {reason} AS reason FROM d) n ON n.v IS NOT DISTINCT FROM r.v
+"""
+ATTACH_PINYIN = """
+CREATE OR REPLACE TABLE named AS SELECT o.*, p.pinyin FROM out_names o LEFT JOIN name_pinyin p USING (name)
+"""
+DISTINCT_NAMES = "SELECT count(DISTINCT name) FROM out_names"
+ROW_COUNT = "SELECT count(*) FROM {table}"
+SET_THREADS = "SET threads = $threads"
+
+
 def _load(con: duckdb.DuckDBPyConnection, table: str, values: list[str]) -> None:
     con.register("_bench_in", pa.table({"v": pa.array(values, pa.string())}))
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _bench_in")
+    sql.run(con, f"load_{table}", sql.with_idents(LOAD, table=table))
     con.unregister("_bench_in")
 
 
-def _timed(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[float, float]:
+def _timed(con: duckdb.DuckDBPyConnection, name: str, statement: str,
+           params: dict | None = None) -> tuple[float, float]:
     """Wall and CPU seconds (CPU of all DuckDB threads: the machine may be shared)."""
     wall, cpu = time.perf_counter(), time.process_time()
-    con.execute(sql)
+    sql.run(con, name, statement, params)
     return time.perf_counter() - wall, time.process_time() - cpu
-
-
-def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    return con.execute(sql).fetchall()[0][0]
 
 
 def _python_rate(normalise, values: list[str]) -> float:
@@ -132,8 +148,10 @@ def _python_rate(normalise, values: list[str]) -> float:
 def bench_column(con, label, values, builder, python, sample) -> dict:
     _load(con, f"raw_{label}", values)
     value, reason = builder("v")
-    seconds, cpu = _timed(con, f"CREATE OR REPLACE TABLE out_{label} AS SELECT v, {value} AS value, {reason} AS reason FROM raw_{label}")
-    rejected = _count(con, f"SELECT count(*) FROM out_{label} WHERE reason IS NOT NULL")
+    statement = sql.compose(sql.with_idents(NORMALISE, out=f"out_{label}", raw=f"raw_{label}"),
+                            value=value, reason=reason)
+    seconds, cpu = _timed(con, f"normalise_{label}", statement, {"born_by": id_numbers.born_by(AS_OF)})
+    rejected = sql.scalar(con, f"rejected_{label}", sql.with_idents(REJECTED, table=f"out_{label}"))
     return {"what": label, "rows": len(values), "seconds": seconds, "cpu": cpu, "rejected": rejected,
             "python_seconds": _python_rate(python, values[:sample]) * len(values)}
 
@@ -141,23 +159,20 @@ def bench_column(con, label, values, builder, python, sample) -> dict:
 def bench_names(con, values, sample, distinct_pool) -> list[dict]:
     _load(con, "raw_names", values)
     value, reason = names.name_sql("v")
-    clean, clean_cpu = _timed(con, f"CREATE OR REPLACE TABLE out_names AS SELECT v, {value} AS name, {reason} AS reason FROM raw_names")
-    distinct_first, distinct_cpu = _timed(
-        con,
-        f"CREATE OR REPLACE TABLE out_names_d AS WITH d AS (SELECT DISTINCT v FROM raw_names) "
-        f"SELECT r.v, n.name, n.reason FROM raw_names r "
-        f"LEFT JOIN (SELECT v, {value} AS name, {reason} AS reason FROM d) n ON n.v IS NOT DISTINCT FROM r.v",
-    )
+    clean, clean_cpu = _timed(con, "names", sql.compose(NAMES, value=value, reason=reason))
+    distinct_first, distinct_cpu = _timed(con, "names_once_each",
+                                          sql.compose(NAMES_ONCE_EACH, value=value, reason=reason))
     cold, cold_cpu = _timed_pinyin(con)
     warm, warm_cpu = _timed_pinyin(con)
-    attach, attach_cpu = _timed(con, "CREATE OR REPLACE TABLE named AS SELECT o.*, p.pinyin FROM out_names o LEFT JOIN name_pinyin p USING (name)")
-    distinct = _count(con, "SELECT count(DISTINCT name) FROM out_names")
-    chars = _count(con, f"SELECT count(*) FROM {names.CHAR_TABLE}")
+    attach, attach_cpu = _timed(con, "attach_pinyin", ATTACH_PINYIN)
+    distinct = sql.scalar(con, "distinct_names", DISTINCT_NAMES)
+    chars = sql.scalar(con, "pinyin_chars", sql.with_idents(ROW_COUNT, table=names.CHAR_TABLE))
     python = _python_rate(names.normalise_name, values[:sample]) * len(values)
     note = f"{distinct:,} distinct names (pool {distinct_pool:,}), {chars} distinct characters"
     return [
         {"what": "names: clean + trad->simp", "rows": len(values), "seconds": clean, "cpu": clean_cpu,
-         "rejected": _count(con, "SELECT count(*) FROM out_names WHERE reason IS NOT NULL"), "python_seconds": python},
+         "rejected": sql.scalar(con, "rejected_names", sql.with_idents(REJECTED, table="out_names")),
+         "python_seconds": python},
         {"what": "names: clean distinct values, join back", "rows": len(values), "seconds": distinct_first,
          "cpu": distinct_cpu, "rejected": None},
         {"what": f"names: pinyin table, cold ({note})", "rows": len(values), "seconds": cold, "cpu": cold_cpu,
@@ -184,12 +199,14 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     con = duckdb.connect()
-    con.execute(f"SET threads = {args.threads}")
+    sql.run(con, "threads", SET_THREADS, {"threads": args.threads})
     sample = min(args.python_sample, args.rows)
     results = [
-        bench_column(con, "id_numbers", messy_ids(rng, args.rows), lambda c: id_numbers.id_number_sql(c, str(id_numbers.born_by(AS_OF))),
+        bench_column(con, "id_numbers", messy_ids(rng, args.rows), lambda c: id_numbers.id_number_sql(c, "$born_by"),
                      lambda v: id_numbers.normalise_id_number(v, AS_OF), sample),
-        bench_column(con, "phones", messy_phones(rng, args.rows), phones.phone_sql, phones.normalise_phone, sample),
+        # phone_sql's first two expressions: the canonical number and the reason
+        bench_column(con, "phones", messy_phones(rng, args.rows), lambda c: phones.phone_sql(c)[:2],
+                     phones.normalise_phone, sample),
         bench_column(con, "dates", messy_dates(rng, args.rows), dates.timestamp_sql, dates.normalise_timestamp, sample),
     ]
     name_values, pool = messy_names(rng, args.rows, 200_000)

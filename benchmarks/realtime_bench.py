@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 import grpc
 
+from silentcert.graph import sql
 from silentcert.resolver.v1 import resolver_pb2 as pb
 from silentcert.resolver.v1 import resolver_pb2_grpc
 from silentcert.services import serving
@@ -31,6 +32,13 @@ from silentcert.services.security.rate_limit import RateLimit
 from silentcert.services.security.settings import SecuritySettings
 
 FIELDS = ("id_number_raw", "name", "sex", "birth_date", "phone", "card_no", "county_code")
+# a repeatable pseudo-random sample of $n evidence records ({fields}: FIELDS); DuckDB's USING SAMPLE takes no
+# parameters, so the order is a hash of the record and the seed
+SAMPLE = """
+SELECT {fields} FROM records WHERE kind NOT IN ('face', 'in_person')
+ORDER BY hash(rid, $seed), rid LIMIT $n
+"""
+PENSIONERS = "SELECT count(*) FROM registry"
 
 
 def build_round(work: Path, pensioners: int, seed: int) -> tuple[Path, Path]:
@@ -60,10 +68,7 @@ def build_round(work: Path, pensioners: int, seed: int) -> tuple[Path, Path]:
 def sample_records(db_path: Path, n: int, seed: int) -> list[tuple]:
     """Evidence records (not face/in-person) as they arrived, a random sample of ``n``."""
     with duckdb.connect(str(db_path), read_only=True) as con:
-        rows = con.execute(f"""
-            SELECT {', '.join(FIELDS)} FROM records WHERE kind NOT IN ('face', 'in_person')
-            USING SAMPLE reservoir({int(n)} ROWS) REPEATABLE ({int(seed)})
-        """).fetchall()
+        rows = sql.fetchall(con, "sample_records", sql.with_idents(SAMPLE, fields=FIELDS), {"n": n, "seed": seed})
     random.Random(seed).shuffle(rows)
     return rows
 
@@ -150,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
         model_path, db_path = build_round(args.work, args.pensioners, args.seed)
     result = run(model_path, db_path, args.requests, args.seed)
     with duckdb.connect(str(db_path), read_only=True) as con:
-        result["pensioners"] = con.execute("SELECT count(*) FROM registry").fetchall()[0][0]
+        result["pensioners"] = sql.scalar(con, "pensioners", PENSIONERS)
     print(json.dumps(result, indent=1))
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import duckdb
 
+from silentcert.graph import sql
+
 AS_OF = "2021-10-31"
 STAGES = ("ingest", "resolve", "score", "deathcheck", "forecast", "publish")
 
@@ -52,10 +54,14 @@ def generate(n: int, seed: int, cache: Path) -> tuple[Path, dict | None]:
     return round_dir, measured
 
 
+STAGE_STATS = "SELECT stage, stats FROM stages"
+SOURCE_ROWS = "SELECT sum(input_rows) FROM source_counts WHERE source <> 'registry'"
+
+
 def stage_seconds(out: Path) -> dict[str, dict]:
     con = duckdb.connect(str(out / "state" / "round.duckdb"), read_only=True)
     try:
-        rows = con.execute("SELECT stage, stats FROM stages").fetchall()
+        rows = sql.fetchall(con, "stage_stats", STAGE_STATS)
     finally:
         con.close()
     return {stage: json.loads(stats) for stage, stats in rows}
@@ -64,7 +70,7 @@ def stage_seconds(out: Path) -> dict[str, dict]:
 def input_rows(out: Path) -> int:
     con = duckdb.connect(str(out / "state" / "round.duckdb"), read_only=True)
     try:
-        return con.execute("SELECT sum(input_rows) FROM source_counts WHERE source <> 'registry'").fetchone()[0]
+        return int(sql.scalar(con, "source_rows", SOURCE_ROWS))
     finally:
         con.close()
 

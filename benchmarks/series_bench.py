@@ -35,6 +35,7 @@ from silentcert.clients import logs
 from silentcert.clients.grpc_client import SilentcertClient
 from silentcert.clients.rounds import load_round_and_settings, open_stores, run_loaded_round
 from silentcert.deathcheck.v1 import deathcheck_pb2
+from silentcert.graph import sql
 from silentcert.graph.connect import StoreSettings
 from silentcert.graph.errors import Conflict, InvalidInput, NotFound
 from silentcert.liveness.v1 import liveness_pb2
@@ -215,7 +216,7 @@ def store_bytes(path: Path) -> int:
 def used_bytes(path: Path) -> int:
     """The blocks the embedded store's tables use: the file keeps blocks freed by deletes and reuses them."""
     with duckdb.connect(str(path), read_only=True) as con:
-        used, size = con.execute(USED_BLOCKS).fetchone()
+        used, size = sql.one(con, "used_blocks", USED_BLOCKS)
     return int(used) * int(size)
 
 

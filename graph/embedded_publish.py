@@ -40,7 +40,7 @@ _FLAG_COLUMNS = ("person_id", "kind", "severity", "detail", "overpayment", "ring
 # The statements. {table}, {columns} and the like are identifiers (graph.sql.with_idents); {rows} is one of the
 # row queries below and {sets}, {on}, {changed} lists of quoted columns (_assign, _equal, _differs), put in by
 # graph.sql.compose.
-_STAGE = "CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM x_stream"
+_STAGE = "CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM export_stream"
 _COUNT = "SELECT count(*) FROM {table}"
 _ANY_ROW = "SELECT 1 FROM {table} LIMIT 1"
 _CHECK = "SELECT {aggregate} FROM {table}"
@@ -53,46 +53,48 @@ _UPDATE_INDEXED = """
 UPDATE {table} SET {column} = s.{column} FROM {source} s
 WHERE {table}.{key} = s.{key} AND {table}.{column} IS DISTINCT FROM s.{column}
 """
-_PENSIONERS = "INSERT INTO pensioner ({columns}, round_id) SELECT {columns}, $round_id FROM x_pensioners"
+_PENSIONERS = "INSERT INTO pensioner ({columns}, round_id) SELECT {columns}, $round_id FROM staged_pensioners"
 _PENSIONERS_UPSERT = """
-INSERT INTO pensioner ({columns}, round_id) SELECT {columns}, $round_id FROM x_pensioners
+INSERT INTO pensioner ({columns}, round_id) SELECT {columns}, $round_id FROM staged_pensioners
 ON CONFLICT (person_id) DO UPDATE SET {sets} WHERE {changed}
 """
-_VERDICT_ROWS = "SELECT person_id, $round_id AS round_id, {columns} FROM x_pensioners"
+_VERDICT_ROWS = "SELECT person_id, $round_id AS round_id, {columns} FROM staged_pensioners"
 _HELD_IDENTIFIERS = """
 SELECT kind, value, bool_or(coalesce(shared, false)) AS shared FROM (
-    SELECT x.* FROM x_identifiers x SEMI JOIN pensioner p ON p.person_id = x.person_id) GROUP BY ALL
+    SELECT x.* FROM staged_identifiers x SEMI JOIN pensioner p ON p.person_id = x.person_id) GROUP BY ALL
 """
 _HOLDS = """
 SELECT person_id, kind, value, origin, coalesce(shared, false) AS shared FROM (
-    SELECT x.* FROM x_identifiers x SEMI JOIN pensioner p ON p.person_id = x.person_id)
+    SELECT x.* FROM staged_identifiers x SEMI JOIN pensioner p ON p.person_id = x.person_id)
 """
-# who each record resolves to: the events joined to the pensioners (the x columns are _EVENT_PLAIN)
+# who each record resolves to: the staged events (x, its plain columns _EVENT_PLAIN) joined to the pensioners
 _RESOLVED_EVENTS = """
 SELECT x.key, CASE WHEN x.kind = 'death' THEN 'DeathRecord' ELSE 'Event' END AS label,
        x.source, x.kind, x.record_id, x.occurred_at, x.id_number, x.phone, x.card_no, x.passed, p.person_id,
        CASE WHEN p.person_id IS NOT NULL THEN x.match_probability END AS probability,
        CASE WHEN p.person_id IS NOT NULL THEN x.method END AS method,
        CASE WHEN p.person_id IS NOT NULL THEN $round_id END AS round_id
-FROM x_events x LEFT JOIN pensioner p ON p.person_id = x.person_id
+FROM staged_events x LEFT JOIN pensioner p ON p.person_id = x.person_id
 """
 _RESOLVE_CHANGED = """
 UPDATE event SET person_id = n.person_id
-FROM (SELECT x.key, p.person_id FROM x_events x LEFT JOIN pensioner p ON p.person_id = x.person_id) n
+FROM (SELECT x.key, p.person_id FROM staged_events x LEFT JOIN pensioner p ON p.person_id = x.person_id) n
 WHERE event.key = n.key AND event.person_id IS DISTINCT FROM n.person_id
 """
 _OBSERVED = """
-SELECT 'id_number' AS kind, id_number AS value, false AS shared FROM x_events WHERE id_number IS NOT NULL
-UNION SELECT 'phone', phone, false FROM x_events WHERE phone IS NOT NULL
-UNION SELECT 'card', card_no, false FROM x_events WHERE card_no IS NOT NULL
+SELECT 'id_number' AS kind, id_number AS value, false AS shared FROM staged_events WHERE id_number IS NOT NULL
+UNION SELECT 'phone', phone, false FROM staged_events WHERE phone IS NOT NULL
+UNION SELECT 'card', card_no, false FROM staged_events WHERE card_no IS NOT NULL
 """
-_FLAGS = "INSERT INTO flag (flag_id, {columns}, status, round_id) SELECT flag_id, {columns}, 'open', $round_id FROM x_flags"
+_FLAGS = """
+INSERT INTO flag (flag_id, {columns}, status, round_id) SELECT flag_id, {columns}, 'open', $round_id FROM staged_flags
+"""
 _FLAGS_UPSERT = """
-INSERT INTO flag (flag_id, {columns}, status, round_id) SELECT flag_id, {columns}, 'open', $round_id FROM x_flags
+INSERT INTO flag (flag_id, {columns}, status, round_id) SELECT flag_id, {columns}, 'open', $round_id FROM staged_flags
 ON CONFLICT (flag_id) DO UPDATE SET {sets} WHERE {changed}
 """
 _CITATIONS = """
-SELECT c.flag_id, c.event_key FROM x_flag_citations c
+SELECT c.flag_id, c.event_key FROM staged_flag_citations c
 SEMI JOIN flag f ON f.flag_id = c.flag_id SEMI JOIN event e ON e.key = c.event_key
 """
 
@@ -113,27 +115,27 @@ def publish(cur: duckdb.DuckDBPyConnection, export: RoundExport, progress: Progr
         if progress:
             progress(name, written[name])
     for name in tables:
-        sql.run(cur, "publish_drop_staged", sql.with_idents(_DROP, table=f"x_{name}"))
+        sql.run(cur, "publish_drop_staged", sql.with_idents(_DROP, table=f"staged_{name}"))
     return written
 
 
 def _check(cur: duckdb.DuckDBPyConnection, name: str, aggregate: str) -> object:
-    """One aggregate of graph.exports' row checks over the staged x_<name>."""
-    statement = sql.compose(sql.with_idents(_CHECK, table=f"x_{name}"), aggregate=aggregate)
+    """One aggregate of graph.exports' row checks over staged_<name>."""
+    statement = sql.compose(sql.with_idents(_CHECK, table=f"staged_{name}"), aggregate=aggregate)
     return sql.scalar(cur, f"publish_check_{name}", statement)
 
 
 def _stage(cur: duckdb.DuckDBPyConnection, name: str, table: ExportTable) -> int:
-    """Stream one export table into the temporary table x_<name>; returns its rows."""
-    cur.register("x_stream", exports.reader(name, table, _BATCH_ROWS))
+    """Stream one export table into the temporary table staged_<name>; returns its rows."""
+    cur.register("export_stream", exports.reader(name, table, _BATCH_ROWS))
     try:
-        sql.run(cur, f"publish_stage_{name}", sql.with_idents(_STAGE, table=f"x_{name}"))
+        sql.run(cur, f"publish_stage_{name}", sql.with_idents(_STAGE, table=f"staged_{name}"))
     except duckdb.Error:
         with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses it; raise what aborted it
-            cur.unregister("x_stream")
+            cur.unregister("export_stream")
         raise
-    cur.unregister("x_stream")
-    return int(sql.scalar(cur, f"publish_staged_{name}", sql.with_idents(_COUNT, table=f"x_{name}")))
+    cur.unregister("export_stream")
+    return int(sql.scalar(cur, f"publish_staged_{name}", sql.with_idents(_COUNT, table=f"staged_{name}")))
 
 
 def empty(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -188,7 +190,7 @@ def _pensioners(cur: duckdb.DuckDBPyConnection, round_id: str) -> None:
                                 sets=_assign("excluded", plain), changed=_differs('"pensioner"', "excluded", plain))
     sql.run(cur, "publish_pensioners", statement, {"round_id": round_id})
     if not first:
-        _update_indexed(cur, "pensioner", "id_number", "x_pensioners", "person_id")
+        _update_indexed(cur, "pensioner", "id_number", "staged_pensioners", "person_id")
     _merge(cur, "verdict", sql.with_idents(_VERDICT_ROWS, columns=_VERDICT_COLUMNS),
            ("person_id", "round_id"), _VERDICT_COLUMNS, {"round_id": round_id})
 

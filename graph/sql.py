@@ -178,7 +178,17 @@ def fetchone(con: duckdb.DuckDBPyConnection, name: str, sql: str,
     return rows[0] if rows else None
 
 
-def scalar(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None) -> Any:
-    """The first column of the first row of the query ``name``."""
+def one(con: duckdb.DuckDBPyConnection, name: str, sql: str,
+        params: Mapping[str, Any] | Sequence[Any] | None = None) -> tuple[Any, ...]:
+    """The row of the query ``name``, which always has one (an aggregate without GROUP BY, a one-row table); a
+    query that returns none is a fault of the statement or of the stage that should have filled its table, and
+    raises LookupError naming the statement."""
     row = fetchone(con, name, sql, params)
-    return None if row is None else row[0]
+    if row is None:
+        raise LookupError(f"sql {name}: no row, where the statement always returns one")
+    return row
+
+
+def scalar(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None) -> Any:
+    """The first column of the row of the query ``name``, which always has one (:func:`one`: LookupError if not)."""
+    return one(con, name, sql, params)[0]

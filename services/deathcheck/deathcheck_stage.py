@@ -151,8 +151,7 @@ def _keep_earlier_deaths(con: duckdb.DuckDBPyConnection) -> None:
 
     Strong evidence or a passed check since then sends the person to review instead; a deceased person's period
     end never moves backward."""
-    earlier = sql.run(con, "has_previous_periods", _HAS_PREVIOUS_PERIODS).fetchall()
-    if not earlier[0][0]:
+    if not sql.scalar(con, "has_previous_periods", _HAS_PREVIOUS_PERIODS):
         return
     sql.run(con, "keep_earlier_deaths", _KEEP_EARLIER_DEATHS)
 
@@ -165,11 +164,11 @@ _DECISIONS_KEPT = "SELECT count(*) FROM decided"
 
 
 def _stats(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    deaths, confirmed, conflicts = sql.run(con, "death_counts", _DEATH_COUNTS).fetchone()
+    deaths, confirmed, conflicts = sql.one(con, "death_counts", _DEATH_COUNTS)
     by_kind = dict(sql.run(con, "flag_counts", _FLAG_COUNTS).fetchall())
     outcomes = dict(sql.run(con, "outcome_counts", _OUTCOME_COUNTS).fetchall())
-    overpayment = sql.run(con, "overpayment", _OVERPAYMENT).fetchone()[0]
-    kept = sql.run(con, "decisions_kept", _DECISIONS_KEPT).fetchone()[0]
+    overpayment = sql.scalar(con, "overpayment", _OVERPAYMENT)
+    kept = sql.scalar(con, "decisions_kept", _DECISIONS_KEPT)
     return {"deaths": deaths, "confirmed_deaths": confirmed, "date_conflicts": conflicts, "flags": sum(by_kind.values()),
             "flags_by_kind": by_kind, "deceased": outcomes.get("deceased", 0), "review": outcomes.get("review", 0),
             "restored_by_decision": outcomes.get("restore", 0), "decisions_kept": kept,

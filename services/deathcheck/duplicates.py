@@ -69,7 +69,7 @@ def duplicate_flags(con: duckdb.DuckDBPyConnection, as_of: date, settings: Death
     _sides(con, months)
     create_flag_id_macro(con)
     sql.run(con, "duplicate_flags", _DUPLICATE_FLAGS, {"months": months, "start": start, "as_of": as_of})
-    return sql.run(con, "duplicate_pair_count", _PAIR_COUNT).fetchall()[0][0]
+    return sql.scalar(con, "duplicate_pair_count", _PAIR_COUNT)
 
 
 _DUPLICATE_FLAGS = """
@@ -112,7 +112,7 @@ def share_certification(con: duckdb.DuckDBPyConnection) -> int:
     create_flag_id_macro(con)
     sql.run(con, "duplicate_shared", _SHARED)
     sql.run(con, "share_certification", _SHARE_CERTIFICATION)
-    return sql.run(con, "shared_count", _SHARED_COUNT).fetchall()[0][0]
+    return sql.scalar(con, "shared_count", _SHARED_COUNT)
 
 
 _SHARED = """

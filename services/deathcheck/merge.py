@@ -42,7 +42,7 @@ def merge_deaths(con: duckdb.DuckDBPyConnection, settings: DeathCheckSettings) -
     _agreement(con, settings.date_tolerance_days)
     _anchor(con)
     sql.run(con, "deaths", _DEATHS, {"min_sources": int(settings.min_agreeing_sources)})
-    return sql.run(con, "death_count", _DEATH_COUNT).fetchone()[0]
+    return sql.scalar(con, "death_count", _DEATH_COUNT)
 
 
 # {identity_mismatch}: IDENTITY_MISMATCH over the record r and the registry row g

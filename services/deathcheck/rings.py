@@ -150,7 +150,7 @@ def _flag_members(con: duckdb.DuckDBPyConnection, min_score: float) -> int:
     sql.run(con, "ring_scores", _RING_SCORES)
     sql.run(con, "drop_weak_rings", _DROP_WEAK_RINGS, {"min_score": float(min_score)})
     sql.run(con, "ring_flags", _RING_FLAGS)
-    return sql.run(con, "ring_count", _RING_COUNT).fetchone()[0]
+    return sql.scalar(con, "ring_count", _RING_COUNT)
 
 
 _RING_SCORES = """

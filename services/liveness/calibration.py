@@ -2,7 +2,7 @@
 
 A weak certification dated D rests only on the weak records dated on or after D (weak_windows.py). A person who
 died before D can produce such records only through others: relatives using the card, the phone, the bank book.
-The labelled dead (score_stage's ``lv_labelled``: a confidently linked death record at least
+The labelled dead (score_stage's ``labelled_dead``: a confidently linked death record at least
 ``min_dead_exposure_days`` old, no certifying record of their own after it) show exactly that:
 their records dated on or after the death, scored window by window with the same model, are the false
 certifications relatives cause. Each labelled dead person's *reach* is the best log-odds of such a window with
@@ -31,14 +31,14 @@ from silentcert.services.liveness.weak_windows import write_reach, write_steps, 
 _LABELLED_COUNT = "SELECT count(*) FROM {labelled}"
 
 # the labelled dead's weak records dated on or after their death: what relatives produced
-_DEAD_ROWS = """
-CREATE OR REPLACE TEMP VIEW lv_dead_rows AS
+_POST_DEATH_WEAK_RECORDS = """
+CREATE OR REPLACE TEMP VIEW post_death_weak_records AS
 SELECT e.person_id, e.source, e.d, e.raw_weight AS weight FROM {evidence} e
 JOIN {labelled} dead USING (person_id)
 WHERE e.kind = 'weak' AND e.raw_weight IS NOT NULL AND e.d >= dead.death_date
 """
 
-_DEAD_REACH = "SELECT reach FROM lv_dead_reach ORDER BY reach DESC"
+_POST_DEATH_REACH = "SELECT reach FROM post_death_reach ORDER BY reach DESC"
 
 _CALIBRATION = """
 CREATE OR REPLACE TABLE weak_calibration AS SELECT $configured::DOUBLE AS configured_log_odds,
@@ -57,16 +57,17 @@ _INSERT_OPERATING = "INSERT INTO weak_operating_points VALUES (?, ?, ?, ?, ?, ?,
 
 def calibrate_threshold(con: duckdb.DuckDBPyConnection, settings: LivenessSettings, base: float, *,
                         evidence: str, labelled: str) -> float:
-    """The round's weak threshold in log-odds; writes ``weak_calibration`` and leaves ``lv_dead_win`` (the labelled
-    dead's post-death windows) for :func:`operating_points`. ``labelled`` names the labelled dead (person_id,
-    death_date); needs ``lv_ratios`` (score_stage)."""
+    """The round's weak threshold in log-odds; writes ``weak_calibration`` and leaves ``post_death_reach`` (the
+    best post-death window of each labelled dead person) for :func:`operating_points`. ``labelled`` names the
+    labelled dead (person_id, death_date); needs ``source_log_ratios`` (score_stage)."""
     labelled_n = sql.scalar(con, "labelled_dead", sql.with_idents(_LABELLED_COUNT, labelled=labelled))
-    sql.run(con, "dead_rows", sql.with_idents(_DEAD_ROWS, evidence=evidence, labelled=labelled))
-    write_steps(con, "lv_dead_steps", "lv_dead_rows",
+    sql.run(con, "post_death_weak_records",
+            sql.with_idents(_POST_DEATH_WEAK_RECORDS, evidence=evidence, labelled=labelled))
+    write_steps(con, "post_death_window_steps", "post_death_weak_records",
                 {"cap": settings.source_cap, "min_weight": settings.min_source_weight})
-    write_windows(con, "lv_dead_win", "lv_dead_steps", base)
-    write_reach(con, "lv_dead_reach", "lv_dead_win", settings.min_weak_sources)
-    scores = [row[0] for row in sql.fetchall(con, "dead_reach", _DEAD_REACH)]
+    write_windows(con, "post_death_windows", "post_death_window_steps", base)
+    write_reach(con, "post_death_reach", "post_death_windows", settings.min_weak_sources)
+    scores = [row[0] for row in sql.fetchall(con, "post_death_reach", _POST_DEATH_REACH)]
     threshold = threshold_from(scores, labelled_n, settings)
     sql.run(con, "weak_calibration", _CALIBRATION,
             {"configured": settings.certify_log_odds, "labelled": labelled_n, "scored": len(scores),
@@ -98,20 +99,21 @@ def load_threshold(con: duckdb.DuckDBPyConnection) -> float:
 
 
 # Per threshold: people without a death record certified (by anything, weak included at that threshold) and the
-# labelled dead whose post-death windows alone would reach it. Needs lv_ev, lv_deaths, lv_prev, lv_reach,
-# lv_dead_reach.
+# labelled dead whose post-death windows alone would reach it. Needs score_stage's liveness_evidence,
+# liveness_deaths, previous_period_ends and weak_reach, and calibrate_threshold's post_death_reach.
 _OPERATING = """
 WITH living AS (
     SELECT g.person_id,
            coalesce(c.certifies, false) OR coalesce(pp.prev_end >= $as_of, false) AS otherwise_certified,
            r.reach
     FROM registry g
-    LEFT JOIN lv_prev pp USING (person_id)
-    LEFT JOIN (SELECT person_id, true AS certifies FROM lv_ev WHERE role = 'certifies' GROUP BY ALL) c USING (person_id)
-    LEFT JOIN lv_reach r USING (person_id)
-    WHERE g.person_id NOT IN (SELECT person_id FROM lv_deaths)
+    LEFT JOIN previous_period_ends pp USING (person_id)
+    LEFT JOIN (SELECT person_id, true AS certifies FROM liveness_evidence WHERE role = 'certifies' GROUP BY ALL) c
+        USING (person_id)
+    LEFT JOIN weak_reach r USING (person_id)
+    WHERE g.person_id NOT IN (SELECT person_id FROM liveness_deaths)
 ),
-dead AS (SELECT * FROM lv_dead_reach),
+dead AS (SELECT * FROM post_death_reach),
 grid AS (SELECT unnest($thresholds::DOUBLE[]) AS t)
 SELECT t,
        (SELECT count(*) FROM living WHERE otherwise_certified OR reach >= t) AS living_certified,

@@ -28,12 +28,15 @@ from silentcert.services.liveness.scoring import LOG_ODDS_CLAMP, base_log_odds, 
 from silentcert.services.liveness.settings import LivenessSettings
 from silentcert.services.liveness.weak_windows import write_reach, write_steps, write_windows
 
-SCRATCH = ("lv_deaths", "lv_ev", "lv_labelled", "lv_ratios", "lv_steps", "lv_win", "lv_reach", "lv_src", "lv_weak",
-           "lv_best", "lv_prev", "lv_dead_steps", "lv_dead_win", "lv_dead_reach")
-_SCRATCH_VIEWS = ("lv_weak_rows", "lv_dead_rows")
+# the stage's TEMP tables and views, dropped at its end
+SCRATCH = ("liveness_deaths", "liveness_evidence", "labelled_dead", "source_log_ratios", "weak_window_steps",
+           "weak_windows", "weak_reach", "picked_weak_windows", "picked_window_sources", "seen_source_lists",
+           "deciding_records", "previous_period_ends", "post_death_window_steps", "post_death_windows",
+           "post_death_reach")
+_SCRATCH_VIEWS = ("weak_records", "post_death_weak_records")
 
 _DEATHS = """
-CREATE OR REPLACE TEMP TABLE lv_deaths AS
+CREATE OR REPLACE TEMP TABLE liveness_deaths AS
 SELECT l.person_id, min(r.occurred_at::DATE) AS death_date,
        bool_or(l.match_probability >= $confident) AS confident,
        max(r.occurred_at::DATE) FILTER (WHERE l.match_probability >= $confident) AS latest_confident,
@@ -45,7 +48,7 @@ GROUP BY l.person_id
 
 # One row per linked in-window record, with the role the model gives it (scoring.classify).
 _EVIDENCE = """
-CREATE OR REPLACE TEMP TABLE lv_ev AS
+CREATE OR REPLACE TEMP TABLE liveness_evidence AS
 WITH cand AS (  -- only the few shared links: a join on them beats grouping every candidate
     SELECT DISTINCT rid, person_id, method, true AS shared FROM link_candidates WHERE shared
 ),
@@ -55,7 +58,7 @@ linked AS (
     FROM records r
     JOIN links l USING (rid)
     LEFT JOIN cand c ON c.rid = l.rid AND c.person_id = l.person_id AND c.method = l.method
-    LEFT JOIN lv_deaths dd ON dd.person_id = l.person_id
+    LEFT JOIN liveness_deaths dd ON dd.person_id = l.person_id
     WHERE l.person_id IS NOT NULL AND r.kind IN ('strong', 'weak', 'face', 'in_person')
       AND r.occurred_at::DATE BETWEEN $start AND $as_of
 ),
@@ -85,22 +88,25 @@ FROM (
 # is a death only one register knows of (labelled_death_registers): a false death record is a one-register error,
 # and a living person's own activity must not be taken for what relatives fake.
 _LABELLED = """
-CREATE OR REPLACE TEMP TABLE lv_labelled AS
-SELECT d.person_id, d.latest_confident AS death_date FROM lv_deaths d
+CREATE OR REPLACE TEMP TABLE labelled_dead AS
+SELECT d.person_id, d.latest_confident AS death_date FROM liveness_deaths d
 WHERE d.confident AND d.latest_confident <= $as_of - INTERVAL ($exposure) DAY AND d.registers >= $registers
-  AND NOT EXISTS (SELECT 1 FROM lv_ev e WHERE e.person_id = d.person_id AND e.d >= d.latest_confident
+  AND NOT EXISTS (SELECT 1 FROM liveness_evidence e WHERE e.person_id = d.person_id AND e.d >= d.latest_confident
                   AND e.link_probability >= $confident AND e.passed IS DISTINCT FROM false
                   AND e.kind IN ('strong', 'face', 'in_person'))
 """
 
-_WEAK_ROWS = "CREATE OR REPLACE TEMP VIEW lv_weak_rows AS SELECT person_id, source, d, weight FROM lv_ev WHERE role = 'weak'"
+_WEAK_RECORDS = """
+CREATE OR REPLACE TEMP VIEW weak_records AS
+SELECT person_id, source, d, weight FROM liveness_evidence WHERE role = 'weak'
+"""
 
 # The window each person's verdict reads (scoring.pick_window): the latest that certifies, else the best with
 # enough sources (latest on a tie), else the whole window; with the record that dates it and the sources seen.
-_WEAK = """
-CREATE OR REPLACE TEMP TABLE lv_weak AS
+_PICKED_WEAK_WINDOWS = """
+CREATE OR REPLACE TEMP TABLE picked_weak_windows AS
 WITH picked AS (
-    SELECT *, seen >= $min_sources AND log_odds >= $threshold AS certifies FROM lv_win
+    SELECT *, seen >= $min_sources AND log_odds >= $threshold AS certifies FROM weak_windows
     QUALIFY row_number() OVER (PARTITION BY person_id ORDER BY
         (seen >= $min_sources AND log_odds >= $threshold) DESC,
         CASE WHEN seen >= $min_sources AND log_odds >= $threshold THEN d END DESC NULLS LAST,
@@ -112,11 +118,11 @@ WITH picked AS (
 overall AS (  -- sources seen over the whole evidence window, and whether relatives were seen using all of them
     SELECT person_id, count(*) AS n, string_agg(source, ', ' ORDER BY source) AS sources,
            bool_and(relatives) AS relatives_only
-    FROM (SELECT person_id, source, max(capped) AS capped FROM lv_steps GROUP BY ALL)
-    JOIN lv_ratios USING (source) WHERE capped >= $min_weight GROUP BY person_id
+    FROM (SELECT person_id, source, max(capped) AS capped FROM weak_window_steps GROUP BY ALL)
+    JOIN source_log_ratios USING (source) WHERE capped >= $min_weight GROUP BY person_id
 ),
 dating AS (
-    SELECT e.person_id, e.source AS dated_source, e.record_id AS dated_record FROM lv_ev e
+    SELECT e.person_id, e.source AS dated_source, e.record_id AS dated_record FROM liveness_evidence e
     JOIN picked p ON p.person_id = e.person_id AND e.d = p.d
     WHERE e.role = 'weak'
     QUALIFY row_number() OVER (PARTITION BY e.person_id ORDER BY e.weight DESC, e.source, e.record_id) = 1
@@ -125,30 +131,30 @@ SELECT p.person_id, p.d AS window_from, p.log_odds, p.seen, p.certifies,
        1.0 / (1.0 + exp(-greatest(-$clamp, least($clamp, p.log_odds)))) AS probability,
        r.reach, o.n AS sources_overall, o.sources AS sources_overall_list, coalesce(o.relatives_only, false)
        AS relatives_only, d.dated_source, d.dated_record
-FROM picked p LEFT JOIN lv_reach r USING (person_id) LEFT JOIN overall o USING (person_id)
+FROM picked p LEFT JOIN weak_reach r USING (person_id) LEFT JOIN overall o USING (person_id)
 LEFT JOIN dating d USING (person_id)
 """
 
-_SOURCES = """
-CREATE OR REPLACE TEMP TABLE lv_src AS
+_PICKED_WINDOW_SOURCES = """
+CREATE OR REPLACE TEMP TABLE picked_window_sources AS
 SELECT s.person_id, s.source, s.total, s.capped, s.delta
-FROM lv_steps s JOIN lv_weak w ON w.person_id = s.person_id AND s.d >= w.window_from
+FROM weak_window_steps s JOIN picked_weak_windows w ON w.person_id = s.person_id AND s.d >= w.window_from
 QUALIFY row_number() OVER (PARTITION BY s.person_id, s.source ORDER BY s.d ASC) = 1
 """
 
-_SEEN_LIST = """
-CREATE OR REPLACE TEMP TABLE lv_seen AS
-SELECT person_id, string_agg(source, ', ' ORDER BY source) AS seen_list FROM lv_src
+_SEEN_SOURCE_LISTS = """
+CREATE OR REPLACE TEMP TABLE seen_source_lists AS
+SELECT person_id, string_agg(source, ', ' ORDER BY source) AS seen_list FROM picked_window_sources
 WHERE capped >= $min_weight GROUP BY person_id
 """
 
-_BEST = """
-CREATE OR REPLACE TEMP TABLE lv_best AS
+_DECIDING_RECORDS = """
+CREATE OR REPLACE TEMP TABLE deciding_records AS
 SELECT person_id, d, kind, link_probability, source, record_id
 FROM (
-    SELECT person_id, d, kind, link_probability, source, record_id FROM lv_ev WHERE role = 'certifies'
+    SELECT person_id, d, kind, link_probability, source, record_id FROM liveness_evidence WHERE role = 'certifies'
     UNION ALL
-    SELECT person_id, window_from, 'weak', 0.0, dated_source, dated_record FROM lv_weak WHERE certifies
+    SELECT person_id, window_from, 'weak', 0.0, dated_source, dated_record FROM picked_weak_windows WHERE certifies
 )
 QUALIFY row_number() OVER (
     PARTITION BY person_id
@@ -168,11 +174,11 @@ WITH base AS (
            coalesce(w.relatives_only, false) AS relatives_only, sl.seen_list,
            cp.p AS certifying_p
     FROM registry g
-    LEFT JOIN lv_prev pp USING (person_id)
-    LEFT JOIN lv_best b USING (person_id)
-    LEFT JOIN lv_weak w USING (person_id)
-    LEFT JOIN lv_seen sl USING (person_id)
-    LEFT JOIN (SELECT person_id, max(link_probability) AS p FROM lv_ev WHERE role = 'certifies'
+    LEFT JOIN previous_period_ends pp USING (person_id)
+    LEFT JOIN deciding_records b USING (person_id)
+    LEFT JOIN picked_weak_windows w USING (person_id)
+    LEFT JOIN seen_source_lists sl USING (person_id)
+    LEFT JOIN (SELECT person_id, max(link_probability) AS p FROM liveness_evidence WHERE role = 'certifies'
                GROUP BY person_id) cp USING (person_id)
 ),
 period AS (
@@ -226,10 +232,10 @@ SELECT e.person_id, e.rid, e.source, e.kind, e.record_id, e.occurred_at, e.link_
        CASE WHEN e.role = 'weak' THEN
            CASE WHEN e.d >= w.window_from AND s.total > 0 THEN s.delta * e.weight / s.total ELSE 0.0 END
        END AS contribution
-FROM lv_ev e
-LEFT JOIN lv_weak w ON w.person_id = e.person_id
-LEFT JOIN lv_src s ON s.person_id = e.person_id AND s.source = e.source
-LEFT JOIN lv_best b ON b.person_id = e.person_id
+FROM liveness_evidence e
+LEFT JOIN picked_weak_windows w ON w.person_id = e.person_id
+LEFT JOIN picked_window_sources s ON s.person_id = e.person_id AND s.source = e.source
+LEFT JOIN deciding_records b ON b.person_id = e.person_id
 LEFT JOIN verdicts v ON v.person_id = e.person_id
 """
 
@@ -237,35 +243,37 @@ LEFT JOIN verdicts v ON v.person_id = e.person_id
 def score_round(con: duckdb.DuckDBPyConnection, as_of: date, settings: LivenessSettings) -> dict[str, Any]:
     """Score every registry person; returns the stage statistics (counts by status, method, state, source)."""
     params = _params(as_of, settings)
-    write_previous_ends(con, "lv_prev")
+    write_previous_ends(con, "previous_period_ends")
     create_period_state_macro(con)
-    sql.run(con, "lv_deaths", _DEATHS, params)
-    sql.run(con, "lv_ev", _EVIDENCE, params)
-    sql.run(con, "lv_labelled", _LABELLED, params)
-    ratios = estimate_ratios(con, settings, evidence="lv_ev", deaths="lv_deaths", labelled="lv_labelled")
+    sql.run(con, "liveness_deaths", _DEATHS, params)
+    sql.run(con, "liveness_evidence", _EVIDENCE, params)
+    sql.run(con, "labelled_dead", _LABELLED, params)
+    ratios = estimate_ratios(con, settings, evidence="liveness_evidence", deaths="liveness_deaths",
+                             labelled="labelled_dead")
     base = _write_ratio_logs(con, ratios, settings)
-    sql.run(con, "lv_weak_rows", _WEAK_ROWS)
-    write_steps(con, "lv_steps", "lv_weak_rows", params)
-    write_windows(con, "lv_win", "lv_steps", base)
-    write_reach(con, "lv_reach", "lv_win", settings.min_weak_sources)
-    threshold = calibrate_threshold(con, settings, base, evidence="lv_ev", labelled="lv_labelled")
+    sql.run(con, "weak_records", _WEAK_RECORDS)
+    write_steps(con, "weak_window_steps", "weak_records", params)
+    write_windows(con, "weak_windows", "weak_window_steps", base)
+    write_reach(con, "weak_reach", "weak_windows", settings.min_weak_sources)
+    threshold = calibrate_threshold(con, settings, base, evidence="liveness_evidence", labelled="labelled_dead")
     params = {**params, "threshold": threshold, "base_probability": sigmoid(base)}
-    sql.run(con, "lv_weak", _WEAK, params)
-    sql.run(con, "lv_src", _SOURCES)
-    sql.run(con, "lv_seen", _SEEN_LIST, params)
-    sql.run(con, "lv_best", _BEST)
+    sql.run(con, "picked_weak_windows", _PICKED_WEAK_WINDOWS, params)
+    sql.run(con, "picked_window_sources", _PICKED_WINDOW_SOURCES)
+    sql.run(con, "seen_source_lists", _SEEN_SOURCE_LISTS, params)
+    sql.run(con, "deciding_records", _DECIDING_RECORDS)
     sql.run(con, "verdicts", _VERDICTS, params)
     sql.run(con, "evidence", _EVIDENCE_OUT)
     points = operating_points(con, as_of, settings, threshold)
     highest = highest_weak_log_odds(ratios.values(), settings)
     stats = {**_stats(con, ratios), "weak_threshold_log_odds": round(threshold, 4),
              "weak_highest_log_odds": round(highest, 4),
-             # persons' scores are rounded to 1e-9 (_WEAK): a tie at the ceiling stays below a threshold above it
+             # persons' scores are rounded to 1e-9 (_PICKED_WEAK_WINDOWS): a tie at the ceiling stays below a
+             # threshold above it
              "weak_can_certify": round(highest, 9) >= threshold,
              "weak_operating_points": points}
     for view in _SCRATCH_VIEWS:
         sql.run(con, "drop_scoring_scratch", sql.with_idents(_DROP_VIEW, view=view))
-    for table in SCRATCH + ("lv_seen",):
+    for table in SCRATCH:
         sql.run(con, "drop_scoring_scratch", sql.with_idents(_DROP_TABLE, table=table))
     return stats
 
@@ -289,15 +297,17 @@ def _params(as_of: date, settings: LivenessSettings) -> dict[str, Any]:
 def _write_ratio_logs(con: duckdb.DuckDBPyConnection, ratios: dict[str, LikelihoodRatio],
                       settings: LivenessSettings) -> float:
     """Log ratios per source for the SQL; returns the base log-odds (prior + every source unseen)."""
-    sql.run(con, "lv_ratios", _RATIOS)
+    sql.run(con, "source_log_ratios", _SOURCE_LOG_RATIOS)
     rows = [(r.source, r.seen_log_ratio, r.unseen_log_ratio, r.seen_dead > 0) for r in ratios.values()]
     if rows:
-        sql.run_many(con, "lv_ratios_rows", _RATIO_ROWS, rows)
+        sql.run_many(con, "source_log_ratios_rows", _SOURCE_LOG_RATIO_ROWS, rows)
     return base_log_odds(ratios.values(), settings)
 
 
-_RATIOS = "CREATE OR REPLACE TEMP TABLE lv_ratios (source VARCHAR, seen_lr DOUBLE, unseen_lr DOUBLE, relatives BOOLEAN)"
-_RATIO_ROWS = "INSERT INTO lv_ratios VALUES (?, ?, ?, ?)"
+_SOURCE_LOG_RATIOS = """
+CREATE OR REPLACE TEMP TABLE source_log_ratios (source VARCHAR, seen_lr DOUBLE, unseen_lr DOUBLE, relatives BOOLEAN)
+"""
+_SOURCE_LOG_RATIO_ROWS = "INSERT INTO source_log_ratios VALUES (?, ?, ?, ?)"
 _COUNTS = "SELECT {column}, count(*) FROM verdicts GROUP BY 1 ORDER BY 1"
 _BY_SOURCE = "SELECT method, source, count(*) FROM verdicts WHERE source IS NOT NULL GROUP BY ALL ORDER BY ALL"
 _ROLES = "SELECT role, count(*) FROM evidence GROUP BY 1 ORDER BY 1"

@@ -22,7 +22,7 @@ from silentcert.graph import sql
 # dated on or after d, ``capped`` it capped at $cap, ``delta`` what the source adds to the base log-odds at that
 # weight (never negative, scoring.source_delta), ``step`` and ``seen_step`` what moving the window start back to d
 # adds to the log-odds and to the count of sources seen (weight >= $min_weight). Needs
-# ``lv_ratios(source, seen_lr, unseen_lr)``.
+# ``source_log_ratios(source, seen_lr, unseen_lr)``.
 STEPS = """
 CREATE OR REPLACE TEMP TABLE {into} AS
 WITH days AS (SELECT person_id, source, d, sum(weight) AS w FROM {rows} GROUP BY ALL),
@@ -40,7 +40,7 @@ SELECT p.person_id, p.source, p.d, p.total, p.capped,
        greatest(0.0, p.capped * r.seen_lr - least(p.capped, 1.0) * r.unseen_lr)
          - greatest(0.0, p.before * r.seen_lr - least(p.before, 1.0) * r.unseen_lr) AS step,
        (p.capped >= $min_weight)::INT - (p.before >= $min_weight)::INT AS seen_step
-FROM prev p JOIN lv_ratios r USING (source)
+FROM prev p JOIN source_log_ratios r USING (source)
 """
 
 # (person_id, d, log_odds, seen) per person and window start d, from a steps table ({steps}, STEPS), into {into}.

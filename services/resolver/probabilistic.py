@@ -179,7 +179,7 @@ def one_slip_u(con: duckdb.DuckDBPyConnection, n_registry: int) -> float | None:
     """u of "one slip away": registry IDs found among the neighbourhoods of the pending records' failing IDs, per
     failing ID, over the registry's size — an upper bound, since the holder the ID was meant for counts as a chance
     agreement too. None without failing IDs (the model's floor stays)."""
-    failing, found = sql.fetchone(con, "one_slip_u", sql.compose(_ONE_SLIP, fails_check=fails_check_sql("id_number")))
+    failing, found = sql.one(con, "one_slip_u", sql.compose(_ONE_SLIP, fails_check=fails_check_sql("id_number")))
     if not failing or not found:
         return None
     return found / failing / max(n_registry, 1)

@@ -59,3 +59,12 @@ def test_a_catalog_statement_is_composed_in_as_a_subquery_and_positional_values_
     assert sql.scalar(con, "composed", sql.compose(outer, inner="SELECT i FROM t"), [3]) == 3
     with pytest.raises(ValueError, match="not in the statement"):
         sql.compose(outer, inner="SELECT i FROM t", other="SELECT 1")
+
+
+def test_the_row_of_an_aggregate_is_typed_and_a_missing_row_names_the_statement():
+    con = duckdb.connect()
+    sql.run(con, "create", CREATE, {"n": 4})
+    assert sql.one(con, "bounds", "SELECT min(i), max(i) FROM t") == (0, 3)
+    assert sql.fetchone(con, "none_above", "SELECT i FROM t WHERE i > $low", {"low": 9}) is None
+    with pytest.raises(LookupError, match="sql weak_threshold: no row"):
+        sql.scalar(con, "weak_threshold", "SELECT i FROM t WHERE i > $low", {"low": 9})
