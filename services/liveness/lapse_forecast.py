@@ -28,15 +28,16 @@ from typing import Any
 
 import duckdb
 
+from silentcert.graph import sql
 from silentcert.services.liveness.periods import window_start
 from silentcert.services.liveness.settings import LivenessSettings
 
-SCRATCH = ("lf_events", "lf_pop", "lf_ps", "lf_prior", "lf_km", "lf_kmax", "lf_kmd", "lf_person")
+SCRATCH = ("forecast_stream_days", "forecast_population", "forecast_person_streams", "forecast_stream_priors", "forecast_gap_survival", "forecast_gap_extent", "forecast_gap_survival_grid", "forecast_person_quiet")
 WEAK_STREAM = "weak"
 
 # One event per person, stream and day: several records of one visit are one visit.
 _EVENTS = """
-CREATE OR REPLACE TEMP TABLE lf_events AS
+CREATE OR REPLACE TEMP TABLE forecast_stream_days AS
 SELECT DISTINCT person_id, source, d FROM (
     SELECT person_id, source, occurred_at::DATE AS d FROM evidence
     WHERE kind = 'strong' AND role IN ('certifies', 'decides')
@@ -48,16 +49,16 @@ WHERE d BETWEEN $start AND $as_of
 
 # Who the forecast is for: certified, the period covering as_of.
 _POPULATION = """
-CREATE OR REPLACE TEMP TABLE lf_pop AS
+CREATE OR REPLACE TEMP TABLE forecast_population AS
 SELECT person_id, certified_until, (certified_until - $as_of::DATE)::INT AS horizon
 FROM verdicts WHERE status = 'certified' AND certified_until >= $as_of
 """
 
 # Per person and stream: events and the last one.
 _PER_STREAM = """
-CREATE OR REPLACE TEMP TABLE lf_ps AS
+CREATE OR REPLACE TEMP TABLE forecast_person_streams AS
 SELECT person_id, source, count(*) AS n, max(d) AS last
-FROM lf_events e SEMI JOIN lf_pop p USING (person_id)
+FROM forecast_stream_days e SEMI JOIN forecast_population p USING (person_id)
 GROUP BY ALL
 """
 
@@ -65,8 +66,8 @@ GROUP BY ALL
 # counts (a Poisson count's own variance taken out, so what is left is the spread of rates between people; when
 # nothing is left every person has the mean rate).
 _PRIORS = """
-CREATE OR REPLACE TEMP TABLE lf_prior AS
-WITH m AS (SELECT source, sum(n)::DOUBLE / $people AS mean, sum(n * n)::DOUBLE / $people AS m2 FROM lf_ps GROUP BY source),
+CREATE OR REPLACE TEMP TABLE forecast_stream_priors AS
+WITH m AS (SELECT source, sum(n)::DOUBLE / $people AS mean, sum(n * n)::DOUBLE / $people AS m2 FROM forecast_person_streams GROUP BY source),
 g AS (SELECT *, greatest(m2 - mean * mean - mean, mean * 1e-6) AS excess FROM m)
 SELECT source, mean * mean / excess AS alpha, mean * $exposure / excess AS beta FROM g
 """
@@ -75,15 +76,15 @@ SELECT source, mean * mean / excess AS alpha, mean * $exposure / excess AS beta 
 # as_of (censored), in units of the person's own mean gap (days x posterior rate), so that weekly and yearly
 # visitors pool; the Kaplan-Meier survival of these gaps per stream (rounded to 1/1000 of a mean gap).
 _GAPS = """
-CREATE OR REPLACE TEMP TABLE lf_km AS
+CREATE OR REPLACE TEMP TABLE forecast_gap_survival AS
 WITH e AS (
     SELECT person_id, source, d, lead(d) OVER (PARTITION BY person_id, source ORDER BY d) AS next
-    FROM lf_events SEMI JOIN lf_pop USING (person_id)
+    FROM forecast_stream_days SEMI JOIN forecast_population USING (person_id)
 ),
 gaps AS (
     SELECT e.source, round((coalesce(e.next, $as_of::DATE) - e.d) * (r.alpha + s.n) / (r.beta + $exposure), 3) AS u,
            (e.next IS NOT NULL)::INT AS ended
-    FROM e JOIN lf_ps s USING (person_id, source) JOIN lf_prior r USING (source)
+    FROM e JOIN forecast_person_streams s USING (person_id, source) JOIN forecast_stream_priors r USING (source)
 ),
 k AS (SELECT source, u, sum(ended) AS ended, count(*) AS c FROM gaps GROUP BY ALL),
 risk AS (SELECT *, sum(c) OVER (PARTITION BY source ORDER BY u DESC ROWS UNBOUNDED PRECEDING) AS at_risk FROM k)
@@ -95,13 +96,13 @@ FROM risk
 # The Kaplan-Meier table made dense, one row per 1/1000 of a mean gap up to the longest gap seen, so a person's
 # S(u) is an equality join (an ASOF join per stream row was most of the stage's time).
 _KM_DENSE = """
-CREATE OR REPLACE TEMP TABLE lf_kmd AS
+CREATE OR REPLACE TEMP TABLE forecast_gap_survival_grid AS
 WITH grid AS (
-    SELECT source, unnest(range(0, round(max(u) * 1000)::BIGINT + 1)) AS b FROM lf_km GROUP BY source
+    SELECT source, unnest(range(0, round(max(u) * 1000)::BIGINT + 1)) AS b FROM forecast_gap_survival GROUP BY source
 )
 SELECT g.source, g.b, coalesce(last_value(k.s IGNORE NULLS) OVER (PARTITION BY g.source ORDER BY g.b
                                                                   ROWS UNBOUNDED PRECEDING), 1.0) AS s
-FROM grid g LEFT JOIN lf_km k ON k.source = g.source AND round(k.u * 1000)::BIGINT = g.b
+FROM grid g LEFT JOIN forecast_gap_survival k ON k.source = g.source AND round(k.u * 1000)::BIGINT = g.b
 """
 
 # Per person: the stop model's total rate and quiet spell, and log P(no stream fires before the end | active).
@@ -110,33 +111,33 @@ FROM grid g LEFT JOIN lf_km k ON k.source = g.source AND round(k.u * 1000)::BIGI
 # stream (s_g, s_gh): the step at or below u; past the longest gap seen, the last value times a memoryless tail at
 # the person's own rate (one mean gap per unit of u).
 _PERSON = """
-CREATE OR REPLACE TEMP TABLE lf_person AS
+CREATE OR REPLACE TEMP TABLE forecast_person_quiet AS
 WITH streams AS (
     SELECT s.person_id, s.source, s.n, s.last, p.horizon,
            (r.alpha + s.n) / (r.beta + $exposure) AS rate, r.alpha / (r.beta + $exposure) AS prior_rate,
            ($as_of::DATE - s.last) * (r.alpha + s.n) / (r.beta + $exposure) AS ug,
            ($as_of::DATE - s.last + p.horizon) * (r.alpha + s.n) / (r.beta + $exposure) AS ugh, m.u_max, m.b_max
-    FROM lf_ps s JOIN lf_prior r USING (source) JOIN lf_pop p USING (person_id) JOIN lf_kmax m USING (source)
+    FROM forecast_person_streams s JOIN forecast_stream_priors r USING (source) JOIN forecast_population p USING (person_id) JOIN forecast_gap_extent m USING (source)
 ),
 buckets AS (
     SELECT *, least(floor(ug * 1000)::BIGINT, b_max) AS b_g, least(floor(ugh * 1000)::BIGINT, b_max) AS b_gh
     FROM streams
 ),
 at_g AS (SELECT x.*, CASE WHEN x.ug > x.u_max THEN k.s * exp(-(x.ug - x.u_max)) ELSE k.s END AS s_g
-         FROM buckets x JOIN lf_kmd k ON k.source = x.source AND k.b = x.b_g),
+         FROM buckets x JOIN forecast_gap_survival_grid k ON k.source = x.source AND k.b = x.b_g),
 at_gh AS (SELECT x.*, CASE WHEN x.ugh > x.u_max THEN k.s * exp(-(x.ugh - x.u_max)) ELSE k.s END AS s_gh
-          FROM at_g x JOIN lf_kmd k ON k.source = x.source AND k.b = x.b_gh),
+          FROM at_g x JOIN forecast_gap_survival_grid k ON k.source = x.source AND k.b = x.b_gh),
 seen AS (
     SELECT person_id, sum(rate) AS rate, sum(prior_rate) AS prior_rate, max(last) AS last, sum(n) AS events,
            sum(least(0.0, ln(greatest(s_gh, 1e-300)) - ln(greatest(s_g, 1e-300)))) AS log_quiet
     FROM at_gh GROUP BY person_id
 ),
-unseen AS (SELECT sum(alpha / (beta + $exposure)) AS rate FROM lf_prior)
+unseen AS (SELECT sum(alpha / (beta + $exposure)) AS rate FROM forecast_stream_priors)
 SELECT p.person_id, p.certified_until, p.horizon, s.last, coalesce(s.events, 0) AS events,
        u.rate - coalesce(s.prior_rate, 0) + coalesce(s.rate, 0) AS rate,
        coalesce(($as_of::DATE - s.last)::DOUBLE, $exposure) AS quiet,
        coalesce(s.log_quiet, 0) - (u.rate - coalesce(s.prior_rate, 0)) * p.horizon AS log_quiet
-FROM lf_pop p LEFT JOIN seen s USING (person_id) CROSS JOIN unseen u
+FROM forecast_population p LEFT JOIN seen s USING (person_id) CROSS JOIN unseen u
 """
 
 # The stop model's log-likelihood for each hazard on the grid (docs/scoring.md 7.3): a person with rate lambda,
@@ -145,8 +146,23 @@ FROM lf_pop p LEFT JOIN seen s USING (person_id) CROSS JOIN unseen u
 _STOP_LIKELIHOOD = """
 SELECT k, sum(-k * $exposure + x + ln(r + (1 - r) * exp(-x))) AS ll
 FROM (SELECT k, k / (k + rate) AS r, (k + rate) * quiet AS x
-      FROM lf_person CROSS JOIN (SELECT unnest($grid::DOUBLE[]) AS k))
+      FROM forecast_person_quiet CROSS JOIN (SELECT unnest($grid::DOUBLE[]) AS k))
 GROUP BY k ORDER BY ll DESC, k LIMIT 1
+"""
+
+_PEOPLE = "SELECT count(*) FROM forecast_population"
+_GAP_EXTENT = """
+CREATE OR REPLACE TEMP TABLE forecast_gap_extent AS
+SELECT source, max(u) AS u_max, round(max(u) * 1000)::BIGINT AS b_max FROM forecast_gap_survival GROUP BY source
+"""
+_DROP = "DROP TABLE IF EXISTS {table}"
+_STREAM_FIGURES = """
+SELECT r.source, r.alpha, r.beta, min(k.u) FILTER (WHERE k.s <= 0.5) AS median
+FROM forecast_stream_priors r LEFT JOIN forecast_gap_survival k USING (source) GROUP BY ALL ORDER BY r.source
+"""
+_BANDS = """
+SELECT count(*) FILTER (WHERE lapse_probability >= 0.5), avg(lapse_probability), quantile_disc(lapse_probability, 0.9)
+FROM forecast
 """
 
 _FORECAST = """
@@ -154,7 +170,7 @@ CREATE OR REPLACE TABLE forecast AS
 WITH a AS (
     SELECT *, CASE WHEN $kappa = 0 THEN 1.0 ELSE
               exp(-x) / (exp(-x) * (1 - r) + r) END AS p_active
-    FROM (SELECT *, $kappa / ($kappa + rate) AS r, ($kappa + rate) * quiet AS x FROM lf_person)
+    FROM (SELECT *, $kappa / ($kappa + rate) AS r, ($kappa + rate) * quiet AS x FROM forecast_person_quiet)
 )
 SELECT person_id, certified_until, last AS last_silent_evidence, events, horizon,
        least(1.0, greatest(0.0, (1 - p_active) + p_active * exp(least(0.0, log_quiet)))) AS lapse_probability,
@@ -169,26 +185,26 @@ def forecast_lapses(con: duckdb.DuckDBPyConnection, as_of: date, settings: Liven
     """Write ``forecast`` (one row per certified person whose period covers ``as_of``); returns the statistics."""
     start = window_start(as_of, settings)
     exposure = float((as_of - start).days + 1)
-    con.execute(_EVENTS, {"weak": WEAK_STREAM, "start": start, "as_of": as_of})
-    con.execute(_POPULATION, {"as_of": as_of})
-    people = int(_one(con, "SELECT count(*) FROM lf_pop", {})[0])
-    con.execute(_PER_STREAM)
-    con.execute(_PRIORS, {"people": max(people, 1), "exposure": exposure})
-    con.execute(_GAPS, {"as_of": as_of, "exposure": exposure})
-    con.execute("CREATE OR REPLACE TEMP TABLE lf_kmax AS SELECT source, max(u) AS u_max, "
-                "round(max(u) * 1000)::BIGINT AS b_max FROM lf_km GROUP BY source")
-    con.execute(_KM_DENSE)
-    con.execute(_PERSON, {"as_of": as_of, "exposure": exposure})
+    params = {"weak": WEAK_STREAM, "start": start, "as_of": as_of, "exposure": exposure}
+    sql.run(con, "forecast_stream_days", _EVENTS, params)
+    sql.run(con, "forecast_population", _POPULATION, params)
+    people = int(sql.scalar(con, "forecast_people", _PEOPLE))
+    sql.run(con, "forecast_person_streams", _PER_STREAM)
+    sql.run(con, "forecast_stream_priors", _PRIORS, {**params, "people": max(people, 1)})
+    sql.run(con, "forecast_gap_survival", _GAPS, params)
+    sql.run(con, "forecast_gap_extent", _GAP_EXTENT)
+    sql.run(con, "forecast_gap_survival_grid", _KM_DENSE)
+    sql.run(con, "forecast_person_quiet", _PERSON, params)
     kappa = stop_hazard(con, exposure) if people else 0.0
-    con.execute(_FORECAST, {"kappa": kappa})
+    sql.run(con, "forecast", _FORECAST, {"kappa": kappa})
     stats = _stats(con, people, kappa)
     for table in SCRATCH:
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+        sql.run(con, "drop_forecast_scratch", sql.with_idents(_DROP, table=table))
     return stats
 
 
 def stop_hazard(con: duckdb.DuckDBPyConnection, exposure: float) -> float:
-    """The daily hazard of a person's evidence stopping, by maximum likelihood over ``lf_person``.
+    """The daily hazard of a person's evidence stopping, by maximum likelihood over ``forecast_person_quiet``.
 
     A log grid from one stop in a thousand lifetimes to one a week, refined once around the best point; 0 is a
     candidate (no one stops)."""
@@ -201,24 +217,12 @@ def stop_hazard(con: duckdb.DuckDBPyConnection, exposure: float) -> float:
 
 
 def _best(con: duckdb.DuckDBPyConnection, grid: list[float], exposure: float) -> float:
-    return float(_one(con, _STOP_LIKELIHOOD, {"grid": grid, "exposure": exposure})[0])
-
-
-def _one(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> tuple[Any, ...]:
-    row = con.execute(sql, params).fetchone()
-    if row is None:  # an aggregate always has a row
-        raise RuntimeError(f"no row from {sql.split()[0]}")
-    return row
+    return float(sql.scalar(con, "forecast_stop_likelihood", _STOP_LIKELIHOOD, {"grid": grid, "exposure": exposure}))
 
 
 def _stats(con: duckdb.DuckDBPyConnection, people: int, kappa: float) -> dict[str, Any]:
-    priors = con.execute("""
-        SELECT r.source, r.alpha, r.beta, min(k.u) FILTER (WHERE k.s <= 0.5) AS median
-        FROM lf_prior r LEFT JOIN lf_km k USING (source) GROUP BY ALL ORDER BY r.source""").fetchall()
-    bands = _one(con, """
-        SELECT count(*) FILTER (WHERE lapse_probability >= 0.5), avg(lapse_probability),
-               quantile_disc(lapse_probability, 0.9)
-        FROM forecast""", {})
+    priors = sql.fetchall(con, "forecast_stream_figures", _STREAM_FIGURES)
+    bands = sql.one(con, "forecast_bands", _BANDS)
     return {
         "persons": people,
         "likely_to_lapse": int(bands[0] or 0),
