@@ -44,15 +44,15 @@ PLACEHOLDERS = {
 
 # Per kind: who gets it, the channel and the recipient. {exempt}, {reminder} and {overdue} are the messages, each a
 # template compiled by template_sql (its literal text bound as parameters, its fields the PLACEHOLDERS). Reminders
-# also go, up to $early_days before the end, to people the lapse forecast (nt_forecast) finds likely to lapse, and
+# also go, up to $early_days before the end, to people the lapse forecast (notice_lapse_forecast) finds likely to lapse, and
 # are numbered in the order they are sent: the likeliest to lapse first, then the nearest end.
 _NOTICES = """
 CREATE OR REPLACE TABLE notices AS
 WITH c AS (
     SELECT v.person_id, v.status, v.method, v.certified_until, v.evidence_at, v.period_state,
            g.name, g.phone, g.unit_id, p.prev_end, f.lapse_probability
-    FROM verdicts v JOIN registry g USING (person_id) LEFT JOIN nt_prev p USING (person_id)
-    LEFT JOIN nt_forecast f USING (person_id)
+    FROM verdicts v JOIN registry g USING (person_id) LEFT JOIN notice_previous_ends p USING (person_id)
+    LEFT JOIN notice_lapse_forecast f USING (person_id)
     WHERE v.status IN ('certified', 'uncertified')
 ), n AS (
     SELECT person_id, 'exempt' AS kind, 'sms' AS channel, phone AS recipient, {exempt} AS message,
@@ -78,12 +78,12 @@ SELECT person_id, kind, channel, recipient, message,
 FROM n ORDER BY person_id, kind
 """
 # The lapse forecast (lapse_forecast.py) when the round made one; without it reminders go by the expiring window.
-_FORECAST_OF_ROUND = "CREATE OR REPLACE TEMP TABLE nt_forecast AS SELECT person_id, lapse_probability FROM forecast"
-_NO_FORECAST = ("CREATE OR REPLACE TEMP TABLE nt_forecast AS "
+_FORECAST_OF_ROUND = "CREATE OR REPLACE TEMP TABLE notice_lapse_forecast AS SELECT person_id, lapse_probability FROM forecast"
+_NO_FORECAST = ("CREATE OR REPLACE TEMP TABLE notice_lapse_forecast AS "
                 "SELECT NULL::VARCHAR AS person_id, NULL::DOUBLE AS lapse_probability WHERE false")
 _HAS_FORECAST = "SELECT 1 FROM duckdb_tables() WHERE table_name = 'forecast' AND NOT temporary"
-_DROP_PREVIOUS = "DROP TABLE nt_prev"
-_DROP_FORECAST = "DROP TABLE nt_forecast"
+_DROP_PREVIOUS = "DROP TABLE notice_previous_ends"
+_DROP_FORECAST = "DROP TABLE notice_lapse_forecast"
 _NOTICE_COUNTS = "SELECT kind, channel, count(*) FROM notices GROUP BY ALL ORDER BY ALL"
 _EARLY = """
 SELECT count(*) FROM notices n JOIN verdicts v USING (person_id)
@@ -102,7 +102,7 @@ def build_notices(con: duckdb.DuckDBPyConnection, as_of: date, round_id: str,
     for kind in KINDS:
         messages[kind], texts = template_sql(load_template(settings.templates_dir, kind), prefix=f"{kind}_text")
         params.update(texts)
-    write_previous_ends(con, "nt_prev")
+    write_previous_ends(con, "notice_previous_ends")
     has_forecast = sql.fetchall(con, "has_forecast", _HAS_FORECAST)
     sql.run(con, "notice_forecast", _FORECAST_OF_ROUND if has_forecast else _NO_FORECAST)
     sql.run(con, "notices", _NOTICES.format(**messages), params)
