@@ -30,6 +30,7 @@ def test_a_short_run_reports_every_rate(tmp_path):
         assert r["calls"] == round(r["scheduled_per_s"] * r["seconds"])
         assert 0 < r["p50_ms"] <= r["p90_ms"] <= r["p99_ms"] <= r["max_ms"]
         assert r["server_cpu_ms_per_call"] > 0 and r["neo4j_cpu_s"] == 0
+        assert 0 < r["client_cpu_ms_per_call"] < 1000  # the measured window's, not the client's start-up
     assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 2
 
 
