@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -88,22 +89,28 @@ class _Plan:
 
 
 _planning: set[Descriptor] = set()  # types whose plan is being worked out: a recursive type walks itself
+_planning_lock = threading.RLock()  # one thread works plans out, so no other's half-made plan is taken as final
 
 
 @functools.cache
 def _plan(descriptor: Descriptor) -> _Plan:
-    _planning.add(descriptor)
-    try:
-        fields = descriptor.fields_by_name
-        kind, value = fields.get("kind"), fields.get("value")
-        identifier = kind is not None and value is not None and kind.enum_type is not None
-        nested = frozenset(f.name for f in descriptor.fields
-                           if f.message_type is not None and _may_hold_masked(f.message_type))
-        masked_strings = any(f.type == FieldDescriptor.TYPE_STRING and not _is_repeated(f) and _field_kind(f.name)
-                             for f in descriptor.fields)
-        return _Plan(identifier or bool(nested) or masked_strings, identifier, nested)
-    finally:
-        _planning.discard(descriptor)
+    with _planning_lock:
+        _planning.add(descriptor)
+        try:
+            return _work_out(descriptor)
+        finally:
+            _planning.discard(descriptor)
+
+
+def _work_out(descriptor: Descriptor) -> _Plan:
+    fields = descriptor.fields_by_name
+    kind, value = fields.get("kind"), fields.get("value")
+    identifier = kind is not None and value is not None and kind.enum_type is not None
+    nested = frozenset(f.name for f in descriptor.fields
+                       if f.message_type is not None and _may_hold_masked(f.message_type))
+    masked_strings = any(f.type == FieldDescriptor.TYPE_STRING and not _is_repeated(f) and _field_kind(f.name)
+                         for f in descriptor.fields)
+    return _Plan(identifier or bool(nested) or masked_strings, identifier, nested)
 
 
 def _may_hold_masked(descriptor: Descriptor) -> bool:
