@@ -253,7 +253,9 @@ def run_rate(rate: float, args: argparse.Namespace, target: str, ca: str, tokens
 def summarise(rate: float, seconds: float, tallies: list[dict], cpu: tuple[float, float],
               load_before: tuple[float, ...], load_after: tuple[float, ...]) -> dict:
     """The report of one rate. Server CPU is read over about the measured window (it includes the tail of calls
-    still answering when the window closed), so CPU per call is an estimate."""
+    still answering when the window closed), so CPU per call is an estimate. Per call divides by every call due
+    in the window, refused ones included; per answer by those answered without error, which past saturation is
+    what an answer costs."""
     latencies = np.array([x for t in tallies for x in t["latencies_ms"]])
     lag = np.array([x for t in tallies for x in t["send_lag_ms"]])
     errors: dict[str, int] = {}
@@ -261,6 +263,7 @@ def summarise(rate: float, seconds: float, tallies: list[dict], cpu: tuple[float
         for code, n in t["errors"].items():
             errors[code] = errors.get(code, 0) + n
     answered = sum(t["answered_in_window"] for t in tallies)
+    ok = len(latencies) - sum(errors.values())
     pct = {f"p{q}_ms": round(float(np.percentile(latencies, q)), 2) for q in (50, 90, 99)} if len(latencies) else {}
     return {
         "offered_per_s": rate, "seconds": seconds,
@@ -272,6 +275,7 @@ def summarise(rate: float, seconds: float, tallies: list[dict], cpu: tuple[float
         "server_cpu_s": round(cpu[0], 2), "neo4j_cpu_s": round(cpu[1], 2),
         "server_cpu_ms_per_call": round(cpu[0] * 1000 / len(latencies), 3) if len(latencies) else None,
         "neo4j_cpu_ms_per_call": round(cpu[1] * 1000 / len(latencies), 3) if len(latencies) else None,
+        "server_cpu_ms_per_answer": round(cpu[0] * 1000 / ok, 3) if ok else None,
         "client_cpu_s": round(sum(t["cpu_seconds"] for t in tallies), 2),
         "client_cpu_ms_per_call": (round(sum(t["cpu_seconds"] for t in tallies) * 1000 / len(latencies), 3)
                                    if len(latencies) else None),
@@ -284,7 +288,8 @@ def report(result: dict) -> str:
     return (f"offered {r['offered_per_s']:>6g}/s: achieved {r['achieved_per_s']:>7.1f}/s, "
             f"p50 {r.get('p50_ms')} ms, p90 {r.get('p90_ms')} ms, p99 {r.get('p99_ms')} ms, max {r['max_ms']} ms, "
             f"errors {r['errors'] or 0}, client lag p99 {r['client_lag_p99_ms']} ms; server CPU "
-            f"{r['server_cpu_ms_per_call']} ms a call" + (f" + neo4j {r['neo4j_cpu_ms_per_call']}" if r["neo4j_cpu_s"]
+            f"{r['server_cpu_ms_per_call']} ms a call"
+            + (f" ({r['server_cpu_ms_per_answer']} an answer)" if r["errors"] else "") + (f" + neo4j {r['neo4j_cpu_ms_per_call']}" if r["neo4j_cpu_s"]
                                                           else "")
             + f", clients {r['client_cpu_ms_per_call']} ms a call; load {r['loadavg_before'][0]} -> "
               f"{r['loadavg_after'][0]}")
