@@ -15,8 +15,9 @@ Poisson (or `--arrivals uniform`). Every call is a task started at its scheduled
 that time, not from when the client got round to sending it: a server (or client) behind schedule shows in the
 figures instead of slowing the offer (no coordinated omission). Each rate runs `--warmup` + `--seconds`; calls
 scheduled in the warm-up are not counted. Per rate: offered and achieved calls/s, p50/p90/p99/max, errors by
-status code, how late the clients sent (their own lag), server CPU (all its processes) and Neo4j CPU per call,
-and the load average, since the machine may be shared. `--server-tree DIR` runs the server from another checkout
+status code, how late the clients sent (their own lag), server CPU (all its processes), Neo4j CPU and the client
+processes' own CPU (over the measured window) per call, and the load average, since the machine may be shared: on
+one machine the clients' CPU is taken from the server's. `--server-tree DIR` runs the server from another checkout
 (A/B against an older commit); `--server-arg=--processes=2` passes a flag to `silentcert serve`.
 """
 
@@ -69,7 +70,7 @@ class Tally:
     errors: dict[str, int] = field(default_factory=dict)
     scheduled: int = 0
     answered_in_window: int = 0
-    cpu_seconds: float = 0.0
+    cpu_seconds: float = 0.0  # the client process's own CPU from the window's first call to its last answer
 
 
 # -- the schedule ----------------------------------------------------------------------------------------------
@@ -94,9 +95,12 @@ def schedule(rate: float, duration: float, arrivals: str, rng: random.Random) ->
 
 def client_process(offer: Offer, people: list[tuple[str, str]], results: mp.Queue) -> None:
     tally = asyncio.run(_offer(offer, people))
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    tally.cpu_seconds = usage.ru_utime + usage.ru_stime
     results.put(asdict(tally))
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 async def _offer(offer: Offer, people: list[tuple[str, str]]) -> Tally:
@@ -117,17 +121,21 @@ async def _offer(offer: Offer, people: list[tuple[str, str]]) -> Tally:
         tasks = []
         start = time.perf_counter()
         window = (start + offer.warmup, start + offer.warmup + offer.seconds)
+        cpu_from: float | None = None
         for i, at in enumerate(times):
             due = start + at
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
+            if cpu_from is None and at >= offer.warmup:
+                cpu_from = own_cpu()
             person_id, id_number = people[rng.randrange(len(people))]
             request = (pb.GetLivenessRequest(id_number=id_number) if rng.random() < offer.by_id_number
                        else pb.GetLivenessRequest(person_id=person_id))
             k = i % len(calls)
             tasks.append(asyncio.create_task(_one(calls[k], request, metadata[k], person_id, due, window, tally)))
         await asyncio.gather(*tasks)
+        tally.cpu_seconds = own_cpu() - (cpu_from if cpu_from is not None else own_cpu())
         tally.scheduled = sum(1 for at in times if at >= offer.warmup)
         return tally
     finally:
@@ -245,7 +253,9 @@ def run_rate(rate: float, args: argparse.Namespace, target: str, ca: str, tokens
 def summarise(rate: float, seconds: float, tallies: list[dict], cpu: tuple[float, float],
               load_before: tuple[float, ...], load_after: tuple[float, ...]) -> dict:
     """The report of one rate. Server CPU is read over about the measured window (it includes the tail of calls
-    still answering when the window closed), so CPU per call is an estimate."""
+    still answering when the window closed), so CPU per call is an estimate. Per call divides by every call due
+    in the window, refused ones included; per answer by those answered without error, which past saturation is
+    what an answer costs."""
     latencies = np.array([x for t in tallies for x in t["latencies_ms"]])
     lag = np.array([x for t in tallies for x in t["send_lag_ms"]])
     errors: dict[str, int] = {}
@@ -253,6 +263,7 @@ def summarise(rate: float, seconds: float, tallies: list[dict], cpu: tuple[float
         for code, n in t["errors"].items():
             errors[code] = errors.get(code, 0) + n
     answered = sum(t["answered_in_window"] for t in tallies)
+    ok = len(latencies) - sum(errors.values())
     pct = {f"p{q}_ms": round(float(np.percentile(latencies, q)), 2) for q in (50, 90, 99)} if len(latencies) else {}
     return {
         "offered_per_s": rate, "seconds": seconds,
@@ -264,7 +275,10 @@ def summarise(rate: float, seconds: float, tallies: list[dict], cpu: tuple[float
         "server_cpu_s": round(cpu[0], 2), "neo4j_cpu_s": round(cpu[1], 2),
         "server_cpu_ms_per_call": round(cpu[0] * 1000 / len(latencies), 3) if len(latencies) else None,
         "neo4j_cpu_ms_per_call": round(cpu[1] * 1000 / len(latencies), 3) if len(latencies) else None,
-        "client_cpu_s": round(sum(t["cpu_seconds"] for t in tallies), 1),
+        "server_cpu_ms_per_answer": round(cpu[0] * 1000 / ok, 3) if ok else None,
+        "client_cpu_s": round(sum(t["cpu_seconds"] for t in tallies), 2),
+        "client_cpu_ms_per_call": (round(sum(t["cpu_seconds"] for t in tallies) * 1000 / len(latencies), 3)
+                                   if len(latencies) else None),
         "loadavg_before": [round(x, 2) for x in load_before], "loadavg_after": [round(x, 2) for x in load_after],
     }
 
@@ -274,9 +288,11 @@ def report(result: dict) -> str:
     return (f"offered {r['offered_per_s']:>6g}/s: achieved {r['achieved_per_s']:>7.1f}/s, "
             f"p50 {r.get('p50_ms')} ms, p90 {r.get('p90_ms')} ms, p99 {r.get('p99_ms')} ms, max {r['max_ms']} ms, "
             f"errors {r['errors'] or 0}, client lag p99 {r['client_lag_p99_ms']} ms; server CPU "
-            f"{r['server_cpu_ms_per_call']} ms a call" + (f" + neo4j {r['neo4j_cpu_ms_per_call']}" if r["neo4j_cpu_s"]
+            f"{r['server_cpu_ms_per_call']} ms a call"
+            + (f" ({r['server_cpu_ms_per_answer']} an answer)" if r["errors"] else "") + (f" + neo4j {r['neo4j_cpu_ms_per_call']}" if r["neo4j_cpu_s"]
                                                           else "")
-            + f"; load {r['loadavg_before'][0]} -> {r['loadavg_after'][0]}")
+            + f", clients {r['client_cpu_ms_per_call']} ms a call; load {r['loadavg_before'][0]} -> "
+              f"{r['loadavg_after'][0]}")
 
 
 # -- the command line ------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ fails closed: a token file deleted, unreadable or corrupt while the server runs 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -44,7 +45,11 @@ class TokenEntry:
     expires: str
 
     def expired(self, now: datetime) -> bool:
-        return datetime.fromisoformat(self.expires) <= now
+        return self.expiry <= now
+
+    @functools.cached_property
+    def expiry(self) -> datetime:
+        return datetime.fromisoformat(self.expires)
 
 
 class TokenRejected(Exception):
@@ -106,6 +111,7 @@ class TokenBook:
 
     def __init__(self, path: Path, clock: Clock = _now):
         self.path = path
+        self._name = os.fspath(path)
         self.clock = clock
         self._lock = threading.Lock()
         self._stamp: int | None = None
@@ -129,7 +135,7 @@ class TokenBook:
 
     def _reload(self) -> None:
         try:
-            stamp: int | None = self.path.stat().st_mtime_ns
+            stamp: int | None = os.stat(self._name).st_mtime_ns  # every call: a revoked token stops at once
         except OSError:
             stamp = None
         if self._loaded and stamp == self._stamp:

@@ -30,6 +30,8 @@ def test_a_short_run_reports_every_rate(tmp_path):
         assert r["calls"] == round(r["scheduled_per_s"] * r["seconds"])
         assert 0 < r["p50_ms"] <= r["p90_ms"] <= r["p99_ms"] <= r["max_ms"]
         assert r["server_cpu_ms_per_call"] > 0 and r["neo4j_cpu_s"] == 0
+        assert r["server_cpu_ms_per_answer"] == r["server_cpu_ms_per_call"]  # no call refused
+        assert 0 < r["client_cpu_ms_per_call"] < 1000  # the measured window's, not the client's start-up
     assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 2
 
 
@@ -83,3 +85,13 @@ async def _one_late_call(target: str, ca: str, token: str, person_id: str, late_
         await bench._one(call, pb.GetLivenessRequest(person_id=person_id), (("authorization", f"Bearer {token}"),),
                          person_id, due, (due - 1, due + 1), tally)
         return tally
+
+
+def test_cpu_an_answer_leaves_refused_calls_out():
+    """Past saturation most calls are refused cheaply: CPU a call would understate what an answer costs."""
+    tally = {"latencies_ms": [1.0, 2.0, 3.0, 4.0], "send_lag_ms": [0.0] * 4, "errors": {"RESOURCE_EXHAUSTED": 2},
+             "scheduled": 4, "answered_in_window": 2, "cpu_seconds": 0.002}
+    result = bench.summarise(4.0, 1.0, [tally], (0.004, 0.0), (1.0, 1.0, 1.0), (1.0, 1.0, 1.0))
+    assert (result["server_cpu_ms_per_call"], result["server_cpu_ms_per_answer"]) == (1.0, 2.0)
+    assert result["client_cpu_ms_per_call"] == 0.5
+    assert "(2.0 an answer)" in bench.report(result)

@@ -1,7 +1,9 @@
+from google.protobuf import struct_pb2
+
 from silentcert.deathcheck.v1 import deathcheck_pb2 as dc
 from silentcert.liveness.v1 import liveness_pb2 as lv
 from silentcert.resolver.v1 import resolver_pb2 as rs
-from silentcert.services.security.masking import mask_id_number, mask_message, mask_phone
+from silentcert.services.security.masking import _plan, mask_id_number, mask_message, mask_phone
 
 
 def test_id_numbers_keep_region_and_last_four():
@@ -53,3 +55,28 @@ def test_a_verdict_explanation_quoting_a_record_id_that_is_a_phone_is_masked():
     mask_message(reply)
     assert "dated by telecom record 138****8000; certified until 2022-04-02" in reply.liveness.explanation
     assert reply.liveness.person_id == "P1"
+
+
+def test_the_walk_skips_what_holds_nothing_to_mask_and_still_masks_what_does():
+    """Each message type's walk is worked out once: a GetLiveness answer's evidence records (no identifier, no
+    free text) are not walked, while the verdict's explanation, identifiers by kind and keyed map entries are."""
+    assert not _plan(lv.EvidenceEdge.DESCRIPTOR).walk
+    assert _plan(lv.GetLivenessResponse.DESCRIPTOR).nested == {"liveness"}
+    assert _plan(lv.Liveness.DESCRIPTOR).nested == frozenset()  # `evidence` left out
+    assert _plan(rs.Identifier.DESCRIPTOR).identifier
+    assert "properties" in _plan(dc.GraphNode.DESCRIPTOR).nested
+    reply = lv.GetLivenessResponse(liveness=lv.Liveness(
+        person_id="P1", explanation="dated by telecom record 13800008000",
+        evidence=[lv.EvidenceEdge(source="telecom", record_id="13800008000")]))
+    mask_message(reply)
+    assert reply.liveness.explanation == "dated by telecom record 138****8000"
+    assert reply.liveness.evidence[0].record_id == "13800008000"  # as before: a record id is not masked
+
+
+def test_a_recursive_message_type_is_planned_without_end():
+    """Value holds ListValue holds Value: the walk is worked out once and masks what it masked before (nothing:
+    the names are string_value, not id_number or phone)."""
+    value = struct_pb2.Value(list_value=struct_pb2.ListValue(values=[struct_pb2.Value(string_value="13800008000")]))
+    _plan(struct_pb2.Value.DESCRIPTOR)
+    mask_message(value)
+    assert value.list_value.values[0].string_value == "13800008000"
