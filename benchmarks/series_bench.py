@@ -64,6 +64,7 @@ class RoundFigures:
     stopped: int
     arrears_yuan: float
     dead_certified: int
+    dead_certified_after_death: int
     living_held: int
     dead: int
     living: int
@@ -146,7 +147,8 @@ class SeriesRunner:
         for row in payments:
             self.held[row["person_id"]] = row["action"] in HELD
         truth = read_csv(round_dir / "truth" / "persons.csv")
-        dead = {r["person_id"] for r in truth if r["alive"] == "0"}
+        died = {r["person_id"]: r["death_date"] for r in truth if r["alive"] == "0"}
+        dead = set(died)
         living = [r["person_id"] for r in truth if r["alive"] == "1"]
         actions = defaultdict(list)
         for row in payments:
@@ -158,6 +160,9 @@ class SeriesRunner:
             suspended=len(actions["suspend"]), restored=len(actions["restore"]), stopped=len(actions["stop"]),
             arrears_yuan=round(sum(float(r["amount"]) for r in actions["restore"]), 2),
             dead_certified=sum(verdicts.get(p, {}).get("status") == "certified" for p in dead),
+            # certified on evidence dated after the death (the fund's exposure to fraud); dead_certified also
+            # counts periods carried or set by records from before the death, which no round can know better
+            dead_certified_after_death=sum(_after_death(verdicts.get(p), died[p]) for p in dead),
             living_held=sum(self.held.get(p, False) for p in living),
             dead=len(dead), living=len(living), retention=retention)
 
@@ -220,10 +225,16 @@ def used_bytes(path: Path) -> int:
     return int(used) * int(size)
 
 
+def _after_death(verdict: dict | None, death_date: str) -> bool:
+    """Certified by a record or window dated after the person's death."""
+    return (verdict is not None and verdict["status"] == "certified" and verdict["method"] != "carried"
+            and bool(death_date) and verdict["evidence_at"][:10] > death_date[:10])
+
+
 USED_BLOCKS = "SELECT used_blocks, block_size FROM pragma_database_size()"
 
 HEADER = (f"{'round':<8} {'seconds':>8} {'file MB':>8} {'used MB':>8} {'entities':>10} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'certified':>9} {'suspend':>7} {'restore':>7} {'stop':>5} {'arrears':>10} {'dead cert':>9} "
+          f"{'certified':>9} {'suspend':>7} {'restore':>7} {'stop':>5} {'arrears':>10} {'dead cert':>9} {'after death':>11} "
           f"{'living held':>11} {'events dropped':>14}")
 
 
@@ -232,7 +243,7 @@ def format_row(f: RoundFigures) -> str:
     entities = f"{f.store_entities:,}" if f.store_entities is not None else "-"
     return (f"{f.round_id:<8} {f.seconds:>8.1f} {(f.store_bytes or 0) / 1e6:>8.1f} {(f.store_used_bytes or 0) / 1e6:>8.1f} {entities:>10} "
             f"{f.liveness_p50_ms:>7.2f} {f.liveness_p99_ms:>7.2f} {f.certified:>9,} {f.suspended:>7,} "
-            f"{f.restored:>7,} {f.stopped:>5,} {f.arrears_yuan:>10,.0f} {f.dead_certified:>9,} "
+            f"{f.restored:>7,} {f.stopped:>5,} {f.arrears_yuan:>10,.0f} {f.dead_certified:>9,} {f.dead_certified_after_death:>11,} "
             f"{f.living_held:>11,} {dropped:>14,}")
 
 
