@@ -52,6 +52,10 @@ ID_BOTH_VALID_LABEL = "both valid, different"
 
 log = logging.getLogger(__name__)
 
+#: Keyword arguments of a Linker rebuilt from the document of one already built, only m or u changed: Splink's
+#: settings validation (every level's SQL parsed by sqlglot against the tables' columns) passed on the first.
+REBUILT: dict[str, Any] = {"validate_settings": False}
+
 
 @dataclass(frozen=True)
 class TrainingPlan:
@@ -212,7 +216,7 @@ def train(linker: Linker, tables: list, columns: set[str], plan: TrainingPlan) -
     trained: dict[str, Any] = {"u_max_pairs": plan.u_max_pairs, "em_sessions": []}
     estimate_u(linker, plan.u_max_pairs, plan.seed)
     if "id_number" in columns:
-        linker = Linker(tables, floor_id_near_miss_u(linker.misc.save_model_to_json(), plan.one_slip_u))
+        linker = Linker(tables, floor_id_near_miss_u(linker.misc.save_model_to_json(), plan.one_slip_u), **REBUILT)
     for em_columns in _em_blockings(columns):
         session = "+".join(em_columns)
         try:

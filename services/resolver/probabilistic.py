@@ -187,7 +187,7 @@ def _linker(con, registry, pending, columns, settings, n_registry, n_pending) ->
         document = linker.misc.save_model_to_json()
         for comparison in model.MEASURED_M:
             document = model.m_from_true_pairs(document, pairs, comparison)
-        linker = Linker([registry, pending], document)
+        linker = Linker([registry, pending], document, **model.REBUILT)
     return linker, {"source": "trained", **trained, "one_slip_u": slip_u, "m_true_pairs": len(pairs)}
 
 
