@@ -151,14 +151,37 @@ def name_keys(pinyin: str | None, name: str | None = None) -> tuple[str | None, 
     return " ".join(sorted(pieces)), "".join(sorted(p[0] for p in pieces))
 
 
-_DISTINCT_NAMES = "SELECT DISTINCT name, name_pinyin FROM {names} WHERE name_pinyin IS NOT NULL"
-_NAME_KEYS = "CREATE OR REPLACE TEMP TABLE {into} AS SELECT * FROM _name_keys"
+# Names wholly in Chinese characters ($cjk: _CJK) are keyed in SQL, split into characters and read through the
+# character table (build_name_pinyin's); the others (romanised, mixed) are cut in Python (name_keys).
+_CJK_NAME_CHARS = """
+CREATE OR REPLACE TEMP TABLE {into} AS
+SELECT name, name_pinyin, unnest(string_split(name, '')) AS ch
+FROM (SELECT DISTINCT name, name_pinyin FROM {names} WHERE name_pinyin IS NOT NULL AND regexp_full_match(name, $cjk))
+"""
+_OTHER_NAMES = """
+SELECT DISTINCT name, name_pinyin FROM {names}
+WHERE name_pinyin IS NOT NULL AND NOT coalesce(regexp_full_match(name, $cjk), false)
+"""
+# name_keys' sorted pieces and first letters: strings order by code point in both
+_NAME_KEYS = """
+CREATE OR REPLACE TEMP TABLE {into} AS
+SELECT n.name, n.name_pinyin, string_agg(r.pinyin, ' ' ORDER BY r.pinyin) AS name_syllables,
+       string_agg(left(r.pinyin, 1), '' ORDER BY left(r.pinyin, 1)) AS name_initials
+FROM {chars} n JOIN {readings} r USING (ch) GROUP BY n.name, n.name_pinyin
+UNION ALL SELECT * FROM _name_keys
+"""
 
 
 def build_name_keys(con: duckdb.DuckDBPyConnection, names: str, into: str) -> str:
     """Create temporary table ``into(name, name_pinyin, name_syllables, name_initials)`` for every distinct
-    (name, pinyin) of ``names`` (a table or view with those columns), computed once per value."""
-    values = sql.fetchall(con, "distinct_names", sql.with_idents(_DISTINCT_NAMES, names=names))
+    (name, pinyin) of ``names`` (a table or view with those columns): :func:`name_keys` of each, computed once
+    per value, in SQL for names written in Chinese characters."""
+    chars = f"{into}__chars"
+    cjk = {"cjk": _CJK.pattern}
+    sql.run(con, "char_readings_table", sql.with_idents(_CHAR_TABLE, table=CHAR_TABLE))
+    sql.run(con, "cjk_name_chars", sql.with_idents(_CJK_NAME_CHARS, into=chars, names=names), cjk)
+    _add_char_readings(con, chars)
+    values = sql.fetchall(con, "other_names", sql.with_idents(_OTHER_NAMES, names=names), cjk)
     keys = [name_keys(pinyin, name) for name, pinyin in values]
     table = pa.table({"name": pa.array([v[0] for v in values], pa.string()),
                       "name_pinyin": pa.array([v[1] for v in values], pa.string()),
@@ -166,9 +189,10 @@ def build_name_keys(con: duckdb.DuckDBPyConnection, names: str, into: str) -> st
                       "name_initials": pa.array([k[1] for k in keys], pa.string())})
     con.register("_name_keys", table)
     try:
-        sql.run(con, "name_keys", sql.with_idents(_NAME_KEYS, into=into))
+        sql.run(con, "name_keys", sql.with_idents(_NAME_KEYS, into=into, chars=chars, readings=CHAR_TABLE))
     finally:
         con.unregister("_name_keys")
+        sql.run(con, "drop_cjk_name_chars", sql.with_idents(_DROP, table=chars))
     return into
 
 
