@@ -62,14 +62,18 @@ _LK_REGISTRY = "CREATE OR REPLACE TEMP TABLE _lk_registry AS {registry}"
 # pseudo-random order. Their records' names get name keys with the others' (_NAMES), once per distinct name.
 _KNOWN = """
 CREATE OR REPLACE TEMP TABLE _lk_known AS
-SELECT rid, person_id FROM link_candidates
-WHERE method = 'deterministic' AND NOT shared
-ORDER BY hash(rid + $seed) LIMIT $limit
+SELECT g.name AS g_name, g.name_pinyin AS g_name_pinyin, g.phone AS g_phone, g.card_no AS g_card_no,
+       g.county_code AS g_county_code,
+       r.name AS r_name, r.name_pinyin AS r_name_pinyin, r.phone AS r_phone, r.card_no AS r_card_no,
+       r.county_code AS r_county_code
+FROM (SELECT rid, person_id FROM link_candidates WHERE method = 'deterministic' AND NOT shared
+      ORDER BY hash(rid + $seed) LIMIT $limit) t
+JOIN records r USING (rid) JOIN registry g ON g.person_id = t.person_id
 """
 _NAMES = """
 CREATE OR REPLACE TEMP VIEW _lk_names AS
 SELECT name, name_pinyin FROM _lk_registry UNION SELECT name, name_pinyin FROM _lk_pending
-UNION SELECT r.name, r.name_pinyin FROM _lk_known JOIN records r USING (rid)
+UNION SELECT r_name, r_name_pinyin FROM _lk_known
 """
 # the near IDs (blocking.NEAR_COLUMNS) and name keys (model.NAME_KEYS) joined on
 _WITH_KEYS = """
@@ -81,15 +85,11 @@ _WITH_KEYS = """
         SELECT g.*, k.* EXCLUDE (name, name_pinyin) FROM _lk_registry g
         LEFT JOIN _lk_keys k ON k.name_pinyin = g.name_pinyin AND k.name IS NOT DISTINCT FROM g.name;
         CREATE OR REPLACE TEMP TABLE _lk_known AS
-        SELECT g.name AS g_name, g.name_pinyin AS g_name_pinyin, g.phone AS g_phone, g.card_no AS g_card_no,
-               g.county_code AS g_county_code, kg.name_syllables AS g_name_syllables,
-               kg.name_initials AS g_name_initials,
-               r.name AS r_name, r.name_pinyin AS r_name_pinyin, r.phone AS r_phone, r.card_no AS r_card_no,
-               r.county_code AS r_county_code, kr.name_syllables AS r_name_syllables,
-               kr.name_initials AS r_name_initials
-        FROM _lk_known t JOIN records r USING (rid) JOIN registry g ON g.person_id = t.person_id
-        LEFT JOIN _lk_keys kg ON kg.name_pinyin = g.name_pinyin AND kg.name IS NOT DISTINCT FROM g.name
-        LEFT JOIN _lk_keys kr ON kr.name_pinyin = r.name_pinyin AND kr.name IS NOT DISTINCT FROM r.name;
+        SELECT t.*, kg.name_syllables AS g_name_syllables, kg.name_initials AS g_name_initials,
+               kr.name_syllables AS r_name_syllables, kr.name_initials AS r_name_initials
+        FROM _lk_known t
+        LEFT JOIN _lk_keys kg ON kg.name_pinyin = t.g_name_pinyin AND kg.name IS NOT DISTINCT FROM t.g_name
+        LEFT JOIN _lk_keys kr ON kr.name_pinyin = t.r_name_pinyin AND kr.name IS NOT DISTINCT FROM t.r_name;
         DROP TABLE _lk_near; DROP TABLE _lk_keys; DROP VIEW _lk_names;
 """
 
