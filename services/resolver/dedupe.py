@@ -121,9 +121,9 @@ def _linker(accounts, columns: set[str], settings: LinkageSettings, n: int, exac
         retain_matching_columns=False)
     linker = Linker(accounts, creator)
     if n >= settings.min_training_records:
-        linker.training.estimate_u_using_random_sampling(max_pairs=settings.u_max_pairs, seed=settings.seed)
+        model.estimate_u(linker, settings.u_max_pairs, settings.seed)
         if "id_number" in columns:
-            linker = Linker(accounts, model.floor_id_near_miss_u(linker.misc.save_model_to_json()))
+            linker = Linker(accounts, model.floor_id_near_miss_u(linker.misc.save_model_to_json()), **model.REBUILT)
     if exact_pairs:
         linker.training.estimate_probability_two_random_records_match(
             [block_on("id_number"), block_on("name_pinyin", "birth_date")], recall=0.8)

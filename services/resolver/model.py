@@ -52,6 +52,10 @@ ID_BOTH_VALID_LABEL = "both valid, different"
 
 log = logging.getLogger(__name__)
 
+#: Keyword arguments of a Linker rebuilt from the document of one already built, only m or u changed: Splink's
+#: settings validation (every level's SQL parsed by sqlglot against the tables' columns) passed on the first.
+REBUILT: dict[str, Any] = {"validate_settings": False}
+
 
 @dataclass(frozen=True)
 class TrainingPlan:
@@ -196,12 +200,23 @@ def prior_match_probability(registry_size: int, matched_share: float = 0.5) -> f
     return min(0.5, matched_share / max(registry_size, 1))
 
 
+def estimate_u(linker: Linker, max_pairs: float, seed: int) -> None:
+    """u of every level by random sampling: ``max_pairs`` sampled pairs, compared in one pass per comparison.
+
+    Splink's default first scores a probe of 1 % of the pairs and stops there when every level was seen 100 times;
+    else it scores all of them again in 10 chunks. The ID, phone and card levels (u ~1e-6 to 1e-5) are never seen
+    100 times in a million pairs, so the default always ran 11 queries over the same pairs, per comparison. One
+    chunk scores exactly those pairs once; the levels that did converge (sex, county) get all the pairs too."""
+    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed, min_count_per_level=None,
+                                                     num_chunks=1)
+
+
 def train(linker: Linker, tables: list, columns: set[str], plan: TrainingPlan) -> tuple[Linker, dict]:
     """Train u by random sampling and m by capped EM; returns the trained linker and a summary."""
     trained: dict[str, Any] = {"u_max_pairs": plan.u_max_pairs, "em_sessions": []}
-    linker.training.estimate_u_using_random_sampling(max_pairs=plan.u_max_pairs, seed=plan.seed)
+    estimate_u(linker, plan.u_max_pairs, plan.seed)
     if "id_number" in columns:
-        linker = Linker(tables, floor_id_near_miss_u(linker.misc.save_model_to_json(), plan.one_slip_u))
+        linker = Linker(tables, floor_id_near_miss_u(linker.misc.save_model_to_json(), plan.one_slip_u), **REBUILT)
     for em_columns in _em_blockings(columns):
         session = "+".join(em_columns)
         try:

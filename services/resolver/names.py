@@ -151,14 +151,40 @@ def name_keys(pinyin: str | None, name: str | None = None) -> tuple[str | None, 
     return " ".join(sorted(pieces)), "".join(sorted(p[0] for p in pieces))
 
 
-_DISTINCT_NAMES = "SELECT DISTINCT name, name_pinyin FROM {names} WHERE name_pinyin IS NOT NULL"
-_NAME_KEYS = "CREATE OR REPLACE TEMP TABLE {into} AS SELECT * FROM _name_keys"
+# Names wholly in Chinese characters ($cjk: _CJK) are keyed in SQL, split into characters and read through the
+# character table (build_name_pinyin's); the others (romanised, mixed) are cut in Python (name_keys). {names} is
+# read once (it may be a view over several tables).
+_DISTINCT_NAMES = """
+CREATE OR REPLACE TEMP TABLE {into} AS
+SELECT name, name_pinyin, coalesce(regexp_full_match(name, $cjk), false) AS cjk
+FROM (SELECT DISTINCT name, name_pinyin FROM {names} WHERE name_pinyin IS NOT NULL)
+"""
+_CJK_NAME_CHARS = """
+CREATE OR REPLACE TEMP TABLE {into} AS
+SELECT name, name_pinyin, unnest(string_split(name, '')) AS ch FROM {distinct} WHERE cjk
+"""
+_OTHER_NAMES = "SELECT name, name_pinyin FROM {distinct} WHERE NOT cjk"
+# name_keys' sorted pieces and first letters: strings order by code point in both
+_NAME_KEYS = """
+CREATE OR REPLACE TEMP TABLE {into} AS
+SELECT name, name_pinyin, array_to_string(pieces, ' ') AS name_syllables,
+       array_to_string(list_sort(list_transform(pieces, lambda p: left(p, 1))), '') AS name_initials
+FROM (SELECT n.name, n.name_pinyin, list_sort(list(r.pinyin)) AS pieces
+      FROM {chars} n JOIN {readings} r USING (ch) GROUP BY n.name, n.name_pinyin)
+UNION ALL SELECT * FROM _name_keys
+"""
 
 
 def build_name_keys(con: duckdb.DuckDBPyConnection, names: str, into: str) -> str:
     """Create temporary table ``into(name, name_pinyin, name_syllables, name_initials)`` for every distinct
-    (name, pinyin) of ``names`` (a table or view with those columns), computed once per value."""
-    values = sql.fetchall(con, "distinct_names", sql.with_idents(_DISTINCT_NAMES, names=names))
+    (name, pinyin) of ``names`` (a table or view with those columns): :func:`name_keys` of each, computed once
+    per value, in SQL for names written in Chinese characters."""
+    distinct, chars = f"{into}__names", f"{into}__chars"
+    sql.run(con, "char_readings_table", sql.with_idents(_CHAR_TABLE, table=CHAR_TABLE))
+    sql.run(con, "distinct_names", sql.with_idents(_DISTINCT_NAMES, into=distinct, names=names), {"cjk": _CJK.pattern})
+    sql.run(con, "cjk_name_chars", sql.with_idents(_CJK_NAME_CHARS, into=chars, distinct=distinct))
+    _add_char_readings(con, chars)
+    values = sql.fetchall(con, "other_names", sql.with_idents(_OTHER_NAMES, distinct=distinct))
     keys = [name_keys(pinyin, name) for name, pinyin in values]
     table = pa.table({"name": pa.array([v[0] for v in values], pa.string()),
                       "name_pinyin": pa.array([v[1] for v in values], pa.string()),
@@ -166,9 +192,11 @@ def build_name_keys(con: duckdb.DuckDBPyConnection, names: str, into: str) -> st
                       "name_initials": pa.array([k[1] for k in keys], pa.string())})
     con.register("_name_keys", table)
     try:
-        sql.run(con, "name_keys", sql.with_idents(_NAME_KEYS, into=into))
+        sql.run(con, "name_keys", sql.with_idents(_NAME_KEYS, into=into, chars=chars, readings=CHAR_TABLE))
     finally:
         con.unregister("_name_keys")
+        sql.run(con, "drop_cjk_name_chars", sql.with_idents(_DROP, table=chars))
+        sql.run(con, "drop_distinct_names", sql.with_idents(_DROP, table=distinct))
     return into
 
 

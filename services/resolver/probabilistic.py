@@ -15,7 +15,7 @@ from silentcert.services.resolver import model
 from silentcert.services.resolver.blocking import NEAR_COLUMNS
 from silentcert.services.resolver.engines import LinkageEngine
 from silentcert.services.resolver.id_numbers import fails_check_sql, neighbours_sql
-from silentcert.services.resolver.names import build_name_keys, name_keys
+from silentcert.services.resolver.names import build_name_keys
 from silentcert.services.resolver.settings import LinkageSettings
 
 log = logging.getLogger(__name__)
@@ -58,9 +58,22 @@ _PENDING = """
 _COLUMNS = ("name", "name_pinyin", "sex", "birth_date", "phone", "county_code", "card_no")
 
 _LK_REGISTRY = "CREATE OR REPLACE TEMP TABLE _lk_registry AS {registry}"
+# Known matches the model measures m on (_linker): up to $limit of the round's deterministic links, in a fixed
+# pseudo-random order. Their records' names get name keys with the others' (_NAMES), once per distinct name.
+_KNOWN = """
+CREATE OR REPLACE TEMP TABLE _lk_known AS
+SELECT g.name AS g_name, g.name_pinyin AS g_name_pinyin, g.phone AS g_phone, g.card_no AS g_card_no,
+       g.county_code AS g_county_code,
+       r.name AS r_name, r.name_pinyin AS r_name_pinyin, r.phone AS r_phone, r.card_no AS r_card_no,
+       r.county_code AS r_county_code
+FROM (SELECT rid, person_id FROM link_candidates WHERE method = 'deterministic' AND NOT shared
+      ORDER BY hash(rid + $seed) LIMIT $limit) t
+JOIN records r USING (rid) JOIN registry g ON g.person_id = t.person_id
+"""
 _NAMES = """
 CREATE OR REPLACE TEMP VIEW _lk_names AS
 SELECT name, name_pinyin FROM _lk_registry UNION SELECT name, name_pinyin FROM _lk_pending
+UNION SELECT r_name, r_name_pinyin FROM _lk_known
 """
 # the near IDs (blocking.NEAR_COLUMNS) and name keys (model.NAME_KEYS) joined on
 _WITH_KEYS = """
@@ -71,6 +84,12 @@ _WITH_KEYS = """
         CREATE OR REPLACE TEMP TABLE _lk_registry AS
         SELECT g.*, k.* EXCLUDE (name, name_pinyin) FROM _lk_registry g
         LEFT JOIN _lk_keys k ON k.name_pinyin = g.name_pinyin AND k.name IS NOT DISTINCT FROM g.name;
+        CREATE OR REPLACE TEMP TABLE _lk_known AS
+        SELECT t.*, kg.name_syllables AS g_name_syllables, kg.name_initials AS g_name_initials,
+               kr.name_syllables AS r_name_syllables, kr.name_initials AS r_name_initials
+        FROM _lk_known t
+        LEFT JOIN _lk_keys kg ON kg.name_pinyin = t.g_name_pinyin AND kg.name IS NOT DISTINCT FROM t.g_name
+        LEFT JOIN _lk_keys kr ON kr.name_pinyin = t.r_name_pinyin AND kr.name IS NOT DISTINCT FROM t.r_name;
         DROP TABLE _lk_near; DROP TABLE _lk_keys; DROP VIEW _lk_names;
 """
 
@@ -98,10 +117,12 @@ def _near_ids(con: duckdb.DuckDBPyConnection) -> None:
     sql.run(con, "lk_near", sql.compose(_NEAR_IDS, neighbours=neighbours_sql("failing")))
 
 
-def prepare_tables(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
-    """Make ``_lk_registry`` and ``_lk_pending`` (records still without a candidate)."""
+def prepare_tables(con: duckdb.DuckDBPyConnection, known: int = 0, seed: int = 0) -> tuple[int, int]:
+    """Make ``_lk_registry`` and ``_lk_pending`` (records still without a candidate), and ``_lk_known``: up to
+    ``known`` deterministic links (registry and record columns of ``_KNOWN_PAIR``, ``seed`` picks them)."""
     sql.run(con, "lk_registry", sql.compose(_LK_REGISTRY, registry=registry_linkage_sql()))
     sql.run(con, "lk_pending", _PENDING)
+    sql.run(con, "lk_known", _KNOWN, {"seed": seed, "limit": known})
     _near_ids(con)
     sql.run(con, "lk_names", _NAMES)
     build_name_keys(con, "_lk_names", "_lk_keys")
@@ -113,7 +134,8 @@ def splink_candidates(
     con: duckdb.DuckDBPyConnection, settings: LinkageSettings, engine: LinkageEngine
 ) -> dict:
     """Score pending records against the registry with Splink; insert candidates ≥ the floor."""
-    n_registry, n_pending = prepare_tables(con)
+    known = int(settings.u_max_pairs // 10) if settings.model_path is None else 0
+    n_registry, n_pending = prepare_tables(con, known, settings.seed)
     stats: dict[str, Any] = {"pending": n_pending, "model": None, "candidates": 0}
     if n_pending == 0 or n_registry == 0:
         return stats
@@ -160,12 +182,12 @@ def _linker(con, registry, pending, columns, settings, n_registry, n_pending) ->
         [block_on("name_pinyin", "birth_date"), block_on("id_number")], recall=0.8
     )
     linker, trained = model.train(linker, [registry, pending], columns, plan)
-    pairs = _true_pairs(con, int(settings.u_max_pairs // 10), settings.seed)
+    pairs = _true_pairs(con)
     if pairs:
         document = linker.misc.save_model_to_json()
         for comparison in model.MEASURED_M:
             document = model.m_from_true_pairs(document, pairs, comparison)
-        linker = Linker([registry, pending], document)
+        linker = Linker([registry, pending], document, **model.REBUILT)
     return linker, {"source": "trained", **trained, "one_slip_u": slip_u, "m_true_pairs": len(pairs)}
 
 
@@ -185,15 +207,9 @@ def one_slip_u(con: duckdb.DuckDBPyConnection, n_registry: int) -> float | None:
     return found / failing / max(n_registry, 1)
 
 
-_PAIR_COLUMNS = ("name", "name_pinyin", "phone", "card_no", "county_code")
-# the registry side's _PAIR_COLUMNS, then the record side's
-_TRUE_PAIRS = """
-SELECT g.name, g.name_pinyin, g.phone, g.card_no, g.county_code, r.name, r.name_pinyin, r.phone, r.card_no,
-       r.county_code
-FROM link_candidates c JOIN records r USING (rid) JOIN registry g ON g.person_id = c.person_id
-WHERE c.method = 'deterministic' AND NOT c.shared
-ORDER BY hash(c.rid + $seed) LIMIT $limit
-"""
+#: The columns of a known match each side has in ``_lk_known`` (``g_`` the registry's, ``r_`` the record's).
+_KNOWN_PAIR = ("name", "name_pinyin", "phone", "card_no", "county_code", *model.NAME_KEYS)
+_TRUE_PAIRS = "SELECT {registry}, {record} FROM _lk_known"
 _HAS_VALID = "SELECT coalesce(bool_or(id_valid), false) FROM _lk_registry"
 _LINKAGE_PENDING = """
 SELECT unique_id, id_number, id_valid, {columns} FROM _lk_pending ORDER BY unique_id
@@ -210,17 +226,13 @@ FROM _lk_pairs p JOIN _lk_registry g ON g.unique_id = p.pidx
 _COUNT = "SELECT count(*) FROM {table}"
 
 
-def _true_pairs(con: duckdb.DuckDBPyConnection, limit: int, seed: int) -> list[tuple[dict, dict]]:
-    """Up to ``limit`` (registry, record) rows of the round's deterministic links, in a fixed pseudo-random order,
-    with the columns of ``model.MEASURED_M`` and the name keys."""
-    rows = sql.fetchall(con, "true_pairs", _TRUE_PAIRS, {"seed": seed, "limit": limit})
-    n = len(_PAIR_COLUMNS)
-    return [(_pair_row(row[:n]), _pair_row(row[n:])) for row in rows]
-
-
-def _pair_row(values: tuple) -> dict:
-    row = dict(zip(_PAIR_COLUMNS, values))
-    return {**row, **dict(zip(model.NAME_KEYS, name_keys(row["name_pinyin"], row["name"])))}
+def _true_pairs(con: duckdb.DuckDBPyConnection) -> list[tuple[dict, dict]]:
+    """The (registry, record) rows of ``_lk_known``: the columns of ``model.MEASURED_M`` and the name keys."""
+    statement = sql.with_idents(_TRUE_PAIRS, registry=[f"g_{c}" for c in _KNOWN_PAIR],
+                                record=[f"r_{c}" for c in _KNOWN_PAIR])
+    rows = sql.fetchall(con, "true_pairs", statement)
+    n = len(_KNOWN_PAIR)
+    return [(dict(zip(_KNOWN_PAIR, row[:n])), dict(zip(_KNOWN_PAIR, row[n:]))) for row in rows]
 
 
 def _model_columns(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -30,7 +30,7 @@ from silentcert.services.resolver.settings import LinkageSettings
 Progress = Callable[[str, dict], None]
 
 _SPILL = "SELECT current_setting('temp_directory')"
-_DROP_SCRATCH = "DROP TABLE IF EXISTS _lk_registry; DROP TABLE IF EXISTS _lk_pending"
+_DROP_SCRATCH = "DROP TABLE IF EXISTS _lk_registry; DROP TABLE IF EXISTS _lk_pending; DROP TABLE IF EXISTS _lk_known"
 _CANDIDATES = """
         CREATE OR REPLACE TABLE link_candidates (
             rid BIGINT NOT NULL, person_id VARCHAR NOT NULL, match_probability DOUBLE NOT NULL,

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from silentcert.services.resolver.names import (
     CHAR_TABLE,
     Name,
+    build_name_keys,
     build_name_pinyin,
     name_keys,
     name_pinyin,
@@ -168,3 +169,16 @@ def test_homophones_join_equal_in_sql():
     con = duckdb.connect()
     pinyin = _pinyin_by_sql(con, ["王明", "王名", "汪明"])
     assert pinyin["王明"] == pinyin["王名"] == pinyin["汪明"]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(simplified_names, min_size=1, max_size=100))
+def test_name_keys_in_sql_agree_with_python(names):
+    rows = [(n, name_pinyin(n)) for n in names] + [
+        ("XiuyingZhang", "xiuyingzhang"), ("ZhangXY", "zhangxy"), ("李a", "lia"), ("\U00020000王", "x"),
+        (None, "wangming"), ("王明", None)]
+    con = duckdb.connect()
+    con.register("names_in", pa.table({"name": [r[0] for r in rows], "name_pinyin": [r[1] for r in rows]}))
+    table = build_name_keys(con, "names_in", "keys")
+    got = {(a, b): (c, d) for a, b, c, d in con.execute(f"SELECT * FROM {table}").fetchall()}
+    assert got == {(a, b): name_keys(b, a) for a, b in set(rows) if b is not None}
