@@ -88,7 +88,7 @@ _DUPLICATE_FLAGS = """
                       coalesce(s.other_pension, 0), paid_text(s.other_paid), $months, $start, $as_of,
                       $months * (coalesce(s.pension, 0) + coalesce(s.other_pension, 0)), s.at_stake),
                s.at_stake, NULL, s.county_code, NULL
-        FROM dup_sides s
+        FROM duplicate_pair_sides s
 """
 
 
@@ -98,9 +98,9 @@ _SHARE_CERTIFICATION = """
             period_state = t.period_state,
             explanation = t.explanation || ' Evidence shared with duplicate account ' || t.person_id
                           || ': it matched both accounts (flag ' || t.flag_id || ').'
-        FROM dup_shared t WHERE verdicts.person_id = t.pid
+        FROM duplicate_shared_evidence t WHERE verdicts.person_id = t.pid
     """
-_SHARED_COUNT = "SELECT count(*) FROM dup_shared"
+_SHARED_COUNT = "SELECT count(*) FROM duplicate_shared_evidence"
 
 
 def share_certification(con: duckdb.DuckDBPyConnection) -> int:
@@ -116,7 +116,7 @@ def share_certification(con: duckdb.DuckDBPyConnection) -> int:
 
 
 _SHARED = """
-        CREATE OR REPLACE TEMP TABLE dup_shared AS
+        CREATE OR REPLACE TEMP TABLE duplicate_shared_evidence AS
         WITH sides AS (
             SELECT person_id AS pid, other_person_id AS twin FROM duplicate_pairs
             WHERE open AND band = 'auto' AND other_registry IS NULL
@@ -143,7 +143,7 @@ _PAID_TEXT = """
 
 
 def _sides(con: duckdb.DuckDBPyConnection, months: int) -> None:
-    """``dup_sides``: one row per (account of ours, the other account) with what each is paid."""
+    """``duplicate_pair_sides``: one row per (account of ours, the other account) with what each is paid."""
     others = _OTHER_ACCOUNTS if _has_table(con, "other_registries") else _NO_OTHER_ACCOUNTS
     sql.run(con, "paid_text_macro", _PAID_TEXT)
     sql.run(con, "duplicate_sides", sql.compose(_SIDES, others=others), {"months": months})
@@ -156,7 +156,7 @@ SELECT NULL::VARCHAR AS registry, NULL::VARCHAR AS person_id, NULL::BIGINT AS li
 """
 # {others}: _OTHER_ACCOUNTS, or _NO_OTHER_ACCOUNTS when the round names no other registry
 _SIDES = """
-        CREATE OR REPLACE TEMP TABLE dup_sides AS
+        CREATE OR REPLACE TEMP TABLE duplicate_pair_sides AS
         WITH sides AS (
             SELECT person_id AS pid, other_person_id AS other_id, other_registry, match_probability, band
             FROM duplicate_pairs

@@ -64,12 +64,12 @@ UNION ALL
 SELECT registry, false, person_id, id_number, id_valid, name, name_pinyin, birth_date, sex, phone FROM ({others})
 """
 _ACCOUNTS = """
-CREATE OR REPLACE TEMP TABLE _dd_accounts AS
+CREATE OR REPLACE TEMP TABLE dedupe_accounts AS
 SELECT row_number() OVER (ORDER BY home DESC, registry, person_id) AS unique_id, * FROM ({accounts})
 """
-_COUNT_ACCOUNTS = "SELECT count(*) FROM _dd_accounts"
-_ACCOUNTS_ARROW = "SELECT * EXCLUDE (person_id, registry) FROM _dd_accounts ORDER BY unique_id"
-_DROP_ACCOUNTS = "DROP TABLE IF EXISTS _dd_accounts"
+_COUNT_ACCOUNTS = "SELECT count(*) FROM dedupe_accounts"
+_ACCOUNTS_ARROW = "SELECT * EXCLUDE (person_id, registry) FROM dedupe_accounts ORDER BY unique_id"
+_DROP_ACCOUNTS = "DROP TABLE IF EXISTS dedupe_accounts"
 _PAIR_COUNTS = """
 SELECT coalesce(other_registry, 'registry'), band, count(*) FROM duplicate_pairs GROUP BY ALL ORDER BY ALL
 """
@@ -86,12 +86,12 @@ def accounts_sql(con: duckdb.DuckDBPyConnection) -> str:
 def find_duplicates(con: duckdb.DuckDBPyConnection, settings: LinkageSettings, engine: LinkageEngine) -> dict:
     """Write ``duplicate_pairs`` (module docstring); returns counts by band and registry."""
     sql.run(con, "duplicate_pairs_table", PAIRS_TABLE)
-    sql.run(con, "dd_accounts", sql.compose(_ACCOUNTS, accounts=accounts_sql(con)))
+    sql.run(con, "dedupe_accounts", sql.compose(_ACCOUNTS, accounts=accounts_sql(con)))
     try:
-        n = sql.scalar(con, "dd_accounts_count", _COUNT_ACCOUNTS)
+        n = sql.scalar(con, "dedupe_accounts_count", _COUNT_ACCOUNTS)
         if n < 2:
             return {"accounts": n, "pairs": {}}
-        accounts = engine.register(sql.arrow(con, "dd_accounts_arrow", _ACCOUNTS_ARROW), "accounts")
+        accounts = engine.register(sql.arrow(con, "dedupe_accounts_arrow", _ACCOUNTS_ARROW), "accounts")
         columns = set(PERSON_COLUMNS) - _absent(con)
         linker = _linker(accounts, columns, settings, n, _exact_pairs(con))
         predictions = linker.inference.predict(threshold_match_probability=settings.review_floor)
@@ -132,25 +132,25 @@ def _linker(accounts, columns: set[str], settings: LinkageSettings, n: int, exac
 
 def _exact_pairs(con: duckdb.DuckDBPyConnection) -> int:
     """Pairs of accounts with the same ID number or the same name pinyin and birth date."""
-    return sql.scalar(con, "dd_exact_pairs", _EXACT_PAIRS)
+    return sql.scalar(con, "dedupe_exact_pairs", _EXACT_PAIRS)
 
 
 _EXACT_PAIRS = """
         SELECT count(*) FROM (
-            SELECT a.unique_id, b.unique_id FROM _dd_accounts a JOIN _dd_accounts b USING (id_number)
+            SELECT a.unique_id, b.unique_id FROM dedupe_accounts a JOIN dedupe_accounts b USING (id_number)
             WHERE a.unique_id < b.unique_id AND (a.home OR b.home)
             UNION
-            SELECT a.unique_id, b.unique_id FROM _dd_accounts a JOIN _dd_accounts b USING (name_pinyin, birth_date)
+            SELECT a.unique_id, b.unique_id FROM dedupe_accounts a JOIN dedupe_accounts b USING (name_pinyin, birth_date)
             WHERE a.unique_id < b.unique_id AND (a.home OR b.home))
 """
 
 
 def _write_pairs(con: duckdb.DuckDBPyConnection, pairs, settings: LinkageSettings) -> None:
-    con.register("_dd_pairs", pairs)
+    con.register("dedupe_pairs", pairs)
     try:
         sql.run(con, "duplicate_pairs", _WRITE_PAIRS, {"auto": settings.auto_threshold})
     finally:
-        con.unregister("_dd_pairs")
+        con.unregister("dedupe_pairs")
 
 
 _WRITE_PAIRS = """
@@ -159,8 +159,8 @@ _WRITE_PAIRS = """
                 SELECT CASE WHEN a.home AND (NOT b.home OR a.person_id < b.person_id) THEN a ELSE b END AS x,
                        CASE WHEN a.home AND (NOT b.home OR a.person_id < b.person_id) THEN b ELSE a END AS y,
                        d.match_probability
-                FROM _dd_pairs d JOIN _dd_accounts a ON a.unique_id = d.unique_id_l
-                JOIN _dd_accounts b ON b.unique_id = d.unique_id_r)
+                FROM dedupe_pairs d JOIN dedupe_accounts a ON a.unique_id = d.unique_id_l
+                JOIN dedupe_accounts b ON b.unique_id = d.unique_id_r)
             SELECT x.person_id, y.person_id, y.registry, match_probability,
                    CASE WHEN match_probability >= $auto THEN 'auto' ELSE 'review' END, true
             FROM p ORDER BY 1, 3 NULLS FIRST, 2
@@ -186,14 +186,14 @@ def _close_dismissed(con: duckdb.DuckDBPyConnection) -> None:
 
 _FILLED = """
 SELECT count(id_number), count(name), count(birth_date), count(sex), count(phone), coalesce(bool_or(id_valid), false)
-FROM _dd_accounts
+FROM dedupe_accounts
 """
 _HAS_TABLE = "SELECT count(*) FROM duckdb_tables() WHERE table_name = $name"
 
 
 def _absent(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Columns no account fills (a comparison on them would only add noise to u)."""
-    filled = sql.fetchall(con, "dd_filled_columns", _FILLED)[0]
+    filled = sql.fetchall(con, "dedupe_filled_columns", _FILLED)[0]
     names = ("id_number", "name", "birth_date", "sex", "phone")
     absent = {c for c, k in zip(names, filled[:5]) if not k}
     if "name" in absent:
@@ -211,9 +211,9 @@ def merge_pair_candidates(con: duckdb.DuckDBPyConnection, settings: LinkageSetti
     over the pair, and is no longer shared when the pair holds every holder; Splink's, scored per account, is the
     pair's best. Every account of the pair keeps the candidate (the link goes to one of them; the deathcheck gives
     the other the verdict). Returns the number of candidates changed."""
-    sql.run(con, "dd_group", _GROUP)
+    sql.run(con, "dedupe_group", _GROUP)
     try:
-        sql.run(con, "dd_merged", _MERGED, {"cap": float(settings.shared_identifier_cap)})
+        sql.run(con, "dedupe_merged", _MERGED, {"cap": float(settings.shared_identifier_cap)})
         sql.run(con, "merge_pair_candidates", _MERGE_CANDIDATES)
         return sql.scalar(con, "merged_candidates", _MERGED_COUNT)
     finally:
@@ -221,7 +221,7 @@ def merge_pair_candidates(con: duckdb.DuckDBPyConnection, settings: LinkageSetti
 
 
 _GROUP = """
-        CREATE OR REPLACE TEMP TABLE _dd_group AS
+        CREATE OR REPLACE TEMP TABLE dedupe_groups AS
         WITH edges AS (
             SELECT person_id, other_person_id FROM duplicate_pairs
             WHERE open AND band = 'auto' AND other_registry IS NULL)
@@ -230,12 +230,12 @@ _GROUP = """
             SELECT other_person_id, person_id FROM edges) GROUP BY person_id
 """
 _MERGED = """
-            CREATE OR REPLACE TEMP TABLE _dd_merged AS
+            CREATE OR REPLACE TEMP TABLE dedupe_merged AS
             WITH touched AS (  -- only the records with a candidate in a pair, not every candidate of the round
-                SELECT DISTINCT rid FROM link_candidates JOIN _dd_group USING (person_id)),
+                SELECT DISTINCT rid FROM link_candidates JOIN dedupe_groups USING (person_id)),
             c AS (
                 SELECT c.*, g.grp, count(*) OVER (PARTITION BY c.rid) AS holders
-                FROM link_candidates c LEFT JOIN _dd_group g USING (person_id)
+                FROM link_candidates c LEFT JOIN dedupe_groups g USING (person_id)
                 WHERE c.rid IN (SELECT rid FROM touched)),
             per_group AS (
                 SELECT rid, grp, any_value(holders) > count(*) AS still_shared,
@@ -247,11 +247,11 @@ _MERGED = """
 """
 _MERGE_CANDIDATES = """
             UPDATE link_candidates c SET match_probability = m.p, shared = m.still_shared
-            FROM _dd_merged m, _dd_group g
+            FROM dedupe_merged m, dedupe_groups g
             WHERE c.rid = m.rid AND g.person_id = c.person_id AND g.grp = m.grp
 """
 _MERGED_COUNT = """
-SELECT coalesce(sum(1), 0) FROM link_candidates c JOIN _dd_group g USING (person_id)
-JOIN _dd_merged m ON m.rid = c.rid AND m.grp = g.grp
+SELECT coalesce(sum(1), 0) FROM link_candidates c JOIN dedupe_groups g USING (person_id)
+JOIN dedupe_merged m ON m.rid = c.rid AND m.grp = g.grp
 """
-_DROP_GROUP = "DROP TABLE IF EXISTS _dd_group; DROP TABLE IF EXISTS _dd_merged"
+_DROP_GROUP = "DROP TABLE IF EXISTS dedupe_groups; DROP TABLE IF EXISTS dedupe_merged"

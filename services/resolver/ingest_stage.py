@@ -44,7 +44,7 @@ UPDATE source_counts SET rejected_rows = r.n
 FROM (SELECT source, count(*) AS n FROM rejects GROUP BY source) r WHERE source_counts.source = r.source
 """
 _DROP_TABLE = "DROP TABLE {table}"
-_DROP_NAME_VALUES = "DROP VIEW IF EXISTS _d_name_values"
+_DROP_NAME_VALUES = "DROP VIEW IF EXISTS raw_name_values"
 _TOTALS = "SELECT sum(input_rows), sum(rejected_rows) FROM source_counts WHERE source <> 'registry'"
 _PENSIONERS = "SELECT count(*) FROM registry"
 
@@ -155,13 +155,13 @@ def _stage_raw(con: duckdb.DuckDBPyConnection, result: ReadResult, file: FileSpe
 # across batches, they grew past the batches themselves at 8.5M pensioners (nearly every timestamp is distinct)
 # and every batch's joins paid for building their hash tables again.
 
-PINYIN = "_d_pinyin"  # normalised name -> pinyin
-DICTIONARIES = ("_d_id", "_d_time", "_d_name", "_d_phone", "_d_sex")
+PINYIN = "name_pinyin_values"  # normalised name -> pinyin
+DICTIONARIES = ("normalised_ids", "normalised_times", "normalised_names", "normalised_phones", "normalised_sexes")
 
 # Each dictionary: the distinct raw values of its columns in the staged tables (_new), normalised by the twins of
 # the Python normalisers; {value}, {reason} and the like are their SQL expressions over `raw` (graph.sql.compose).
 _D_ID = """
-CREATE OR REPLACE TEMP TABLE _d_id AS
+CREATE OR REPLACE TEMP TABLE normalised_ids AS
 WITH _new AS (SELECT DISTINCT raw FROM (SELECT id_number AS raw FROM raw_registry
                                         UNION ALL SELECT id_number AS raw FROM raw_records) WHERE raw IS NOT NULL)
 SELECT *, CASE WHEN value IS NOT NULL THEN {born} END AS born,
@@ -169,7 +169,7 @@ SELECT *, CASE WHEN value IS NOT NULL THEN {born} END AS born,
 FROM (SELECT raw, {clean} AS clean, {value} AS value, {reason} AS reason FROM _new)
 """
 _D_TIME = """
-CREATE OR REPLACE TEMP TABLE _d_time AS
+CREATE OR REPLACE TEMP TABLE normalised_times AS
 WITH _new AS (SELECT DISTINCT raw FROM (SELECT birth_date AS raw FROM raw_registry
                                         UNION ALL SELECT certified_until AS raw FROM raw_registry
                                         UNION ALL SELECT occurred_at AS raw FROM raw_records
@@ -177,19 +177,19 @@ WITH _new AS (SELECT DISTINCT raw FROM (SELECT birth_date AS raw FROM raw_regist
 SELECT raw, {value} AS value, {reason} AS reason FROM _new
 """
 _D_NAME = """
-CREATE OR REPLACE TEMP TABLE _d_name AS
+CREATE OR REPLACE TEMP TABLE normalised_names AS
 WITH _new AS (SELECT DISTINCT raw FROM (SELECT name AS raw FROM raw_registry
                                         UNION ALL SELECT name AS raw FROM raw_records) WHERE raw IS NOT NULL)
 SELECT raw, {value} AS value, {reason} AS reason FROM _new
 """
 _D_PHONE = """
-CREATE OR REPLACE TEMP TABLE _d_phone AS
+CREATE OR REPLACE TEMP TABLE normalised_phones AS
 WITH _new AS (SELECT DISTINCT raw FROM (SELECT phone AS raw FROM raw_registry
                                         UNION ALL SELECT phone AS raw FROM raw_records) WHERE raw IS NOT NULL)
 SELECT raw, {value} AS value, {reason} AS reason, {local} AS local FROM _new
 """
 _D_SEX = """
-CREATE OR REPLACE TEMP TABLE _d_sex AS
+CREATE OR REPLACE TEMP TABLE normalised_sexes AS
 WITH _new AS (SELECT DISTINCT raw FROM (SELECT sex AS raw FROM raw_registry
                                         UNION ALL SELECT sex AS raw FROM raw_records) WHERE raw IS NOT NULL)
 SELECT raw, {value} AS value, {reason} AS reason FROM _new
@@ -204,12 +204,12 @@ def _dictionary_statements() -> dict[str, str]:
     phone_value, phone_reason, phone_local = phones.phone_sql("raw")
     sex_value, sex_reason = sex.sex_sql("raw")
     return {
-        "_d_id": sql.compose(_D_ID, born=id_numbers.birth_date_sql("value"), id_sex=id_numbers.sex_sql("value"),
+        "normalised_ids": sql.compose(_D_ID, born=id_numbers.birth_date_sql("value"), id_sex=id_numbers.sex_sql("value"),
                              clean=id_numbers.clean_sql("raw"), value=id_value, reason=id_reason),
-        "_d_time": sql.compose(_D_TIME, value=stamp, reason=stamp_reason),
-        "_d_name": sql.compose(_D_NAME, value=name_value, reason=name_reason),
-        "_d_phone": sql.compose(_D_PHONE, value=phone_value, reason=phone_reason, local=phone_local),
-        "_d_sex": sql.compose(_D_SEX, value=sex_value, reason=sex_reason),
+        "normalised_times": sql.compose(_D_TIME, value=stamp, reason=stamp_reason),
+        "normalised_names": sql.compose(_D_NAME, value=name_value, reason=name_reason),
+        "normalised_phones": sql.compose(_D_PHONE, value=phone_value, reason=phone_reason, local=phone_local),
+        "normalised_sexes": sql.compose(_D_SEX, value=sex_value, reason=sex_reason),
     }
 
 
@@ -218,22 +218,22 @@ def _build_dictionaries(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
     for table, statement in _dictionary_statements().items():
         sql.run(con, f"ingest_dictionary{table}", statement, {"born_by": id_numbers.born_by(as_of)})
     sql.run(con, "ingest_name_values", _NAME_VALUES)
-    names.build_name_pinyin(con, "_d_name_values", into=PINYIN)
+    names.build_name_pinyin(con, "raw_name_values", into=PINYIN)
 
 
-_NAME_VALUES = "CREATE OR REPLACE TEMP VIEW _d_name_values AS SELECT value AS name FROM _d_name"
+_NAME_VALUES = "CREATE OR REPLACE TEMP VIEW raw_name_values AS SELECT value AS name FROM normalised_names"
 
 FIELD_MARK = "<field>"  # dictionary reasons name the column only when joined back (the replace() below)
 
 # Joins from a raw table aliased `r` to the dictionaries, and the columns registry and records share: identifier-like
 # text trimmed, empty as NULL (cards also lose inner spaces and dashes), county codes of six digits only.
 _JOINS = """
-        LEFT JOIN _d_id i ON i.raw = r.id_number
-        LEFT JOIN _d_name n ON n.raw = r.name
-        LEFT JOIN _d_pinyin py ON py.name = n.value
-        LEFT JOIN _d_sex x ON x.raw = r.sex
-        LEFT JOIN _d_time b ON b.raw = r.birth_date
-        LEFT JOIN _d_phone ph ON ph.raw = r.phone"""
+        LEFT JOIN normalised_ids i ON i.raw = r.id_number
+        LEFT JOIN normalised_names n ON n.raw = r.name
+        LEFT JOIN name_pinyin_values py ON py.name = n.value
+        LEFT JOIN normalised_sexes x ON x.raw = r.sex
+        LEFT JOIN normalised_times b ON b.raw = r.birth_date
+        LEFT JOIN normalised_phones ph ON ph.raw = r.phone"""
 _COMMON_COLUMNS = """
         nullif(i.clean, '') AS id_number_raw, i.value AS id_number, i.reason AS id_reason,
         n.value AS name, py.pinyin AS name_pinyin, n.reason AS name_reason,
@@ -271,7 +271,7 @@ _NORMALISE_REGISTRY = """
                nullif(trim(r.monthly_pension), '') AS pension_text,
                CAST(u.value AS DATE) AS certified_until,
                replace(u.reason, '<field>', 'certified_until') AS until_reason
-        FROM raw_registry r {joins} LEFT JOIN _d_time u ON u.raw = r.certified_until
+        FROM raw_registry r {joins} LEFT JOIN normalised_times u ON u.raw = r.certified_until
 """
 
 
@@ -328,7 +328,7 @@ _NORMALISE_RECORDS = """
                nullif(trim(r.person_id), '') AS person_id, nullif(lower(trim(r.passed)), '') AS passed_text,
                CASE WHEN list_contains($passed_true, lower(trim(r.passed))) THEN true
                     WHEN list_contains($passed_false, lower(trim(r.passed))) THEN false END AS passed
-        FROM raw_records r {joins} LEFT JOIN _d_time t ON t.raw = r.occurred_at
+        FROM raw_records r {joins} LEFT JOIN normalised_times t ON t.raw = r.occurred_at
 """
 
 # Why a record is rejected (NULL: kept); {repairable}: id_numbers.fails_check_sql over the cleaned raw ID. The

@@ -39,7 +39,7 @@ _REGISTRY_LINKAGE = """
 # The records still without a candidate, as the model sees them (the same columns as _REGISTRY_LINKAGE), leaving
 # out those with a phone or card and nothing else that identifies (identifier_graph links them).
 _PENDING = """
-        CREATE OR REPLACE TEMP TABLE _lk_pending AS
+        CREATE OR REPLACE TEMP TABLE linkage_pending AS
         WITH c AS (
             SELECT *, upper(regexp_replace(translate(coalesce(r.id_number_raw, ''),
                        '０１２３４５６７８９ｘＸ', '0123456789XX'), '[^0-9Xx]', '', 'g')) AS cleaned FROM records r
@@ -57,11 +57,11 @@ _PENDING = """
 """
 _COLUMNS = ("name", "name_pinyin", "sex", "birth_date", "phone", "county_code", "card_no")
 
-_LK_REGISTRY = "CREATE OR REPLACE TEMP TABLE _lk_registry AS {registry}"
+_LK_REGISTRY = "CREATE OR REPLACE TEMP TABLE linkage_registry AS {registry}"
 # Known matches the model measures m on (_linker): up to $limit of the round's deterministic links, in a fixed
 # pseudo-random order. Their records' names get name keys with the others' (_NAMES), once per distinct name.
 _KNOWN = """
-CREATE OR REPLACE TEMP TABLE _lk_known AS
+CREATE OR REPLACE TEMP TABLE linkage_known_matches AS
 SELECT g.name AS g_name, g.name_pinyin AS g_name_pinyin, g.phone AS g_phone, g.card_no AS g_card_no,
        g.county_code AS g_county_code,
        r.name AS r_name, r.name_pinyin AS r_name_pinyin, r.phone AS r_phone, r.card_no AS r_card_no,
@@ -71,26 +71,26 @@ FROM (SELECT rid, person_id FROM link_candidates WHERE method = 'deterministic' 
 JOIN records r USING (rid) JOIN registry g ON g.person_id = t.person_id
 """
 _NAMES = """
-CREATE OR REPLACE TEMP VIEW _lk_names AS
-SELECT name, name_pinyin FROM _lk_registry UNION SELECT name, name_pinyin FROM _lk_pending
-UNION SELECT r_name, r_name_pinyin FROM _lk_known
+CREATE OR REPLACE TEMP VIEW linkage_names AS
+SELECT name, name_pinyin FROM linkage_registry UNION SELECT name, name_pinyin FROM linkage_pending
+UNION SELECT r_name, r_name_pinyin FROM linkage_known_matches
 """
 # the near IDs (blocking.NEAR_COLUMNS) and name keys (model.NAME_KEYS) joined on
 _WITH_KEYS = """
-        CREATE OR REPLACE TEMP TABLE _lk_pending AS
+        CREATE OR REPLACE TEMP TABLE linkage_pending AS
         SELECT p.*, n.* EXCLUDE (rid), k.* EXCLUDE (name, name_pinyin)
-        FROM _lk_pending p LEFT JOIN _lk_near n ON n.rid = p.unique_id
-        LEFT JOIN _lk_keys k ON k.name_pinyin = p.name_pinyin AND k.name IS NOT DISTINCT FROM p.name;
-        CREATE OR REPLACE TEMP TABLE _lk_registry AS
-        SELECT g.*, k.* EXCLUDE (name, name_pinyin) FROM _lk_registry g
-        LEFT JOIN _lk_keys k ON k.name_pinyin = g.name_pinyin AND k.name IS NOT DISTINCT FROM g.name;
-        CREATE OR REPLACE TEMP TABLE _lk_known AS
+        FROM linkage_pending p LEFT JOIN linkage_id_neighbours n ON n.rid = p.unique_id
+        LEFT JOIN linkage_name_keys k ON k.name_pinyin = p.name_pinyin AND k.name IS NOT DISTINCT FROM p.name;
+        CREATE OR REPLACE TEMP TABLE linkage_registry AS
+        SELECT g.*, k.* EXCLUDE (name, name_pinyin) FROM linkage_registry g
+        LEFT JOIN linkage_name_keys k ON k.name_pinyin = g.name_pinyin AND k.name IS NOT DISTINCT FROM g.name;
+        CREATE OR REPLACE TEMP TABLE linkage_known_matches AS
         SELECT t.*, kg.name_syllables AS g_name_syllables, kg.name_initials AS g_name_initials,
                kr.name_syllables AS r_name_syllables, kr.name_initials AS r_name_initials
-        FROM _lk_known t
-        LEFT JOIN _lk_keys kg ON kg.name_pinyin = t.g_name_pinyin AND kg.name IS NOT DISTINCT FROM t.g_name
-        LEFT JOIN _lk_keys kr ON kr.name_pinyin = t.r_name_pinyin AND kr.name IS NOT DISTINCT FROM t.r_name;
-        DROP TABLE _lk_near; DROP TABLE _lk_keys; DROP VIEW _lk_names;
+        FROM linkage_known_matches t
+        LEFT JOIN linkage_name_keys kg ON kg.name_pinyin = t.g_name_pinyin AND kg.name IS NOT DISTINCT FROM t.g_name
+        LEFT JOIN linkage_name_keys kr ON kr.name_pinyin = t.r_name_pinyin AND kr.name IS NOT DISTINCT FROM t.r_name;
+        DROP TABLE linkage_id_neighbours; DROP TABLE linkage_name_keys; DROP VIEW linkage_names;
 """
 
 
@@ -102,9 +102,9 @@ def registry_linkage_sql(table: str = "registry", keep: tuple[str, ...] = ()) ->
 # (rid, id_near, id_near_2): for a pending record whose ID fails its check, the registry's valid IDs one
 # substitution or adjacent transposition away ({neighbours}: id_numbers.neighbours_sql, joined on the ID index)
 _NEAR_IDS = """
-        CREATE OR REPLACE TEMP TABLE _lk_near AS
-        WITH failing AS (SELECT unique_id AS rid, id_number AS v FROM _lk_pending WHERE NOT id_valid),
-        held AS (SELECT DISTINCT id_number FROM _lk_registry WHERE id_valid)
+        CREATE OR REPLACE TEMP TABLE linkage_id_neighbours AS
+        WITH failing AS (SELECT unique_id AS rid, id_number AS v FROM linkage_pending WHERE NOT id_valid),
+        held AS (SELECT DISTINCT id_number FROM linkage_registry WHERE id_valid)
         SELECT rid, near[1] AS id_near, near[2] AS id_near_2 FROM (
             SELECT n.rid, list(n.near ORDER BY n.near) AS near
             FROM ({neighbours}) n JOIN held h ON h.id_number = n.near GROUP BY n.rid)
@@ -113,21 +113,21 @@ assert NEAR_COLUMNS == ("id_near", "id_near_2"), "_NEAR_IDS names the near colum
 
 
 def _near_ids(con: duckdb.DuckDBPyConnection) -> None:
-    """``_lk_near(rid, id_near, id_near_2)`` (:data:`_NEAR_IDS`)."""
-    sql.run(con, "lk_near", sql.compose(_NEAR_IDS, neighbours=neighbours_sql("failing")))
+    """``linkage_id_neighbours(rid, id_near, id_near_2)`` (:data:`_NEAR_IDS`)."""
+    sql.run(con, "linkage_near", sql.compose(_NEAR_IDS, neighbours=neighbours_sql("failing")))
 
 
 def prepare_tables(con: duckdb.DuckDBPyConnection, known: int = 0, seed: int = 0) -> tuple[int, int]:
-    """Make ``_lk_registry`` and ``_lk_pending`` (records still without a candidate), and ``_lk_known``: up to
+    """Make ``linkage_registry`` and ``linkage_pending`` (records still without a candidate), and ``linkage_known_matches``: up to
     ``known`` deterministic links (registry and record columns of ``_KNOWN_PAIR``, ``seed`` picks them)."""
-    sql.run(con, "lk_registry", sql.compose(_LK_REGISTRY, registry=registry_linkage_sql()))
-    sql.run(con, "lk_pending", _PENDING)
-    sql.run(con, "lk_known", _KNOWN, {"seed": seed, "limit": known})
+    sql.run(con, "linkage_registry", sql.compose(_LK_REGISTRY, registry=registry_linkage_sql()))
+    sql.run(con, "linkage_pending", _PENDING)
+    sql.run(con, "linkage_known", _KNOWN, {"seed": seed, "limit": known})
     _near_ids(con)
-    sql.run(con, "lk_names", _NAMES)
-    build_name_keys(con, "_lk_names", "_lk_keys")
-    sql.run(con, "lk_name_keys", _WITH_KEYS)
-    return _count(con, "_lk_registry"), _count(con, "_lk_pending")
+    sql.run(con, "linkage_names", _NAMES)
+    build_name_keys(con, "linkage_names", "linkage_name_keys")
+    sql.run(con, "linkage_name_keys", _WITH_KEYS)
+    return _count(con, "linkage_registry"), _count(con, "linkage_pending")
 
 
 def splink_candidates(
@@ -141,8 +141,8 @@ def splink_candidates(
         return stats
     columns = _model_columns(con)
     started = time.perf_counter()
-    registry = engine.register(_linkage_arrow(con, "_lk_registry"), "registry")
-    pending = engine.register(_linkage_arrow(con, "_lk_pending"), "records")
+    registry = engine.register(_linkage_arrow(con, "linkage_registry"), "registry")
+    pending = engine.register(_linkage_arrow(con, "linkage_pending"), "records")
     linker, stats["model"] = _linker(con, registry, pending, columns, settings, n_registry, n_pending)
     stats["train_seconds"] = round(time.perf_counter() - started, 2)
     # Chunks of the pending side: the blocked pairs of all pending records at once outgrow memory and disk at
@@ -193,7 +193,7 @@ def _linker(con, registry, pending, columns, settings, n_registry, n_pending) ->
 
 _ONE_SLIP = """
 SELECT count(*), sum((id_near IS NOT NULL)::INT + (id_near_2 IS NOT NULL)::INT)
-FROM _lk_pending WHERE NOT id_valid AND {fails_check}
+FROM linkage_pending WHERE NOT id_valid AND {fails_check}
 """
 
 
@@ -207,27 +207,27 @@ def one_slip_u(con: duckdb.DuckDBPyConnection, n_registry: int) -> float | None:
     return found / failing / max(n_registry, 1)
 
 
-#: The columns of a known match each side has in ``_lk_known`` (``g_`` the registry's, ``r_`` the record's).
+#: The columns of a known match each side has in ``linkage_known_matches`` (``g_`` the registry's, ``r_`` the record's).
 _KNOWN_PAIR = ("name", "name_pinyin", "phone", "card_no", "county_code", *model.NAME_KEYS)
-_TRUE_PAIRS = "SELECT {registry}, {record} FROM _lk_known"
-_HAS_VALID = "SELECT coalesce(bool_or(id_valid), false) FROM _lk_registry"
+_TRUE_PAIRS = "SELECT {registry}, {record} FROM linkage_known_matches"
+_HAS_VALID = "SELECT coalesce(bool_or(id_valid), false) FROM linkage_registry"
 _LINKAGE_PENDING = """
-SELECT unique_id, id_number, id_valid, {columns} FROM _lk_pending ORDER BY unique_id
+SELECT unique_id, id_number, id_valid, {columns} FROM linkage_pending ORDER BY unique_id
 """
 _LINKAGE_REGISTRY = """
 SELECT unique_id, id_number, id_valid, {columns}, CAST(NULL AS VARCHAR) AS id_near, CAST(NULL AS VARCHAR) AS id_near_2
-FROM _lk_registry ORDER BY unique_id
+FROM linkage_registry ORDER BY unique_id
 """
 _INSERT_PAIRS = """
 INSERT INTO link_candidates
 SELECT p.rid, g.person_id, p.match_probability, 'splink', false
-FROM _lk_pairs p JOIN _lk_registry g ON g.unique_id = p.pidx
+FROM linkage_pairs p JOIN linkage_registry g ON g.unique_id = p.pidx
 """
 _COUNT = "SELECT count(*) FROM {table}"
 
 
 def _true_pairs(con: duckdb.DuckDBPyConnection) -> list[tuple[dict, dict]]:
-    """The (registry, record) rows of ``_lk_known``: the columns of ``model.MEASURED_M`` and the name keys."""
+    """The (registry, record) rows of ``linkage_known_matches``: the columns of ``model.MEASURED_M`` and the name keys."""
     statement = sql.with_idents(_TRUE_PAIRS, registry=[f"g_{c}" for c in _KNOWN_PAIR],
                                 record=[f"r_{c}" for c in _KNOWN_PAIR])
     rows = sql.fetchall(con, "true_pairs", statement)
@@ -237,7 +237,7 @@ def _true_pairs(con: duckdb.DuckDBPyConnection) -> list[tuple[dict, dict]]:
 
 def _model_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
     """The model's columns; ``id_valid`` only when the registry holds resident IDs (not FEBRL's numbers)."""
-    has_valid = sql.scalar(con, "lk_has_valid_ids", _HAS_VALID)
+    has_valid = sql.scalar(con, "linkage_has_valid_ids", _HAS_VALID)
     columns = set(model.LINK_COLUMNS) | set(model.NAME_KEYS) | set(NEAR_COLUMNS)
     return columns - (set() if has_valid else {"id_valid", *NEAR_COLUMNS})
 
@@ -245,17 +245,17 @@ def _model_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
 def _linkage_arrow(con: duckdb.DuckDBPyConnection, table: str):
     # Ordered: Splink samples by position, so the same round must reach it in the same order every run.
     columns = [*_COLUMNS, *model.NAME_KEYS]
-    if table == "_lk_pending":
-        return sql.arrow(con, "lk_pending_arrow", sql.with_idents(_LINKAGE_PENDING, columns=[*columns, *NEAR_COLUMNS]))
-    return sql.arrow(con, "lk_registry_arrow", sql.with_idents(_LINKAGE_REGISTRY, columns=columns))
+    if table == "linkage_pending":
+        return sql.arrow(con, "linkage_pending_arrow", sql.with_idents(_LINKAGE_PENDING, columns=[*columns, *NEAR_COLUMNS]))
+    return sql.arrow(con, "linkage_registry_arrow", sql.with_idents(_LINKAGE_REGISTRY, columns=columns))
 
 
 def _insert_pairs(con: duckdb.DuckDBPyConnection, pairs) -> int:
-    con.register("_lk_pairs", pairs)
+    con.register("linkage_pairs", pairs)
     try:
         sql.run(con, "splink_candidates", _INSERT_PAIRS)
     finally:
-        con.unregister("_lk_pairs")
+        con.unregister("linkage_pairs")
     return len(pairs)
 
 

@@ -30,7 +30,7 @@ from silentcert.services.resolver.settings import LinkageSettings
 Progress = Callable[[str, dict], None]
 
 _SPILL = "SELECT current_setting('temp_directory')"
-_DROP_SCRATCH = "DROP TABLE IF EXISTS _lk_registry; DROP TABLE IF EXISTS _lk_pending; DROP TABLE IF EXISTS _lk_known"
+_DROP_SCRATCH = "DROP TABLE IF EXISTS linkage_registry; DROP TABLE IF EXISTS linkage_pending; DROP TABLE IF EXISTS linkage_known_matches"
 _CANDIDATES = """
         CREATE OR REPLACE TABLE link_candidates (
             rid BIGINT NOT NULL, person_id VARCHAR NOT NULL, match_probability DOUBLE NOT NULL,
@@ -47,11 +47,11 @@ _BEST = """
             person_id) = 1
 """
 _CONFIDENT = """
-        CREATE OR REPLACE TEMP TABLE _lk_confident AS
+        CREATE OR REPLACE TEMP TABLE linkage_confident AS
         SELECT rid, person_id FROM ({best})
         WHERE match_probability >= $auto AND NOT shared
 """
-_DROP_CONFIDENT = "DROP TABLE IF EXISTS _lk_confident"
+_DROP_CONFIDENT = "DROP TABLE IF EXISTS linkage_confident"
 _LINKS = """
         CREATE OR REPLACE TABLE links AS
         WITH best AS ({best}),
@@ -117,9 +117,9 @@ def _create_candidates(con: duckdb.DuckDBPyConnection) -> None:
 
 def _identifier_pass(con: duckdb.DuckDBPyConnection, settings: LinkageSettings) -> dict:
     """Identifiers from the registry and confident links, then phone/card-only candidates."""
-    sql.run(con, "lk_confident", sql.compose(_CONFIDENT, best=_BEST), {"auto": float(settings.auto_threshold)})
+    sql.run(con, "linkage_confident", sql.compose(_CONFIDENT, best=_BEST), {"auto": float(settings.auto_threshold)})
     try:
-        held = identifier_graph.build_identifiers(con, "_lk_confident")
+        held = identifier_graph.build_identifiers(con, "linkage_confident")
     finally:
         sql.run(con, "drop_lk_confident", _DROP_CONFIDENT)
     return {"identifiers": held, "candidates": identifier_graph.identifier_candidates(con, settings)}
