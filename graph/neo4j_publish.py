@@ -4,8 +4,10 @@ The round's tables are staged in a private DuckDB (streamed in record batches, h
 a temporary directory) and hashed there: per record its content (`h`) and its link to a person (`l`), per pensioner
 the row, the round and a fingerprint of their records (`h`) and of their identifier rows (`hi`). The graph keeps the
 hashes it was last written with (Event/DeathRecord `h`, `l`; Pensioner `h`, `hi`); they are read back once per
-publish (`publish_state_*.cypher`) and compared in SQL, so an unchanged record, identifier or pensioner is not
-sent at all. New records are CREATEd (their key was not in the graph), not MERGEd; changed ones are set in place.
+publish (`publish_state_*.cypher`, a page of 100,000 as three lists in one record: the driver builds a record far
+slower than it unpacks a list) and compared in SQL, so an unchanged record, identifier or pensioner is not sent at
+all. What is sent goes as columns (`$rows`: one list per column, `$count` long; the queries UNWIND the row numbers):
+a map per row costs the driver and the server several times more to pack and unpack than the lists. New records are CREATEd (their key was not in the graph), not MERGEd; changed ones are set in place.
 A node or edge written without hashes (the bulk import, an older publish) reads as changed and is rewritten once.
 
 Readers see a person wholly before or wholly after the publish (GetLiveness in a loop during a publish:
@@ -121,7 +123,13 @@ PENSIONER_ROWS_SQL = sql.with_idents("SELECT {columns}, h, hi FROM d_pensioners 
 COUNT_SQL = "SELECT count(*) FROM {table}"  # table: one of this module's staging tables
 CHECK_SQL = "SELECT {aggregate} FROM {table}"  # aggregate: one of graph.exports' row checks
 STAGE_SQL = "CREATE OR REPLACE TABLE {table} AS SELECT * FROM x_stream"
-STATE_CHUNK_SQL = "INSERT INTO {table} SELECT * FROM s_chunk"
+# -1: a hash the graph does not hold (the hashes are never negative)
+STATE_CHUNK_SQL = "INSERT INTO {table} SELECT c0, nullif(c1, -1), nullif(c2, -1) FROM s_chunk"
+# What the graph holds: per staging table the paged queries that read it back, key first, then h and the link or
+# identifier hash
+_STATE = (("s_pensioners", ("publish_state_pensioners",)),
+          ("s_events", ("publish_state_events", "publish_state_death_records")))
+_STATE_TYPES = (pa.string(), pa.int64(), pa.int64())
 
 
 class PublishTarget(Protocol):
@@ -130,13 +138,14 @@ class PublishTarget(Protocol):
     batch_size: int
     writers: int
 
-    def write_rows(self, query_name: str, rows: list[dict[str, Any]], params: dict[str, Any]) -> None: ...
+    def write_columns(self, query_name: str, columns: dict[str, list[Any]], count: int,
+                      params: dict[str, Any]) -> None: ...
 
     def write_one(self, query_name: str, params: dict[str, Any]) -> dict[str, Any]: ...
 
     def run_auto(self, query_name: str, params: dict[str, Any]) -> None: ...
 
-    def read_chunks(self, query_name: str, chunk: int) -> Iterator[list[tuple[Any, ...]]]: ...
+    def read_pages(self, query_name: str, chunk: int) -> Iterator[tuple[list[Any], ...]]: ...
 
 
 @dataclass
@@ -240,13 +249,13 @@ class _Publish:
         """The hashes the graph holds, into s_pensioners and s_events (columns as the queries return them)."""
         for statement in STATE_TABLES_SQL:
             self.con.execute(statement)
-        for table, query, types in (("s_pensioners", "publish_state_pensioners", (pa.string(), pa.int64(), pa.int64())),
-                                    ("s_events", "publish_state_events", (pa.string(), pa.int64(), pa.int64()))):
-            for chunk in self.target.read_chunks(query, _STATE_CHUNK):
-                arrays = [pa.array(list(column), t) for column, t in zip(zip(*chunk), types)]
-                self.con.register("s_chunk", pa.table(arrays, names=[f"c{i}" for i in range(len(arrays))]))
-                self.con.execute(sql.with_idents(STATE_CHUNK_SQL, table=table))
-                self.con.unregister("s_chunk")
+        for table, queries in _STATE:
+            for query in queries:
+                for page in self.target.read_pages(query, _STATE_CHUNK):
+                    arrays = [pa.array(column, t) for column, t in zip(page, _STATE_TYPES)]
+                    self.con.register("s_chunk", pa.table(arrays, names=[f"c{i}" for i in range(len(arrays))]))
+                    self.con.execute(sql.with_idents(STATE_CHUNK_SQL, table=table))
+                    self.con.unregister("s_chunk")
             self._lap(f"read_{table}")
 
     def _pump(self, step: str, sql: str, sql_params: dict[str, Any], query: str, workers: int | None = None) -> None:
@@ -260,9 +269,10 @@ class _Publish:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="neo4j-publish") as pool:
                 pending: list[Future[None]] = []
                 for batch in _rebatched(reader, self.target.batch_size):
-                    rows = _temporal_as_text(batch).to_pylist()
-                    pending.append(pool.submit(self.target.write_rows, query, rows, self.params))
-                    sent += len(rows)
+                    columns = _temporal_as_text(batch).to_pydict()
+                    pending.append(pool.submit(self.target.write_columns, query, columns, batch.num_rows,
+                                               self.params))
+                    sent += batch.num_rows
                     while len(pending) > workers:
                         pending.pop(0).result()
                 for done in pending:

@@ -1,7 +1,7 @@
 // One batch of Card identifiers held by pensioners; `shared` when the resolver found several holders.
-UNWIND $rows AS r
-MATCH (p:Pensioner {person_id: r.person_id})
-MERGE (i:Card {value: r.value})
-SET i.shared = r.shared
+UNWIND range(0, $count - 1) AS row
+MATCH (p:Pensioner {person_id: $rows.person_id[row]})
+MERGE (i:Card {value: $rows.value[row]})
+SET i.shared = $rows.shared[row]
 MERGE (p)-[h:HAS_CARD]->(i)
-SET h.origin = r.origin
+SET h.origin = $rows.origin[row]
