@@ -48,8 +48,9 @@ from silentcert.graph.store import EXPORT_COLUMNS, Progress, RoundExport
 _STAGE_ROWS = 65_536
 _STATE_CHUNK = 100_000
 _LABELS = (("Event", False, "events"), ("DeathRecord", True, "death_records"))
-_IDENTIFIER_KINDS = (("id_number", "id_numbers", "phone"), ("phone", "phones", "phone"), ("card", "cards", "card_no"))
-_EVENT_VALUE_COLUMNS = (("id_number", "id_numbers"), ("phone", "phones"), ("card_no", "cards"))
+# (identifier kind, the records' column holding it, the plural naming its queries)
+_IDENTIFIER_KINDS = (("id_number", "id_number", "id_numbers"), ("phone", "phone", "phones"),
+                     ("card", "card_no", "cards"))
 
 # The hashes compared with what the graph holds (63 bits: Neo4j integers are signed). DuckDB's hash() may change
 # between DuckDB versions: then every row reads as changed once and is rewritten, nothing worse. `{p}` is the prefix
@@ -103,15 +104,23 @@ EVENT_DIFF_SQL = """
     FROM x_events x JOIN x_event_hash hx USING (key) LEFT JOIN s_events s USING (key)
     WHERE s.key IS NULL OR s.h IS DISTINCT FROM hx.h OR s.l IS DISTINCT FROM hx.l"""
 NEW_PENSIONERS_SQL = "SELECT person_id FROM d_pensioners WHERE new"
+# The identifier rows of pensioners whose identifiers changed; `new`: the pensioner is new to the graph, so its
+# edges are created, not merged
 CHANGED_IDENTIFIERS_SQL = """
-    SELECT i.person_id, i.value, i.shared, i.origin
+    SELECT i.person_id, i.value, i.origin, d.new
     FROM x_identifiers i JOIN d_pensioners d USING (person_id)
     WHERE d.held_changed AND i.kind = $kind"""
-# Identifier values the new records carry, merged once before the records are created (one column per kind)
-NEW_RECORD_VALUES_SQL = {
-    column: sql.with_idents("SELECT DISTINCT {column} AS value FROM d_events WHERE new AND {column} IS NOT NULL",
-                            column=column)
-    for column, _ in _EVENT_VALUE_COLUMNS
+# Identifier values of one kind that those rows and the new records carry, merged once (with `shared` from the
+# identifier rows; null for a value only records carry) before the edges that point to them are written
+IDENTIFIER_VALUES_SQL = {
+    column: sql.with_idents("""
+        SELECT value, max(shared) AS shared FROM (
+            SELECT i.value, i.shared FROM x_identifiers i JOIN d_pensioners d USING (person_id)
+            WHERE d.held_changed AND i.kind = $kind
+            UNION ALL
+            SELECT {column}, NULL FROM d_events WHERE new AND {column} IS NOT NULL)
+        GROUP BY value""", column=column)
+    for _, column, _ in _IDENTIFIER_KINDS
 }
 # Ordered by person: the parallel writers' batches then lock disjoint pensioners
 RECORDS_SQL = """
@@ -218,11 +227,11 @@ class _Publish:
 
     def _records_and_identifiers(self) -> None:
         self._pump("pending_pensioners", NEW_PENSIONERS_SQL, {}, "publish_pending_pensioners")
-        for kind, plural, _ in _IDENTIFIER_KINDS:
+        for kind, column, plural in _IDENTIFIER_KINDS:
+            self._pump(f"{plural}_nodes", IDENTIFIER_VALUES_SQL[column], {"kind": kind}, f"publish_{plural}_nodes",
+                       workers=1)
             self._pump(f"identifiers_{kind}", CHANGED_IDENTIFIERS_SQL, {"kind": kind}, f"publish_{plural}",
                        workers=1)
-        for column, plural in _EVENT_VALUE_COLUMNS:
-            self._pump(f"{plural}_nodes", NEW_RECORD_VALUES_SQL[column], {}, f"publish_{plural}_nodes", workers=1)
         for _, death, plural in _LABELS:
             self._pump(f"new_{plural}", RECORDS_SQL, {"new": True, "death": death}, f"publish_new_{plural}")
             self._pump(f"changed_{plural}", RECORDS_SQL, {"new": False, "death": death},

@@ -401,7 +401,8 @@ class Neo4jStore(GraphStore):
         """Delete every node and relationship: for the test server and rebuilding a development graph only."""
         def run() -> None:
             with self._driver.session(database=self.database) as session:
-                session.run(catalog.query("admin_clear")).consume()  # CALL IN TRANSACTIONS needs auto-commit
+                for query in ("admin_clear_relationships", "admin_clear"):  # CALL IN TRANSACTIONS: auto-commit
+                    session.run(catalog.query(query)).consume()
         self._retrying(run)
 
     def close(self) -> None:
