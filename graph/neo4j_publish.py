@@ -105,7 +105,8 @@ EVENT_DIFF_SQL = """
     WHERE s.key IS NULL OR s.h IS DISTINCT FROM hx.h OR s.l IS DISTINCT FROM hx.l"""
 NEW_PENSIONERS_SQL = "SELECT person_id FROM d_pensioners WHERE new"
 # The identifier rows of pensioners whose identifiers changed; `new`: the pensioner is new to the graph, so its
-# edges are created, not merged
+# edges are created, not merged. Written by one session: a value held by many (a shared phone) is a dense node,
+# and two sessions linking it to different pensioners deadlock on its relationship groups
 CHANGED_IDENTIFIERS_SQL = """
     SELECT i.person_id, i.value, i.origin, d.new
     FROM x_identifiers i JOIN d_pensioners d USING (person_id)
@@ -228,8 +229,7 @@ class _Publish:
     def _records_and_identifiers(self) -> None:
         self._pump("pending_pensioners", NEW_PENSIONERS_SQL, {}, "publish_pending_pensioners")
         for kind, column, plural in _IDENTIFIER_KINDS:
-            self._pump(f"{plural}_nodes", IDENTIFIER_VALUES_SQL[column], {"kind": kind}, f"publish_{plural}_nodes",
-                       workers=1)
+            self._pump(f"{plural}_nodes", IDENTIFIER_VALUES_SQL[column], {"kind": kind}, f"publish_{plural}_nodes")
             self._pump(f"identifiers_{kind}", CHANGED_IDENTIFIERS_SQL, {"kind": kind}, f"publish_{plural}",
                        workers=1)
         for _, death, plural in _LABELS:
