@@ -8,7 +8,7 @@
 SILENTCERT_NEO4J_HOME / SILENTCERT_NEO4J_BOLT_PORT (started if it is not running; its database is emptied first:
 a test server only), as `round run --neo4j` does in its publish stage, and prints per round the seconds, the rows
 the round's graph holds (its export: what a publish of everything writes) and, from `last_publish`, the rows
-actually sent, with both rates.
+actually sent, with both rates, and the CPU seconds of this process and of the server.
 
 The round (generated and run on the embedded store) is cached as CACHE/gen-N-sSEED and CACHE/out-N-sSEED;
 `--round-out DIR` uses an already finished round directory instead (read-only). Both publishes go into a throwaway
@@ -108,24 +108,27 @@ def series(out_dirs: list[Path], batch_size: int, writers: int) -> list[dict]:
         store.apply_schema()
         store.await_indexes()
         for out in out_dirs:
-            results.append(_publish_one(store, out))
+            results.append(_publish_one(store, out, server.running_pid(settings)))
     return results
 
 
-def _publish_one(store: Neo4jStore, out: Path) -> dict:
+def _publish_one(store: Neo4jStore, out: Path, server_pid: int | None) -> dict:
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     con = duckdb.connect(str(out / "state" / "round.duckdb"), read_only=True)
     before = store.counts()
     export = round_export(con, report["round_id"], date.fromisoformat(report["as_of"]))
     graph_rows = _export_graph_rows(con)
     load = os.getloadavg()[0]
-    started = time.perf_counter()
+    started, client_cpu, server_cpu = time.perf_counter(), time.process_time(), _cpu_seconds(server_pid)
     store.publish_round(export)
     seconds = time.perf_counter() - started
+    cpu = {"client": round(time.process_time() - client_cpu, 1)}
+    if server_cpu is not None and (server_after := _cpu_seconds(server_pid)) is not None:
+        cpu["server"] = round(server_after - server_cpu, 1)
     con.close()
     after = store.counts()
     sent = getattr(store, "last_publish", None)
-    result = {"round": str(out), "seconds": round(seconds, 1), "load_before": load,
+    result = {"round": str(out), "seconds": round(seconds, 1), "load_before": load, "cpu_seconds": cpu,
               "round_graph_rows": graph_rows, "round_graph_rows_per_s": round(graph_rows / seconds),
               "added": {k: after[k] - before[k] for k in after if after[k] != before[k]}}
     if sent is not None:
@@ -142,6 +145,16 @@ SELECT (SELECT 2 * count(*) FROM ({pensioners}))
      + (SELECT count(*) FROM ({flag_citations}))
 """
 PUBLISH_FINISHED = "SELECT count(*) FROM stages WHERE stage = 'publish'"
+
+
+def _cpu_seconds(pid: int | None) -> float | None:
+    """User and system CPU seconds of process `pid` so far (Linux /proc), None elsewhere: the machine is shared,
+    so the server's CPU is a steadier figure than its wall time."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _export_graph_rows(con: duckdb.DuckDBPyConnection) -> int:

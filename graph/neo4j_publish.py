@@ -4,8 +4,10 @@ The round's tables are staged in a private DuckDB (streamed in record batches, h
 a temporary directory) and hashed there: per record its content (`h`) and its link to a person (`l`), per pensioner
 the row, the round and a fingerprint of their records (`h`) and of their identifier rows (`hi`). The graph keeps the
 hashes it was last written with (Event/DeathRecord `h`, `l`; Pensioner `h`, `hi`); they are read back once per
-publish (`publish_state_*.cypher`) and compared in SQL, so an unchanged record, identifier or pensioner is not
-sent at all. New records are CREATEd (their key was not in the graph), not MERGEd; changed ones are set in place.
+publish (`publish_state_*.cypher`, a page of 100,000 as three lists in one record: the driver builds a record far
+slower than it unpacks a list) and compared in SQL, so an unchanged record, identifier or pensioner is not sent at
+all. What is sent goes as columns (`$rows`: one list per column, `$count` long; the queries UNWIND the row numbers):
+a map per row costs the driver and the server several times more to pack and unpack than the lists. New records are CREATEd (their key was not in the graph), not MERGEd; changed ones are set in place.
 A node or edge written without hashes (the bulk import, an older publish) reads as changed and is rewritten once.
 
 Readers see a person wholly before or wholly after the publish (GetLiveness in a loop during a publish:
@@ -46,8 +48,9 @@ from silentcert.graph.store import EXPORT_COLUMNS, Progress, RoundExport
 _STAGE_ROWS = 65_536
 _STATE_CHUNK = 100_000
 _LABELS = (("Event", False, "events"), ("DeathRecord", True, "death_records"))
-_IDENTIFIER_KINDS = (("id_number", "id_numbers", "phone"), ("phone", "phones", "phone"), ("card", "cards", "card_no"))
-_EVENT_VALUE_COLUMNS = (("id_number", "id_numbers"), ("phone", "phones"), ("card_no", "cards"))
+# (identifier kind, the records' column holding it, the plural naming its queries)
+_IDENTIFIER_KINDS = (("id_number", "id_number", "id_numbers"), ("phone", "phone", "phones"),
+                     ("card", "card_no", "cards"))
 
 # The hashes compared with what the graph holds (63 bits: Neo4j integers are signed). DuckDB's hash() may change
 # between DuckDB versions: then every row reads as changed once and is rewritten, nothing worse. `{p}` is the prefix
@@ -101,15 +104,24 @@ EVENT_DIFF_SQL = """
     FROM x_events x JOIN x_event_hash hx USING (key) LEFT JOIN s_events s USING (key)
     WHERE s.key IS NULL OR s.h IS DISTINCT FROM hx.h OR s.l IS DISTINCT FROM hx.l"""
 NEW_PENSIONERS_SQL = "SELECT person_id FROM d_pensioners WHERE new"
+# The identifier rows of pensioners whose identifiers changed; `new`: the pensioner is new to the graph, so its
+# edges are created, not merged. Written by one session: a value held by many (a shared phone) is a dense node,
+# and two sessions linking it to different pensioners deadlock on its relationship groups
 CHANGED_IDENTIFIERS_SQL = """
-    SELECT i.person_id, i.value, i.shared, i.origin
+    SELECT i.person_id, i.value, i.origin, d.new
     FROM x_identifiers i JOIN d_pensioners d USING (person_id)
     WHERE d.held_changed AND i.kind = $kind"""
-# Identifier values the new records carry, merged once before the records are created (one column per kind)
-NEW_RECORD_VALUES_SQL = {
-    column: sql.with_idents("SELECT DISTINCT {column} AS value FROM d_events WHERE new AND {column} IS NOT NULL",
-                            column=column)
-    for column, _ in _EVENT_VALUE_COLUMNS
+# Identifier values of one kind that those rows and the new records carry, merged once (with `shared` from the
+# identifier rows; null for a value only records carry) before the edges that point to them are written
+IDENTIFIER_VALUES_SQL = {
+    column: sql.with_idents("""
+        SELECT value, max(shared) AS shared FROM (
+            SELECT i.value, i.shared FROM x_identifiers i JOIN d_pensioners d USING (person_id)
+            WHERE d.held_changed AND i.kind = $kind
+            UNION ALL
+            SELECT {column}, NULL FROM d_events WHERE new AND {column} IS NOT NULL)
+        GROUP BY value""", column=column)
+    for _, column, _ in _IDENTIFIER_KINDS
 }
 # Ordered by person: the parallel writers' batches then lock disjoint pensioners
 RECORDS_SQL = """
@@ -121,7 +133,13 @@ PENSIONER_ROWS_SQL = sql.with_idents("SELECT {columns}, h, hi FROM d_pensioners 
 COUNT_SQL = "SELECT count(*) FROM {table}"  # table: one of this module's staging tables
 CHECK_SQL = "SELECT {aggregate} FROM {table}"  # aggregate: one of graph.exports' row checks
 STAGE_SQL = "CREATE OR REPLACE TABLE {table} AS SELECT * FROM x_stream"
-STATE_CHUNK_SQL = "INSERT INTO {table} SELECT * FROM s_chunk"
+# -1: a hash the graph does not hold (the hashes are never negative)
+STATE_CHUNK_SQL = "INSERT INTO {table} SELECT c0, nullif(c1, -1), nullif(c2, -1) FROM s_chunk"
+# What the graph holds: per staging table the paged queries that read it back, key first, then h and the link or
+# identifier hash
+_STATE = (("s_pensioners", ("publish_state_pensioners",)),
+          ("s_events", ("publish_state_events", "publish_state_death_records")))
+_STATE_TYPES = (pa.string(), pa.int64(), pa.int64())
 
 
 class PublishTarget(Protocol):
@@ -130,13 +148,14 @@ class PublishTarget(Protocol):
     batch_size: int
     writers: int
 
-    def write_rows(self, query_name: str, rows: list[dict[str, Any]], params: dict[str, Any]) -> None: ...
+    def write_columns(self, query_name: str, columns: dict[str, list[Any]], count: int,
+                      params: dict[str, Any]) -> None: ...
 
     def write_one(self, query_name: str, params: dict[str, Any]) -> dict[str, Any]: ...
 
     def run_auto(self, query_name: str, params: dict[str, Any]) -> None: ...
 
-    def read_chunks(self, query_name: str, chunk: int) -> Iterator[list[tuple[Any, ...]]]: ...
+    def read_pages(self, query_name: str, chunk: int) -> Iterator[tuple[list[Any], ...]]: ...
 
 
 @dataclass
@@ -209,11 +228,10 @@ class _Publish:
 
     def _records_and_identifiers(self) -> None:
         self._pump("pending_pensioners", NEW_PENSIONERS_SQL, {}, "publish_pending_pensioners")
-        for kind, plural, _ in _IDENTIFIER_KINDS:
+        for kind, column, plural in _IDENTIFIER_KINDS:
+            self._pump(f"{plural}_nodes", IDENTIFIER_VALUES_SQL[column], {"kind": kind}, f"publish_{plural}_nodes")
             self._pump(f"identifiers_{kind}", CHANGED_IDENTIFIERS_SQL, {"kind": kind}, f"publish_{plural}",
                        workers=1)
-        for column, plural in _EVENT_VALUE_COLUMNS:
-            self._pump(f"{plural}_nodes", NEW_RECORD_VALUES_SQL[column], {}, f"publish_{plural}_nodes", workers=1)
         for _, death, plural in _LABELS:
             self._pump(f"new_{plural}", RECORDS_SQL, {"new": True, "death": death}, f"publish_new_{plural}")
             self._pump(f"changed_{plural}", RECORDS_SQL, {"new": False, "death": death},
@@ -240,13 +258,13 @@ class _Publish:
         """The hashes the graph holds, into s_pensioners and s_events (columns as the queries return them)."""
         for statement in STATE_TABLES_SQL:
             self.con.execute(statement)
-        for table, query, types in (("s_pensioners", "publish_state_pensioners", (pa.string(), pa.int64(), pa.int64())),
-                                    ("s_events", "publish_state_events", (pa.string(), pa.int64(), pa.int64()))):
-            for chunk in self.target.read_chunks(query, _STATE_CHUNK):
-                arrays = [pa.array(list(column), t) for column, t in zip(zip(*chunk), types)]
-                self.con.register("s_chunk", pa.table(arrays, names=[f"c{i}" for i in range(len(arrays))]))
-                self.con.execute(sql.with_idents(STATE_CHUNK_SQL, table=table))
-                self.con.unregister("s_chunk")
+        for table, queries in _STATE:
+            for query in queries:
+                for page in self.target.read_pages(query, _STATE_CHUNK):
+                    arrays = [pa.array(column, t) for column, t in zip(page, _STATE_TYPES)]
+                    self.con.register("s_chunk", pa.table(arrays, names=[f"c{i}" for i in range(len(arrays))]))
+                    self.con.execute(sql.with_idents(STATE_CHUNK_SQL, table=table))
+                    self.con.unregister("s_chunk")
             self._lap(f"read_{table}")
 
     def _pump(self, step: str, sql: str, sql_params: dict[str, Any], query: str, workers: int | None = None) -> None:
@@ -260,9 +278,10 @@ class _Publish:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="neo4j-publish") as pool:
                 pending: list[Future[None]] = []
                 for batch in _rebatched(reader, self.target.batch_size):
-                    rows = _temporal_as_text(batch).to_pylist()
-                    pending.append(pool.submit(self.target.write_rows, query, rows, self.params))
-                    sent += len(rows)
+                    columns = _temporal_as_text(batch).to_pydict()
+                    pending.append(pool.submit(self.target.write_columns, query, columns, batch.num_rows,
+                                               self.params))
+                    sent += batch.num_rows
                     while len(pending) > workers:
                         pending.pop(0).result()
                 for done in pending:

@@ -9,7 +9,6 @@ bounded exponential backoff, then raises :class:`graph.errors.StoreUnavailable`.
 from __future__ import annotations
 
 import functools
-import itertools
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, time
 from typing import Any, TypeVar
@@ -192,10 +191,12 @@ class Neo4jStore(GraphStore):
         self._write(_bump_generation)
         return written
 
-    def write_rows(self, query_name: str, rows: list[dict[str, Any]], params: dict[str, Any]) -> None:
-        """UNWIND `rows` through one query in one managed write transaction (retried as a whole)."""
+    def write_columns(self, query_name: str, columns: dict[str, list[Any]], count: int,
+                      params: dict[str, Any]) -> None:
+        """`count` rows through one query (as `$rows`: one list per column, `$count` long) in one managed write
+        transaction (retried as a whole)."""
         query = catalog.query(query_name)
-        self._write(lambda tx: tx.run(query, params, rows=rows).consume())
+        self._write(lambda tx: tx.run(query, params, rows=columns, count=count).consume())
 
     def write_one(self, query_name: str, params: dict[str, Any]) -> dict[str, Any]:
         """The single row one write statement returns."""
@@ -209,14 +210,24 @@ class Neo4jStore(GraphStore):
                 session.run(catalog.query(query_name), params).consume()
         self._retrying(run)
 
-    def read_chunks(self, query_name: str, chunk: int) -> Iterator[list[tuple[Any, ...]]]:
-        """The records of one read statement, `chunk` at a time as tuples, streamed from an auto-commit read."""
+    def read_pages(self, query_name: str, chunk: int) -> Iterator[tuple[list[Any], ...]]:
+        """The pages of a paged read statement (publish_state_*.cypher): per page one record of column lists, the
+        first the page's keys in order; a page starts at the last key of the one before (`$after`, repeated, so
+        a key equal to "" is not skipped), which is dropped here."""
+        after: str | None = None
         # the hashes' property keys do not exist before the first publish: no warning for that
         with self._driver.session(database=self.database, default_access_mode=neo4j.READ_ACCESS,
                                   notifications_disabled_classifications=["UNRECOGNIZED"]) as session:
-            result = self._retrying(lambda: session.run(catalog.query(query_name)))
-            while batch := [tuple(r) for r in itertools.islice(result, chunk)]:
-                yield batch
+            while True:
+                params = {"after": "" if after is None else after, "chunk": chunk + (after is not None)}
+                record = self._retrying(functools.partial(_single, session, catalog.query(query_name), params))
+                page = tuple(list(c) for c in record.values())
+                if after is not None and page[0] and page[0][0] == after:
+                    page = tuple(c[1:] for c in page)
+                if not page[0]:
+                    return
+                yield page
+                after = page[0][-1]
 
     # -- people and evidence --------------------------------------------------------------------------------
 
@@ -391,7 +402,8 @@ class Neo4jStore(GraphStore):
         """Delete every node and relationship: for the test server and rebuilding a development graph only."""
         def run() -> None:
             with self._driver.session(database=self.database) as session:
-                session.run(catalog.query("admin_clear")).consume()  # CALL IN TRANSACTIONS needs auto-commit
+                for query in ("admin_clear_relationships", "admin_clear"):  # CALL IN TRANSACTIONS: auto-commit
+                    session.run(catalog.query(query)).consume()
         self._retrying(run)
 
     def close(self) -> None:
@@ -443,6 +455,10 @@ def _update_person(tx: neo4j.ManagedTransaction, person: Person) -> None:
 def _retention_batch(tx: neo4j.ManagedTransaction, query: str, params: dict[str, Any], batch: int) -> int:
     """One batch of a retention statement's deletions; how many it dropped."""
     return int(tx.run(query, params, batch=batch).single(strict=True)["dropped"])
+
+
+def _single(session: neo4j.Session, query: str, params: dict[str, Any]) -> neo4j.Record:
+    return session.run(query, params).single(strict=True)
 
 
 def _run_one(tx: neo4j.ManagedTransaction, statement: str) -> None:

@@ -2,7 +2,6 @@
 // (gone at or before that generation), which no reader sees any more. Auto-commit: CALL IN TRANSACTIONS.
 MATCH ()-[t:RESOLVED_TO]->()
 WHERE t.gone <= $gen
-CALL {
-  WITH t
+CALL (t) {
   DELETE t
 } IN TRANSACTIONS OF 10000 ROWS

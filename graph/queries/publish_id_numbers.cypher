@@ -1,7 +1,14 @@
-// One batch of IdNumber identifiers held by pensioners; `shared` when the resolver found several holders.
-UNWIND $rows AS r
-MATCH (p:Pensioner {person_id: r.person_id})
-MERGE (i:IdNumber {value: r.value})
-SET i.shared = r.shared
-MERGE (p)-[h:HAS_ID]->(i)
-SET h.origin = r.origin
+// One batch of IdNumber identifiers held by pensioners, whose nodes publish_id_numbers_nodes merged first: the edge is created
+// for a pensioner new to the graph (`new`) and merged for one already there.
+UNWIND range(0, $count - 1) AS row
+MATCH (p:Pensioner {person_id: $rows.person_id[row]})
+MATCH (i:IdNumber {value: $rows.value[row]})
+CALL (p, i, row) {
+  WITH p, i, row WHERE $rows.new[row]
+  CREATE (p)-[:HAS_ID {origin: $rows.origin[row]}]->(i)
+}
+CALL (p, i, row) {
+  WITH p, i, row WHERE NOT $rows.new[row]
+  MERGE (p)-[h:HAS_ID]->(i)
+  SET h.origin = $rows.origin[row]
+}

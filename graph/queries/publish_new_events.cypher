@@ -3,23 +3,23 @@
 // publish_*_nodes merged first; RESOLVED_TO the person the record was linked to, under the publish's generation
 // (read only once that person's gen reaches it: publish_generation.cypher).
 // occurred_at arrives as ISO text and becomes a LocalDateTime here.
-UNWIND $rows AS r
-CREATE (e:Event {key: r.key, source: r.source, kind: r.kind, record_id: r.record_id,
-                 occurred_at: localdatetime(r.occurred_at), passed: r.passed, h: r.h, l: r.l})
-WITH e, r
-CALL (e, r) {
-  MATCH (i:IdNumber {value: r.id_number})
+UNWIND range(0, $count - 1) AS row
+CREATE (e:Event {key: $rows.key[row], source: $rows.source[row], kind: $rows.kind[row], record_id: $rows.record_id[row],
+                 occurred_at: localdatetime($rows.occurred_at[row]), passed: $rows.passed[row], h: $rows.h[row], l: $rows.l[row]})
+WITH e, row
+CALL (e, row) {
+  MATCH (i:IdNumber {value: $rows.id_number[row]})
   CREATE (e)-[:OBSERVED_ON]->(i)
 }
-CALL (e, r) {
-  MATCH (i:Phone {value: r.phone})
+CALL (e, row) {
+  MATCH (i:Phone {value: $rows.phone[row]})
   CREATE (e)-[:OBSERVED_ON]->(i)
 }
-CALL (e, r) {
-  MATCH (i:Card {value: r.card_no})
+CALL (e, row) {
+  MATCH (i:Card {value: $rows.card_no[row]})
   CREATE (e)-[:OBSERVED_ON]->(i)
 }
-CALL (e, r) {
-  MATCH (p:Pensioner {person_id: r.person_id})
-  CREATE (e)-[:RESOLVED_TO {probability: r.match_probability, method: r.method, round_id: $round_id, gen: $gen}]->(p)
+CALL (e, row) {
+  MATCH (p:Pensioner {person_id: $rows.person_id[row]})
+  CREATE (e)-[:RESOLVED_TO {probability: $rows.match_probability[row], method: $rows.method[row], round_id: $round_id, gen: $gen}]->(p)
 }
