@@ -53,73 +53,83 @@ _IDENTIFIER_KINDS = (("id_number", "id_number", "id_numbers"), ("phone", "phone"
                      ("card", "card_no", "cards"))
 
 # The hashes compared with what the graph holds (63 bits: Neo4j integers are signed). DuckDB's hash() may change
-# between DuckDB versions: then every row reads as changed once and is rewritten, nothing worse. `{p}` is the prefix
-# of the staged export tables (x_ here, bulk_ in graph/neo4j_bulk.py, which writes the same hashes), `{temp}` TEMP
-# or nothing.
+# between DuckDB versions: then every row reads as changed once and is rewritten, nothing worse. The tables are
+# named by a prefix (staged_ here, bulk_ in graph/neo4j_bulk.py, which writes the same hashes) through
+# sql.with_idents; {temp} is TEMP or nothing (_TEMP, _PERSISTENT: cursors of a connection do not see its TEMP
+# tables, and the publish reads through cursors).
 EVENT_HASHES_SQL = """
-    CREATE OR REPLACE {temp} TABLE {p}event_hash AS
+    CREATE OR REPLACE {temp} TABLE {event_hash} AS
     SELECT key, person_id,
            (hash(source, kind, record_id, occurred_at, id_number, phone, card_no, passed) >> 1)::BIGINT AS h,
            (hash(person_id, match_probability, method) >> 1)::BIGINT AS l
-    FROM {p}events"""
+    FROM {events}"""
 PENSIONER_HASHES_SQL = """
-    CREATE OR REPLACE {temp} TABLE {p}pensioner_hash AS
+    CREATE OR REPLACE {temp} TABLE {pensioner_hash} AS
     WITH records AS (
         SELECT person_id, bit_xor((hash(key, h, l) >> 1)::BIGINT) AS fingerprint
-        FROM {p}event_hash WHERE person_id IS NOT NULL GROUP BY person_id),
+        FROM {event_hash} WHERE person_id IS NOT NULL GROUP BY person_id),
     held AS (
         SELECT person_id, bit_xor((hash(kind, value, shared, origin) >> 1)::BIGINT) AS hi
-        FROM {p}identifiers GROUP BY person_id)
+        FROM {identifiers} GROUP BY person_id)
     SELECT x.person_id,
            (hash($round_id, x.id_number, x.name, x.name_pinyin, x.sex, x.birth_date, x.phone, x.card_no,
                  x.county_code, x.unit_id, x.monthly_pension, x.status, x.method, x.source, x.evidence_at,
                  x.probability, x.certified_until, x.period_state, x.explanation, r.fingerprint) >> 1)::BIGINT AS h,
            coalesce(held.hi, 0) AS hi
-    FROM {p}pensioners x LEFT JOIN records r USING (person_id) LEFT JOIN held USING (person_id)"""
+    FROM {pensioners} x LEFT JOIN records r USING (person_id) LEFT JOIN held USING (person_id)"""
 
 
 def hash_tables(con: duckdb.DuckDBPyConnection, prefix: str, round_id: str, *, temp: bool) -> None:
     """{prefix}event_hash (key, person_id, h, l) and {prefix}pensioner_hash (person_id, h, hi) over the staged
     {prefix}events, {prefix}identifiers and {prefix}pensioners tables: what a publish stores and compares."""
-    kind = "TEMP" if temp else ""
-    con.execute(EVENT_HASHES_SQL.format(p=prefix, temp=kind))
-    con.execute(PENSIONER_HASHES_SQL.format(p=prefix, temp=kind), {"round_id": round_id})
+    def named(*tables: str) -> dict[str, str]:
+        return {table: prefix + table for table in tables}
+
+    kind = _TEMP if temp else _PERSISTENT
+    events = sql.with_idents(EVENT_HASHES_SQL, **named("events", "event_hash"))
+    pensioners = sql.with_idents(PENSIONER_HASHES_SQL, **named("pensioners", "identifiers", "event_hash",
+                                                               "pensioner_hash"))
+    sql.run(con, "publish_event_hashes", sql.compose(events, temp=kind))
+    sql.run(con, "publish_pensioner_hashes", sql.compose(pensioners, temp=kind), {"round_id": round_id})
+
+
+_TEMP, _PERSISTENT = "TEMP", ""
 
 
 # What the graph holds, read back by publish_state_*.cypher
 STATE_TABLES_SQL = (
-    "CREATE OR REPLACE TABLE s_pensioners (person_id VARCHAR, h BIGINT, hi BIGINT)",
-    "CREATE OR REPLACE TABLE s_events (key VARCHAR, h BIGINT, l BIGINT)",
+    "CREATE OR REPLACE TABLE graph_pensioner_hashes (person_id VARCHAR, h BIGINT, hi BIGINT)",
+    "CREATE OR REPLACE TABLE graph_event_hashes (key VARCHAR, h BIGINT, l BIGINT)",
 )
 # Pensioners whose row, round or records changed, with a flag for those new to the graph
 PENSIONER_DIFF_SQL = """
-    CREATE OR REPLACE TABLE d_pensioners AS
+    CREATE OR REPLACE TABLE changed_pensioners AS
     SELECT x.*, hx.h, hx.hi, s.person_id IS NULL AS new, s.hi IS DISTINCT FROM hx.hi AS held_changed
-    FROM x_pensioners x JOIN x_pensioner_hash hx USING (person_id) LEFT JOIN s_pensioners s USING (person_id)
+    FROM staged_pensioners x JOIN staged_pensioner_hash hx USING (person_id) LEFT JOIN graph_pensioner_hashes s USING (person_id)
     WHERE s.h IS DISTINCT FROM hx.h OR s.hi IS DISTINCT FROM hx.hi"""
 EVENT_DIFF_SQL = """
-    CREATE OR REPLACE TABLE d_events AS
+    CREATE OR REPLACE TABLE changed_events AS
     SELECT x.*, hx.h, hx.l, s.key IS NULL AS new, s.l IS DISTINCT FROM hx.l AS relink,
            coalesce(x.kind = 'death', false) AS death
-    FROM x_events x JOIN x_event_hash hx USING (key) LEFT JOIN s_events s USING (key)
+    FROM staged_events x JOIN staged_event_hash hx USING (key) LEFT JOIN graph_event_hashes s USING (key)
     WHERE s.key IS NULL OR s.h IS DISTINCT FROM hx.h OR s.l IS DISTINCT FROM hx.l"""
-NEW_PENSIONERS_SQL = "SELECT person_id FROM d_pensioners WHERE new"
+NEW_PENSIONERS_SQL = "SELECT person_id FROM changed_pensioners WHERE new"
 # The identifier rows of pensioners whose identifiers changed; `new`: the pensioner is new to the graph, so its
 # edges are created, not merged. Written by one session: a value held by many (a shared phone) is a dense node,
 # and two sessions linking it to different pensioners deadlock on its relationship groups
 CHANGED_IDENTIFIERS_SQL = """
     SELECT i.person_id, i.value, i.origin, d.new
-    FROM x_identifiers i JOIN d_pensioners d USING (person_id)
+    FROM staged_identifiers i JOIN changed_pensioners d USING (person_id)
     WHERE d.held_changed AND i.kind = $kind"""
 # Identifier values of one kind that those rows and the new records carry, merged once (with `shared` from the
 # identifier rows; null for a value only records carry) before the edges that point to them are written
 IDENTIFIER_VALUES_SQL = {
     column: sql.with_idents("""
         SELECT value, max(shared) AS shared FROM (
-            SELECT i.value, i.shared FROM x_identifiers i JOIN d_pensioners d USING (person_id)
+            SELECT i.value, i.shared FROM staged_identifiers i JOIN changed_pensioners d USING (person_id)
             WHERE d.held_changed AND i.kind = $kind
             UNION ALL
-            SELECT {column}, NULL FROM d_events WHERE new AND {column} IS NOT NULL)
+            SELECT {column}, NULL FROM changed_events WHERE new AND {column} IS NOT NULL)
         GROUP BY value""", column=column)
     for _, column, _ in _IDENTIFIER_KINDS
 }
@@ -127,18 +137,21 @@ IDENTIFIER_VALUES_SQL = {
 RECORDS_SQL = """
     SELECT key, source, kind, record_id, occurred_at, person_id, match_probability, method, id_number, phone,
            card_no, passed, h, l, relink
-    FROM d_events WHERE new = $new AND death = $death ORDER BY person_id"""
-PENSIONER_ROWS_SQL = sql.with_idents("SELECT {columns}, h, hi FROM d_pensioners ORDER BY person_id",
+    FROM changed_events WHERE new = $new AND death = $death ORDER BY person_id"""
+PENSIONER_ROWS_SQL = sql.with_idents("SELECT {columns}, h, hi FROM changed_pensioners ORDER BY person_id",
                                      columns=list(EXPORT_COLUMNS["pensioners"]))
+NO_PROGRESS_BAR_SQL = "SET enable_progress_bar = false"
 COUNT_SQL = "SELECT count(*) FROM {table}"  # table: one of this module's staging tables
 CHECK_SQL = "SELECT {aggregate} FROM {table}"  # aggregate: one of graph.exports' row checks
-STAGE_SQL = "CREATE OR REPLACE TABLE {table} AS SELECT * FROM x_stream"
+STAGE_SQL = "CREATE OR REPLACE TABLE {table} AS SELECT * FROM export_stream"
+FLAGS_SQL = "SELECT * FROM staged_flags"
+FLAG_CITATIONS_SQL = "SELECT * FROM staged_flag_citations"
 # -1: a hash the graph does not hold (the hashes are never negative)
-STATE_CHUNK_SQL = "INSERT INTO {table} SELECT c0, nullif(c1, -1), nullif(c2, -1) FROM s_chunk"
+STATE_CHUNK_SQL = "INSERT INTO {table} SELECT c0, nullif(c1, -1), nullif(c2, -1) FROM graph_hash_page"
 # What the graph holds: per staging table the paged queries that read it back, key first, then h and the link or
 # identifier hash
-_STATE = (("s_pensioners", ("publish_state_pensioners",)),
-          ("s_events", ("publish_state_events", "publish_state_death_records")))
+_STATE = (("graph_pensioner_hashes", ("publish_state_pensioners",)),
+          ("graph_event_hashes", ("publish_state_events", "publish_state_death_records")))
 _STATE_TYPES = (pa.string(), pa.int64(), pa.int64())
 
 
@@ -180,7 +193,7 @@ def publish(target: PublishTarget, export: RoundExport, progress: Progress | Non
     spill = tempfile.mkdtemp(prefix="silentcert-neo4j-publish-")
     con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": spill,
                                  "preserve_insertion_order": False})
-    con.execute("SET enable_progress_bar = false")
+    sql.run(con, "publish_no_progress_bar", NO_PROGRESS_BAR_SQL)
     try:
         return _Publish(target, con, export, progress).run(tables)
     finally:
@@ -199,12 +212,12 @@ class _Publish:
     def run(self, tables: dict[str, Any]) -> tuple[dict[str, int], PublishStats]:
         written = {name: self._stage(name, table) for name, table in tables.items()}
         for name in tables:
-            exports.check_rows(name, functools.partial(self._check, f"x_{name}"))
-        hash_tables(self.con, "x_", self.export.round_id, temp=False)
+            exports.check_rows(name, functools.partial(self._check, f"staged_{name}"))
+        hash_tables(self.con, "staged_", self.export.round_id, temp=False)
         self._lap("stage")
         self._read_state()
-        self.con.execute(PENSIONER_DIFF_SQL)
-        self.con.execute(EVENT_DIFF_SQL)
+        sql.run(self.con, "publish_changed_pensioners", PENSIONER_DIFF_SQL)
+        sql.run(self.con, "publish_changed_events", EVENT_DIFF_SQL)
         self._lap("diff")
         opened = self.target.write_one("publish_generation", {"round_id": self.export.round_id,
                                                               "as_of": self.export.as_of})
@@ -240,41 +253,42 @@ class _Publish:
     def _flags(self, tables: dict[str, Any]) -> None:
         """Flags and citations are few (a reviewer's queue): merged whole, as before, so a decided flag keeps its
         decision (publish_flags.cypher)."""
-        self._pump("flags", "SELECT * FROM x_flags", {}, "publish_flags", workers=1)
-        self._pump("flag_citations", "SELECT * FROM x_flag_citations", {}, "publish_flag_citations", workers=1)
+        self._pump("flags", FLAGS_SQL, {}, "publish_flags", workers=1)
+        self._pump("flag_citations", FLAG_CITATIONS_SQL, {}, "publish_flag_citations", workers=1)
 
     # -- plumbing -------------------------------------------------------------------------------------------
 
     def _stage(self, name: str, table: Any) -> int:
-        """Stream one export table into the temporary table x_<name>; returns its rows."""
-        self.con.register("x_stream", exports.reader(name, table, _STAGE_ROWS))
+        """Stream one export table into the table staged_<name>; returns its rows."""
+        self.con.register("export_stream", exports.reader(name, table, _STAGE_ROWS))
         try:
-            self.con.execute(sql.with_idents(STAGE_SQL, table=f"x_{name}"))
+            sql.run(self.con, "publish_stage", sql.with_idents(STAGE_SQL, table=f"staged_{name}"))
         finally:
-            self.con.unregister("x_stream")
-        return int(self._scalar(sql.with_idents(COUNT_SQL, table=f"x_{name}")))
+            self.con.unregister("export_stream")
+        return int(sql.scalar(self.con, "publish_staged_rows", sql.with_idents(COUNT_SQL, table=f"staged_{name}")))
 
     def _read_state(self) -> None:
-        """The hashes the graph holds, into s_pensioners and s_events (columns as the queries return them)."""
+        """The hashes the graph holds, into graph_pensioner_hashes and graph_event_hashes (columns as the queries return them)."""
         for statement in STATE_TABLES_SQL:
-            self.con.execute(statement)
+            sql.run(self.con, "publish_graph_hash_tables", statement)
         for table, queries in _STATE:
             for query in queries:
                 for page in self.target.read_pages(query, _STATE_CHUNK):
                     arrays = [pa.array(column, t) for column, t in zip(page, _STATE_TYPES)]
-                    self.con.register("s_chunk", pa.table(arrays, names=[f"c{i}" for i in range(len(arrays))]))
-                    self.con.execute(sql.with_idents(STATE_CHUNK_SQL, table=table))
-                    self.con.unregister("s_chunk")
+                    self.con.register("graph_hash_page", pa.table(arrays, names=[f"c{i}" for i in range(len(arrays))]))
+                    sql.run(self.con, "publish_graph_hash_page", sql.with_idents(STATE_CHUNK_SQL, table=table))
+                    self.con.unregister("graph_hash_page")
             self._lap(f"read_{table}")
 
-    def _pump(self, step: str, sql: str, sql_params: dict[str, Any], query: str, workers: int | None = None) -> None:
-        """Write the rows of `sql` through `query`, batch_size rows a transaction, on `workers` sessions at once
+    def _pump(self, step: str, rows_sql: str, sql_params: dict[str, Any], query: str,
+              workers: int | None = None) -> None:
+        """Write the rows of `rows_sql` through `query`, batch_size rows a transaction, on `workers` sessions at once
         (the store's `writers`): the next batches are read from DuckDB while earlier ones are written."""
         workers = workers or self.target.writers
         sent = 0
         cur = self.con.cursor()
         try:
-            reader = cur.sql(sql, params=sql_params or None).to_arrow_reader(self.target.batch_size)
+            reader = sql.reader(cur, f"publish_{step}", rows_sql, self.target.batch_size, sql_params)
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="neo4j-publish") as pool:
                 pending: list[Future[None]] = []
                 for batch in _rebatched(reader, self.target.batch_size):
@@ -297,10 +311,8 @@ class _Publish:
 
     def _check(self, table: str, aggregate: str) -> Any:
         """One aggregate of graph.exports' row checks over the staged `table`."""
-        return self._scalar(sql.compose(sql.with_idents(CHECK_SQL, table=table), aggregate=aggregate))
-
-    def _scalar(self, sql: str) -> Any:
-        return self.con.execute(sql).fetchall()[0][0]
+        return sql.scalar(self.con, "publish_row_check",
+                          sql.compose(sql.with_idents(CHECK_SQL, table=table), aggregate=aggregate))
 
     def _lap(self, phase: str) -> None:
         now = time.perf_counter()

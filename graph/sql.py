@@ -154,11 +154,12 @@ def arrow(con: duckdb.DuckDBPyConnection, name: str, sql: str,
     return table
 
 
-def reader(con: duckdb.DuckDBPyConnection, name: str, sql: str, batch_rows: int) -> pa.RecordBatchReader:
+def reader(con: duckdb.DuckDBPyConnection, name: str, sql: str, batch_rows: int,
+           params: Mapping[str, Any] | None = None) -> pa.RecordBatchReader:
     """The rows of the query ``name`` streamed in record batches of at most ``batch_rows`` (logged when it starts:
     its time is spent by whoever reads the batches)."""
     log.debug("sql %s: streamed", name)
-    return con.sql(sql).to_arrow_reader(batch_rows)
+    return con.sql(sql, params=bind(sql, params) or None).to_arrow_reader(batch_rows)
 
 
 def fetchall(con: duckdb.DuckDBPyConnection, name: str, sql: str,
