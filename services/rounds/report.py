@@ -139,7 +139,7 @@ def _lapse_forecast(con: duckdb.DuckDBPyConnection, as_of: date) -> list[list[An
     """[band, people, ending within 60 days, within 120 days, reminded, expected lapses]; None without a forecast."""
     if not (_has_table(con, "forecast") and _has_table(con, "notices")):
         return None
-    return [list(row) for row in con.execute(_LAPSE_BANDS, {"as_of": as_of}).fetchall()]
+    return [list(row) for row in sql.fetchall(con, "report_lapse_bands", _LAPSE_BANDS, {"as_of": as_of})]
 
 
 def _lapse_table(bands: list[list[Any]] | None) -> str:
