@@ -273,6 +273,10 @@ class EmbeddedStore(GraphStore):
         found = self._rows("audit_trail", q.AUDIT_TRAIL, {"person_id": person_id})
         return [rows.audit_entry(r) for r in found]
 
+    def audited(self, actions: Sequence[str], before: datetime) -> pa.Table:
+        with self._con.cursor() as cur:
+            return sql.arrow(cur, "audited", q.AUDITED, {"actions": list(actions), "before": before.isoformat()})
+
     def counts(self) -> dict[str, int]:
         found = dict.fromkeys((*NODE_LABELS, *RELATIONSHIP_TYPES), 0)
         with self._con.cursor() as cur:

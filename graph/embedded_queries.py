@@ -172,6 +172,9 @@ WHERE c.flag_id = $flag_id
 DECIDED_FLAGS = "SELECT * FROM flag WHERE status <> 'open' ORDER BY flag_id"
 LAST_AUDIT = "SELECT * FROM audit ORDER BY seq DESC LIMIT 1"
 ROUND_AS_OF = "SELECT as_of FROM round WHERE round_id = $round_id"
+AUDITED = """
+SELECT seq, action, person_id, subject, after FROM audit WHERE action IN (SELECT unnest($actions::VARCHAR[]))
+AND CAST("at" AS TIMESTAMPTZ) < CAST($before AS TIMESTAMPTZ) ORDER BY seq"""
 AUDIT_TRAIL = "SELECT * FROM audit WHERE $person_id::VARCHAR IS NULL OR person_id = $person_id ORDER BY seq"
 
 PENSIONER_EXISTS = "SELECT 1 FROM pensioner WHERE person_id = $person_id"

@@ -380,6 +380,17 @@ class Neo4jStore(GraphStore):
     def audit_trail(self, person_id: str | None = None) -> list[AuditEntry]:
         return [rows.audit_entry(r["row"]) for r in self._read_rows("audit_trail", person_id=person_id)]
 
+    def audited(self, actions: Sequence[str], before: datetime) -> pa.Table:
+        def read(tx: neo4j.ManagedTransaction) -> list[list[Any]]:
+            return tx.run(catalog.query("audited"), actions=list(actions), before=before.isoformat()).values()
+        values = self._read(read)
+        columns = [list(c) for c in zip(*values)] if values else [[]] * 5
+        return pa.table({
+            "seq": pa.array(columns[0], pa.int64()), "action": pa.array(columns[1], pa.string()),
+            "person_id": pa.array(columns[2], pa.string()), "subject": pa.array(columns[3], pa.string()),
+            "after": pa.array(columns[4], pa.string()),
+        })
+
     # -- housekeeping ---------------------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:

@@ -31,6 +31,7 @@ CREATE INDEX event_occurred_at IF NOT EXISTS FOR (n:Event) ON (n.occurred_at);
 CREATE INDEX event_source IF NOT EXISTS FOR (n:Event) ON (n.source);
 CREATE INDEX death_record_source IF NOT EXISTS FOR (n:DeathRecord) ON (n.source);
 CREATE INDEX audit_entry_person_id IF NOT EXISTS FOR (n:AuditEntry) ON (n.person_id);
+CREATE INDEX audit_entry_action IF NOT EXISTS FOR (n:AuditEntry) ON (n.action);
 CREATE INDEX resolved_to_round_id IF NOT EXISTS FOR ()-[r:RESOLVED_TO]-() ON (r.round_id);
 // Links a publish retired (graph/neo4j_publish.py), deleted once no reader sees them.
 CREATE INDEX resolved_to_gone IF NOT EXISTS FOR ()-[r:RESOLVED_TO]-() ON (r.gone);

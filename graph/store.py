@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol, Self
 
 import pyarrow as pa
@@ -207,6 +207,12 @@ class GraphStore(ABC):
     @abstractmethod
     def round_as_of(self, round_id: str) -> date | None:
         """The as-of date of a published round, None when there is no such round."""
+
+    @abstractmethod
+    def audited(self, actions: Sequence[str], before: datetime) -> pa.Table:
+        """(seq, action, person_id, subject, after) of the audit entries with one of `actions` dated before
+        `before`, in chain order; `after` as its stored JSON text. A round asks with its own as_of, so the
+        entries of its own earlier run, and of later rounds, are never in the answer."""
 
     @abstractmethod
     def append_audit(self, entries: Sequence[AuditEntry]) -> None:

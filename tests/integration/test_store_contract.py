@@ -6,9 +6,10 @@ two implementations must answer alike.
 
 from __future__ import annotations
 
+import json
 import os
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import duckdb
 import pyarrow as pa
@@ -345,6 +346,19 @@ def test_audit_append_last_and_trail(published: GraphStore):
     with pytest.raises(Conflict):
         published.append_audit([forged])
     assert published.audit_trail()[1].hash == "h2"
+
+
+def test_audited_reads_the_chosen_actions_before_a_time(published: GraphStore):
+    entries = [_audit(1, "P1", "genesis"), _audit(2, "P2", "h1"), _audit(3, "P1", "h2")]
+    entries[1] = AuditEntry(**{**entries[1].__dict__, "action": "flag_raised"})
+    published.append_audit(entries)
+    # entry 2 is 2021-11-02 08:00 at +08:00, i.e. 00:00 UTC: before 00:30 UTC, not before 23:30 UTC the day before
+    found = published.audited(["verdict", "flag_raised"], datetime(2021, 11, 2, 0, 30, tzinfo=UTC))
+    assert found.column_names == ["seq", "action", "person_id", "subject", "after"]
+    assert found.column("seq").to_pylist() == [1, 2]
+    assert json.loads(found.column("after")[1].as_py()) == entries[1].after
+    assert published.audited(["flag_raised"], datetime(2021, 11, 1, 23, 30, tzinfo=UTC)).num_rows == 0
+    assert published.audited(["decision_applied"], datetime(2030, 1, 1, tzinfo=UTC)).num_rows == 0
 
 
 def test_periods(published: GraphStore):
