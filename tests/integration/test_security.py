@@ -4,7 +4,9 @@ rate limits, and `serve` refusing to run unprotected."""
 
 from __future__ import annotations
 
+import atexit
 import logging
+import shutil
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -133,6 +135,7 @@ def code_of(call) -> grpc.StatusCode:
 def _finished_round_dir() -> str:
     """The shape FetchRoundFile serves from: a round's state database and an output file."""
     out = Path(tempfile.mkdtemp(prefix="fetch-round-"))
+    atexit.register(shutil.rmtree, out, ignore_errors=True)  # made at import, for the CALLS table below
     (out / "state").mkdir()
     (out / "state" / "round.duckdb").write_bytes(b"")
     (out / "verdicts.csv").write_text("person_id,status\n", encoding="utf-8")
