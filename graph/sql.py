@@ -193,3 +193,13 @@ def one(con: duckdb.DuckDBPyConnection, name: str, sql: str,
 def scalar(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None) -> Any:
     """The first column of the row of the query ``name``, which always has one (:func:`one`: LookupError if not)."""
     return one(con, name, sql, params)[0]
+
+
+_HAS_TABLE = """
+SELECT count(*) FROM duckdb_tables() WHERE table_name = $name AND ($temporary OR NOT temporary)"""
+
+
+def has_table(con: duckdb.DuckDBPyConnection, table: str, *, temporary: bool = True) -> bool:
+    """Whether the connection sees a table named `table` (with ``temporary=False``: a persistent one; a stage
+    that loads an optional input as a table asks so, when a TEMP table of the same name may exist)."""
+    return bool(scalar(con, "has_table", _HAS_TABLE, {"name": table, "temporary": temporary}))

@@ -143,7 +143,6 @@ _KEEP_EARLIER_DEATHS = """
               WHERE p.status = 'deceased') k
         WHERE verdicts.person_id = k.person_id
     """
-_HAS_PREVIOUS_PERIODS = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'previous_periods'"
 
 
 def _keep_earlier_deaths(con: duckdb.DuckDBPyConnection) -> None:
@@ -151,7 +150,7 @@ def _keep_earlier_deaths(con: duckdb.DuckDBPyConnection) -> None:
 
     Strong evidence or a passed check since then sends the person to review instead; a deceased person's period
     end never moves backward."""
-    if not sql.scalar(con, "has_previous_periods", _HAS_PREVIOUS_PERIODS):
+    if not sql.has_table(con, "previous_periods"):
         return
     sql.run(con, "keep_earlier_deaths", _KEEP_EARLIER_DEATHS)
 

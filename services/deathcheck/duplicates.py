@@ -62,7 +62,7 @@ _PAIR_COUNT = "SELECT count(*) FROM duplicate_pairs"
 
 def duplicate_flags(con: duckdb.DuckDBPyConnection, as_of: date, settings: DeathCheckSettings) -> int:
     """Append the flags of every duplicate pair to ``raised``; returns the number of pairs."""
-    if not _has_table(con, "duplicate_pairs"):
+    if not sql.has_table(con, "duplicate_pairs"):
         return 0
     start = window_start(as_of, settings.duplicate_months)
     months = payments_between(start, as_of, settings.payment_day)
@@ -107,7 +107,7 @@ def share_certification(con: duckdb.DuckDBPyConnection) -> int:
     """The account of an open auto-band pair that the shared evidence was not linked to gets its twin's verdict
     when the evidence that certified the twin (the deciding record, or a weak record of a weak certification) was
     a candidate of this account too; returns the number of verdicts changed."""
-    if not _has_table(con, "duplicate_pairs"):
+    if not sql.has_table(con, "duplicate_pairs"):
         return 0
     create_flag_id_macro(con)
     sql.run(con, "duplicate_shared", _SHARED)
@@ -144,7 +144,7 @@ _PAID_TEXT = """
 
 def _sides(con: duckdb.DuckDBPyConnection, months: int) -> None:
     """``duplicate_pair_sides``: one row per (account of ours, the other account) with what each is paid."""
-    others = _OTHER_ACCOUNTS if _has_table(con, "other_registries") else _NO_OTHER_ACCOUNTS
+    others = _OTHER_ACCOUNTS if sql.has_table(con, "other_registries") else _NO_OTHER_ACCOUNTS
     sql.run(con, "paid_text_macro", _PAID_TEXT)
     sql.run(con, "duplicate_sides", sql.compose(_SIDES, others=others), {"months": months})
 
@@ -180,10 +180,3 @@ _SIDES = """
                        THEN $months * least(coalesce(pension, 0), coalesce(other_pension, 0)) ELSE 0.0 END AS at_stake
         FROM joined
 """
-
-
-_HAS_TABLE = "SELECT count(*) FROM duckdb_tables() WHERE table_name = $name"
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(sql.scalar(con, "has_table", _HAS_TABLE, {"name": name}))

@@ -28,7 +28,6 @@ AUDITED_ACTIONS = ("status_deceased", "status_review", "flag_raised", "decision_
 _AUDITED_BEFORE = """
         CREATE TABLE IF NOT EXISTS audited_before (seq BIGINT, action VARCHAR, person_id VARCHAR, subject VARCHAR,
                                                    after VARCHAR)"""
-_PREVIOUS_EXISTS = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'previous_periods' AND NOT temporary"
 _HELD_STATUS = "CREATE OR REPLACE TEMP TABLE audit_held_status AS SELECT person_id, status FROM previous_periods"
 _NO_HELD_STATUS = "CREATE OR REPLACE TEMP TABLE audit_held_status (person_id VARCHAR, status VARCHAR)"
 _EARLIER = """
@@ -96,7 +95,7 @@ def write_audit_events(con: duckdb.DuckDBPyConnection, as_of: date, round_id: st
     Compares with ``audited_before`` and ``previous_periods`` when the round loaded them (a first round, or a
     round without a store, has neither: everything it finds is new)."""
     sql.run(con, "audited_before", _AUDITED_BEFORE)
-    held = sql.scalar(con, "previous_periods_exist", _PREVIOUS_EXISTS)
+    held = sql.has_table(con, "previous_periods", temporary=False)
     sql.run(con, "audit_held_status", _HELD_STATUS if held else _NO_HELD_STATUS)
     sql.run(con, "audit_earlier", _EARLIER)
     sql.run(con, "audit_last_change", _LAST_CHANGE)

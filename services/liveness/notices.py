@@ -81,7 +81,6 @@ FROM n ORDER BY person_id, kind
 _FORECAST_OF_ROUND = "CREATE OR REPLACE TEMP TABLE notice_lapse_forecast AS SELECT person_id, lapse_probability FROM forecast"
 _NO_FORECAST = ("CREATE OR REPLACE TEMP TABLE notice_lapse_forecast AS "
                 "SELECT NULL::VARCHAR AS person_id, NULL::DOUBLE AS lapse_probability WHERE false")
-_HAS_FORECAST = "SELECT 1 FROM duckdb_tables() WHERE table_name = 'forecast' AND NOT temporary"
 _DROP_PREVIOUS = "DROP TABLE notice_previous_ends"
 _DROP_FORECAST = "DROP TABLE notice_lapse_forecast"
 _NOTICE_COUNTS = "SELECT kind, channel, count(*) FROM notices GROUP BY ALL ORDER BY ALL"
@@ -103,7 +102,7 @@ def build_notices(con: duckdb.DuckDBPyConnection, as_of: date, round_id: str,
         messages[kind], texts = template_sql(load_template(settings.templates_dir, kind), prefix=f"{kind}_text")
         params.update(texts)
     write_previous_ends(con, "notice_previous_ends")
-    has_forecast = sql.fetchall(con, "has_forecast", _HAS_FORECAST)
+    has_forecast = sql.has_table(con, "forecast", temporary=False)
     sql.run(con, "notice_forecast", _FORECAST_OF_ROUND if has_forecast else _NO_FORECAST)
     sql.run(con, "notices", _NOTICES.format(**messages), params)
     sql.run(con, "drop_notice_previous", _DROP_PREVIOUS)

@@ -76,11 +76,10 @@ def write_previous_ends(con: duckdb.DuckDBPyConnection, into: str) -> None:
     ``previous_periods`` (the last round's result from the graph store) may be absent on a first round; the
     periods of people it lists as deceased are not carried.
     """
-    exists = sql.scalar(con, "previous_periods_exist", _PREVIOUS_EXISTS)
+    exists = sql.has_table(con, "previous_periods", temporary=False)
     sql.run(con, "previous_ends", sql.with_idents(_PREVIOUS_ENDS if exists else _FIRST_ROUND_ENDS, into=into))
 
 
-_PREVIOUS_EXISTS = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'previous_periods' AND NOT temporary"
 _PREVIOUS_ENDS = """
 CREATE OR REPLACE TEMP TABLE {into} AS
 SELECT g.person_id, greatest(g.certified_until, pp.certified_until) AS prev_end

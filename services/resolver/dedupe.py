@@ -77,7 +77,7 @@ SELECT coalesce(other_registry, 'registry'), band, count(*) FROM duplicate_pairs
 
 def accounts_sql(con: duckdb.DuckDBPyConnection) -> str:
     """Every account as the model sees it, ``home`` true for this registry's rows."""
-    if not _has_table(con, "other_registries"):
+    if not sql.has_table(con, "other_registries"):
         return sql.compose(_HOME, registry=registry_linkage_sql())
     return sql.compose(_WITH_OTHERS, registry=registry_linkage_sql(),
                        others=registry_linkage_sql("other_registries", keep=("registry",)))
@@ -178,7 +178,7 @@ _CLOSE_DISMISSED = """
 
 def _close_dismissed(con: duckdb.DuckDBPyConnection) -> None:
     """A pair a reviewer found to be two people (a flag of it dismissed) is not open."""
-    if not _has_table(con, "decided_flags"):
+    if not sql.has_table(con, "decided_flags"):
         return
     create_flag_id_macro(con)
     sql.run(con, "close_dismissed_pairs", _CLOSE_DISMISSED)
@@ -188,7 +188,6 @@ _FILLED = """
 SELECT count(id_number), count(name), count(birth_date), count(sex), count(phone), coalesce(bool_or(id_valid), false)
 FROM dedupe_accounts
 """
-_HAS_TABLE = "SELECT count(*) FROM duckdb_tables() WHERE table_name = $name"
 
 
 def _absent(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -199,10 +198,6 @@ def _absent(con: duckdb.DuckDBPyConnection) -> set[str]:
     if "name" in absent:
         absent.add("name_pinyin")
     return absent | (set() if filled[5] else {"id_valid"})
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(sql.scalar(con, "has_table", _HAS_TABLE, {"name": name}))
 
 
 def merge_pair_candidates(con: duckdb.DuckDBPyConnection, settings: LinkageSettings) -> int:

@@ -83,7 +83,7 @@ def compute_report(con: duckdb.DuckDBPyConnection, spec: RoundSpec) -> dict[str,
 
 def duplicate_accounts(con: duckdb.DuckDBPyConnection) -> list[list[Any]]:
     """[registry, pairs, pairs both paid, money paid a second time] by where the other account is."""
-    if not (_has_table(con, "duplicate_pairs") and _has_table(con, "flags")):
+    if not (sql.has_table(con, "duplicate_pairs") and sql.has_table(con, "flags")):
         return []
     return [list(row) for row in sql.fetchall(con, "report_duplicate_accounts", _DUPLICATE_ACCOUNTS)]
 
@@ -106,7 +106,7 @@ def _weak_evidence(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     """What the score stage found of weak evidence: its calibrated threshold and whether any combination of weak
     sources can reach it this round (when relatives' use of the dead's card and phone reaches the model's ceiling,
     weak evidence certifies nobody, and an operator should see that on the page)."""
-    if not _has_table(con, "stages"):
+    if not sql.has_table(con, "stages"):
         return None
     rows = sql.run(con, "weak_evidence", _WEAK_EVIDENCE).fetchall()
     stats = json.loads(rows[0][0]) if rows else {}
@@ -119,7 +119,7 @@ def _weak_evidence(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
 
 def _payments(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     """The money of payments.csv (services.rounds.payments.payment_totals); None before the table exists."""
-    return payment_totals(con) if _has_table(con, "payments") else None
+    return payment_totals(con) if sql.has_table(con, "payments") else None
 
 
 # The lapse forecast by band of probability: people, of them whose period ends within 60 / 120 days, reminders.
@@ -137,7 +137,7 @@ GROUP BY band ORDER BY min(f.lapse_probability) DESC
 
 def _lapse_forecast(con: duckdb.DuckDBPyConnection, as_of: date) -> list[list[Any]] | None:
     """[band, people, ending within 60 days, within 120 days, reminded, expected lapses]; None without a forecast."""
-    if not (_has_table(con, "forecast") and _has_table(con, "notices")):
+    if not (sql.has_table(con, "forecast") and sql.has_table(con, "notices")):
         return None
     return [list(row) for row in sql.fetchall(con, "report_lapse_bands", _LAPSE_BANDS, {"as_of": as_of})]
 
@@ -169,17 +169,12 @@ _PREVIOUS = """
 
 
 def _previous(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
-    rows = sql.run(con, "previous", _PREVIOUS).fetchall() if _has_table(con, "previous_periods") else [(0, 0)]
+    rows = sql.run(con, "previous", _PREVIOUS).fetchall() if sql.has_table(con, "previous_periods") else [(0, 0)]
     total, certified = rows[0]
     return {"pensioners": total, "certified": certified,
             "certification_rate": round(certified / total, 6)} if total else None
 
 
-_HAS_TABLE = "SELECT 1 FROM duckdb_tables() WHERE table_name = ?"
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(sql.run(con, "has_table", _HAS_TABLE, [name]).fetchall())
 
 
 def write_report(con: duckdb.DuckDBPyConnection, spec: RoundSpec, out_dir: Path) -> dict[str, Any]:
