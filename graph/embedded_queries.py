@@ -173,7 +173,7 @@ DECIDED_FLAGS = "SELECT * FROM flag WHERE status <> 'open' ORDER BY flag_id"
 LAST_AUDIT = "SELECT * FROM audit ORDER BY seq DESC LIMIT 1"
 ROUND_AS_OF = "SELECT as_of FROM round WHERE round_id = $round_id"
 AUDITED = """
-SELECT seq, action, person_id, subject, after FROM audit WHERE action IN (SELECT unnest($actions::VARCHAR[]))
+SELECT seq, action, person_id, subject, after FROM audit WHERE list_contains($actions, action)
 AND CAST("at" AS TIMESTAMPTZ) < CAST($before AS TIMESTAMPTZ) ORDER BY seq"""
 AUDIT_TRAIL = "SELECT * FROM audit WHERE $person_id::VARCHAR IS NULL OR person_id = $person_id ORDER BY seq"
 

@@ -44,6 +44,7 @@ from silentcert.graph.model import (
     Person,
 )
 from silentcert.graph.store import (
+    AUDITED_SCHEMA,
     NODE_LABELS,
     RELATIONSHIP_TYPES,
     AuditedChange,
@@ -384,12 +385,9 @@ class Neo4jStore(GraphStore):
         def read(tx: neo4j.ManagedTransaction) -> list[list[Any]]:
             return tx.run(catalog.query("audited"), actions=list(actions), before=before.isoformat()).values()
         values = self._read(read)
-        columns = [list(c) for c in zip(*values)] if values else [[]] * 5
-        return pa.table({
-            "seq": pa.array(columns[0], pa.int64()), "action": pa.array(columns[1], pa.string()),
-            "person_id": pa.array(columns[2], pa.string()), "subject": pa.array(columns[3], pa.string()),
-            "after": pa.array(columns[4], pa.string()),
-        })
+        columns = [list(c) for c in zip(*values)] if values else [[]] * len(AUDITED_SCHEMA)
+        return pa.Table.from_arrays([pa.array(c, f.type) for c, f in zip(columns, AUDITED_SCHEMA, strict=True)],
+                                    schema=AUDITED_SCHEMA)
 
     # -- housekeeping ---------------------------------------------------------------------------------------
 

@@ -99,6 +99,11 @@ Progress = Callable[[str, int], None]
 """Called as progress(table_name, rows_done) while publishing."""
 
 
+#: What GraphStore.audited returns: audit entries as a round compares with them (``after`` as its JSON text).
+AUDITED_SCHEMA = pa.schema([("seq", pa.int64()), ("action", pa.string()), ("person_id", pa.string()),
+                            ("subject", pa.string()), ("after", pa.string())])
+
+
 class GraphStore(ABC):
     """The identity graph: pensioners, identifiers, evidence, death records, flags, rounds, audit."""
 
@@ -210,7 +215,7 @@ class GraphStore(ABC):
 
     @abstractmethod
     def audited(self, actions: Sequence[str], before: datetime) -> pa.Table:
-        """(seq, action, person_id, subject, after) of the audit entries with one of `actions` dated before
+        """:data:`AUDITED_SCHEMA` (seq, action, person_id, subject, after) of the audit entries with one of `actions` dated before
         `before`, in chain order; `after` as its stored JSON text. A round asks with its own as_of, so the
         entries of its own earlier run, and of later rounds, are never in the answer."""
 

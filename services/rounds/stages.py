@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow as pa
 
 from silentcert.graph import sql
-from silentcert.graph.store import GraphStore
+from silentcert.graph.store import AUDITED_SCHEMA, GraphStore
 from silentcert.services.deathcheck.deathcheck_stage import check_round
 from silentcert.services.deathcheck.round_audit import AUDITED_ACTIONS
 from silentcert.services.liveness.lapse_forecast import forecast_lapses
@@ -50,8 +50,7 @@ def deathcheck(ctx: RoundContext) -> dict[str, Any]:
     _load_decided(ctx)
     before = datetime.combine(ctx.spec.as_of, time(), UTC)  # round events are dated as_of midnight UTC
     _load_previous(ctx, "audited_before", lambda store: store.audited(AUDITED_ACTIONS, before),
-                   schema=pa.schema([("seq", pa.int64()), ("action", pa.string()), ("person_id", pa.string()),
-                                     ("subject", pa.string()), ("after", pa.string())]))
+                   schema=AUDITED_SCHEMA)
     return check_round(ctx.con, ctx.spec.as_of, ctx.spec.round_id, ctx.settings.deathcheck)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
-import pyarrow as pa
 import pytest
 
 from silentcert.graph.embedded import EmbeddedStore
@@ -34,11 +33,10 @@ def run_round(province, store, number: int) -> list[tuple[str, str]]:
     round_id, as_of = ROUNDS[number]
     con = province.con
     con.execute("CREATE OR REPLACE TABLE verdicts AS SELECT * FROM scored")
-    con.register("_held", store.periods(before_round=round_id).select(["person_id", "status", "certified_until"])
-                 if number else pa.table({"person_id": pa.array([], pa.string())}))
-    if number:
-        con.execute("CREATE OR REPLACE TABLE previous_periods AS SELECT * FROM _held")
-    con.unregister("_held")
+    if number:  # a first round has no previous_periods
+        con.register("_held", store.periods(before_round=round_id))
+        con.execute("CREATE OR REPLACE TABLE previous_periods AS SELECT person_id, status, certified_until FROM _held")
+        con.unregister("_held")
     ctx = SimpleNamespace(con=con, stores=[store], spec=SimpleNamespace(round_id=round_id, as_of=as_of),
                           settings=SimpleNamespace(deathcheck=DeathCheckSettings()))
     stages.deathcheck(ctx)
