@@ -1,6 +1,8 @@
-// Retention (docs/graph.md): up to $batch VERDICT edges that repeat the person's verdict of the round before (same
+// Retention (docs/graph.md): the VERDICT edges that repeat the person's verdict of the round before (same
 // status, period state and period end) and are followed by a later verdict, on Rounds other than the two latest.
 // The first verdict of every run stays (held_periods dates a suspension from it), so does the latest.
+// One auto-commit statement, deleting in transactions of $batch rows: a repeat's deletion leaves the verdict
+// before it, equal to it, as the next one's nearest earlier verdict, so it changes no other edge's outcome.
 MATCH (latest:Round)
 WITH latest ORDER BY latest.as_of DESC, latest.round_id DESC LIMIT 2
 WITH collect(latest.round_id) AS recent
@@ -18,6 +20,7 @@ CALL (p, rd) {
 WITH v, prev
 WHERE prev.status = v.status AND coalesce(prev.period_state, '') = coalesce(v.period_state, '')
   AND coalesce(prev.certified_until, date('0001-01-01')) = coalesce(v.certified_until, date('0001-01-01'))
-WITH v LIMIT $batch
-DELETE v
+CALL (v) {
+  DELETE v
+} IN TRANSACTIONS OF $batch ROWS
 RETURN count(*) AS dropped
