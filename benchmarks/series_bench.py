@@ -10,9 +10,12 @@ size (embedded: the graph.duckdb file and its WAL; Neo4j: nodes and relationship
 sample of the registry (p50/p99), certified / suspended / restored / stopped people, arrears, and the quality the
 truth checks: dead people certified, living people whose payments are held.
 
-    python -m benchmarks.series_bench --series SERIES --work WORK [--neo4j bolt://...] [--sample 500] [--json F]
+    python -m benchmarks.series_bench --series SERIES --work WORK [--neo4j bolt://... [--first-load bulk]]
+        [--sample 500] [--json F]
 
-Prints a table and writes WORK/series_bench.json (or --json).
+With `--first-load bulk` the first round is bulk-loaded into the local Neo4j (`silentcert neo4j import`, the way an
+operator starts a province) and the later rounds publish incrementally. Prints a table (its last columns: the
+system of record's publish and retention seconds) and writes WORK/series_bench.json (or --json).
 """
 
 from __future__ import annotations
@@ -38,9 +41,11 @@ from silentcert.deathcheck.v1 import deathcheck_pb2
 from silentcert.graph import sql
 from silentcert.graph.connect import StoreSettings
 from silentcert.graph.errors import Conflict, InvalidInput, NotFound
+from silentcert.graph.neo4j_local.settings import LocalNeo4jSettings
 from silentcert.liveness.v1 import liveness_pb2
 from silentcert.services import serving
 from silentcert.services.deathcheck.effects import effect
+from silentcert.services.rounds import bulk_publish
 from silentcert.services.security.rate_limit import RateLimit
 from silentcert.services.security.settings import SecuritySettings
 
@@ -68,7 +73,8 @@ class RoundFigures:
     living_held: int
     dead: int
     living: int
-    retention: dict[str, int] = field(default_factory=dict)
+    retention: dict[str, dict[str, int]] = field(default_factory=dict)  # per store: dropped per kind
+    publish_seconds: dict[str, float] = field(default_factory=dict)  # per store: its publish, its retention rule
     certifications_recorded: int = 0
     certifications_refused: int = 0
     flags_decided: dict[str, int] = field(default_factory=dict)
@@ -88,8 +94,10 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 class SeriesRunner:
     """Runs the rounds of one series on one chained store and applies the truth's events between them."""
 
-    def __init__(self, series: Path, work: Path, neo4j_uri: str | None = None, sample: int = 500, seed: int = 1):
+    def __init__(self, series: Path, work: Path, neo4j_uri: str | None = None, sample: int = 500, seed: int = 1,
+                 bulk_first: bool = False):
         self.series, self.work, self.neo4j_uri, self.sample, self.seed = series, work, neo4j_uri, sample, seed
+        self.bulk_first = bulk_first  # the first round into Neo4j by `silentcert neo4j import`, as an operator would
         self.store_path = work / "graph.duckdb"
         self.certifications = defaultdict(list)
         for row in read_csv(series / "truth" / "certifications.csv"):
@@ -117,11 +125,17 @@ class SeriesRunner:
         out = self.out(round_id)
         spec, settings = load_round_and_settings(round_file)
         logs.log_to_file(out)
+        bulk = self.bulk_first and not self.store_path.exists()
         started = time.perf_counter()
-        summary = run_loaded_round(spec, settings, out, self.store_path, self.neo4j_uri)
+        summary = run_loaded_round(spec, settings, out, self.store_path, None if bulk else self.neo4j_uri)
+        publish = summary.stages.get("publish", {})
+        if bulk:
+            loaded = bulk_publish.import_round(LocalNeo4jSettings.from_env(), out)
+            publish["Neo4jStore_seconds"] = round(sum(loaded.seconds.values()), 1)
         seconds = time.perf_counter() - started
-        retention = {k: v for k, v in summary.stages.get("publish", {}).items() if k.endswith("_retention")}
+        retention = {k: v for k, v in publish.items() if k.endswith("_retention")}
         figures = self._outcomes(round_id, round_file.parent, seconds, retention)
+        figures.publish_seconds = {k: v for k, v in publish.items() if k.endswith("_seconds")}
         with open_stores(self._store_settings()) as stores:
             figures.store_entities = sum(stores[-1].counts().values()) if self.neo4j_uri else None
             running = serving.start(_serve_settings(), stores)
@@ -235,16 +249,21 @@ USED_BLOCKS = "SELECT used_blocks, block_size FROM pragma_database_size()"
 
 HEADER = (f"{'round':<8} {'seconds':>8} {'file MB':>8} {'used MB':>8} {'entities':>10} {'p50 ms':>7} {'p99 ms':>7} "
           f"{'certified':>9} {'suspend':>7} {'restore':>7} {'stop':>5} {'arrears':>10} {'dead cert':>9} {'after death':>11} "
-          f"{'living held':>11} {'events dropped':>14}")
+          f"{'living held':>11} {'events dropped':>14} {'publish s':>9} {'retention s':>11}")
 
 
 def format_row(f: RoundFigures) -> str:
     dropped = sum(r.get("events", 0) for r in f.retention.values())
     entities = f"{f.store_entities:,}" if f.store_entities is not None else "-"
+    store = "Neo4jStore" if f.store_entities is not None else "EmbeddedStore"  # the system of record's figures
+
+    def record(figure: str) -> str:
+        seconds = f.publish_seconds.get(f"{store}_{figure}")
+        return "-" if seconds is None else f"{seconds:.1f}"
     return (f"{f.round_id:<8} {f.seconds:>8.1f} {(f.store_bytes or 0) / 1e6:>8.1f} {(f.store_used_bytes or 0) / 1e6:>8.1f} {entities:>10} "
             f"{f.liveness_p50_ms:>7.2f} {f.liveness_p99_ms:>7.2f} {f.certified:>9,} {f.suspended:>7,} "
             f"{f.restored:>7,} {f.stopped:>5,} {f.arrears_yuan:>10,.0f} {f.dead_certified:>9,} {f.dead_certified_after_death:>11,} "
-            f"{f.living_held:>11,} {dropped:>14,}")
+            f"{f.living_held:>11,} {dropped:>14,} {record('seconds'):>9} {record('retention_seconds'):>11}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--series", type=Path, required=True, help="directory written by generate --months")
     parser.add_argument("--work", type=Path, required=True, help="where the store and round outputs go (new)")
     parser.add_argument("--neo4j", help="Bolt URI: publish to Neo4j too and serve from it (NEO4J_USER/PASSWORD)")
+    parser.add_argument("--first-load", choices=("publish", "bulk"), default="publish",
+                        help="with --neo4j: the first round through the incremental publish, or bulk-loaded into "
+                             "the local server (SILENTCERT_NEO4J_HOME, _BOLT_PORT) by `silentcert neo4j import`")
     parser.add_argument("--rounds", type=int, help="run only the first N rounds")
     parser.add_argument("--sample", type=int, default=500, help="GetLiveness calls per round")
     parser.add_argument("--json", type=Path, help="write the figures here (default WORK/series_bench.json)")
@@ -270,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
                                     "run_on": date.today().isoformat(), "rounds": [asdict(f) for f in figures]},
                                    indent=1) + "\n", encoding="utf-8")
     print(HEADER)
-    SeriesRunner(args.series, args.work, args.neo4j, args.sample).run(args.rounds, save=save)
+    SeriesRunner(args.series, args.work, args.neo4j, args.sample,
+                 bulk_first=args.neo4j is not None and args.first_load == "bulk").run(args.rounds, save=save)
     print(f"figures: {path}")
     return 0
 

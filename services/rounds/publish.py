@@ -7,6 +7,7 @@ with identical bytes. Store writes are idempotent merges; a publish interrupted 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -72,12 +73,16 @@ def publish_round(ctx: RoundContext) -> dict[str, Any]:
             # docs/benchmarks.md, "Whole round, embedded store").
             chained = (chainer.submit(chain_round_events, events, store.last_audit(), store.audit_key)
                        if events is not None and not appended(store, events) else None)
+            name, started = type(store).__name__, time.perf_counter()
             written = store.publish_round(export, progress=lambda table, rows: ctx.progress.advance("publish", rows))
             if chained is not None:
                 store.append_audit(chained.result())
-            stats[type(store).__name__] = sum(written.values())
-            stats[f"{type(store).__name__}_retention"] = store.apply_retention(
+            stats[name] = sum(written.values())
+            stats[f"{name}_seconds"] = round(time.perf_counter() - started, 1)
+            started = time.perf_counter()
+            stats[f"{name}_retention"] = store.apply_retention(
                 window_start(ctx.spec.as_of, ctx.settings.liveness), HELD_STATES)
+            stats[f"{name}_retention_seconds"] = round(time.perf_counter() - started, 1)
     return stats
 
 
