@@ -15,6 +15,7 @@ function in this package. The home folder holds everything the server owns::
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,6 +36,14 @@ def _port(env: Mapping[str, str], name: str) -> int:
     if not value.isdigit() or not 0 < int(value) < 65536:
         raise InvalidInput(f"{name}={value!r} is not a TCP port (1-65535)", field=name)
     return int(value)
+
+
+def _size(env: Mapping[str, str], name: str) -> str:
+    """A memory size as neo4j.conf takes it: digits and a unit k, m or g (e.g. 512m, 6g)."""
+    value = env[name].strip().lower()
+    if not re.fullmatch(r"[1-9][0-9]*[kmg]", value):
+        raise InvalidInput(f"{name}={env[name]!r} is not a memory size such as 512m or 6g", field=name)
+    return value
 
 
 @dataclass(frozen=True)
@@ -65,7 +74,8 @@ class LocalNeo4jSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LocalNeo4jSettings:
         """Defaults, with SILENTCERT_NEO4J_HOME, _PASSWORD, _BOLT_PORT, _HTTP_PORT, _READ_ONLY (1 or true) and
-        SILENTCERT_GUIDE_PORT applied when set."""
+        SILENTCERT_GUIDE_PORT applied when set; SILENTCERT_NEO4J_HEAP (the heap's maximum size) and
+        SILENTCERT_NEO4J_PAGECACHE size the server's memory for a province bigger than the defaults suit."""
         env = os.environ if environ is None else environ
         settings = cls()
         if env.get("SILENTCERT_NEO4J_HOME"):
@@ -78,6 +88,10 @@ class LocalNeo4jSettings:
             settings = replace(settings, http_port=_port(env, "SILENTCERT_NEO4J_HTTP_PORT"))
         if env.get("SILENTCERT_NEO4J_READ_ONLY", "").lower() in ("1", "true"):
             settings = replace(settings, read_only=True)
+        if env.get("SILENTCERT_NEO4J_HEAP"):
+            settings = replace(settings, heap_max=_size(env, "SILENTCERT_NEO4J_HEAP"))
+        if env.get("SILENTCERT_NEO4J_PAGECACHE"):
+            settings = replace(settings, pagecache=_size(env, "SILENTCERT_NEO4J_PAGECACHE"))
         if env.get("SILENTCERT_GUIDE_PORT"):
             settings = replace(settings, guide_port=_port(env, "SILENTCERT_GUIDE_PORT"))
         return settings

@@ -33,6 +33,15 @@ def test_a_port_that_is_not_a_number_names_the_variable():
         LocalNeo4jSettings.from_env({"SILENTCERT_NEO4J_BOLT_PORT": "seven"})
 
 
+def test_memory_sizes_come_from_the_environment_and_a_bad_one_names_the_variable():
+    settings = LocalNeo4jSettings.from_env({"SILENTCERT_NEO4J_HEAP": "4G", "SILENTCERT_NEO4J_PAGECACHE": "6g"})
+    assert (settings.heap_max, settings.pagecache) == ("4g", "6g")
+    assert LocalNeo4jSettings.from_env({}).pagecache == LocalNeo4jSettings().pagecache
+    for bad in ("6", "six g", "0g", "6gb"):
+        with pytest.raises(InvalidInput, match=f"SILENTCERT_NEO4J_PAGECACHE='{bad}' is not a memory size"):
+            LocalNeo4jSettings.from_env({"SILENTCERT_NEO4J_PAGECACHE": bad})
+
+
 def test_pom_pins_the_same_versions_as_the_settings():
     pom = (Path(home.__file__).parent / "pom.xml").read_text()
     settings = LocalNeo4jSettings()
