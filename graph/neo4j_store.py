@@ -206,10 +206,15 @@ class Neo4jStore(GraphStore):
 
     def run_auto(self, query_name: str, params: dict[str, Any]) -> None:
         """One statement in an auto-commit transaction (CALL { } IN TRANSACTIONS needs one)."""
-        def run() -> None:
+        self._auto(query_name, params)
+
+    def _auto(self, query_name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """The rows of one statement run in an auto-commit transaction, retried while the server is unreachable
+        (each such statement here is idempotent: a retry finishes what a failed run left)."""
+        def run() -> list[dict[str, Any]]:
             with self._driver.session(database=self.database) as session:
-                session.run(catalog.query(query_name), params).consume()
-        self._retrying(run)
+                return session.run(catalog.query(query_name), params).data()
+        return self._retrying(run)
 
     def read_pages(self, query_name: str, chunk: int) -> Iterator[tuple[list[Any], ...]]:
         """The pages of a paged read statement (publish_state_*.cypher): per page one record of column lists, the
@@ -305,20 +310,13 @@ class Neo4jStore(GraphStore):
     def apply_retention(self, since: date, held_states: Sequence[str]) -> dict[str, int]:
         """The retention rule (graph/queries/retention_*.cypher): each statement once, in an auto-commit transaction
         that deletes in transactions of `batch_size` rows. One pass over the candidates drops the whole set (each
-        statement says why a deletion changes no other candidate's outcome); batches that each searched again from
-        the start rescanned every older verdict per batch (about 15 s a batch at 200k pensioners). A statement
-        retried after a failure deletes what is left, so its count then covers only the retry."""
+        statement says why a deletion changes no other candidate's outcome). A statement retried after a failure
+        deletes what is left, so its count then covers only the retry."""
         params: dict[str, dict[str, Any]] = {"events": {"since": f"{since.isoformat()}T00:00:00"},
                                               "identifiers": {}, "verdicts": {},
                                               "old_verdicts": {"since": since.isoformat(), "held": list(held_states)}}
-        dropped = {}
-        for kind, extra in params.items():
-            query = catalog.query(f"retention_{kind}")
-            def run(query: str = query, extra: dict[str, Any] = extra) -> int:
-                with self._driver.session(database=self.database) as session:
-                    return int(_single(session, query, {**extra, "batch": self.batch_size})["dropped"])
-            dropped[kind] = self._retrying(run)
-        return dropped
+        return {kind: int(self._auto(f"retention_{kind}", {**extra, "batch": self.batch_size})[0]["dropped"])
+                for kind, extra in params.items()}
 
     def held_periods(self, round_id: str, as_of: date, states: Sequence[str]) -> pa.Table:
         def read(tx: neo4j.ManagedTransaction) -> list[list[Any]]:
@@ -410,11 +408,8 @@ class Neo4jStore(GraphStore):
 
     def clear(self) -> None:
         """Delete every node and relationship: for the test server and rebuilding a development graph only."""
-        def run() -> None:
-            with self._driver.session(database=self.database) as session:
-                for query in ("admin_clear_relationships", "admin_clear"):  # CALL IN TRANSACTIONS: auto-commit
-                    session.run(catalog.query(query)).consume()
-        self._retrying(run)
+        for query in ("admin_clear_relationships", "admin_clear"):  # CALL IN TRANSACTIONS: auto-commit
+            self._auto(query, {})
 
     def close(self) -> None:
         if self._close_driver:

@@ -175,8 +175,6 @@ def _previous(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
             "certification_rate": round(certified / total, 6)} if total else None
 
 
-
-
 def write_report(con: duckdb.DuckDBPyConnection, spec: RoundSpec, out_dir: Path) -> dict[str, Any]:
     report = compute_report(con, spec)
     _write_atomic(out_dir / "report.json", json.dumps(report, ensure_ascii=False, indent=2, default=str))
