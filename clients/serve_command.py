@@ -55,6 +55,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--answers-kept", type=int, default=serving.ServeSettings.answers_kept,
                         help="GetLiveness answers kept per process and reused until a write changes the store "
                              f"(docs/scaling.md); 0 keeps none (default {serving.ServeSettings.answers_kept})")
+    parser.add_argument("--no-warm-answers", dest="warm_answers", action="store_false",
+                        help="do not read every pensioner's GetLiveness answer into that cache in the background "
+                             "when serving starts and after a round is published (the embedded store's pages "
+                             "only; up to --answers-kept)")
     parser.add_argument("--max-rounds", type=int, default=serving.ServeSettings.max_rounds,
                         help=f"SubmitRound calls running at once (default {serving.ServeSettings.max_rounds})")
     parser.add_argument("--processes", type=int, default=1,
@@ -144,7 +148,8 @@ def serve_command(args: argparse.Namespace) -> int:
                              spark_master=args.spark_master,
                              max_concurrent_rpcs=_positive(args.max_concurrent_rpcs, "max-concurrent-rpcs"),
                              max_rounds=_positive(args.max_rounds, "max-rounds"),
-                             answers_kept=_at_least_zero(args.answers_kept, "answers-kept"))
+                             answers_kept=_at_least_zero(args.answers_kept, "answers-kept"),
+                             warm_answers=args.warm_answers)
     store_settings = StoreSettings.from_env(embedded_path=settings.store_path, neo4j_uri=settings.neo4j_uri,
                                             audit_key_file=args.audit_key)
     if settings.processes > 1:

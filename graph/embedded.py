@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
@@ -59,6 +60,8 @@ from silentcert.graph.store import (
     AuditedChange,
     EntryOf,
     GraphStore,
+    LivenessPage,
+    PageEntry,
     Progress,
     RoundExport,
 )
@@ -70,6 +73,7 @@ _DEFERRED = ("pensioner", "holds", "event")  # tables a round publish fills (aud
 _NO_LIMIT = 2**62
 
 DEFAULT_MEMORY_LIMIT = "2GB"
+CHANGES_KEPT = 10_000  # writes changed_people can name; an answer cache further behind than that starts afresh
 
 
 class EmbeddedStore(GraphStore):
@@ -90,9 +94,12 @@ class EmbeddedStore(GraphStore):
                                    f"{exc}") from exc
         self._audit_lock = threading.Lock()
         # The file opens in one process, so every write goes through this object: a counter it moves after each
-        # commit is the store's generation (GraphStore.generation).
+        # commit is the store's generation (GraphStore.generation), and it logs whose answers each write may have
+        # changed (changed_people), None for a write that may have changed anyone's.
         self._writes = itertools.count(1)
         self._generation = 0
+        self._changes_lock = threading.Lock()
+        self._changes: deque[tuple[int, frozenset[str] | None]] = deque(maxlen=CHANGES_KEPT)
         self._liveness = Coalescer(self._liveness_batch)
         self._bound(memory_limit, compress_strings)
         if not read_only:
@@ -134,12 +141,12 @@ class EmbeddedStore(GraphStore):
                     raise
                 sql.run(cur, "publish_commit", q.COMMIT)
             finally:
-                self._generation = next(self._writes)
+                self._moved(None)
                 sql.run(cur, "store_indexes", q.CREATE_INDEXES)
         return written
 
     def apply_retention(self, since: date, held_states: Sequence[str]) -> dict[str, int]:
-        with self._transaction() as cur:
+        with self._transaction(None) as cur:
             return embedded_retention.prune(cur, since, held_states)
 
     def person(self, *, person_id: str | None = None, id_number: str | None = None) -> Person | None:
@@ -166,15 +173,58 @@ class EmbeddedStore(GraphStore):
             return {keys[0]: found} if found else {}
         people = self._rows("liveness_people", q.PEOPLE_BY_IDS if kind == "person_id" else q.PEOPLE_BY_ID_NUMBERS,
                             {"keys": list(set(keys))})
+        evidence = self._evidence_of([p["person_id"] for p in people], since, limit)
+        return {p["key"]: (rows.person(p), evidence[p["person_id"]]) for p in people}
+
+    def _evidence_of(self, people: list[str], since: date | None,
+                     limit: int | None) -> dict[str, list[EvidenceEdge]]:
+        """The newest `limit` records of each of `people` on or after `since`, newest first."""
         start = datetime.combine(since, time()) if since else None
-        evidence: dict[str, list[EvidenceEdge]] = {p["person_id"]: [] for p in people}
-        for row in self._rows("liveness_evidence", q.EVIDENCE_OF, {"people": list(evidence), "since": start,
+        evidence: dict[str, list[EvidenceEdge]] = {p: [] for p in people}
+        for row in self._rows("liveness_evidence", q.EVIDENCE_OF, {"people": people, "since": start,
                                              "limit": limit if limit is not None else _NO_LIMIT}):
             evidence[row["person_id"]].append(rows.evidence(row))
-        return {p["key"]: (rows.person(p), evidence[p["person_id"]]) for p in people}
+        return evidence
 
     def generation(self) -> int:
         return self._generation
+
+    def changed_people(self, first: Hashable, second: Hashable) -> frozenset[str] | None:
+        if not isinstance(first, int) or not isinstance(second, int):
+            return None
+        low, high = sorted((first, second))
+        changed: set[str] = set()
+        with self._changes_lock:
+            if low < high and (not self._changes or self._changes[0][0] > low + 1):
+                return None  # some of the writes between them are no longer logged
+            for generation, people in reversed(self._changes):
+                if generation <= low:
+                    break
+                if generation <= high:
+                    if people is None:
+                        return None
+                    changed.update(people)
+        return frozenset(changed)
+
+    def _moved(self, people: frozenset[str] | None) -> None:
+        """Move the generation past a write (committed or not) that may have changed `people`'s answers (None:
+        anyone's). Logged before the generation moves, so a reader who sees the new one finds the write."""
+        with self._changes_lock:
+            generation = next(self._writes)
+            self._changes.append((generation, people))
+            self._generation = generation
+
+    def liveness_pages(self, limit: int | None, page_size: int) -> Iterator[LivenessPage]:
+        after: str | None = None
+        while True:
+            generation = self._generation
+            people = self._rows("liveness_page", q.LIVENESS_PAGE, {"after": after, "size": page_size})
+            if not people:
+                return
+            after = people[-1]["person_id"]
+            found = self._evidence_of([p["person_id"] for p in people], None, limit)
+            yield generation, [PageEntry(rows.person(p), found[p["person_id"]],
+                                         p["id_number"] if p["answers_id_number"] else None) for p in people]
 
     def identifiers(self, person_id: str) -> list[Identifier]:
         held = self._rows("held_identifiers", q.HELD, {"person_id": person_id})
@@ -186,11 +236,11 @@ class EmbeddedStore(GraphStore):
         return [rows.evidence(r) for r in found]
 
     def record_certification(self, cert: ChannelCertification, round_id: str) -> None:
-        with self._transaction() as cur:
+        with self._transaction(frozenset({cert.person_id})) as cur:
             _record_certification(cur, cert, round_id)
 
     def update_person(self, person: Person) -> None:
-        with self._transaction() as cur:
+        with self._transaction(frozenset({person.person_id})) as cur:
             _update_person(cur, person)
 
     def periods(self, before_round: str | None = None) -> pa.Table:
@@ -221,18 +271,19 @@ class EmbeddedStore(GraphStore):
         return [rows.flag(r) for r in self._rows("decided_flags", q.DECIDED_FLAGS)]
 
     def save_decision(self, decision: Decision) -> Flag:
-        with self._transaction() as cur:
+        with self._transaction(frozenset()) as cur:  # a flag is no part of a pensioner's liveness answer
             return _save_decision(cur, decision)
 
     def append_audit(self, entries: Sequence[AuditEntry]) -> None:
         if entries:
-            with self._transaction() as cur:
+            with self._transaction(frozenset()) as cur:
                 _append_audit(cur, entries)
 
     def commit_audited(self, change: AuditedChange, entry_of: EntryOf) -> tuple[Flag | None, AuditEntry]:
         # The file opens in one process: serialising its audited writes here spares racing callers the
         # conflict (and their retry) that DuckDB's optimistic concurrency would otherwise give all but one.
-        with self._audit_lock, self._transaction() as cur:
+        touched = {p.person_id for p in (change.certification, change.person) if p is not None}
+        with self._audit_lock, self._transaction(frozenset(touched)) as cur:
             flag = _save_decision(cur, change.decision) if change.decision else None
             if change.certification:
                 _record_certification(cur, change.certification, change.certification_round)
@@ -248,9 +299,10 @@ class EmbeddedStore(GraphStore):
         return found[0]["as_of"] if found else None
 
     @contextmanager
-    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _transaction(self, people: frozenset[str] | None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor in a transaction, committed when the block ends and rolled back when it raises. A write that
-        clashes with a concurrent one fails (DuckDB's optimistic concurrency) and leaves nothing."""
+        clashes with a concurrent one fails (DuckDB's optimistic concurrency) and leaves nothing. `people`: whose
+        liveness answers the write may change (None: anyone's)."""
         with self._con.cursor() as cur:
             sql.run(cur, "begin", q.BEGIN)
             try:
@@ -263,7 +315,7 @@ class EmbeddedStore(GraphStore):
             except duckdb.TransactionException as clash:
                 raise Conflict(f"a concurrent write changed the same rows; nothing was saved ({clash})") from None
             finally:
-                self._generation = next(self._writes)
+                self._moved(people)
 
     def last_audit(self) -> AuditEntry | None:
         found = self._rows("last_audit", q.LAST_AUDIT)

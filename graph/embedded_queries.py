@@ -120,6 +120,14 @@ PEOPLE_BY_ID_NUMBERS = """
 SELECT id_number AS key, * FROM pensioner
 WHERE person_id IN (SELECT min(person_id) FROM pensioner WHERE id_number IN (SELECT unnest($keys)) GROUP BY id_number)
 """
+# GraphStore.liveness_pages: the next $size pensioners after $after, and whether each is the one its ID number
+# answers for (the lowest person_id holding it, as PERSON_BY_ID_NUMBER answers)
+LIVENESS_PAGE = """
+SELECT p.*, p.id_number IS NOT NULL AND p.person_id = (
+    SELECT min(o.person_id) FROM pensioner o WHERE o.id_number = p.id_number) AS answers_id_number
+FROM pensioner p WHERE $after::VARCHAR IS NULL OR p.person_id > $after
+ORDER BY p.person_id LIMIT $size
+"""
 EVIDENCE_OF = """
 SELECT person_id, source, kind, record_id, occurred_at, probability AS link_probability, method, round_id, passed
 FROM event

@@ -10,7 +10,7 @@ Writes are idempotent: publishing the same round twice, or retrying a failed bat
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol, Self
@@ -46,6 +46,19 @@ EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "flags": ("flag_id", "person_id", "kind", "severity", "detail", "overpayment", "ring_id", "county_code"),
     "flag_citations": ("flag_id", "event_key"),
 }
+
+
+@dataclass(frozen=True)
+class PageEntry:
+    """One pensioner of a liveness page: what person_evidence() answers for them, and the normalised ID number
+    it also answers for (None when they hold none, or when a lower person_id holds the same one)."""
+
+    person: Person
+    evidence: list[EvidenceEdge]
+    id_number: str | None
+
+
+LivenessPage = tuple[Hashable | None, list[PageEntry]]  # (generation read before the page, its pensioners)
 
 
 class ExportTable(Protocol):
@@ -154,6 +167,19 @@ class GraphStore(ABC):
         reviewer's decision): an answer read after reading generation G may be reused while generation() still
         equals G. Read it BEFORE the answer. None: the store does not track it, and nothing may be reused."""
         return None
+
+    def changed_people(self, first: Hashable, second: Hashable) -> frozenset[str] | None:
+        """The pensioners whose person() or evidence() may answer differently under generation `first` than under
+        `second` (either may be the later), or None when the store cannot say: then every answer may differ. A
+        store whose writes all go through one object can name them; the default cannot."""
+        return None
+
+    def liveness_pages(self, limit: int | None, page_size: int) -> Iterator[LivenessPage]:
+        """Every pensioner's person_evidence() (no `since`, the newest `limit` records), in pages of about
+        `page_size` people by person_id, each page with the generation read before it; for warming GetLiveness
+        answers (services/liveness/answers.py). The default lists nothing: a store that cannot list pages cheaply
+        leaves its answers to be read one by one."""
+        return iter(())
 
     def liveness_read(self, *, person_id: str | None = None, id_number: str | None = None, since: date | None = None,
                       limit: int | None = None) -> tuple[Hashable | None, tuple[Person, list[EvidenceEdge]] | None]:

@@ -53,24 +53,34 @@ class ServiceBinding:
     service_name: str  # full protobuf name, e.g. "silentcert.liveness.v1.LivenessService"
     servicer: Any
     add_to_server: Callable[[Any, grpc.Server], None]
+    on_start: Callable[[], object] | None = None  # once the server has started (e.g. background work)
+    on_stop: Callable[[], object] | None = None  # when it is stopped, before running calls are let finish
 
 
 class SilentcertServer:
     """A grpc.Server (same start/stop/wait_for_termination) that announces NOT_SERVING before it stops."""
 
-    def __init__(self, server: grpc.Server, health_servicer: health.HealthServicer, grace_seconds: float):
+    def __init__(self, server: grpc.Server, health_servicer: health.HealthServicer, grace_seconds: float,
+                 bindings: Sequence[ServiceBinding] = ()):
         self.server = server
         self.health = health_servicer
         self.grace_seconds = grace_seconds
+        self.bindings = tuple(bindings)
 
     def start(self) -> None:
         self.server.start()
+        for binding in self.bindings:
+            if binding.on_start:
+                binding.on_start()
 
     def stop(self, grace: float | None = None) -> threading.Event:
         """Report NOT_SERVING, refuse new calls, let running calls finish within the grace period.
 
         Returns the event set when the server has stopped, as grpc.Server.stop does."""
         self.health.enter_graceful_shutdown()
+        for binding in self.bindings:
+            if binding.on_stop:
+                binding.on_stop()
         return self.server.stop(self.grace_seconds if grace is None else grace)
 
     def wait_for_termination(self, timeout: float | None = None) -> bool:
@@ -105,7 +115,7 @@ def build_server(config: ServerConfig, bindings: Sequence[ServiceBinding]) -> tu
         raise InvalidInput(f"cannot listen on {config.address}: {error}", field="address") from error
     if port == 0:
         raise InvalidInput(f"cannot listen on {config.address}", field="address")
-    return SilentcertServer(server, health_servicer, config.grace_seconds), port
+    return SilentcertServer(server, health_servicer, config.grace_seconds, bindings), port
 
 
 def _add_port(server: grpc.Server, config: ServerConfig) -> int:

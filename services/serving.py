@@ -60,7 +60,8 @@ class ServeSettings:
     spark_master: str = DEFAULT_SPARK_MASTER
     max_concurrent_rpcs: int = ServerConfig.max_concurrent_rpcs
     max_rounds: int = 1  # SubmitRound calls running at once
-    answers_kept: int = liveness_server.ANSWERS_KEPT  # GetLiveness answers reused while the store is unchanged
+    answers_kept: int = liveness_server.ANSWERS_KEPT  # GetLiveness answers reused while their pensioner is unchanged
+    warm_answers: bool = True  # read the answers into that cache in the background (services/liveness/answers.py)
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,8 @@ def _binding(name: str, settings: ServeSettings, stores: Sequence[GraphStore], e
     if name == "liveness":
         config = liveness_server.LivenessConfig(address, workers, grace_seconds=grace,
                                                 period_months=settings.period_months,
-                                                answers_kept=settings.answers_kept)
+                                                answers_kept=settings.answers_kept,
+                                                warm_answers=settings.warm_answers)
         return liveness_server.binding(config, store)
     if name == "deathcheck":
         return deathcheck_server.binding(deathcheck_server.DeathCheckConfig(address, workers, grace_seconds=grace),

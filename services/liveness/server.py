@@ -17,12 +17,16 @@ class LivenessConfig(ServerConfig):
     """Where the liveness service listens, and the period a passed face / in-person check grants."""
 
     period_months: int = 12
-    answers_kept: int = ANSWERS_KEPT  # GetLiveness answers reused until the store's generation moves; 0: none
+    answers_kept: int = ANSWERS_KEPT  # GetLiveness answers reused while their pensioner is unchanged; 0: none
+    warm_answers: bool = False  # read every pensioner's answer into the cache once serving, and after a publish
 
 
 def binding(config: LivenessConfig, store: GraphStore) -> ServiceBinding:
-    servicer = LivenessServicer(store, config.period_months, answers_kept=config.answers_kept)
-    return ServiceBinding(SERVICE_NAME, servicer, liveness_pb2_grpc.add_LivenessServiceServicer_to_server)
+    servicer = LivenessServicer(store, config.period_months, answers_kept=config.answers_kept,
+                                warm=config.warm_answers)
+    return ServiceBinding(SERVICE_NAME, servicer, liveness_pb2_grpc.add_LivenessServiceServicer_to_server,
+                          on_start=servicer.start_warming if config.warm_answers else None,
+                          on_stop=servicer.stop_warming)
 
 
 def create_server(config: LivenessConfig, store: GraphStore) -> tuple[SilentcertServer, int]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import logging
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterator
 from datetime import UTC, datetime
 
 import grpc
@@ -20,16 +23,25 @@ from silentcert.services.security.auth import authenticated_caller
 from silentcert.services.security.roles import ADMIN
 
 MAX_EVIDENCE = 200
-ANSWERS_KEPT = 100_000  # GetLiveness answers reused while the store's generation stands (about 1 KB each)
+ANSWERS_KEPT = 100_000  # GetLiveness answers reused while their pensioner is unchanged (about 1 KB each)
+WARM_PAGE = 10_000  # pensioners read at a time when warming the answers
+
+log = logging.getLogger(__name__)
 
 Lookup = pb.GetLivenessRequest | pb.StreamLivenessRequest | pb.RecordCertificationRequest
 
 
 class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):
     def __init__(self, store: GraphStore, period_months: int = 12, window_months: int = 12,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), answers_kept: int = ANSWERS_KEPT):
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), answers_kept: int = ANSWERS_KEPT,
+                 warm: bool = False):
+        """`warm`: fill the answer cache in the background now, and again whenever a round publish emptied it
+        (warm_answers)."""
         self.store = store
-        self.answers = AnswerCache(answers_kept)
+        self.answers = AnswerCache(answers_kept, store.changed_people, self.start_warming if warm else None)
+        self._warming = threading.Lock()
+        self._stopped = threading.Event()
+        self.warmer: threading.Thread | None = None  # the latest warming thread started
         self.period_months = period_months
         self.window_months = window_months  # how far before its round's as-of date a check may lie
         self.clock = clock
@@ -47,8 +59,65 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):
         if found is None:
             raise NotFound(f"no pensioner with {described}")
         response = pb.GetLivenessResponse(liveness=liveness(*found))
-        self.answers.put(key, generation, response.SerializeToString())
+        self.answers.put(key, found[0].person_id, generation, response.SerializeToString())
         return response
+
+    def start_warming(self) -> threading.Thread:
+        """warm_answers() in a thread of its own (which returns at once if one is running)."""
+        self.warmer = threading.Thread(target=self.warm_answers, name="warm-answers", daemon=True)
+        self.warmer.start()
+        return self.warmer
+
+    def stop_warming(self, timeout: float = 60.0) -> None:
+        """Stop warming for good (the server is stopping, and its store will be closed): the running warming
+        ends after the page it is reading."""
+        self._stopped.set()
+        if self.warmer is not None:
+            self.warmer.join(timeout)
+
+    def warm_answers(self) -> int:
+        """Read every pensioner's answer (lookups without evidence_since, by person_id and by ID number) into the
+        cache, page by page, until it is full or the store has no more; returns how many pensioners' answers it
+        keeps. A round published meanwhile starts it over. Does nothing if a warming is running, or the store
+        lists no pages (GraphStore.liveness_pages)."""
+        if not self.answers.capacity or self._stopped.is_set() or not self._warming.acquire(blocking=False):
+            return 0
+        try:
+            started = time.perf_counter()
+            log.info("warming answers: up to %d", self.answers.capacity)
+            people = self._warm_pages()
+            while people is None and not self._stopped.is_set():
+                log.info("answer warming starts over: a round was published")
+                people = self._warm_pages()
+            if people is None:
+                return 0
+            if people:
+                log.info("answers warmed: %d pensioners in %.1f s (%d answers kept)", people,
+                         time.perf_counter() - started, len(self.answers))
+            return people
+        finally:
+            self._warming.release()
+
+    def _warm_pages(self) -> int | None:
+        """One pass of warm_answers: the pensioners kept, or None when a page could not be (a publish)."""
+        people = 0
+        for generation, page in self.store.liveness_pages(MAX_EVIDENCE, WARM_PAGE):
+            if self._stopped.is_set():
+                break
+            entries: list[tuple[Hashable, str, bytes]] = []
+            for entry in page:
+                answer = pb.GetLivenessResponse(liveness=liveness(entry.person, entry.evidence))
+                serialized, person_id = answer.SerializeToString(), entry.person.person_id
+                entries.append(((person_id, None, None), person_id, serialized))
+                if entry.id_number is not None:
+                    entries.append(((None, entry.id_number, None), person_id, serialized))
+            room = max(0, self.answers.capacity - len(self.answers))
+            if not self.answers.put_many(entries[:room], generation):
+                return None
+            people += len({person_id for _, person_id, _ in entries[:room]})
+            if len(entries) >= room:
+                break
+        return people
 
     def StreamLiveness(self, request_iterator: Iterator[pb.StreamLivenessRequest],
                        context: grpc.ServicerContext) -> Iterator[pb.StreamLivenessResponse]:

@@ -27,7 +27,7 @@ from silentcert.graph.store import RoundExport
 from silentcert.liveness.v1 import liveness_pb2 as lv
 from silentcert.services import serving
 from silentcert.services.security.settings import SecuritySettings
-from tests.integration.test_servers import ID_1, sample_export
+from tests.integration.test_servers import ID_1, ID_2, sample_export
 
 REPO = Path(__file__).resolve().parents[2]
 CHECK = dict(person_id="P1", channel=lv.CERTIFICATION_CHANNEL_FACE,
@@ -146,3 +146,39 @@ def _serving_pids(port: int) -> set[int]:
     out = subprocess.run(["ss", "-tnpH", "state", "established", f"sport = :{port}"], capture_output=True,
                          text=True).stdout
     return {int(part.split(",")[0]) for part in out.split("pid=")[1:]}
+
+
+def test_warmed_answers_are_the_stores_and_a_write_drops_only_its_pensioners(tmp_path):
+    """Warming reads every pensioner's answer, by person_id and by ID number, as a call would; a certification
+    then drops P1's answers alone, and a publish drops them all and warms them again."""
+    from silentcert.services.liveness.servicer import LivenessServicer
+
+    store = EmbeddedStore(tmp_path / "graph.duckdb")
+    store.publish_round(first_round())
+    warmed = LivenessServicer(store, warm=True)
+    assert warmed.warm_answers() == 2 and len(warmed.answers) == 4
+    cold = LivenessServicer(store, answers_kept=0)
+    lookups = [lv.GetLivenessRequest(person_id="P1"), lv.GetLivenessRequest(person_id="P2"),
+               lv.GetLivenessRequest(id_number=ID_1), lv.GetLivenessRequest(id_number=ID_2)]
+    assert [warmed.GetLiveness(r, None) for r in lookups] == [cold.GetLiveness(r, None) for r in lookups]
+    assert (warmed.answers.hits, warmed.answers.misses) == (4, 0)
+
+    store.record_certification(dataclasses.replace(_check(), person_id="P1"), "2021-10")
+    assert len(warmed.answers) == 4  # until a call reads the moved generation
+    assert warmed.GetLiveness(lookups[1], None) == cold.GetLiveness(lookups[1], None)
+    assert warmed.answers.hits == 5 and len(warmed.answers) == 2 and not warmed.answers.holds(("P1", None, None))
+    assert warmed.GetLiveness(lookups[0], None).liveness.evidence[0].record_id == "K-77"
+
+    store.publish_round(next_round())
+    assert warmed.GetLiveness(lookups[1], None).liveness.round_id == "2021-11"  # dropped them all, and starts warming
+    warmed.warmer.join(30)
+    assert len(warmed.answers) == 4
+    assert [warmed.GetLiveness(r, None) for r in lookups] == [cold.GetLiveness(r, None) for r in lookups]
+    store.close()
+
+
+def _check():
+    from silentcert.graph.model import ChannelCertification
+
+    return ChannelCertification(person_id="P1", channel="face", occurred_at=datetime(2021, 11, 20, 9, 0),
+                                passed=True, record_id="K-77", operator="kiosk-12")

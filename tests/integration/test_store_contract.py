@@ -575,6 +575,90 @@ def test_every_write_that_can_change_an_answer_moves_the_generation(published: G
     assert len(set(seen)) == len(seen), seen
 
 
+def _answers(store: GraphStore) -> dict[str, object]:
+    """Every pensioner's GetLiveness read, by person_id and by ID number."""
+    found: dict[str, object] = {}
+    for person_id, id_number in (("P1", "110101194001010012"), ("P2", "110101194502020024"),
+                                 ("P3", "110101193803030036")):
+        found[person_id] = store.person_evidence(person_id=person_id, limit=200)
+        found[id_number] = store.person_evidence(id_number=id_number, limit=200)
+    return found
+
+
+def test_changed_people_names_everyone_whose_answer_a_write_changed(published: GraphStore):
+    """GraphStore.changed_people: an answer kept across a write is exact only if the write's pensioners are named
+    (or the store says it cannot name them); the embedded store names just those a write touched."""
+    at = datetime(2021, 11, 2, 15, 30)
+    writes = {
+        "certification": lambda: published.record_certification(
+            ChannelCertification("P2", "face", datetime(2021, 11, 5, 9, 0), True, "F-77", "alipay"), "2021-11"),
+        "verdict": lambda: published.update_person(
+            Person(**{**published.person(person_id="P1").__dict__, "status": "review"})),
+        "decision": lambda: published.save_decision(Decision("F2", "escalate", "r1", "ask the county", at)),
+        "audited certification": lambda: published.commit_audited(
+            AuditedChange(certification=ChannelCertification("P3", "in_person", datetime(2021, 11, 6), True, "I-1",
+                                                             "county-7"), certification_round="2021-11"),
+            lambda head, flag: _audit(1, "P3", "genesis")),
+        "publish": lambda: published.publish_round(small_round(telecom_person="P3")),
+    }
+    named = {}
+    start = published.generation()
+    for name, write in writes.items():
+        before, answers = published.generation(), _answers(published)
+        write()
+        after = published.generation()
+        changed = published.changed_people(before, after)
+        assert changed == published.changed_people(after, before)
+        moved = {key for key, answer in _answers(published).items() if answer != answers[key]}
+        if changed is not None:
+            holders = {published.person(id_number=k).person_id if k.startswith("1") else k for k in moved}
+            assert holders <= changed, name
+        named[name] = changed
+    if isinstance(published, EmbeddedStore):
+        assert named == {"certification": {"P2"}, "verdict": {"P1"}, "decision": frozenset(),
+                         "audited certification": {"P3"}, "publish": None}
+        assert published.changed_people(start, start) == frozenset()
+        assert published.changed_people(start, published.generation()) is None  # a publish among them
+
+
+def test_changed_people_cannot_name_writes_it_no_longer_logs(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    from silentcert.graph import embedded
+
+    monkeypatch.setattr(embedded, "CHANGES_KEPT", 3)
+    store = EmbeddedStore(tmp_path / "graph.duckdb")
+    store.publish_round(small_round())
+    first = store.generation()
+    for n in range(4):
+        store.record_certification(ChannelCertification("P2", "face", datetime(2021, 11, 5), True, f"F-{n}", "a"),
+                                   "2021-11")
+    assert store.changed_people(first + 1, store.generation()) == {"P2"}  # the last three writes
+    assert store.changed_people(first, store.generation()) is None  # the first certification's entry went
+    assert store.changed_people("not", "ints") is None
+
+
+def test_liveness_pages_list_every_pensioner_as_person_evidence_does(published: GraphStore):
+    """GraphStore.liveness_pages, which warms the GetLiveness answers: the embedded store lists every pensioner
+    in person_id order, each with what person_evidence answers and the ID number that answers with them; the
+    Neo4j store lists none (its answers are read one by one)."""
+    pages = list(published.liveness_pages(limit=2, page_size=2))
+    if isinstance(published, Neo4jStore):
+        assert pages == []
+        return
+    assert [len(page) for _, page in pages] == [2, 1]
+    assert all(generation == published.generation() for generation, _ in pages)
+    entries = [entry for _, page in pages for entry in page]
+    assert [e.person.person_id for e in entries] == ["P1", "P2", "P3"]
+    for entry in entries:
+        assert (entry.person, entry.evidence) == published.person_evidence(person_id=entry.person.person_id,
+                                                                           limit=2)
+        held = entry.person.id_number
+        if entry.id_number is not None:
+            assert entry.id_number == held
+            assert published.person_evidence(id_number=held, limit=2)[0].person_id == entry.person.person_id
+        else:
+            assert held is None or published.person(id_number=held).person_id != entry.person.person_id
+
+
 @pytest.mark.neo4j
 def test_neo4j_generation_is_shared_by_drivers_and_never_repeats_after_a_clear(request: pytest.FixtureRequest):
     import neo4j
