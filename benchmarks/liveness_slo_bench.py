@@ -9,6 +9,8 @@ The bench builds a synthetic round of `--pensioners` (benchmarks/publish_bench.p
 into a store file under `--work` (kept and reused) or into the Neo4j given, then starts `silentcert serve
 --service liveness` as a process of its own on a free port, with TLS (a development CA made for the run) and a
 token file holding one reader token per connection: the production path, access log and rate limits included.
+The rates start once the server has warmed its answers (its log says so), which takes `--server-arg
+--answers-kept=N` to hold them all (two a pensioner: by person_id and by ID number).
 Client worker processes (`--client-processes`, spawn), each with its own channels (`--connections` in all, one
 token each), send GetLiveness for random published pensioners at their share of the offered rate, arrivals
 Poisson (or `--arrivals uniform`). Every call is a task started at its scheduled time and its latency counts from
@@ -46,6 +48,7 @@ from silentcert.graph.store import RoundExport
 
 ROUND_ID = "bench-2021-10"  # the id synthetic_round publishes under
 TIMEOUT_S = 10.0
+WARM_TIMEOUT_S = 900.0
 
 
 @dataclass(frozen=True)
@@ -219,12 +222,28 @@ def start_server(port: int, flags: list[str], env: dict[str, str], work: Path,
     command = [sys.executable, "-m", "silentcert.clients.cli", "serve", "--service", "liveness",
                "--address", f"127.0.0.1:{port}", "--grace", "1", *flags]
     log = (work / "server.log").open("a")
+    offset = log.tell()
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, cwd=tree or Path.cwd(), env=env)
     line = server.stdout.readline()
     if "serving" not in line:
         server.kill()
         raise SystemExit(f"server did not start: {line!r}; see {work / 'server.log'}")
+    wait_warm(work / "server.log", offset, server)
     return server
+
+
+def wait_warm(log: Path, offset: int, server: subprocess.Popen, timeout: float = WARM_TIMEOUT_S) -> None:
+    """Wait until the server has warmed its answers, if it warms them (its log says "warming answers" within a
+    couple of seconds of serving): the SLO is the steady state, not a restart's first minutes."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout and server.poll() is None:
+        text = log.read_bytes()[offset:].decode(errors="replace")
+        if any(done in text for done in ("answers warmed", "answer warming failed")) or (
+                "warming answers" not in text and time.monotonic() - started > 3):
+            return
+        time.sleep(0.5)
+    if server.poll() is None:
+        raise SystemExit(f"the server did not warm its answers in {timeout:g} s; see {log}")
 
 
 # -- one rate --------------------------------------------------------------------------------------------------
