@@ -89,11 +89,14 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):
             while people is None and not self._stopped.is_set():
                 log.info("answer warming starts over: a round was published")
                 people = self._warm_pages()
+        except Exception:  # calls are still answered, from the store; the on-call engineer reads why
+            log.exception("answer warming failed; answers are read from the store as they are asked")
+            return 0
+        else:
             if people is None:
                 return 0
-            if people:
-                log.info("answers warmed: %d pensioners in %.1f s (%d answers kept)", people,
-                         time.perf_counter() - started, len(self.answers))
+            log.info("answers warmed: %d pensioners in %.1f s (%d answers kept)", people,
+                     time.perf_counter() - started, len(self.answers))
             return people
         finally:
             self._warming.release()
