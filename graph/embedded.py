@@ -214,6 +214,8 @@ class EmbeddedStore(GraphStore):
             self._changes.append((generation, people))
             self._generation = generation
 
+    lists_liveness_pages = True
+
     def liveness_pages(self, limit: int | None, page_size: int) -> Iterator[LivenessPage]:
         after: str | None = None
         while True:

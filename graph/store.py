@@ -177,9 +177,14 @@ class GraphStore(ABC):
     def liveness_pages(self, limit: int | None, page_size: int) -> Iterator[LivenessPage]:
         """Every pensioner's person_evidence() (no `since`, the newest `limit` records), in pages of about
         `page_size` people by person_id, each page with the generation read before it; for warming GetLiveness
-        answers (services/liveness/answers.py). The default lists nothing: a store that cannot list pages cheaply
-        leaves its answers to be read one by one."""
+        answers (services/liveness/servicer.py), where :attr:`lists_liveness_pages` says so. The default lists
+        nothing."""
         return iter(())
+
+    # Whether liveness_pages lists the pensioners, so that GetLiveness answers are worth warming. Only a store that
+    # also names the changed people (changed_people) should: where every write drops every answer (Neo4j, whose
+    # writers are other processes too), each face check would have the whole province read again.
+    lists_liveness_pages: bool = False
 
     def liveness_read(self, *, person_id: str | None = None, id_number: str | None = None, since: date | None = None,
                       limit: int | None = None) -> tuple[Hashable | None, tuple[Person, list[EvidenceEdge]] | None]:

@@ -25,7 +25,7 @@ def binding(config: LivenessConfig, store: GraphStore) -> ServiceBinding:
     servicer = LivenessServicer(store, config.period_months, answers_kept=config.answers_kept,
                                 warm=config.warm_answers)
     return ServiceBinding(SERVICE_NAME, servicer, liveness_pb2_grpc.add_LivenessServiceServicer_to_server,
-                          on_start=servicer.start_warming if config.warm_answers else None,
+                          on_start=servicer.start_warming,
                           on_stop=servicer.stop_warming)
 
 

@@ -35,10 +35,11 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):
     def __init__(self, store: GraphStore, period_months: int = 12, window_months: int = 12,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC), answers_kept: int = ANSWERS_KEPT,
                  warm: bool = False):
-        """`warm`: fill the answer cache in the background now, and again whenever a round publish emptied it
-        (warm_answers)."""
+        """`warm`: warm_answers() in the background (start_warming), and again whenever a round publish emptied the
+        cache, if the store lists its pensioners (GraphStore.lists_liveness_pages)."""
         self.store = store
-        self.answers = AnswerCache(answers_kept, store.changed_people, self.start_warming if warm else None)
+        self.warms = warm and store.lists_liveness_pages and answers_kept > 0
+        self.answers = AnswerCache(answers_kept, store.changed_people, self.start_warming if self.warms else None)
         self._warming = threading.Lock()
         self._stopped = threading.Event()
         self.warmer: threading.Thread | None = None  # the latest warming thread started
@@ -62,11 +63,11 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):
         self.answers.put(key, found[0].person_id, generation, response.SerializeToString())
         return response
 
-    def start_warming(self) -> threading.Thread:
-        """warm_answers() in a thread of its own (which returns at once if one is running)."""
-        self.warmer = threading.Thread(target=self.warm_answers, name="warm-answers", daemon=True)
-        self.warmer.start()
-        return self.warmer
+    def start_warming(self) -> None:
+        """warm_answers() in a thread of its own (which returns at once if one is running), if this servicer warms."""
+        if self.warms:
+            self.warmer = threading.Thread(target=self.warm_answers, name="warm-answers", daemon=True)
+            self.warmer.start()
 
     def stop_warming(self, timeout: float = 60.0) -> None:
         """Stop warming for good (the server is stopping, and its store will be closed): the running warming
@@ -78,9 +79,9 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):
     def warm_answers(self) -> int:
         """Read every pensioner's answer (lookups without evidence_since, by person_id and by ID number) into the
         cache, page by page, until it is full or the store has no more; returns how many pensioners' answers it
-        keeps. A round published meanwhile starts it over. Does nothing if a warming is running, or the store
-        lists no pages (GraphStore.liveness_pages)."""
-        if not self.answers.capacity or self._stopped.is_set() or not self._warming.acquire(blocking=False):
+        keeps. A round published meanwhile starts it over. Does nothing if a warming is running, or if this
+        servicer does not warm (`warm`)."""
+        if not self.warms or self._stopped.is_set() or not self._warming.acquire(blocking=False):
             return 0
         try:
             started = time.perf_counter()

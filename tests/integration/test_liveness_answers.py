@@ -182,3 +182,18 @@ def _check():
 
     return ChannelCertification(person_id="P1", channel="face", occurred_at=datetime(2021, 11, 20, 9, 0),
                                 passed=True, record_id="K-77", operator="kiosk-12")
+
+
+def test_a_store_that_lists_no_pages_is_not_warmed(tmp_path):
+    """Where every write drops every answer (Neo4j), warming would read the province again after each one."""
+    from silentcert.services.liveness.servicer import LivenessServicer
+
+    store = EmbeddedStore(tmp_path / "graph.duckdb")
+    store.publish_round(first_round())
+    store.lists_liveness_pages = False  # as Neo4jStore
+    servicer = LivenessServicer(store, warm=True)
+    servicer.start_warming()
+    assert not servicer.warms and servicer.warmer is None and servicer.warm_answers() == 0
+    assert len(servicer.answers) == 0
+    assert not LivenessServicer(EmbeddedStore(":memory:"), warm=True, answers_kept=0).warms
+    store.close()
