@@ -4,6 +4,8 @@ since the generation it was read after."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from silentcert.services.liveness.answers import AnswerCache
 
@@ -120,3 +122,70 @@ def test_a_page_read_before_a_publish_is_refused_whole():
     # is the later is no matter to the cache, so P1's answer could be the older one)
     assert cache.put_many([("P1", "P1", b"one"), ("P2", "P2", b"two")], 3)
     assert [cache.get(k, 3) for k in ("P1", "P2", "P9")] == [None, b"two", b"nine"]
+
+
+# -- property: whatever the order of writes, reads, late puts and warmed pages, an answer given is the current one --
+
+_PEOPLE = ("P1", "P2", "P3")
+_OPS = st.one_of(
+    st.tuples(st.just("write"), st.sampled_from(_PEOPLE)),
+    st.tuples(st.just("publish"), st.none()),
+    st.tuples(st.just("read"), st.sampled_from(_PEOPLE)),
+    st.tuples(st.just("start_slow_read"), st.sampled_from(_PEOPLE)),
+    st.tuples(st.just("finish_slow_read"), st.none()),
+    st.tuples(st.just("start_page"), st.none()),
+    st.tuples(st.just("finish_page"), st.none()),
+)
+
+
+class _Store:
+    """A store's versions of each pensioner's answer, its generation and the log of whom each write changed."""
+
+    def __init__(self) -> None:
+        self.version = dict.fromkeys(_PEOPLE, 0)
+        self.generation = 0
+        self.log: dict[int, frozenset[str] | None] = {}
+
+    def write(self, people: frozenset[str] | None) -> None:
+        for person in people if people is not None else _PEOPLE:
+            self.version[person] += 1
+        self.generation += 1
+        self.log[self.generation] = people
+
+    def answer(self, person: str) -> bytes:
+        return f"{person}@{self.version[person]}".encode()
+
+
+@settings(max_examples=1000, deadline=None)
+@given(ops=st.lists(_OPS, max_size=60), capacity=st.integers(1, 8))
+def test_an_answer_given_is_always_the_current_one(ops, capacity):
+    store = _Store()
+    cache = AnswerCache(capacity, _named(store.log))
+    slow: list[tuple[str, int, bytes]] = []  # reads that took their generation and answer, not yet put
+    pages: list[tuple[int, list[tuple[str, str, bytes]]]] = []
+    for op, person in ops:
+        if op == "write":
+            store.write(frozenset({person}))
+        elif op == "publish":
+            store.write(None)
+        elif op == "read":  # as GetLiveness: a kept answer if it stands, else read and keep
+            kept = cache.get(person, store.generation) if cache.holds(person) else None
+            if kept is not None:
+                assert kept == store.answer(person)
+            else:
+                cache.put(person, person, store.generation, store.answer(person))
+        elif op == "start_slow_read":
+            slow.append((person, store.generation, store.answer(person)))
+        elif op == "finish_slow_read" and slow:
+            person, generation, answer = slow.pop(0)
+            cache.put(person, person, generation, answer)
+        elif op == "start_page":
+            pages.append((store.generation, [(p, p, store.answer(p)) for p in _PEOPLE]))
+        elif op == "finish_page" and pages:
+            generation, page = pages.pop(0)
+            cache.put_many(page, generation)
+        assert len(cache) <= capacity
+    for person in _PEOPLE:
+        if cache.holds(person):
+            kept = cache.get(person, store.generation)
+            assert kept is None or kept == store.answer(person)
