@@ -6,8 +6,9 @@ A rule is either columns joined by ``+`` (both sides equal on each) or one of th
 Blocks must not grow with the province. A block keyed on a county grows with the county, and its pairs with the
 square of the block: ``birth_date+county_code``, ``name_pinyin+county_code`` and an ID head of region + birth
 date made nearly all the candidate pairs of a province, and resolve grew far faster than the data (measured when
-the rules changed; the figures are in that change's issue note). The named rules keep a key narrow enough that a block holds a handful of
-people at any size, and a wide key only where a record lacks what a narrow one needs (``gap``):
+the rules changed; the figures are in that change's issue note). The named rules keep a key narrow enough that a
+block holds a handful of people at any size, and a wide key only where a record lacks what a narrow one needs
+(``gap``):
 
 - ID parts: one wrong character anywhere in an 18-character ID leaves at least one part intact (head: a typo in
   the last two characters; seq: in the two sequence digits before them; day: in the birth day; tail: in the
