@@ -61,7 +61,7 @@ class ServeSettings:
     max_concurrent_rpcs: int = ServerConfig.max_concurrent_rpcs
     max_rounds: int = 1  # SubmitRound calls running at once
     answers_kept: int = liveness_server.ANSWERS_KEPT  # GetLiveness answers reused while their pensioner is unchanged
-    warm_answers: bool = True  # read the answers into that cache in the background (services/liveness/answers.py)
+    warm_answers: bool = True  # read the answers into that cache in the background (LivenessServicer.warm_answers)
 
 
 @dataclass(frozen=True)
