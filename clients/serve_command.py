@@ -57,8 +57,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                              f"(docs/scaling.md); 0 keeps none (default {serving.ServeSettings.answers_kept})")
     parser.add_argument("--no-warm-answers", dest="warm_answers", action="store_false",
                         help="do not read every pensioner's GetLiveness answer into that cache in the background "
-                             "when serving starts and after a round is published (the embedded store's pages "
-                             "only; up to --answers-kept)")
+                             "when serving starts and after a round is published (embedded store only; up to "
+                             "--answers-kept answers, two a pensioner)")
     parser.add_argument("--max-rounds", type=int, default=serving.ServeSettings.max_rounds,
                         help=f"SubmitRound calls running at once (default {serving.ServeSettings.max_rounds})")
     parser.add_argument("--processes", type=int, default=1,
