@@ -30,7 +30,7 @@ from silentcert.services.rounds.runner import DEFAULT_SPARK_MASTER, pipeline_run
 from silentcert.services.security.limits import bounded_rounds
 from silentcert.services.security.round_paths import RoundRoots
 from silentcert.services.security.settings import SecuritySettings, ServerSecurity, server_security
-from silentcert.services.signals import on_signals
+from silentcert.services.signals import on_signals, wait_until_set
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ def serve(settings: ServeSettings, stores: Sequence[GraphStore], engines: Engine
             announce(running)
         else:
             announce_serving(running.services, running.port)
-        stop_event.wait()
+        wait_until_set(stop_event)
         log.info("stopping (grace %.1fs)", settings.grace_seconds)
         running.server.stop().wait()
     finally:

@@ -19,3 +19,11 @@ def on_signals(handler: Callable[..., Any]) -> Callable[[], None]:
             signal.signal(sig, previous)
 
     return restore
+
+
+def wait_until_set(event: threading.Event, poll_seconds: float = 0.5) -> None:
+    """Block the main thread until `event` is set by a handler of on_signals. A wait without a timeout can miss the
+    signal: the kernel may deliver it to another thread (DuckDB's, grpc's, a warming's), and Python runs the handler
+    in the main thread only once that thread wakes. A timed wait wakes it to run the handler."""
+    while not event.wait(poll_seconds):
+        pass

@@ -26,7 +26,7 @@ from silentcert.clients.console.app import ConsoleOptions, Services, create_app
 from silentcert.clients.console.sessions import Sessions
 from silentcert.graph.errors import InvalidInput
 from silentcert.services.security.tokens import TokenBook
-from silentcert.services.serving import on_signals
+from silentcert.services.signals import on_signals, wait_until_set
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def console_command(args: argparse.Namespace) -> int:
     restore = on_signals(lambda *_: stop.set())
     try:
         print(f"review console on {running.url} (DeathCheck at {settings.target}); Ctrl-C stops it", flush=True)
-        stop.wait()
+        wait_until_set(stop)
     finally:
         restore()
         running.stop()
