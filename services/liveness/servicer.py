@@ -70,11 +70,11 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):
             self.warmer.start()
 
     def stop_warming(self, timeout: float = 60.0) -> None:
-        """Stop warming for good (the server is stopping, and its store will be closed): the running warming
-        ends after the page it is reading."""
+        """Stop warming for good (the server is stopping, and its store will be closed): returns once the running
+        warming has ended, after the page it is reading; none starts after."""
         self._stopped.set()
-        if self.warmer is not None:
-            self.warmer.join(timeout)
+        if self._warming.acquire(timeout=timeout):
+            self._warming.release()
 
     def warm_answers(self) -> int:
         """Read every pensioner's answer (lookups without evidence_since, by person_id and by ID number) into the
@@ -82,6 +82,9 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):
         keeps. A round published meanwhile starts it over. Does nothing if a warming is running, or if this
         servicer does not warm (`warm`)."""
         if not self.warms or self._stopped.is_set() or not self._warming.acquire(blocking=False):
+            return 0
+        if self._stopped.is_set():  # stop_warming ran between the check and the lock
+            self._warming.release()
             return 0
         try:
             started = time.perf_counter()
