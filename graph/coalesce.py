@@ -2,8 +2,8 @@
 
 GetLiveness asks for one person per call, and with many concurrent callers each call paid a query's fixed costs
 alone: a round trip, a transaction, the driver's and the server's work per statement. Lookups that share one
-``UNWIND`` query pay those costs once between them (calls/s and CPU a call: docs/benchmarks.md, "GetLiveness
-over gRPC").
+``UNWIND`` query pay those costs once between them (where it serves: docs/scaling.md, "Serving GetLiveness: kept
+answers, processes").
 
 Batching is natural, with no timer: a call that finds fewer than ``max_in_flight`` batches running runs at once
 (alone, when nothing else waits), so a lone caller waits for nothing. Calls arriving while the slots are busy
