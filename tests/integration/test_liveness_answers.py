@@ -21,11 +21,13 @@ import pytest
 from silentcert.clients.grpc_client import SilentcertClient
 from silentcert.deathcheck.v1 import deathcheck_pb2 as dc
 from silentcert.graph.embedded import EmbeddedStore
+from silentcert.graph.model import ChannelCertification
 from silentcert.graph.neo4j_local import bolt_settings
 from silentcert.graph.neo4j_store import Neo4jStore
 from silentcert.graph.store import RoundExport
 from silentcert.liveness.v1 import liveness_pb2 as lv
 from silentcert.services import serving
+from silentcert.services.liveness.servicer import LivenessServicer
 from silentcert.services.security.settings import SecuritySettings
 from tests.integration.test_servers import ID_1, ID_2, sample_export
 
@@ -151,8 +153,6 @@ def _serving_pids(port: int) -> set[int]:
 def test_warmed_answers_are_the_stores_and_a_write_drops_only_its_pensioners(tmp_path):
     """Warming reads every pensioner's answer, by person_id and by ID number, as a call would; a certification
     then drops P1's answers alone, and a publish drops them all and warms them again."""
-    from silentcert.services.liveness.servicer import LivenessServicer
-
     store = EmbeddedStore(tmp_path / "graph.duckdb")
     store.publish_round(first_round())
     warmed = LivenessServicer(store, warm=True)
@@ -163,7 +163,7 @@ def test_warmed_answers_are_the_stores_and_a_write_drops_only_its_pensioners(tmp
     assert [warmed.GetLiveness(r, None) for r in lookups] == [cold.GetLiveness(r, None) for r in lookups]
     assert (warmed.answers.hits, warmed.answers.misses) == (4, 0)
 
-    store.record_certification(dataclasses.replace(_check(), person_id="P1"), "2021-10")
+    store.record_certification(_check(), "2021-10")
     assert len(warmed.answers) == 4  # until a call reads the moved generation
     assert warmed.GetLiveness(lookups[1], None) == cold.GetLiveness(lookups[1], None)
     assert warmed.answers.hits == 5 and len(warmed.answers) == 2 and not warmed.answers.holds(("P1", None, None))
@@ -177,17 +177,13 @@ def test_warmed_answers_are_the_stores_and_a_write_drops_only_its_pensioners(tmp
     store.close()
 
 
-def _check():
-    from silentcert.graph.model import ChannelCertification
-
+def _check() -> ChannelCertification:
     return ChannelCertification(person_id="P1", channel="face", occurred_at=datetime(2021, 11, 20, 9, 0),
                                 passed=True, record_id="K-77", operator="kiosk-12")
 
 
 def test_a_store_that_lists_no_pages_is_not_warmed(tmp_path):
     """Where every write drops every answer (Neo4j), warming would read the province again after each one."""
-    from silentcert.services.liveness.servicer import LivenessServicer
-
     store = EmbeddedStore(tmp_path / "graph.duckdb")
     store.publish_round(first_round())
     store.lists_liveness_pages = False  # as Neo4jStore
