@@ -264,7 +264,7 @@ def summarise(load: Load, outcomes: list[dict], cpu_before, cpu_after, load_befo
     return {
         "callers": load.callers, "seconds": load.seconds, "calls": int(len(latencies)),
         "calls_per_s": round(len(latencies) / load.seconds, 1), **pct,
-        "max_ms": round(float(latencies.max()), 1) if len(latencies) else None, "errors": errors,
+        "max_ms": round(float(latencies.max()), 2) if len(latencies) else None, "errors": errors,
         "server_cpu_s": round(cpu_after[0] - cpu_before[0], 1), "neo4j_cpu_s": round(cpu_after[1] - cpu_before[1], 1),
         "client_cpu_s_incl_warmup": round(sum(o["cpu_seconds"] for o in outcomes), 1),
         # CPU per call is less at the mercy of other engineers' load than calls/s: what an idle machine could do

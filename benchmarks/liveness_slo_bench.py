@@ -288,7 +288,7 @@ def summarise(rate: float, seconds: float, tallies: list[dict], cpu: tuple[float
         "offered_per_s": rate, "seconds": seconds,
         "scheduled_per_s": round(sum(t["scheduled"] for t in tallies) / seconds, 1),
         "achieved_per_s": round(answered / seconds, 1), "calls": int(len(latencies)), **pct,
-        "max_ms": round(float(latencies.max()), 1) if len(latencies) else None,
+        "max_ms": round(float(latencies.max()), 2) if len(latencies) else None,
         "client_lag_p99_ms": round(float(np.percentile(lag, 99)), 2) if len(lag) else None,
         "errors": errors,
         "server_cpu_s": round(cpu[0], 2), "neo4j_cpu_s": round(cpu[1], 2),
