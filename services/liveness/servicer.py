@@ -81,9 +81,9 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):
         cache, page by page, until it is full or the store has no more; returns how many pensioners' answers it
         keeps. A round published meanwhile starts it over. Does nothing if a warming is running, or if this
         servicer does not warm (`warm`)."""
-        if not self.warms or self._stopped.is_set() or not self._warming.acquire(blocking=False):
+        if not self.warms or not self._warming.acquire(blocking=False):
             return 0
-        if self._stopped.is_set():  # stop_warming ran between the check and the lock
+        if self._stopped.is_set():  # checked under the lock: stop_warming may have taken it just before
             self._warming.release()
             return 0
         try:
