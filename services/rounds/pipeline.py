@@ -16,6 +16,8 @@ import hashlib
 import json
 import logging
 import os
+import resource
+import sys
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -107,11 +109,19 @@ def _run_stage(ctx: RoundContext, stage: Stage) -> dict[str, Any]:
         log.exception("stage %s failed", stage.name)
         hint = _OUT_OF_MEMORY_HINT if _out_of_memory(exc) else ""
         raise StageFailed(f"stage '{stage.name}' failed: {exc}; {hint}rerun the round to resume from it") from exc
-    stats = {**stats, "seconds": round(time.monotonic() - started, 3)}
+    stats = {**stats, "seconds": round(time.monotonic() - started, 3), "peak_rss_mib": peak_rss_mib()}
     sql.run(ctx.con, "stage_done", _STAGE_DONE, [stage.name, datetime.now(UTC), json.dumps(stats, default=str)])
     sql.run(ctx.con, "checkpoint", _CHECKPOINT)
     ctx.progress.stage_finished(stage.name, stats)
     return stats
+
+
+def peak_rss_mib() -> int:
+    """The process's peak resident memory so far, in MiB, as the kernel counts it (what `/usr/bin/time -v` shows
+    as "Maximum resident set size" at the end). Recorded with each stage, so the stage that set a round's peak is
+    the first whose figure reaches it; a resumed round starts counting again."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return round(peak / (2 ** 20 if sys.platform == "darwin" else 2 ** 10))
 
 
 _MEMORY_LIMIT = "SET memory_limit = $limit"

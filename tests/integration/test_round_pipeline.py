@@ -124,6 +124,21 @@ def test_the_store_holds_the_rounds_audit_chain(finished):
     assert trail[-1].action == ROUND_CLOSED and trail[-1].after["events"] == len(events)
 
 
+def test_each_stage_records_the_peak_memory_so_far(finished):
+    """The round ran in this process: each stage's peak_rss_mib is the process's peak at its end, in MiB, so
+    the figures never fall from stage to stage and none exceeds this process's peak now."""
+    import resource
+
+    from silentcert.services.rounds.pipeline import default_stages
+
+    with duckdb.connect(str(finished / "state" / "round.duckdb"), read_only=True) as con:
+        stats = {stage: json.loads(text) for stage, text in con.execute("SELECT stage, stats FROM stages").fetchall()}
+    peaks = [stats[stage.name]["peak_rss_mib"] for stage in default_stages()]
+    assert all(isinstance(p, int) and p > 0 for p in peaks)
+    assert peaks == sorted(peaks)
+    assert peaks[-1] <= resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
 @pytest.mark.parametrize("stage", ["resolve", "deathcheck"])
 def test_killed_round_resumes_to_the_same_outputs(round_dir, finished, tmp_path, stage):
     """kill -9 as the stage starts (its progress line read from the round's own stderr): the rerun says it resumed
