@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import grpc
 
@@ -50,7 +50,7 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):
     def GetLiveness(self, request: pb.GetLivenessRequest, context: grpc.ServicerContext) -> pb.GetLivenessResponse:
         person_id, id_number, described = _lookup(request)
         since = check.iso_date(request.evidence_since, "evidence_since")
-        key = (person_id, id_number, since)
+        key = _answer_key(person_id, id_number, since)
         if self.answers.holds(key):  # then the store's generation says whether it still stands
             kept = self.answers.get(key, self.store.generation())
             if kept is not None:
@@ -115,9 +115,9 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):
             for entry in page:
                 answer = pb.GetLivenessResponse(liveness=liveness(entry.person, entry.evidence))
                 serialized, person_id = answer.SerializeToString(), entry.person.person_id
-                entries.append(((person_id, None, None), person_id, serialized))
+                entries.append((_answer_key(person_id=person_id), person_id, serialized))
                 if entry.id_number is not None:
-                    entries.append(((None, entry.id_number, None), person_id, serialized))
+                    entries.append((_answer_key(id_number=entry.id_number), person_id, serialized))
             room = max(0, self.answers.capacity - len(self.answers))
             if not self.answers.put_many(entries[:room], generation):
                 return None
@@ -163,6 +163,12 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):
         if person is None:
             raise NotFound(f"no pensioner with {described}")
         return person
+
+
+def _answer_key(person_id: str | None = None, id_number: str | None = None, since: date | None = None) -> Hashable:
+    """The answer cache's key of a GetLiveness lookup: by person_id or by (normalised) ID number, with its
+    evidence_since; warming puts answers under the keys a call without evidence_since asks for."""
+    return person_id, id_number, since
 
 
 def _lookup(request: Lookup) -> tuple[str | None, str | None, str]:
