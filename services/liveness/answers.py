@@ -41,7 +41,10 @@ class AnswerCache:
         self._lock = threading.Lock()
         self._generation: Hashable | None = None
         self._answers: OrderedDict[Hashable, tuple[str, bytes]] = OrderedDict()
-        self._keys_of: dict[str, set[Hashable]] = {}  # person_id -> the keys of their kept answers
+        # person_id -> the keys of their kept answers. Tuples, not sets: a tuple of keys of strings is one the
+        # garbage collector stops tracking, so a warmed cache (200,000 pensioners) does not lengthen every full
+        # collection, which holds the GIL while it runs (docs/scaling.md, "Serving GetLiveness").
+        self._keys_of: dict[str, tuple[Hashable, ...]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -104,7 +107,7 @@ class AnswerCache:
                     continue
                 self._drop(key)
                 self._answers[key] = (person_id, answer)
-                self._keys_of.setdefault(person_id, set()).add(key)
+                self._keys_of[person_id] = (*self._keys_of.get(person_id, ()), key)
                 if len(self._answers) > self.capacity:
                     self._drop(next(iter(self._answers)))
         return True
@@ -128,7 +131,8 @@ class AnswerCache:
     def _drop(self, key: Hashable) -> None:
         kept = self._answers.pop(key, None)
         if kept is not None:
-            keys = self._keys_of[kept[0]]
-            keys.discard(key)
-            if not keys:
+            keys = tuple(k for k in self._keys_of[kept[0]] if k != key)
+            if keys:
+                self._keys_of[kept[0]] = keys
+            else:
                 del self._keys_of[kept[0]]
