@@ -121,7 +121,7 @@ def peak_rss_mib() -> int:
     as "Maximum resident set size" at the end). Recorded with each stage, so the stage that set a round's peak is
     the first whose figure reaches it; a resumed round starts counting again."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
-    return round(peak / (2 ** 20 if sys.platform == "darwin" else 2 ** 10))
+    return peak // (2 ** 20 if sys.platform == "darwin" else 2 ** 10)
 
 
 _MEMORY_LIMIT = "SET memory_limit = $limit"
