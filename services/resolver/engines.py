@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from abc import ABC, abstractmethod
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -55,6 +56,10 @@ class DuckDBEngine(LinkageEngine):
 
         self._con = duckdb.connect()
         if temp_directory:  # else DuckDB spills to ./.tmp, wherever the process was started
+            # DuckDB makes the spill directory itself (and removes it when done) but not its parents: a round
+            # resumed at resolve has no state/spill until its own database spills, and Splink spilling first
+            # failed the stage with "Failed to create directory".
+            Path(temp_directory).parent.mkdir(parents=True, exist_ok=True)
             sql.run(self._con, "spill", _SPILL, {"spill": temp_directory})
         if memory_limit:
             sql.run(self._con, "memory_limit", _MEMORY_LIMIT, {"limit": memory_limit})

@@ -81,3 +81,16 @@ def test_splink_spills_beside_the_round_database_not_in_the_working_directory(tm
         assert setting == str(tmp_path / "spill" / "linkage")
     finally:
         engine.close()
+
+
+def test_splink_spills_even_when_the_round_database_has_not_yet(tmp_path):
+    """A round resumed at resolve: the round database has not spilled in this run, so state/spill is not there,
+    and the engine's own spill directory below it must still be usable (it failed the 8.5M resolve)."""
+    spill = tmp_path / "state" / "spill" / "linkage"
+    engine = DuckDBEngine(memory_limit="100MB", threads=1, temp_directory=str(spill))
+    try:
+        rows = engine.connection.execute(
+            "SELECT count(*) FROM (SELECT i, md5(i::VARCHAR) AS h FROM range(4000000) t(i) ORDER BY h)").fetchall()
+        assert rows == [(4_000_000,)]
+    finally:
+        engine.close()
