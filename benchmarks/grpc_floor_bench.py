@@ -1,11 +1,13 @@
 """The floor under GetLiveness: what Python gRPC alone needs per unary call on this machine, with TLS.
 
-    python -m benchmarks.grpc_floor_bench [--servers sync,aio] [--seconds 15] [--client-processes 2]
+    python -m benchmarks.grpc_floor_bench [--servers sync,aio,aio-pool] [--seconds 15] [--client-processes 2]
 
 A server process answers the standard health Check (an empty handler: no store, no token check, no access log)
-over TLS with a development CA, either as ``silentcert serve`` does (grpc.server on a thread pool) or on
-``grpc.aio``. Client processes (spawn) keep `--in-flight` calls each outstanding on their own channels (closed
-loop, as fast as the server answers), with a token in the metadata as real callers send. Per server: calls/s,
+over TLS with a development CA, either on grpc.server and its thread pool (``sync``), on ``grpc.aio`` with the
+handler a coroutine (``aio``), or on ``grpc.aio`` with a plain handler, which grpc runs in its thread pool
+(``aio-pool``: each call hops from the event loop to a worker thread and back, as a plain servicer would on
+grpc.aio). Client processes (spawn) keep `--in-flight` calls each outstanding on their own channels (closed loop,
+as fast as the server answers), with a token in the metadata as real callers send. Per server: calls/s,
 server CPU per call, the clients' own CPU per call, and the load average (the machine may be shared). On one
 machine the clients' CPU is taken from the server's: the saturation a real service can reach is below what this
 prints, since every answer it gives costs more than an empty one.
@@ -59,8 +61,9 @@ def serve(mode: str, port: int, pki: Path) -> None:
         return
 
     async def run() -> None:
-        server = grpc.aio.server()
-        health_pb2_grpc.add_HealthServicer_to_server(_AioHealth(), server)
+        pooled = mode == "aio-pool"
+        server = grpc.aio.server(futures.ThreadPoolExecutor(max_workers=16) if pooled else None)
+        health_pb2_grpc.add_HealthServicer_to_server(_Health() if pooled else _AioHealth(), server)
         server.add_secure_port(f"127.0.0.1:{port}", _credentials(pki))
         await server.start()
         print("ready", flush=True)
@@ -136,13 +139,13 @@ def measure(mode: str, pki: Path, args: argparse.Namespace) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--servers", default="sync,aio", help="sync (grpc.server, as serve) and/or aio")
+    parser.add_argument("--servers", default="sync,aio", help="sync, aio and/or aio-pool (see above)")
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--channels", type=int, default=8, help="channels per client process")
     parser.add_argument("--in-flight", type=int, default=32, help="outstanding calls per client process")
-    parser.add_argument("--serve", choices=("sync", "aio"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=("sync", "aio", "aio-pool"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--pki", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -151,13 +154,13 @@ def main() -> None:
         return
     from silentcert.services.security.tls import make_dev_ca
 
-    print(f"{'server':<6} {'calls/s':>9} {'server CPU/call':>16} {'client CPU/call':>16} {'load':>5}")
+    print(f"{'server':<8} {'calls/s':>9} {'server CPU/call':>16} {'client CPU/call':>16} {'load':>5}")
     with tempfile.TemporaryDirectory(prefix="grpc-floor-") as tmp:
         pki = Path(tmp)
         make_dev_ca(pki)
         for mode in args.servers.split(","):
             r = measure(mode, pki, args)
-            print(f"{mode:<6} {r['calls_per_s']:>9,.0f} {r['server_cpu_ms']:>13.3f} ms {r['client_cpu_ms']:>13.3f} ms "
+            print(f"{mode:<8} {r['calls_per_s']:>9,.0f} {r['server_cpu_ms']:>13.3f} ms {r['client_cpu_ms']:>13.3f} ms "
                   f"{r['load']:>5.1f}")
 
 
