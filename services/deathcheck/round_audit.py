@@ -16,6 +16,7 @@ from datetime import date
 import duckdb
 
 from silentcert.graph import sql
+from silentcert.graph.store import AUDITED_SCHEMA
 
 _FLAG_SOURCES = """
         CREATE OR REPLACE TEMP TABLE flag_sources AS
@@ -25,9 +26,7 @@ _FLAG_SOURCES = """
 
 #: The store's earlier audit entries the round compares with (GraphStore.audited).
 AUDITED_ACTIONS = ("status_deceased", "status_review", "flag_raised", "decision_applied")
-_AUDITED_BEFORE = """
-        CREATE TABLE IF NOT EXISTS audited_before (seq BIGINT, action VARCHAR, person_id VARCHAR, subject VARCHAR,
-                                                   after VARCHAR)"""
+_NONE_AUDITED_BEFORE = "CREATE TABLE audited_before AS SELECT * FROM _none_audited"
 _HELD_STATUS = "CREATE OR REPLACE TEMP TABLE audit_held_status AS SELECT person_id, status FROM previous_periods"
 _NO_HELD_STATUS = "CREATE OR REPLACE TEMP TABLE audit_held_status (person_id VARCHAR, status VARCHAR)"
 _EARLIER = """
@@ -94,7 +93,10 @@ def write_audit_events(con: duckdb.DuckDBPyConnection, as_of: date, round_id: st
 
     Compares with ``audited_before`` and ``previous_periods`` when the round loaded them (a first round, or a
     round without a store, has neither: everything it finds is new)."""
-    sql.run(con, "audited_before", _AUDITED_BEFORE)
+    if not sql.has_table(con, "audited_before", temporary=False):  # what the store returns, empty
+        con.register("_none_audited", AUDITED_SCHEMA.empty_table())
+        sql.run(con, "audited_before", _NONE_AUDITED_BEFORE)
+        con.unregister("_none_audited")
     held = sql.has_table(con, "previous_periods", temporary=False)
     sql.run(con, "audit_held_status", _HELD_STATUS if held else _NO_HELD_STATUS)
     sql.run(con, "audit_earlier", _EARLIER)
