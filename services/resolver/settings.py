@@ -52,7 +52,7 @@ class LinkageSettings:
     u_max_pairs: float = 1e6
     em_max_pairs: float = 5e5
     min_training_records: int = 2000
-    predict_chunk_records: int = 7_000_000  # 8.5M: 2 chunks, 23 % faster resolve than 7 (docs/scaling.md)
+    predict_chunk_records: int = 7_000_000  # 8.5M resolves 23 % faster than at 2M, 4M 12 % slower (docs/scaling.md)
     blocking: tuple[str, ...] = DEFAULT_BLOCKING
     model_path: Path | None = None
     save_model_path: Path | None = None
