@@ -136,7 +136,7 @@ def run_loaded_round(spec: RoundSpec, settings: RoundSettings, out: Path, store:
     """Open the stores and run the round."""
     store_settings = StoreSettings.from_env(embedded_path=store or out / EMBEDDED_STORE, neo4j_uri=neo4j_uri,
                                             embedded_compress_strings=settings.resources.compress_strings,
-                                            embedded_memory_limit=settings.resources.store_memory_limit)
+                                            embedded_memory_limit=settings.resources.store_limit)
     with open_stores(store_settings) as stores:
         return run_round(spec, out, settings, stores, progress=ConsoleProgress())
 

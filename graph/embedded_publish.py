@@ -105,6 +105,7 @@ def publish(cur: duckdb.DuckDBPyConnection, export: RoundExport, progress: Progr
     for name, table in tables.items():
         exports.check_columns(name, table)
     written = {name: _stage(cur, name, table) for name, table in tables.items()}
+    export.on_staged()
     for name in tables:
         exports.check_rows(name, functools.partial(_check, cur, name))
     sql.run(cur, "publish_round", _ROUND, {"round_id": export.round_id, "as_of": export.as_of})
@@ -112,10 +113,10 @@ def publish(cur: duckdb.DuckDBPyConnection, export: RoundExport, progress: Progr
              ("flags", _flags), ("flag_citations", _flag_citations))
     for name, step in steps:
         step(cur, export.round_id)
+        # each staged table is read by its own step only: its memory back before the next, bigger one
+        sql.run(cur, "publish_drop_staged", sql.with_idents(_DROP, table=f"staged_{name}"))
         if progress:
             progress(name, written[name])
-    for name in tables:
-        sql.run(cur, "publish_drop_staged", sql.with_idents(_DROP, table=f"staged_{name}"))
     return written
 
 

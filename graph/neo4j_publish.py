@@ -211,6 +211,7 @@ class _Publish:
 
     def run(self, tables: dict[str, Any]) -> tuple[dict[str, int], PublishStats]:
         written = {name: self._stage(name, table) for name, table in tables.items()}
+        self.export.on_staged()
         for name in tables:
             exports.check_rows(name, functools.partial(self._check, f"staged_{name}"))
         hash_tables(self.con, "staged_", self.export.round_id, temp=False)

@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -203,3 +204,17 @@ def has_table(con: duckdb.DuckDBPyConnection, table: str, *, temporary: bool = T
     """Whether the connection sees a table named `table` (with ``temporary=False``: a persistent one; a stage
     that loads an optional input as a table asks so, when a TEMP table of the same name may exist)."""
     return bool(scalar(con, "has_table", _HAS_TABLE, {"name": table, "temporary": temporary}))
+
+
+_SET_MEMORY_LIMIT = "SET memory_limit = $limit"
+
+
+@contextmanager
+def memory_limit(con: duckdb.DuckDBPyConnection, name: str, limit: str, *, restore: str) -> Iterator[None]:
+    """`con` bounded to `limit` while the block runs (DuckDB evicts its cached blocks down to it), then to `restore`:
+    how a round gives another DuckDB of the process its share of the memory."""
+    run(con, name, _SET_MEMORY_LIMIT, {"limit": limit})
+    try:
+        yield
+    finally:
+        run(con, f"{name}_restored", _SET_MEMORY_LIMIT, {"limit": restore})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol, Self
 
@@ -86,6 +86,9 @@ class RoundExport:
     events: ExportTable
     flags: ExportTable
     flag_citations: ExportTable
+    # Called by a store once it holds its own copy of every table and reads them no more: a round's working
+    # database then gives the memory it held for them to the store (services/rounds/publish.py).
+    on_staged: Callable[[], None] = field(default=lambda: None, compare=False)
 
 
 # What GraphStore.counts() reports, in both stores: nodes per label and relationships per type.

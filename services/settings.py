@@ -37,32 +37,87 @@ def memory_size(value: str, key: str) -> str:
     return value
 
 
+_UNITS = {"kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+          "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+
+
+def memory_bytes(value: str) -> int:
+    """The bytes a memory size stands for, as DuckDB reads it (KB, MB, GB: powers of 1000; KiB, MiB, GiB of 1024)."""
+    match = MEMORY_SIZE.fullmatch(value)
+    if match is None:
+        raise ValueError(f"not a memory size: {value[:40]!r}")
+    unit = value[match.end("number"):].strip().lower()
+    return int(float(match["number"]) * _UNITS[unit])
+
+
+def _memory_size(size: int) -> str:
+    """`size` bytes (at least 1KiB) as a memory size MEMORY_SIZE accepts, rounded down to its unit."""
+    for unit, factor in (("KiB", 1024), ("MiB", 1024**2), ("GiB", 1024**3)):
+        if size // factor < 10**7:
+            return f"{max(size // factor, 1)}{unit}"
+    return f"{size // 1024**4}TiB"
+
+
 @dataclass(frozen=True)
 class ResourceSettings:
-    """Bounds of the round's working database (DuckDB spills to `state/spill` beyond the memory limit)."""
+    """The round's memory (DuckDB spills to `state/spill` beyond it) and cores.
 
-    memory_limit: str = "4GB"
+    `memory_limit` is one budget for every DuckDB the round process opens, so its peak memory stays near the
+    budget plus what Python holds (docs/scaling.md): the working database has all of it, except while Splink's own
+    DuckDB links (resolve) and while the embedded graph store writes (publish), when each takes its share out of it."""
+
+    memory_limit: str = "3GB"
     threads: int = 0  # 0: one per core
     # DuckDB's dict+FSST string compression: off by default, because it once made writing the round's tables much
     # slower (a later A/B found no difference); on, the files are about a third the size, for rounds short of disk
     # (see docs/benchmarks.md, "String compression"). Applies to the embedded graph file `round run` opens too.
     compress_strings: bool = False
-    # The working database's bound while the graph stores are written: the embedded store's own connection holds
-    # up to 2GB (its default) besides, so the process stays near memory_limit (peak RSS: docs/benchmarks.md,
-    # "Whole round, embedded store").
-    publish_memory_limit: str = "2GB"
-    # The embedded graph store's own connection (a second DuckDB) while the round writes it; None: the store's
-    # default (SILENTCERT_GRAPH_MEMORY_LIMIT, else 2GB). It has to grow with the province: the default runs out at
-    # millions of pensioners (the settings each size needed: docs/benchmarks.md, "Whole round, embedded store").
+    # The working database's share while the graph stores are written: it only streams the round's tables out then
+    # (at 1M pensioners 512MB published as fast as 2GB did: docs/benchmarks.md, "Whole round, embedded store").
+    publish_memory_limit: str = "512MB"
+    # The embedded graph store's own DuckDB while the round writes it (its indexes are rebuilt in memory, so it
+    # grows with the province); None: memory_limit less publish_memory_limit.
     store_memory_limit: str | None = None
+    # Splink's own DuckDB while it trains and scores pairs (resolve); None: half of memory_limit, the working
+    # database keeping the other half.
+    linkage_memory_limit: str | None = None
 
     def __post_init__(self) -> None:
         memory_size(self.memory_limit, "memory_limit")
         memory_size(self.publish_memory_limit, "publish_memory_limit")
         if self.store_memory_limit is not None:
             memory_size(self.store_memory_limit, "store_memory_limit")
+        elif memory_bytes(self.publish_memory_limit) >= memory_bytes(self.memory_limit):
+            raise InvalidInput(f"publish_memory_limit ({self.publish_memory_limit}) must be less than memory_limit "
+                               f"({self.memory_limit}), or store_memory_limit given: the embedded store's share is "
+                               "the difference", field="publish_memory_limit")
+        if self.linkage_memory_limit is not None:
+            memory_size(self.linkage_memory_limit, "linkage_memory_limit")
+            if memory_bytes(self.linkage_memory_limit) >= memory_bytes(self.memory_limit):
+                raise InvalidInput(f"linkage_memory_limit ({self.linkage_memory_limit}) must be less than "
+                                   f"memory_limit ({self.memory_limit}): it is taken out of it while Splink runs",
+                                   field="linkage_memory_limit")
         if self.threads < 0:
             raise InvalidInput(f"threads must be 0 (one per core) or more, got {self.threads}", field="threads")
+
+    @property
+    def store_limit(self) -> str:
+        """The embedded graph store's bound while the round writes it."""
+        if self.store_memory_limit is not None:
+            return self.store_memory_limit
+        return _memory_size(memory_bytes(self.memory_limit) - memory_bytes(self.publish_memory_limit))
+
+    @property
+    def linkage_limit(self) -> str:
+        """Splink's own DuckDB's bound (resolve)."""
+        if self.linkage_memory_limit is not None:
+            return self.linkage_memory_limit
+        return _memory_size(memory_bytes(self.memory_limit) // 2)
+
+    @property
+    def linking_limit(self) -> str:
+        """The working database's bound while Splink runs: memory_limit less Splink's share."""
+        return _memory_size(memory_bytes(self.memory_limit) - memory_bytes(self.linkage_limit))
 
 
 @dataclass(frozen=True)

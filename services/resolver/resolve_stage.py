@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -76,18 +78,33 @@ def _spill_directory(con: duckdb.DuckDBPyConnection) -> str | None:
     return str(Path(spill) / "linkage") if spill and spill != ".tmp" else None
 
 
+@dataclass(frozen=True)
+class LinkMemory:
+    """How a round shares its memory with Splink: Splink's own DuckDB is bounded to `engine`, and the working
+    database to `working_while_linking` while Splink's passes run (then back to `working`)."""
+
+    engine: str
+    working_while_linking: str
+    working: str
+
+
 def link_round(
     con: duckdb.DuckDBPyConnection,
     settings: LinkageSettings,
     progress: Progress | None = None,
     *,
     engine: LinkageEngine | None = None,
+    memory: LinkMemory | None = None,
 ) -> dict:
-    """Run the linkage passes over ``registry``/``records`` in ``con``; returns the stage stats."""
+    """Run the linkage passes over ``registry``/``records`` in ``con``; returns the stage stats. Without `memory`,
+    Splink's DuckDB is bounded to 2GB and the working database keeps its own bound throughout."""
     report = progress or (lambda step, stats: None)
     own_engine = engine is None
     engine = engine or engine_for(settings.engine, spark_master=settings.spark_master,
+                                  memory_limit=memory.engine if memory else "2GB",
                                   temp_directory=_spill_directory(con))
+    shared = (sql.memory_limit(con, "linking_memory_limit", memory.working_while_linking, restore=memory.working)
+              if memory else nullcontext())
     stats: dict = {}
     started = time.perf_counter()
     try:
@@ -95,11 +112,15 @@ def link_round(
         stats["direct"] = deterministic.direct_candidates(con)
         stats["deterministic"] = deterministic.id_number_candidates(con)
         report("deterministic", dict(stats))
-        stats["splink"] = probabilistic.splink_candidates(con, settings, engine)
-        report("splink", stats["splink"])
-        stats["identifiers"] = _identifier_pass(con, settings)
-        report("identifiers", stats["identifiers"])
-        stats["duplicates"] = dedupe.find_duplicates(con, settings, engine)
+        with shared:  # Splink's DuckDB fills up while it links, and the duplicate search links again
+            stats["splink"] = probabilistic.splink_candidates(con, settings, engine)
+            report("splink", stats["splink"])
+            stats["identifiers"] = _identifier_pass(con, settings)
+            report("identifiers", stats["identifiers"])
+            stats["duplicates"] = dedupe.find_duplicates(con, settings, engine)
+            if own_engine:  # its memory back before the working database has its whole bound again
+                engine.close()
+                own_engine = False
         stats["duplicates"]["candidates_merged"] = dedupe.merge_pair_candidates(con, settings)
         stats["links"] = write_links(con, settings)
     finally:

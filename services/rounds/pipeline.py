@@ -177,9 +177,10 @@ def _open(out_dir: Path, spec: RoundSpec) -> duckdb.DuckDBPyConnection:
     return con
 
 
-_OUT_OF_MEMORY_HINT = ("DuckDB ran out of memory: raise [resources] memory_limit in round.toml (the working "
-                       "database), or store_memory_limit (the embedded graph store, written by publish); a changed "
-                       "[resources] does not restart the round, ")
+_OUT_OF_MEMORY_HINT = ("DuckDB ran out of memory: raise [resources] memory_limit in round.toml (the round's "
+                       "budget, shared by the working database, Splink's and the embedded store's), or the share "
+                       "of the stage that failed: linkage_memory_limit (resolve), store_memory_limit (publish); "
+                       "a changed [resources] does not restart the round, ")
 
 
 def _out_of_memory(exc: BaseException | None) -> bool:

@@ -6,11 +6,11 @@ with identical bytes. Store writes are idempotent merges; a publish interrupted 
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -64,7 +64,8 @@ def publish_round(ctx: RoundContext) -> dict[str, Any]:
     export = round_export(ctx.con, ctx.spec.round_id, ctx.spec.as_of)
     events = read_round_events(ctx.con)
     resources = ctx.settings.resources
-    with (_memory_limit(ctx.con, resources.publish_memory_limit, restore=resources.memory_limit),
+    with (sql.memory_limit(ctx.con, "publish_memory_limit", resources.publish_memory_limit,
+                          restore=resources.memory_limit),
           ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-chain") as chainer):
         for store in ctx.stores:
             store.apply_schema()
@@ -74,7 +75,10 @@ def publish_round(ctx: RoundContext) -> dict[str, Any]:
             chained = (chainer.submit(chain_round_events, events, store.last_audit(), store.audit_key)
                        if events is not None and not appended(store, events) else None)
             name, started = type(store).__name__, time.perf_counter()
-            written = store.publish_round(export, progress=lambda table, rows: ctx.progress.advance("publish", rows))
+            _bound(ctx.con, "publish_staging_memory", resources.publish_memory_limit)
+            staged = dataclasses.replace(export, on_staged=functools.partial(
+                _bound, ctx.con, "publish_staged_memory", _STAGED_MEMORY_LIMIT))
+            written = store.publish_round(staged, progress=lambda table, rows: ctx.progress.advance("publish", rows))
             if chained is not None:
                 store.append_audit(chained.result())
             stats[name] = sum(written.values())
@@ -86,19 +90,18 @@ def publish_round(ctx: RoundContext) -> dict[str, Any]:
     return stats
 
 
-@contextmanager
-def _memory_limit(con: duckdb.DuckDBPyConnection, limit: str, *, restore: str) -> Iterator[None]:
-    """Bound the working database to `limit` (DuckDB evicts down to it) while the stores write, then `restore`."""
-    sql.run(con, "publish_memory_limit", _MEMORY_LIMIT, {"limit": limit})
-    try:
-        yield
-    finally:
-        sql.run(con, "publish_memory_restored", _MEMORY_LIMIT, {"limit": restore})
+# {query}: one of OUTPUT_FILES' queries
+_COPY_CSV = """COPY ({query}) TO $path (HEADER, DELIMITER ',', QUOTE '"')"""
 
 
 _MEMORY_LIMIT = "SET memory_limit = $limit"
-# {query}: one of OUTPUT_FILES' queries
-_COPY_CSV = """COPY ({query}) TO $path (HEADER, DELIMITER ',', QUOTE '"')"""
+# The working database's bound once a store has staged the round's tables: nothing runs on it until the next
+# store stages them again, so the store has its memory.
+_STAGED_MEMORY_LIMIT = "64MB"
+
+
+def _bound(con: duckdb.DuckDBPyConnection, name: str, limit: str) -> None:
+    sql.run(con, name, _MEMORY_LIMIT, {"limit": limit})
 
 
 def write_csv(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> int:
@@ -115,5 +118,5 @@ def round_export(con: duckdb.DuckDBPyConnection, round_id: str, as_of: date) -> 
     Nothing is read here: each store streams the tables in record batches when it publishes them, each scan on a
     cursor of its own (an unfetched result on `con` cannot break the export), so ~10M evidence rows are never held
     in memory at once. `con` must stay open until the stores have published."""
-    return RoundExport(round_id=round_id, as_of=as_of,
-                       **{name: QueryTable(con, query) for name, query in EXPORT_QUERIES.items()})
+    tables: dict[str, Any] = {name: QueryTable(con, query) for name, query in EXPORT_QUERIES.items()}
+    return RoundExport(round_id=round_id, as_of=as_of, **tables)

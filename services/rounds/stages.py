@@ -16,7 +16,7 @@ from silentcert.services.deathcheck.round_audit import AUDITED_ACTIONS
 from silentcert.services.liveness.lapse_forecast import forecast_lapses
 from silentcert.services.liveness.score_stage import score_round
 from silentcert.services.resolver.ingest_stage import ingest_round
-from silentcert.services.resolver.resolve_stage import link_round
+from silentcert.services.resolver.resolve_stage import LinkMemory, link_round
 from silentcert.services.rounds.context import RoundContext
 from silentcert.services.rounds.payments import HELD_STATES, PREVIOUS_HELD
 from silentcert.services.rounds.publish import publish_round
@@ -36,7 +36,10 @@ def resolve(ctx: RoundContext) -> dict[str, Any]:
     def step_done(step: str, _stats: dict[str, Any]) -> None:
         ctx.progress.advance("resolve", steps.index(step) + 1, len(steps), unit="passes")
 
-    return link_round(ctx.con, linkage, progress=step_done)
+    resources = ctx.settings.resources
+    memory = LinkMemory(engine=resources.linkage_limit, working_while_linking=resources.linking_limit,
+                        working=resources.memory_limit)
+    return link_round(ctx.con, linkage, progress=step_done, memory=memory)
 
 
 def score(ctx: RoundContext) -> dict[str, Any]:

@@ -68,7 +68,7 @@ def death_check_injection(pwned: Path) -> str:
             f"COPY (SELECT 1) TO '{pwned}'; SELECT CASE WHEN false THEN format('x")
 
 
-@pytest.mark.parametrize("key", ["memory_limit", "publish_memory_limit", "store_memory_limit"])
+@pytest.mark.parametrize("key", ["memory_limit", "publish_memory_limit", "store_memory_limit", "linkage_memory_limit"])
 def test_sql_in_a_memory_setting_is_refused_and_writes_nothing(layout, key):
     pwned = layout["base"] / f"pwned-{key}.csv"
     toml = variant(layout, f"mem-{key}", f'\n[resources]\n{key} = "{memory_injection(pwned)}"\n')

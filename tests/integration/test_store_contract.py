@@ -191,6 +191,23 @@ def test_an_export_of_queries_publishes_the_same_graph(store: GraphStore):
     con.close()
 
 
+def test_a_store_says_once_when_it_reads_the_export_no_more(store: GraphStore):
+    """on_staged: after it the round's working database may give its memory away; here it is closed, so a store
+    that read a table again would fail."""
+    tables = small_round()
+    con = duckdb.connect()
+    names = ("pensioners", "identifiers", "events", "flags", "flag_citations")
+    for name in names:
+        con.register(f"round_{name}", getattr(tables, name))
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM round_{name}")
+    calls = []
+    queried = RoundExport(ROUND, AS_OF, *(QueryTable(con, f"SELECT * FROM {name}") for name in names),
+                          on_staged=lambda: (calls.append(True), con.close()))
+    assert store.publish_round(queried) == {"pensioners": 3, "identifiers": 8, "events": 7, "flags": 3,
+                                            "flag_citations": 3}
+    assert calls == [True] and store.counts() == EXPECTED_COUNTS
+
+
 def test_progress_reports_every_table(store: GraphStore):
     seen: dict[str, int] = {}
     store.publish_round(small_round(), progress=lambda table, done: seen.__setitem__(table, done))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import duckdb
 import pytest
 
+from silentcert.graph import sql
 from silentcert.graph.errors import InvalidInput
 from silentcert.services.resolver.id_numbers import check_digit
-from silentcert.services.resolver.resolve_stage import link_round
+from silentcert.services.resolver.resolve_stage import LinkMemory, link_round
 from silentcert.services.resolver.settings import LinkageSettings
 
 REGISTRY_COLUMNS = (
@@ -287,3 +289,23 @@ def test_realtime_resolve_returns_candidates_with_per_field_weights(linked):
         assert all(c.band != "auto" for c in resolver.resolve(stranger))
     finally:
         resolver.close()
+
+
+def test_a_rounds_memory_is_shared_with_splink_and_given_back(linked, caplog):
+    """With a LinkMemory, Splink's own DuckDB gets its share and the working database holds the rest while Splink
+    links, then has its whole bound again; the links are the same as without."""
+    con, _, model_path = linked
+    shared = _unlinked_round()
+    sql.run(shared, "working", "SET memory_limit = '1GB'")
+    memory = LinkMemory(engine="300MiB", working_while_linking="700MiB", working="1GB")
+    with caplog.at_level(logging.DEBUG, logger="silentcert.sql"):
+        link_round(shared, LinkageSettings(model_path=model_path), memory=memory)
+    names = [record.getMessage().split(":")[0] for record in caplog.records]
+    assert names.index("sql linking_memory_limit") < names.index("sql linking_memory_limit_restored")
+    assert names.count("sql memory_limit") == 1  # Splink's engine, bounded once when it opens
+    bound = "SELECT current_setting('memory_limit')"
+    duckdb_1gb = duckdb.connect()
+    duckdb_1gb.execute("SET memory_limit = '1GB'")
+    assert shared.execute(bound).fetchall() == duckdb_1gb.execute(bound).fetchall()
+    query = "SELECT rid, person_id, round(match_probability, 6), method, band FROM links ORDER BY rid"
+    assert shared.execute(query).fetchall() == con.execute(query).fetchall()

@@ -100,7 +100,7 @@ def test_round_toml_is_read_once(layout):
 INJECTION = "4GB'; COPY (SELECT 1) TO 'pwned.csv'; SET memory_limit='4GB"
 
 
-@pytest.mark.parametrize("key", ["memory_limit", "publish_memory_limit", "store_memory_limit"])
+@pytest.mark.parametrize("key", ["memory_limit", "publish_memory_limit", "store_memory_limit", "linkage_memory_limit"])
 def test_a_memory_setting_carrying_sql_is_refused(key):
     with pytest.raises(RoundFileError, match=rf"\[resources\] {key} must be a memory size"):
         RoundSettings.from_tables({"resources": {key: INJECTION}})
@@ -132,9 +132,11 @@ def test_no_string_reaches_duckdb_unless_it_is_a_memory_size(value):
 @settings(max_examples=100, deadline=None)
 @given(st.from_regex(MEMORY_SIZE, fullmatch=True).filter(lambda v: float(MEMORY_SIZE.fullmatch(v)["number"]) > 0))
 def test_every_accepted_memory_size_is_one_duckdb_sets(value):
-    resources = dataclass_from_table(ResourceSettings, {"memory_limit": value}, "resources")
+    resources = dataclass_from_table(ResourceSettings, {"memory_limit": value, "store_memory_limit": value},
+                                     "resources")
     with duckdb.connect() as con:
-        con.execute("SET memory_limit = $limit", {"limit": resources.memory_limit})
+        for limit in (resources.memory_limit, resources.store_limit, resources.linkage_limit, resources.linking_limit):
+            con.execute("SET memory_limit = $limit", {"limit": limit})
 
 
 @pytest.mark.parametrize("key", ["decisive_sources", "dating_sources"])
