@@ -73,7 +73,7 @@ class ResourceSettings:
     # (see docs/benchmarks.md, "String compression"). Applies to the embedded graph file `round run` opens too.
     compress_strings: bool = False
     # The working database's share while the graph stores are written: it only streams the round's tables out then
-    # (at 1M pensioners 512MB published as fast as 2GB did: docs/benchmarks.md, "Whole round, embedded store").
+    # (at 1M pensioners no slower with 512MB than with the earlier 2GB, within run-to-run noise).
     publish_memory_limit: str = "512MB"
     # The embedded graph store's own DuckDB while the round writes it (its indexes are rebuilt in memory, so it
     # grows with the province); None: memory_limit less publish_memory_limit.
