@@ -21,7 +21,6 @@ from silentcert.graph import sql
 from silentcert.graph.embedded import EmbeddedStore
 from silentcert.services.rounds.publish import round_export
 
-SET_MEMORY_LIMIT = "SET memory_limit = $limit"
 SET_INSERTION_ORDER = "SET preserve_insertion_order = false"
 
 
@@ -42,7 +41,7 @@ def main() -> None:
     started = time.monotonic()
     con = duckdb.connect(str(args.round_db), read_only=True)
     if args.round_memory:
-        sql.run(con, "round_memory_limit", SET_MEMORY_LIMIT, {"limit": args.round_memory})
+        sql.set_memory_limit(con, "round_memory_limit", args.round_memory)
         sql.run(con, "round_insertion_order", SET_INSERTION_ORDER)
     export = round_export(con, "bench", date(2021, 10, 31))
     for attempt in range(2 if args.republish else 1):

@@ -129,7 +129,6 @@ def records_table(p: dict, pensioners: int, n: int, rng: np.random.Generator) ->
 
 
 FROM_ARROW = "CREATE TABLE {table} AS SELECT * FROM {arrow}"
-SET_MEMORY_LIMIT = "SET memory_limit = $limit"
 QUALITY = """
 SELECT count(*) FILTER (l.person_id IS NOT NULL AND l.band = 'auto'),
        count(*) FILTER (l.band = 'auto' AND l.person_id = t.person_id),
@@ -161,7 +160,7 @@ def link(path: Path) -> dict:
     from silentcert.services.resolver.settings import LinkageSettings
 
     con = duckdb.connect(str(path))
-    sql.run(con, "memory_limit", SET_MEMORY_LIMIT, {"limit": "1GB"})
+    sql.set_memory_limit(con, "memory_limit", "1GB")
     started = time.perf_counter()
     stats = link_round(con, LinkageSettings(), engine=DuckDBEngine(memory_limit="1500MB"))
     seconds = time.perf_counter() - started

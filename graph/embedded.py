@@ -108,7 +108,7 @@ class EmbeddedStore(GraphStore):
     def _bound(self, memory_limit: str | None, compress_strings: bool) -> None:
         """Memory of the connection; no statement relies on insertion order (every read says ORDER BY)."""
         if memory_limit:
-            sql.run(self._con, "store_memory_limit", q.SET_MEMORY_LIMIT, {"limit": memory_limit})
+            sql.set_memory_limit(self._con, "store_memory_limit", memory_limit)
         if self.path != ":memory:":
             sql.run(self._con, "store_spill", q.SET_SPILL, {"spill": f"{self.path}.tmp"})
         sql.run(self._con, "store_insertion_order", q.NO_INSERTION_ORDER)

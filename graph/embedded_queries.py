@@ -91,8 +91,6 @@ GROUP BY ALL ORDER BY h.person_id
 """
 
 
-
-SET_MEMORY_LIMIT = "SET memory_limit = $limit"
 SET_SPILL = "SET temp_directory = $spill"
 NO_INSERTION_ORDER = "SET preserve_insertion_order = false"
 NO_DICT_FSST = "SET disabled_compression_methods = 'dict_fsst'"

@@ -209,12 +209,17 @@ def has_table(con: duckdb.DuckDBPyConnection, table: str, *, temporary: bool = T
 _SET_MEMORY_LIMIT = "SET memory_limit = $limit"
 
 
+def set_memory_limit(con: duckdb.DuckDBPyConnection, name: str, limit: str) -> None:
+    """Bound `con`'s buffer pool to `limit` (a size settings.memory_size accepted); lowering it evicts down to it."""
+    run(con, name, _SET_MEMORY_LIMIT, {"limit": limit})
+
+
 @contextmanager
 def memory_limit(con: duckdb.DuckDBPyConnection, name: str, limit: str, *, restore: str) -> Iterator[None]:
     """`con` bounded to `limit` while the block runs (DuckDB evicts its cached blocks down to it), then to `restore`:
     how a round gives another DuckDB of the process its share of the memory."""
-    run(con, name, _SET_MEMORY_LIMIT, {"limit": limit})
+    set_memory_limit(con, name, limit)
     try:
         yield
     finally:
-        run(con, f"{name}_restored", _SET_MEMORY_LIMIT, {"limit": restore})
+        set_memory_limit(con, f"{name}_restored", restore)

@@ -35,7 +35,6 @@ class LinkageEngine(ABC):
 
 _NO_INSERTION_ORDER = "SET preserve_insertion_order = false"
 _SPILL = "SET temp_directory = $spill"
-_MEMORY_LIMIT = "SET memory_limit = $limit"
 _THREADS = "SET threads = $threads"
 _ALLOWED_DIRECTORIES = "SET allowed_directories = $spill"
 _NO_EXTERNAL_ACCESS = "SET enable_external_access = false"
@@ -62,7 +61,7 @@ class DuckDBEngine(LinkageEngine):
             Path(temp_directory).parent.mkdir(parents=True, exist_ok=True)
             sql.run(self._con, "spill", _SPILL, {"spill": temp_directory})
         if memory_limit:
-            sql.run(self._con, "memory_limit", _MEMORY_LIMIT, {"limit": memory_limit})
+            sql.set_memory_limit(self._con, "memory_limit", memory_limit)
         if threads:
             sql.run(self._con, "threads", _THREADS, {"threads": int(threads)})
         sql.run(self._con, "no_insertion_order", _NO_INSERTION_ORDER)

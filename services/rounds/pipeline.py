@@ -124,7 +124,6 @@ def peak_rss_mib() -> int:
     return peak // (2 ** 20 if sys.platform == "darwin" else 2 ** 10)
 
 
-_MEMORY_LIMIT = "SET memory_limit = $limit"
 _SPILL = "SET temp_directory = $spill"
 _NO_INSERTION_ORDER = "SET preserve_insertion_order = false"
 _ALLOWED_DIRECTORIES = "SET allowed_directories = $allowed"
@@ -139,7 +138,7 @@ def _bound(con: duckdb.DuckDBPyConnection, settings: RoundSettings, out_dir: Pat
     Then the connection is confined to `out_dir`: the inputs are read by Python (readers.py), so DuckDB needs no
     file outside it, and once external access is off it cannot be turned back on nor the directories widened."""
     resources = settings.resources
-    sql.run(con, "memory_limit", _MEMORY_LIMIT, {"limit": resources.memory_limit})
+    sql.set_memory_limit(con, "memory_limit", resources.memory_limit)
     sql.run(con, "spill", _SPILL, {"spill": str(out_dir / STATE_DIR / "spill")})
     sql.run(con, "no_insertion_order", _NO_INSERTION_ORDER)
     if not resources.compress_strings:

@@ -64,9 +64,7 @@ def publish_round(ctx: RoundContext) -> dict[str, Any]:
     export = round_export(ctx.con, ctx.spec.round_id, ctx.spec.as_of)
     events = read_round_events(ctx.con)
     resources = ctx.settings.resources
-    with (sql.memory_limit(ctx.con, "publish_memory_limit", resources.publish_memory_limit,
-                          restore=resources.memory_limit),
-          ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-chain") as chainer):
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-chain") as chainer:
         for store in ctx.stores:
             store.apply_schema()
             # Chaining the audit entries is pure Python on one core: done on a thread while the store writes the
@@ -75,18 +73,22 @@ def publish_round(ctx: RoundContext) -> dict[str, Any]:
             chained = (chainer.submit(chain_round_events, events, store.last_audit(), store.audit_key)
                        if events is not None and not appended(store, events) else None)
             name, started = type(store).__name__, time.perf_counter()
-            _bound(ctx.con, "publish_staging_memory", resources.publish_memory_limit)
+            # the working database streams the tables out under publish_memory_limit, then (on_staged) holds
+            # next to nothing while the store writes what it staged
             staged = dataclasses.replace(export, on_staged=functools.partial(
-                _bound, ctx.con, "publish_staged_memory", _STAGED_MEMORY_LIMIT))
-            written = store.publish_round(staged, progress=lambda table, rows: ctx.progress.advance("publish", rows))
-            if chained is not None:
-                store.append_audit(chained.result())
-            stats[name] = sum(written.values())
-            stats[f"{name}_seconds"] = round(time.perf_counter() - started, 1)
-            started = time.perf_counter()
-            stats[f"{name}_retention"] = store.apply_retention(
-                window_start(ctx.spec.as_of, ctx.settings.liveness), HELD_STATES)
-            stats[f"{name}_retention_seconds"] = round(time.perf_counter() - started, 1)
+                sql.set_memory_limit, ctx.con, "publish_staged_memory", _STAGED_MEMORY_LIMIT))
+            with sql.memory_limit(ctx.con, "publish_memory_limit", resources.publish_memory_limit,
+                                  restore=resources.memory_limit):
+                written = store.publish_round(staged,
+                                              progress=lambda table, rows: ctx.progress.advance("publish", rows))
+                if chained is not None:
+                    store.append_audit(chained.result())
+                stats[name] = sum(written.values())
+                stats[f"{name}_seconds"] = round(time.perf_counter() - started, 1)
+                started = time.perf_counter()
+                stats[f"{name}_retention"] = store.apply_retention(
+                    window_start(ctx.spec.as_of, ctx.settings.liveness), HELD_STATES)
+                stats[f"{name}_retention_seconds"] = round(time.perf_counter() - started, 1)
     return stats
 
 
@@ -94,14 +96,9 @@ def publish_round(ctx: RoundContext) -> dict[str, Any]:
 _COPY_CSV = """COPY ({query}) TO $path (HEADER, DELIMITER ',', QUOTE '"')"""
 
 
-_MEMORY_LIMIT = "SET memory_limit = $limit"
 # The working database's bound once a store has staged the round's tables: nothing runs on it until the next
 # store stages them again, so the store has its memory.
 _STAGED_MEMORY_LIMIT = "64MB"
-
-
-def _bound(con: duckdb.DuckDBPyConnection, name: str, limit: str) -> None:
-    sql.run(con, name, _MEMORY_LIMIT, {"limit": limit})
 
 
 def write_csv(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> int:
