@@ -67,6 +67,13 @@ def stage_seconds(out: Path) -> dict[str, dict]:
     return {stage: json.loads(stats) for stage, stats in rows}
 
 
+def training_seconds(resolve: dict) -> float:
+    """Seconds resolve spent training its two Splink models (the linkage and the duplicate search): u and EM on
+    samples of a fixed size, so about the same at every province size."""
+    parts = (resolve.get("splink", {}), resolve.get("duplicates", {}))
+    return round(sum(part.get("train_seconds", 0.0) for part in parts), 2)
+
+
 def input_rows(out: Path) -> int:
     con = duckdb.connect(str(out / "state" / "round.duckdb"), read_only=True)
     try:
@@ -85,6 +92,7 @@ def run_round(round_dir: Path, out: Path) -> dict:
         sys.exit(f"round failed (exit {measured['exit']}), see {out.with_suffix('.log')}")
     stats = stage_seconds(out)
     measured["stages"] = {s: stats.get(s, {}).get("seconds") for s in STAGES}
+    measured["training_s"] = training_seconds(stats.get("resolve", {}))
     measured["evidence_rows"] = int(input_rows(out))
     return measured
 
@@ -95,6 +103,7 @@ def print_table(n: int, gen: dict | None, result: dict) -> None:
         print(f"generate        {gen['wall_s']:>8.1f} s   peak RSS {gen['peak_rss_mib']:,} MiB")
     for stage, seconds in result["stages"].items():
         print(f"  {stage:<13} {seconds if seconds is not None else float('nan'):>8.1f} s")
+    print(f"    of which Splink training {result['training_s']:.1f} s")
     print(f"round run       {result['wall_s']:>8.1f} s   peak RSS {result['peak_rss_mib']:,} MiB   "
           f"CPU {result['cpu_s']} s   load {result['load_before']} -> {result['load_after']}")
 

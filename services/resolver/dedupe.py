@@ -23,6 +23,7 @@ deathcheck gives its ``duplicate_account`` flags (the ``duplicate_flag_id`` macr
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import duckdb
@@ -93,10 +94,13 @@ def find_duplicates(con: duckdb.DuckDBPyConnection, settings: LinkageSettings, e
             return {"accounts": n, "pairs": {}}
         accounts = engine.register(sql.arrow(con, "dedupe_accounts_arrow", _ACCOUNTS_ARROW), "accounts")
         columns = set(PERSON_COLUMNS) - _absent(con)
+        started = time.perf_counter()
         linker = _linker(accounts, columns, settings, n, _exact_pairs(con))
+        timing = {"train_seconds": round(time.perf_counter() - started, 2)}
         predictions = linker.inference.predict(threshold_match_probability=settings.review_floor)
         pairs = predictions.query_sql(
             "SELECT unique_id_l, unique_id_r, match_probability FROM {this}").as_pyarrow_table()
+        timing["predict_seconds"] = round(time.perf_counter() - started - timing["train_seconds"], 2)
         _write_pairs(con, pairs, settings)
         _close_dismissed(con)
     finally:
@@ -105,7 +109,7 @@ def find_duplicates(con: duckdb.DuckDBPyConnection, settings: LinkageSettings, e
     counts: dict[str, dict[str, int]] = {}
     for registry, band, k in rows:
         counts.setdefault(registry, {})[band] = k
-    return {"accounts": n, "pairs": counts}
+    return {"accounts": n, "pairs": counts, **timing}
 
 
 def _linker(accounts, columns: set[str], settings: LinkageSettings, n: int, exact_pairs: int) -> Linker:
