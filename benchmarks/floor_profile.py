@@ -179,7 +179,7 @@ def print_report(result: dict) -> None:
             print(f"  {stages:<17} {shares[phase]:>8.1f} {phase:>12} {phases[phase]:>8.2f} "
                   f"{shares[phase] / max(phases[phase], 0.01):>5.1f}×")
         ratio = rnd["wall_s"] / floor["floor_s"]
-        print(f"  of resolve, Splink training (samples of a fixed size): {rnd['training_s']:.1f} s = "
+        print(f"  of resolve, its two Splink models' training: {rnd['training_s']:.1f} s = "
               f"{rnd['training_s'] / floor['floor_s']:.1f}× the floor")
         print(f"  round {rnd['wall_s']:.1f} s, peak RSS {rnd['peak_rss_mib']:,} MiB; floor.py {floor['floor_s']} s "
               f"(peak {floor['peak_rss_mb']:,} MiB): round = {ratio:.1f}× the floor")

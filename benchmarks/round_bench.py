@@ -69,7 +69,7 @@ def stage_seconds(out: Path) -> dict[str, dict]:
 
 def training_seconds(resolve: dict) -> float:
     """Seconds resolve spent training its two Splink models (the linkage and the duplicate search): u and EM on
-    samples of a fixed size, so about the same at every province size."""
+    samples capped by `[linkage] u_max_pairs` and `em_max_pairs`, drawn from the whole round."""
     parts = (resolve.get("splink", {}), resolve.get("duplicates", {}))
     return round(sum(part.get("train_seconds", 0.0) for part in parts), 2)
 
