@@ -384,7 +384,6 @@ _CREATE_OTHER_REGISTRIES = """
 CREATE OR REPLACE TABLE other_registries AS SELECT NULL::VARCHAR AS registry, * FROM registry WHERE false
 """
 _LIMITS = "SELECT current_setting('memory_limit'), current_setting('threads')"
-_SET_LIMITS = "SET memory_limit = $memory_limit"
 _SET_THREADS = "SET threads = $threads"
 _ALL_REGISTRY = "SELECT * FROM registry"
 _ALL_REJECTS = "SELECT * FROM rejects"
@@ -415,7 +414,7 @@ def ingest_other_registries(con: duckdb.DuckDBPyConnection, spec: RoundSpec) -> 
     memory_limit, threads = sql.fetchall(con, "ingest_limits", _LIMITS)[0]
     for file in spec.other_registries:
         scratch = duckdb.connect()  # bounded as the round's database is
-        sql.run(scratch, "ingest_scratch_memory", _SET_LIMITS, {"memory_limit": memory_limit})
+        sql.set_memory_limit(scratch, "ingest_scratch_memory", memory_limit)
         sql.run(scratch, "ingest_scratch_threads", _SET_THREADS, {"threads": int(threads)})
         try:
             _create_tables(scratch)
